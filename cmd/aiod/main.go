@@ -1,0 +1,233 @@
+// Command aiod is the AIO control plane. It only parses flags and wires the
+// parts together; the work is done in internal packages.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/aio-platform/terraform-provider-aio/internal/auth"
+	"github.com/aio-platform/terraform-provider-aio/internal/clock"
+	"github.com/aio-platform/terraform-provider-aio/internal/daemon"
+	"github.com/aio-platform/terraform-provider-aio/internal/store"
+)
+
+// Set by the linker (see .goreleaser.yml and the GNUmakefile).
+var (
+	version = "dev"
+	commit  = "none"
+)
+
+const usage = `aiod — the AIO control plane
+
+Usage:
+  aiod serve  [--listen ADDR] [--database FILE] [--log-level LEVEL] [--log-format text|json]
+  aiod dev    [--listen ADDR] [--data DIR] [--root-token TOKEN]
+  aiod token create --name NAME --role admin|editor|viewer [--ttl DURATION] [--database FILE]
+  aiod token list   [--database FILE]
+  aiod token revoke (--id ID | --name NAME) [--database FILE]
+  aiod version
+
+Environment: AIOD_LISTEN, AIOD_DATABASE, AIOD_LOG_LEVEL, AIOD_LOG_FORMAT.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "aiod:", err)
+		os.Exit(1)
+	}
+}
+
+func env(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errors.New("a command is required")
+	}
+	switch args[0] {
+	case "serve":
+		return cmdServe(ctx, args[1:], stderr)
+	case "dev":
+		return cmdDev(ctx, args[1:], stdout, stderr)
+	case "token":
+		return cmdToken(ctx, args[1:], stdout, stderr)
+	case "version", "--version", "-version":
+		fmt.Fprintf(stdout, "aiod %s (commit %s)\n", version, commit)
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return fmt.Errorf("unknown command %q", args[0])
+}
+
+func newFlags(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("aiod "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs
+}
+
+func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
+	fs := newFlags("serve", stderr)
+	listen := fs.String("listen", env("AIOD_LISTEN", daemon.DefaultListen), "address to listen on")
+	db := fs.String("database", env("AIOD_DATABASE", daemon.DefaultDatabase), "SQLite database file")
+	level := fs.String("log-level", env("AIOD_LOG_LEVEL", "info"), "log level: debug, info, warn, error")
+	format := fs.String("log-format", env("AIOD_LOG_FORMAT", "text"), "log format: text or json")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	logger, err := daemon.NewLogger(stderr, *level, *format)
+	if err != nil {
+		return err
+	}
+	return daemon.Serve(ctx, daemon.Options{Listen: *listen, Database: *db, Logger: logger})
+}
+
+func cmdDev(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("dev", stderr)
+	listen := fs.String("listen", env("AIOD_LISTEN", daemon.DefaultListen), "address to listen on")
+	data := fs.String("data", "", "data directory (default: a new temporary directory)")
+	root := fs.String("root-token", daemon.DefaultRootToken, "root (admin) token")
+	level := fs.String("log-level", env("AIOD_LOG_LEVEL", "info"), "log level: debug, info, warn, error")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	dir := *data
+	if dir == "" {
+		tmp, err := os.MkdirTemp("", "aiod-dev-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(tmp)
+		dir = tmp
+	}
+	logger, err := daemon.NewLogger(stderr, *level, "text")
+	if err != nil {
+		return err
+	}
+	dbPath := filepath.Join(dir, "aio.db")
+	st, err := daemon.OpenStore(ctx, dbPath)
+	if err != nil {
+		return err
+	}
+	err = daemon.EnsureRootToken(ctx, st, clock.Real{}, *root)
+	st.Close()
+	if err != nil {
+		return err
+	}
+	return daemon.Serve(ctx, daemon.Options{Listen: *listen, Database: dbPath, Logger: logger,
+		Ready: func(addr string) { fmt.Fprint(stdout, daemon.DevBanner(addr, *root, dir)) }})
+}
+
+func cmdToken(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return errors.New("token: want create, list or revoke")
+	}
+	fs := newFlags("token "+args[0], stderr)
+	db := fs.String("database", env("AIOD_DATABASE", daemon.DefaultDatabase), "SQLite database file")
+	var (
+		name, role, id string
+		ttl            time.Duration
+	)
+	switch args[0] {
+	case "create":
+		fs.StringVar(&name, "name", "", "token name (unique)")
+		fs.StringVar(&role, "role", "", "admin, editor or viewer")
+		fs.DurationVar(&ttl, "ttl", 0, "lifetime, as in 720h (default: no expiry)")
+	case "revoke":
+		fs.StringVar(&id, "id", "", "token ID")
+		fs.StringVar(&name, "name", "", "token name")
+	case "list":
+	default:
+		return fmt.Errorf("token: unknown command %q: want create, list or revoke", args[0])
+	}
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	st, err := daemon.OpenStore(ctx, *db)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	clk := clock.Real{}
+	switch args[0] {
+	case "create":
+		in := auth.CreateInput{Name: name, Role: role, TTL: ttl}
+		if errs := in.Validate(); len(errs) > 0 {
+			return fmt.Errorf("--%s %s", errs[0].Field, errs[0].Message)
+		}
+		var secret string
+		err := st.Write(ctx, func(tx store.Tx) error {
+			var err error
+			_, secret, err = auth.Create(ctx, tx, clk, in, auth.CLIActor)
+			return err
+		})
+		if errors.Is(err, store.ErrConflict) {
+			return fmt.Errorf("a token named %q already exists", name)
+		}
+		if err != nil {
+			return err
+		}
+		// The secret is printed once and never stored: keep it now.
+		fmt.Fprintln(stdout, secret)
+		return nil
+	case "revoke":
+		key := id
+		if key == "" {
+			key = name
+		}
+		if key == "" {
+			return errors.New("token revoke: --id or --name is required")
+		}
+		err := st.Write(ctx, func(tx store.Tx) error {
+			_, err := auth.Revoke(ctx, tx, clk, key, auth.CLIActor)
+			return err
+		})
+		if errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("no active token with id or name %q", key)
+		}
+		if err == nil {
+			fmt.Fprintf(stdout, "revoked %s\n", key)
+		}
+		return err
+	}
+	toks, err := st.ListTokens(ctx)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tNAME\tROLE\tCREATED\tEXPIRES\tSTATUS")
+	now := clk.Now()
+	for _, t := range toks {
+		exp, status := "never", "active"
+		if t.ExpiresAt != nil {
+			exp = t.ExpiresAt.Format(time.RFC3339)
+			if !now.Before(*t.ExpiresAt) {
+				status = "expired"
+			}
+		}
+		if t.RevokedAt != nil {
+			status = "revoked"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.Name, t.Role, t.CreatedAt.Format(time.RFC3339), exp, status)
+	}
+	return tw.Flush()
+}

@@ -1,0 +1,159 @@
+// Package daemon runs aiod: it opens the store, checks that the server can
+// be administered, serves the API and shuts down gracefully. cmd/aiod only
+// parses flags and calls it.
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/aio-platform/terraform-provider-aio/internal/api"
+	"github.com/aio-platform/terraform-provider-aio/internal/auth"
+	"github.com/aio-platform/terraform-provider-aio/internal/clock"
+	"github.com/aio-platform/terraform-provider-aio/internal/server"
+	"github.com/aio-platform/terraform-provider-aio/internal/store"
+)
+
+// Defaults of the serve and dev commands.
+const (
+	DefaultListen    = "127.0.0.1:7420"
+	DefaultDatabase  = "aio.db"
+	DefaultRootToken = "dev-root-token"
+	shutdownTimeout  = 15 * time.Second
+)
+
+// Options configure a running aiod.
+type Options struct {
+	// Listen is the TCP address to serve on.
+	Listen string
+	// Database is the SQLite file.
+	Database string
+	Logger   *slog.Logger
+	Clock    clock.Clock
+	// Ready, when set, is called with the bound address once the server
+	// accepts connections.
+	Ready func(addr string)
+}
+
+// ErrNoAdminToken is returned when aiod would start with nobody able to
+// administer it.
+var ErrNoAdminToken = errors.New("no usable admin token: create one first with `aiod token create --name NAME --role admin` against the same database")
+
+// NewLogger builds the structured logger of aiod at the given level
+// (debug, info, warn, error) in the given format (text or json).
+func NewLogger(w io.Writer, level, format string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("log level %q: want debug, info, warn or error", level)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	case "text", "":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("log format %q: want text or json", format)
+}
+
+// OpenStore opens the SQLite database at path.
+func OpenStore(ctx context.Context, path string) (store.Store, error) {
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, err
+		}
+	}
+	return store.OpenSQLite(ctx, path)
+}
+
+// Serve runs aiod until ctx is cancelled, then drains requests for up to
+// shutdownTimeout.
+func Serve(ctx context.Context, o Options) error {
+	if o.Clock == nil {
+		o.Clock = clock.Real{}
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	st, err := OpenStore(ctx, o.Database)
+	if err != nil {
+		return fmt.Errorf("open database %s: %w", o.Database, err)
+	}
+	defer st.Close()
+	n, err := st.CountUsableAdminTokens(ctx, o.Clock.Now())
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return ErrNoAdminToken
+	}
+	srv, err := server.New(ctx, server.Config{Store: st, Clock: o.Clock, Logger: o.Logger})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", o.Listen)
+	if err != nil {
+		return err
+	}
+	hs := &http.Server{
+		Handler:           srv,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(o.Logger.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	o.Logger.Info("aiod listening", "address", ln.Addr().String(), "database", o.Database)
+	if o.Ready != nil {
+		o.Ready(ln.Addr().String())
+	}
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	o.Logger.Info("aiod shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		return err
+	}
+	return nil
+}
+
+// EnsureRootToken makes sure an admin token named "root" with the given
+// secret exists, for aiod dev.
+func EnsureRootToken(ctx context.Context, st store.Store, clk clock.Clock, secret string) error {
+	return st.Write(ctx, func(tx store.Tx) error {
+		_, _, err := auth.Create(ctx, tx, clk, auth.CreateInput{Name: "root", Role: api.RoleAdmin, Secret: secret}, auth.CLIActor)
+		if !errors.Is(err, store.ErrConflict) {
+			return err
+		}
+		if _, err := auth.Authenticate(ctx, tx, secret, clk.Now()); err != nil {
+			return fmt.Errorf("this data directory already has a root token with another secret: %w", err)
+		}
+		return nil
+	})
+}
+
+// DevBanner tells a new user how to point Terraform at aiod dev.
+func DevBanner(addr, token, dataDir string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "\naiod dev mode is running. Data lives in %s and is not meant to be kept.\n\n", dataDir)
+	fmt.Fprintf(&b, "Point Terraform (and curl) at it:\n\n")
+	fmt.Fprintf(&b, "    export AIO_ADDR=http://%s\n", addr)
+	fmt.Fprintf(&b, "    export AIO_TOKEN=%s\n\n", token)
+	fmt.Fprintf(&b, "Root token: %s (role admin). Stop with Ctrl-C.\n\n", token)
+	return b.String()
+}

@@ -1,0 +1,62 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/hashicorp/terraform-plugin-framework-validators/mapvalidator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+
+	"github.com/aio-platform/terraform-provider-aio/internal/api"
+)
+
+// nameValidators check an object name at plan time with the server's own
+// pattern.
+func nameValidators() []validator.String {
+	return []validator.String{stringvalidator.RegexMatches(api.NameRegexp, api.NameMessage)}
+}
+
+// tagsValidators check a tag map at plan time with the server's limits.
+func tagsValidators() []validator.Map {
+	return []validator.Map{
+		mapvalidator.SizeAtMost(api.MaxTags),
+		mapvalidator.KeysAre(
+			stringvalidator.LengthBetween(1, api.MaxTagKey),
+			stringvalidator.RegexMatches(regexp.MustCompile(`^[^:]*$`), "must not contain ':'"),
+		),
+		mapvalidator.ValueStringsAre(stringvalidator.LengthAtMost(api.MaxTagValue)),
+	}
+}
+
+// urlValidator checks an endpoint URL with the server's own rules.
+type urlValidator struct{}
+
+var _ validator.String = urlValidator{}
+
+func (urlValidator) Description(context.Context) string {
+	return "value must be an absolute http, https or tcp URL with a host (tcp: host and port only)"
+}
+
+func (v urlValidator) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
+
+func (urlValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
+	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
+		return
+	}
+	for _, fe := range api.ValidateURL("url", req.ConfigValue.ValueString()) {
+		resp.Diagnostics.AddAttributeError(req.Path, "Invalid URL",
+			fmt.Sprintf("The URL %q %s.", req.ConfigValue.ValueString(), fe.Message))
+	}
+}
+
+// oneOfDescription renders allowed values for a description.
+func oneOfDescription(values []string) string {
+	quoted := make([]string, len(values))
+	for i, v := range values {
+		quoted[i] = "`" + v + "`"
+	}
+	return strings.Join(quoted, ", ")
+}

@@ -1,0 +1,187 @@
+package server
+
+import (
+	"errors"
+	"maps"
+	"net/http"
+
+	"github.com/aio-platform/terraform-provider-aio/internal/api"
+	"github.com/aio-platform/terraform-provider-aio/internal/auth"
+	"github.com/aio-platform/terraform-provider-aio/internal/ids"
+	"github.com/aio-platform/terraform-provider-aio/internal/store"
+)
+
+func (s *Server) listEndpoints(w http.ResponseWriter, r *http.Request, _ principal) error {
+	q, err := listParams(r)
+	if err != nil {
+		return err
+	}
+	items, next, err := s.store.ListEndpoints(r.Context(), q)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, api.List[api.Endpoint]{Items: items, NextCursor: encodeCursor(next)})
+	return nil
+}
+
+func (s *Server) getEndpoint(w http.ResponseWriter, r *http.Request, _ principal) error {
+	e, err := s.store.GetEndpoint(r.Context(), r.PathValue("id"))
+	if errors.Is(err, store.ErrNotFound) {
+		return problemf(http.StatusNotFound, "no endpoint with id %q", r.PathValue("id"))
+	}
+	if err != nil {
+		return err
+	}
+	w.Header().Set("ETag", etag(e.Revision))
+	writeJSON(w, http.StatusOK, e)
+	return nil
+}
+
+// readEndpoint decodes, validates and normalizes an endpoint body.
+func readEndpoint(r *http.Request) ([]byte, api.Endpoint, error) {
+	var e api.Endpoint
+	body, err := readBody(r)
+	if err != nil {
+		return nil, e, err
+	}
+	if p := decodeJSON(body, &e); p != nil {
+		return body, e, p
+	}
+	if errs := e.Validate(); len(errs) > 0 {
+		return body, e, invalid(errs)
+	}
+	e.Normalize()
+	return body, e, nil
+}
+
+func nameTaken(name string) error {
+	p := problemf(http.StatusConflict, "an endpoint named %q already exists", name)
+	p.fields = []api.FieldError{{Field: "name", Message: "is already taken"}}
+	return p
+}
+
+func (s *Server) createEndpoint(w http.ResponseWriter, r *http.Request, p principal) error {
+	body, in, err := readEndpoint(r)
+	if body == nil && err != nil {
+		return err
+	}
+	return s.mutate(w, r, p, body, func(tx store.Tx) (result, error) {
+		if err != nil {
+			return result{}, err
+		}
+		now := s.now()
+		in.ID = ids.New(api.PrefixEndpoint, now)
+		in.Revision = 1
+		in.CreatedAt, in.UpdatedAt = now, now
+		if err := tx.InsertEndpoint(r.Context(), in); errors.Is(err, store.ErrConflict) {
+			return result{}, nameTaken(in.Name)
+		} else if err != nil {
+			return result{}, err
+		}
+		ev := auth.Event(now, p.actor(), api.ActionCreate, api.KindEndpoint, in.ID, 1, endpointChanges(api.Endpoint{}, in))
+		if err := tx.InsertAuditEvent(r.Context(), ev); err != nil {
+			return result{}, err
+		}
+		return result{status: http.StatusCreated, body: in,
+			header: map[string]string{"Location": "/v1/endpoints/" + in.ID, "ETag": etag(1)}}, nil
+	})
+}
+
+func (s *Server) updateEndpoint(w http.ResponseWriter, r *http.Request, p principal) error {
+	want, err := ifMatch(r)
+	if err != nil {
+		return err
+	}
+	body, in, err := readEndpoint(r)
+	if body == nil && err != nil {
+		return err
+	}
+	id := r.PathValue("id")
+	return s.mutate(w, r, p, body, func(tx store.Tx) (result, error) {
+		// Validation errors are returned inside the transaction so that a
+		// replayed request still gets its stored answer first.
+		if err != nil {
+			return result{}, err
+		}
+		cur, err := tx.GetEndpoint(r.Context(), id)
+		if errors.Is(err, store.ErrNotFound) {
+			return result{}, problemf(http.StatusNotFound, "no endpoint with id %q", id)
+		} else if err != nil {
+			return result{}, err
+		}
+		if err := checkRevision(api.KindEndpoint, want, cur.Revision); err != nil {
+			return result{}, err
+		}
+		changed := endpointChanges(cur, in)
+		if len(changed) == 0 {
+			// A PUT that changes nothing bumps nothing and is not audited.
+			return result{status: http.StatusOK, body: cur, header: map[string]string{"ETag": etag(cur.Revision)}}, nil
+		}
+		now := s.now()
+		in.ID, in.CreatedAt, in.UpdatedAt, in.Revision = cur.ID, cur.CreatedAt, now, cur.Revision+1
+		if err := tx.UpdateEndpoint(r.Context(), in); errors.Is(err, store.ErrConflict) {
+			return result{}, nameTaken(in.Name)
+		} else if err != nil {
+			return result{}, err
+		}
+		ev := auth.Event(now, p.actor(), api.ActionUpdate, api.KindEndpoint, in.ID, in.Revision, changed)
+		if err := tx.InsertAuditEvent(r.Context(), ev); err != nil {
+			return result{}, err
+		}
+		return result{status: http.StatusOK, body: in, header: map[string]string{"ETag": etag(in.Revision)}}, nil
+	})
+}
+
+func (s *Server) deleteEndpoint(w http.ResponseWriter, r *http.Request, p principal) error {
+	want, err := ifMatch(r)
+	if err != nil {
+		return err
+	}
+	id := r.PathValue("id")
+	return s.mutate(w, r, p, nil, func(tx store.Tx) (result, error) {
+		cur, err := tx.GetEndpoint(r.Context(), id)
+		if errors.Is(err, store.ErrNotFound) {
+			return result{}, problemf(http.StatusNotFound, "no endpoint with id %q", id)
+		} else if err != nil {
+			return result{}, err
+		}
+		if err := checkRevision(api.KindEndpoint, want, cur.Revision); err != nil {
+			return result{}, err
+		}
+		if err := tx.DeleteEndpoint(r.Context(), id); err != nil {
+			return result{}, err
+		}
+		now := s.now()
+		ev := auth.Event(now, p.actor(), api.ActionDelete, api.KindEndpoint, id, cur.Revision, nil)
+		if err := tx.InsertAuditEvent(r.Context(), ev); err != nil {
+			return result{}, err
+		}
+		return result{status: http.StatusNoContent}, nil
+	})
+}
+
+// endpointChanges names the fields that differ between two endpoints,
+// ignoring the server-managed ones.
+func endpointChanges(a, b api.Endpoint) []string {
+	var out []string
+	add := func(name string, differ bool) {
+		if differ {
+			out = append(out, name)
+		}
+	}
+	add("name", a.Name != b.Name)
+	add("url", a.URL != b.URL)
+	add("api_version", !eqPtr(a.APIVersion, b.APIVersion))
+	add("description", !eqPtr(a.Description, b.Description))
+	add("owner", !eqPtr(a.Owner, b.Owner))
+	add("data_classification", a.DataClassification != b.DataClassification)
+	add("tags", (a.Tags == nil) != (b.Tags == nil) || !maps.Equal(a.Tags, b.Tags))
+	return out
+}
+
+func eqPtr[T comparable](a, b *T) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return *a == *b
+}

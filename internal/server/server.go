@@ -1,0 +1,290 @@
+// Package server is aiod's HTTP API: routing, authentication and roles,
+// rate limits, idempotency, problem+json errors and the handlers of every
+// kind. Business rules that the command line shares live in their own
+// packages (auth); the server only speaks HTTP around them.
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/aio-platform/terraform-provider-aio/internal/api"
+	"github.com/aio-platform/terraform-provider-aio/internal/auth"
+	"github.com/aio-platform/terraform-provider-aio/internal/clock"
+	"github.com/aio-platform/terraform-provider-aio/internal/store"
+)
+
+// Config holds what the server needs. Store is required; the rest have
+// defaults.
+type Config struct {
+	Store  store.Store
+	Clock  clock.Clock
+	Logger *slog.Logger
+	// RateLimit is the sustained requests per second allowed per token;
+	// RateBurst the burst above it.
+	RateLimit float64
+	RateBurst int
+	// IdempotencyTTL is how long an idempotent answer is kept (24 h).
+	IdempotencyTTL time.Duration
+	// MaxBodyBytes bounds a request body.
+	MaxBodyBytes int64
+}
+
+// Defaults of Config.
+const (
+	DefaultRateLimit      = 50
+	DefaultRateBurst      = 100
+	DefaultIdempotencyTTL = 24 * time.Hour
+	DefaultMaxBodyBytes   = 1 << 20
+)
+
+// Server serves the aiod API.
+type Server struct {
+	cfg    Config
+	store  store.Store
+	clock  clock.Clock
+	log    *slog.Logger
+	mux    *http.ServeMux
+	fpKey  []byte
+	limits sync.Map // token ID → *rate.Limiter
+
+	inflightMu sync.Mutex
+	inflight   map[store.IdempotencyKey]struct{}
+}
+
+const fingerprintSetting = "idempotency_fingerprint_key"
+
+// New builds a server. It loads (or makes, on first start) the key of the
+// idempotency fingerprints, which must survive restarts so that a request
+// retried across a restart is still recognised.
+func New(ctx context.Context, cfg Config) (*Server, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("server: a store is required")
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = clock.Real{}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.RateLimit <= 0 {
+		cfg.RateLimit = DefaultRateLimit
+	}
+	if cfg.RateBurst <= 0 {
+		cfg.RateBurst = DefaultRateBurst
+	}
+	if cfg.IdempotencyTTL <= 0 {
+		cfg.IdempotencyTTL = DefaultIdempotencyTTL
+	}
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	s := &Server{cfg: cfg, store: cfg.Store, clock: cfg.Clock, log: cfg.Logger, inflight: map[store.IdempotencyKey]struct{}{}}
+	key, err := loadOrCreateKey(ctx, cfg.Store)
+	if err != nil {
+		return nil, err
+	}
+	s.fpKey = key
+	s.routes()
+	return s, nil
+}
+
+func loadOrCreateKey(ctx context.Context, st store.Store) ([]byte, error) {
+	var key []byte
+	err := st.Write(ctx, func(tx store.Tx) error {
+		k, err := tx.GetSetting(ctx, fingerprintSetting)
+		if err == nil {
+			key = k
+			return nil
+		}
+		if !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		key = make([]byte, 32)
+		_, _ = rand.Read(key)
+		return tx.PutSetting(ctx, fingerprintSetting, key)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("load the idempotency key: %w", err)
+	}
+	return key, nil
+}
+
+// ServeHTTP makes Server an http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+// handlerFunc is a handler that returns its error instead of writing it.
+type handlerFunc func(w http.ResponseWriter, r *http.Request, p principal) error
+
+// principal is the authenticated caller of a request.
+type principal struct {
+	token api.Token
+}
+
+func (p principal) actor() auth.Actor {
+	return auth.Actor{TokenID: p.token.ID, Name: p.token.Name, Role: p.token.Role}
+}
+
+func (s *Server) routes() {
+	m := http.NewServeMux()
+	m.HandleFunc("GET /healthz", s.healthz)
+	m.HandleFunc("GET /readyz", s.readyz)
+
+	m.Handle("GET /v1/endpoints", s.api(api.RoleViewer, s.listEndpoints))
+	m.Handle("POST /v1/endpoints", s.api(api.RoleEditor, s.createEndpoint))
+	m.Handle("GET /v1/endpoints/{id}", s.api(api.RoleViewer, s.getEndpoint))
+	m.Handle("PUT /v1/endpoints/{id}", s.api(api.RoleEditor, s.updateEndpoint))
+	m.Handle("DELETE /v1/endpoints/{id}", s.api(api.RoleEditor, s.deleteEndpoint))
+
+	m.Handle("GET /v1/audit-events", s.api(api.RoleViewer, s.listAuditEvents))
+
+	m.Handle("GET /v1/tokens", s.api(api.RoleAdmin, s.listTokens))
+	m.Handle("POST /v1/tokens", s.api(api.RoleAdmin, s.createToken))
+	m.Handle("DELETE /v1/tokens/{id}", s.api(api.RoleAdmin, s.revokeToken))
+
+	// Everything else is a problem+json 404 rather than the mux's plain text.
+	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeProblem(w, problemf(http.StatusNotFound, "no route for %s %s", r.Method, r.URL.Path))
+	})
+	s.mux = m
+}
+
+func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.store.Ping(ctx); err != nil {
+		s.log.ErrorContext(r.Context(), "readiness check failed", "error", err)
+		writeProblem(w, problemf(http.StatusServiceUnavailable, "the database does not answer"))
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+// statusRecorder remembers the status for the request log.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.status = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+// api wraps a handler with request logging, panic recovery,
+// authentication, the role check and the per-token rate limit.
+func (s *Server) api(need string, h handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := s.clock.Now()
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		var p principal
+		defer func() {
+			if v := recover(); v != nil {
+				s.log.ErrorContext(r.Context(), "handler panicked", "panic", fmt.Sprint(v), "method", r.Method, "path", r.URL.Path)
+				writeProblem(rec, problemf(http.StatusInternalServerError, "internal error"))
+			}
+			// The request log names the token, never its secret, and
+			// leaves out the query string and headers.
+			s.log.InfoContext(r.Context(), "request", "method", r.Method, "path", r.URL.Path, "status", rec.status,
+				"token", p.token.Name, "duration_ms", s.clock.Now().Sub(start).Milliseconds())
+		}()
+		if err := s.serveAPI(rec, r, need, h, &p); err != nil {
+			s.writeError(rec, r, err)
+		}
+	})
+}
+
+func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, need string, h handlerFunc, p *principal) error {
+	// The scheme is case-insensitive (RFC 9110, section 11.1).
+	scheme, secret, ok := strings.Cut(strings.TrimSpace(r.Header.Get("Authorization")), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(secret) == "" {
+		return &problemError{status: http.StatusUnauthorized, detail: "a bearer token is required",
+			header: map[string]string{"WWW-Authenticate": `Bearer realm="aiod"`}}
+	}
+	tok, err := auth.Authenticate(r.Context(), s.store, strings.TrimSpace(secret), s.clock.Now())
+	if errors.Is(err, auth.ErrInvalidToken) || errors.Is(err, auth.ErrExpiredToken) {
+		return &problemError{status: http.StatusUnauthorized, detail: "the token is " + map[bool]string{true: "expired or revoked", false: "not valid"}[errors.Is(err, auth.ErrExpiredToken)],
+			header: map[string]string{"WWW-Authenticate": `Bearer realm="aiod", error="invalid_token"`}}
+	}
+	if err != nil {
+		return err
+	}
+	p.token = tok
+	if !s.allow(tok.ID) {
+		return &problemError{status: http.StatusTooManyRequests, detail: "rate limit exceeded for this token",
+			header: map[string]string{"Retry-After": s.retryAfter(tok.ID)}}
+	}
+	if !auth.Allows(tok.Role, need) {
+		return problemf(http.StatusForbidden, "role %s may not %s %s (needs %s)", tok.Role, r.Method, r.URL.Path, need)
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
+	return h(w, r, *p)
+}
+
+func (s *Server) limiter(tokenID string) *rate.Limiter {
+	if l, ok := s.limits.Load(tokenID); ok {
+		return l.(*rate.Limiter)
+	}
+	l, _ := s.limits.LoadOrStore(tokenID, rate.NewLimiter(rate.Limit(s.cfg.RateLimit), s.cfg.RateBurst))
+	return l.(*rate.Limiter)
+}
+
+func (s *Server) allow(tokenID string) bool {
+	return s.limiter(tokenID).AllowN(s.clock.Now(), 1)
+}
+
+// retryAfter tells, in whole seconds rounded up, when the next request of
+// this token will be allowed.
+func (s *Server) retryAfter(tokenID string) string {
+	l := s.limiter(tokenID)
+	now := s.clock.Now()
+	res := l.ReserveN(now, 1)
+	d := res.DelayFrom(now)
+	res.CancelAt(now)
+	secs := int((d + time.Second - 1) / time.Second)
+	if secs < 1 {
+		secs = 1
+	}
+	return fmt.Sprint(secs)
+}
+
+// writeError maps an error to its HTTP answer. Unknown errors are 500s
+// whose cause is logged, not shown.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	var (
+		p      *problemError
+		maxErr *http.MaxBytesError
+	)
+	switch {
+	case errors.As(err, &p):
+	case errors.As(err, &maxErr):
+		p = problemf(http.StatusRequestEntityTooLarge, "the body is larger than %d bytes", maxErr.Limit)
+	case errors.Is(err, store.ErrNotFound):
+		p = problemf(http.StatusNotFound, "no such object")
+	case errors.Is(err, context.Canceled):
+		p = problemf(499, "the client went away")
+	default:
+		s.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "error", err)
+		p = problemf(http.StatusInternalServerError, "internal error")
+	}
+	writeProblem(w, p)
+}
+
+// readBody reads the whole request body (bounded by MaxBytesReader).
+func readBody(r *http.Request) ([]byte, error) {
+	return io.ReadAll(r.Body)
+}

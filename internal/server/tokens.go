@@ -1,0 +1,92 @@
+package server
+
+import (
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/aio-platform/terraform-provider-aio/internal/api"
+	"github.com/aio-platform/terraform-provider-aio/internal/auth"
+	"github.com/aio-platform/terraform-provider-aio/internal/store"
+)
+
+// TokenRequest is the body of POST /v1/tokens.
+type TokenRequest struct {
+	Name string `json:"name"`
+	Role string `json:"role"`
+	// TTL is a Go duration such as "720h"; empty means no expiry.
+	TTL string `json:"ttl,omitempty"`
+}
+
+// TokenCreated is the answer to POST /v1/tokens: the only time the
+// token's secret is shown.
+type TokenCreated struct {
+	api.Token
+	Secret string `json:"secret"`
+}
+
+func (s *Server) listTokens(w http.ResponseWriter, r *http.Request, _ principal) error {
+	toks, err := s.store.ListTokens(r.Context())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, api.List[api.Token]{Items: toks})
+	return nil
+}
+
+func (s *Server) createToken(w http.ResponseWriter, r *http.Request, p principal) error {
+	body, err := readBody(r)
+	if err != nil {
+		return err
+	}
+	var req TokenRequest
+	if perr := decodeJSON(body, &req); perr != nil {
+		return perr
+	}
+	in := auth.CreateInput{Name: req.Name, Role: req.Role}
+	if req.TTL != "" {
+		d, err := time.ParseDuration(req.TTL)
+		if err != nil || d <= 0 {
+			return invalid([]api.FieldError{{Field: "ttl", Message: "must be a positive duration, as in 720h"}})
+		}
+		in.TTL = d
+	}
+	if errs := in.Validate(); len(errs) > 0 {
+		return invalid(errs)
+	}
+	// Token creation keeps no idempotent answer: that answer holds the
+	// secret, which must never be stored. Names are unique, so a retried
+	// create cannot make a second token; it gets 409 instead.
+	var (
+		tok    api.Token
+		secret string
+	)
+	err = s.store.Write(r.Context(), func(tx store.Tx) error {
+		var err error
+		tok, secret, err = auth.Create(r.Context(), tx, s.clock, in, p.actor())
+		return err
+	})
+	if errors.Is(err, store.ErrConflict) {
+		pe := problemf(http.StatusConflict, "a token named %q already exists", in.Name)
+		pe.fields = []api.FieldError{{Field: "name", Message: "is already taken"}}
+		return pe
+	}
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusCreated, TokenCreated{Token: tok, Secret: secret})
+	return nil
+}
+
+func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request, p principal) error {
+	id := r.PathValue("id")
+	return s.mutate(w, r, p, nil, func(tx store.Tx) (result, error) {
+		if _, err := auth.Revoke(r.Context(), tx, s.clock, id, p.actor()); errors.Is(err, store.ErrNotFound) {
+			return result{}, problemf(http.StatusNotFound, "no active token with id or name %q", id)
+		} else if err != nil {
+			return result{}, err
+		}
+		return result{status: http.StatusNoContent}, nil
+	})
+}

@@ -1,0 +1,161 @@
+// Package store is aiod's persistence: one Store interface and one SQL
+// implementation. SQLite is the embedded default; the SQL is written for a
+// dialect layer (placeholders, table definitions, error codes) so that
+// PostgreSQL is a second dialect, not a second implementation.
+//
+// Transactions: only Store.Write opens and commits a write transaction. The
+// server and the command line put a change, its audit event and its
+// idempotency record into one Write call, so that either all of them are
+// stored or none is.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/aio-platform/terraform-provider-aio/internal/api"
+)
+
+// Sentinel errors. Callers test them with errors.Is.
+var (
+	// ErrNotFound means no object has the given ID (or key).
+	ErrNotFound = errors.New("not found")
+	// ErrConflict means a unique constraint, such as a name, was violated.
+	ErrConflict = errors.New("conflict")
+)
+
+// Store is the persistence interface of aiod. Reads go to a read pool;
+// writes go through Write, which runs on the single writer connection.
+type Store interface {
+	Reader
+	// Write runs fn in one write transaction. If fn returns an error the
+	// transaction is rolled back and that error is returned; otherwise the
+	// transaction is committed durably.
+	Write(ctx context.Context, fn func(tx Tx) error) error
+	// Ping checks that the database answers, for readiness probes.
+	Ping(ctx context.Context) error
+	// Close releases every connection.
+	Close() error
+}
+
+// Reader holds every read. Both the store (reading from the pool) and a
+// write transaction (reading its own uncommitted changes) implement it.
+type Reader interface {
+	// GetEndpoint returns the endpoint with the given ID, or ErrNotFound.
+	GetEndpoint(ctx context.Context, id string) (api.Endpoint, error)
+	// ListEndpoints returns one page of endpoints ordered by ID, and the
+	// cursor of the next page ("" on the last page).
+	ListEndpoints(ctx context.Context, q ListQuery) ([]api.Endpoint, string, error)
+
+	// ListAuditEvents returns one page of audit events, oldest first, and
+	// the cursor of the next page ("" on the last page).
+	ListAuditEvents(ctx context.Context, q AuditQuery) ([]api.AuditEvent, string, error)
+
+	// GetIdempotency returns the stored outcome of an idempotent request,
+	// or ErrNotFound. Expired records are not returned.
+	GetIdempotency(ctx context.Context, k IdempotencyKey, now time.Time) (IdempotencyRecord, error)
+
+	// GetTokenByHash returns the token whose secret hashes to hash, or
+	// ErrNotFound. Revoked and expired tokens are returned too; the caller
+	// decides.
+	GetTokenByHash(ctx context.Context, hash string) (api.Token, error)
+	// ListTokens returns every token, ordered by name.
+	ListTokens(ctx context.Context) ([]api.Token, error)
+	// CountUsableAdminTokens counts admin tokens neither revoked nor
+	// expired at now.
+	CountUsableAdminTokens(ctx context.Context, now time.Time) (int, error)
+
+	// GetSetting returns a value of aiod's own settings, or ErrNotFound.
+	GetSetting(ctx context.Context, key string) ([]byte, error)
+}
+
+// Tx is a write transaction. Callers set IDs, revisions and timestamps;
+// the store stores exactly what it is given.
+type Tx interface {
+	Reader
+	// InsertEndpoint stores a new endpoint; a taken name is ErrConflict.
+	InsertEndpoint(ctx context.Context, e api.Endpoint) error
+	// UpdateEndpoint replaces the endpoint with e.ID; ErrNotFound if absent,
+	// ErrConflict if the new name is taken.
+	UpdateEndpoint(ctx context.Context, e api.Endpoint) error
+	// DeleteEndpoint removes an endpoint; ErrNotFound if absent.
+	DeleteEndpoint(ctx context.Context, id string) error
+
+	// InsertAuditEvent appends an audit event.
+	InsertAuditEvent(ctx context.Context, ev api.AuditEvent) error
+
+	// PutIdempotency stores the outcome of an idempotent request.
+	PutIdempotency(ctx context.Context, rec IdempotencyRecord) error
+	// DeleteExpiredIdempotency removes records that expired before now and
+	// returns how many it removed.
+	DeleteExpiredIdempotency(ctx context.Context, now time.Time) (int64, error)
+
+	// InsertToken stores a token with the hash of its secret; a taken name
+	// is ErrConflict.
+	InsertToken(ctx context.Context, t api.Token, hash string) error
+	// RevokeToken marks the token with the given ID or name revoked at the
+	// given time and returns it; ErrNotFound if absent.
+	RevokeToken(ctx context.Context, idOrName string, at time.Time) (api.Token, error)
+
+	// PutSetting stores a value of aiod's own settings, replacing any.
+	PutSetting(ctx context.Context, key string, value []byte) error
+}
+
+// ListQuery selects a page of objects of one kind.
+type ListQuery struct {
+	// Name selects the object with exactly this name.
+	Name string
+	// NamePrefix selects objects whose name starts with it.
+	NamePrefix string
+	// Tags selects objects that carry every one of these key/value pairs.
+	Tags []Tag
+	// Limit is the page size; 0 means DefaultLimit.
+	Limit int
+	// After is the cursor returned with the previous page.
+	After string
+}
+
+// Tag is one key/value pair of a tag filter.
+type Tag struct{ Key, Value string }
+
+// AuditQuery selects a page of audit events.
+type AuditQuery struct {
+	ObjectID string
+	Kind     string
+	Actor    string
+	// Since selects events at or after this time when non-zero.
+	Since time.Time
+	Limit int
+	After string
+}
+
+// Page size bounds shared by every listing.
+const (
+	DefaultLimit = 100
+	MaxLimit     = 1000
+)
+
+// IdempotencyKey is the scope of an idempotency key: the same key sent by
+// another token, or to another method or path, is another request.
+type IdempotencyKey struct {
+	TokenID string
+	Method  string
+	Path    string
+	Key     string
+}
+
+// IdempotencyRecord is the stored outcome of a request.
+type IdempotencyRecord struct {
+	IdempotencyKey
+	// Fingerprint is a keyed hash of the request body; the same key with
+	// another body is refused.
+	Fingerprint string
+	Status      int
+	// Header holds the response headers worth replaying (ETag, Location).
+	Header map[string]string
+	Body   []byte
+	// CreatedAt and ExpiresAt bound the record's life.
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
