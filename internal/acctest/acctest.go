@@ -14,6 +14,7 @@ import (
 	"github.com/aio-platform/terraform-provider-aio/internal/api"
 	"github.com/aio-platform/terraform-provider-aio/internal/auth"
 	"github.com/aio-platform/terraform-provider-aio/internal/clock"
+	"github.com/aio-platform/terraform-provider-aio/internal/secret"
 	"github.com/aio-platform/terraform-provider-aio/internal/server"
 	"github.com/aio-platform/terraform-provider-aio/internal/store"
 )
@@ -28,9 +29,11 @@ type Server struct {
 	AdminToken string
 	// DBPath is the SQLite file.
 	DBPath string
-	Store  store.Store
-	API    *server.Server
-	HTTP   *httptest.Server
+	// Keyring is the server's keyring.
+	Keyring *secret.Keyring
+	Store   store.Store
+	API     *server.Server
+	HTTP    *httptest.Server
 }
 
 // Options adjust the server; the zero value is fine.
@@ -39,6 +42,8 @@ type Options struct {
 	Logger    *slog.Logger
 	RateLimit float64
 	RateBurst int
+	// Keyring seals secrets; by default a new random key.
+	Keyring *secret.Keyring
 }
 
 // NewServer starts an aiod on a temporary SQLite file and stops it when
@@ -51,6 +56,13 @@ func NewServer(t testing.TB, opts ...Options) *Server {
 	}
 	if o.Clock == nil {
 		o.Clock = clock.Real{}
+	}
+	if o.Keyring == nil {
+		kr, err := secret.NewKeyring(secret.NewKey())
+		if err != nil {
+			t.Fatal(err)
+		}
+		o.Keyring = kr
 	}
 	ctx := context.Background()
 	dbPath := filepath.Join(t.TempDir(), "aio.db")
@@ -73,13 +85,13 @@ func NewServer(t testing.TB, opts ...Options) *Server {
 	if err != nil {
 		t.Fatalf("create tokens: %v", err)
 	}
-	srv, err := server.New(ctx, server.Config{Store: st, Clock: o.Clock, Logger: o.Logger, RateLimit: o.RateLimit, RateBurst: o.RateBurst})
+	srv, err := server.New(ctx, server.Config{Store: st, Clock: o.Clock, Logger: o.Logger, RateLimit: o.RateLimit, RateBurst: o.RateBurst, Keyring: o.Keyring})
 	if err != nil {
 		t.Fatalf("new server: %v", err)
 	}
 	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)
-	return &Server{URL: hs.URL, Tokens: tokens, AdminToken: tokens[api.RoleAdmin], DBPath: dbPath, Store: st, API: srv, HTTP: hs}
+	return &Server{URL: hs.URL, Tokens: tokens, AdminToken: tokens[api.RoleAdmin], DBPath: dbPath, Keyring: o.Keyring, Store: st, API: srv, HTTP: hs}
 }
 
 // ProviderConfig returns a provider block pointing at this server with the

@@ -58,9 +58,12 @@ type Endpoint struct {
 	Owner              *string           `json:"owner"`
 	DataClassification string            `json:"data_classification,omitempty"`
 	Tags               map[string]string `json:"tags"`
-	Revision           int64             `json:"revision,omitempty"`
-	CreatedAt          time.Time         `json:"created_at,omitzero"`
-	UpdatedAt          time.Time         `json:"updated_at,omitzero"`
+	// CredentialID names the credential used by default to reach the
+	// endpoint; monitors may name another.
+	CredentialID *string   `json:"credential_id"`
+	Revision     int64     `json:"revision,omitempty"`
+	CreatedAt    time.Time `json:"created_at,omitzero"`
+	UpdatedAt    time.Time `json:"updated_at,omitzero"`
 }
 
 // List is one page of a listing. NextCursor is empty on the last page.

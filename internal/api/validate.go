@@ -127,6 +127,9 @@ func (e *Endpoint) Validate() []FieldError {
 		errs = append(errs, FieldError{Field: "data_classification", Message: "must be one of " + strings.Join(DataClassifications, ", ")})
 	}
 	errs = append(errs, ValidateTags("tags", e.Tags)...)
+	if e.CredentialID != nil && !strings.HasPrefix(*e.CredentialID, PrefixCredential) {
+		errs = append(errs, FieldError{Field: "credential_id", Message: "must be a credential ID, as in cred_..."})
+	}
 	return errs
 }
 

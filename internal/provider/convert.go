@@ -56,3 +56,15 @@ func timeValue(t time.Time) timetypes.RFC3339 {
 	}
 	return timetypes.NewRFC3339TimeValue(t.UTC())
 }
+
+// stringSetFromAPI keeps a nil slice null and an empty one empty.
+func stringSetFromAPI(v []string) types.Set {
+	if v == nil {
+		return types.SetNull(types.StringType)
+	}
+	elems := make([]attr.Value, len(v))
+	for i, s := range v {
+		elems[i] = types.StringValue(s)
+	}
+	return types.SetValueMust(types.StringType, elems)
+}

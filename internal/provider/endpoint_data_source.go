@@ -49,6 +49,7 @@ func endpointDataSourceAttributes(lookup bool) map[string]schema.Attribute {
 		"description":         computed("description"),
 		"owner":               computed("owner"),
 		"data_classification": computed("data_classification"),
+		"credential_id":       computed("credential_id"),
 		"tags":                schema.MapAttribute{MarkdownDescription: d["tags"], Computed: true, ElementType: types.StringType},
 		"revision":            schema.Int64Attribute{MarkdownDescription: d["revision"], Computed: true},
 		"created_at":          schema.StringAttribute{MarkdownDescription: d["created_at"], Computed: true, CustomType: timetypes.RFC3339Type{}},

@@ -45,6 +45,7 @@ type endpointResourceModel struct {
 	Owner              types.String      `tfsdk:"owner"`
 	DataClassification types.String      `tfsdk:"data_classification"`
 	Tags               types.Map         `tfsdk:"tags"`
+	CredentialID       types.String      `tfsdk:"credential_id"`
 	Revision           types.Int64       `tfsdk:"revision"`
 	CreatedAt          timetypes.RFC3339 `tfsdk:"created_at"`
 	UpdatedAt          timetypes.RFC3339 `tfsdk:"updated_at"`
@@ -60,6 +61,7 @@ var endpointDescriptions = map[string]string{
 	"owner":               "The team or person who owns the integration, at most 256 characters. Unset by default.",
 	"data_classification": "The sensitivity of the data the integration carries: one of " + oneOfDescription(api.DataClassifications) + ". Decides, among others, whether probe results may keep response excerpts. Defaults to `internal`.",
 	"tags":                "Free-form key/value tags for filtering and ownership, at most 50. Keys are 1 to 128 characters without `:`; values at most 256 characters. Unset by default.",
+	"credential_id":       "The ID of the `aio_credential` used by default to reach the endpoint; a monitor may name another. Unset by default (no credential). A credential still referenced cannot be deleted.",
 	"revision":            "The endpoint's revision in aiod: 1 on creation and one more on every change, made here or elsewhere.",
 	"created_at":          "When the endpoint was created, in RFC 3339 format.",
 	"updated_at":          "When the endpoint was last changed, in RFC 3339 format.",
@@ -100,6 +102,10 @@ func (r *endpointResource) Schema(_ context.Context, _ resource.SchemaRequest, r
 			"tags": schema.MapAttribute{
 				MarkdownDescription: d["tags"], Optional: true, ElementType: types.StringType,
 				Validators: tagsValidators(),
+			},
+			"credential_id": schema.StringAttribute{
+				MarkdownDescription: d["credential_id"], Optional: true,
+				Validators: []validator.String{stringvalidator.RegexMatches(credentialIDRegexp, "must be a credential ID, as in cred_...")},
 			},
 			"revision": schema.Int64Attribute{MarkdownDescription: d["revision"], Computed: true},
 			"created_at": schema.StringAttribute{
@@ -208,6 +214,7 @@ func endpointModelFromAPI(e api.Endpoint) endpointResourceModel {
 		Owner:              types.StringPointerValue(e.Owner),
 		DataClassification: types.StringValue(e.DataClassification),
 		Tags:               tagsFromAPI(e.Tags),
+		CredentialID:       types.StringPointerValue(e.CredentialID),
 		Revision:           types.Int64Value(e.Revision),
 		CreatedAt:          timeValue(e.CreatedAt),
 		UpdatedAt:          timeValue(e.UpdatedAt),
@@ -226,5 +233,6 @@ func (m endpointResourceModel) toAPI(ctx context.Context) (api.Endpoint, diag.Di
 		Owner:              stringPtr(m.Owner),
 		DataClassification: m.DataClassification.ValueString(),
 		Tags:               tags,
+		CredentialID:       stringPtr(m.CredentialID),
 	}, diags
 }

@@ -146,6 +146,7 @@ func (p *aioProvider) Configure(ctx context.Context, req provider.ConfigureReque
 func (p *aioProvider) Resources(_ context.Context) []func() resource.Resource {
 	return []func() resource.Resource{
 		NewEndpointResource,
+		NewCredentialResource,
 	}
 }
 
@@ -153,5 +154,7 @@ func (p *aioProvider) DataSources(_ context.Context) []func() datasource.DataSou
 	return []func() datasource.DataSource{
 		NewEndpointDataSource,
 		NewEndpointsDataSource,
+		NewCredentialDataSource,
+		NewAuditEventsDataSource,
 	}
 }

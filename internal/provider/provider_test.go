@@ -2,11 +2,17 @@ package provider
 
 import (
 	"context"
+	"fmt"
+	"regexp"
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 	"github.com/hashicorp/terraform-plugin-testing/compare"
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 	"github.com/hashicorp/terraform-plugin-testing/tfversion"
 
 	"github.com/aio-platform/terraform-provider-aio/internal/acctest"
@@ -43,3 +49,52 @@ func testContext() context.Context { return context.Background() }
 
 // compareEqual checks that two state values are the same.
 var compareEqual = compare.ValuesSame()
+
+func TestAccProvider_configuration(t *testing.T) {
+	srv := newTestServer(t)
+	t.Setenv(EnvAddress, "")
+	t.Setenv(EnvToken, "")
+	readAll := `
+data "aio_endpoints" "all" {}
+`
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		TerraformVersionChecks:   testAccVersionChecks,
+		Steps: []resource.TestStep{
+			{
+				Config:      `provider "aio" {}` + readAll,
+				ExpectError: regexp.MustCompile(`(?s)Missing aiod address.*AIO_ADDR`),
+			},
+			{
+				Config:      fmt.Sprintf("provider \"aio\" {\n  address = %q\n}\n", srv.URL) + readAll,
+				ExpectError: regexp.MustCompile(`(?s)Missing aiod token.*AIO_TOKEN`),
+			},
+			{
+				Config:      fmt.Sprintf("provider \"aio\" {\n  address = %q\n  token = \"wrong\"\n}\n", srv.URL) + readAll,
+				ExpectError: regexp.MustCompile(`(?s)aiod refused the token`),
+			},
+			{
+				Config:      fmt.Sprintf("provider \"aio\" {\n  address = %q\n  token = \"x\"\n  retry_max = 99\n}\n", srv.URL) + readAll,
+				ExpectError: regexp.MustCompile(`(?s)retry_max value must be between 0 and 20`),
+			},
+			{
+				Config:      fmt.Sprintf("provider \"aio\" {\n  address = %q\n  token = \"x\"\n  request_timeout = \"soon\"\n}\n", srv.URL) + readAll,
+				ExpectError: regexp.MustCompile(`(?s)Invalid Time Duration String Value`),
+			},
+			{
+				// The environment variables stand in for the block.
+				PreConfig: func() {
+					t.Setenv(EnvAddress, srv.URL)
+					t.Setenv(EnvToken, srv.Tokens["viewer"])
+				},
+				Config: `provider "aio" {
+  retry_max       = 0
+  request_timeout = "5s"
+}` + readAll,
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("data.aio_endpoints.all", tfjsonpath.New("endpoints"), knownvalue.ListSizeExact(0)),
+				},
+			},
+		},
+	})
+}

@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"regexp"
 	"strings"
 
@@ -59,4 +60,33 @@ func oneOfDescription(values []string) string {
 		quoted[i] = "`" + v + "`"
 	}
 	return strings.Join(quoted, ", ")
+}
+
+var (
+	regexpNoColon = regexp.MustCompile(`^[^:]*$`)
+	regexpNoSpace = regexp.MustCompile(`^\S*$`)
+	// credentialIDRegexp matches the form of a credential ID.
+	credentialIDRegexp = regexp.MustCompile(`^cred_[0-9a-z]+$`)
+)
+
+// httpURLValidator checks an absolute http or https URL with a host.
+type httpURLValidator struct{}
+
+var _ validator.String = httpURLValidator{}
+
+func (httpURLValidator) Description(context.Context) string {
+	return "value must be an absolute http or https URL with a host"
+}
+
+func (v httpURLValidator) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
+
+func (httpURLValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
+	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
+		return
+	}
+	u, err := url.Parse(req.ConfigValue.ValueString())
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		resp.Diagnostics.AddAttributeError(req.Path, "Invalid URL",
+			fmt.Sprintf("The URL %q must be an absolute http or https URL with a host.", req.ConfigValue.ValueString()))
+	}
 }

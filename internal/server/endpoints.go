@@ -1,7 +1,9 @@
 package server
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"maps"
 	"net/http"
 
@@ -69,6 +71,9 @@ func (s *Server) createEndpoint(w http.ResponseWriter, r *http.Request, p princi
 		if err != nil {
 			return result{}, err
 		}
+		if err := checkCredentialRef(r.Context(), tx, "credential_id", in.CredentialID); err != nil {
+			return result{}, err
+		}
 		now := s.now()
 		in.ID = ids.New(api.PrefixEndpoint, now)
 		in.Revision = 1
@@ -110,6 +115,9 @@ func (s *Server) updateEndpoint(w http.ResponseWriter, r *http.Request, p princi
 			return result{}, err
 		}
 		if err := checkRevision(api.KindEndpoint, want, cur.Revision); err != nil {
+			return result{}, err
+		}
+		if err := checkCredentialRef(r.Context(), tx, "credential_id", in.CredentialID); err != nil {
 			return result{}, err
 		}
 		changed := endpointChanges(cur, in)
@@ -176,6 +184,7 @@ func endpointChanges(a, b api.Endpoint) []string {
 	add("owner", !eqPtr(a.Owner, b.Owner))
 	add("data_classification", a.DataClassification != b.DataClassification)
 	add("tags", (a.Tags == nil) != (b.Tags == nil) || !maps.Equal(a.Tags, b.Tags))
+	add("credential_id", !eqPtr(a.CredentialID, b.CredentialID))
 	return out
 }
 
@@ -184,4 +193,19 @@ func eqPtr[T comparable](a, b *T) bool {
 		return a == b
 	}
 	return *a == *b
+}
+
+// checkCredentialRef answers 400 on the field when a referenced credential
+// does not exist. It runs inside the write transaction, so the credential
+// cannot vanish between the check and the change.
+func checkCredentialRef(ctx context.Context, r store.Reader, field string, id *string) error {
+	if id == nil {
+		return nil
+	}
+	if _, err := r.GetCredential(ctx, *id); errors.Is(err, store.ErrNotFound) {
+		return invalid([]api.FieldError{{Field: field, Message: fmt.Sprintf("no credential has the ID %q", *id)}})
+	} else if err != nil {
+		return err
+	}
+	return nil
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/aio-platform/terraform-provider-aio/internal/api"
 	"github.com/aio-platform/terraform-provider-aio/internal/auth"
 	"github.com/aio-platform/terraform-provider-aio/internal/clock"
+	"github.com/aio-platform/terraform-provider-aio/internal/secret"
 	"github.com/aio-platform/terraform-provider-aio/internal/store"
 )
 
@@ -38,6 +39,9 @@ type Config struct {
 	IdempotencyTTL time.Duration
 	// MaxBodyBytes bounds a request body.
 	MaxBodyBytes int64
+	// Keyring seals credential secrets. Without it, aiod serves everything
+	// but the storing of secrets.
+	Keyring *secret.Keyring
 }
 
 // Defaults of Config.
@@ -145,6 +149,12 @@ func (s *Server) routes() {
 	m.Handle("GET /v1/endpoints/{id}", s.api(api.RoleViewer, s.getEndpoint))
 	m.Handle("PUT /v1/endpoints/{id}", s.api(api.RoleEditor, s.updateEndpoint))
 	m.Handle("DELETE /v1/endpoints/{id}", s.api(api.RoleEditor, s.deleteEndpoint))
+
+	m.Handle("GET /v1/credentials", s.api(api.RoleViewer, s.listCredentials))
+	m.Handle("POST /v1/credentials", s.api(api.RoleEditor, s.createCredential))
+	m.Handle("GET /v1/credentials/{id}", s.api(api.RoleViewer, s.getCredential))
+	m.Handle("PUT /v1/credentials/{id}", s.api(api.RoleEditor, s.updateCredential))
+	m.Handle("DELETE /v1/credentials/{id}", s.api(api.RoleEditor, s.deleteCredential))
 
 	m.Handle("GET /v1/audit-events", s.api(api.RoleViewer, s.listAuditEvents))
 

@@ -102,7 +102,7 @@ func clampLimit(n int) int {
 
 // ---- endpoints ----
 
-const endpointColumns = `id, name, url, api_version, description, owner, data_classification, tags, revision, created_at, updated_at`
+const endpointColumns = `id, name, url, api_version, description, owner, data_classification, tags, credential_id, revision, created_at, updated_at`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -110,15 +110,16 @@ func scanEndpoint(s scanner) (api.Endpoint, error) {
 	var (
 		e                    api.Endpoint
 		apiVer, desc, owner  sql.NullString
-		tags                 sql.NullString
+		tags, credentialID   sql.NullString
 		createdAt, updatedAt string
 	)
-	if err := s.Scan(&e.ID, &e.Name, &e.URL, &apiVer, &desc, &owner, &e.DataClassification, &tags, &e.Revision, &createdAt, &updatedAt); err != nil {
+	if err := s.Scan(&e.ID, &e.Name, &e.URL, &apiVer, &desc, &owner, &e.DataClassification, &tags, &credentialID, &e.Revision, &createdAt, &updatedAt); err != nil {
 		return e, err
 	}
 	e.APIVersion = nullStringPtr(apiVer)
 	e.Description = nullStringPtr(desc)
 	e.Owner = nullStringPtr(owner)
+	e.CredentialID = nullStringPtr(credentialID)
 	var err error
 	if e.Tags, err = decodeTags(tags); err != nil {
 		return e, err
@@ -239,8 +240,8 @@ func (t sqlTx) InsertEndpoint(ctx context.Context, e api.Endpoint) error {
 	if err != nil {
 		return err
 	}
-	if _, err := t.exec(ctx, `INSERT INTO endpoints (`+endpointColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		e.ID, e.Name, e.URL, e.APIVersion, e.Description, e.Owner, e.DataClassification, tags, e.Revision,
+	if _, err := t.exec(ctx, `INSERT INTO endpoints (`+endpointColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		e.ID, e.Name, e.URL, e.APIVersion, e.Description, e.Owner, e.DataClassification, tags, e.CredentialID, e.Revision,
 		fmtTime(e.CreatedAt), fmtTime(e.UpdatedAt)); err != nil {
 		return err
 	}
@@ -253,8 +254,8 @@ func (t sqlTx) UpdateEndpoint(ctx context.Context, e api.Endpoint) error {
 		return err
 	}
 	if err := t.execOne(ctx, `UPDATE endpoints SET name = ?, url = ?, api_version = ?, description = ?, owner = ?,
-		data_classification = ?, tags = ?, revision = ?, created_at = ?, updated_at = ? WHERE id = ?`,
-		e.Name, e.URL, e.APIVersion, e.Description, e.Owner, e.DataClassification, tags, e.Revision,
+		data_classification = ?, tags = ?, credential_id = ?, revision = ?, created_at = ?, updated_at = ? WHERE id = ?`,
+		e.Name, e.URL, e.APIVersion, e.Description, e.Owner, e.DataClassification, tags, e.CredentialID, e.Revision,
 		fmtTime(e.CreatedAt), fmtTime(e.UpdatedAt), e.ID); err != nil {
 		return err
 	}

@@ -25,6 +25,7 @@ type SQLite struct {
 	sqlReader
 	writer *sql.DB
 	reader *sql.DB
+	path   string
 }
 
 var _ Store = (*SQLite)(nil)
@@ -54,7 +55,9 @@ func sqliteDSN(path string, readOnly bool) string {
 	} else {
 		v.Set("_txlock", "immediate")
 	}
-	return "file:" + path + "?" + v.Encode()
+	// Escaped, because in a file: URI a '?' or '#' in the path would cut
+	// it short and a '%' would be decoded: another file would be opened.
+	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + v.Encode()
 }
 
 // OpenSQLite opens (creating if needed) the SQLite database at path and
@@ -77,7 +80,7 @@ func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
 		return nil, err
 	}
 	reader.SetMaxOpenConns(8)
-	s := &SQLite{sqlReader: sqlReader{q: reader, d: sqliteDialect}, writer: writer, reader: reader}
+	s := &SQLite{sqlReader: sqlReader{q: reader, d: sqliteDialect}, writer: writer, reader: reader, path: path}
 	if err := s.Ping(ctx); err != nil {
 		s.Close()
 		return nil, err
@@ -132,4 +135,17 @@ func (s *SQLite) Ping(ctx context.Context) error {
 // Close closes both pools.
 func (s *SQLite) Close() error {
 	return errors.Join(s.reader.Close(), s.writer.Close())
+}
+
+// Backup writes a consistent copy of the database with VACUUM INTO, which
+// reads one snapshot while writers go on. It runs on a connection of its
+// own: the read pool is query-only, and the writer must stay free.
+func (s *SQLite) Backup(ctx context.Context, path string) error {
+	db, err := sql.Open("sqlite", sqliteDSN(s.path, false))
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	_, err = db.ExecContext(ctx, `VACUUM INTO ?`, path)
+	return err
 }

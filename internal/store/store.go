@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/aio-platform/terraform-provider-aio/internal/api"
+	"github.com/aio-platform/terraform-provider-aio/internal/secret"
 )
 
 // Sentinel errors. Callers test them with errors.Is.
@@ -33,6 +34,9 @@ type Store interface {
 	// transaction is rolled back and that error is returned; otherwise the
 	// transaction is committed durably.
 	Write(ctx context.Context, fn func(tx Tx) error) error
+	// Backup writes a consistent copy of the database to path, which must
+	// not exist, while the store keeps serving.
+	Backup(ctx context.Context, path string) error
 	// Ping checks that the database answers, for readiness probes.
 	Ping(ctx context.Context) error
 	// Close releases every connection.
@@ -66,6 +70,17 @@ type Reader interface {
 	// expired at now.
 	CountUsableAdminTokens(ctx context.Context, now time.Time) (int, error)
 
+	// GetCredential returns the credential with the given ID, or ErrNotFound.
+	GetCredential(ctx context.Context, id string) (CredentialRecord, error)
+	// ListCredentials returns one page of credentials ordered by ID and the
+	// next cursor. Credentials have no tags: a tag filter matches none.
+	ListCredentials(ctx context.Context, q ListQuery) ([]CredentialRecord, string, error)
+	// CountCredentials counts credentials, that is, sealed secrets.
+	CountCredentials(ctx context.Context) (int, error)
+	// CredentialReferrers returns the IDs of the objects that reference
+	// the credential, ordered by ID.
+	CredentialReferrers(ctx context.Context, id string) ([]string, error)
+
 	// GetSetting returns a value of aiod's own settings, or ErrNotFound.
 	GetSetting(ctx context.Context, key string) ([]byte, error)
 }
@@ -81,6 +96,17 @@ type Tx interface {
 	UpdateEndpoint(ctx context.Context, e api.Endpoint) error
 	// DeleteEndpoint removes an endpoint; ErrNotFound if absent.
 	DeleteEndpoint(ctx context.Context, id string) error
+
+	// InsertCredential stores a new credential; a taken name is ErrConflict.
+	InsertCredential(ctx context.Context, c CredentialRecord) error
+	// UpdateCredential replaces the credential with c.ID; ErrNotFound if
+	// absent, ErrConflict if the new name is taken.
+	UpdateCredential(ctx context.Context, c CredentialRecord) error
+	// UpdateSealed replaces only the sealed secret of a credential (key
+	// rotation): no revision or timestamp changes.
+	UpdateSealed(ctx context.Context, id string, s secret.Sealed) error
+	// DeleteCredential removes a credential; ErrNotFound if absent.
+	DeleteCredential(ctx context.Context, id string) error
 
 	// InsertAuditEvent appends an audit event.
 	InsertAuditEvent(ctx context.Context, ev api.AuditEvent) error

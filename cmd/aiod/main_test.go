@@ -1,0 +1,193 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aio-platform/terraform-provider-aio/internal/api"
+	"github.com/aio-platform/terraform-provider-aio/internal/daemon"
+	"github.com/aio-platform/terraform-provider-aio/internal/store"
+)
+
+// syncBuffer is a bytes.Buffer safe for the server goroutine and the test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func runCLI(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	err := run(context.Background(), args, &out, &errOut)
+	return out.String() + errOut.String(), err
+}
+
+func TestTokenCommandsAreAudited(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "aio.db")
+	out, err := runCLI(t, "token", "create", "--name", "ops", "--role", "admin", "--ttl", "24h", "--database", db)
+	if err != nil {
+		t.Fatalf("token create: %v\n%s", err, out)
+	}
+	secret := strings.TrimSpace(out)
+	if !regexp.MustCompile(`^aio_[A-Za-z0-9_-]{43}$`).MatchString(secret) {
+		t.Fatalf("token create printed %q, want one token", out)
+	}
+	if out, err := runCLI(t, "token", "create", "--name", "ops", "--role", "viewer", "--database", db); err == nil || !strings.Contains(err.Error(), "already exists") {
+		t.Fatalf("duplicate name: want an error, got %v %s", err, out)
+	}
+	if _, err := runCLI(t, "token", "create", "--name", "x", "--role", "root", "--database", db); err == nil || !strings.Contains(err.Error(), "role") {
+		t.Fatalf("bad role: want an error naming role, got %v", err)
+	}
+	out, err = runCLI(t, "token", "list", "--database", db)
+	if err != nil || !strings.Contains(out, "ops") || !strings.Contains(out, "active") || strings.Contains(out, secret) {
+		t.Fatalf("token list: %v\n%s", err, out)
+	}
+	if out, err := runCLI(t, "token", "revoke", "--name", "ops", "--database", db); err != nil {
+		t.Fatalf("token revoke: %v %s", err, out)
+	}
+	out, _ = runCLI(t, "token", "list", "--database", db)
+	if !strings.Contains(out, "revoked") {
+		t.Fatalf("after revoke, list shows %s", out)
+	}
+	// Both CLI changes are in the audit trail with actor cli.
+	st, err := daemon.OpenStore(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	evs, _, err := st.ListAuditEvents(context.Background(), store.AuditQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(evs) != 2 || evs[0].Action != api.ActionCreate || evs[1].Action != api.ActionRevoke || evs[0].Actor != "cli" || evs[1].Actor != "cli" {
+		t.Fatalf("want create and revoke by cli, got %+v", evs)
+	}
+	// With its only admin token revoked, serve refuses to start.
+	err = run(context.Background(), []string{"serve", "--database", db, "--listen", "127.0.0.1:0"}, &bytes.Buffer{}, &bytes.Buffer{})
+	if err == nil || !strings.Contains(err.Error(), "aiod token create") {
+		t.Fatalf("serve without an admin token: want a refusal that says what to do, got %v", err)
+	}
+}
+
+func TestServeAndGracefulShutdown(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "aio.db")
+	out, err := runCLI(t, "token", "create", "--name", "admin", "--role", "admin", "--database", db)
+	if err != nil {
+		t.Fatal(err, out)
+	}
+	secret := strings.TrimSpace(out)
+	ctx, cancel := context.WithCancel(context.Background())
+	addrc := make(chan string, 1)
+	done := make(chan error, 1)
+	logs := &syncBuffer{}
+	go func() {
+		done <- daemon.Serve(ctx, daemon.Options{Listen: "127.0.0.1:0", Database: db, Logger: mustLogger(t, logs), Ready: func(a string) { addrc <- a }})
+	}()
+	var addr string
+	select {
+	case addr = <-addrc:
+	case err := <-done:
+		t.Fatalf("serve ended early: %v", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("serve did not start")
+	}
+	req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/v1/endpoints", strings.NewReader(`{"name":"a","url":"https://a.example"}`))
+	req.Header.Set("Authorization", "Bearer "+secret)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var e api.Endpoint
+	_ = json.NewDecoder(resp.Body).Decode(&e)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated || e.Name != "a" {
+		t.Fatalf("create: %d %+v", resp.StatusCode, e)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("shutdown: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("serve did not shut down")
+	}
+	if !strings.Contains(logs.String(), "aiod shutting down") || strings.Contains(logs.String(), secret) {
+		t.Fatalf("logs: want a shutdown line and no token secret:\n%s", logs.String())
+	}
+}
+
+func TestDevPrintsHowToConnect(t *testing.T) {
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	var out syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"dev", "--listen", "127.0.0.1:0", "--data", dir, "--root-token", "my-root", "--log-level", "warn"}, &out, &bytes.Buffer{})
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	var addr string
+	for time.Now().Before(deadline) {
+		if m := regexp.MustCompile(`AIO_ADDR=http://(\S+)`).FindStringSubmatch(out.String()); m != nil {
+			addr = m[1]
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if addr == "" || !strings.Contains(out.String(), "AIO_TOKEN=my-root") {
+		cancel()
+		t.Fatalf("dev banner: %s", out.String())
+	}
+	req, _ := http.NewRequest(http.MethodGet, "http://"+addr+"/v1/endpoints", nil)
+	req.Header.Set("Authorization", "Bearer my-root")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("root token: got %d", resp.StatusCode)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	// Restarting on the same data with another root token is refused
+	// rather than silently adding a second root.
+	err = run(context.Background(), []string{"dev", "--listen", "127.0.0.1:0", "--data", dir, "--root-token", "other"}, &bytes.Buffer{}, &bytes.Buffer{})
+	if err == nil || !strings.Contains(err.Error(), "another secret") {
+		t.Fatalf("want a refusal for another root token, got %v", err)
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	for _, args := range [][]string{{}, {"nope"}, {"token"}, {"token", "nope"}, {"token", "revoke", "--database", filepath.Join(t.TempDir(), "x.db")}} {
+		if _, err := runCLI(t, args...); err == nil {
+			t.Errorf("aiod %v: want an error", args)
+		}
+	}
+	out, err := runCLI(t, "version")
+	if err != nil || !strings.HasPrefix(out, "aiod dev") {
+		t.Fatalf("version: %v %q", err, out)
+	}
+}

@@ -1,0 +1,163 @@
+package api
+
+import (
+	"fmt"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+)
+
+// KindCredential names credentials in audit events.
+const KindCredential = "credential"
+
+// Credential types.
+const (
+	CredAPIKey       = "api_key"
+	CredBearer       = "bearer"
+	CredBasic        = "basic"
+	CredOAuth2Client = "oauth2_client_credentials"
+)
+
+// CredentialTypes lists every credential type.
+var CredentialTypes = []string{CredAPIKey, CredBearer, CredBasic, CredOAuth2Client}
+
+// DefaultAPIKeyHeader is the header an api_key credential uses when it names
+// neither a header nor a query parameter. It is applied when a probe runs,
+// never stored, so that what the provider planned is what comes back.
+const DefaultAPIKeyHeader = "x-api-key"
+
+// MaxSecret bounds a secret's length.
+const MaxSecret = 8192
+
+// HeaderNamePattern is a lower-case HTTP header name (an RFC 9110 token in
+// lower case). Header names are compared in lower case everywhere, so the
+// API and the provider accept only that form and nothing needs rewriting.
+const HeaderNamePattern = "^[a-z0-9!#$%&'*+.^_`|~-]+$"
+
+// HeaderNameRegexp is HeaderNamePattern compiled.
+var HeaderNameRegexp = regexp.MustCompile(HeaderNamePattern)
+
+// Credential is the secret used to reach an endpoint. The secret itself is
+// write-only: accepted on create and update (left out of a PUT, it is
+// unchanged) and never returned.
+type Credential struct {
+	ID          string  `json:"id,omitempty"`
+	Name        string  `json:"name"`
+	Description *string `json:"description"`
+	Type        string  `json:"type"`
+	// Header (api_key) names the header that carries the key.
+	Header *string `json:"header"`
+	// QueryParam (api_key) names the query parameter that carries the key.
+	QueryParam *string `json:"query_param"`
+	// Username (basic) goes with the secret as the password.
+	Username *string `json:"username"`
+	// TokenURL, ClientID and Scopes (oauth2_client_credentials) fetch an
+	// access token; the secret is the client secret.
+	TokenURL *string  `json:"token_url"`
+	ClientID *string  `json:"client_id"`
+	Scopes   []string `json:"scopes"`
+	// Secret is write-only: never set in a response.
+	Secret *string `json:"secret,omitempty"`
+	// ExpiresAt is when the secret stops working, if known.
+	ExpiresAt *time.Time `json:"expires_at"`
+	// RotationPeriod is how often the secret should be rotated, as a Go
+	// duration ("720h"); stored as given and compared by its value.
+	RotationPeriod *string `json:"rotation_period"`
+	// RotationDueAt is LastRotatedAt + RotationPeriod (computed).
+	RotationDueAt *time.Time `json:"rotation_due_at"`
+	// SecretRevision counts secret changes (computed).
+	SecretRevision int64 `json:"secret_revision,omitempty"`
+	// LastRotatedAt is when the secret last changed (computed).
+	LastRotatedAt *time.Time `json:"last_rotated_at"`
+	Revision      int64      `json:"revision,omitempty"`
+	CreatedAt     time.Time  `json:"created_at,omitzero"`
+	UpdatedAt     time.Time  `json:"updated_at,omitzero"`
+}
+
+// ParseRotationPeriod reads a rotation period: a positive Go duration.
+func ParseRotationPeriod(s string) (time.Duration, error) {
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("must be a positive duration, as in 720h")
+	}
+	return d, nil
+}
+
+// Validate checks a credential as received. creating tells whether the
+// secret is required (on create) or optional (on update).
+func (c *Credential) Validate(creating bool) []FieldError {
+	var errs []FieldError
+	add := func(field, msg string) { errs = append(errs, FieldError{Field: field, Message: msg}) }
+	errs = append(errs, ValidateName("name", c.Name)...)
+	errs = append(errs, validateText("description", c.Description, MaxDescription, true)...)
+	if !slices.Contains(CredentialTypes, c.Type) {
+		add("type", "must be one of "+strings.Join(CredentialTypes, ", "))
+	}
+	// Fields that belong to another type are refused rather than ignored:
+	// ignoring them would store what the provider did not plan.
+	only := func(field string, set bool, types ...string) {
+		if set && !slices.Contains(types, c.Type) {
+			add(field, "is only valid for type "+strings.Join(types, " or "))
+		}
+	}
+	only("header", c.Header != nil, CredAPIKey)
+	only("query_param", c.QueryParam != nil, CredAPIKey)
+	only("username", c.Username != nil, CredBasic)
+	only("token_url", c.TokenURL != nil, CredOAuth2Client)
+	only("client_id", c.ClientID != nil, CredOAuth2Client)
+	only("scopes", c.Scopes != nil, CredOAuth2Client)
+	if c.Header != nil && !HeaderNameRegexp.MatchString(*c.Header) {
+		add("header", "must be a lower-case HTTP header name, as in x-api-key")
+	}
+	if c.Header != nil && *c.Header == "authorization" {
+		add("header", "use type bearer or basic for the authorization header")
+	}
+	if c.Header != nil && c.QueryParam != nil {
+		add("query_param", "set either header or query_param, not both")
+	}
+	if c.QueryParam != nil && (*c.QueryParam == "" || len(*c.QueryParam) > MaxShortText) {
+		add("query_param", fmt.Sprintf("must be 1 to %d characters", MaxShortText))
+	}
+	if c.Type == CredBasic {
+		if c.Username == nil || *c.Username == "" {
+			add("username", "is required for type basic")
+		} else if strings.Contains(*c.Username, ":") || len(*c.Username) > MaxShortText {
+			add("username", "must be at most 256 characters without ':'")
+		}
+	}
+	if c.Type == CredOAuth2Client {
+		if c.TokenURL == nil {
+			add("token_url", "is required for type oauth2_client_credentials")
+		} else if u, err := url.Parse(*c.TokenURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			add("token_url", "must be an absolute http or https URL")
+		}
+		if c.ClientID == nil || *c.ClientID == "" {
+			add("client_id", "is required for type oauth2_client_credentials")
+		}
+		seen := map[string]bool{}
+		for i, s := range c.Scopes {
+			if s == "" || strings.ContainsAny(s, " \t\n") {
+				add(fmt.Sprintf("scopes.%d", i), "must be a non-empty scope without spaces")
+			}
+			if seen[s] {
+				add(fmt.Sprintf("scopes.%d", i), "is repeated; scopes are a set")
+			}
+			seen[s] = true
+		}
+	}
+	if c.Secret == nil {
+		if creating {
+			add("secret", "is required")
+		}
+	} else if *c.Secret == "" || len(*c.Secret) > MaxSecret {
+		add("secret", fmt.Sprintf("must be 1 to %d characters", MaxSecret))
+	}
+	if c.RotationPeriod != nil {
+		if _, err := ParseRotationPeriod(*c.RotationPeriod); err != nil {
+			add("rotation_period", err.Error())
+		}
+	}
+	return errs
+}

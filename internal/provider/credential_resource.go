@@ -1,0 +1,475 @@
+package provider
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework-timetypes/timetypes"
+	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/resourcevalidator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/setvalidator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/attr"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
+
+	"github.com/aio-platform/terraform-provider-aio/internal/api"
+	"github.com/aio-platform/terraform-provider-aio/internal/client"
+)
+
+var (
+	_ resource.ResourceWithConfigure        = (*credentialResource)(nil)
+	_ resource.ResourceWithImportState      = (*credentialResource)(nil)
+	_ resource.ResourceWithModifyPlan       = (*credentialResource)(nil)
+	_ resource.ResourceWithConfigValidators = (*credentialResource)(nil)
+	_ resource.ResourceWithValidateConfig   = (*credentialResource)(nil)
+)
+
+// privateSecretRevision is the private-state key holding the server's
+// secret_revision as of the last create or update made by Terraform. A
+// different secret_revision after refresh means the secret was changed
+// outside Terraform.
+const privateSecretRevision = "secret_revision"
+
+// NewCredentialResource returns the aio_credential resource.
+func NewCredentialResource() resource.Resource { return &credentialResource{} }
+
+// credentialResource manages a credential and its secret.
+type credentialResource struct {
+	client *client.Client
+}
+
+// credentialResourceModel is the state of aio_credential.
+type credentialResourceModel struct {
+	ID              types.String         `tfsdk:"id"`
+	Name            types.String         `tfsdk:"name"`
+	Description     types.String         `tfsdk:"description"`
+	Type            types.String         `tfsdk:"type"`
+	Header          types.String         `tfsdk:"header"`
+	QueryParam      types.String         `tfsdk:"query_param"`
+	Username        types.String         `tfsdk:"username"`
+	TokenURL        types.String         `tfsdk:"token_url"`
+	ClientID        types.String         `tfsdk:"client_id"`
+	Scopes          types.Set            `tfsdk:"scopes"`
+	Secret          types.String         `tfsdk:"secret"`
+	SecretWO        types.String         `tfsdk:"secret_wo"`
+	SecretWOVersion types.Int64          `tfsdk:"secret_wo_version"`
+	ExpiresAt       timetypes.RFC3339    `tfsdk:"expires_at"`
+	RotationPeriod  timetypes.GoDuration `tfsdk:"rotation_period"`
+	RotationDueAt   timetypes.RFC3339    `tfsdk:"rotation_due_at"`
+	SecretRevision  types.Int64          `tfsdk:"secret_revision"`
+	LastRotatedAt   timetypes.RFC3339    `tfsdk:"last_rotated_at"`
+	Revision        types.Int64          `tfsdk:"revision"`
+	CreatedAt       timetypes.RFC3339    `tfsdk:"created_at"`
+	UpdatedAt       timetypes.RFC3339    `tfsdk:"updated_at"`
+}
+
+// credentialDescriptions are shared by the resource and the data source.
+var credentialDescriptions = map[string]string{
+	"id":                "The credential's ID, assigned by aiod, such as `cred_01h...`.",
+	"name":              "The credential's name, unique among credentials: 1 to 128 letters, digits, `.`, `_` or `-`, starting with a letter or digit.",
+	"description":       "A description of the credential, at most 1,024 characters. Unset by default.",
+	"type":              "How the secret is presented: `api_key` (in a header or a query parameter), `bearer` (an `Authorization: Bearer` header), `basic` (HTTP basic authentication with `username`), or `oauth2_client_credentials` (an access token fetched from `token_url` with `client_id` and the secret as the client secret).",
+	"header":            "For `api_key`: the lower-case name of the header that carries the key. When neither `header` nor `query_param` is set, probes use `x-api-key`. Unset by default.",
+	"query_param":       "For `api_key`: the query parameter that carries the key instead of a header. Conflicts with `header`. Unset by default.",
+	"username":          "For `basic`: the user name; the secret is the password. Required for `basic`.",
+	"token_url":         "For `oauth2_client_credentials`: the token endpoint, an absolute `http` or `https` URL. Required for that type.",
+	"client_id":         "For `oauth2_client_credentials`: the client ID. Required for that type.",
+	"scopes":            "For `oauth2_client_credentials`: the scopes to request, a set of strings without spaces. Unset by default (no scope parameter).",
+	"secret":            "The secret (key, token, password or client secret) for Terraform before 1.11 and OpenTofu. It is marked sensitive but **is stored in the Terraform state**; prefer `secret_wo`. Exactly one of `secret` and `secret_wo` is required.",
+	"secret_wo":         "The secret as a write-only value (Terraform 1.11 or later): sent to aiod and kept in neither plan nor state. Goes with `secret_wo_version`; bump the version to send a new secret. Exactly one of `secret` and `secret_wo` is required.",
+	"secret_wo_version": "The version of `secret_wo`, any whole number you choose. Changing it sends the current `secret_wo` to aiod; without a change, `secret_wo` is not sent again. Required with `secret_wo`.",
+	"expires_at":        "When the secret stops working, in RFC 3339 format, if known. Unset by default.",
+	"rotation_period":   "How often the secret should be rotated, as a Go duration such as `720h` (30 days). Sets `rotation_due_at`. Unset by default.",
+	"rotation_due_at":   "When the secret is next due for rotation: `last_rotated_at` plus `rotation_period`, in RFC 3339 format; null without a rotation period.",
+	"secret_revision":   "The revision of the secret in aiod: 1 on creation and one more on every change of the secret, made here or elsewhere. A change made outside Terraform shows as an update in the next plan.",
+	"last_rotated_at":   "When the secret last changed, in RFC 3339 format.",
+	"revision":          "The credential's revision in aiod: 1 on creation and one more on every change, made here or elsewhere.",
+	"created_at":        "When the credential was created, in RFC 3339 format.",
+	"updated_at":        "When the credential was last changed, in RFC 3339 format.",
+}
+
+func (r *credentialResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_credential"
+}
+
+func (r *credentialResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+	d := credentialDescriptions
+	optString := func(name string, v ...validator.String) schema.StringAttribute {
+		return schema.StringAttribute{MarkdownDescription: d[name], Optional: true, Validators: v}
+	}
+	computedTime := func(name string) schema.StringAttribute {
+		return schema.StringAttribute{MarkdownDescription: d[name], Computed: true, CustomType: timetypes.RFC3339Type{}}
+	}
+	resp.Schema = schema.Schema{
+		MarkdownDescription: "A credential: the secret aiod uses to reach an endpoint. The secret is encrypted at rest and never returned by the API; with `secret_wo` it is in neither the plan nor the state. A secret changed outside Terraform still shows in `terraform plan`, through `secret_revision`.",
+		Attributes: map[string]schema.Attribute{
+			"id": schema.StringAttribute{
+				MarkdownDescription: d["id"], Computed: true,
+				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
+			},
+			"name":        schema.StringAttribute{MarkdownDescription: d["name"], Required: true, Validators: nameValidators()},
+			"description": optString("description", stringvalidator.LengthAtMost(api.MaxDescription)),
+			"type": schema.StringAttribute{
+				MarkdownDescription: d["type"], Required: true,
+				Validators: []validator.String{stringvalidator.OneOf(api.CredentialTypes...)},
+			},
+			"header": optString("header",
+				stringvalidator.RegexMatches(api.HeaderNameRegexp, "must be a lower-case HTTP header name, as in x-api-key"),
+				stringvalidator.NoneOf("authorization"),
+				stringvalidator.ConflictsWith(path.MatchRoot("query_param"))),
+			"query_param": optString("query_param", stringvalidator.LengthBetween(1, api.MaxShortText)),
+			"username": optString("username", stringvalidator.LengthBetween(1, api.MaxShortText),
+				stringvalidator.RegexMatches(regexpNoColon, "must not contain ':'")),
+			"token_url": optString("token_url", httpURLValidator{}),
+			"client_id": optString("client_id", stringvalidator.LengthBetween(1, api.MaxShortText)),
+			"scopes": schema.SetAttribute{
+				MarkdownDescription: d["scopes"], Optional: true, ElementType: types.StringType,
+				Validators: []validator.Set{setvalidator.ValueStringsAre(
+					stringvalidator.LengthAtLeast(1), stringvalidator.RegexMatches(regexpNoSpace, "must not contain spaces"))},
+			},
+			"secret": schema.StringAttribute{
+				MarkdownDescription: d["secret"], Optional: true, Sensitive: true,
+				Validators: []validator.String{stringvalidator.LengthBetween(1, api.MaxSecret)},
+			},
+			"secret_wo": schema.StringAttribute{
+				MarkdownDescription: d["secret_wo"], Optional: true, Sensitive: true, WriteOnly: true,
+				Validators: []validator.String{stringvalidator.LengthBetween(1, api.MaxSecret)},
+			},
+			"secret_wo_version": schema.Int64Attribute{
+				MarkdownDescription: d["secret_wo_version"], Optional: true,
+				Validators: []validator.Int64{int64validator.AlsoRequires(path.MatchRoot("secret_wo"))},
+			},
+			"expires_at":      schema.StringAttribute{MarkdownDescription: d["expires_at"], Optional: true, CustomType: timetypes.RFC3339Type{}},
+			"rotation_period": schema.StringAttribute{MarkdownDescription: d["rotation_period"], Optional: true, CustomType: timetypes.GoDurationType{}},
+			"rotation_due_at": computedTime("rotation_due_at"),
+			"secret_revision": schema.Int64Attribute{MarkdownDescription: d["secret_revision"], Computed: true},
+			"last_rotated_at": computedTime("last_rotated_at"),
+			"revision":        schema.Int64Attribute{MarkdownDescription: d["revision"], Computed: true},
+			"created_at": schema.StringAttribute{
+				MarkdownDescription: d["created_at"], Computed: true, CustomType: timetypes.RFC3339Type{},
+				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
+			},
+			"updated_at": computedTime("updated_at"),
+		},
+	}
+}
+
+func (r *credentialResource) ConfigValidators(context.Context) []resource.ConfigValidator {
+	return []resource.ConfigValidator{
+		resourcevalidator.ExactlyOneOf(path.MatchRoot("secret"), path.MatchRoot("secret_wo")),
+		resourcevalidator.RequiredTogether(path.MatchRoot("secret_wo"), path.MatchRoot("secret_wo_version")),
+	}
+}
+
+// ValidateConfig checks the rules that tie fields to the type, on the
+// attribute that breaks them.
+func (r *credentialResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
+	var m credentialResourceModel
+	resp.Diagnostics.Append(req.Config.Get(ctx, &m)...)
+	if resp.Diagnostics.HasError() || m.Type.IsUnknown() || m.Type.IsNull() {
+		return
+	}
+	typ := m.Type.ValueString()
+	belongs := map[string]struct {
+		v     attr.Value
+		types []string
+	}{
+		"header":      {m.Header, []string{api.CredAPIKey}},
+		"query_param": {m.QueryParam, []string{api.CredAPIKey}},
+		"username":    {m.Username, []string{api.CredBasic}},
+		"token_url":   {m.TokenURL, []string{api.CredOAuth2Client}},
+		"client_id":   {m.ClientID, []string{api.CredOAuth2Client}},
+		"scopes":      {m.Scopes, []string{api.CredOAuth2Client}},
+	}
+	for name, b := range belongs {
+		if !b.v.IsNull() && typ != b.types[0] {
+			resp.Diagnostics.AddAttributeError(path.Root(name), "Attribute not valid for this type",
+				fmt.Sprintf("%s is only valid for type %s, not %s.", name, b.types[0], typ))
+		}
+	}
+	required := map[string][]string{api.CredBasic: {"username"}, api.CredOAuth2Client: {"token_url", "client_id"}}
+	for _, name := range required[typ] {
+		if belongs[name].v.IsNull() {
+			resp.Diagnostics.AddAttributeError(path.Root(name), "Missing required attribute",
+				fmt.Sprintf("%s is required for type %s.", name, typ))
+		}
+	}
+}
+
+func (r *credentialResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
+	r.client = configuredClient(req.ProviderData, &resp.Diagnostics)
+}
+
+// secretFromConfig returns the configured secret: secret_wo is only in the
+// configuration (never in the plan), secret is in both.
+func secretFromConfig(ctx context.Context, cfg configGetter, plan credentialResourceModel) (*string, diag.Diagnostics) {
+	var wo types.String
+	diags := cfg.GetAttribute(ctx, path.Root("secret_wo"), &wo)
+	if !wo.IsNull() && !wo.IsUnknown() {
+		v := wo.ValueString()
+		return &v, diags
+	}
+	if !plan.Secret.IsNull() && !plan.Secret.IsUnknown() {
+		v := plan.Secret.ValueString()
+		return &v, diags
+	}
+	diags.AddAttributeError(path.Root("secret_wo"), "Missing secret",
+		"The secret must be sent to aiod now, but neither secret nor secret_wo has a known value. Write-only values from ephemeral variables must be supplied on every apply that sends the secret.")
+	return nil, diags
+}
+
+// configGetter is what tfsdk.Config offers, so that Create and Update
+// share secretFromConfig.
+type configGetter interface {
+	GetAttribute(ctx context.Context, p path.Path, target any) diag.Diagnostics
+}
+
+func setPrivateRevision(ctx context.Context, p interface {
+	SetKey(context.Context, string, []byte) diag.Diagnostics
+}, rev int64) diag.Diagnostics {
+	return p.SetKey(ctx, privateSecretRevision, []byte(strconv.FormatInt(rev, 10)))
+}
+
+func (r *credentialResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	var plan credentialResourceModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	in, diags := plan.toAPI(ctx)
+	resp.Diagnostics.Append(diags...)
+	secret, diags := secretFromConfig(ctx, req.Config, plan)
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	in.Secret = secret
+	out, err := r.client.CreateCredential(ctx, in)
+	if err != nil {
+		addClientError(&resp.Diagnostics, "Could not create the credential", err)
+		return
+	}
+	ctx = tflog.SetField(ctx, "credential_id", out.ID)
+	tflog.Debug(ctx, "created credential", map[string]any{"revision": out.Revision, "secret_revision": out.SecretRevision})
+	resp.Diagnostics.Append(resp.State.Set(ctx, credentialModelFromAPI(out, plan))...)
+	resp.Diagnostics.Append(setPrivateRevision(ctx, resp.Private, out.SecretRevision)...)
+}
+
+func (r *credentialResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
+	var state credentialResourceModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	ctx = tflog.SetField(ctx, "credential_id", state.ID.ValueString())
+	out, err := r.client.GetCredential(ctx, state.ID.ValueString())
+	if errors.Is(err, client.ErrNotFound) {
+		tflog.Debug(ctx, "credential is gone; removing it from state")
+		resp.State.RemoveResource(ctx)
+		return
+	}
+	if err != nil {
+		addClientError(&resp.Diagnostics, "Could not read the credential", err)
+		return
+	}
+	resp.Diagnostics.Append(resp.State.Set(ctx, credentialModelFromAPI(out, state))...)
+}
+
+// secretState is what ModifyPlan and Update decide about the secret.
+type secretState struct {
+	send    bool
+	drifted bool
+	noTrace bool
+}
+
+// secretDecision tells whether the secret must be sent: its version or
+// value changed in the configuration, it was changed outside Terraform
+// (the refreshed secret_revision differs from the one Terraform last
+// wrote), or Terraform has no record of it (after an import).
+func secretDecision(ctx context.Context, priv interface {
+	GetKey(context.Context, string) ([]byte, diag.Diagnostics)
+}, plan, state credentialResourceModel) (secretState, diag.Diagnostics) {
+	raw, diags := priv.GetKey(ctx, privateSecretRevision)
+	var s secretState
+	if len(raw) == 0 {
+		s.noTrace = true
+	} else if known, err := strconv.ParseInt(string(raw), 10, 64); err != nil || known != state.SecretRevision.ValueInt64() {
+		s.drifted = true
+	}
+	s.send = s.noTrace || s.drifted || !plan.SecretWOVersion.Equal(state.SecretWOVersion) || !plan.Secret.Equal(state.Secret)
+	return s, diags
+}
+
+func (r *credentialResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	if req.State.Raw.IsNull() || req.Plan.Raw.IsNull() {
+		return
+	}
+	var plan, state credentialResourceModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	dec, diags := secretDecision(ctx, req.Private, plan, state)
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	if dec.drifted {
+		resp.Diagnostics.AddWarning("Secret changed outside Terraform",
+			fmt.Sprintf("The secret of credential %s was changed outside Terraform (its secret_revision is now %d). Apply sends the configured secret again.",
+				state.ID.ValueString(), state.SecretRevision.ValueInt64()))
+	}
+	if dec.send {
+		plan.SecretRevision = types.Int64Unknown()
+		plan.LastRotatedAt = timetypes.NewRFC3339Unknown()
+		plan.RotationDueAt = timetypes.NewRFC3339Unknown()
+		plan.Revision = types.Int64Unknown()
+		plan.UpdatedAt = timetypes.NewRFC3339Unknown()
+	} else {
+		// Without a secret change these stay as they are, so that a change
+		// of, say, the description does not show them as unknown.
+		plan.SecretRevision = state.SecretRevision
+		plan.LastRotatedAt = state.LastRotatedAt
+		if plan.RotationPeriod.Equal(state.RotationPeriod) {
+			plan.RotationDueAt = state.RotationDueAt
+		} else if ok, _ := plan.RotationPeriod.StringSemanticEquals(ctx, state.RotationPeriod); ok && !plan.RotationPeriod.IsNull() {
+			plan.RotationDueAt = state.RotationDueAt
+		}
+	}
+	resp.Diagnostics.Append(resp.Plan.Set(ctx, plan)...)
+}
+
+func (r *credentialResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	var plan, state credentialResourceModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	in, diags := plan.toAPI(ctx)
+	resp.Diagnostics.Append(diags...)
+	dec, diags := secretDecision(ctx, req.Private, plan, state)
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	ctx = tflog.SetField(ctx, "credential_id", state.ID.ValueString())
+	if dec.send {
+		secret, diags := secretFromConfig(ctx, req.Config, plan)
+		resp.Diagnostics.Append(diags...)
+		if resp.Diagnostics.HasError() {
+			return
+		}
+		in.Secret = secret
+	}
+	out, err := r.client.UpdateCredential(ctx, state.ID.ValueString(), state.Revision.ValueInt64(), in)
+	if err != nil {
+		addClientError(&resp.Diagnostics, "Could not update the credential", err)
+		return
+	}
+	tflog.Debug(ctx, "updated credential", map[string]any{"revision": out.Revision, "secret_sent": dec.send, "secret_revision": out.SecretRevision})
+	resp.Diagnostics.Append(resp.State.Set(ctx, credentialModelFromAPI(out, plan))...)
+	resp.Diagnostics.Append(setPrivateRevision(ctx, resp.Private, out.SecretRevision)...)
+}
+
+func (r *credentialResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
+	var state credentialResourceModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	ctx = tflog.SetField(ctx, "credential_id", state.ID.ValueString())
+	err := r.client.DeleteCredential(ctx, state.ID.ValueString(), state.Revision.ValueInt64())
+	if err != nil && !errors.Is(err, client.ErrNotFound) {
+		addClientError(&resp.Diagnostics, "Could not delete the credential", err)
+		return
+	}
+	tflog.Debug(ctx, "deleted credential")
+}
+
+func (r *credentialResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
+	resource.ImportStatePassthroughID(ctx, path.Root("id"), req, resp)
+}
+
+// credentialModelFromAPI converts an API credential to the model. The API
+// never returns the secret, so secret and secret_wo_version are carried
+// over from prior (the plan or the prior state); secret_wo is never kept.
+func credentialModelFromAPI(c api.Credential, prior credentialResourceModel) credentialResourceModel {
+	m := credentialResourceModel{
+		ID:              types.StringValue(c.ID),
+		Name:            types.StringValue(c.Name),
+		Description:     types.StringPointerValue(c.Description),
+		Type:            types.StringValue(c.Type),
+		Header:          types.StringPointerValue(c.Header),
+		QueryParam:      types.StringPointerValue(c.QueryParam),
+		Username:        types.StringPointerValue(c.Username),
+		TokenURL:        types.StringPointerValue(c.TokenURL),
+		ClientID:        types.StringPointerValue(c.ClientID),
+		Scopes:          stringSetFromAPI(c.Scopes),
+		Secret:          prior.Secret,
+		SecretWO:        types.StringNull(),
+		SecretWOVersion: prior.SecretWOVersion,
+		ExpiresAt:       timePtrValue(c.ExpiresAt),
+		RotationPeriod:  timetypes.NewGoDurationValueFromPointerStringMust(c.RotationPeriod),
+		RotationDueAt:   timePtrValue(c.RotationDueAt),
+		SecretRevision:  types.Int64Value(c.SecretRevision),
+		LastRotatedAt:   timePtrValue(c.LastRotatedAt),
+		Revision:        types.Int64Value(c.Revision),
+		CreatedAt:       timeValue(c.CreatedAt),
+		UpdatedAt:       timeValue(c.UpdatedAt),
+	}
+	if m.Secret.IsUnknown() {
+		m.Secret = types.StringNull()
+	}
+	if m.SecretWOVersion.IsUnknown() {
+		m.SecretWOVersion = types.Int64Null()
+	}
+	return m
+}
+
+// toAPI converts the planned model to the API's form, without the secret,
+// which Create and Update add when it is to be sent.
+func (m credentialResourceModel) toAPI(ctx context.Context) (api.Credential, diag.Diagnostics) {
+	var diags diag.Diagnostics
+	c := api.Credential{
+		Name:        m.Name.ValueString(),
+		Description: stringPtr(m.Description),
+		Type:        m.Type.ValueString(),
+		Header:      stringPtr(m.Header),
+		QueryParam:  stringPtr(m.QueryParam),
+		Username:    stringPtr(m.Username),
+		TokenURL:    stringPtr(m.TokenURL),
+		ClientID:    stringPtr(m.ClientID),
+	}
+	if !m.Scopes.IsNull() && !m.Scopes.IsUnknown() {
+		c.Scopes = []string{}
+		diags.Append(m.Scopes.ElementsAs(ctx, &c.Scopes, false)...)
+	}
+	if !m.ExpiresAt.IsNull() && !m.ExpiresAt.IsUnknown() {
+		t, d := m.ExpiresAt.ValueRFC3339Time()
+		diags.Append(d...)
+		c.ExpiresAt = &t
+	}
+	c.RotationPeriod = stringPtr(m.RotationPeriod.StringValue)
+	return c, diags
+}
+
+// timePtrValue renders an optional server timestamp.
+func timePtrValue(t *time.Time) timetypes.RFC3339 {
+	if t == nil {
+		return timetypes.NewRFC3339Null()
+	}
+	return timeValue(*t)
+}

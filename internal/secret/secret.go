@@ -1,0 +1,314 @@
+// Package secret is the envelope encryption of credential secrets.
+//
+// Each secret is sealed with its own random data key (AES-256-GCM); the data
+// key is wrapped with the key-encryption key (KEK) named by its key ID. Both
+// seals bind, as additional data, the credential ID and the secret
+// revision, and the wrap also binds the key ID, so a sealed secret cannot be
+// moved to another row or an old one put back: opening it under another
+// credential ID or revision fails. Rotating the KEK re-wraps the data keys
+// only; the sealed secrets, their revisions and the objects' revisions stay
+// as they are.
+package secret
+
+import (
+	"bufio"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// KeySize is the size of every key: AES-256.
+const KeySize = 32
+
+// Errors of Open.
+var (
+	// ErrUnknownKey means the sealed secret names a key the keyring lacks.
+	ErrUnknownKey = errors.New("secret: sealed under a key that is not configured")
+	// ErrTampered means authentication failed: the sealed data, its
+	// binding (credential ID, revision, key ID) or the key is wrong.
+	ErrTampered = errors.New("secret: sealed data does not authenticate (tampered, moved or wrong key)")
+	// ErrNoKey means no key is configured at all.
+	ErrNoKey = errors.New("secret: no encryption key is configured")
+)
+
+// Sealed is a secret at rest.
+type Sealed struct {
+	// KeyID names the KEK that wraps the data key.
+	KeyID string
+	// WrappedKey is the data key sealed under the KEK (nonce || ciphertext).
+	WrappedKey []byte
+	// Ciphertext is the secret sealed under the data key (nonce || ciphertext).
+	Ciphertext []byte
+}
+
+// Binding is what a sealed secret belongs to.
+type Binding struct {
+	ObjectID string
+	Revision int64
+}
+
+func (b Binding) aad(keyID string) []byte {
+	return []byte(b.ObjectID + "\x00" + strconv.FormatInt(b.Revision, 10) + "\x00" + keyID)
+}
+
+// Key is one key-encryption key.
+type Key struct {
+	ID  string
+	raw []byte
+}
+
+// KeyID derives a key's ID from the key: a short hash, so that the same key
+// always has the same ID and the ID reveals nothing useful.
+func KeyID(raw []byte) string {
+	sum := sha256.Sum256(append([]byte("aio-kek-id\x00"), raw...))
+	return "k" + hex.EncodeToString(sum[:6])
+}
+
+// NewKey makes a random key.
+func NewKey() Key {
+	raw := make([]byte, KeySize)
+	_, _ = rand.Read(raw)
+	return Key{ID: KeyID(raw), raw: raw}
+}
+
+// ParseKey reads a base64 (standard or URL, padded or not) key of KeySize bytes.
+func ParseKey(s string) (Key, error) {
+	s = strings.TrimSpace(s)
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+		if raw, err := enc.DecodeString(s); err == nil {
+			if len(raw) != KeySize {
+				return Key{}, fmt.Errorf("secret: a key must be %d bytes, got %d", KeySize, len(raw))
+			}
+			return Key{ID: KeyID(raw), raw: raw}, nil
+		}
+	}
+	return Key{}, errors.New("secret: a key must be base64, as `openssl rand -base64 32` prints")
+}
+
+// String renders a key for a key file or an environment variable.
+func (k Key) String() string { return base64.StdEncoding.EncodeToString(k.raw) }
+
+// Keyring holds the primary key, which seals, and older keys, which still
+// open. It may be backed by a key file that it re-reads when it meets a key
+// it does not know, so that `aiod keys rotate` needs no restart.
+type Keyring struct {
+	mu   sync.RWMutex
+	keys []Key // keys[0] is the primary
+	file string
+}
+
+// NewKeyring makes a keyring from keys; the first is the primary.
+func NewKeyring(keys ...Key) (*Keyring, error) {
+	if len(keys) == 0 {
+		return nil, ErrNoKey
+	}
+	return &Keyring{keys: keys}, nil
+}
+
+// ParseKeys reads comma- or newline-separated keys, primary first, as the
+// AIOD_ENCRYPTION_KEY variable and key files hold them. Blank lines and
+// lines starting with '#' are skipped.
+func ParseKeys(s string) ([]Key, error) {
+	var keys []Key
+	// Comments are dropped before splitting at commas: a comment may hold
+	// commas (the one WriteKeyFile writes does).
+	sc := bufio.NewScanner(strings.NewReader(s))
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if strings.HasPrefix(line, "#") {
+			continue
+		}
+		for _, field := range strings.Split(line, ",") {
+			field = strings.TrimSpace(field)
+			if field == "" {
+				continue
+			}
+			k, err := ParseKey(field)
+			if err != nil {
+				return nil, err
+			}
+			keys = append(keys, k)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, err
+	}
+	if len(keys) == 0 {
+		return nil, ErrNoKey
+	}
+	return keys, nil
+}
+
+// LoadKeyFile reads a keyring from a key file.
+func LoadKeyFile(path string) (*Keyring, error) {
+	keys, err := readKeyFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return &Keyring{keys: keys, file: path}, nil
+}
+
+func readKeyFile(path string) ([]Key, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("secret: read key file: %w", err)
+	}
+	keys, err := ParseKeys(string(b))
+	if err != nil {
+		return nil, fmt.Errorf("secret: key file %s: %w", path, err)
+	}
+	return keys, nil
+}
+
+// WriteKeyFile writes keys, primary first, to path with owner-only
+// permissions, replacing the file atomically.
+func WriteKeyFile(path string, keys []Key) error {
+	var b strings.Builder
+	b.WriteString("# AIO encryption keys: the first seals, the others still open. Back this file up with the database.\n")
+	for _, k := range keys {
+		b.WriteString(k.String() + "\n")
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(b.String()), 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// Primary returns the sealing key.
+func (r *Keyring) Primary() Key {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.keys[0]
+}
+
+// Keys returns every key, primary first.
+func (r *Keyring) Keys() []Key {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return append([]Key(nil), r.keys...)
+}
+
+func (r *Keyring) find(id string) (Key, bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	for _, k := range r.keys {
+		if k.ID == id {
+			return k, true
+		}
+	}
+	return Key{}, false
+}
+
+// lookup finds a key, re-reading the key file once when the key is unknown.
+func (r *Keyring) lookup(id string) (Key, error) {
+	if k, ok := r.find(id); ok {
+		return k, nil
+	}
+	if r.file != "" {
+		if keys, err := readKeyFile(r.file); err == nil {
+			r.mu.Lock()
+			r.keys = keys
+			r.mu.Unlock()
+			if k, ok := r.find(id); ok {
+				return k, nil
+			}
+		}
+	}
+	return Key{}, fmt.Errorf("%w (key %s)", ErrUnknownKey, id)
+}
+
+func gcmSeal(key, plaintext, aad []byte) ([]byte, error) {
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, err
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, err
+	}
+	nonce := make([]byte, aead.NonceSize())
+	_, _ = rand.Read(nonce)
+	return aead.Seal(nonce, nonce, plaintext, aad), nil
+}
+
+func gcmOpen(key, sealed, aad []byte) ([]byte, error) {
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, err
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, err
+	}
+	if len(sealed) < aead.NonceSize() {
+		return nil, ErrTampered
+	}
+	out, err := aead.Open(nil, sealed[:aead.NonceSize()], sealed[aead.NonceSize():], aad)
+	if err != nil {
+		return nil, ErrTampered
+	}
+	return out, nil
+}
+
+// Seal encrypts a secret bound to b under the primary key.
+func (r *Keyring) Seal(plaintext []byte, b Binding) (Sealed, error) {
+	k := r.Primary()
+	dek := make([]byte, KeySize)
+	_, _ = rand.Read(dek)
+	ct, err := gcmSeal(dek, plaintext, b.aad(""))
+	if err != nil {
+		return Sealed{}, err
+	}
+	wrapped, err := gcmSeal(k.raw, dek, b.aad(k.ID))
+	if err != nil {
+		return Sealed{}, err
+	}
+	return Sealed{KeyID: k.ID, WrappedKey: wrapped, Ciphertext: ct}, nil
+}
+
+// Open decrypts a sealed secret that must be bound to b.
+func (r *Keyring) Open(s Sealed, b Binding) ([]byte, error) {
+	k, err := r.lookup(s.KeyID)
+	if err != nil {
+		return nil, err
+	}
+	dek, err := gcmOpen(k.raw, s.WrappedKey, b.aad(k.ID))
+	if err != nil {
+		return nil, err
+	}
+	return gcmOpen(dek, s.Ciphertext, b.aad(""))
+}
+
+// Rewrap re-wraps the data key of s under the primary key, leaving the
+// sealed secret itself untouched. It is what key rotation does per row.
+func (r *Keyring) Rewrap(s Sealed, b Binding) (Sealed, error) {
+	k, err := r.lookup(s.KeyID)
+	if err != nil {
+		return Sealed{}, err
+	}
+	dek, err := gcmOpen(k.raw, s.WrappedKey, b.aad(k.ID))
+	if err != nil {
+		return Sealed{}, err
+	}
+	// Check the secret opens too, so that rotation never carries a
+	// tampered row forward under a fresh wrap.
+	if _, err := gcmOpen(dek, s.Ciphertext, b.aad("")); err != nil {
+		return Sealed{}, err
+	}
+	p := r.Primary()
+	wrapped, err := gcmSeal(p.raw, dek, b.aad(p.ID))
+	if err != nil {
+		return Sealed{}, err
+	}
+	return Sealed{KeyID: p.ID, WrappedKey: wrapped, Ciphertext: s.Ciphertext}, nil
+}

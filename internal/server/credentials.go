@@ -1,0 +1,288 @@
+package server
+
+import (
+	"crypto/subtle"
+	"errors"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/aio-platform/terraform-provider-aio/internal/api"
+	"github.com/aio-platform/terraform-provider-aio/internal/auth"
+	"github.com/aio-platform/terraform-provider-aio/internal/ids"
+	"github.com/aio-platform/terraform-provider-aio/internal/secret"
+	"github.com/aio-platform/terraform-provider-aio/internal/store"
+)
+
+// credentialView is what the API shows of a stored credential: metadata
+// and the computed rotation fields, never the secret.
+func credentialView(c store.CredentialRecord) api.Credential {
+	out := c.Credential
+	out.Secret = nil
+	out.RotationDueAt = nil
+	if c.RotationPeriod != nil && c.LastRotatedAt != nil {
+		if d, err := api.ParseRotationPeriod(*c.RotationPeriod); err == nil {
+			due := c.LastRotatedAt.Add(d)
+			out.RotationDueAt = &due
+		}
+	}
+	return out
+}
+
+func (s *Server) listCredentials(w http.ResponseWriter, r *http.Request, _ principal) error {
+	q, err := listParams(r)
+	if err != nil {
+		return err
+	}
+	recs, next, err := s.store.ListCredentials(r.Context(), q)
+	if err != nil {
+		return err
+	}
+	items := make([]api.Credential, len(recs))
+	for i, c := range recs {
+		items[i] = credentialView(c)
+	}
+	writeJSON(w, http.StatusOK, api.List[api.Credential]{Items: items, NextCursor: encodeCursor(next)})
+	return nil
+}
+
+func (s *Server) getCredential(w http.ResponseWriter, r *http.Request, _ principal) error {
+	c, err := s.store.GetCredential(r.Context(), r.PathValue("id"))
+	if errors.Is(err, store.ErrNotFound) {
+		return problemf(http.StatusNotFound, "no credential with id %q", r.PathValue("id"))
+	}
+	if err != nil {
+		return err
+	}
+	w.Header().Set("ETag", etag(c.Revision))
+	writeJSON(w, http.StatusOK, credentialView(c))
+	return nil
+}
+
+func readCredential(r *http.Request, creating bool) ([]byte, api.Credential, error) {
+	var c api.Credential
+	body, err := readBody(r)
+	if err != nil {
+		return nil, c, err
+	}
+	if p := decodeJSON(body, &c); p != nil {
+		return body, c, p
+	}
+	if errs := c.Validate(creating); len(errs) > 0 {
+		return body, c, invalid(errs)
+	}
+	return body, c, nil
+}
+
+// keyring answers 503 when aiod runs without an encryption key: it can
+// serve everything else, but cannot store a secret.
+func (s *Server) keyring() (*secret.Keyring, error) {
+	if s.cfg.Keyring == nil {
+		return nil, problemf(http.StatusServiceUnavailable,
+			"aiod has no encryption key, so it cannot store secrets; start it with --key-file or AIOD_ENCRYPTION_KEY")
+	}
+	return s.cfg.Keyring, nil
+}
+
+func credentialNameTaken(name string) error {
+	p := problemf(http.StatusConflict, "a credential named %q already exists", name)
+	p.fields = []api.FieldError{{Field: "name", Message: "is already taken"}}
+	return p
+}
+
+func (s *Server) createCredential(w http.ResponseWriter, r *http.Request, p principal) error {
+	body, in, err := readCredential(r, true)
+	if body == nil && err != nil {
+		return err
+	}
+	kr, kerr := s.keyring()
+	return s.mutate(w, r, p, body, func(tx store.Tx) (result, error) {
+		if err != nil {
+			return result{}, err
+		}
+		if kerr != nil {
+			return result{}, kerr
+		}
+		now := s.now()
+		rec := store.CredentialRecord{Credential: in}
+		rec.Secret = nil
+		rec.ID = ids.New(api.PrefixCredential, now)
+		rec.Revision, rec.SecretRevision = 1, 1
+		rec.CreatedAt, rec.UpdatedAt, rec.LastRotatedAt = now, now, &now
+		sealed, err := kr.Seal([]byte(*in.Secret), secret.Binding{ObjectID: rec.ID, Revision: 1})
+		if err != nil {
+			return result{}, err
+		}
+		rec.Sealed = sealed
+		if err := tx.InsertCredential(r.Context(), rec); errors.Is(err, store.ErrConflict) {
+			return result{}, credentialNameTaken(in.Name)
+		} else if err != nil {
+			return result{}, err
+		}
+		fields := append(credentialChanges(api.Credential{}, rec.Credential), "secret")
+		if err := tx.InsertAuditEvent(r.Context(), auth.Event(now, p.actor(), api.ActionCreate, api.KindCredential, rec.ID, 1, fields)); err != nil {
+			return result{}, err
+		}
+		return result{status: http.StatusCreated, body: credentialView(rec),
+			header: map[string]string{"Location": "/v1/credentials/" + rec.ID, "ETag": etag(1)}}, nil
+	})
+}
+
+func (s *Server) updateCredential(w http.ResponseWriter, r *http.Request, p principal) error {
+	want, err := ifMatch(r)
+	if err != nil {
+		return err
+	}
+	body, in, err := readCredential(r, false)
+	if body == nil && err != nil {
+		return err
+	}
+	id := r.PathValue("id")
+	return s.mutate(w, r, p, body, func(tx store.Tx) (result, error) {
+		if err != nil {
+			return result{}, err
+		}
+		cur, err := tx.GetCredential(r.Context(), id)
+		if errors.Is(err, store.ErrNotFound) {
+			return result{}, problemf(http.StatusNotFound, "no credential with id %q", id)
+		} else if err != nil {
+			return result{}, err
+		}
+		if err := checkRevision(api.KindCredential, want, cur.Revision); err != nil {
+			return result{}, err
+		}
+		changed := credentialChanges(cur.Credential, in)
+		secretChanged := in.Secret != nil && !s.sameSecret(cur, *in.Secret)
+		if len(changed) == 0 && !secretChanged {
+			// Sending the secret it already has is no change either.
+			return result{status: http.StatusOK, body: credentialView(cur), header: map[string]string{"ETag": etag(cur.Revision)}}, nil
+		}
+		now := s.now()
+		next := store.CredentialRecord{Credential: in, Sealed: cur.Sealed}
+		next.Secret = nil
+		next.ID, next.CreatedAt, next.UpdatedAt, next.Revision = cur.ID, cur.CreatedAt, now, cur.Revision+1
+		next.SecretRevision, next.LastRotatedAt = cur.SecretRevision, cur.LastRotatedAt
+		if secretChanged {
+			kr, err := s.keyring()
+			if err != nil {
+				return result{}, err
+			}
+			next.SecretRevision, next.LastRotatedAt = cur.SecretRevision+1, &now
+			if next.Sealed, err = kr.Seal([]byte(*in.Secret), secret.Binding{ObjectID: cur.ID, Revision: next.SecretRevision}); err != nil {
+				return result{}, err
+			}
+			changed = append(changed, "secret")
+		}
+		if err := tx.UpdateCredential(r.Context(), next); errors.Is(err, store.ErrConflict) {
+			return result{}, credentialNameTaken(in.Name)
+		} else if err != nil {
+			return result{}, err
+		}
+		ev := auth.Event(now, p.actor(), api.ActionUpdate, api.KindCredential, cur.ID, next.Revision, changed)
+		if err := tx.InsertAuditEvent(r.Context(), ev); err != nil {
+			return result{}, err
+		}
+		return result{status: http.StatusOK, body: credentialView(next), header: map[string]string{"ETag": etag(next.Revision)}}, nil
+	})
+}
+
+// sameSecret tells whether plaintext is the stored secret. A secret that
+// cannot be opened (no key, or a damaged row) counts as different, so that
+// sending the secret again repairs the row.
+func (s *Server) sameSecret(cur store.CredentialRecord, plaintext string) bool {
+	if s.cfg.Keyring == nil {
+		return false
+	}
+	old, err := s.cfg.Keyring.Open(cur.Sealed, secret.Binding{ObjectID: cur.ID, Revision: cur.SecretRevision})
+	if err != nil {
+		s.log.Warn("stored secret could not be opened; it will be replaced", "credential_id", cur.ID, "error", err)
+		return false
+	}
+	return subtle.ConstantTimeCompare(old, []byte(plaintext)) == 1
+}
+
+func (s *Server) deleteCredential(w http.ResponseWriter, r *http.Request, p principal) error {
+	want, err := ifMatch(r)
+	if err != nil {
+		return err
+	}
+	id := r.PathValue("id")
+	return s.mutate(w, r, p, nil, func(tx store.Tx) (result, error) {
+		cur, err := tx.GetCredential(r.Context(), id)
+		if errors.Is(err, store.ErrNotFound) {
+			return result{}, problemf(http.StatusNotFound, "no credential with id %q", id)
+		} else if err != nil {
+			return result{}, err
+		}
+		if err := checkRevision(api.KindCredential, want, cur.Revision); err != nil {
+			return result{}, err
+		}
+		refs, err := tx.CredentialReferrers(r.Context(), id)
+		if err != nil {
+			return result{}, err
+		}
+		if len(refs) > 0 {
+			return result{}, problemf(http.StatusConflict, "the credential is still used by %s; point them elsewhere first", strings.Join(refs, ", "))
+		}
+		if err := tx.DeleteCredential(r.Context(), id); err != nil {
+			return result{}, err
+		}
+		ev := auth.Event(s.now(), p.actor(), api.ActionDelete, api.KindCredential, id, cur.Revision, nil)
+		if err := tx.InsertAuditEvent(r.Context(), ev); err != nil {
+			return result{}, err
+		}
+		return result{status: http.StatusNoContent}, nil
+	})
+}
+
+// credentialChanges names the metadata fields that differ; the secret is
+// compared separately. Durations compare by value, scopes as sets.
+func credentialChanges(a, b api.Credential) []string {
+	var out []string
+	add := func(name string, differ bool) {
+		if differ {
+			out = append(out, name)
+		}
+	}
+	add("name", a.Name != b.Name)
+	add("description", !eqPtr(a.Description, b.Description))
+	add("type", a.Type != b.Type)
+	add("header", !eqPtr(a.Header, b.Header))
+	add("query_param", !eqPtr(a.QueryParam, b.QueryParam))
+	add("username", !eqPtr(a.Username, b.Username))
+	add("token_url", !eqPtr(a.TokenURL, b.TokenURL))
+	add("client_id", !eqPtr(a.ClientID, b.ClientID))
+	add("scopes", !sameSet(a.Scopes, b.Scopes))
+	add("expires_at", !eqTime(a.ExpiresAt, b.ExpiresAt))
+	add("rotation_period", !sameDuration(a.RotationPeriod, b.RotationPeriod))
+	return out
+}
+
+func sameSet(a, b []string) bool {
+	if (a == nil) != (b == nil) || len(a) != len(b) {
+		return false
+	}
+	x, y := slices.Clone(a), slices.Clone(b)
+	slices.Sort(x)
+	slices.Sort(y)
+	return slices.Equal(x, y)
+}
+
+func sameDuration(a, b *string) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	da, errA := api.ParseRotationPeriod(*a)
+	db, errB := api.ParseRotationPeriod(*b)
+	if errA != nil || errB != nil {
+		return *a == *b
+	}
+	return da == db
+}
+
+func eqTime[T interface{ Equal(T) bool }](a, b *T) bool {
+	if a == nil || b == nil {
+		return a == nil && b == nil
+	}
+	return (*a).Equal(*b)
+}

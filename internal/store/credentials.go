@@ -1,0 +1,171 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/aio-platform/terraform-provider-aio/internal/api"
+	"github.com/aio-platform/terraform-provider-aio/internal/secret"
+)
+
+// CredentialRecord is a credential as stored: its metadata (with Secret
+// always nil) and its sealed secret. The store never sees a plaintext.
+type CredentialRecord struct {
+	api.Credential
+	Sealed secret.Sealed
+}
+
+const credentialColumns = `id, name, description, type, header, query_param, username, token_url, client_id, scopes,
+	expires_at, rotation_period, secret_key_id, secret_wrapped, secret_ciphertext, secret_revision, last_rotated_at,
+	revision, created_at, updated_at`
+
+func scanCredential(s scanner) (CredentialRecord, error) {
+	var (
+		c                                                  CredentialRecord
+		desc, header, qp, user, tokenURL, clientID, scopes sql.NullString
+		expires, period                                    sql.NullString
+		lastRotated, created, updated                      string
+	)
+	err := s.Scan(&c.ID, &c.Name, &desc, &c.Type, &header, &qp, &user, &tokenURL, &clientID, &scopes,
+		&expires, &period, &c.Sealed.KeyID, &c.Sealed.WrappedKey, &c.Sealed.Ciphertext, &c.SecretRevision, &lastRotated,
+		&c.Revision, &created, &updated)
+	if err != nil {
+		return c, err
+	}
+	c.Description, c.Header, c.QueryParam = nullStringPtr(desc), nullStringPtr(header), nullStringPtr(qp)
+	c.Username, c.TokenURL, c.ClientID = nullStringPtr(user), nullStringPtr(tokenURL), nullStringPtr(clientID)
+	c.RotationPeriod = nullStringPtr(period)
+	if scopes.Valid {
+		if err := json.Unmarshal([]byte(scopes.String), &c.Scopes); err != nil {
+			return c, err
+		}
+		if c.Scopes == nil {
+			c.Scopes = []string{}
+		}
+	}
+	if c.ExpiresAt, err = parseTimePtr(expires); err != nil {
+		return c, err
+	}
+	lr, err := parseTime(lastRotated)
+	if err != nil {
+		return c, err
+	}
+	c.LastRotatedAt = &lr
+	if c.CreatedAt, err = parseTime(created); err != nil {
+		return c, err
+	}
+	c.UpdatedAt, err = parseTime(updated)
+	return c, err
+}
+
+func credentialArgs(c CredentialRecord) ([]any, error) {
+	var scopes any
+	if c.Scopes != nil {
+		b, err := json.Marshal(c.Scopes)
+		if err != nil {
+			return nil, err
+		}
+		scopes = string(b)
+	}
+	var lastRotated time.Time
+	if c.LastRotatedAt != nil {
+		lastRotated = *c.LastRotatedAt
+	}
+	return []any{c.ID, c.Name, c.Description, c.Type, c.Header, c.QueryParam, c.Username, c.TokenURL, c.ClientID, scopes,
+		fmtTimePtr(c.ExpiresAt), c.RotationPeriod, c.Sealed.KeyID, c.Sealed.WrappedKey, c.Sealed.Ciphertext, c.SecretRevision,
+		fmtTime(lastRotated), c.Revision, fmtTime(c.CreatedAt), fmtTime(c.UpdatedAt)}, nil
+}
+
+func (r sqlReader) GetCredential(ctx context.Context, id string) (CredentialRecord, error) {
+	c, err := scanCredential(r.queryRow(ctx, `SELECT `+credentialColumns+` FROM credentials WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return c, ErrNotFound
+	}
+	return c, err
+}
+
+func (r sqlReader) ListCredentials(ctx context.Context, q ListQuery) ([]CredentialRecord, string, error) {
+	if len(q.Tags) > 0 {
+		// Credentials carry no tags: a tag filter matches none.
+		return []CredentialRecord{}, "", nil
+	}
+	limit := clampLimit(q.Limit)
+	where, args := listWhere(q)
+	rows, err := r.query(ctx, `SELECT `+credentialColumns+` FROM credentials`+where+` ORDER BY id LIMIT ?`, append(args, limit+1)...)
+	if err != nil {
+		return nil, "", err
+	}
+	defer rows.Close()
+	out := []CredentialRecord{}
+	for rows.Next() {
+		c, err := scanCredential(rows)
+		if err != nil {
+			return nil, "", err
+		}
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if len(out) > limit {
+		out = out[:limit]
+		next = out[limit-1].ID
+	}
+	return out, next, nil
+}
+
+func (r sqlReader) CountCredentials(ctx context.Context) (int, error) {
+	var n int
+	err := r.queryRow(ctx, `SELECT COUNT(*) FROM credentials`).Scan(&n)
+	return n, err
+}
+
+func (r sqlReader) CredentialReferrers(ctx context.Context, id string) ([]string, error) {
+	rows, err := r.query(ctx, `SELECT id FROM endpoints WHERE credential_id = ? ORDER BY id`, id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []string{}
+	for rows.Next() {
+		var ref string
+		if err := rows.Scan(&ref); err != nil {
+			return nil, err
+		}
+		out = append(out, ref)
+	}
+	return out, rows.Err()
+}
+
+func (t sqlTx) InsertCredential(ctx context.Context, c CredentialRecord) error {
+	args, err := credentialArgs(c)
+	if err != nil {
+		return err
+	}
+	_, err = t.exec(ctx, `INSERT INTO credentials (`+credentialColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...)
+	return err
+}
+
+func (t sqlTx) UpdateCredential(ctx context.Context, c CredentialRecord) error {
+	args, err := credentialArgs(c)
+	if err != nil {
+		return err
+	}
+	return t.execOne(ctx, `UPDATE credentials SET id = ?, name = ?, description = ?, type = ?, header = ?, query_param = ?,
+		username = ?, token_url = ?, client_id = ?, scopes = ?, expires_at = ?, rotation_period = ?, secret_key_id = ?,
+		secret_wrapped = ?, secret_ciphertext = ?, secret_revision = ?, last_rotated_at = ?, revision = ?, created_at = ?,
+		updated_at = ? WHERE id = ?`, append(args, c.ID)...)
+}
+
+func (t sqlTx) UpdateSealed(ctx context.Context, id string, s secret.Sealed) error {
+	return t.execOne(ctx, `UPDATE credentials SET secret_key_id = ?, secret_wrapped = ?, secret_ciphertext = ? WHERE id = ?`,
+		s.KeyID, s.WrappedKey, s.Ciphertext, id)
+}
+
+func (t sqlTx) DeleteCredential(ctx context.Context, id string) error {
+	return t.execOne(ctx, `DELETE FROM credentials WHERE id = ?`, id)
+}

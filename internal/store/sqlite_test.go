@@ -1,0 +1,147 @@
+package store
+
+import (
+	"database/sql"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"testing"
+)
+
+// TestContractSQLite runs the store contract against SQLite, one database
+// file per scenario.
+func TestContractSQLite(t *testing.T) {
+	var (
+		mu    sync.Mutex
+		paths = map[*testing.T]string{}
+	)
+	runContract(t, func(t *testing.T) Store {
+		// The first call for t makes a new file; later calls reopen it.
+		mu.Lock()
+		path, ok := paths[t]
+		if !ok {
+			path = filepath.Join(t.TempDir(), "aio.db")
+			paths[t] = path
+		}
+		mu.Unlock()
+		return openSQLite(t, path)
+	})
+}
+
+func openSQLite(t *testing.T, path string) *SQLite {
+	t.Helper()
+	s, err := OpenSQLite(t.Context(), path)
+	if err != nil {
+		t.Fatalf("OpenSQLite(%q): %v", path, err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return s
+}
+
+// TestSQLiteMigrationsAppliedOnce opens the same file three times and
+// checks that goose recorded every migration exactly once.
+func TestSQLiteMigrationsAppliedOnce(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "aio.db")
+	for range 3 {
+		if err := openSQLite(t, path).Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	files, err := fs.Glob(sqliteMigrations, "migrations/sqlite/*.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) == 0 {
+		t.Fatal("no migrations embedded")
+	}
+
+	db, err := sql.Open("sqlite", sqliteDSN(path, true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rows, err := db.QueryContext(t.Context(), `SELECT version_id FROM goose_db_version WHERE version_id > 0 ORDER BY id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var versions []int64
+	for rows.Next() {
+		var v int64
+		if err := rows.Scan(&v); err != nil {
+			t.Fatal(err)
+		}
+		versions = append(versions, v)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	want := make([]int64, len(files))
+	for i := range want {
+		want[i] = int64(i + 1)
+	}
+	if !slices.Equal(versions, want) {
+		t.Errorf("applied migrations should've been recorded once each as %v, got %v", want, versions)
+	}
+}
+
+// TestSQLitePathIsNotAURI opens files whose paths mean something in a
+// file: URI ('?' starts a query, '#' a fragment, '%' an escape), and checks
+// that the data lands in exactly that file and is found there again.
+func TestSQLitePathIsNotAURI(t *testing.T) {
+	for _, dir := range []string{"with?query", "with#fragment", "with%41escape", "100%", "with space"} {
+		t.Run(dir, func(t *testing.T) {
+			parent := t.TempDir()
+			if err := os.Mkdir(filepath.Join(parent, dir), 0o755); err != nil {
+				t.Skipf("this file system refuses the name: %v", err)
+			}
+			path := filepath.Join(parent, dir, "aio.db")
+			s := openSQLite(t, path)
+			write(t, s, func(tx Tx) error { return tx.InsertEndpoint(t.Context(), endpoint("ep_1", "one")) })
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := os.Stat(path); err != nil {
+				t.Fatalf("the database should've been at %q: %v", path, err)
+			}
+			entries, err := os.ReadDir(parent)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range entries {
+				if e.Name() != dir {
+					t.Errorf("stray file %q next to %q", e.Name(), dir)
+				}
+			}
+			checkEndpoint(t, getEndpoint(t, openSQLite(t, path), "ep_1"), stored(endpoint("ep_1", "one")))
+		})
+	}
+}
+
+// TestSQLiteDeleteEndpointRemovesTagRows checks what the contract cannot
+// see: deleting an endpoint leaves no tag rows behind.
+func TestSQLiteDeleteEndpointRemovesTagRows(t *testing.T) {
+	s := openSQLite(t, filepath.Join(t.TempDir(), "aio.db"))
+	insertEndpoints(t, s,
+		tagged(endpoint("ep_1", "one"), map[string]string{"a": "1", "b": "2"}),
+		tagged(endpoint("ep_2", "two"), map[string]string{"a": "1"}),
+	)
+	write(t, s, func(tx Tx) error { return tx.DeleteEndpoint(t.Context(), "ep_1") })
+	var n int
+	if err := s.reader.QueryRowContext(t.Context(), `SELECT COUNT(*) FROM object_tags WHERE object_id = ?`, "ep_1").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 0 {
+		t.Errorf("tag rows of a deleted endpoint should've been removed, %d left", n)
+	}
+	err := s.reader.QueryRowContext(t.Context(), `SELECT COUNT(*) FROM object_tags WHERE object_id = ?`, "ep_2").Scan(&n)
+	if err != nil || n != 1 {
+		t.Errorf("tag rows of the other endpoint should've stayed: %d, %v", n, err)
+	}
+}
