@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -18,6 +19,7 @@ import (
 	"github.com/aio-platform/terraform-provider-aio/internal/auth"
 	"github.com/aio-platform/terraform-provider-aio/internal/clock"
 	"github.com/aio-platform/terraform-provider-aio/internal/daemon"
+	"github.com/aio-platform/terraform-provider-aio/internal/secret"
 	"github.com/aio-platform/terraform-provider-aio/internal/store"
 )
 
@@ -30,14 +32,22 @@ var (
 const usage = `aiod — the AIO control plane
 
 Usage:
-  aiod serve  [--listen ADDR] [--database FILE] [--log-level LEVEL] [--log-format text|json]
+  aiod serve  [--listen ADDR] [--database FILE] [--key-file FILE] [--tls-cert FILE --tls-key FILE]
+              [--log-level LEVEL] [--log-format text|json]
   aiod dev    [--listen ADDR] [--data DIR] [--root-token TOKEN]
   aiod token create --name NAME --role admin|editor|viewer [--ttl DURATION] [--database FILE]
   aiod token list   [--database FILE]
   aiod token revoke (--id ID | --name NAME) [--database FILE]
+  aiod keys generate
+  aiod keys rotate  [--database FILE] [--key-file FILE]
+  aiod backup --out FILE [--database FILE]
   aiod version
 
-Environment: AIOD_LISTEN, AIOD_DATABASE, AIOD_LOG_LEVEL, AIOD_LOG_FORMAT.
+Environment: AIOD_LISTEN, AIOD_DATABASE, AIOD_KEY_FILE, AIOD_ENCRYPTION_KEY (base64 keys,
+comma-separated, primary first), AIOD_LOG_LEVEL, AIOD_LOG_FORMAT.
+
+Back up the key file (or AIOD_ENCRYPTION_KEY) with the database: without it every
+stored secret is lost.
 `
 
 func main() {
@@ -68,6 +78,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdDev(ctx, args[1:], stdout, stderr)
 	case "token":
 		return cmdToken(ctx, args[1:], stdout, stderr)
+	case "keys":
+		return cmdKeys(ctx, args[1:], stdout, stderr)
+	case "backup":
+		return cmdBackup(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintf(stdout, "aiod %s (commit %s)\n", version, commit)
 		return nil
@@ -91,6 +105,9 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	db := fs.String("database", env("AIOD_DATABASE", daemon.DefaultDatabase), "SQLite database file")
 	level := fs.String("log-level", env("AIOD_LOG_LEVEL", "info"), "log level: debug, info, warn, error")
 	format := fs.String("log-format", env("AIOD_LOG_FORMAT", "text"), "log format: text or json")
+	keyFile := fs.String("key-file", env("AIOD_KEY_FILE", ""), "file of encryption keys (else AIOD_ENCRYPTION_KEY)")
+	tlsCert := fs.String("tls-cert", env("AIOD_TLS_CERT", ""), "TLS certificate (PEM); serves HTTPS with --tls-key")
+	tlsKey := fs.String("tls-key", env("AIOD_TLS_KEY", ""), "TLS private key (PEM)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -98,7 +115,11 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	return daemon.Serve(ctx, daemon.Options{Listen: *listen, Database: *db, Logger: logger})
+	kr, err := daemon.LoadKeyring(*keyFile, os.Getenv(daemon.EnvEncryptionKey))
+	if err != nil {
+		return err
+	}
+	return daemon.Serve(ctx, daemon.Options{Listen: *listen, Database: *db, Logger: logger, Keyring: kr, TLSCert: *tlsCert, TLSKey: *tlsKey})
 }
 
 func cmdDev(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -124,6 +145,14 @@ func cmdDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	dbPath := filepath.Join(dir, "aio.db")
+	keyPath := filepath.Join(dir, "aio.key")
+	if err := daemon.EnsureKeyFile(keyPath); err != nil {
+		return err
+	}
+	kr, err := daemon.LoadKeyring(keyPath, "")
+	if err != nil {
+		return err
+	}
 	st, err := daemon.OpenStore(ctx, dbPath)
 	if err != nil {
 		return err
@@ -133,7 +162,7 @@ func cmdDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	return daemon.Serve(ctx, daemon.Options{Listen: *listen, Database: dbPath, Logger: logger,
+	return daemon.Serve(ctx, daemon.Options{Listen: *listen, Database: dbPath, Logger: logger, Keyring: kr,
 		Ready: func(addr string) { fmt.Fprint(stdout, daemon.DevBanner(addr, *root, dir)) }})
 }
 
@@ -230,4 +259,65 @@ func cmdToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.Name, t.Role, t.CreatedAt.Format(time.RFC3339), exp, status)
 	}
 	return tw.Flush()
+}
+
+func cmdKeys(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return errors.New("keys: want generate or rotate")
+	}
+	switch args[0] {
+	case "generate":
+		fmt.Fprintln(stdout, secret.NewKey().String())
+		return nil
+	case "rotate":
+	default:
+		return fmt.Errorf("keys: unknown command %q: want generate or rotate", args[0])
+	}
+	fs := newFlags("keys rotate", stderr)
+	db := fs.String("database", env("AIOD_DATABASE", daemon.DefaultDatabase), "SQLite database file")
+	keyFile := fs.String("key-file", env("AIOD_KEY_FILE", ""), "file of encryption keys, rewritten with the new key first")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	kr, err := daemon.LoadKeyring(*keyFile, os.Getenv(daemon.EnvEncryptionKey))
+	if err != nil {
+		return err
+	}
+	st, err := daemon.OpenStore(ctx, *db)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	res, err := daemon.RotateKeys(ctx, st, clock.Real{}, kr, *keyFile)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "re-wrapped %d secrets under the new key %s\n", res.Rewrapped, res.NewKey.ID)
+	if *keyFile != "" {
+		fmt.Fprintf(stdout, "%s now holds the new key first and the old ones after it; a running aiod picks it up by itself\n", *keyFile)
+		return nil
+	}
+	keys := make([]string, len(res.Keys))
+	for i, k := range res.Keys {
+		keys[i] = k.String()
+	}
+	fmt.Fprintf(stdout, "set this before restarting aiod (and keep it with your backups):\n%s=%s\n", daemon.EnvEncryptionKey, strings.Join(keys, ","))
+	return nil
+}
+
+func cmdBackup(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("backup", stderr)
+	db := fs.String("database", env("AIOD_DATABASE", daemon.DefaultDatabase), "SQLite database file")
+	out := fs.String("out", "", "file to write the copy to (must not exist)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *out == "" {
+		return errors.New("backup: --out is required")
+	}
+	if err := daemon.Backup(ctx, *db, *out); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "wrote a consistent copy of %s to %s\nback up the encryption key too: without it every stored secret is lost\n", *db, *out)
+	return nil
 }

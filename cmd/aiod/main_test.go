@@ -3,6 +3,16 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"math/big"
+	"net"
+	"os"
 	"encoding/json"
 	"net/http"
 	"path/filepath"
@@ -14,6 +24,7 @@ import (
 
 	"github.com/aio-platform/terraform-provider-aio/internal/api"
 	"github.com/aio-platform/terraform-provider-aio/internal/daemon"
+	"github.com/aio-platform/terraform-provider-aio/internal/secret"
 	"github.com/aio-platform/terraform-provider-aio/internal/store"
 )
 
@@ -190,4 +201,120 @@ func TestUsageErrors(t *testing.T) {
 	if err != nil || !strings.HasPrefix(out, "aiod dev") {
 		t.Fatalf("version: %v %q", err, out)
 	}
+}
+
+func TestKeysAndBackupCommands(t *testing.T) {
+	out, err := runCLI(t, "keys", "generate")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := secret.ParseKey(strings.TrimSpace(out)); err != nil {
+		t.Fatalf("keys generate printed %q: %v", out, err)
+	}
+	dir := t.TempDir()
+	db := filepath.Join(dir, "aio.db")
+	keyFile := filepath.Join(dir, "aio.key")
+	if err := daemon.EnsureKeyFile(keyFile); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := runCLI(t, "token", "create", "--name", "admin", "--role", "admin", "--database", db); err != nil {
+		t.Fatal(err, out)
+	}
+	out, err = runCLI(t, "keys", "rotate", "--database", db, "--key-file", keyFile)
+	if err != nil || !strings.Contains(out, "re-wrapped 0 secrets") {
+		t.Fatalf("keys rotate: %v %s", err, out)
+	}
+	kr, err := secret.LoadKeyFile(keyFile)
+	if err != nil || len(kr.Keys()) != 2 {
+		t.Fatalf("key file after rotate: %v", err)
+	}
+	// With the keys in the environment, rotate prints the new value.
+	t.Setenv(daemon.EnvEncryptionKey, kr.Keys()[0].String())
+	out, err = runCLI(t, "keys", "rotate", "--database", db)
+	if err != nil || !strings.Contains(out, daemon.EnvEncryptionKey+"=") {
+		t.Fatalf("keys rotate from the environment: %v %s", err, out)
+	}
+	backup := filepath.Join(dir, "copy.db")
+	out, err = runCLI(t, "backup", "--database", db, "--out", backup)
+	if err != nil || !strings.Contains(out, "encryption key") {
+		t.Fatalf("backup: %v %s", err, out)
+	}
+	if out, err := runCLI(t, "token", "list", "--database", backup); err != nil || !strings.Contains(out, "admin") {
+		t.Fatalf("the backup does not hold the token: %v %s", err, out)
+	}
+	if _, err := runCLI(t, "backup", "--database", db); err == nil {
+		t.Fatal("backup without --out must fail")
+	}
+}
+
+func TestServeTLS(t *testing.T) {
+	dir := t.TempDir()
+	certFile, keyFile, pool := selfSignedCert(t, dir)
+	db := filepath.Join(dir, "aio.db")
+	out, err := runCLI(t, "token", "create", "--name", "admin", "--role", "admin", "--database", db)
+	if err != nil {
+		t.Fatal(err, out)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	addrc := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- daemon.Serve(ctx, daemon.Options{Listen: "127.0.0.1:0", Database: db, TLSCert: certFile, TLSKey: keyFile,
+			Ready: func(a string) { addrc <- a }})
+	}()
+	var addr string
+	select {
+	case addr = <-addrc:
+	case err := <-done:
+		t.Fatal(err)
+	}
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	resp, err := hc.Get("https://" + addr + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("healthz over TLS: %d", resp.StatusCode)
+	}
+	if resp, err := http.Get("http://" + addr + "/healthz"); err == nil && resp.StatusCode == http.StatusOK {
+		t.Fatal("plain HTTP must not be served when TLS is on")
+	}
+	cancel()
+	<-done
+}
+
+// selfSignedCert writes a certificate for 127.0.0.1 and its key.
+func selfSignedCert(t *testing.T, dir string) (string, string, *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "aiod test"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, KeyUsage: x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kb, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cert, _ := x509.ParseCertificate(der)
+	pool := x509.NewCertPool()
+	pool.AddCert(cert)
+	return certFile, keyFile, pool
 }

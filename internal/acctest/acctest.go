@@ -5,9 +5,11 @@ package acctest
 
 import (
 	"context"
+	"encoding/pem"
 	"fmt"
 	"log/slog"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -29,6 +31,8 @@ type Server struct {
 	AdminToken string
 	// DBPath is the SQLite file.
 	DBPath string
+	// CACertFile is the PEM certificate to trust when Options.TLS is set.
+	CACertFile string
 	// Keyring is the server's keyring.
 	Keyring *secret.Keyring
 	Store   store.Store
@@ -44,6 +48,8 @@ type Options struct {
 	RateBurst int
 	// Keyring seals secrets; by default a new random key.
 	Keyring *secret.Keyring
+	// TLS serves HTTPS with a test certificate, written to CACertFile.
+	TLS bool
 }
 
 // NewServer starts an aiod on a temporary SQLite file and stops it when
@@ -89,9 +95,20 @@ func NewServer(t testing.TB, opts ...Options) *Server {
 	if err != nil {
 		t.Fatalf("new server: %v", err)
 	}
-	hs := httptest.NewServer(srv)
+	var caFile string
+	hs := httptest.NewUnstartedServer(srv)
+	if o.TLS {
+		hs.StartTLS()
+		caFile = filepath.Join(t.TempDir(), "ca.pem")
+		pemBytes := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: hs.Certificate().Raw})
+		if err := os.WriteFile(caFile, pemBytes, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	} else {
+		hs.Start()
+	}
 	t.Cleanup(hs.Close)
-	return &Server{URL: hs.URL, Tokens: tokens, AdminToken: tokens[api.RoleAdmin], DBPath: dbPath, Keyring: o.Keyring, Store: st, API: srv, HTTP: hs}
+	return &Server{CACertFile: caFile, URL: hs.URL, Tokens: tokens, AdminToken: tokens[api.RoleAdmin], DBPath: dbPath, Keyring: o.Keyring, Store: st, API: srv, HTTP: hs}
 }
 
 // ProviderConfig returns a provider block pointing at this server with the

@@ -19,6 +19,7 @@ import (
 	"github.com/aio-platform/terraform-provider-aio/internal/api"
 	"github.com/aio-platform/terraform-provider-aio/internal/auth"
 	"github.com/aio-platform/terraform-provider-aio/internal/clock"
+	"github.com/aio-platform/terraform-provider-aio/internal/secret"
 	"github.com/aio-platform/terraform-provider-aio/internal/server"
 	"github.com/aio-platform/terraform-provider-aio/internal/store"
 )
@@ -42,6 +43,10 @@ type Options struct {
 	// Ready, when set, is called with the bound address once the server
 	// accepts connections.
 	Ready func(addr string)
+	// Keyring seals and opens credential secrets; nil when no key is given.
+	Keyring *secret.Keyring
+	// TLSCert and TLSKey, when both set, make aiod serve HTTPS.
+	TLSCert, TLSKey string
 }
 
 // ErrNoAdminToken is returned when aiod would start with nobody able to
@@ -96,7 +101,16 @@ func Serve(ctx context.Context, o Options) error {
 	if n == 0 {
 		return ErrNoAdminToken
 	}
-	srv, err := server.New(ctx, server.Config{Store: st, Clock: o.Clock, Logger: o.Logger})
+	if err := CheckKeys(ctx, st, o.Keyring); err != nil {
+		return err
+	}
+	if (o.TLSCert == "") != (o.TLSKey == "") {
+		return errors.New("give both --tls-cert and --tls-key, or neither")
+	}
+	if o.Keyring == nil {
+		o.Logger.Warn("no encryption key given: aiod will refuse to store credentials until started with --key-file or " + EnvEncryptionKey)
+	}
+	srv, err := server.New(ctx, server.Config{Store: st, Clock: o.Clock, Logger: o.Logger, Keyring: o.Keyring})
 	if err != nil {
 		return err
 	}
@@ -113,8 +127,14 @@ func Serve(ctx context.Context, o Options) error {
 		ErrorLog:          slog.NewLogLogger(o.Logger.Handler(), slog.LevelWarn),
 	}
 	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
-	o.Logger.Info("aiod listening", "address", ln.Addr().String(), "database", o.Database)
+	go func() {
+		if o.TLSCert != "" {
+			errc <- hs.ServeTLS(ln, o.TLSCert, o.TLSKey)
+			return
+		}
+		errc <- hs.Serve(ln)
+	}()
+	o.Logger.Info("aiod listening", "address", ln.Addr().String(), "database", o.Database, "tls", o.TLSCert != "")
 	if o.Ready != nil {
 		o.Ready(ln.Addr().String())
 	}

@@ -19,6 +19,8 @@ import (
 
 	"github.com/aio-platform/terraform-provider-aio/internal/acctest"
 	"github.com/aio-platform/terraform-provider-aio/internal/api"
+	"github.com/aio-platform/terraform-provider-aio/internal/clock"
+	"github.com/aio-platform/terraform-provider-aio/internal/daemon"
 	"github.com/aio-platform/terraform-provider-aio/internal/secret"
 )
 
@@ -406,4 +408,57 @@ func TestAccCredentialResource_notInTraceLogs(t *testing.T) {
 			t.Errorf("the %s occurs in the TF_LOG=trace output", name)
 		}
 	}
+}
+
+// Rotating aiod's encryption key re-wraps every secret without changing
+// anything a plan compares: the next plan is empty.
+func TestAccCredentialResource_keyRotationShowsNoDrift(t *testing.T) {
+	keyFile := filepath.Join(t.TempDir(), "aio.key")
+	if err := daemon.EnsureKeyFile(keyFile); err != nil {
+		t.Fatal(err)
+	}
+	kr, err := daemon.LoadKeyring(keyFile, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := acctest.NewServer(t, acctest.Options{Keyring: kr})
+	const value = "rotation-SECRET-91aa"
+	vars := config.Variables{"api_key": config.StringVariable(value)}
+	var id string
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		TerraformVersionChecks:   testAccVersionChecks,
+		Steps: []resource.TestStep{
+			{
+				Config:          woConfig(srv, 1, ""),
+				ConfigVariables: vars,
+				Check:           func(s *terraform.State) error { id = credentialID(s); return nil },
+			},
+			{
+				PreConfig: func() {
+					other, err := daemon.LoadKeyring(keyFile, "")
+					if err != nil {
+						t.Fatal(err)
+					}
+					res, err := daemon.RotateKeys(context.Background(), srv.Store, clock.Real{}, other, keyFile)
+					if err != nil || res.Rewrapped != 1 {
+						t.Fatalf("rotate: %+v %v", res, err)
+					}
+				},
+				Config:          woConfig(srv, 1, ""),
+				ConfigVariables: vars,
+				PlanOnly:        true,
+			},
+			{
+				Config:          woConfig(srv, 1, ""),
+				ConfigVariables: vars,
+				Check: func(s *terraform.State) error {
+					if got := storedSecret(t, srv, id); got != value {
+						return fmt.Errorf("after rotation aiod holds %q", got)
+					}
+					return nil
+				},
+			},
+		},
+	})
 }

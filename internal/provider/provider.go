@@ -4,7 +4,13 @@ package provider
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"net/http"
 	"os"
+
+	"github.com/hashicorp/go-cleanhttp"
 
 	"github.com/hashicorp/terraform-plugin-framework-timetypes/timetypes"
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
@@ -26,6 +32,8 @@ var _ provider.Provider = (*aioProvider)(nil)
 const (
 	EnvAddress = "AIO_ADDR"
 	EnvToken   = "AIO_TOKEN"
+	// EnvCACertFile names a PEM file of extra certificate authorities.
+	EnvCACertFile = "AIO_CA_CERT_FILE"
 )
 
 // aioProvider is the AIO provider.
@@ -35,10 +43,12 @@ type aioProvider struct {
 
 // aioProviderModel is the provider block.
 type aioProviderModel struct {
-	Address        types.String         `tfsdk:"address"`
-	Token          types.String         `tfsdk:"token"`
-	RetryMax       types.Int64          `tfsdk:"retry_max"`
-	RequestTimeout timetypes.GoDuration `tfsdk:"request_timeout"`
+	Address            types.String         `tfsdk:"address"`
+	Token              types.String         `tfsdk:"token"`
+	RetryMax           types.Int64          `tfsdk:"retry_max"`
+	RequestTimeout     timetypes.GoDuration `tfsdk:"request_timeout"`
+	CACertFile         types.String         `tfsdk:"ca_cert_file"`
+	InsecureSkipVerify types.Bool           `tfsdk:"insecure_skip_verify"`
 }
 
 // New returns a constructor of the provider at the given version.
@@ -73,6 +83,14 @@ func (p *aioProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp *
 				MarkdownDescription: "The time limit of each single attempt of a request, as a Go duration such as `30s` or `2m`. Defaults to `30s`.",
 				Optional:            true,
 				CustomType:          timetypes.GoDurationType{},
+			},
+			"ca_cert_file": schema.StringAttribute{
+				MarkdownDescription: "The path of a PEM file of certificate authorities to trust for an `aiod` served over HTTPS with its own certificate (`aiod serve --tls-cert`), in addition to the system's. Falls back to the `AIO_CA_CERT_FILE` environment variable. Unset by default.",
+				Optional:            true,
+			},
+			"insecure_skip_verify": schema.BoolAttribute{
+				MarkdownDescription: "Skips the verification of the server's TLS certificate. Only for tests: anyone on the path can then read the token. Defaults to `false`.",
+				Optional:            true,
 			},
 		},
 	}
@@ -132,6 +150,18 @@ func (p *aioProvider) Configure(ctx context.Context, req provider.ConfigureReque
 		}
 		ccfg.RequestTimeout = d
 	}
+	caFile := cfg.CACertFile.ValueString()
+	if caFile == "" {
+		caFile = os.Getenv(EnvCACertFile)
+	}
+	if caFile != "" || cfg.InsecureSkipVerify.ValueBool() {
+		hc, err := tlsHTTPClient(caFile, cfg.InsecureSkipVerify.ValueBool())
+		if err != nil {
+			resp.Diagnostics.AddAttributeError(path.Root("ca_cert_file"), "Invalid CA certificate file", err.Error())
+			return
+		}
+		ccfg.HTTPClient = hc
+	}
 	c, err := client.New(ccfg)
 	if err != nil {
 		resp.Diagnostics.AddAttributeError(path.Root("address"), "Invalid aiod address", err.Error())
@@ -157,4 +187,25 @@ func (p *aioProvider) DataSources(_ context.Context) []func() datasource.DataSou
 		NewCredentialDataSource,
 		NewAuditEventsDataSource,
 	}
+}
+
+// tlsHTTPClient makes an HTTP client that trusts the system's authorities
+// plus those in caFile.
+func tlsHTTPClient(caFile string, insecure bool) (*http.Client, error) {
+	pool, err := x509.SystemCertPool()
+	if err != nil {
+		pool = x509.NewCertPool()
+	}
+	if caFile != "" {
+		pem, err := os.ReadFile(caFile)
+		if err != nil {
+			return nil, err
+		}
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("%s holds no PEM certificate", caFile)
+		}
+	}
+	tr := cleanhttp.DefaultPooledTransport()
+	tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12, InsecureSkipVerify: insecure} //nolint:gosec // insecure only when the user asks, documented as test-only.
+	return &http.Client{Transport: tr}, nil
 }

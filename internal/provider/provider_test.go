@@ -98,3 +98,32 @@ data "aio_endpoints" "all" {}
 		},
 	})
 }
+
+// An aiod served over HTTPS with its own certificate is reached with
+// ca_cert_file, and refused without it.
+func TestAccProvider_tls(t *testing.T) {
+	srv := acctest.NewServer(t, acctest.Options{TLS: true})
+	block := func(extra string) string {
+		return fmt.Sprintf("provider \"aio\" {\n  address = %q\n  token = %q\n  retry_max = 0\n%s\n}\ndata \"aio_endpoints\" \"all\" {}\n", srv.URL, srv.Tokens["viewer"], extra)
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		TerraformVersionChecks:   testAccVersionChecks,
+		Steps: []resource.TestStep{
+			{
+				Config:      block(""),
+				ExpectError: regexp.MustCompile(`certificate`),
+			},
+			{
+				Config:      block(`  ca_cert_file = "/nonexistent/ca.pem"`),
+				ExpectError: regexp.MustCompile(`Invalid CA certificate file`),
+			},
+			{
+				Config: block(fmt.Sprintf("  ca_cert_file = %q", srv.CACertFile)),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("data.aio_endpoints.all", tfjsonpath.New("endpoints"), knownvalue.ListSizeExact(0)),
+				},
+			},
+		},
+	})
+}

@@ -30,6 +30,7 @@ var (
 // writes go through Write, which runs on the single writer connection.
 type Store interface {
 	Reader
+	ResultStore
 	// Write runs fn in one write transaction. If fn returns an error the
 	// transaction is rolled back and that error is returned; otherwise the
 	// transaction is committed durably.
