@@ -160,4 +160,3 @@ func Backup(ctx context.Context, dbPath, out string) error {
 	defer st.Close()
 	return st.Backup(ctx, out)
 }
-

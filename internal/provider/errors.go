@@ -3,6 +3,7 @@ package provider
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
@@ -40,18 +41,46 @@ func addClientError(diags *diag.Diagnostics, summary string, err error) {
 	}
 }
 
-// fieldPath maps an API field path ("name", "tags.env") to the attribute
-// path. The root attribute is what the API and the schema share by name;
-// deeper segments may be map keys or nested attributes, which only the
-// schema knows, so the error is placed on the root attribute and the
-// message keeps the full field path.
+// mapAttributes are the attributes whose next field segment is a map key;
+// listAttributes those whose next segment is a list index. The API's field
+// names are the attribute names, so only these need the schema's help.
+var (
+	mapAttributes  = map[string]bool{"tags": true, "headers": true, "query": true}
+	listAttributes = map[string]bool{"assertions": true}
+	// setAttributes cannot be indexed: an error lands on the set itself.
+	setAttributes = map[string]bool{"scopes": true, "status_codes": true}
+)
+
+// fieldPath maps an API field path ("name", "tags.env",
+// "assertions.2.target", "request.headers.x-a") to the attribute path.
 func fieldPath(field string) (path.Path, bool) {
 	if field == "" {
 		return path.Empty(), false
 	}
-	root, _, _ := strings.Cut(field, ".")
-	if root == "" || strings.ContainsAny(root, "-[ ") || root != strings.ToLower(root) {
+	segs := strings.Split(field, ".")
+	if segs[0] == "" || strings.ContainsAny(segs[0], "-[ ") || segs[0] != strings.ToLower(segs[0]) {
 		return path.Empty(), false
 	}
-	return path.Root(root), true
+	p := path.Root(segs[0])
+	prev := segs[0]
+	for i := 1; i < len(segs); i++ {
+		seg := segs[i]
+		switch {
+		case mapAttributes[prev]:
+			// The rest, dots included, is the key.
+			return p.AtMapKey(strings.Join(segs[i:], ".")), true
+		case setAttributes[prev]:
+			return p, true
+		case listAttributes[prev]:
+			n, err := strconv.Atoi(seg)
+			if err != nil {
+				return p, true
+			}
+			p = p.AtListIndex(n)
+		default:
+			p = p.AtName(seg)
+		}
+		prev = seg
+	}
+	return p, true
 }

@@ -177,6 +177,7 @@ func (p *aioProvider) Resources(_ context.Context) []func() resource.Resource {
 	return []func() resource.Resource{
 		NewEndpointResource,
 		NewCredentialResource,
+		NewMonitorResource,
 	}
 }
 

@@ -5,7 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"slices"
-	"strings"
+	"time"
 
 	"github.com/aio-platform/terraform-provider-aio/internal/api"
 	"github.com/aio-platform/terraform-provider-aio/internal/auth"
@@ -68,7 +68,19 @@ func readCredential(r *http.Request, creating bool) ([]byte, api.Credential, err
 	if p := decodeJSON(body, &c); p != nil {
 		return body, c, p
 	}
-	if errs := c.Validate(creating); len(errs) > 0 {
+	errs := c.Validate(creating)
+	if c.ExpiresAt != nil {
+		// The store keeps microseconds in UTC. A finer time would come back
+		// changed and differ on every PUT (a false change each time), so it
+		// is refused; the instant is answered in UTC, as GET shows it.
+		if c.ExpiresAt.Nanosecond()%int(time.Microsecond) != 0 {
+			errs = append(errs, api.FieldError{Field: "expires_at", Message: "must have at most microsecond precision"})
+		} else {
+			utc := c.ExpiresAt.UTC()
+			c.ExpiresAt = &utc
+		}
+	}
+	if len(errs) > 0 {
 		return body, c, invalid(errs)
 	}
 	return body, c, nil
@@ -222,7 +234,7 @@ func (s *Server) deleteCredential(w http.ResponseWriter, r *http.Request, p prin
 			return result{}, err
 		}
 		if len(refs) > 0 {
-			return result{}, problemf(http.StatusConflict, "the credential is still used by %s; point them elsewhere first", strings.Join(refs, ", "))
+			return result{}, referrersConflict("credential", refs)
 		}
 		if err := tx.DeleteCredential(r.Context(), id); err != nil {
 			return result{}, err

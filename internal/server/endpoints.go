@@ -156,6 +156,13 @@ func (s *Server) deleteEndpoint(w http.ResponseWriter, r *http.Request, p princi
 		if err := checkRevision(api.KindEndpoint, want, cur.Revision); err != nil {
 			return result{}, err
 		}
+		refs, err := tx.EndpointReferrers(r.Context(), id)
+		if err != nil {
+			return result{}, err
+		}
+		if len(refs) > 0 {
+			return result{}, referrersConflict("endpoint", refs)
+		}
 		if err := tx.DeleteEndpoint(r.Context(), id); err != nil {
 			return result{}, err
 		}

@@ -42,6 +42,9 @@ type Config struct {
 	// Keyring seals credential secrets. Without it, aiod serves everything
 	// but the storing of secrets.
 	Keyring *secret.Keyring
+	// OnChange, when set, is called after a monitor (or what it depends
+	// on) changed, so that the engine picks the change up at once.
+	OnChange func(kind, id string)
 }
 
 // Defaults of Config.
@@ -155,6 +158,12 @@ func (s *Server) routes() {
 	m.Handle("GET /v1/credentials/{id}", s.api(api.RoleViewer, s.getCredential))
 	m.Handle("PUT /v1/credentials/{id}", s.api(api.RoleEditor, s.updateCredential))
 	m.Handle("DELETE /v1/credentials/{id}", s.api(api.RoleEditor, s.deleteCredential))
+
+	m.Handle("GET /v1/monitors", s.api(api.RoleViewer, s.listMonitors))
+	m.Handle("POST /v1/monitors", s.api(api.RoleEditor, s.createMonitor))
+	m.Handle("GET /v1/monitors/{id}", s.api(api.RoleViewer, s.getMonitor))
+	m.Handle("PUT /v1/monitors/{id}", s.api(api.RoleEditor, s.updateMonitor))
+	m.Handle("DELETE /v1/monitors/{id}", s.api(api.RoleEditor, s.deleteMonitor))
 
 	m.Handle("GET /v1/audit-events", s.api(api.RoleViewer, s.listAuditEvents))
 

@@ -125,20 +125,8 @@ func (r sqlReader) CountCredentials(ctx context.Context) (int, error) {
 }
 
 func (r sqlReader) CredentialReferrers(ctx context.Context, id string) ([]string, error) {
-	rows, err := r.query(ctx, `SELECT id FROM endpoints WHERE credential_id = ? ORDER BY id`, id)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []string{}
-	for rows.Next() {
-		var ref string
-		if err := rows.Scan(&ref); err != nil {
-			return nil, err
-		}
-		out = append(out, ref)
-	}
-	return out, rows.Err()
+	return r.ids(ctx, `SELECT id FROM endpoints WHERE credential_id = ?
+		UNION SELECT id FROM monitors WHERE credential_id = ? ORDER BY id`, id, id)
 }
 
 func (t sqlTx) InsertCredential(ctx context.Context, c CredentialRecord) error {

@@ -82,6 +82,14 @@ type Reader interface {
 	// the credential, ordered by ID.
 	CredentialReferrers(ctx context.Context, id string) ([]string, error)
 
+	// GetMonitor returns the monitor with the given ID, or ErrNotFound.
+	GetMonitor(ctx context.Context, id string) (api.Monitor, error)
+	// ListMonitors returns one page of monitors ordered by ID and the next
+	// cursor; ListQuery.EndpointID filters by endpoint.
+	ListMonitors(ctx context.Context, q ListQuery) ([]api.Monitor, string, error)
+	// EndpointReferrers returns the IDs of the monitors of an endpoint.
+	EndpointReferrers(ctx context.Context, id string) ([]string, error)
+
 	// GetSetting returns a value of aiod's own settings, or ErrNotFound.
 	GetSetting(ctx context.Context, key string) ([]byte, error)
 }
@@ -108,6 +116,14 @@ type Tx interface {
 	UpdateSealed(ctx context.Context, id string, s secret.Sealed) error
 	// DeleteCredential removes a credential; ErrNotFound if absent.
 	DeleteCredential(ctx context.Context, id string) error
+
+	// InsertMonitor stores a new monitor; a taken name is ErrConflict.
+	InsertMonitor(ctx context.Context, m api.Monitor) error
+	// UpdateMonitor replaces the monitor with m.ID; ErrNotFound if absent,
+	// ErrConflict if the new name is taken.
+	UpdateMonitor(ctx context.Context, m api.Monitor) error
+	// DeleteMonitor removes a monitor; ErrNotFound if absent.
+	DeleteMonitor(ctx context.Context, id string) error
 
 	// InsertAuditEvent appends an audit event.
 	InsertAuditEvent(ctx context.Context, ev api.AuditEvent) error
@@ -137,6 +153,8 @@ type ListQuery struct {
 	NamePrefix string
 	// Tags selects objects that carry every one of these key/value pairs.
 	Tags []Tag
+	// EndpointID selects monitors of this endpoint (monitors only).
+	EndpointID string
 	// Limit is the page size; 0 means DefaultLimit.
 	Limit int
 	// After is the cursor returned with the previous page.

@@ -1,0 +1,355 @@
+package server_test
+
+import (
+	"fmt"
+	"go/ast"
+	"go/parser"
+	gotoken "go/token"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aio-platform/terraform-provider-aio/internal/acctest"
+	"github.com/aio-platform/terraform-provider-aio/internal/api"
+	"github.com/aio-platform/terraform-provider-aio/internal/clock"
+)
+
+// target is what one request of the matrix needs: its path and body, and
+// the status an allowed role gets.
+type target struct {
+	path   string
+	body   any
+	wantOK int
+	// check, when set, runs after the request: allowed tells whether the
+	// role was allowed, so that a refused request can be shown to have
+	// changed nothing.
+	check func(t *testing.T, allowed bool)
+}
+
+// route is one API route and the least role it needs.
+type route struct {
+	pattern string // as registered: "METHOD /path"
+	need    string
+	// prepare makes a fresh target (a real object, so that a refusal is
+	// never a 404 in disguise).
+	prepare func(t *testing.T, srv *acctest.Server, seq string) target
+}
+
+// apiRoutes is the single table of every authenticated route.
+var apiRoutes = []route{
+	{"GET /v1/endpoints", api.RoleViewer, func(t *testing.T, srv *acctest.Server, seq string) target {
+		return target{path: "/v1/endpoints", wantOK: http.StatusOK}
+	}},
+	{"POST /v1/endpoints", api.RoleEditor, func(t *testing.T, srv *acctest.Server, seq string) target {
+		name := "matrix-post-" + seq
+		return target{path: "/v1/endpoints", body: minimal(name), wantOK: http.StatusCreated,
+			check: func(t *testing.T, allowed bool) {
+				l, _ := listEndpoints(t, srv, "name="+name)
+				if got, want := len(l.Items), map[bool]int{true: 1, false: 0}[allowed]; got != want {
+					t.Errorf("%d endpoints named %s after the request, want %d", got, name, want)
+				}
+			}}
+	}},
+	{"GET /v1/endpoints/{id}", api.RoleViewer, func(t *testing.T, srv *acctest.Server, seq string) target {
+		e := createEndpoint(t, srv, srv.AdminToken, minimal("matrix-get-"+seq))
+		return target{path: "/v1/endpoints/" + e.ID, wantOK: http.StatusOK}
+	}},
+	{"PUT /v1/endpoints/{id}", api.RoleEditor, func(t *testing.T, srv *acctest.Server, seq string) target {
+		e := createEndpoint(t, srv, srv.AdminToken, minimal("matrix-put-"+seq))
+		body := minimal(e.Name)
+		body["url"] = "https://changed.example.com/"
+		return target{path: "/v1/endpoints/" + e.ID, body: body, wantOK: http.StatusOK,
+			check: func(t *testing.T, allowed bool) {
+				r := call(t, srv, http.MethodGet, "/v1/endpoints/"+e.ID, srv.AdminToken, nil)
+				wantStatus(t, r, http.StatusOK)
+				wantHeader(t, r, "ETag", map[bool]string{true: `"2"`, false: `"1"`}[allowed])
+			}}
+	}},
+	{"DELETE /v1/endpoints/{id}", api.RoleEditor, func(t *testing.T, srv *acctest.Server, seq string) target {
+		e := createEndpoint(t, srv, srv.AdminToken, minimal("matrix-del-"+seq))
+		return target{path: "/v1/endpoints/" + e.ID, wantOK: http.StatusNoContent,
+			check: func(t *testing.T, allowed bool) {
+				r := call(t, srv, http.MethodGet, "/v1/endpoints/"+e.ID, srv.AdminToken, nil)
+				wantStatus(t, r, map[bool]int{true: http.StatusNotFound, false: http.StatusOK}[allowed])
+			}}
+	}},
+	{"GET /v1/credentials", api.RoleViewer, func(t *testing.T, srv *acctest.Server, seq string) target {
+		createCredential(t, srv, srv.AdminToken, credBody("matrix-list-"+seq, api.CredBearer, "s-"+seq))
+		return target{path: "/v1/credentials", wantOK: http.StatusOK}
+	}},
+	{"POST /v1/credentials", api.RoleEditor, func(t *testing.T, srv *acctest.Server, seq string) target {
+		name := "matrix-cred-post-" + seq
+		return target{path: "/v1/credentials", body: credBody(name, api.CredBasic, "s-"+seq), wantOK: http.StatusCreated,
+			check: func(t *testing.T, allowed bool) {
+				l, _ := listCredentials(t, srv, "name="+name)
+				if got, want := len(l.Items), map[bool]int{true: 1, false: 0}[allowed]; got != want {
+					t.Errorf("%d credentials named %s after the request, want %d", got, name, want)
+				}
+			}}
+	}},
+	{"GET /v1/credentials/{id}", api.RoleViewer, func(t *testing.T, srv *acctest.Server, seq string) target {
+		c := createCredential(t, srv, srv.AdminToken, credBody("matrix-cred-get-"+seq, api.CredBearer, "s-"+seq))
+		return target{path: "/v1/credentials/" + c.ID, wantOK: http.StatusOK}
+	}},
+	{"PUT /v1/credentials/{id}", api.RoleEditor, func(t *testing.T, srv *acctest.Server, seq string) target {
+		name := "matrix-cred-put-" + seq
+		c := createCredential(t, srv, srv.AdminToken, credBody(name, api.CredBearer, "old-"+seq))
+		// A new secret and a metadata change: a refused request must
+		// change neither.
+		body := with(credBody(name, api.CredBearer, "new-"+seq), "description", "changed")
+		return target{path: "/v1/credentials/" + c.ID, body: body, wantOK: http.StatusOK,
+			check: func(t *testing.T, allowed bool) {
+				g, r := getCredential(t, srv, c.ID)
+				wantHeader(t, r, "ETag", map[bool]string{true: `"2"`, false: `"1"`}[allowed])
+				if want := map[bool]int64{true: 2, false: 1}[allowed]; g.SecretRevision != want {
+					t.Errorf("secret_revision %d, want %d", g.SecretRevision, want)
+				}
+				if got, want := storedSecret(t, srv, c.ID), map[bool]string{true: "new-", false: "old-"}[allowed]+seq; got != want {
+					t.Errorf("stored secret %q, want %q", got, want)
+				}
+			}}
+	}},
+	{"DELETE /v1/credentials/{id}", api.RoleEditor, func(t *testing.T, srv *acctest.Server, seq string) target {
+		c := createCredential(t, srv, srv.AdminToken, credBody("matrix-cred-del-"+seq, api.CredBearer, "s-"+seq))
+		return target{path: "/v1/credentials/" + c.ID, wantOK: http.StatusNoContent,
+			check: func(t *testing.T, allowed bool) {
+				r := call(t, srv, http.MethodGet, "/v1/credentials/"+c.ID, srv.AdminToken, nil)
+				wantStatus(t, r, map[bool]int{true: http.StatusNotFound, false: http.StatusOK}[allowed])
+			}}
+	}},
+	{"GET /v1/monitors", api.RoleViewer, func(t *testing.T, srv *acctest.Server, seq string) target {
+		return target{path: "/v1/monitors", wantOK: http.StatusOK}
+	}},
+	{"POST /v1/monitors", api.RoleEditor, func(t *testing.T, srv *acctest.Server, seq string) target {
+		e := createEndpoint(t, srv, srv.AdminToken, minimal("matrix-mon-ep-"+seq))
+		name := "matrix-mon-post-" + seq
+		return target{path: "/v1/monitors", body: monitorBody(name, e.ID), wantOK: http.StatusCreated,
+			check: func(t *testing.T, allowed bool) {
+				r := call(t, srv, http.MethodGet, "/v1/monitors?name="+name, srv.AdminToken, nil)
+				wantStatus(t, r, http.StatusOK)
+				if got := strings.Contains(string(r.Body), `"name":"`+name+`"`); got != allowed {
+					t.Errorf("monitor %s exists = %v, want %v", name, got, allowed)
+				}
+			}}
+	}},
+	{"GET /v1/monitors/{id}", api.RoleViewer, func(t *testing.T, srv *acctest.Server, seq string) target {
+		m := createMonitor(t, srv, "matrix-mon-get-"+seq)
+		return target{path: "/v1/monitors/" + m.ID, wantOK: http.StatusOK}
+	}},
+	{"PUT /v1/monitors/{id}", api.RoleEditor, func(t *testing.T, srv *acctest.Server, seq string) target {
+		m := createMonitor(t, srv, "matrix-mon-put-"+seq)
+		body := monitorBody(m.Name, m.EndpointID)
+		body["interval"] = "30s"
+		return target{path: "/v1/monitors/" + m.ID, body: body, wantOK: http.StatusOK,
+			check: func(t *testing.T, allowed bool) {
+				r := call(t, srv, http.MethodGet, "/v1/monitors/"+m.ID, srv.AdminToken, nil)
+				wantHeader(t, r, "ETag", map[bool]string{true: `"2"`, false: `"1"`}[allowed])
+			}}
+	}},
+	{"DELETE /v1/monitors/{id}", api.RoleEditor, func(t *testing.T, srv *acctest.Server, seq string) target {
+		m := createMonitor(t, srv, "matrix-mon-del-"+seq)
+		return target{path: "/v1/monitors/" + m.ID, wantOK: http.StatusNoContent,
+			check: func(t *testing.T, allowed bool) {
+				r := call(t, srv, http.MethodGet, "/v1/monitors/"+m.ID, srv.AdminToken, nil)
+				wantStatus(t, r, map[bool]int{true: http.StatusNotFound, false: http.StatusOK}[allowed])
+			}}
+	}},
+	{"GET /v1/audit-events", api.RoleViewer, func(t *testing.T, srv *acctest.Server, seq string) target {
+		return target{path: "/v1/audit-events", wantOK: http.StatusOK}
+	}},
+	{"GET /v1/tokens", api.RoleAdmin, func(t *testing.T, srv *acctest.Server, seq string) target {
+		return target{path: "/v1/tokens", wantOK: http.StatusOK}
+	}},
+	{"POST /v1/tokens", api.RoleAdmin, func(t *testing.T, srv *acctest.Server, seq string) target {
+		name := "matrix-tok-" + seq
+		return target{path: "/v1/tokens", body: map[string]string{"name": name, "role": api.RoleViewer}, wantOK: http.StatusCreated,
+			check: func(t *testing.T, allowed bool) {
+				r := call(t, srv, http.MethodGet, "/v1/tokens", srv.AdminToken, nil)
+				wantStatus(t, r, http.StatusOK)
+				if got := strings.Contains(string(r.Body), `"name":"`+name+`"`); got != allowed {
+					t.Errorf("token %s exists = %v, want %v", name, got, allowed)
+				}
+			}}
+	}},
+	{"DELETE /v1/tokens/{id}", api.RoleAdmin, func(t *testing.T, srv *acctest.Server, seq string) target {
+		tok, secret := storeToken(t, srv, nil, "matrix-victim-"+seq, api.RoleViewer, 0)
+		return target{path: "/v1/tokens/" + tok.ID, wantOK: http.StatusNoContent,
+			check: func(t *testing.T, allowed bool) {
+				r := call(t, srv, http.MethodGet, "/v1/endpoints", secret, nil)
+				wantStatus(t, r, map[bool]int{true: http.StatusUnauthorized, false: http.StatusOK}[allowed])
+			}}
+	}},
+}
+
+func (r route) method() string { m, _, _ := strings.Cut(r.pattern, " "); return m }
+
+// TestRouteTableMatchesServer makes the matrix fail when a route is added
+// to server.go, or its role changed, without the table following.
+func TestRouteTableMatchesServer(t *testing.T) {
+	fset := gotoken.NewFileSet()
+	f, err := parser.ParseFile(fset, "server.go", nil, 0)
+	if err != nil {
+		t.Fatalf("parse server.go: %v", err)
+	}
+	registered := map[string]string{} // pattern → role constant, "" when unauthenticated
+	ast.Inspect(f, func(n ast.Node) bool {
+		c, ok := n.(*ast.CallExpr)
+		if !ok || len(c.Args) != 2 {
+			return true
+		}
+		sel, ok := c.Fun.(*ast.SelectorExpr)
+		if !ok || (sel.Sel.Name != "Handle" && sel.Sel.Name != "HandleFunc") {
+			return true
+		}
+		lit, ok := c.Args[0].(*ast.BasicLit)
+		if !ok || lit.Kind != gotoken.STRING {
+			return true
+		}
+		pattern, err := strconv.Unquote(lit.Value)
+		if err != nil {
+			t.Fatalf("unquote %s: %v", lit.Value, err)
+		}
+		role := ""
+		if wrap, ok := c.Args[1].(*ast.CallExpr); ok && len(wrap.Args) == 2 {
+			if fn, ok := wrap.Fun.(*ast.SelectorExpr); ok && fn.Sel.Name == "api" {
+				if r, ok := wrap.Args[0].(*ast.SelectorExpr); ok {
+					role = strings.ToLower(strings.TrimPrefix(r.Sel.Name, "Role"))
+				}
+			}
+		}
+		registered[pattern] = role
+		return true
+	})
+	var inTable []string
+	for _, r := range apiRoutes {
+		inTable = append(inTable, r.pattern)
+		if got, ok := registered[r.pattern]; !ok {
+			t.Errorf("route %s of the table is not registered in server.go", r.pattern)
+		} else if got != r.need {
+			t.Errorf("route %s needs %q in server.go, %q in the table", r.pattern, got, r.need)
+		}
+	}
+	for p, role := range registered {
+		if role != "" && !slices.Contains(inTable, p) {
+			t.Errorf("authenticated route %s (role %s) is missing from the matrix table", p, role)
+		}
+		if role == "" && strings.Contains(p, "/v1/") {
+			t.Errorf("route %s under /v1 is not wrapped by s.api", p)
+		}
+	}
+	if len(registered) < len(apiRoutes)+3 { // + healthz, readyz, the 404 fallback
+		t.Errorf("found only %d registrations in server.go: %v", len(registered), registered)
+	}
+}
+
+func TestAuthMatrix(t *testing.T) {
+	fake := clock.NewFake(t0)
+	srv := acctest.NewServer(t, acctest.Options{Clock: fake, RateLimit: 10000, RateBurst: 10000})
+
+	_, revoked := storeToken(t, srv, fake, "revoked-one", api.RoleAdmin, 0)
+	revokeInStore(t, srv, "revoked-one")
+	_, expired := storeToken(t, srv, fake, "expiring-one", api.RoleAdmin, time.Hour)
+	// Still valid before its expiry...
+	wantStatus(t, call(t, srv, http.MethodGet, "/v1/endpoints", expired, nil), http.StatusOK)
+	fake.Advance(time.Hour) // ...and expired at it.
+
+	const (
+		realm   = `Bearer realm="aiod"`
+		invalid = `Bearer realm="aiod", error="invalid_token"`
+	)
+	unauth := []struct {
+		name   string
+		header string // Authorization; "" sends none
+		www    string
+	}{
+		{"no token", "", realm},
+		{"empty bearer", "Bearer ", realm},
+		{"basic scheme", "Basic YWRtaW46YWRtaW4=", realm},
+		{"bad token", "Bearer aio_this-is-not-a-token", invalid},
+		{"revoked token", "Bearer " + revoked, invalid},
+		{"expired token", "Bearer " + expired, invalid},
+	}
+	seq := 0
+	for _, rt := range apiRoutes {
+		t.Run(rt.pattern, func(t *testing.T) {
+			for _, u := range unauth {
+				t.Run(u.name, func(t *testing.T) {
+					seq++
+					tg := rt.prepare(t, srv, fmt.Sprint(seq))
+					var hdr []string
+					if u.header != "" {
+						hdr = []string{"Authorization", u.header}
+					}
+					r := call(t, srv, rt.method(), tg.path, "", tg.body, hdr...)
+					wantProblem(t, r, http.StatusUnauthorized)
+					wantHeader(t, r, "WWW-Authenticate", u.www)
+					if tg.check != nil {
+						tg.check(t, false)
+					}
+				})
+			}
+			for _, role := range []string{api.RoleViewer, api.RoleEditor, api.RoleAdmin} {
+				t.Run(role, func(t *testing.T) {
+					seq++
+					tg := rt.prepare(t, srv, fmt.Sprint(seq))
+					allowed := rank(role) >= rank(rt.need)
+					r := call(t, srv, rt.method(), tg.path, srv.Tokens[role], tg.body)
+					if allowed {
+						wantStatus(t, r, tg.wantOK)
+					} else {
+						p := wantProblem(t, r, http.StatusForbidden)
+						if !strings.Contains(p.Detail, role) || !strings.Contains(p.Detail, rt.need) {
+							t.Errorf("403 detail %q names neither the role %s nor the needed %s", p.Detail, role, rt.need)
+						}
+						wantNoHeader(t, r, "WWW-Authenticate")
+					}
+					if tg.check != nil {
+						tg.check(t, allowed)
+					}
+				})
+			}
+		})
+	}
+
+	// A refused role is refused before the object is looked up: a viewer
+	// deleting what does not exist gets 403, not 404.
+	r := call(t, srv, http.MethodDelete, "/v1/endpoints/ep_doesnotexist", srv.Tokens[api.RoleViewer], nil)
+	wantProblem(t, r, http.StatusForbidden)
+	r = call(t, srv, http.MethodDelete, "/v1/tokens/tok_doesnotexist", srv.Tokens[api.RoleEditor], nil)
+	wantProblem(t, r, http.StatusForbidden)
+	r = call(t, srv, http.MethodDelete, "/v1/credentials/cred_doesnotexist", srv.Tokens[api.RoleViewer], nil)
+	wantProblem(t, r, http.StatusForbidden)
+	r = call(t, srv, http.MethodPost, "/v1/credentials", srv.Tokens[api.RoleViewer], `{"not":"even valid"}`)
+	wantProblem(t, r, http.StatusForbidden)
+	// And an unknown token is refused before anything else: 401, not 404.
+	r = call(t, srv, http.MethodGet, "/v1/endpoints/ep_doesnotexist", "aio_nope", nil)
+	wantProblem(t, r, http.StatusUnauthorized)
+}
+
+// rank orders roles by power.
+func rank(role string) int {
+	switch role {
+	case api.RoleAdmin:
+		return 3
+	case api.RoleEditor:
+		return 2
+	case api.RoleViewer:
+		return 1
+	}
+	return 0
+}
+
+// The auth scheme of RFC 9110 is case-insensitive, and the token may be
+// surrounded by extra spaces.
+func TestBearerSchemeIsCaseInsensitive(t *testing.T) {
+	srv := acctest.NewServer(t)
+	for _, scheme := range []string{"Bearer", "bearer", "BEARER"} {
+		r := call(t, srv, http.MethodGet, "/v1/endpoints", "", nil, "Authorization", scheme+"  "+srv.Tokens[api.RoleViewer]+" ")
+		wantStatus(t, r, http.StatusOK)
+	}
+	r := call(t, srv, http.MethodGet, "/v1/endpoints", "", nil, "Authorization", "Bearer"+srv.Tokens[api.RoleViewer])
+	wantProblem(t, r, http.StatusUnauthorized)
+}

@@ -1,0 +1,408 @@
+package store
+
+// Credential scenarios of the store contract. They are kept apart from
+// contract_test.go; a backend joins them with one Test function that calls
+// runCredentialContract (see TestContractSQLiteCredentials).
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/aio-platform/terraform-provider-aio/internal/api"
+	"github.com/aio-platform/terraform-provider-aio/internal/secret"
+)
+
+// credT0 has nanoseconds: the store keeps microseconds in UTC.
+var credT0 = time.Date(2025, time.July, 4, 12, 30, 45, 987654321, time.FixedZone("CEST", 2*3600))
+
+func credUS(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
+
+func TestContractSQLiteCredentials(t *testing.T) {
+	runCredentialContract(t, func(t *testing.T) Store {
+		s, err := OpenSQLite(t.Context(), filepath.Join(t.TempDir(), "aio.db"))
+		if err != nil {
+			t.Fatalf("OpenSQLite: %v", err)
+		}
+		t.Cleanup(func() { _ = s.Close() })
+		return s
+	})
+}
+
+// runCredentialContract runs every credential scenario against a new,
+// empty store made by open.
+func runCredentialContract(t *testing.T, open func(t *testing.T) Store) {
+	for _, sc := range []struct {
+		name string
+		run  func(t *testing.T, s Store)
+	}{
+		{"RoundTrip", testCredRoundTrip},
+		{"NotFound", testCredNotFound},
+		{"NameConflict", testCredNameConflict},
+		{"Update", testCredUpdate},
+		{"UpdateSealed", testCredUpdateSealed},
+		{"Delete", testCredDelete},
+		{"List", testCredList},
+		{"Referrers", testCredReferrers},
+	} {
+		t.Run(sc.name, func(t *testing.T) { sc.run(t, open(t)) })
+	}
+}
+
+func credWrite(t *testing.T, s Store, fn func(tx Tx) error) {
+	t.Helper()
+	if err := s.Write(t.Context(), fn); err != nil {
+		t.Fatalf("Write: %v", err)
+	}
+}
+
+func credSealed(tag string) secret.Sealed {
+	return secret.Sealed{KeyID: "k" + tag, WrappedKey: []byte("wrapped\x00\xff" + tag), Ciphertext: []byte("ct\x00\x01\xfe" + tag)}
+}
+
+// credMinimal is a credential with every optional field nil.
+func credMinimal(id, name string) CredentialRecord {
+	c := CredentialRecord{Sealed: credSealed(id)}
+	c.ID, c.Name, c.Type = id, name, api.CredBearer
+	c.SecretRevision, c.Revision = 1, 1
+	lr := credT0
+	c.LastRotatedAt = &lr
+	c.CreatedAt, c.UpdatedAt = credT0, credT0
+	return c
+}
+
+// credFull is a credential with every field set.
+func credFull(id, name string) CredentialRecord {
+	c := credMinimal(id, name)
+	str := func(s string) *string { return &s }
+	exp := credT0.Add(90 * 24 * time.Hour)
+	c.Type = api.CredOAuth2Client
+	c.Description, c.Header, c.QueryParam, c.Username = str(""), str("x-h"), str("qp"), str("u")
+	c.TokenURL, c.ClientID, c.Scopes = str("https://auth.example.com/t"), str("cid"), []string{"write", "read"}
+	c.ExpiresAt, c.RotationPeriod = &exp, str("60m")
+	c.SecretRevision, c.Revision = 3, 7
+	lr := credT0.Add(time.Hour)
+	c.LastRotatedAt = &lr
+	c.UpdatedAt = credT0.Add(2 * time.Hour)
+	return c
+}
+
+// credStored is what the store gives back for c.
+func credStored(c CredentialRecord) CredentialRecord {
+	c.CreatedAt, c.UpdatedAt = credUS(c.CreatedAt), credUS(c.UpdatedAt)
+	if c.LastRotatedAt != nil {
+		v := credUS(*c.LastRotatedAt)
+		c.LastRotatedAt = &v
+	}
+	if c.ExpiresAt != nil {
+		v := credUS(*c.ExpiresAt)
+		c.ExpiresAt = &v
+	}
+	c.Scopes = slices.Clone(c.Scopes)
+	return c
+}
+
+func credDump(c CredentialRecord) string {
+	str := func(p *string) string {
+		if p == nil {
+			return "nil"
+		}
+		return fmt.Sprintf("%q", *p)
+	}
+	tm := func(p *time.Time) string {
+		if p == nil {
+			return "nil"
+		}
+		return p.Format(time.RFC3339Nano) + " " + p.Location().String()
+	}
+	scopes := "nil"
+	if c.Scopes != nil {
+		scopes = fmt.Sprintf("%q", c.Scopes)
+	}
+	return fmt.Sprintf("{ID:%s Name:%q Desc:%s Type:%s Header:%s QP:%s User:%s TokenURL:%s ClientID:%s Scopes:%s Exp:%s Period:%s "+
+		"SecretRev:%d LastRotated:%s Rev:%d Created:%s Updated:%s Sealed:%q/%q/%q Secret:%s}",
+		c.ID, c.Name, str(c.Description), c.Type, str(c.Header), str(c.QueryParam), str(c.Username), str(c.TokenURL), str(c.ClientID),
+		scopes, tm(c.ExpiresAt), str(c.RotationPeriod), c.SecretRevision, tm(c.LastRotatedAt), c.Revision,
+		tm(&c.CreatedAt), tm(&c.UpdatedAt), c.Sealed.KeyID, c.Sealed.WrappedKey, c.Sealed.Ciphertext, str(c.Secret))
+}
+
+func credCheck(t *testing.T, r Reader, want CredentialRecord) {
+	t.Helper()
+	got, err := r.GetCredential(t.Context(), want.ID)
+	if err != nil {
+		t.Fatalf("GetCredential(%s): %v", want.ID, err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("credential %s:\ngot  %s\nwant %s", want.ID, credDump(got), credDump(want))
+	}
+}
+
+func credInsert(t *testing.T, s Store, cs ...CredentialRecord) {
+	t.Helper()
+	credWrite(t, s, func(tx Tx) error {
+		for _, c := range cs {
+			if err := tx.InsertCredential(t.Context(), c); err != nil {
+				return fmt.Errorf("insert %s: %w", c.ID, err)
+			}
+		}
+		return nil
+	})
+}
+
+func credWantErr(t *testing.T, what string, err, target error) {
+	t.Helper()
+	if !errors.Is(err, target) {
+		t.Errorf("%s: error %v, want %v", what, err, target)
+	}
+}
+
+func testCredRoundTrip(t *testing.T, s Store) {
+	full, minimal := credFull("cred_a", "full"), credMinimal("cred_b", "minimal")
+	empty := credMinimal("cred_c", "empty-scopes")
+	empty.Type, empty.Scopes = api.CredOAuth2Client, []string{}
+	// The store never sees a plaintext, but should one slip into the
+	// record, it must not be stored either.
+	leaky := credMinimal("cred_d", "leaky")
+	p := "plaintext-must-not-be-stored"
+	leaky.Secret = &p
+	credInsert(t, s, full, minimal, empty, leaky)
+	// Reads inside the writing transaction see it too.
+	credWrite(t, s, func(tx Tx) error {
+		credCheck(t, tx, credStored(full))
+		return nil
+	})
+	credCheck(t, s, credStored(full))
+	credCheck(t, s, credStored(minimal))
+	credCheck(t, s, credStored(empty)) // [] stays [], nil stays nil
+	want := credStored(leaky)
+	want.Secret = nil
+	credCheck(t, s, want)
+	if n, err := s.CountCredentials(t.Context()); err != nil || n != 4 {
+		t.Errorf("CountCredentials = %d, %v; want 4", n, err)
+	}
+}
+
+func testCredNotFound(t *testing.T, s Store) {
+	_, err := s.GetCredential(t.Context(), "cred_nope")
+	credWantErr(t, "GetCredential", err, ErrNotFound)
+	for name, fn := range map[string]func(tx Tx) error{
+		"UpdateCredential": func(tx Tx) error { return tx.UpdateCredential(t.Context(), credMinimal("cred_nope", "x")) },
+		"UpdateSealed":     func(tx Tx) error { return tx.UpdateSealed(t.Context(), "cred_nope", credSealed("x")) },
+		"DeleteCredential": func(tx Tx) error { return tx.DeleteCredential(t.Context(), "cred_nope") },
+	} {
+		credWantErr(t, name, s.Write(t.Context(), fn), ErrNotFound)
+	}
+	if n, err := s.CountCredentials(t.Context()); err != nil || n != 0 {
+		t.Errorf("CountCredentials = %d, %v; want 0", n, err)
+	}
+}
+
+func testCredNameConflict(t *testing.T, s Store) {
+	credInsert(t, s, credMinimal("cred_a", "taken"), credMinimal("cred_b", "other"))
+	err := s.Write(t.Context(), func(tx Tx) error { return tx.InsertCredential(t.Context(), credMinimal("cred_c", "taken")) })
+	credWantErr(t, "insert a taken name", err, ErrConflict)
+	err = s.Write(t.Context(), func(tx Tx) error { return tx.InsertCredential(t.Context(), credMinimal("cred_a", "fresh")) })
+	if err == nil {
+		t.Error("insert of a taken ID succeeded")
+	}
+	renamed := credMinimal("cred_b", "taken")
+	renamed.Revision = 2
+	err = s.Write(t.Context(), func(tx Tx) error { return tx.UpdateCredential(t.Context(), renamed) })
+	credWantErr(t, "rename onto a taken name", err, ErrConflict)
+	credCheck(t, s, credStored(credMinimal("cred_b", "other")))
+	if n, _ := s.CountCredentials(t.Context()); n != 2 {
+		t.Errorf("%d credentials after refused writes, want 2", n)
+	}
+}
+
+func testCredUpdate(t *testing.T, s Store) {
+	credInsert(t, s, credFull("cred_a", "a"))
+	// Everything replaced; optional fields cleared to nil.
+	next := credMinimal("cred_a", "a-renamed")
+	next.Sealed = credSealed("v2")
+	next.SecretRevision, next.Revision = 4, 8
+	next.UpdatedAt = credT0.Add(3 * time.Hour)
+	credWrite(t, s, func(tx Tx) error { return tx.UpdateCredential(t.Context(), next) })
+	credCheck(t, s, credStored(next))
+	// And back.
+	full := credFull("cred_a", "a")
+	credWrite(t, s, func(tx Tx) error { return tx.UpdateCredential(t.Context(), full) })
+	credCheck(t, s, credStored(full))
+	// A failed transaction leaves nothing behind.
+	boom := errors.New("boom")
+	err := s.Write(t.Context(), func(tx Tx) error {
+		if err := tx.UpdateCredential(t.Context(), next); err != nil {
+			return err
+		}
+		return boom
+	})
+	credWantErr(t, "rolled back update", err, boom)
+	credCheck(t, s, credStored(full))
+}
+
+func testCredUpdateSealed(t *testing.T, s Store) {
+	c := credFull("cred_a", "a")
+	credInsert(t, s, c, credMinimal("cred_b", "b"))
+	rot := secret.Sealed{KeyID: "knew", WrappedKey: []byte("new-wrap\x00"), Ciphertext: bytes.Clone(c.Sealed.Ciphertext)}
+	credWrite(t, s, func(tx Tx) error { return tx.UpdateSealed(t.Context(), "cred_a", rot) })
+	want := credStored(c)
+	want.Sealed = rot
+	// Nothing but the sealed secret changes: no revision, secret revision
+	// or timestamp.
+	credCheck(t, s, want)
+	credCheck(t, s, credStored(credMinimal("cred_b", "b")))
+}
+
+func testCredDelete(t *testing.T, s Store) {
+	credInsert(t, s, credMinimal("cred_a", "a"), credMinimal("cred_b", "b"))
+	credWrite(t, s, func(tx Tx) error { return tx.DeleteCredential(t.Context(), "cred_a") })
+	_, err := s.GetCredential(t.Context(), "cred_a")
+	credWantErr(t, "get after delete", err, ErrNotFound)
+	credWantErr(t, "second delete", s.Write(t.Context(), func(tx Tx) error { return tx.DeleteCredential(t.Context(), "cred_a") }), ErrNotFound)
+	credCheck(t, s, credStored(credMinimal("cred_b", "b")))
+	// The name is free again.
+	credInsert(t, s, credMinimal("cred_c", "a"))
+}
+
+func testCredList(t *testing.T, s Store) {
+	var all []string
+	var recs []CredentialRecord
+	for i := range 7 {
+		id := fmt.Sprintf("cred_%02d", 7-i) // inserted out of order
+		name := fmt.Sprintf("svc-%d", i)
+		if i%2 == 1 {
+			name = fmt.Sprintf("other-%d", i)
+		}
+		recs = append(recs, credMinimal(id, name))
+		all = append(all, id)
+	}
+	credInsert(t, s, recs...)
+	slices.Sort(all)
+	ids := func(q ListQuery) []string {
+		t.Helper()
+		var out []string
+		for range 100 {
+			page, next, err := s.ListCredentials(t.Context(), q)
+			if err != nil {
+				t.Fatalf("ListCredentials(%+v): %v", q, err)
+			}
+			if page == nil {
+				t.Fatalf("ListCredentials(%+v) returned a nil page", q)
+			}
+			for _, c := range page {
+				out = append(out, c.ID)
+				if c.Secret != nil {
+					t.Errorf("listed %s with a secret", c.ID)
+				}
+				if len(c.Sealed.Ciphertext) == 0 {
+					t.Errorf("listed %s without its sealed secret", c.ID)
+				}
+			}
+			if next == "" {
+				return out
+			}
+			q.After = next
+		}
+		t.Fatalf("ListCredentials(%+v): the cursor never ends", q)
+		return nil
+	}
+	for _, tc := range []struct {
+		q    ListQuery
+		want []string
+	}{
+		{ListQuery{}, all},
+		{ListQuery{Limit: 1}, all},
+		{ListQuery{Limit: 3}, all},
+		{ListQuery{Limit: 7}, all},
+		{ListQuery{Name: "svc-2"}, []string{"cred_05"}},
+		{ListQuery{Name: "svc"}, nil},
+		{ListQuery{NamePrefix: "other-"}, []string{"cred_02", "cred_04", "cred_06"}},
+		{ListQuery{NamePrefix: "other-", Limit: 2}, []string{"cred_02", "cred_04", "cred_06"}},
+		{ListQuery{Tags: []Tag{{Key: "env", Value: "prod"}}}, nil},
+		{ListQuery{After: "cred_05"}, []string{"cred_06", "cred_07"}},
+	} {
+		if got := ids(tc.q); !slices.Equal(got, tc.want) {
+			t.Errorf("ListCredentials(%+v) = %q, want %q", tc.q, got, tc.want)
+		}
+	}
+	page, next, err := s.ListCredentials(t.Context(), ListQuery{Limit: 7})
+	if err != nil || len(page) != 7 || next != "" {
+		t.Errorf("a full last page: %d items, next %q, %v; want 7 and no cursor", len(page), next, err)
+	}
+	if n, err := s.CountCredentials(t.Context()); err != nil || n != 7 {
+		t.Errorf("CountCredentials = %d, %v; want 7", n, err)
+	}
+}
+
+func testCredReferrers(t *testing.T, s Store) {
+	credInsert(t, s, credMinimal("cred_a", "a"), credMinimal("cred_b", "b"))
+	ep := func(id string, cred *string) api.Endpoint {
+		return api.Endpoint{ID: id, Name: id, URL: "https://" + id + ".example.com/", DataClassification: api.ClassInternal,
+			CredentialID: cred, Revision: 1, CreatedAt: credT0, UpdatedAt: credT0}
+	}
+	a, b := "cred_a", "cred_b"
+	credWrite(t, s, func(tx Tx) error {
+		for _, e := range []api.Endpoint{ep("ep_3", &a), ep("ep_1", &a), ep("ep_2", &b), ep("ep_4", nil)} {
+			if err := tx.InsertEndpoint(t.Context(), e); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	refs := func(id string) []string {
+		t.Helper()
+		got, err := s.CredentialReferrers(t.Context(), id)
+		if err != nil {
+			t.Fatalf("CredentialReferrers(%s): %v", id, err)
+		}
+		if got == nil {
+			t.Fatalf("CredentialReferrers(%s) = nil, want a slice", id)
+		}
+		return got
+	}
+	if got := refs("cred_a"); !slices.Equal(got, []string{"ep_1", "ep_3"}) {
+		t.Errorf("referrers of cred_a = %q", got)
+	}
+	if got := refs("cred_b"); !slices.Equal(got, []string{"ep_2"}) {
+		t.Errorf("referrers of cred_b = %q", got)
+	}
+	if got := refs("cred_none"); len(got) != 0 {
+		t.Errorf("referrers of an unknown credential = %q", got)
+	}
+	// The credential_id of an endpoint round-trips.
+	e, err := s.GetEndpoint(t.Context(), "ep_3")
+	if err != nil || e.CredentialID == nil || *e.CredentialID != "cred_a" {
+		t.Errorf("endpoint ep_3 credential_id: %+v, %v", e.CredentialID, err)
+	}
+	// Re-pointed and deleted endpoints stop referring; reads inside the
+	// transaction see it at once.
+	credWrite(t, s, func(tx Tx) error {
+		moved := ep("ep_1", &b)
+		moved.Revision = 2
+		if err := tx.UpdateEndpoint(t.Context(), moved); err != nil {
+			return err
+		}
+		if err := tx.DeleteEndpoint(t.Context(), "ep_2"); err != nil {
+			return err
+		}
+		got, err := tx.CredentialReferrers(t.Context(), "cred_b")
+		if err != nil {
+			return err
+		}
+		if !slices.Equal(got, []string{"ep_1"}) {
+			t.Errorf("referrers of cred_b inside the transaction = %q", got)
+		}
+		return nil
+	})
+	if got := refs("cred_a"); !slices.Equal(got, []string{"ep_3"}) {
+		t.Errorf("referrers of cred_a after re-pointing = %q", got)
+	}
+	if got := refs("cred_b"); !slices.Equal(got, []string{"ep_1"}) {
+		t.Errorf("referrers of cred_b after re-pointing = %q", got)
+	}
+}
