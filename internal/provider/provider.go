@@ -187,6 +187,8 @@ func (p *aioProvider) DataSources(_ context.Context) []func() datasource.DataSou
 		NewEndpointsDataSource,
 		NewCredentialDataSource,
 		NewAuditEventsDataSource,
+		NewMonitorDataSource,
+		NewMonitorsDataSource,
 	}
 }
 

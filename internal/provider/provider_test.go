@@ -127,3 +127,5 @@ func TestAccProvider_tls(t *testing.T) {
 		},
 	})
 }
+
+func monitorListAll() client.MonitorListOptions { return client.MonitorListOptions{} }
