@@ -19,6 +19,7 @@ import (
 	"github.com/aio-platform/terraform-provider-aio/internal/api"
 	"github.com/aio-platform/terraform-provider-aio/internal/auth"
 	"github.com/aio-platform/terraform-provider-aio/internal/clock"
+	"github.com/aio-platform/terraform-provider-aio/internal/engine"
 	"github.com/aio-platform/terraform-provider-aio/internal/secret"
 	"github.com/aio-platform/terraform-provider-aio/internal/server"
 	"github.com/aio-platform/terraform-provider-aio/internal/store"
@@ -110,10 +111,16 @@ func Serve(ctx context.Context, o Options) error {
 	if o.Keyring == nil {
 		o.Logger.Warn("no encryption key given: aiod will refuse to store credentials until started with --key-file or " + EnvEncryptionKey)
 	}
-	srv, err := server.New(ctx, server.Config{Store: st, Clock: o.Clock, Logger: o.Logger, Keyring: o.Keyring})
+	eng := engine.New(engine.Config{Store: st, Keyring: o.Keyring, Clock: o.Clock, Logger: o.Logger})
+	srv, err := server.New(ctx, server.Config{Store: st, Clock: o.Clock, Logger: o.Logger, Keyring: o.Keyring,
+		OnChange: eng.Notify, Metrics: eng.MetricsHandler()})
 	if err != nil {
 		return err
 	}
+	engCtx, stopEngine := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopEngine()
+	engDone := make(chan error, 1)
+	go func() { engDone <- eng.Run(engCtx) }()
 	ln, err := net.Listen("tcp", o.Listen)
 	if err != nil {
 		return err
@@ -140,16 +147,21 @@ func Serve(ctx context.Context, o Options) error {
 	}
 	select {
 	case err := <-errc:
+		stopEngine()
+		<-engDone
 		return err
 	case <-ctx.Done():
 	}
 	o.Logger.Info("aiod shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
-	if err := hs.Shutdown(sctx); err != nil {
-		return err
+	err = hs.Shutdown(sctx)
+	// The API is closed; now stop probing and store the last results.
+	stopEngine()
+	if eerr := <-engDone; eerr != nil && err == nil {
+		err = eerr
 	}
-	return nil
+	return err
 }
 
 // EnsureRootToken makes sure an admin token named "root" with the given

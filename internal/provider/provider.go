@@ -189,6 +189,7 @@ func (p *aioProvider) DataSources(_ context.Context) []func() datasource.DataSou
 		NewAuditEventsDataSource,
 		NewMonitorDataSource,
 		NewMonitorsDataSource,
+		NewMonitorStatusDataSource,
 	}
 }
 

@@ -67,6 +67,8 @@ var (
 	regexpNoSpace = regexp.MustCompile(`^\S*$`)
 	// credentialIDRegexp matches the form of a credential ID.
 	credentialIDRegexp = regexp.MustCompile(`^cred_[0-9a-z]+$`)
+	// monitorIDRegexp matches the form of a monitor ID.
+	monitorIDRegexp = regexp.MustCompile(`^mon_[0-9a-z]+$`)
 	// endpointIDRegexp matches the form of an endpoint ID.
 	endpointIDRegexp = regexp.MustCompile(`^ep_[0-9a-z]+$`)
 	// probePathRegexp is a URL path without scheme, host, query or fragment.

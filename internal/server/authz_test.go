@@ -157,6 +157,14 @@ var apiRoutes = []route{
 				wantStatus(t, r, map[bool]int{true: http.StatusNotFound, false: http.StatusOK}[allowed])
 			}}
 	}},
+	{"GET /v1/monitors/{id}/status", api.RoleViewer, func(t *testing.T, srv *acctest.Server, seq string) target {
+		m := createMonitor(t, srv, "matrix-mon-status-"+seq)
+		return target{path: "/v1/monitors/" + m.ID + "/status?window=1h", wantOK: http.StatusOK}
+	}},
+	{"GET /v1/monitors/{id}/results", api.RoleViewer, func(t *testing.T, srv *acctest.Server, seq string) target {
+		m := createMonitor(t, srv, "matrix-mon-results-"+seq)
+		return target{path: "/v1/monitors/" + m.ID + "/results", wantOK: http.StatusOK}
+	}},
 	{"GET /v1/audit-events", api.RoleViewer, func(t *testing.T, srv *acctest.Server, seq string) target {
 		return target{path: "/v1/audit-events", wantOK: http.StatusOK}
 	}},

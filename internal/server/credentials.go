@@ -150,7 +150,7 @@ func (s *Server) updateCredential(w http.ResponseWriter, r *http.Request, p prin
 		return err
 	}
 	id := r.PathValue("id")
-	return s.mutate(w, r, p, body, func(tx store.Tx) (result, error) {
+	err = s.mutate(w, r, p, body, func(tx store.Tx) (result, error) {
 		if err != nil {
 			return result{}, err
 		}
@@ -196,6 +196,10 @@ func (s *Server) updateCredential(w http.ResponseWriter, r *http.Request, p prin
 		}
 		return result{status: http.StatusOK, body: credentialView(next), header: map[string]string{"ETag": etag(next.Revision)}}, nil
 	})
+	if err == nil {
+		s.notify(api.KindCredential, id)
+	}
+	return err
 }
 
 // sameSecret tells whether plaintext is the stored secret. A secret that
@@ -219,7 +223,7 @@ func (s *Server) deleteCredential(w http.ResponseWriter, r *http.Request, p prin
 		return err
 	}
 	id := r.PathValue("id")
-	return s.mutate(w, r, p, nil, func(tx store.Tx) (result, error) {
+	err = s.mutate(w, r, p, nil, func(tx store.Tx) (result, error) {
 		cur, err := tx.GetCredential(r.Context(), id)
 		if errors.Is(err, store.ErrNotFound) {
 			return result{}, problemf(http.StatusNotFound, "no credential with id %q", id)
@@ -245,6 +249,10 @@ func (s *Server) deleteCredential(w http.ResponseWriter, r *http.Request, p prin
 		}
 		return result{status: http.StatusNoContent}, nil
 	})
+	if err == nil {
+		s.notify(api.KindCredential, id)
+	}
+	return err
 }
 
 // credentialChanges names the metadata fields that differ; the secret is

@@ -102,7 +102,7 @@ func (s *Server) updateEndpoint(w http.ResponseWriter, r *http.Request, p princi
 		return err
 	}
 	id := r.PathValue("id")
-	return s.mutate(w, r, p, body, func(tx store.Tx) (result, error) {
+	err = s.mutate(w, r, p, body, func(tx store.Tx) (result, error) {
 		// Validation errors are returned inside the transaction so that a
 		// replayed request still gets its stored answer first.
 		if err != nil {
@@ -138,6 +138,10 @@ func (s *Server) updateEndpoint(w http.ResponseWriter, r *http.Request, p princi
 		}
 		return result{status: http.StatusOK, body: in, header: map[string]string{"ETag": etag(in.Revision)}}, nil
 	})
+	if err == nil {
+		s.notify(api.KindEndpoint, id)
+	}
+	return err
 }
 
 func (s *Server) deleteEndpoint(w http.ResponseWriter, r *http.Request, p principal) error {
@@ -146,7 +150,7 @@ func (s *Server) deleteEndpoint(w http.ResponseWriter, r *http.Request, p princi
 		return err
 	}
 	id := r.PathValue("id")
-	return s.mutate(w, r, p, nil, func(tx store.Tx) (result, error) {
+	err = s.mutate(w, r, p, nil, func(tx store.Tx) (result, error) {
 		cur, err := tx.GetEndpoint(r.Context(), id)
 		if errors.Is(err, store.ErrNotFound) {
 			return result{}, problemf(http.StatusNotFound, "no endpoint with id %q", id)
@@ -173,6 +177,10 @@ func (s *Server) deleteEndpoint(w http.ResponseWriter, r *http.Request, p princi
 		}
 		return result{status: http.StatusNoContent}, nil
 	})
+	if err == nil {
+		s.notify(api.KindEndpoint, id)
+	}
+	return err
 }
 
 // endpointChanges names the fields that differ between two endpoints,

@@ -188,6 +188,11 @@ func (s *Server) deleteMonitor(w http.ResponseWriter, r *http.Request, p princip
 	})
 	if err == nil {
 		s.notify(api.KindMonitor, id)
+		// The results go with the monitor. Probes still in flight may add
+		// a few after this; retention removes those with their age.
+		if derr := s.store.DeleteMonitorData(r.Context(), id); derr != nil {
+			s.log.ErrorContext(r.Context(), "delete monitor results", "monitor_id", id, "error", derr)
+		}
 	}
 	return err
 }

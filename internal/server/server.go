@@ -45,6 +45,8 @@ type Config struct {
 	// OnChange, when set, is called after a monitor (or what it depends
 	// on) changed, so that the engine picks the change up at once.
 	OnChange func(kind, id string)
+	// Metrics, when set, is served at /metrics (Prometheus text format).
+	Metrics http.Handler
 }
 
 // Defaults of Config.
@@ -146,6 +148,9 @@ func (s *Server) routes() {
 	m := http.NewServeMux()
 	m.HandleFunc("GET /healthz", s.healthz)
 	m.HandleFunc("GET /readyz", s.readyz)
+	if s.cfg.Metrics != nil {
+		m.Handle("GET /metrics", s.cfg.Metrics)
+	}
 
 	m.Handle("GET /v1/endpoints", s.api(api.RoleViewer, s.listEndpoints))
 	m.Handle("POST /v1/endpoints", s.api(api.RoleEditor, s.createEndpoint))
@@ -164,6 +169,8 @@ func (s *Server) routes() {
 	m.Handle("GET /v1/monitors/{id}", s.api(api.RoleViewer, s.getMonitor))
 	m.Handle("PUT /v1/monitors/{id}", s.api(api.RoleEditor, s.updateMonitor))
 	m.Handle("DELETE /v1/monitors/{id}", s.api(api.RoleEditor, s.deleteMonitor))
+	m.Handle("GET /v1/monitors/{id}/status", s.api(api.RoleViewer, s.monitorStatus))
+	m.Handle("GET /v1/monitors/{id}/results", s.api(api.RoleViewer, s.monitorResults))
 
 	m.Handle("GET /v1/audit-events", s.api(api.RoleViewer, s.listAuditEvents))
 

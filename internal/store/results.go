@@ -1,6 +1,713 @@
 package store
 
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aio-platform/terraform-provider-aio/internal/api"
+	"github.com/aio-platform/terraform-provider-aio/internal/engine/stats"
+)
+
 // ResultStore holds probe results and their rollups. It is part of Store;
 // the results pipeline (internal/engine/results) is its only writer.
+//
+// Results are kept in three tiers: raw results (probe_results, and the
+// missed runs in missed_runs), per-minute rollups and per-hour rollups.
+// WriteResults fills all three in one transaction; retention deletes each
+// tier at its own age with DeleteResultsBefore.
 type ResultStore interface {
+	// WriteResults stores a batch of probe results and missed runs in one
+	// write transaction: the raw rows, the minute and hour rollups they
+	// fall into (merged with what those rollups held), and the latest
+	// state of each monitor.
+	WriteResults(ctx context.Context, results []api.ProbeResult, missed []MissedRun) error
+	// ListResults returns one page of a monitor's raw results, oldest
+	// first (by time, then by the order they were stored), and the cursor
+	// of the next page ("" on the last page).
+	ListResults(ctx context.Context, monitorID string, q ResultQuery) ([]api.ProbeResult, string, error)
+	// MonitorStatus returns the rollup of a monitor's results with
+	// from <= time < to, and the monitor's latest state. Counts are exact
+	// while the tiers it reads still hold the data; see planWindow for how
+	// a window is cut into tiers and what happens past a tier's horizon.
+	MonitorStatus(ctx context.Context, monitorID string, from, to time.Time) (stats.Rollup, MonitorState, error)
+	// DeleteResultsBefore deletes at most limit rows (DefaultDeleteBatch
+	// when limit <= 0) of one tier (TierRaw, TierMinute or TierHour) older
+	// than before, and returns how many it deleted. A caller deletes in
+	// batches until fewer than limit come back. From then on MonitorStatus
+	// reads windows reaching before `before` from the next coarser tier.
+	DeleteResultsBefore(ctx context.Context, tier string, before time.Time, limit int) (int64, error)
+	// DeleteMonitorData removes every result, rollup and the state of a
+	// monitor, for when the monitor is deleted.
+	DeleteMonitorData(ctx context.Context, monitorID string) error
+}
+
+// Result tiers, from the finest to the coarsest.
+const (
+	TierRaw    = "raw"
+	TierMinute = "minute"
+	TierHour   = "hour"
+)
+
+// DefaultDeleteBatch is DeleteResultsBefore's batch size when none is given.
+const DefaultDeleteBatch = 1000
+
+// LongWindow is the length above which MonitorStatus reads whole hours
+// from the hour rollups; shorter windows read whole minutes from the minute
+// rollups. It matches the default age of raw results.
+const LongWindow = 48 * time.Hour
+
+// MissedRun is a run of a monitor that was skipped because the previous
+// probe was still running.
+type MissedRun struct {
+	MonitorID string
+	Time      time.Time
+}
+
+// ResultQuery selects a page of a monitor's raw results.
+type ResultQuery struct {
+	// Since and Until select results with Since <= time < Until; a zero
+	// value leaves that side open.
+	Since, Until time.Time
+	// Limit is the page size; 0 means DefaultLimit, at most MaxLimit.
+	Limit int
+	// After is the cursor returned with the previous page.
+	After string
+}
+
+// MonitorState is what the latest probe of a monitor found. Every field is
+// nil until the monitor has been probed.
+type MonitorState struct {
+	LastCheckedAt *time.Time
+	LastOutcome   *string
+	// TLSCertExpiresAt is the expiry of the certificate seen most recently:
+	// a probe that saw no certificate (a failed connection) keeps the one
+	// seen before.
+	TLSCertExpiresAt *time.Time
+}
+
+// ---- writing ----
+
+const resultColumns = `monitor_id, time, outcome, status_code, latency_ms, dns_ms, connect_ms, tls_ms, first_byte_ms,
+	tls_cert_expires_at, bytes_received, attempts, error, body_excerpt`
+
+const resultColumnCount = 14
+
+// resultRowsPerInsert bounds a multi-row INSERT well below every dialect's
+// limit on placeholders (SQLite 32766, PostgreSQL 65535).
+const resultRowsPerInsert = 250
+
+// rollupRowsPerRead bounds the IN list of a rollup read.
+const rollupRowsPerRead = 256
+
+// WriteResults stores a batch in one immediate transaction on the writer.
+func (s *SQLite) WriteResults(ctx context.Context, results []api.ProbeResult, missed []MissedRun) error {
+	if len(results) == 0 && len(missed) == 0 {
+		return nil
+	}
+	return writeTx(ctx, s.writer, s.d, func(tx Tx) error {
+		return tx.(sqlTx).writeResults(ctx, results, missed)
+	})
+}
+
+// valuesList returns "(?, ?), (?, ?)" for rows rows of cols columns.
+func valuesList(rows, cols int) string {
+	row := "(" + strings.TrimSuffix(strings.Repeat("?, ", cols), ", ") + ")"
+	return strings.TrimSuffix(strings.Repeat(row+", ", rows), ", ")
+}
+
+func placeholders(n int) string { return strings.TrimSuffix(strings.Repeat("?, ", n), ", ") }
+
+func resultArgs(r api.ProbeResult) []any {
+	return []any{r.MonitorID, fmtTime(r.Time), r.Outcome, r.StatusCode, r.LatencyMS, r.DNSMS, r.ConnectMS, r.TLSMS,
+		r.FirstByteMS, fmtTimePtr(r.TLSCertExpiresAt), r.BytesReceived, r.Attempts, r.Error, r.BodyExcerpt}
+}
+
+// rollupKey names one rollup row.
+type rollupKey struct {
+	monitorID string
+	start     time.Time
+}
+
+type rollupSet map[rollupKey]*stats.Rollup
+
+func (rs rollupSet) get(monitorID string, start time.Time) *stats.Rollup {
+	k := rollupKey{monitorID, start}
+	r := rs[k]
+	if r == nil {
+		r = &stats.Rollup{}
+		rs[k] = r
+	}
+	return r
+}
+
+// sortedKeys orders keys by bucket, then monitor: every writer touches rows
+// in the same order.
+func (rs rollupSet) sortedKeys() []rollupKey {
+	return slices.SortedFunc(maps.Keys(rs), func(a, b rollupKey) int {
+		return cmp.Or(a.start.Compare(b.start), cmp.Compare(a.monitorID, b.monitorID))
+	})
+}
+
+// resultState is the latest state of a monitor within one batch.
+type resultState struct {
+	time, certTime time.Time
+	outcome        string
+	cert           *time.Time
+}
+
+func (t sqlTx) writeResults(ctx context.Context, results []api.ProbeResult, missed []MissedRun) error {
+	for chunk := range slices.Chunk(results, resultRowsPerInsert) {
+		args := make([]any, 0, len(chunk)*resultColumnCount)
+		for _, r := range chunk {
+			args = append(args, resultArgs(r)...)
+		}
+		if _, err := t.exec(ctx, `INSERT INTO probe_results (`+resultColumns+`) VALUES `+
+			valuesList(len(chunk), resultColumnCount), args...); err != nil {
+			return fmt.Errorf("insert probe results: %w", err)
+		}
+	}
+	for chunk := range slices.Chunk(missed, resultRowsPerInsert) {
+		args := make([]any, 0, len(chunk)*2)
+		for _, m := range chunk {
+			args = append(args, m.MonitorID, fmtTime(m.Time))
+		}
+		if _, err := t.exec(ctx, `INSERT INTO missed_runs (monitor_id, time) VALUES `+valuesList(len(chunk), 2), args...); err != nil {
+			return fmt.Errorf("insert missed runs: %w", err)
+		}
+	}
+
+	minutes, hours := rollupSet{}, rollupSet{}
+	states := map[string]*resultState{}
+	for _, r := range results {
+		tm := r.Time.UTC()
+		minutes.get(r.MonitorID, tm.Truncate(time.Minute)).Add(r)
+		hours.get(r.MonitorID, tm.Truncate(time.Hour)).Add(r)
+		st := states[r.MonitorID]
+		if st == nil {
+			st = &resultState{}
+			states[r.MonitorID] = st
+		}
+		// Later in the batch wins a tie: the batch is in recording order.
+		if st.outcome == "" || !tm.Before(st.time) {
+			st.time, st.outcome = tm, r.Outcome
+		}
+		if r.TLSCertExpiresAt != nil && (st.cert == nil || !tm.Before(st.certTime)) {
+			st.certTime, st.cert = tm, r.TLSCertExpiresAt
+		}
+	}
+	for _, m := range missed {
+		tm := m.Time.UTC()
+		minutes.get(m.MonitorID, tm.Truncate(time.Minute)).Missed++
+		hours.get(m.MonitorID, tm.Truncate(time.Hour)).Missed++
+	}
+	if err := t.mergeRollups(ctx, "rollups_minute", minutes); err != nil {
+		return err
+	}
+	if err := t.mergeRollups(ctx, "rollups_hour", hours); err != nil {
+		return err
+	}
+	return t.putStates(ctx, states)
+}
+
+const rollupColumns = `monitor_id, bucket_start, probes, up, degraded, down, retried, missed, bytes, latency_sum_ms, histogram`
+
+const rollupColumnCount = 11
+
+// mergeRollups adds the batch's rollups to the stored ones: it reads the
+// rows the batch touches, merges them in Go (the histogram cannot be merged
+// in SQL) and writes them back with an upsert. The writer is the only
+// writer of these tables, inside this transaction.
+func (t sqlTx) mergeRollups(ctx context.Context, table string, set rollupSet) error {
+	keys := set.sortedKeys()
+	// Read what is stored, one IN list per bucket.
+	for i := 0; i < len(keys); {
+		j := i
+		for j < len(keys) && keys[j].start.Equal(keys[i].start) && j-i < rollupRowsPerRead {
+			j++
+		}
+		group := keys[i:j]
+		args := []any{fmtTime(group[0].start)}
+		for _, k := range group {
+			args = append(args, k.monitorID)
+		}
+		stored, err := t.readRollups(ctx, `SELECT `+rollupColumns+` FROM `+table+
+			` WHERE bucket_start = ? AND monitor_id IN (`+placeholders(len(group))+`)`, args...)
+		if err != nil {
+			return fmt.Errorf("read %s: %w", table, err)
+		}
+		for k, r := range stored {
+			set[k].Merge(r)
+		}
+		i = j
+	}
+	for chunk := range slices.Chunk(keys, resultRowsPerInsert) {
+		args := make([]any, 0, len(chunk)*rollupColumnCount)
+		for _, k := range chunk {
+			r := set[k]
+			args = append(args, k.monitorID, fmtTime(k.start), r.Probes, r.Up, r.Degraded, r.Down, r.Retried, r.Missed,
+				r.Bytes, r.LatencySumMS, r.Latency.Marshal())
+		}
+		if _, err := t.exec(ctx, `INSERT INTO `+table+` (`+rollupColumns+`) VALUES `+valuesList(len(chunk), rollupColumnCount)+`
+			ON CONFLICT (monitor_id, bucket_start) DO UPDATE SET probes = excluded.probes, up = excluded.up,
+			degraded = excluded.degraded, down = excluded.down, retried = excluded.retried, missed = excluded.missed,
+			bytes = excluded.bytes, latency_sum_ms = excluded.latency_sum_ms, histogram = excluded.histogram`, args...); err != nil {
+			return fmt.Errorf("write %s: %w", table, err)
+		}
+	}
+	return nil
+}
+
+// readRollups runs a query selecting rollupColumns.
+func (r sqlReader) readRollups(ctx context.Context, q string, args ...any) (map[rollupKey]*stats.Rollup, error) {
+	rows, err := r.query(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[rollupKey]*stats.Rollup{}
+	for rows.Next() {
+		var (
+			ru         stats.Rollup
+			id, bucket string
+			hist       []byte
+		)
+		if err := rows.Scan(&id, &bucket, &ru.Probes, &ru.Up, &ru.Degraded, &ru.Down, &ru.Retried, &ru.Missed,
+			&ru.Bytes, &ru.LatencySumMS, &hist); err != nil {
+			return nil, err
+		}
+		start, err := parseTime(bucket)
+		if err != nil {
+			return nil, err
+		}
+		if err := ru.Latency.UnmarshalBinary(hist); err != nil {
+			return nil, fmt.Errorf("rollup %s %s: %w", id, bucket, err)
+		}
+		out[rollupKey{id, start}] = &ru
+	}
+	return out, rows.Err()
+}
+
+// putStates moves each monitor's state forward; a batch older than the
+// stored state changes nothing.
+func (t sqlTx) putStates(ctx context.Context, states map[string]*resultState) error {
+	ids := slices.Sorted(maps.Keys(states))
+	for chunk := range slices.Chunk(ids, resultRowsPerInsert) {
+		args := make([]any, 0, len(chunk)*4)
+		for _, id := range chunk {
+			st := states[id]
+			args = append(args, id, fmtTime(st.time), st.outcome, fmtTimePtr(st.cert))
+		}
+		if _, err := t.exec(ctx, `INSERT INTO monitor_state (monitor_id, last_checked_at, last_outcome, tls_cert_expires_at)
+			VALUES `+valuesList(len(chunk), 4)+`
+			ON CONFLICT (monitor_id) DO UPDATE SET last_checked_at = excluded.last_checked_at,
+			last_outcome = excluded.last_outcome,
+			tls_cert_expires_at = COALESCE(excluded.tls_cert_expires_at, monitor_state.tls_cert_expires_at)
+			WHERE excluded.last_checked_at >= monitor_state.last_checked_at`, args...); err != nil {
+			return fmt.Errorf("write monitor state: %w", err)
+		}
+	}
+	return nil
+}
+
+// ---- listing ----
+
+// resultCursor is "<unix microseconds>.<seq>" of the last result of a page.
+func resultCursor(tm time.Time, seq int64) string {
+	return strconv.FormatInt(tm.UnixMicro(), 10) + "." + strconv.FormatInt(seq, 10)
+}
+
+func parseResultCursor(s string) (time.Time, int64, error) {
+	a, b, ok := strings.Cut(s, ".")
+	micros, err1 := strconv.ParseInt(a, 10, 64)
+	seq, err2 := strconv.ParseInt(b, 10, 64)
+	if !ok || err1 != nil || err2 != nil {
+		return time.Time{}, 0, fmt.Errorf("bad cursor %q", s)
+	}
+	return time.UnixMicro(micros).UTC(), seq, nil
+}
+
+func (r sqlReader) ListResults(ctx context.Context, monitorID string, q ResultQuery) ([]api.ProbeResult, string, error) {
+	limit := clampLimit(q.Limit)
+	conds := []string{"monitor_id = ?"}
+	args := []any{monitorID}
+	if !q.Since.IsZero() {
+		conds = append(conds, "time >= ?")
+		args = append(args, fmtTime(q.Since))
+	}
+	if !q.Until.IsZero() {
+		conds = append(conds, "time < ?")
+		args = append(args, fmtTime(q.Until))
+	}
+	if q.After != "" {
+		tm, seq, err := parseResultCursor(q.After)
+		if err != nil {
+			return nil, "", err
+		}
+		conds = append(conds, "(time > ? OR (time = ? AND seq > ?))")
+		args = append(args, fmtTime(tm), fmtTime(tm), seq)
+	}
+	rows, err := r.query(ctx, `SELECT seq, `+resultColumns+` FROM probe_results WHERE `+strings.Join(conds, " AND ")+
+		` ORDER BY time, seq LIMIT ?`, append(args, limit+1)...)
+	if err != nil {
+		return nil, "", err
+	}
+	defer rows.Close()
+	var (
+		out  = []api.ProbeResult{}
+		seqs []int64
+	)
+	for rows.Next() {
+		var (
+			res                 api.ProbeResult
+			seq                 int64
+			tm                  string
+			status, attempts    sql.NullInt64
+			dns, conn, tls, fb  sql.NullFloat64
+			cert, errText, body sql.NullString
+		)
+		if err := rows.Scan(&seq, &res.MonitorID, &tm, &res.Outcome, &status, &res.LatencyMS, &dns, &conn, &tls, &fb,
+			&cert, &res.BytesReceived, &attempts, &errText, &body); err != nil {
+			return nil, "", err
+		}
+		if res.Time, err = parseTime(tm); err != nil {
+			return nil, "", err
+		}
+		if status.Valid {
+			res.StatusCode = new(int(status.Int64))
+		}
+		res.Attempts = int(attempts.Int64)
+		res.DNSMS, res.ConnectMS, res.TLSMS, res.FirstByteMS = nullFloatPtr(dns), nullFloatPtr(conn), nullFloatPtr(tls), nullFloatPtr(fb)
+		if res.TLSCertExpiresAt, err = parseTimePtr(cert); err != nil {
+			return nil, "", err
+		}
+		res.Error, res.BodyExcerpt = nullStringPtr(errText), nullStringPtr(body)
+		out = append(out, res)
+		seqs = append(seqs, seq)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if len(out) > limit {
+		out = out[:limit]
+		next = resultCursor(out[limit-1].Time, seqs[limit-1])
+	}
+	return out, next, nil
+}
+
+func nullFloatPtr(f sql.NullFloat64) *float64 {
+	if !f.Valid {
+		return nil
+	}
+	return new(f.Float64)
+}
+
+// ---- figures over a window ----
+
+// MonitorStatus reads the window in one read transaction, so that every
+// tier it reads is the same snapshot.
+func (s *SQLite) MonitorStatus(ctx context.Context, monitorID string, from, to time.Time) (stats.Rollup, MonitorState, error) {
+	tx, err := s.reader.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return stats.Rollup{}, MonitorState{}, err
+	}
+	defer func() { _ = tx.Rollback() }()
+	return sqlReader{q: tx, d: s.d}.monitorStatus(ctx, monitorID, from, to)
+}
+
+func (r sqlReader) monitorStatus(ctx context.Context, monitorID string, from, to time.Time) (stats.Rollup, MonitorState, error) {
+	var total stats.Rollup
+	state, err := r.monitorState(ctx, monitorID)
+	if err != nil {
+		return total, state, err
+	}
+	horizons, err := r.resultHorizons(ctx)
+	if err != nil {
+		return total, state, err
+	}
+	for _, seg := range planWindow(from.UTC(), to.UTC(), horizons[TierRaw], horizons[TierMinute]) {
+		var part stats.Rollup
+		switch seg.tier {
+		case TierRaw:
+			part, err = r.rawRollup(ctx, monitorID, seg.from, seg.to)
+		case TierMinute:
+			part, err = r.tierRollup(ctx, "rollups_minute", monitorID, seg.from, seg.to)
+		case TierHour:
+			part, err = r.tierRollup(ctx, "rollups_hour", monitorID, seg.from, seg.to)
+		}
+		if err != nil {
+			return total, state, err
+		}
+		total.Merge(&part)
+	}
+	return total, state, nil
+}
+
+func (r sqlReader) monitorState(ctx context.Context, monitorID string) (MonitorState, error) {
+	var (
+		st            MonitorState
+		checked, outc string
+		cert          sql.NullString
+	)
+	err := r.queryRow(ctx, `SELECT last_checked_at, last_outcome, tls_cert_expires_at FROM monitor_state WHERE monitor_id = ?`,
+		monitorID).Scan(&checked, &outc, &cert)
+	if errors.Is(err, sql.ErrNoRows) {
+		return st, nil
+	}
+	if err != nil {
+		return st, err
+	}
+	tm, err := parseTime(checked)
+	if err != nil {
+		return st, err
+	}
+	st.LastCheckedAt, st.LastOutcome = &tm, &outc
+	st.TLSCertExpiresAt, err = parseTimePtr(cert)
+	return st, err
+}
+
+func (r sqlReader) resultHorizons(ctx context.Context) (map[string]time.Time, error) {
+	rows, err := r.query(ctx, `SELECT tier, horizon FROM result_horizons`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]time.Time{}
+	for rows.Next() {
+		var tier, h string
+		if err := rows.Scan(&tier, &h); err != nil {
+			return nil, err
+		}
+		if out[tier], err = parseTime(h); err != nil {
+			return nil, err
+		}
+	}
+	return out, rows.Err()
+}
+
+// rawRollup sums the raw results and missed runs with from <= time < to.
+func (r sqlReader) rawRollup(ctx context.Context, monitorID string, from, to time.Time) (stats.Rollup, error) {
+	var ru stats.Rollup
+	rows, err := r.query(ctx, `SELECT outcome, attempts, latency_ms, bytes_received FROM probe_results
+		WHERE monitor_id = ? AND time >= ? AND time < ?`, monitorID, fmtTime(from), fmtTime(to))
+	if err != nil {
+		return ru, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var res api.ProbeResult
+		if err := rows.Scan(&res.Outcome, &res.Attempts, &res.LatencyMS, &res.BytesReceived); err != nil {
+			return ru, err
+		}
+		ru.Add(res)
+	}
+	if err := rows.Err(); err != nil {
+		return ru, err
+	}
+	err = r.queryRow(ctx, `SELECT COUNT(*) FROM missed_runs WHERE monitor_id = ? AND time >= ? AND time < ?`,
+		monitorID, fmtTime(from), fmtTime(to)).Scan(&ru.Missed)
+	return ru, err
+}
+
+// tierRollup merges the rollups of one table whose bucket starts in
+// [from, to).
+func (r sqlReader) tierRollup(ctx context.Context, table, monitorID string, from, to time.Time) (stats.Rollup, error) {
+	var ru stats.Rollup
+	parts, err := r.readRollups(ctx, `SELECT `+rollupColumns+` FROM `+table+`
+		WHERE monitor_id = ? AND bucket_start >= ? AND bucket_start < ?`, monitorID, fmtTime(from), fmtTime(to))
+	if err != nil {
+		return ru, err
+	}
+	for _, p := range parts {
+		ru.Merge(p)
+	}
+	return ru, nil
+}
+
+// resultSegment is a part of a window read from one tier: raw results with
+// from <= time < to, or the rollups whose bucket starts in [from, to).
+type resultSegment struct {
+	tier     string
+	from, to time.Time
+}
+
+// planWindow cuts the window [from, to) into segments, one tier each:
+//
+//   - A window up to LongWindow long reads its whole minutes from the minute
+//     rollups and the partial minutes at both edges from raw results.
+//   - A longer window reads its whole hours from the hour rollups and the
+//     partial hours at both edges as above (whole minutes, then raw).
+//
+// So counts are exact to the microsecond at both edges. That holds while
+// the tiers still hold the data: past a tier's horizon (the latest
+// `before` given to DeleteResultsBefore for it) the part of the window
+// before the horizon is read from the next coarser tier instead, counting
+// the coarse buckets whose start lies within the window — the edge then
+// moves forward to the next bucket boundary (less than a minute, or less
+// than an hour past the minute horizon). Past the hour horizon there is
+// nothing left to count.
+func planWindow(from, to, rawHorizon, minuteHorizon time.Time) []resultSegment {
+	p := windowPlanner{rawFrom: ceilTo(rawHorizon, time.Minute), minuteFrom: ceilTo(minuteHorizon, time.Hour)}
+	if to.Sub(from) > LongWindow {
+		p.hours(from, to)
+	} else {
+		p.minutes(from, to)
+	}
+	return p.segs
+}
+
+type windowPlanner struct {
+	// rawFrom and minuteFrom are the horizons moved up to the next bucket
+	// boundary of the tier above: raw results exist at and after rawFrom,
+	// minute rollups at and after minuteFrom.
+	rawFrom, minuteFrom time.Time
+	segs                []resultSegment
+}
+
+func ceilTo(t time.Time, d time.Duration) time.Time {
+	f := t.Truncate(d)
+	if f.Before(t) {
+		f = f.Add(d)
+	}
+	return f
+}
+
+func clampTime(t, lo, hi time.Time) time.Time {
+	switch {
+	case t.Before(lo):
+		return lo
+	case t.After(hi):
+		return hi
+	}
+	return t
+}
+
+func (p *windowPlanner) add(tier string, from, to time.Time) {
+	if !from.Before(to) {
+		return
+	}
+	if n := len(p.segs); n > 0 && p.segs[n-1].tier == tier && p.segs[n-1].to.Equal(from) {
+		p.segs[n-1].to = to
+		return
+	}
+	p.segs = append(p.segs, resultSegment{tier, from, to})
+}
+
+// hours covers [from, to): whole hours from the hour rollups, the edges
+// as minutes.
+func (p *windowPlanner) hours(from, to time.Time) {
+	a, b := ceilTo(from, time.Hour), to.Truncate(time.Hour)
+	if !a.Before(b) {
+		p.minutes(from, to)
+		return
+	}
+	p.minutes(from, a)
+	p.add(TierHour, a, b)
+	p.minutes(b, to)
+}
+
+// minutes covers [from, to): whole minutes from the minute rollups, the
+// edges from raw results.
+func (p *windowPlanner) minutes(from, to time.Time) {
+	a, b := ceilTo(from, time.Minute), to.Truncate(time.Minute)
+	if !a.Before(b) {
+		p.raw(from, to)
+		return
+	}
+	p.raw(from, a)
+	p.minuteBuckets(a, b)
+	p.raw(b, to)
+}
+
+// raw covers [from, to) from raw results where they exist; before rawFrom
+// it counts the minute buckets that start in [from, to).
+func (p *windowPlanner) raw(from, to time.Time) {
+	if !from.Before(to) {
+		return
+	}
+	split := clampTime(p.rawFrom, from, to)
+	p.minuteBuckets(ceilTo(from, time.Minute), ceilTo(split, time.Minute))
+	p.add(TierRaw, split, to)
+}
+
+// minuteBuckets covers the minute-aligned [a, b) from the minute rollups
+// where they exist; before minuteFrom it counts the hour buckets that
+// start in [a, b).
+func (p *windowPlanner) minuteBuckets(a, b time.Time) {
+	if !a.Before(b) {
+		return
+	}
+	split := clampTime(p.minuteFrom, a, b)
+	p.add(TierHour, ceilTo(a, time.Hour), ceilTo(split, time.Hour))
+	p.add(TierMinute, split, b)
+}
+
+// ---- retention ----
+
+// DeleteResultsBefore deletes one batch of a tier in its own transaction
+// and moves the tier's horizon.
+func (s *SQLite) DeleteResultsBefore(ctx context.Context, tier string, before time.Time, limit int) (int64, error) {
+	if tier != TierRaw && tier != TierMinute && tier != TierHour {
+		return 0, fmt.Errorf("unknown result tier %q", tier)
+	}
+	if limit <= 0 {
+		limit = DefaultDeleteBatch
+	}
+	var n int64
+	err := writeTx(ctx, s.writer, s.d, func(tx Tx) error {
+		var err error
+		n, err = tx.(sqlTx).deleteResultsBefore(ctx, tier, fmtTime(before), limit)
+		return err
+	})
+	return n, err
+}
+
+func (t sqlTx) deleteResultsBefore(ctx context.Context, tier, before string, limit int) (int64, error) {
+	if _, err := t.exec(ctx, `INSERT INTO result_horizons (tier, horizon) VALUES (?, ?)
+		ON CONFLICT (tier) DO UPDATE SET horizon = excluded.horizon WHERE excluded.horizon > result_horizons.horizon`,
+		tier, before); err != nil {
+		return 0, err
+	}
+	del := func(q string, n int) (int64, error) {
+		res, err := t.exec(ctx, q, before, n)
+		if err != nil {
+			return 0, err
+		}
+		return res.RowsAffected()
+	}
+	switch tier {
+	case TierRaw:
+		n, err := del(`DELETE FROM probe_results WHERE seq IN
+			(SELECT seq FROM probe_results WHERE time < ? ORDER BY time LIMIT ?)`, limit)
+		if err != nil || n >= int64(limit) {
+			return n, err
+		}
+		m, err := del(`DELETE FROM missed_runs WHERE seq IN
+			(SELECT seq FROM missed_runs WHERE time < ? ORDER BY time LIMIT ?)`, limit-int(n))
+		return n + m, err
+	default:
+		table := "rollups_" + tier
+		return del(`DELETE FROM `+table+` WHERE (monitor_id, bucket_start) IN
+			(SELECT monitor_id, bucket_start FROM `+table+` WHERE bucket_start < ? ORDER BY bucket_start LIMIT ?)`, limit)
+	}
+}
+
+// DeleteMonitorData removes everything of a monitor in one transaction.
+func (s *SQLite) DeleteMonitorData(ctx context.Context, monitorID string) error {
+	return writeTx(ctx, s.writer, s.d, func(tx Tx) error {
+		for _, table := range []string{"probe_results", "missed_runs", "rollups_minute", "rollups_hour", "monitor_state"} {
+			if _, err := tx.(sqlTx).exec(ctx, `DELETE FROM `+table+` WHERE monitor_id = ?`, monitorID); err != nil {
+				return fmt.Errorf("delete %s: %w", table, err)
+			}
+		}
+		return nil
+	})
 }

@@ -1,0 +1,111 @@
+// Package engine puts aiod's probing together: the scheduler runs the
+// monitors through the prober, the results writer stores what they find in
+// batches, retention prunes old results, and metrics expose it all.
+package engine
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/aio-platform/terraform-provider-aio/internal/clock"
+	"github.com/aio-platform/terraform-provider-aio/internal/engine/metrics"
+	"github.com/aio-platform/terraform-provider-aio/internal/engine/probe"
+	"github.com/aio-platform/terraform-provider-aio/internal/engine/results"
+	"github.com/aio-platform/terraform-provider-aio/internal/engine/scheduler"
+	"github.com/aio-platform/terraform-provider-aio/internal/secret"
+	"github.com/aio-platform/terraform-provider-aio/internal/store"
+)
+
+// PruneEvery is how often retention runs.
+const PruneEvery = 10 * time.Minute
+
+// Config holds the engine's dependencies.
+type Config struct {
+	Store   store.Store
+	Keyring *secret.Keyring
+	Clock   clock.Clock
+	Logger  *slog.Logger
+	// Workers bounds concurrent probes (scheduler default when zero).
+	Workers int
+}
+
+// Engine runs the monitors.
+type Engine struct {
+	cfg       Config
+	Metrics   *metrics.Metrics
+	Prober    *probe.Prober
+	Writer    *results.Writer
+	Scheduler *scheduler.Scheduler
+	Retention *results.Retention
+}
+
+// New wires the engine's parts.
+func New(cfg Config) *Engine {
+	if cfg.Clock == nil {
+		cfg.Clock = clock.Real{}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	m := metrics.New()
+	p := probe.New(probe.Config{Clock: cfg.Clock})
+	w := results.New(cfg.Store, results.Config{Clock: cfg.Clock, Logger: cfg.Logger})
+	s := scheduler.New(scheduler.Config{
+		Store: cfg.Store, Prober: p, Sink: w, Keyring: cfg.Keyring, Clock: cfg.Clock,
+		Logger: cfg.Logger, Observer: m, Workers: cfg.Workers,
+	})
+	return &Engine{cfg: cfg, Metrics: m, Prober: p, Writer: w, Scheduler: s,
+		Retention: results.NewRetention(cfg.Store, results.RetentionConfig{Logger: cfg.Logger})}
+}
+
+// Notify passes a configuration change to the scheduler.
+func (e *Engine) Notify(kind, id string) { e.Scheduler.Notify(kind, id) }
+
+// MetricsHandler serves /metrics.
+func (e *Engine) MetricsHandler() http.Handler { return e.Metrics.Handler() }
+
+// Run runs the engine until ctx ends, then lets running probes finish and
+// stores every result they produced before it returns.
+func (e *Engine) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		_ = e.Writer.Run(context.WithoutCancel(ctx))
+	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		e.prune(ctx)
+	}()
+	err := e.Scheduler.Run(ctx)
+	// The scheduler has stopped its workers; store what they recorded.
+	cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if cerr := e.Writer.Close(cctx); cerr != nil && err == nil {
+		err = cerr
+	}
+	wg.Wait()
+	e.Prober.CloseIdleConnections()
+	return err
+}
+
+func (e *Engine) prune(ctx context.Context) {
+	t := time.NewTicker(PruneEvery)
+	defer t.Stop()
+	for {
+		if p, err := e.Retention.Prune(ctx, e.cfg.Clock.Now()); err != nil && ctx.Err() == nil {
+			e.cfg.Logger.Error("prune results", "error", err)
+		} else if p.Raw+p.Minute+p.Hour > 0 {
+			e.cfg.Logger.Info("pruned results", "raw", p.Raw, "minute", p.Minute, "hour", p.Hour)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

@@ -1,0 +1,101 @@
+// Package metrics exposes the engine's Prometheus metrics. Histograms carry
+// no per-monitor label: 10,000 monitors times the buckets would be too many
+// series. Per-monitor figures are gauges only, one series each.
+package metrics
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/aio-platform/terraform-provider-aio/internal/api"
+)
+
+// Metrics holds the engine's collectors on a registry of its own (no
+// global state), and implements the scheduler's Observer.
+type Metrics struct {
+	reg          *prometheus.Registry
+	probeSeconds *prometheus.HistogramVec
+	lagSeconds   prometheus.Histogram
+	probes       *prometheus.CounterVec
+	missed       prometheus.Counter
+	monUp        *prometheus.GaugeVec
+	monLatency   *prometheus.GaugeVec
+	monCertExp   *prometheus.GaugeVec
+}
+
+// New registers the engine's metrics and the Go runtime's.
+func New() *Metrics {
+	m := &Metrics{
+		reg: prometheus.NewRegistry(),
+		probeSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "aio_probe_duration_seconds", Help: "Time a probe run took, retries included, by type.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 2, 16),
+		}, []string{"type"}),
+		lagSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "aio_scheduler_lag_seconds", Help: "How late a probe run started after it was due.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 2, 14),
+		}),
+		probes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "aio_probes_total", Help: "Probe runs by outcome.",
+		}, []string{"outcome"}),
+		missed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "aio_probes_missed_total", Help: "Runs skipped because the previous run of the monitor was still going.",
+		}),
+		monUp: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "aio_monitor_up", Help: "Outcome of a monitor's last run: 1 up, 0.5 degraded, 0 down.",
+		}, []string{"monitor_id"}),
+		monLatency: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "aio_monitor_latency_seconds", Help: "Latency of a monitor's last run.",
+		}, []string{"monitor_id"}),
+		monCertExp: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "aio_monitor_tls_cert_expiry_timestamp_seconds", Help: "Expiry of the certificate a monitor's last run saw, as a Unix time.",
+		}, []string{"monitor_id"}),
+	}
+	m.reg.MustRegister(m.probeSeconds, m.lagSeconds, m.probes, m.missed, m.monUp, m.monLatency, m.monCertExp,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// Handler serves the metrics in the Prometheus text format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+}
+
+// Dispatched records the scheduling lag of a run.
+func (m *Metrics) Dispatched(lag time.Duration) { m.lagSeconds.Observe(max(lag, 0).Seconds()) }
+
+// Completed records a finished run.
+func (m *Metrics) Completed(r api.ProbeResult, took time.Duration) {
+	typ := "http"
+	if r.StatusCode == nil && r.TLSCertExpiresAt == nil && r.FirstByteMS == nil {
+		typ = "tcp_or_failed"
+	}
+	m.probeSeconds.WithLabelValues(typ).Observe(took.Seconds())
+	m.probes.WithLabelValues(r.Outcome).Inc()
+	up := 0.0
+	switch r.Outcome {
+	case api.OutcomeUp:
+		up = 1
+	case api.OutcomeDegraded:
+		up = 0.5
+	}
+	m.monUp.WithLabelValues(r.MonitorID).Set(up)
+	m.monLatency.WithLabelValues(r.MonitorID).Set(r.LatencyMS / 1000)
+	if r.TLSCertExpiresAt != nil {
+		m.monCertExp.WithLabelValues(r.MonitorID).Set(float64(r.TLSCertExpiresAt.Unix()))
+	}
+}
+
+// Missed records a skipped run.
+func (m *Metrics) Missed(string) { m.missed.Inc() }
+
+// Forget drops the series of a deleted monitor.
+func (m *Metrics) Forget(monitorID string) {
+	m.monUp.DeleteLabelValues(monitorID)
+	m.monLatency.DeleteLabelValues(monitorID)
+	m.monCertExp.DeleteLabelValues(monitorID)
+}

@@ -1,0 +1,492 @@
+package probe
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptrace"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aio-platform/terraform-provider-aio/internal/api"
+)
+
+// userAgent identifies probes in the targets' logs, so that their owners can
+// tell monitoring traffic from users. A monitor's headers may override it.
+const userAgent = "aio-probe/1"
+
+// errTooManyRedirects ends a redirect chain longer than MaxRedirects.
+var errTooManyRedirects = fmt.Errorf("stopped after %d redirects", MaxRedirects)
+
+// run is one probe run's prepared state, shared by its attempts.
+type run struct {
+	p *Prober
+	t *Target
+
+	scrub         scrubber
+	placement     credentialHeaders
+	timeout       time.Duration
+	degradedAfter time.Duration
+
+	// setupErr is set when the monitor cannot be probed at all (bad URL,
+	// bad CA certificate): every attempt fails with it and none is retried.
+	setupErr string
+
+	tcp  bool
+	addr string // tcp: host:port
+
+	url     *url.URL // http: the request URL, without the credential
+	method  string
+	body    string
+	headers map[string]string
+	follow  bool
+	client  *http.Client
+
+	// The secret, opened at most once per run (see openSecret), and the
+	// OAuth2 access token applied to the current attempt.
+	secret       []byte
+	secretOpened bool
+	token        string
+}
+
+// newRun resolves the monitor's implicit behaviour (defaults, URL, TLS
+// transport) once for all attempts of a run.
+func (p *Prober) newRun(t *Target) *run {
+	m := &t.Monitor
+	r := &run{
+		p:         p,
+		t:         t,
+		timeout:   m.EffectiveTimeout(),
+		placement: credentialPlacement(t.Credential),
+		method:    api.DefaultMethod,
+		follow:    api.DefaultFollowRedirct,
+	}
+	if m.DegradedResponseTime != nil {
+		if d, err := api.ParseDuration(*m.DegradedResponseTime); err == nil {
+			r.degradedAfter = d
+		}
+	}
+	u, err := url.Parse(t.Endpoint.URL)
+	if err != nil || u.Host == "" {
+		r.setupErr = "invalid endpoint URL"
+		return r
+	}
+	if u.RawQuery != "" {
+		r.scrub.add(u.RawQuery)
+	}
+	r.tcp = m.Type == api.MonitorTCP || (m.Type == "" && u.Scheme == "tcp")
+	if r.tcp {
+		// A tcp monitor may point at an http(s) endpoint: it then checks
+		// that the port accepts connections.
+		port := u.Port()
+		if port == "" {
+			port = defaultPort(u.Scheme)
+		}
+		if port == "" {
+			r.setupErr = "endpoint URL has no port to connect to"
+			return r
+		}
+		r.addr = net.JoinHostPort(u.Hostname(), port)
+		return r
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		r.setupErr = fmt.Sprintf("an http monitor needs an http or https endpoint URL, not %q", u.Scheme)
+		return r
+	}
+	var tlsOpts *api.MonitorTLS
+	if req := m.Request; req != nil {
+		if req.Method != nil && *req.Method != "" {
+			r.method = *req.Method
+		}
+		if req.Path != nil && *req.Path != "" {
+			u = u.JoinPath(*req.Path)
+		}
+		if len(req.Query) > 0 {
+			q := u.Query()
+			for k, v := range req.Query {
+				q.Set(k, v)
+			}
+			u.RawQuery = q.Encode()
+		}
+		r.headers = req.Headers
+		if req.Body != nil {
+			r.body = *req.Body
+		}
+		if req.FollowRedirects != nil {
+			r.follow = *req.FollowRedirects
+		}
+		tlsOpts = req.TLS
+	}
+	if u.RawQuery != "" {
+		r.scrub.add(u.RawQuery)
+	}
+	r.url = u
+	tr, err := p.transport(tlsOpts)
+	if err != nil {
+		r.setupErr = err.Error()
+		return r
+	}
+	r.client = &http.Client{Transport: tr, CheckRedirect: r.checkRedirect}
+	return r
+}
+
+// close ends the run, zeroing the decrypted secret: best effort, since
+// strings built from it cannot be zeroed, but it shortens the time the
+// plain bytes sit in memory.
+func (r *run) close() {
+	clear(r.secret)
+}
+
+// attempt makes one try.
+func (r *run) attempt(ctx context.Context) attempt {
+	switch {
+	case r.setupErr != "":
+		return attempt{kind: failFatal, err: r.setupErr}
+	case ctx.Err() != nil:
+		return attempt{kind: failFatal, err: "probe canceled: " + ctx.Err().Error()}
+	case r.tcp:
+		return r.tcpAttempt(ctx)
+	}
+	return r.httpAttempt(ctx)
+}
+
+// httpAttempt sends the request, reads the body up to the limit, and checks
+// the assertions against the final response.
+func (r *run) httpAttempt(ctx context.Context) attempt {
+	var body io.Reader
+	if r.body != "" {
+		body = strings.NewReader(r.body)
+	}
+	req, err := http.NewRequestWithContext(ctx, r.method, r.url.String(), body)
+	if err != nil {
+		return attempt{kind: failFatal, err: "invalid request: " + sanitizeError(err)}
+	}
+	req.Header.Set("User-Agent", userAgent)
+	for k, v := range r.headers {
+		if strings.EqualFold(k, "host") {
+			req.Host = v
+			continue
+		}
+		req.Header.Set(k, v)
+	}
+	// The credential is applied before the attempt's timeout starts: an
+	// OAuth2 token fetch has its own timeout and is not the target's
+	// latency.
+	r.token = ""
+	if kind, msg := r.applyCredential(ctx, req); kind != failNone {
+		return attempt{kind: kind, err: msg}
+	}
+
+	actx, cancel := context.WithTimeout(ctx, r.timeout)
+	defer cancel()
+	tr := &tracer{}
+	req = req.WithContext(httptrace.WithClientTrace(actx, tr.clientTrace()))
+
+	start := time.Now()
+	resp, err := r.client.Do(req)
+	if err != nil {
+		a := attempt{latency: time.Since(start)}
+		a.phases, a.certExpiry = tr.result()
+		a.kind, a.err = r.classify(ctx, actx, err, "")
+		return a
+	}
+	defer resp.Body.Close()
+	buf := r.p.getBuf()
+	defer r.p.putBuf(buf)
+	n, readErr := buf.ReadFrom(io.LimitReader(resp.Body, r.p.maxBody))
+	status := resp.StatusCode
+	a := attempt{latency: time.Since(start), status: &status, bytes: n}
+	a.phases, a.certExpiry = tr.result()
+	if resp.TLS != nil && len(resp.TLS.PeerCertificates) > 0 {
+		na := resp.TLS.PeerCertificates[0].NotAfter.UTC()
+		a.certExpiry = &na
+	}
+	if readErr != nil {
+		a.kind, a.err = r.classify(ctx, actx, readErr, "reading the response body: ")
+		a.excerpt = excerptOf(buf.Bytes())
+		return a
+	}
+	if status == http.StatusUnauthorized && r.token != "" {
+		r.p.invalidateToken(r.t.Credential, r.token)
+	}
+	ev := &evalInput{status: status, hasResponse: true, latency: a.latency, header: resp.Header, body: buf.Bytes()}
+	if msg, ok := evaluate(r.t.Monitor.Assertions, ev, false); !ok {
+		a.kind, a.err = failResponse, msg
+		a.excerpt = excerptOf(buf.Bytes())
+		return a
+	}
+	a.passed = true
+	return a
+}
+
+// classify turns a transport error into a failure kind and sanitized text.
+func (r *run) classify(ctx, actx context.Context, err error, prefix string) (failKind, string) {
+	msg := prefix + sanitizeError(err)
+	switch {
+	case ctx.Err() != nil:
+		return failFatal, "probe canceled: " + msg
+	case isTimeout(actx, err):
+		return failTimeout, fmt.Sprintf("timeout after %s: %s", r.timeout, msg)
+	case errors.Is(err, errTooManyRedirects):
+		return failOther, msg
+	}
+	return failNetwork, msg
+}
+
+// isTimeout tells whether err comes from the attempt's deadline.
+func isTimeout(actx context.Context, err error) bool {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(actx.Err(), context.DeadlineExceeded) {
+		return true
+	}
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// checkRedirect follows at most MaxRedirects redirects, or none when
+// follow_redirects is false, and keeps the credential from leaving the
+// original host. "Host" is host:port with the scheme's default port filled
+// in and the host name lower-cased: another port is another server (and
+// http→https on one name changes the port too), so it does not get the
+// credential either. Go's client already drops Authorization on redirects
+// to other domains but not custom headers, nor query parameters the target
+// copied into Location, nor the Referer it adds (which carries the previous
+// URL's query): all are handled here.
+func (r *run) checkRedirect(req *http.Request, via []*http.Request) error {
+	if !r.follow {
+		return http.ErrUseLastResponse
+	}
+	if len(via) > MaxRedirects {
+		return errTooManyRedirects
+	}
+	if hostPort(req.URL) == hostPort(via[0].URL) {
+		return nil
+	}
+	req.Header.Del("Authorization")
+	if h := r.placement.header; h != "" {
+		req.Header.Del(h)
+	}
+	if qp := r.placement.queryParam; qp != "" {
+		if q := req.URL.Query(); q.Has(qp) {
+			q.Del(qp)
+			req.URL.RawQuery = q.Encode()
+		}
+	}
+	req.Header.Del("Referer")
+	if ref, ok := r.headers["referer"]; ok {
+		req.Header.Set("Referer", ref)
+	}
+	return nil
+}
+
+// hostPort is u's lower-case host name and port, the default port of the
+// scheme when none is given.
+func hostPort(u *url.URL) string {
+	port := u.Port()
+	if port == "" {
+		port = defaultPort(u.Scheme)
+	}
+	return net.JoinHostPort(strings.ToLower(u.Hostname()), port)
+}
+
+func defaultPort(scheme string) string {
+	switch strings.ToLower(scheme) {
+	case "http":
+		return "80"
+	case "https":
+		return "443"
+	}
+	return ""
+}
+
+// excerptOf copies at most BodyExcerptBytes of a body as valid UTF-8 (cut on
+// a rune boundary), or nil for an empty body.
+func excerptOf(b []byte) *string {
+	if len(b) == 0 {
+		return nil
+	}
+	s := truncate(string(b[:min(len(b), BodyExcerptBytes+4)]), BodyExcerptBytes)
+	return &s
+}
+
+// getBuf and putBuf recycle body buffers. Buffers that grew past 64 KiB are
+// dropped rather than pooled, so that one large response does not pin a
+// megabyte per pooled buffer.
+func (p *Prober) getBuf() *bytes.Buffer {
+	if b, ok := p.bufs.Get().(*bytes.Buffer); ok {
+		return b
+	}
+	return new(bytes.Buffer)
+}
+
+func (p *Prober) putBuf(b *bytes.Buffer) {
+	if b.Cap() > 64<<10 {
+		return
+	}
+	b.Reset()
+	p.bufs.Put(b)
+}
+
+// tlsKey identifies a TLS configuration; probes with equal settings share a
+// transport.
+type tlsKey struct {
+	insecure   bool
+	serverName string
+	ca         [sha256.Size]byte // zero when no ca_cert
+}
+
+// transport returns the transport for the TLS options, built once per
+// distinct configuration. Keep-alives are off so that every probe measures a
+// fresh connection (DNS, connect and TLS included) as a new client would,
+// and no idle connections pile up across thousands of monitors. Proxies from
+// the environment are ignored: the probe measures the path from aiod to the
+// target. HTTP/2 is not forced (a custom TLS configuration disables Go's
+// automatic HTTP/2), so probes speak HTTP/1.1 and timings compare across
+// targets.
+func (p *Prober) transport(o *api.MonitorTLS) (*http.Transport, error) {
+	var k tlsKey
+	var ca []byte
+	if o != nil {
+		k.insecure = o.InsecureSkipVerify != nil && *o.InsecureSkipVerify
+		k.serverName = deref(o.ServerName)
+		if o.CACert != nil && *o.CACert != "" {
+			ca = []byte(*o.CACert)
+			k.ca = sha256.Sum256(ca)
+		}
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if tr, ok := p.transports[k]; ok {
+		return tr, nil
+	}
+	cfg := &tls.Config{
+		InsecureSkipVerify: k.insecure, //nolint:gosec // the monitor asked for it explicitly
+		ServerName:         k.serverName,
+	}
+	if ca != nil {
+		// The CA replaces the system roots rather than adding to them:
+		// a monitor that names its CA pins the endpoint to it, as curl's
+		// --cacert does.
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(ca) {
+			return nil, errors.New("request.tls.ca_cert holds no PEM certificate")
+		}
+		cfg.RootCAs = pool
+	}
+	tr := &http.Transport{
+		Proxy:              nil,
+		DialContext:        newDialer().DialContext,
+		TLSClientConfig:    cfg,
+		DisableKeepAlives:  true,
+		ForceAttemptHTTP2:  false,
+		DisableCompression: false,
+		// Bounded by the attempt's context; these only cap pathological
+		// servers that trickle headers.
+		MaxResponseHeaderBytes: 1 << 20,
+	}
+	p.transports[k] = tr
+	return tr, nil
+}
+
+// newDialer dials without TCP keep-alive probes: connections live for one
+// request.
+func newDialer() *net.Dialer { return &net.Dialer{KeepAlive: -1} }
+
+// phases are the optional timings of a result, in milliseconds.
+type phases struct {
+	dns, connect, tls, firstByte *float64
+}
+
+// tracer records httptrace events. The hooks run on the transport's
+// goroutines (the dial may even finish after the attempt gave up), hence the
+// mutex.
+type tracer struct {
+	mu sync.Mutex
+	traceTimes
+}
+
+// traceTimes are the recorded events of one hop.
+type traceTimes struct {
+	dnsStart, dnsDone, connStart, connDone time.Time
+	tlsStart, tlsDone, gotConn, firstByte  time.Time
+	certExpiry                             *time.Time
+}
+
+// clientTrace returns the hooks. A redirect starts a new connection
+// (GetConn), which resets the record: the phases describe the final hop,
+// like the status code.
+func (t *tracer) clientTrace() *httptrace.ClientTrace {
+	stamp := func(p *time.Time) {
+		now := time.Now()
+		t.mu.Lock()
+		*p = now
+		t.mu.Unlock()
+	}
+	return &httptrace.ClientTrace{
+		GetConn: func(string) {
+			t.mu.Lock()
+			t.traceTimes = traceTimes{}
+			t.mu.Unlock()
+		},
+		DNSStart: func(httptrace.DNSStartInfo) { stamp(&t.dnsStart) },
+		DNSDone:  func(httptrace.DNSDoneInfo) { stamp(&t.dnsDone) },
+		ConnectStart: func(string, string) {
+			now := time.Now()
+			t.mu.Lock()
+			if t.connStart.IsZero() { // the first address tried starts the phase
+				t.connStart = now
+			}
+			t.mu.Unlock()
+		},
+		ConnectDone: func(_, _ string, err error) {
+			if err == nil {
+				stamp(&t.connDone)
+			}
+		},
+		TLSHandshakeStart: func() { stamp(&t.tlsStart) },
+		TLSHandshakeDone: func(cs tls.ConnectionState, err error) {
+			if err != nil {
+				return
+			}
+			stamp(&t.tlsDone)
+			if len(cs.PeerCertificates) > 0 {
+				na := cs.PeerCertificates[0].NotAfter.UTC()
+				t.mu.Lock()
+				t.certExpiry = &na
+				t.mu.Unlock()
+			}
+		},
+		GotConn:              func(httptrace.GotConnInfo) { stamp(&t.gotConn) },
+		GotFirstResponseByte: func() { stamp(&t.firstByte) },
+	}
+}
+
+// result returns the phase durations: DNS (nil for an IP address), connect
+// (first dial attempt to established connection), TLS handshake (nil for
+// http), and first byte (connection ready to the first response byte:
+// writing the request plus the server's think time), and the leaf
+// certificate's expiry.
+func (t *tracer) result() (phases, *time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	span := func(a, b time.Time) *float64 {
+		if a.IsZero() || b.IsZero() || b.Before(a) {
+			return nil
+		}
+		return msPtr(b.Sub(a))
+	}
+	return phases{
+		dns:       span(t.dnsStart, t.dnsDone),
+		connect:   span(t.connStart, t.connDone),
+		tls:       span(t.tlsStart, t.tlsDone),
+		firstByte: span(t.gotConn, t.firstByte),
+	}, t.certExpiry
+}

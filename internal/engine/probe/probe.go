@@ -1,0 +1,276 @@
+// Package probe runs one probe of a monitor against its endpoint: the HTTP
+// request or TCP connect, the monitor's assertions, and its retries, and
+// returns the api.ProbeResult the engine records.
+//
+// The package knows nothing about scheduling or storage: the scheduler calls
+// Prober.Probe once per run and decides what to do with the result. Keeping
+// it that way lets the probe be tested against real local targets without a
+// database, and lets the scheduler be tested without the network.
+//
+// Secrets: a credential's secret is decrypted (Credential.Open) only while a
+// probe runs, never logged and never stored; error text is scrubbed of it
+// and of the URL's query string, because error text is stored and shown in
+// the API.
+package probe
+
+import (
+	"context"
+	"math/rand/v2"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/aio-platform/terraform-provider-aio/internal/api"
+	"github.com/aio-platform/terraform-provider-aio/internal/clock"
+)
+
+// DefaultMaxBodyBytes is how much of a response body a probe reads when
+// Config.MaxBodyBytes is not set. A monitor checks health, not downloads:
+// reading more would only cost memory at a thousand probes per second.
+const DefaultMaxBodyBytes int64 = 1 << 20
+
+// MaxRedirects is how many redirects an HTTP probe follows before failing,
+// the same bound browsers and Go's default client use.
+const MaxRedirects = 10
+
+// BodyExcerptBytes bounds the body excerpt kept on a failed probe: enough to
+// see an error message, too little to be a copy of the data.
+const BodyExcerptBytes = 512
+
+// DefaultRetries is the number of retries of a retry strategy whose type is
+// not none but whose max_retries is unset: a strategy that names a backoff
+// but no count clearly wants some retries, and two keeps a probe run short.
+const DefaultRetries = 2
+
+// Target is what one probe run needs: the monitor, its endpoint and the
+// credential to apply, resolved by the caller so that this package never
+// reads the store.
+type Target struct {
+	// Monitor is the monitor to probe, already Normalize()d.
+	Monitor api.Monitor
+	// Endpoint gives the URL (http, https or tcp) and the data
+	// classification, which decides whether a body excerpt may be kept.
+	Endpoint api.Endpoint
+	// Credential is the credential to apply: the monitor's
+	// request.credential_id, or else the endpoint's credential_id; nil when
+	// none. TCP probes ignore it.
+	Credential *Credential
+}
+
+// Credential is a credential's metadata together with a way to decrypt its
+// secret. The secret is not passed in the clear so that it exists in memory
+// only while a probe that needs it runs.
+type Credential struct {
+	// Credential holds the metadata (type, header, query_param, username,
+	// token_url, client_id, scopes, ID, SecretRevision). Its Secret field
+	// is ignored.
+	api.Credential
+	// Open decrypts the secret. It is called only when a probe runs (and
+	// for oauth2_client_credentials only when no cached token is valid);
+	// the result is never logged or stored, and its bytes are zeroed when
+	// the probe ends.
+	Open func(ctx context.Context) ([]byte, error)
+}
+
+// Config holds the Prober's dependencies. Every field is optional.
+type Config struct {
+	// Clock stamps results (ProbeResult.Time is the start of the run) and
+	// ages cached OAuth2 tokens. Durations (latency, phases) are measured
+	// with the monotonic clock regardless, because a fake clock does not
+	// move while a real request runs. Default clock.Real.
+	Clock clock.Clock
+	// Sleep waits between retries. It must return early with an error when
+	// ctx is done. Default: a timer honoring ctx; tests inject a recorder so
+	// that backoff costs no real time.
+	Sleep func(ctx context.Context, d time.Duration) error
+	// MaxBodyBytes is how much of a response body is read at most; bytes
+	// beyond it are neither read nor counted. Default DefaultMaxBodyBytes.
+	MaxBodyBytes int64
+	// Rand returns a number in [0, 1) for backoff jitter. Default
+	// math/rand/v2.Float64.
+	Rand func() float64
+}
+
+// Prober runs probes. It is safe for concurrent use: the scheduler calls
+// Probe from many goroutines. It caches HTTP transports (one per distinct
+// TLS configuration) and OAuth2 access tokens.
+type Prober struct {
+	clock   clock.Clock
+	sleep   func(ctx context.Context, d time.Duration) error
+	maxBody int64
+	rand    func() float64
+
+	mu         sync.Mutex
+	transports map[tlsKey]*http.Transport
+	tokens     map[tokenKey]*tokenEntry
+
+	// tokenClient fetches OAuth2 tokens. It is separate from the probe
+	// transports because token requests are not measured and may reuse
+	// connections, and it never follows redirects so that the client
+	// secret in the form body cannot be replayed to another host (Go
+	// resends the body on 307 and 308).
+	tokenClient *http.Client
+
+	// bufs recycles body buffers: at a thousand probes per second,
+	// allocating a fresh buffer per response is the largest garbage source.
+	bufs sync.Pool
+}
+
+// New returns a Prober with cfg's defaults filled in.
+func New(cfg Config) *Prober {
+	p := &Prober{
+		clock:      cfg.Clock,
+		sleep:      cfg.Sleep,
+		maxBody:    cfg.MaxBodyBytes,
+		rand:       cfg.Rand,
+		transports: map[tlsKey]*http.Transport{},
+		tokens:     map[tokenKey]*tokenEntry{},
+	}
+	if p.clock == nil {
+		p.clock = clock.Real{}
+	}
+	if p.sleep == nil {
+		p.sleep = sleepCtx
+	}
+	if p.maxBody <= 0 {
+		p.maxBody = DefaultMaxBodyBytes
+	}
+	if p.rand == nil {
+		p.rand = rand.Float64
+	}
+	p.tokenClient = &http.Client{
+		Transport: &http.Transport{
+			Proxy:               nil, // no proxy from the environment: aiod reaches targets directly
+			DialContext:         newDialer().DialContext,
+			TLSHandshakeTimeout: 10 * time.Second,
+			MaxIdleConnsPerHost: 2,
+			IdleConnTimeout:     90 * time.Second,
+		},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	return p
+}
+
+// sleepCtx waits d or until ctx is done.
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// failKind says why an attempt failed; the retry strategy's retry_on
+// decides from it whether to try again.
+type failKind int
+
+const (
+	failNone     failKind = iota
+	failNetwork           // no response: refused, reset, DNS, TLS handshake
+	failTimeout           // the per-attempt timeout expired
+	failResponse          // a response came but did not pass the assertions
+	failOther             // e.g. the token endpoint refused: retried only when retry_on is unset
+	failFatal             // bad configuration or the run was canceled: never retried
+)
+
+// attempt is the outcome of one try.
+type attempt struct {
+	passed     bool
+	kind       failKind
+	err        string // already sanitized
+	status     *int
+	latency    time.Duration
+	phases     phases
+	certExpiry *time.Time
+	bytes      int64
+	excerpt    *string
+}
+
+// Probe runs one probe of t (the first attempt and its retries) and returns
+// the result. It never returns an error: every failure is a result with
+// outcome down, because a failed probe is data, not a fault of the engine.
+// When ctx is done the run stops (no further retries) and the result is
+// down with the cancellation in its error.
+func (p *Prober) Probe(ctx context.Context, t Target) api.ProbeResult {
+	res := api.ProbeResult{MonitorID: t.Monitor.ID, Time: p.clock.Now()}
+
+	r := p.newRun(&t)
+	defer r.close()
+
+	pol := newRetryPolicy(t.Monitor.Retry)
+	var a attempt
+	n := 0
+	for {
+		n++
+		a = r.attempt(ctx)
+		if a.passed || n > pol.maxRetries || !pol.shouldRetry(a) || ctx.Err() != nil {
+			break
+		}
+		if err := p.sleep(ctx, pol.backoff(n, p.rand)); err != nil {
+			break
+		}
+	}
+
+	res.Attempts = n
+	res.StatusCode = a.status
+	res.LatencyMS = ms(a.latency)
+	res.DNSMS = a.phases.dns
+	res.ConnectMS = a.phases.connect
+	res.TLSMS = a.phases.tls
+	res.FirstByteMS = a.phases.firstByte
+	res.TLSCertExpiresAt = a.certExpiry
+	res.BytesReceived = a.bytes
+	switch {
+	case !a.passed:
+		res.Outcome = api.OutcomeDown
+		msg := r.scrub.clean(a.err)
+		res.Error = &msg
+		if a.excerpt != nil && excerptAllowed(t.Endpoint.DataClassification) {
+			ex := r.scrub.clean(*a.excerpt)
+			res.BodyExcerpt = &ex
+		}
+	case n > 1:
+		// Passing only after a retry counts as degraded: the endpoint
+		// works, but not reliably.
+		res.Outcome = api.OutcomeDegraded
+	case r.degradedAfter > 0 && a.latency > r.degradedAfter:
+		res.Outcome = api.OutcomeDegraded
+	default:
+		res.Outcome = api.OutcomeUp
+	}
+	return res
+}
+
+// excerptAllowed tells whether a body excerpt may be kept for an endpoint of
+// the given classification. It is an allow-list (public, internal, and unset,
+// which the API defaults to internal) rather than a deny-list of pii and
+// confidential, so that a classification added later keeps no bodies until
+// someone decides otherwise.
+func excerptAllowed(class string) bool {
+	switch class {
+	case api.ClassPublic, api.ClassInternal, "":
+		return true
+	}
+	return false
+}
+
+// ms converts a duration to fractional milliseconds, the unit of results.
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// msPtr is ms for the optional phase durations.
+func msPtr(d time.Duration) *float64 {
+	v := ms(d)
+	return &v
+}
+
+// CloseIdleConnections closes the idle connections of the token endpoint
+// client (probe transports keep none), for a clean shutdown.
+func (p *Prober) CloseIdleConnections() {
+	p.tokenClient.CloseIdleConnections()
+}

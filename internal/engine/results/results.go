@@ -1,0 +1,278 @@
+// Package results is the one batching writer of probe results: probes hand
+// their results to Record (which never blocks them for long), and the
+// writer stores them in batches, one transaction per batch, through
+// store.ResultStore. Retention of the results lives here too.
+package results
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/aio-platform/terraform-provider-aio/internal/api"
+	"github.com/aio-platform/terraform-provider-aio/internal/clock"
+	"github.com/aio-platform/terraform-provider-aio/internal/store"
+)
+
+// Writer defaults.
+const (
+	// DefaultMaxBatch is the most results (and missed runs) stored in one
+	// transaction.
+	DefaultMaxBatch = 500
+	// DefaultFlushInterval is the longest a recorded result waits before it
+	// is stored.
+	DefaultFlushInterval = time.Second
+	// DefaultBuffer is how many results wait for the writer before Record
+	// drops them: at 1,000 probes a second, 10 s of results.
+	DefaultBuffer = 10000
+	// maxAttempts is how many times a batch is tried before it is dropped.
+	maxAttempts = 3
+	// dropLogEvery bounds how often drops are logged.
+	dropLogEvery = 10 * time.Second
+	// closeTimeout bounds the last flush when Run's context ends.
+	closeTimeout = 30 * time.Second
+)
+
+// Config configures a Writer. Zero values take the defaults.
+type Config struct {
+	// MaxBatch is the most items per transaction (DefaultMaxBatch).
+	MaxBatch int
+	// FlushInterval is how often what is pending is stored even when the
+	// batch is not full (DefaultFlushInterval). Run uses a real ticker.
+	FlushInterval time.Duration
+	// Buffer is the capacity of the queue between Record and the writer
+	// (DefaultBuffer).
+	Buffer int
+	// Clock paces the drop warnings (clock.Real).
+	Clock clock.Clock
+	// Logger receives drops and write errors (slog.Default()).
+	Logger *slog.Logger
+}
+
+// item is a probe result or a missed run.
+type item struct {
+	result   api.ProbeResult
+	missed   store.MissedRun
+	isMissed bool
+}
+
+// Writer batches probe results and missed runs into store transactions.
+// Record and Missed are safe for concurrent use; Run runs once.
+type Writer struct {
+	st     store.Store
+	cfg    Config
+	log    *slog.Logger
+	queue  chan item
+	stop   chan struct{}
+	done   chan struct{}
+	closer sync.Once
+
+	running atomic.Bool
+	closed  atomic.Bool
+	dropped atomic.Int64
+	written atomic.Int64
+	failed  atomic.Int64
+
+	// mu serializes writing and guards pending and attempts.
+	mu       sync.Mutex
+	pending  []item
+	attempts int
+
+	dropMu      sync.Mutex
+	dropLogged  time.Time
+	dropsLogged int64
+}
+
+// New returns a writer that stores into st. Start it with Run.
+func New(st store.Store, cfg Config) *Writer {
+	if cfg.MaxBatch <= 0 {
+		cfg.MaxBatch = DefaultMaxBatch
+	}
+	if cfg.FlushInterval <= 0 {
+		cfg.FlushInterval = DefaultFlushInterval
+	}
+	if cfg.Buffer <= 0 {
+		cfg.Buffer = DefaultBuffer
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = clock.Real{}
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Writer{
+		st:    st,
+		cfg:   cfg,
+		log:   log.With("component", "results"),
+		queue: make(chan item, cfg.Buffer),
+		stop:  make(chan struct{}),
+		done:  make(chan struct{}),
+	}
+}
+
+// Record queues a probe result. It never blocks: when the queue is full
+// (the store cannot keep up) or the writer is closed, the result is
+// dropped, counted and logged.
+func (w *Writer) Record(r api.ProbeResult) { w.enqueue(item{result: r}) }
+
+// Missed queues a run of the monitor skipped at the given time because
+// the previous probe was still running. Like Record, it never blocks.
+func (w *Writer) Missed(monitorID string, at time.Time) {
+	w.enqueue(item{missed: store.MissedRun{MonitorID: monitorID, Time: at}, isMissed: true})
+}
+
+func (w *Writer) enqueue(it item) {
+	if w.closed.Load() {
+		w.drop("writer closed")
+		return
+	}
+	select {
+	case w.queue <- it:
+	default:
+		w.drop("queue full")
+	}
+}
+
+func (w *Writer) drop(reason string) {
+	total := w.dropped.Add(1)
+	w.dropMu.Lock()
+	defer w.dropMu.Unlock()
+	now := w.cfg.Clock.Now()
+	if w.dropsLogged > 0 && now.Sub(w.dropLogged) < dropLogEvery {
+		return
+	}
+	w.log.Warn("probe results dropped", "reason", reason, "dropped_total", total,
+		"since_last_warning", total-w.dropsLogged, "buffer", w.cfg.Buffer)
+	w.dropLogged, w.dropsLogged = now, total
+}
+
+// Dropped counts the results and missed runs dropped so far: by Record
+// when the queue was full or the writer closed, and batches the store
+// refused maxAttempts times.
+func (w *Writer) Dropped() int64 { return w.dropped.Load() + w.failed.Load() }
+
+// Written counts the results and missed runs stored so far.
+func (w *Writer) Written() int64 { return w.written.Load() }
+
+// Run stores batches until ctx ends or Close is called, then stores what
+// is left and returns. A batch is written as soon as MaxBatch items are
+// pending, and whatever is pending every FlushInterval.
+func (w *Writer) Run(ctx context.Context) error {
+	if !w.running.CompareAndSwap(false, true) {
+		return errors.New("results: Run called twice")
+	}
+	defer close(w.done)
+	tick := time.NewTicker(w.cfg.FlushInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case it := <-w.queue:
+			w.mu.Lock()
+			w.pending = append(w.pending, it)
+			// Take what else is queued, up to a full batch.
+		more:
+			for len(w.pending) < w.cfg.MaxBatch {
+				select {
+				case it := <-w.queue:
+					w.pending = append(w.pending, it)
+				default:
+					break more
+				}
+			}
+			if len(w.pending) >= w.cfg.MaxBatch {
+				_ = w.writeLocked(ctx, false)
+			}
+			w.mu.Unlock()
+		case <-tick.C:
+			_ = w.Flush(ctx)
+		case <-ctx.Done():
+			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), closeTimeout)
+			defer cancel()
+			return w.Flush(fctx)
+		case <-w.stop:
+			return nil
+		}
+	}
+}
+
+// Flush stores everything pending and queued now, in batches of at most
+// MaxBatch. It may be called at any time, with or without Run.
+func (w *Writer) Flush(ctx context.Context) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	// Drain only what is queued now, so that a steady stream of results
+	// cannot keep Flush going for ever.
+	for n := len(w.queue); n > 0; n-- {
+		select {
+		case it := <-w.queue:
+			w.pending = append(w.pending, it)
+		default:
+			n = 1 // Run took the rest meanwhile
+		}
+		if len(w.pending) >= w.cfg.MaxBatch {
+			if err := w.writeLocked(ctx, false); err != nil {
+				return err
+			}
+		}
+	}
+	return w.writeLocked(ctx, true)
+}
+
+// writeLocked writes the pending items in batches of at most MaxBatch:
+// all of them when all is set, otherwise only full batches. A batch that
+// fails stays pending for the next try; after maxAttempts it is dropped.
+func (w *Writer) writeLocked(ctx context.Context, all bool) error {
+	for len(w.pending) >= w.cfg.MaxBatch || (all && len(w.pending) > 0) {
+		n := min(len(w.pending), w.cfg.MaxBatch)
+		batch := w.pending[:n]
+		var (
+			results []api.ProbeResult
+			missed  []store.MissedRun
+		)
+		for _, it := range batch {
+			if it.isMissed {
+				missed = append(missed, it.missed)
+			} else {
+				results = append(results, it.result)
+			}
+		}
+		if err := w.st.WriteResults(ctx, results, missed); err != nil {
+			w.attempts++
+			if w.attempts < maxAttempts {
+				w.log.Error("storing probe results failed; will retry", "items", n, "attempt", w.attempts, "error", err)
+				return err
+			}
+			w.log.Error("storing probe results failed; batch dropped", "items", n, "attempts", w.attempts, "error", err)
+			w.failed.Add(int64(n))
+		} else {
+			w.written.Add(int64(n))
+		}
+		w.attempts = 0
+		// Do not keep the batch's memory alive behind the slice.
+		clear(batch)
+		w.pending = w.pending[n:]
+	}
+	if len(w.pending) == 0 {
+		w.pending = nil
+	}
+	return nil
+}
+
+// Close stops Run (waiting for it, within ctx), then stores everything
+// still pending or queued. Results recorded after Close are dropped.
+func (w *Writer) Close(ctx context.Context) error {
+	w.closed.Store(true)
+	w.closer.Do(func() { close(w.stop) })
+	if w.running.Load() {
+		select {
+		case <-w.done:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return w.Flush(ctx)
+}

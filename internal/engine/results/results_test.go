@@ -1,0 +1,407 @@
+package results_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aio-platform/terraform-provider-aio/internal/api"
+	"github.com/aio-platform/terraform-provider-aio/internal/clock"
+	"github.com/aio-platform/terraform-provider-aio/internal/engine/results"
+	"github.com/aio-platform/terraform-provider-aio/internal/store"
+)
+
+// countingStore is the real SQLite store, counting the calls that reach
+// it. It can be told to fail the next few writes.
+type countingStore struct {
+	store.Store
+	mu        sync.Mutex
+	batches   []int // items per successful WriteResults call
+	failNext  int
+	deletes   map[string][]int64
+	deleteMax int
+}
+
+func (c *countingStore) WriteResults(ctx context.Context, rs []api.ProbeResult, missed []store.MissedRun) error {
+	c.mu.Lock()
+	if c.failNext > 0 {
+		c.failNext--
+		c.mu.Unlock()
+		return errors.New("disk on fire")
+	}
+	c.mu.Unlock()
+	if err := c.Store.WriteResults(ctx, rs, missed); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	c.batches = append(c.batches, len(rs)+len(missed))
+	c.mu.Unlock()
+	return nil
+}
+
+func (c *countingStore) DeleteResultsBefore(ctx context.Context, tier string, before time.Time, limit int) (int64, error) {
+	n, err := c.Store.DeleteResultsBefore(ctx, tier, before, limit)
+	c.mu.Lock()
+	if c.deletes == nil {
+		c.deletes = map[string][]int64{}
+	}
+	c.deletes[tier] = append(c.deletes[tier], n)
+	c.deleteMax = max(c.deleteMax, limit)
+	c.mu.Unlock()
+	return n, err
+}
+
+func (c *countingStore) calls() []int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.batches)
+}
+
+func openStore(t *testing.T) *countingStore {
+	t.Helper()
+	s, err := store.OpenSQLite(t.Context(), filepath.Join(t.TempDir(), "aio.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return &countingStore{Store: s}
+}
+
+var base = time.Date(2025, time.March, 14, 12, 0, 0, 0, time.UTC)
+
+func result(monitorID string, at time.Time) api.ProbeResult {
+	return api.ProbeResult{MonitorID: monitorID, Time: at, Outcome: api.OutcomeUp, LatencyMS: 12.5, BytesReceived: 100, Attempts: 1}
+}
+
+func quietLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// probes returns the probes and missed runs of a monitor stored over
+// [base-1h, base+24h).
+func probes(t *testing.T, s store.Store, monitorID string) (int64, int64) {
+	t.Helper()
+	r, _, err := s.MonitorStatus(t.Context(), monitorID, base.Add(-time.Hour), base.Add(24*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r.Probes, r.Missed
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestFlushWritesBatchesOfMaxBatch(t *testing.T) {
+	st := openStore(t)
+	w := results.New(st, results.Config{Logger: quietLogger()})
+	for i := range 1200 {
+		w.Record(result("mon_a", base.Add(time.Duration(i)*time.Second)))
+	}
+	if err := w.Flush(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if got := st.calls(); !slices.Equal(got, []int{500, 500, 200}) {
+		t.Errorf("1200 results should've been stored in 3 transactions of 500, 500 and 200, got %v", got)
+	}
+	if n, _ := probes(t, st, "mon_a"); n != 1200 {
+		t.Errorf("1200 probes should've been stored, got %d", n)
+	}
+	if w.Written() != 1200 || w.Dropped() != 0 {
+		t.Errorf("written %d, dropped %d", w.Written(), w.Dropped())
+	}
+	// Nothing pending: no empty transaction.
+	if err := w.Flush(t.Context()); err != nil || len(st.calls()) != 3 {
+		t.Errorf("an empty flush should've written nothing: %v, %v", err, st.calls())
+	}
+}
+
+func TestRunWritesFullBatchesAndDrainsOnClose(t *testing.T) {
+	st := openStore(t)
+	w := results.New(st, results.Config{FlushInterval: time.Hour, Logger: quietLogger()})
+	done := make(chan error, 1)
+	go func() { done <- w.Run(context.Background()) }()
+	for i := range 1200 {
+		w.Record(result("mon_a", base.Add(time.Duration(i)*time.Second)))
+	}
+	waitFor(t, "two full batches", func() bool { return len(st.calls()) == 2 })
+	if err := w.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Errorf("Run: %v", err)
+	}
+	if got := st.calls(); !slices.Equal(got, []int{500, 500, 200}) {
+		t.Errorf("1200 results should've been stored in 3 transactions of 500, 500 and 200, got %v", got)
+	}
+	if n, _ := probes(t, st, "mon_a"); n != 1200 {
+		t.Errorf("1200 probes should've been stored, got %d", n)
+	}
+}
+
+func TestFlushOnInterval(t *testing.T) {
+	st := openStore(t)
+	w := results.New(st, results.Config{FlushInterval: 20 * time.Millisecond, Logger: quietLogger()})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+
+	w.Record(result("mon_a", base))
+	w.Record(result("mon_a", base.Add(time.Second)))
+	w.Missed("mon_a", base.Add(2*time.Second))
+	waitFor(t, "the interval flush", func() bool { return len(st.calls()) > 0 })
+	if got := st.calls(); !slices.Equal(got, []int{3}) {
+		t.Errorf("the interval should've flushed one batch of 3, got %v", got)
+	}
+	if n, m := probes(t, st, "mon_a"); n != 2 || m != 1 {
+		t.Errorf("2 probes and 1 missed run should've been stored, got %d, %d", n, m)
+	}
+	// And again for what comes later.
+	w.Record(result("mon_a", base.Add(3*time.Second)))
+	waitFor(t, "the second interval flush", func() bool { return len(st.calls()) == 2 })
+}
+
+func TestDrainOnContextEnd(t *testing.T) {
+	st := openStore(t)
+	w := results.New(st, results.Config{FlushInterval: time.Hour, Logger: quietLogger()})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	for i := range 10 {
+		w.Record(result("mon_a", base.Add(time.Duration(i)*time.Second)))
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Run: %v", err)
+	}
+	if n, _ := probes(t, st, "mon_a"); n != 10 {
+		t.Errorf("10 probes should've been stored when Run's context ended, got %d", n)
+	}
+}
+
+func TestCloseWithoutRun(t *testing.T) {
+	st := openStore(t)
+	w := results.New(st, results.Config{Logger: quietLogger()})
+	for i := range 10 {
+		w.Record(result("mon_a", base.Add(time.Duration(i)*time.Second)))
+	}
+	if err := w.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := probes(t, st, "mon_a"); n != 10 {
+		t.Errorf("Close should've stored the 10 queued results, got %d", n)
+	}
+	w.Record(result("mon_a", base.Add(time.Hour)))
+	if w.Dropped() != 1 {
+		t.Errorf("a result recorded after Close should've been dropped, dropped %d", w.Dropped())
+	}
+	if err := w.Close(t.Context()); err != nil {
+		t.Errorf("a second Close: %v", err)
+	}
+	if err := w.Run(t.Context()); err != nil {
+		t.Errorf("Run after Close should've returned at once: %v", err)
+	}
+}
+
+// syncBuffer is a log destination safe for concurrent writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestRecordDropsWhenFull(t *testing.T) {
+	st := openStore(t)
+	var logs syncBuffer
+	clk := clock.NewFake(base)
+	w := results.New(st, results.Config{Buffer: 5, Clock: clk, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	start := time.Now()
+	for i := range 8 {
+		w.Record(result("mon_a", base.Add(time.Duration(i)*time.Second)))
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("Record should never block, 8 calls took %v", d)
+	}
+	if w.Dropped() != 3 {
+		t.Errorf("3 results should've been dropped, got %d", w.Dropped())
+	}
+	if n := strings.Count(logs.String(), "probe results dropped"); n != 1 {
+		t.Errorf("the drops should've been logged once within 10 s, got %d:\n%s", n, logs.String())
+	}
+	clk.Advance(11 * time.Second)
+	w.Missed("mon_a", base) // still full
+	if n := strings.Count(logs.String(), "probe results dropped"); n != 2 || !strings.Contains(logs.String(), "dropped_total=4") {
+		t.Errorf("a later drop should've been logged with the total:\n%s", logs.String())
+	}
+	if err := w.Flush(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := probes(t, st, "mon_a"); n != 5 {
+		t.Errorf("the 5 queued results should've been stored, got %d", n)
+	}
+}
+
+func TestFailedBatchIsRetriedThenDropped(t *testing.T) {
+	st := openStore(t)
+	w := results.New(st, results.Config{Logger: quietLogger()})
+	st.failNext = 1
+	w.Record(result("mon_a", base))
+	if err := w.Flush(t.Context()); err == nil {
+		t.Fatal("the failed write should've been reported")
+	}
+	if err := w.Flush(t.Context()); err != nil {
+		t.Fatalf("the retry: %v", err)
+	}
+	if n, _ := probes(t, st, "mon_a"); n != 1 || w.Dropped() != 0 {
+		t.Errorf("the retried batch should've been stored: %d probes, %d dropped", n, w.Dropped())
+	}
+
+	st.failNext = 3
+	w.Record(result("mon_b", base))
+	for range 2 {
+		if err := w.Flush(t.Context()); err == nil {
+			t.Fatal("the failed write should've been reported")
+		}
+	}
+	if err := w.Flush(t.Context()); err != nil {
+		t.Errorf("the third failure should've dropped the batch: %v", err)
+	}
+	if n, _ := probes(t, st, "mon_b"); n != 0 || w.Dropped() != 1 {
+		t.Errorf("the batch should've been dropped after 3 attempts: %d probes, %d dropped", n, w.Dropped())
+	}
+	w.Record(result("mon_b", base))
+	if err := w.Flush(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := probes(t, st, "mon_b"); n != 1 {
+		t.Errorf("the writer should've gone on after a dropped batch, got %d", n)
+	}
+}
+
+func TestConcurrentRecord(t *testing.T) {
+	st := openStore(t)
+	w := results.New(st, results.Config{MaxBatch: 100, FlushInterval: 10 * time.Millisecond, Logger: quietLogger()})
+	done := make(chan error, 1)
+	go func() { done <- w.Run(context.Background()) }()
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 500 {
+				if i%50 == 0 {
+					_ = w.Flush(t.Context())
+				}
+				w.Record(result("mon_a", base.Add(time.Duration(g*500+i)*time.Millisecond)))
+			}
+		})
+	}
+	wg.Wait()
+	if err := w.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	<-done
+	if n, _ := probes(t, st, "mon_a"); n != 4000 || w.Written() != 4000 {
+		t.Errorf("4000 probes should've been stored, got %d (written %d, dropped %d)", n, w.Written(), w.Dropped())
+	}
+	for _, b := range st.calls() {
+		if b > 100 {
+			t.Errorf("a batch of %d exceeds MaxBatch", b)
+		}
+	}
+}
+
+func TestPrune(t *testing.T) {
+	st := openStore(t)
+	now := time.Date(2026, time.June, 1, 0, 0, 0, 0, time.UTC)
+	var rs []api.ProbeResult
+	old := now.Add(-401 * 24 * time.Hour) // past every tier's age
+	rs = append(rs, result("mon_a", old))
+	mid := now.Add(-20 * 24 * time.Hour) // past the raw and minute ages
+	rs = append(rs, result("mon_a", mid))
+	recent := now.Add(-3 * 24 * time.Hour) // past the raw age only
+	for i := range 2500 {                  // minutes 0..41 of one hour
+		rs = append(rs, result("mon_a", recent.Add(time.Duration(i)*time.Second)))
+	}
+	fresh := now.Add(-time.Hour)
+	rs = append(rs, result("mon_a", fresh))
+	if err := st.WriteResults(t.Context(), rs, []store.MissedRun{{MonitorID: "mon_a", Time: old.Add(30 * time.Second)}}); err != nil {
+		t.Fatal(err)
+	}
+
+	r := results.NewRetention(st, results.RetentionConfig{Logger: quietLogger()})
+	got, err := r.Prune(t.Context(), now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Raw: old, its missed run, mid, the 2500 recent ones. Minute: the
+	// buckets of old and mid. Hour: the bucket of old.
+	if want := (results.Pruned{Raw: 2503, Minute: 2, Hour: 1}); got != want {
+		t.Errorf("Prune should've deleted %+v, got %+v", want, got)
+	}
+	if !slices.Equal(st.deletes[store.TierRaw], []int64{1000, 1000, 503}) || st.deleteMax != results.DefaultPruneBatch {
+		t.Errorf("raw rows should've been deleted in batches of 1000: %v (limit %d)", st.deletes[store.TierRaw], st.deleteMax)
+	}
+	// What is left of each tier.
+	page, _, err := st.ListResults(t.Context(), "mon_a", store.ResultQuery{Limit: 1000})
+	if err != nil || len(page) != 1 || !page[0].Time.Equal(fresh) {
+		t.Errorf("only the fresh raw result should've been left, got %d (%v)", len(page), err)
+	}
+	status := func(from, to time.Time) (int64, int64) {
+		t.Helper()
+		ru, _, err := st.MonitorStatus(t.Context(), "mon_a", from, to)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ru.Probes, ru.Missed
+	}
+	if n, _ := status(recent.Add(-time.Hour), recent.Add(time.Hour)); n != 2500 {
+		t.Errorf("the recent minute rollups should've stayed: %d probes", n)
+	}
+	if n, _ := status(mid.Add(-24*time.Hour), mid.Add(24*time.Hour)); n != 1 {
+		t.Errorf("mid's hour rollup should've stayed: %d probes", n)
+	}
+	if n, m := status(now.Add(-90*24*time.Hour), now); n != 2502 || m != 0 {
+		t.Errorf("a 90-day window should've held mid, recent and fresh: %d probes, %d missed", n, m)
+	}
+	if n, m := status(old.Add(-24*time.Hour), old.Add(24*time.Hour)); n != 0 || m != 0 {
+		t.Errorf("old should've been gone from every tier: %d probes, %d missed", n, m)
+	}
+
+	// Nothing more to prune.
+	if got, err = r.Prune(t.Context(), now); err != nil || got != (results.Pruned{}) {
+		t.Errorf("a second Prune should've deleted nothing: %+v, %v", got, err)
+	}
+	// Custom ages and batches.
+	r = results.NewRetention(st, results.RetentionConfig{RawAge: time.Minute, Batch: 1, Logger: quietLogger()})
+	if got, err = r.Prune(t.Context(), now); err != nil || got.Raw != 1 {
+		t.Errorf("a 1-minute raw age should've deleted the fresh result: %+v, %v", got, err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if _, err := r.Prune(ctx, now); !errors.Is(err, context.Canceled) {
+		t.Errorf("Prune should've stopped with its context: %v", err)
+	}
+}

@@ -1,0 +1,431 @@
+// Package scheduler runs every enabled monitor once per interval: a
+// jittered first run, bounded concurrency, no overlap (a run that comes due
+// while the last is still running is skipped and counted as missed), and
+// configuration changes picked up without a restart.
+//
+// Time: the scheduler never reads the wall clock. Tick(now) starts what is
+// due at now, so tests drive it with a fake clock; Run calls Tick from a
+// real timer with the injected clock's time.
+package scheduler
+
+import (
+	"container/heap"
+	"context"
+	"errors"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/aio-platform/terraform-provider-aio/internal/api"
+	"github.com/aio-platform/terraform-provider-aio/internal/clock"
+	"github.com/aio-platform/terraform-provider-aio/internal/engine/probe"
+	"github.com/aio-platform/terraform-provider-aio/internal/secret"
+	"github.com/aio-platform/terraform-provider-aio/internal/store"
+)
+
+// Prober runs one probe; *probe.Prober is the implementation.
+type Prober interface {
+	Probe(ctx context.Context, t probe.Target) api.ProbeResult
+}
+
+// Sink receives what the scheduler produces; the results writer is the
+// implementation.
+type Sink interface {
+	Record(r api.ProbeResult)
+	Missed(monitorID string, at time.Time)
+}
+
+// Observer is told about every dispatch and result, for metrics. Optional.
+type Observer interface {
+	// Dispatched reports how late a run started relative to when it was due.
+	Dispatched(lag time.Duration)
+	// Completed reports a finished run.
+	Completed(r api.ProbeResult, took time.Duration)
+	// Missed reports a skipped run.
+	Missed(monitorID string)
+}
+
+// Config holds the scheduler's dependencies.
+type Config struct {
+	Store   store.Reader
+	Prober  Prober
+	Sink    Sink
+	Keyring *secret.Keyring
+	Clock   clock.Clock
+	Logger  *slog.Logger
+	// Observer, when set, sees dispatches and results.
+	Observer Observer
+	// Workers bounds how many probes run at once (default 256).
+	Workers int
+	// ReloadEvery re-reads the configuration even without a change
+	// notification (default 30s).
+	ReloadEvery time.Duration
+	// Resolution is how often Run calls Tick at most (default 20ms).
+	Resolution time.Duration
+	// Rand returns a number in [0, 1) for the first-run jitter.
+	Rand func() float64
+}
+
+// entry is one monitor in the schedule.
+type entry struct {
+	mon     api.Monitor
+	next    time.Time
+	running bool
+	index   int // heap position; -1 when not in the heap
+	gone    bool
+}
+
+// schedule is a min-heap of entries by next run.
+type schedule []*entry
+
+func (s schedule) Len() int           { return len(s) }
+func (s schedule) Less(i, j int) bool { return s[i].next.Before(s[j].next) }
+func (s schedule) Swap(i, j int) {
+	s[i], s[j] = s[j], s[i]
+	s[i].index, s[j].index = i, j
+}
+func (s *schedule) Push(x any) { e := x.(*entry); e.index = len(*s); *s = append(*s, e) }
+func (s *schedule) Pop() any {
+	old := *s
+	e := old[len(old)-1]
+	old[len(old)-1] = nil
+	*s = old[:len(old)-1]
+	e.index = -1
+	return e
+}
+
+// snapshot is the configuration the workers resolve targets from.
+type snapshot struct {
+	endpoints   map[string]api.Endpoint
+	credentials map[string]store.CredentialRecord
+}
+
+// job is one run handed to a worker.
+type job struct {
+	e   *entry
+	mon api.Monitor
+	due time.Time
+}
+
+// Scheduler runs monitors.
+type Scheduler struct {
+	cfg Config
+
+	mu      sync.Mutex
+	entries map[string]*entry
+	heap    schedule
+	snap    snapshot
+
+	jobs    chan job
+	reload  chan struct{}
+	wg      sync.WaitGroup
+	started bool
+}
+
+// New makes a scheduler; call Load (or Run) to read the configuration.
+func New(cfg Config) *Scheduler {
+	if cfg.Clock == nil {
+		cfg.Clock = clock.Real{}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = 256
+	}
+	if cfg.ReloadEvery <= 0 {
+		cfg.ReloadEvery = 30 * time.Second
+	}
+	if cfg.Resolution <= 0 {
+		cfg.Resolution = 20 * time.Millisecond
+	}
+	if cfg.Rand == nil {
+		cfg.Rand = rand.Float64
+	}
+	return &Scheduler{
+		cfg: cfg, entries: map[string]*entry{},
+		jobs: make(chan job, 65536), reload: make(chan struct{}, 1),
+	}
+}
+
+// Notify asks for the configuration to be re-read soon; it never blocks.
+// The server calls it after every change of a monitor, endpoint or
+// credential.
+func (s *Scheduler) Notify(kind, id string) {
+	select {
+	case s.reload <- struct{}{}:
+	default:
+	}
+}
+
+// listAll reads every page of a listing.
+func listAll[T any](ctx context.Context, list func(store.ListQuery) ([]T, string, error)) ([]T, error) {
+	var out []T
+	after := ""
+	for {
+		page, next, err := list(store.ListQuery{Limit: store.MaxLimit, After: after})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, page...)
+		if next == "" {
+			return out, nil
+		}
+		after = next
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// Load reads the monitors, endpoints and credentials and updates the
+// schedule: new enabled monitors get a jittered first run, removed or
+// disabled ones leave, changed ones keep their phase unless their interval
+// changed.
+func (s *Scheduler) Load(ctx context.Context) error {
+	st := s.cfg.Store
+	mons, err := listAll(ctx, func(q store.ListQuery) ([]api.Monitor, string, error) { return st.ListMonitors(ctx, q) })
+	if err != nil {
+		return err
+	}
+	eps, err := listAll(ctx, func(q store.ListQuery) ([]api.Endpoint, string, error) { return st.ListEndpoints(ctx, q) })
+	if err != nil {
+		return err
+	}
+	creds, err := listAll(ctx, func(q store.ListQuery) ([]store.CredentialRecord, string, error) {
+		return st.ListCredentials(ctx, q)
+	})
+	if err != nil {
+		return err
+	}
+	snap := snapshot{endpoints: make(map[string]api.Endpoint, len(eps)), credentials: make(map[string]store.CredentialRecord, len(creds))}
+	for _, e := range eps {
+		snap.endpoints[e.ID] = e
+	}
+	for _, c := range creds {
+		snap.credentials[c.ID] = c
+	}
+	now := s.cfg.Clock.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.snap = snap
+	seen := make(map[string]bool, len(mons))
+	for _, m := range mons {
+		if !m.IsEnabled() {
+			continue
+		}
+		m.Normalize()
+		seen[m.ID] = true
+		e, ok := s.entries[m.ID]
+		if !ok {
+			// The first run is spread over the interval, so that many
+			// monitors created at once do not probe in one burst.
+			e = &entry{mon: m, next: now.Add(time.Duration(s.cfg.Rand() * float64(m.EffectiveInterval())))}
+			s.entries[m.ID] = e
+			heap.Push(&s.heap, e)
+			continue
+		}
+		if old := e.mon.EffectiveInterval(); old != m.EffectiveInterval() {
+			// A new interval takes effect from the last due time.
+			e.next = e.next.Add(m.EffectiveInterval() - old)
+			if e.index >= 0 {
+				heap.Fix(&s.heap, e.index)
+			}
+		}
+		e.mon = m
+	}
+	for id, e := range s.entries {
+		if !seen[id] {
+			e.gone = true
+			if e.index >= 0 {
+				heap.Remove(&s.heap, e.index)
+			}
+			delete(s.entries, id)
+		}
+	}
+	return nil
+}
+
+// Tick starts every run that is due at now. A run whose previous run is
+// still going is skipped and reported as missed; its next run stays on the
+// monitor's phase.
+func (s *Scheduler) Tick(now time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for s.heap.Len() > 0 && !s.heap[0].next.After(now) {
+		e := s.heap[0]
+		due := e.next
+		interval := e.mon.EffectiveInterval()
+		e.next = due.Add(interval)
+		if e.next.Before(now) {
+			// Far behind (a paused process): resume on the phase after now
+			// rather than firing a backlog.
+			behind := now.Sub(due) / interval
+			e.next = due.Add((behind + 1) * interval)
+		}
+		heap.Fix(&s.heap, 0)
+		if e.running {
+			s.cfg.Sink.Missed(e.mon.ID, due)
+			if s.cfg.Observer != nil {
+				s.cfg.Observer.Missed(e.mon.ID)
+			}
+			continue
+		}
+		e.running = true
+		select {
+		case s.jobs <- job{e: e, mon: e.mon, due: due}:
+		default:
+			// The queue is full: the run cannot start, which is a miss.
+			e.running = false
+			s.cfg.Sink.Missed(e.mon.ID, due)
+			if s.cfg.Observer != nil {
+				s.cfg.Observer.Missed(e.mon.ID)
+			}
+		}
+	}
+}
+
+// NextDue returns when the next run is due, and false when nothing is
+// scheduled.
+func (s *Scheduler) NextDue() (time.Time, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.heap.Len() == 0 {
+		return time.Time{}, false
+	}
+	return s.heap[0].next, true
+}
+
+// Start launches the workers. Run calls it; tests that drive Tick call it
+// themselves.
+func (s *Scheduler) Start(ctx context.Context) {
+	s.mu.Lock()
+	if s.started {
+		s.mu.Unlock()
+		return
+	}
+	s.started = true
+	s.mu.Unlock()
+	for range s.cfg.Workers {
+		s.wg.Add(1)
+		go s.worker(ctx)
+	}
+}
+
+// Wait blocks until the workers have stopped (after ctx is done).
+func (s *Scheduler) Wait() { s.wg.Wait() }
+
+func (s *Scheduler) worker(ctx context.Context) {
+	defer s.wg.Done()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case j := <-s.jobs:
+			s.runJob(ctx, j)
+		}
+	}
+}
+
+func (s *Scheduler) runJob(ctx context.Context, j job) {
+	start := s.cfg.Clock.Now()
+	if s.cfg.Observer != nil {
+		s.cfg.Observer.Dispatched(start.Sub(j.due))
+	}
+	defer func() {
+		s.mu.Lock()
+		j.e.running = false
+		s.mu.Unlock()
+	}()
+	t, err := s.target(j.mon)
+	var res api.ProbeResult
+	if err != nil {
+		msg := err.Error()
+		res = api.ProbeResult{MonitorID: j.mon.ID, Time: start, Outcome: api.OutcomeDown, Attempts: 0, Error: &msg}
+	} else {
+		res = s.cfg.Prober.Probe(ctx, t)
+	}
+	if ctx.Err() != nil {
+		// Shutting down: a run cut short says nothing about the target.
+		return
+	}
+	s.cfg.Sink.Record(res)
+	if s.cfg.Observer != nil {
+		s.cfg.Observer.Completed(res, s.cfg.Clock.Now().Sub(start))
+	}
+}
+
+// target resolves a monitor's endpoint and credential from the snapshot.
+// The secret stays sealed: Open decrypts it only when the probe needs it.
+func (s *Scheduler) target(m api.Monitor) (probe.Target, error) {
+	s.mu.Lock()
+	snap := s.snap
+	s.mu.Unlock()
+	ep, ok := snap.endpoints[m.EndpointID]
+	if !ok {
+		return probe.Target{}, errors.New("the monitor's endpoint no longer exists")
+	}
+	t := probe.Target{Monitor: m, Endpoint: ep}
+	credID := ep.CredentialID
+	if m.Request != nil && m.Request.CredentialID != nil {
+		credID = m.Request.CredentialID
+	}
+	if credID == nil {
+		return t, nil
+	}
+	rec, ok := snap.credentials[*credID]
+	if !ok {
+		return probe.Target{}, errors.New("the monitor's credential no longer exists")
+	}
+	kr := s.cfg.Keyring
+	t.Credential = &probe.Credential{Credential: rec.Credential, Open: func(context.Context) ([]byte, error) {
+		if kr == nil {
+			return nil, errors.New("aiod has no encryption key to open the credential")
+		}
+		return kr.Open(rec.Sealed, secret.Binding{ObjectID: rec.ID, Revision: rec.SecretRevision})
+	}}
+	return t, nil
+}
+
+// Run loads the configuration, starts the workers and ticks until ctx is
+// done, re-reading the configuration on Notify and every ReloadEvery.
+func (s *Scheduler) Run(ctx context.Context) error {
+	if err := s.Load(ctx); err != nil {
+		return err
+	}
+	s.Start(ctx)
+	defer s.Wait()
+	lastLoad := s.cfg.Clock.Now()
+	timer := time.NewTimer(s.cfg.Resolution)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-s.reload:
+			if err := s.Load(ctx); err != nil && ctx.Err() == nil {
+				s.cfg.Logger.Error("reload monitors", "error", err)
+			}
+			lastLoad = s.cfg.Clock.Now()
+		case <-timer.C:
+		}
+		now := s.cfg.Clock.Now()
+		if now.Sub(lastLoad) >= s.cfg.ReloadEvery {
+			if err := s.Load(ctx); err != nil && ctx.Err() == nil {
+				s.cfg.Logger.Error("reload monitors", "error", err)
+			}
+			lastLoad = now
+		}
+		s.Tick(now)
+		wait := s.cfg.Resolution
+		if next, ok := s.NextDue(); ok {
+			if d := next.Sub(s.cfg.Clock.Now()); d > wait {
+				wait = min(d, time.Second)
+			}
+		} else {
+			wait = time.Second
+		}
+		timer.Reset(wait)
+	}
+}

@@ -1,0 +1,797 @@
+package store
+
+// Result scenarios of the store contract: probe results, their rollups,
+// the figures over a window and retention. A backend joins them with one
+// Test function that calls runResultsContract (see TestResultsContractSQLite).
+//
+// The fixture is hand-made so that every count can be worked out on paper:
+// monitor resA is probed every 10 s for 3 hours from resBase, 250 ms past
+// each 10 s mark; probe i is the (i mod 6)-th of its minute (its slot) in
+// hour i/360:
+//
+//	slot 0, 1  up,       attempts 1, 1000 bytes
+//	slot 2     up        (down, attempts 1, 0 bytes, in hour 1)
+//	slot 3     degraded, attempts 1, 2000 bytes
+//	slot 4     degraded, attempts 2, 2000 bytes (passed after a retry)
+//	slot 5     down,     attempts 3,    0 bytes
+//
+// so a minute of hours 0 and 2 holds 3 up, 2 degraded, 1 down, 2 retried
+// and 7000 bytes; a minute of hour 1 holds 2 up, 2 degraded, 2 down,
+// 2 retried and 6000 bytes. Missed runs of resA: 0:10:30, 1:05:00, 2:30:05
+// and 2:59:59. Monitor resB (10 down probes and one missed run in the
+// first ten minutes) must never show up in resA's figures.
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/aio-platform/terraform-provider-aio/internal/api"
+	"github.com/aio-platform/terraform-provider-aio/internal/engine/stats"
+)
+
+func TestResultsContractSQLite(t *testing.T) {
+	runResultsContract(t, func(t *testing.T) Store {
+		s, err := OpenSQLite(t.Context(), filepath.Join(t.TempDir(), "aio.db"))
+		if err != nil {
+			t.Fatalf("OpenSQLite: %v", err)
+		}
+		t.Cleanup(func() { _ = s.Close() })
+		return s
+	})
+}
+
+// runResultsContract runs every result scenario. open must return a store
+// on a new, empty database each time it is called (BatchingInvariance calls
+// it twice), closed with t.Cleanup.
+func runResultsContract(t *testing.T, open func(t *testing.T) Store) {
+	for _, sc := range []struct {
+		name string
+		run  func(t *testing.T, open func(t *testing.T) Store)
+	}{
+		{"Figures", testResultsFigures},
+		{"State", testResultsState},
+		{"ListPaging", testResultsListPaging},
+		{"ListRoundTrip", testResultsListRoundTrip},
+		{"BatchingInvariance", testResultsBatchingInvariance},
+		{"DeleteBefore", testResultsDeleteBefore},
+		{"HorizonFallback", testResultsHorizonFallback},
+		{"DeleteMonitorData", testResultsDeleteMonitorData},
+	} {
+		t.Run(sc.name, func(t *testing.T) { sc.run(t, open) })
+	}
+}
+
+// ---- fixture ----
+
+const (
+	resA = "mon_a"
+	resB = "mon_b"
+)
+
+var resBase = time.Date(2025, time.March, 14, 12, 0, 0, 0, time.UTC)
+
+// resAt returns resBase plus h hours, m minutes, s seconds and ms milliseconds.
+func resAt(h, m, s, ms int) time.Time {
+	return resBase.Add(time.Duration(h)*time.Hour + time.Duration(m)*time.Minute +
+		time.Duration(s)*time.Second + time.Duration(ms)*time.Millisecond)
+}
+
+const resProbes = 1080
+
+func resProbe(i int) api.ProbeResult {
+	slot, hour := i%6, i/360
+	r := api.ProbeResult{
+		MonitorID: resA,
+		Time:      resBase.Add(time.Duration(i)*10*time.Second + 250*time.Millisecond),
+		Attempts:  1,
+		// Multiples of 0.25 add up exactly in floating point.
+		LatencyMS: 20 + float64((i*37)%101) + 0.25,
+		DNSMS:     new(1.5),
+		ConnectMS: new(2.25),
+	}
+	switch {
+	case slot <= 1 || slot == 2 && hour != 1:
+		r.Outcome, r.BytesReceived = api.OutcomeUp, 1000
+	case slot == 2: // hour 1
+		r.Outcome = api.OutcomeDown
+	case slot == 3:
+		r.Outcome, r.BytesReceived = api.OutcomeDegraded, 2000
+	case slot == 4:
+		r.Outcome, r.BytesReceived, r.Attempts = api.OutcomeDegraded, 2000, 2
+	case slot == 5:
+		r.Outcome, r.Attempts = api.OutcomeDown, 3
+	}
+	if r.Outcome == api.OutcomeDown {
+		r.LatencyMS = 5000 + float64(i%3)*0.5
+		r.StatusCode = new(503)
+		r.Error = new(fmt.Sprintf("status 503 on probe %d", i))
+		r.BodyExcerpt = new("unavailable")
+	} else {
+		r.StatusCode = new(200)
+		r.TLSMS = new(3.0)
+		r.FirstByteMS = new(10.75)
+		r.TLSCertExpiresAt = new(resBase.Add(30*24*time.Hour + time.Duration(hour)*time.Hour))
+	}
+	return r
+}
+
+var resMissedA = []time.Time{resAt(0, 10, 30, 0), resAt(1, 5, 0, 0), resAt(2, 30, 5, 0), resAt(2, 59, 59, 0)}
+
+type resFixtureData struct {
+	results []api.ProbeResult
+	missed  []MissedRun
+}
+
+func resFixture() resFixtureData {
+	var f resFixtureData
+	for i := range resProbes {
+		f.results = append(f.results, resProbe(i))
+	}
+	for i := range 10 {
+		f.results = append(f.results, api.ProbeResult{
+			MonitorID: resB, Time: resAt(0, i, 5, 0), Outcome: api.OutcomeDown, LatencyMS: 99999, BytesReceived: 5, Attempts: 4,
+		})
+	}
+	for _, tm := range resMissedA {
+		f.missed = append(f.missed, MissedRun{MonitorID: resA, Time: tm})
+	}
+	f.missed = append(f.missed, MissedRun{MonitorID: resB, Time: resAt(0, 0, 30, 0)})
+	return f
+}
+
+func resWrite(t *testing.T, s Store, results []api.ProbeResult, missed []MissedRun) {
+	t.Helper()
+	if err := s.WriteResults(t.Context(), results, missed); err != nil {
+		t.Fatalf("WriteResults: %v", err)
+	}
+}
+
+func resWriteFixture(t *testing.T, s Store) resFixtureData {
+	t.Helper()
+	f := resFixture()
+	resWrite(t, s, f.results, f.missed)
+	return f
+}
+
+// resCounts are the hand-computed counts of a window.
+type resCounts struct {
+	probes, up, degraded, down, retried, missed, bytes int64
+}
+
+func resStatus(t *testing.T, s Store, monitorID string, from, to time.Time) (stats.Rollup, MonitorState) {
+	t.Helper()
+	r, st, err := s.MonitorStatus(t.Context(), monitorID, from, to)
+	if err != nil {
+		t.Fatalf("MonitorStatus(%s, %v, %v): %v", monitorID, from, to, err)
+	}
+	return r, st
+}
+
+func resCheckCounts(t *testing.T, what string, got stats.Rollup, want resCounts) {
+	t.Helper()
+	g := resCounts{got.Probes, got.Up, got.Degraded, got.Down, got.Retried, got.Missed, got.Bytes}
+	if g != want {
+		t.Errorf("%s: counts should've been %+v, got %+v", what, want, g)
+	}
+	if got.Latency.Count() != uint64(got.Probes) {
+		t.Errorf("%s: the histogram should've counted %d latencies, got %d", what, got.Probes, got.Latency.Count())
+	}
+}
+
+// resExactLatencies returns the sorted latencies of the fixture's probes of
+// resA with from <= time < to.
+func resExactLatencies(from, to time.Time) []float64 {
+	var out []float64
+	for i := range resProbes {
+		if r := resProbe(i); !r.Time.Before(from) && r.Time.Before(to) {
+			out = append(out, r.LatencyMS)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// resNearestRank is the value of rank ceil(pct·n/100), in integers.
+func resNearestRank(sorted []float64, pct int) float64 {
+	return sorted[max((pct*len(sorted)+99)/100, 1)-1]
+}
+
+func resClose(t *testing.T, what string, got *float64, want, tol float64) {
+	t.Helper()
+	if got == nil {
+		t.Errorf("%s should've been %v, got nil", what, want)
+		return
+	}
+	if math.Abs(*got-want) > tol*math.Max(1, math.Abs(want)) {
+		t.Errorf("%s should've been %v (± %g relative), got %v", what, want, tol, *got)
+	}
+}
+
+// ---- scenarios ----
+
+func testResultsFigures(t *testing.T, open func(t *testing.T) Store) {
+	s := open(t)
+	resWriteFixture(t, s)
+
+	for _, w := range []struct {
+		name     string
+		from, to time.Time
+		want     resCounts
+	}{
+		// Aligned minute 2:30: probes 900..905, slots 0-5 of hour 2; the
+		// missed run at 2:30:05.
+		{"1m aligned", resAt(2, 30, 0, 0), resAt(2, 31, 0, 0), resCounts{6, 3, 2, 1, 2, 1, 7000}},
+		// 1:10:30 to 1:11:30 (raw only): probes 423..428 = slots 3,4,5,0,1,2
+		// of hour 1: up 0,1; degraded 3,4; down 5,2; retried 4,5.
+		{"1m unaligned", resAt(1, 10, 30, 0), resAt(1, 11, 30, 0), resCounts{6, 2, 2, 2, 2, 0, 6000}},
+		// 0:10:15 to 0:15:20.250 (the end is probe 92's time, excluded):
+		// probes 62..91, five whole cycles of hour 0; missed 0:10:30.
+		{"5m unaligned", resAt(0, 10, 15, 0), resAt(0, 15, 20, 250), resCounts{30, 15, 10, 5, 10, 1, 35000}},
+		// 1:59:40.250 (probe 718's time, included) to 2:04:40.250 (probe
+		// 748, excluded): 718 (slot 4) and 719 (slot 5) of hour 1, then 720..747
+		// of hour 2 (four cycles and slots 0-3): up 12+3, degraded 1+8+1,
+		// down 1+4, retried 2+8.
+		{"5m across hours", resAt(1, 59, 40, 250), resAt(2, 4, 40, 250), resCounts{30, 15, 10, 5, 10, 0, 35000}},
+		// 30 minutes of hour 0 (90 up, 60 degraded, 30 down) and 30 of hour 1
+		// (60, 60, 60); 2 retried a minute; missed 1:05.
+		{"1h aligned", resAt(0, 30, 0, 0), resAt(1, 30, 0, 0), resCounts{360, 150, 120, 90, 120, 1, 390000}},
+		// One probe fewer at the start (180: up), one more at the end (540: up).
+		{"1h unaligned", resAt(0, 30, 7, 0), resAt(1, 30, 7, 0), resCounts{360, 150, 120, 90, 120, 1, 390000}},
+		// Hours 0, 1, 2: up 180+120+180, degraded 120·3, down 60+120+60.
+		{"3h", resAt(0, 0, 0, 0), resAt(3, 0, 0, 0), resCounts{1080, 480, 360, 240, 360, 4, 1200000}},
+		{"72h", resAt(3-72, 0, 0, 0), resAt(3, 0, 0, 0), resCounts{1080, 480, 360, 240, 360, 4, 1200000}},
+		// Up to 2:30:15: hours 0 and 1, minutes 0..29 of hour 2 (90 up, 60
+		// degraded, 30 down, 60 retried) and probes 900, 901 (up); missed
+		// 0:10:30, 1:05, 2:30:05.
+		{"72h unaligned", resAt(2-72, 30, 15, 0), resAt(2, 30, 15, 0), resCounts{902, 392, 300, 210, 300, 3, 992000}},
+		{"empty", resAt(5, 0, 0, 0), resAt(6, 0, 0, 0), resCounts{}},
+		{"before the data", resAt(-2, 0, 0, 0), resAt(0, 0, 0, 0), resCounts{}},
+	} {
+		t.Run(w.name, func(t *testing.T) {
+			got, _ := resStatus(t, s, resA, w.from, w.to)
+			resCheckCounts(t, w.name, got, w.want)
+			window := w.to.Sub(w.from)
+			st := stats.Status(&got, window)
+			if st.Probes != w.want.probes || st.Missed != w.want.missed {
+				t.Errorf("status probes %d missed %d", st.Probes, st.Missed)
+			}
+			if w.want.probes == 0 {
+				for name, f := range map[string]*float64{
+					"availability": st.AvailabilityPercent, "error rate": st.ErrorRatePercent, "retry rate": st.RetryRatePercent,
+					"latency avg": st.LatencyAvgMS, "p95": st.LatencyP95MS, "p99": st.LatencyP99MS,
+					"probes per minute": st.ProbesPerMinute, "bytes per minute": st.BytesPerMinute,
+				} {
+					if f != nil {
+						t.Errorf("%s should've been nil without probes, got %v", name, *f)
+					}
+				}
+				return
+			}
+			n := float64(w.want.probes)
+			minutes := window.Minutes()
+			resClose(t, "availability", st.AvailabilityPercent, float64(w.want.up+w.want.degraded)*100/n, 1e-12)
+			resClose(t, "error rate", st.ErrorRatePercent, float64(w.want.down)*100/n, 1e-12)
+			resClose(t, "retry rate", st.RetryRatePercent, float64(w.want.retried)*100/n, 1e-12)
+			resClose(t, "probes per minute", st.ProbesPerMinute, n/minutes, 1e-12)
+			resClose(t, "bytes per minute", st.BytesPerMinute, float64(w.want.bytes)/minutes, 1e-12)
+			lat := resExactLatencies(w.from, w.to)
+			if len(lat) != int(w.want.probes) {
+				t.Fatalf("the fixture holds %d probes in the window, the hand count says %d", len(lat), w.want.probes)
+			}
+			var sum float64
+			for _, v := range lat {
+				sum += v
+			}
+			resClose(t, "latency avg", st.LatencyAvgMS, sum/n, 1e-12)
+			resClose(t, "p95", st.LatencyP95MS, resNearestRank(lat, 95), 0.01)
+			resClose(t, "p99", st.LatencyP99MS, resNearestRank(lat, 99), 0.01)
+		})
+	}
+
+	// Spot checks of the figures, worked out on paper.
+	r, _ := resStatus(t, s, resA, resAt(0, 30, 0, 0), resAt(1, 30, 0, 0))
+	st := stats.Status(&r, time.Hour)
+	resClose(t, "1h availability", st.AvailabilityPercent, 75, 1e-12)
+	resClose(t, "1h error rate", st.ErrorRatePercent, 25, 1e-12)
+	resClose(t, "1h retry rate", st.RetryRatePercent, 100.0/3, 1e-12)
+	resClose(t, "1h probes per minute", st.ProbesPerMinute, 6, 1e-12)
+	resClose(t, "1h bytes per minute", st.BytesPerMinute, 6500, 1e-12)
+	r, _ = resStatus(t, s, resA, resAt(3-72, 0, 0, 0), resAt(3, 0, 0, 0))
+	st = stats.Status(&r, 72*time.Hour)
+	resClose(t, "72h availability", st.AvailabilityPercent, 700.0/9, 1e-12) // 840/1080
+	resClose(t, "72h probes per minute", st.ProbesPerMinute, 0.25, 1e-12)   // 1080/4320
+
+	// resB's figures are its own, and an unknown monitor has none.
+	r, _ = resStatus(t, s, resB, resAt(0, 0, 0, 0), resAt(3, 0, 0, 0))
+	resCheckCounts(t, "resB", r, resCounts{10, 0, 0, 10, 10, 1, 50})
+	r, st2 := resStatus(t, s, "mon_unknown", resAt(0, 0, 0, 0), resAt(3, 0, 0, 0))
+	resCheckCounts(t, "unknown monitor", r, resCounts{})
+	if st2 != (MonitorState{}) {
+		t.Errorf("an unknown monitor should've had no state, got %+v", st2)
+	}
+}
+
+func testResultsState(t *testing.T, open func(t *testing.T) Store) {
+	s := open(t)
+	resWriteFixture(t, s)
+	_, st := resStatus(t, s, resA, resAt(0, 0, 0, 0), resAt(0, 1, 0, 0))
+	// The last probe is 1079 (2:59:50.250, slot 5: down, no certificate);
+	// the certificate is the one probe 1078 saw in hour 2.
+	wantState := MonitorState{
+		LastCheckedAt:    new(resAt(2, 59, 50, 250)),
+		LastOutcome:      new(api.OutcomeDown),
+		TLSCertExpiresAt: new(resBase.Add(30*24*time.Hour + 2*time.Hour)),
+	}
+	if !reflect.DeepEqual(st, wantState) {
+		t.Errorf("state should've been %s, got %s", resDumpState(wantState), resDumpState(st))
+	}
+
+	// An older batch written later does not move the state back.
+	old := resProbe(0)
+	old.Time = resAt(2, 0, 0, 0)
+	resWrite(t, s, []api.ProbeResult{old}, nil)
+	if _, st = resStatus(t, s, resA, resAt(0, 0, 0, 0), resAt(0, 1, 0, 0)); !reflect.DeepEqual(st, wantState) {
+		t.Errorf("an older result should've left the state alone, got %s", resDumpState(st))
+	}
+	// A newer result takes over, with its certificate.
+	newer := resProbe(0)
+	newer.Time = resAt(3, 0, 0, 0)
+	newer.TLSCertExpiresAt = new(resAt(999, 0, 0, 0))
+	resWrite(t, s, []api.ProbeResult{newer}, nil)
+	_, st = resStatus(t, s, resA, resAt(0, 0, 0, 0), resAt(0, 1, 0, 0))
+	wantState = MonitorState{LastCheckedAt: new(resAt(3, 0, 0, 0)), LastOutcome: new(api.OutcomeUp), TLSCertExpiresAt: new(resAt(999, 0, 0, 0))}
+	if !reflect.DeepEqual(st, wantState) {
+		t.Errorf("state should've been %s, got %s", resDumpState(wantState), resDumpState(st))
+	}
+	// Missed runs are not probes: they leave the state alone.
+	resWrite(t, s, nil, []MissedRun{{MonitorID: resA, Time: resAt(4, 0, 0, 0)}})
+	if _, st = resStatus(t, s, resA, resAt(0, 0, 0, 0), resAt(0, 1, 0, 0)); !reflect.DeepEqual(st, wantState) {
+		t.Errorf("a missed run should've left the state alone, got %s", resDumpState(st))
+	}
+	// An empty batch is fine.
+	resWrite(t, s, nil, nil)
+}
+
+func resDumpState(st MonitorState) string {
+	f := func(t *time.Time) string {
+		if t == nil {
+			return "nil"
+		}
+		return t.Format(time.RFC3339Nano)
+	}
+	o := "nil"
+	if st.LastOutcome != nil {
+		o = *st.LastOutcome
+	}
+	return fmt.Sprintf("{checked %s, outcome %s, cert %s}", f(st.LastCheckedAt), o, f(st.TLSCertExpiresAt))
+}
+
+func resList(t *testing.T, s Store, monitorID string, q ResultQuery) ([]api.ProbeResult, string) {
+	t.Helper()
+	rs, next, err := s.ListResults(t.Context(), monitorID, q)
+	if err != nil {
+		t.Fatalf("ListResults(%s, %+v): %v", monitorID, q, err)
+	}
+	return rs, next
+}
+
+func testResultsListPaging(t *testing.T, open func(t *testing.T) Store) {
+	s := open(t)
+	// Written newest batch first: the listing is by time all the same.
+	f := resFixture()
+	resWrite(t, s, f.results[540:resProbes], nil)
+	resWrite(t, s, f.results[:540], nil)
+	resWrite(t, s, f.results[resProbes:], nil)
+
+	var (
+		all   []api.ProbeResult
+		after string
+		pages int
+	)
+	for {
+		page, next := resList(t, s, resA, ResultQuery{Limit: 100, After: after})
+		pages++
+		all = append(all, page...)
+		if next == "" {
+			if len(page) != 80 {
+				t.Errorf("the last page should've held 80 results, got %d", len(page))
+			}
+			break
+		}
+		if len(page) != 100 {
+			t.Fatalf("page %d should've held 100 results, got %d", pages, len(page))
+		}
+		after = next
+		if pages > 20 {
+			t.Fatal("paging does not end")
+		}
+	}
+	if pages != 11 || len(all) != resProbes {
+		t.Fatalf("1080 results should've come in 11 pages, got %d in %d", len(all), pages)
+	}
+	for i, r := range all {
+		if !reflect.DeepEqual(r, resProbe(i)) {
+			t.Fatalf("result %d should've been probe %d:\n got %+v\nwant %+v", i, i, r, resProbe(i))
+		}
+	}
+
+	// Since and Until: the minute starting at 1:00 holds probes 360..365.
+	page, next := resList(t, s, resA, ResultQuery{Since: resAt(1, 0, 0, 0), Until: resAt(1, 1, 0, 0)})
+	if len(page) != 6 || next != "" || !page[0].Time.Equal(resProbe(360).Time) || !page[5].Time.Equal(resProbe(365).Time) {
+		t.Errorf("Since/Until should've selected probes 360..365, got %d results (next %q)", len(page), next)
+	}
+	// Since is inclusive, Until exclusive, also in paging.
+	page, next = resList(t, s, resA, ResultQuery{Since: resProbe(10).Time, Until: resProbe(13).Time, Limit: 2})
+	page2, next2 := resList(t, s, resA, ResultQuery{Since: resProbe(10).Time, Until: resProbe(13).Time, Limit: 2, After: next})
+	if len(page) != 2 || next == "" || len(page2) != 1 || next2 != "" || !page2[0].Time.Equal(resProbe(12).Time) {
+		t.Errorf("paging within Since/Until should've given probes 10, 11 then 12: %d, %q, %d, %q", len(page), next, len(page2), next2)
+	}
+
+	// Default and maximum page sizes.
+	if page, _ = resList(t, s, resA, ResultQuery{}); len(page) != DefaultLimit {
+		t.Errorf("the default page should've held %d, got %d", DefaultLimit, len(page))
+	}
+	if page, _ = resList(t, s, resA, ResultQuery{Limit: 5000}); len(page) != MaxLimit {
+		t.Errorf("the page should've been capped at %d, got %d", MaxLimit, len(page))
+	}
+	// Other monitors and unknown ones.
+	if page, _ = resList(t, s, resB, ResultQuery{}); len(page) != 10 {
+		t.Errorf("resB should've had 10 results, got %d", len(page))
+	}
+	if page, next = resList(t, s, "mon_unknown", ResultQuery{}); page == nil || len(page) != 0 || next != "" {
+		t.Errorf("an unknown monitor should've had an empty, non-nil page, got %v, %q", page, next)
+	}
+	if _, _, err := s.ListResults(t.Context(), resA, ResultQuery{After: "not-a-cursor"}); err == nil {
+		t.Error("a bad cursor should've been refused")
+	}
+
+	// Results of the same time page in the order they were stored.
+	same := resAt(7, 0, 0, 0)
+	for i := range 3 {
+		resWrite(t, s, []api.ProbeResult{{MonitorID: "mon_c", Time: same, Outcome: api.OutcomeUp, LatencyMS: float64(i), Attempts: 1}}, nil)
+	}
+	after = ""
+	for i := range 3 {
+		page, next = resList(t, s, "mon_c", ResultQuery{Limit: 1, After: after})
+		if len(page) != 1 || page[0].LatencyMS != float64(i) {
+			t.Fatalf("tie %d: got %+v", i, page)
+		}
+		if (next == "") != (i == 2) {
+			t.Errorf("tie %d: next cursor %q", i, next)
+		}
+		after = next
+	}
+}
+
+func testResultsListRoundTrip(t *testing.T, open func(t *testing.T) Store) {
+	s := open(t)
+	loc := time.FixedZone("CEST", 2*3600)
+	full := api.ProbeResult{
+		MonitorID:        "mon_full",
+		Time:             time.Date(2025, 7, 4, 14, 30, 45, 987654321, loc),
+		Outcome:          api.OutcomeDegraded,
+		StatusCode:       new(299),
+		LatencyMS:        123.456,
+		DNSMS:            new(1.25),
+		ConnectMS:        new(0.0),
+		TLSMS:            new(7.5),
+		FirstByteMS:      new(99.125),
+		TLSCertExpiresAt: new(time.Date(2026, 1, 2, 3, 4, 5, 6789, loc)),
+		BytesReceived:    1 << 40,
+		Attempts:         11,
+		Error:            new("assertion failed: status_code equals 200"),
+		BodyExcerpt:      new("{\"ok\": false, \"ünïcode\": \"✓\"}"),
+	}
+	minimal := api.ProbeResult{MonitorID: "mon_full", Time: full.Time.Add(time.Second), Outcome: api.OutcomeDown, Attempts: 1}
+	resWrite(t, s, []api.ProbeResult{full, minimal}, nil)
+	got, _ := resList(t, s, "mon_full", ResultQuery{})
+	wantFull := full
+	wantFull.Time = full.Time.UTC().Truncate(time.Microsecond)
+	wantFull.TLSCertExpiresAt = new(full.TLSCertExpiresAt.UTC().Truncate(time.Microsecond))
+	wantMin := minimal
+	wantMin.Time = minimal.Time.UTC().Truncate(time.Microsecond)
+	if len(got) != 2 || !reflect.DeepEqual(got[0], wantFull) || !reflect.DeepEqual(got[1], wantMin) {
+		t.Errorf("round trip:\n got %+v\nwant %+v, %+v", got, wantFull, wantMin)
+	}
+}
+
+// testResultsBatchingInvariance writes the fixture once in one batch and
+// once in shuffled batches of 1 to 50, and checks that every minute and
+// every hour rollup comes out the same, and equal to the fixture's own.
+func testResultsBatchingInvariance(t *testing.T, open func(t *testing.T) Store) {
+	one, many := open(t), open(t)
+	resWriteFixture(t, one)
+	f := resFixture()
+	rng := rand.New(rand.NewPCG(7, 8))
+	rng.Shuffle(len(f.results), func(i, j int) { f.results[i], f.results[j] = f.results[j], f.results[i] })
+	missed := f.missed
+	for len(f.results) > 0 {
+		n := min(1+rng.IntN(50), len(f.results))
+		var m []MissedRun
+		if len(missed) > 0 && rng.IntN(10) == 0 {
+			m, missed = missed[:1], missed[1:]
+		}
+		resWrite(t, many, f.results[:n], m)
+		f.results = f.results[n:]
+	}
+	resWrite(t, many, nil, missed)
+	// The fixture's own rollup of a span, for comparison.
+	expect := func(from, to time.Time) stats.Rollup {
+		var r stats.Rollup
+		for i := range resProbes {
+			if p := resProbe(i); !p.Time.Before(from) && p.Time.Before(to) {
+				r.Add(p)
+			}
+		}
+		for _, m := range resMissedA {
+			if !m.Before(from) && m.Before(to) {
+				r.Missed++
+			}
+		}
+		return r
+	}
+	same := func(what string, a, b stats.Rollup) {
+		t.Helper()
+		if a.Probes != b.Probes || a.Up != b.Up || a.Degraded != b.Degraded || a.Down != b.Down || a.Retried != b.Retried ||
+			a.Missed != b.Missed || a.Bytes != b.Bytes || a.LatencySumMS != b.LatencySumMS || !a.Latency.Equal(&b.Latency) {
+			t.Errorf("%s: rollups differ:\n%+v\n%+v", what, a, b)
+		}
+	}
+	_, st1 := resStatus(t, one, resA, resBase, resBase)
+	_, st2 := resStatus(t, many, resA, resBase, resBase)
+	if !reflect.DeepEqual(st1, st2) {
+		t.Errorf("states differ: %s, %s", resDumpState(st1), resDumpState(st2))
+	}
+
+	// Aligned one-minute windows are read from the minute rollups.
+	for m := range 180 {
+		from, to := resAt(0, m, 0, 0), resAt(0, m+1, 0, 0)
+		a, _ := resStatus(t, one, resA, from, to)
+		b, _ := resStatus(t, many, resA, from, to)
+		same(fmt.Sprintf("minute %d, one vs many", m), a, b)
+		same(fmt.Sprintf("minute %d, one vs fixture", m), a, expect(from, to))
+	}
+	// With raw results and minute rollups gone, an aligned hour is read
+	// from the hour rollups.
+	for _, s := range []Store{one, many} {
+		for _, tier := range []string{TierRaw, TierMinute} {
+			for {
+				n, err := s.DeleteResultsBefore(t.Context(), tier, resAt(4, 0, 0, 0), 0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if n < DefaultDeleteBatch {
+					break
+				}
+			}
+		}
+	}
+	for h := range 3 {
+		from, to := resAt(h, 0, 0, 0), resAt(h+1, 0, 0, 0)
+		a, _ := resStatus(t, one, resA, from, to)
+		b, _ := resStatus(t, many, resA, from, to)
+		same(fmt.Sprintf("hour %d, one vs many", h), a, b)
+		same(fmt.Sprintf("hour %d, one vs fixture", h), a, expect(from, to))
+	}
+}
+
+func resDeleteAll(t *testing.T, s Store, tier string, before time.Time, limit int) (total int64, calls int) {
+	t.Helper()
+	for {
+		n, err := s.DeleteResultsBefore(t.Context(), tier, before, limit)
+		if err != nil {
+			t.Fatalf("DeleteResultsBefore(%s): %v", tier, err)
+		}
+		calls++
+		if n > int64(limit) {
+			t.Errorf("DeleteResultsBefore(%s, limit %d) deleted %d", tier, limit, n)
+		}
+		total += n
+		if n < int64(limit) {
+			return total, calls
+		}
+		if calls > 100 {
+			t.Fatal("deleting does not end")
+		}
+	}
+}
+
+func testResultsDeleteBefore(t *testing.T, open func(t *testing.T) Store) {
+	s := open(t)
+	resWriteFixture(t, s)
+	if _, err := s.DeleteResultsBefore(t.Context(), "weekly", resBase, 10); err == nil {
+		t.Error("an unknown tier should've been refused")
+	}
+
+	// Raw before 1:00: resA's probes 0..359, resB's 10 probes, the missed
+	// runs 0:10:30 (resA) and 0:00:30 (resB): 372 rows, in 100s.
+	n, calls := resDeleteAll(t, s, TierRaw, resAt(1, 0, 0, 0), 100)
+	if n != 372 || calls != 4 {
+		t.Errorf("raw: should've deleted 372 rows in 4 calls, got %d in %d", n, calls)
+	}
+	page, _ := resList(t, s, resA, ResultQuery{Limit: 1000})
+	if len(page) != 720 || !page[0].Time.Equal(resProbe(360).Time) {
+		t.Errorf("raw: probes 360..1079 should've been left, got %d from %v", len(page), page[0].Time)
+	}
+	if page, _ = resList(t, s, resB, ResultQuery{}); len(page) != 0 {
+		t.Errorf("raw: resB's results should've been deleted, %d left", len(page))
+	}
+
+	// Minute rollups before 1:00: resA's 60 and resB's 10.
+	if n, calls = resDeleteAll(t, s, TierMinute, resAt(1, 0, 0, 0), 1000); n != 70 || calls != 1 {
+		t.Errorf("minute: should've deleted 70 rows in 1 call, got %d in %d", n, calls)
+	}
+	if n, _ = resDeleteAll(t, s, TierMinute, resAt(1, 0, 0, 0), 1000); n != 0 {
+		t.Errorf("minute: a second run should've deleted nothing, got %d", n)
+	}
+	// Hour rollups before 1:00: one of each monitor; before 2:00: one more.
+	if n, _ = resDeleteAll(t, s, TierHour, resAt(1, 0, 0, 0), 1); n != 2 {
+		t.Errorf("hour: should've deleted 2 rows, got %d", n)
+	}
+	if n, _ = resDeleteAll(t, s, TierHour, resAt(2, 0, 0, 0), 1000); n != 1 {
+		t.Errorf("hour: should've deleted 1 row, got %d", n)
+	}
+
+	// What is left: hours 1 and 2 in minute rollups and (mostly) raw.
+	r, _ := resStatus(t, s, resA, resAt(0, 0, 0, 0), resAt(3, 0, 0, 0))
+	resCheckCounts(t, "after retention, 3h", r, resCounts{720, 300, 240, 180, 240, 3, 780000})
+	r, _ = resStatus(t, s, resB, resAt(0, 0, 0, 0), resAt(3, 0, 0, 0))
+	resCheckCounts(t, "after retention, resB", r, resCounts{})
+}
+
+// testResultsHorizonFallback: once a tier is deleted, windows reaching
+// before its horizon are read from the next coarser tier, counting the
+// coarse buckets that start within the window.
+func testResultsHorizonFallback(t *testing.T, open func(t *testing.T) Store) {
+	s := open(t)
+	resWriteFixture(t, s)
+	fiveFrom, fiveTo := resAt(0, 10, 15, 0), resAt(0, 15, 20, 250)
+	hourFrom, hourTo := resAt(0, 30, 0, 0), resAt(1, 30, 0, 0)
+
+	resDeleteAll(t, s, TierRaw, resAt(3, 0, 0, 0), 1000)
+	// Minutes starting in [0:10:15, 0:15:20.25): 0:11..0:15, probes 66..95,
+	// five cycles; the missed run at 0:10:30 is in minute 0:10, outside.
+	r, _ := resStatus(t, s, resA, fiveFrom, fiveTo)
+	resCheckCounts(t, "5m from minutes", r, resCounts{30, 15, 10, 5, 10, 0, 35000})
+	r, _ = resStatus(t, s, resA, hourFrom, hourTo)
+	resCheckCounts(t, "1h from minutes", r, resCounts{360, 150, 120, 90, 120, 1, 390000})
+	r, _ = resStatus(t, s, resA, resAt(1, 10, 30, 0), resAt(1, 11, 30, 0))
+	// The minute starting at 1:11 (slots 0-5 of hour 1).
+	resCheckCounts(t, "1m unaligned from minutes", r, resCounts{6, 2, 2, 2, 2, 0, 6000})
+
+	resDeleteAll(t, s, TierMinute, resAt(3, 0, 0, 0), 1000)
+	// No hour starts in [0:10:15, 0:15:20.25).
+	r, _ = resStatus(t, s, resA, fiveFrom, fiveTo)
+	resCheckCounts(t, "5m from hours", r, resCounts{})
+	// The hour starting at 1:00.
+	r, _ = resStatus(t, s, resA, hourFrom, hourTo)
+	resCheckCounts(t, "1h from hours", r, resCounts{360, 120, 120, 120, 120, 1, 360000})
+	r, _ = resStatus(t, s, resA, resAt(0, 0, 0, 0), resAt(3, 0, 0, 0))
+	resCheckCounts(t, "3h from hours", r, resCounts{1080, 480, 360, 240, 360, 4, 1200000})
+
+	// New results after the horizon are read from raw again.
+	late := resProbe(0)
+	late.Time = resAt(3, 0, 10, 0)
+	resWrite(t, s, []api.ProbeResult{late}, []MissedRun{{MonitorID: resA, Time: resAt(3, 0, 20, 0)}})
+	r, _ = resStatus(t, s, resA, resAt(3, 0, 5, 0), resAt(3, 0, 25, 0))
+	resCheckCounts(t, "raw after the horizon", r, resCounts{1, 1, 0, 0, 0, 1, 1000})
+}
+
+func testResultsDeleteMonitorData(t *testing.T, open func(t *testing.T) Store) {
+	s := open(t)
+	resWriteFixture(t, s)
+	if err := s.DeleteMonitorData(t.Context(), resA); err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range [][2]time.Time{{resAt(0, 0, 0, 0), resAt(3, 0, 0, 0)}, {resAt(3-72, 0, 0, 0), resAt(3, 0, 0, 0)}, {resAt(0, 10, 15, 0), resAt(0, 15, 20, 0)}} {
+		r, st := resStatus(t, s, resA, w[0], w[1])
+		resCheckCounts(t, "deleted monitor", r, resCounts{})
+		if st != (MonitorState{}) {
+			t.Errorf("a deleted monitor should've had no state, got %s", resDumpState(st))
+		}
+	}
+	if page, _ := resList(t, s, resA, ResultQuery{}); len(page) != 0 {
+		t.Errorf("a deleted monitor should've had no results, got %d", len(page))
+	}
+	r, st := resStatus(t, s, resB, resAt(0, 0, 0, 0), resAt(3, 0, 0, 0))
+	resCheckCounts(t, "the other monitor", r, resCounts{10, 0, 0, 10, 10, 1, 50})
+	if st.LastCheckedAt == nil || !st.LastCheckedAt.Equal(resAt(0, 9, 5, 0)) {
+		t.Errorf("the other monitor's state should've stayed, got %s", resDumpState(st))
+	}
+	if err := s.DeleteMonitorData(t.Context(), "mon_unknown"); err != nil {
+		t.Errorf("deleting the data of a monitor without any should've been fine: %v", err)
+	}
+}
+
+// ---- the window plan (SQL implementation detail, no store needed) ----
+
+func TestResultWindowPlan(t *testing.T) {
+	var zero time.Time
+	seg := func(tier string, from, to time.Time) resultSegment { return resultSegment{tier, from, to} }
+	for _, tc := range []struct {
+		name              string
+		from, to          time.Time
+		rawHorizon, minHz time.Time
+		want              []resultSegment
+	}{
+		{"within a minute", resAt(0, 0, 10, 0), resAt(0, 0, 50, 0), zero, zero,
+			[]resultSegment{seg(TierRaw, resAt(0, 0, 10, 0), resAt(0, 0, 50, 0))}},
+		{"across one minute boundary", resAt(0, 0, 10, 0), resAt(0, 1, 50, 0), zero, zero,
+			[]resultSegment{seg(TierRaw, resAt(0, 0, 10, 0), resAt(0, 1, 50, 0))}},
+		{"aligned", resAt(0, 1, 0, 0), resAt(0, 3, 0, 0), zero, zero,
+			[]resultSegment{seg(TierMinute, resAt(0, 1, 0, 0), resAt(0, 3, 0, 0))}},
+		{"both edges", resAt(0, 0, 10, 0), resAt(0, 5, 20, 0), zero, zero, []resultSegment{
+			seg(TierRaw, resAt(0, 0, 10, 0), resAt(0, 1, 0, 0)),
+			seg(TierMinute, resAt(0, 1, 0, 0), resAt(0, 5, 0, 0)),
+			seg(TierRaw, resAt(0, 5, 0, 0), resAt(0, 5, 20, 0)),
+		}},
+		{"48h is not long", resAt(0, 0, 0, 0), resAt(48, 0, 0, 0), zero, zero,
+			[]resultSegment{seg(TierMinute, resAt(0, 0, 0, 0), resAt(48, 0, 0, 0))}},
+		{"long", resAt(0, 30, 10, 0), resAt(72, 10, 20, 0), zero, zero, []resultSegment{
+			seg(TierRaw, resAt(0, 30, 10, 0), resAt(0, 31, 0, 0)),
+			seg(TierMinute, resAt(0, 31, 0, 0), resAt(1, 0, 0, 0)),
+			seg(TierHour, resAt(1, 0, 0, 0), resAt(72, 0, 0, 0)),
+			seg(TierMinute, resAt(72, 0, 0, 0), resAt(72, 10, 0, 0)),
+			seg(TierRaw, resAt(72, 10, 0, 0), resAt(72, 10, 20, 0)),
+		}},
+		{"raw horizon inside the start edge", resAt(0, 0, 10, 0), resAt(0, 5, 20, 0), resAt(0, 0, 30, 0), zero, []resultSegment{
+			// Raw exists from 0:01 on; the minute 0:00 starts before the window.
+			seg(TierMinute, resAt(0, 1, 0, 0), resAt(0, 5, 0, 0)),
+			seg(TierRaw, resAt(0, 5, 0, 0), resAt(0, 5, 20, 0)),
+		}},
+		{"raw horizon past the window", resAt(0, 0, 10, 0), resAt(0, 5, 20, 0), resAt(9, 0, 0, 0), zero,
+			[]resultSegment{seg(TierMinute, resAt(0, 1, 0, 0), resAt(0, 6, 0, 0))}},
+		{"minute horizon inside", resAt(0, 0, 10, 0), resAt(2, 5, 20, 0), resAt(9, 0, 0, 0), resAt(1, 20, 0, 0), []resultSegment{
+			seg(TierHour, resAt(1, 0, 0, 0), resAt(2, 0, 0, 0)),
+			seg(TierMinute, resAt(2, 0, 0, 0), resAt(2, 6, 0, 0)),
+		}},
+		{"empty", resAt(1, 0, 0, 0), resAt(1, 0, 0, 0), zero, zero, nil},
+		{"reversed", resAt(2, 0, 0, 0), resAt(1, 0, 0, 0), zero, zero, nil},
+	} {
+		got := planWindow(tc.from, tc.to, tc.rawHorizon, tc.minHz)
+		if !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("%s:\n got %v\nwant %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+// BenchmarkWriteResults stores batches of 500 results of 500 monitors, as
+// the batching writer does at 1,000 probes a second, and then reads a 1h
+// and a 72h window.
+func BenchmarkWriteResults(b *testing.B) {
+	s, err := OpenSQLite(b.Context(), filepath.Join(b.TempDir(), "aio.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	batch := make([]api.ProbeResult, 500)
+	tm := resBase
+	b.Run("write", func(b *testing.B) {
+		for b.Loop() {
+			for i := range batch {
+				batch[i] = resProbe(i)
+				batch[i].MonitorID = fmt.Sprintf("mon_%03d", i)
+				batch[i].Time = tm
+			}
+			tm = tm.Add(500 * time.Millisecond)
+			if err := s.WriteResults(b.Context(), batch, nil); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	for _, w := range []time.Duration{time.Hour, 72 * time.Hour} {
+		b.Run("status "+w.String(), func(b *testing.B) {
+			for b.Loop() {
+				if _, _, err := s.MonitorStatus(b.Context(), "mon_007", tm.Add(-w+7*time.Second), tm.Add(7*time.Second)); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
