@@ -16,6 +16,7 @@ import (
 	"github.com/aio-platform/terraform-provider-aio/internal/api"
 	"github.com/aio-platform/terraform-provider-aio/internal/auth"
 	"github.com/aio-platform/terraform-provider-aio/internal/clock"
+	"github.com/aio-platform/terraform-provider-aio/internal/engine"
 	"github.com/aio-platform/terraform-provider-aio/internal/secret"
 	"github.com/aio-platform/terraform-provider-aio/internal/server"
 	"github.com/aio-platform/terraform-provider-aio/internal/store"
@@ -36,8 +37,10 @@ type Server struct {
 	// Keyring is the server's keyring.
 	Keyring *secret.Keyring
 	Store   store.Store
-	API     *server.Server
-	HTTP    *httptest.Server
+	// Engine is the running probe engine when Options.Engine is set.
+	Engine *engine.Engine
+	API    *server.Server
+	HTTP   *httptest.Server
 }
 
 // Options adjust the server; the zero value is fine.
@@ -50,6 +53,8 @@ type Options struct {
 	Keyring *secret.Keyring
 	// TLS serves HTTPS with a test certificate, written to CACertFile.
 	TLS bool
+	// Engine runs the probe engine, so that monitors are really probed.
+	Engine bool
 }
 
 // NewServer starts an aiod on a temporary SQLite file and stops it when
@@ -91,7 +96,18 @@ func NewServer(t testing.TB, opts ...Options) *Server {
 	if err != nil {
 		t.Fatalf("create tokens: %v", err)
 	}
-	srv, err := server.New(ctx, server.Config{Store: st, Clock: o.Clock, Logger: o.Logger, RateLimit: o.RateLimit, RateBurst: o.RateBurst, Keyring: o.Keyring})
+	scfg := server.Config{Store: st, Clock: o.Clock, Logger: o.Logger, RateLimit: o.RateLimit, RateBurst: o.RateBurst, Keyring: o.Keyring}
+	var eng *engine.Engine
+	if o.Engine {
+		eng = engine.New(engine.Config{Store: st, Keyring: o.Keyring, Clock: o.Clock, Logger: o.Logger})
+		scfg.OnChange, scfg.Metrics = eng.Notify, eng.MetricsHandler()
+		ectx, stop := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- eng.Run(ectx) }()
+		// Registered before the store's Close, so it runs first.
+		t.Cleanup(func() { stop(); <-done })
+	}
+	srv, err := server.New(ctx, scfg)
 	if err != nil {
 		t.Fatalf("new server: %v", err)
 	}
@@ -108,7 +124,7 @@ func NewServer(t testing.TB, opts ...Options) *Server {
 		hs.Start()
 	}
 	t.Cleanup(hs.Close)
-	return &Server{CACertFile: caFile, URL: hs.URL, Tokens: tokens, AdminToken: tokens[api.RoleAdmin], DBPath: dbPath, Keyring: o.Keyring, Store: st, API: srv, HTTP: hs}
+	return &Server{CACertFile: caFile, URL: hs.URL, Tokens: tokens, AdminToken: tokens[api.RoleAdmin], DBPath: dbPath, Keyring: o.Keyring, Store: st, Engine: eng, API: srv, HTTP: hs}
 }
 
 // ProviderConfig returns a provider block pointing at this server with the
