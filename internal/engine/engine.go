@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/aio-platform/terraform-provider-aio/internal/api"
 	"github.com/aio-platform/terraform-provider-aio/internal/clock"
 	"github.com/aio-platform/terraform-provider-aio/internal/engine/metrics"
 	"github.com/aio-platform/terraform-provider-aio/internal/engine/probe"
@@ -61,8 +62,16 @@ func New(cfg Config) *Engine {
 		Retention: results.NewRetention(cfg.Store, results.RetentionConfig{Logger: cfg.Logger})}
 }
 
-// Notify passes a configuration change to the scheduler.
-func (e *Engine) Notify(kind, id string) { e.Scheduler.Notify(kind, id) }
+// Notify passes a configuration change to the scheduler. A credential's
+// cached access tokens are dropped on any change of it, as the prober asks
+// of its caller: a deleted credential's token must not stay in memory until
+// the process exits.
+func (e *Engine) Notify(kind, id string) {
+	if kind == api.KindCredential {
+		e.Prober.ForgetCredential(id)
+	}
+	e.Scheduler.Notify(kind, id)
+}
 
 // MetricsHandler serves /metrics.
 func (e *Engine) MetricsHandler() http.Handler { return e.Metrics.Handler() }

@@ -46,6 +46,13 @@ type Observer interface {
 	Missed(monitorID string)
 }
 
+// forgetter is an Observer that also keeps per-monitor state (the
+// metrics' gauges): it is told when a monitor leaves the schedule, so that
+// a deleted or disabled monitor does not keep its series for ever.
+type forgetter interface {
+	Forget(monitorID string)
+}
+
 // Config holds the scheduler's dependencies.
 type Config struct {
 	Store   store.Reader
@@ -242,6 +249,9 @@ func (s *Scheduler) Load(ctx context.Context) error {
 				heap.Remove(&s.heap, e.index)
 			}
 			delete(s.entries, id)
+			if f, ok := s.cfg.Observer.(forgetter); ok {
+				f.Forget(id)
+			}
 		}
 	}
 	return nil
@@ -353,6 +363,16 @@ func (s *Scheduler) runJob(ctx context.Context, j job) {
 	s.cfg.Sink.Record(res)
 	if s.cfg.Observer != nil {
 		s.cfg.Observer.Completed(res, s.cfg.Clock.Now().Sub(start))
+		// A run that ends after its monitor left the schedule must not
+		// bring the monitor's series back.
+		if f, ok := s.cfg.Observer.(forgetter); ok {
+			s.mu.Lock()
+			gone := j.e.gone
+			s.mu.Unlock()
+			if gone {
+				f.Forget(j.mon.ID)
+			}
+		}
 	}
 }
 
@@ -391,8 +411,14 @@ func (s *Scheduler) target(m api.Monitor) (probe.Target, error) {
 // Run loads the configuration, starts the workers and ticks until ctx is
 // done, re-reading the configuration on Notify and every ReloadEvery.
 func (s *Scheduler) Run(ctx context.Context) error {
+	// A configuration that cannot be read now (a database not ready yet)
+	// is read again on the next Notify or after ReloadEvery: giving up
+	// here would stop probing until aiod restarts.
 	if err := s.Load(ctx); err != nil {
-		return err
+		if ctx.Err() != nil {
+			return nil
+		}
+		s.cfg.Logger.Error("load monitors; will retry", "error", err)
 	}
 	s.Start(ctx)
 	defer s.Wait()

@@ -1,0 +1,361 @@
+package engine_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aio-platform/terraform-provider-aio/internal/acctest"
+	"github.com/aio-platform/terraform-provider-aio/internal/api"
+	"github.com/aio-platform/terraform-provider-aio/internal/client"
+	"github.com/aio-platform/terraform-provider-aio/internal/clock"
+	"github.com/aio-platform/terraform-provider-aio/internal/engine"
+	"github.com/aio-platform/terraform-provider-aio/internal/secret"
+	"github.com/aio-platform/terraform-provider-aio/internal/store"
+)
+
+func ptr[T any](v T) *T { return &v }
+
+// eventually polls cond every 100 ms until it holds, failing after limit.
+func eventually(t *testing.T, limit time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", limit, what)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// countingTarget answers 200 and counts the requests.
+func countingTarget(t *testing.T) (*httptest.Server, *atomic.Int64) {
+	t.Helper()
+	var hits atomic.Int64
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		hits.Add(1)
+		_, _ = w.Write([]byte("ok"))
+	}))
+	t.Cleanup(ts.Close)
+	return ts, &hits
+}
+
+// scrape reads /metrics without a token.
+func scrape(t *testing.T, base string) string {
+	t.Helper()
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("/metrics: %d %s", resp.StatusCode, b)
+	}
+	return string(b)
+}
+
+// histogramSeriesWithLabel returns the samples of histogram families that
+// carry the label.
+func histogramSeriesWithLabel(text, label string) []string {
+	histograms := map[string]bool{}
+	var bad []string
+	sc := bufio.NewScanner(strings.NewReader(text))
+	for sc.Scan() {
+		line := sc.Text()
+		if f := strings.Fields(line); len(f) == 4 && f[0] == "#" && f[1] == "TYPE" && f[3] == "histogram" {
+			histograms[f[2]] = true
+			continue
+		}
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		name, _, _ := strings.Cut(line, "{")
+		name, _, _ = strings.Cut(name, " ")
+		for _, suffix := range []string{"_bucket", "_sum", "_count"} {
+			if base, ok := strings.CutSuffix(name, suffix); ok && histograms[base] && strings.Contains(line, label+"=") {
+				bad = append(bad, line)
+			}
+		}
+	}
+	return bad
+}
+
+func TestHistogramSeriesWithLabel(t *testing.T) {
+	text := "# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_bucket{monitor_id=\"m\",le=\"1\"} 1\nh_sum{monitor_id=\"m\"} 1\n# TYPE g gauge\ng{monitor_id=\"m\"} 1\n"
+	if got := histogramSeriesWithLabel(text, "monitor_id"); len(got) != 2 {
+		t.Fatalf("found %q", got)
+	}
+}
+
+// The whole engine inside an in-process aiod: a monitor created through
+// the API is probed, its figures and metrics show it, and disabling it
+// through the API stops the probes without a restart.
+func TestEngineEndToEnd(t *testing.T) {
+	ctx := context.Background()
+	target, hits := countingTarget(t)
+	srv := acctest.NewServer(t, acctest.Options{Engine: true})
+	c, err := client.New(client.Config{Address: srv.URL, Token: srv.AdminToken})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ep, err := c.CreateEndpoint(ctx, api.Endpoint{Name: "target", URL: target.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := c.CreateMonitor(ctx, api.Monitor{Name: "target-health", EndpointID: ep.ID, Type: api.MonitorHTTP,
+		Enabled: ptr(true), Interval: ptr("5s")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	countResults := func() int {
+		t.Helper()
+		l, err := c.ListResults(ctx, m.ID, client.ResultQuery{Limit: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range l.Items {
+			if r.MonitorID != m.ID || r.Outcome != api.OutcomeUp {
+				t.Fatalf("result %+v", r)
+			}
+		}
+		return len(l.Items)
+	}
+	// The first run is jittered within the 5 s interval; results are
+	// stored within a second.
+	eventually(t, 20*time.Second, "the first result", func() bool { return countResults() >= 1 })
+
+	st, err := c.MonitorStatus(ctx, m.ID, "5m")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Probes < 1 || st.AvailabilityPercent == nil || *st.AvailabilityPercent != 100 ||
+		st.Status == nil || *st.Status != api.OutcomeUp || st.ErrorRatePercent == nil || *st.ErrorRatePercent != 0 ||
+		st.LastCheckedAt == nil || st.Window != "5m" {
+		t.Fatalf("status %+v", st)
+	}
+
+	metrics := scrape(t, srv.URL)
+	upSeries := `aio_monitor_up{monitor_id="` + m.ID + `"} 1`
+	for _, want := range []string{"aio_probes_total{outcome=\"up\"}", upSeries, "aio_scheduler_lag_seconds_bucket", "aio_probe_duration_seconds_bucket"} {
+		if !strings.Contains(metrics, want) {
+			t.Fatalf("/metrics lacks %q:\n%s", want, metrics)
+		}
+	}
+	if bad := histogramSeriesWithLabel(metrics, "monitor_id"); len(bad) > 0 {
+		t.Fatalf("histogram series with a monitor_id label: %q", bad)
+	}
+
+	// Disable it through the API: the engine picks the change up without
+	// a restart.
+	cur, err := c.GetMonitor(ctx, m.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cur.Enabled = ptr(false)
+	if _, err := c.UpdateMonitor(ctx, m.ID, cur.Revision, cur); err != nil {
+		t.Fatal(err)
+	}
+	// Grace for a probe already running and the writer's flush.
+	time.Sleep(2 * time.Second)
+	n0, h0 := countResults(), hits.Load()
+	// More than an interval and a flush later, nothing new.
+	time.Sleep(6500 * time.Millisecond)
+	if n1, h1 := countResults(), hits.Load(); n1 != n0 || h1 != h0 {
+		t.Fatalf("disabled monitor still probed: results %d → %d, target hits %d → %d", n0, n1, h0, h1)
+	}
+	// A monitor that is no longer probed has no gauge.
+	if metrics := scrape(t, srv.URL); strings.Contains(metrics, `monitor_id="`+m.ID+`"`) {
+		t.Fatalf("/metrics still has series of the disabled monitor:\n%s", metrics)
+	}
+}
+
+// flakyStore fails the first listings of monitors, as a database that is
+// not ready yet would.
+type flakyStore struct {
+	store.Store
+	failures atomic.Int64
+}
+
+func (s *flakyStore) ListMonitors(ctx context.Context, q store.ListQuery) ([]api.Monitor, string, error) {
+	if s.failures.Add(-1) >= 0 {
+		return nil, "", errors.New("database is not ready")
+	}
+	return s.Store.ListMonitors(ctx, q)
+}
+
+// syncBuffer is a concurrency-safe log sink.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// A configuration that cannot be read when the engine starts is logged and
+// read again later (here on the next change notification); the engine
+// neither stops probing for good nor hangs.
+func TestEngineSurvivesAFailedFirstLoad(t *testing.T) {
+	ctx := context.Background()
+	sq, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "aio.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sq.Close() })
+	st := &flakyStore{Store: sq}
+	st.failures.Store(1)
+	target, hits := countingTarget(t)
+	start := time.Now().UTC().Truncate(time.Second)
+	clk := clock.NewFake(start)
+	var logs syncBuffer
+	e := engine.New(engine.Config{Store: st, Clock: clk, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	rctx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- e.Run(rctx) }()
+	t.Cleanup(func() {
+		stop()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Error("engine did not stop")
+		}
+	})
+	eventually(t, 5*time.Second, "the failed load to be logged", func() bool {
+		return strings.Contains(logs.String(), "database is not ready")
+	})
+	select {
+	case err := <-done:
+		t.Fatalf("engine stopped after a failed first load: %v", err)
+	default:
+	}
+
+	err = sq.Write(ctx, func(tx store.Tx) error {
+		if err := tx.InsertEndpoint(ctx, api.Endpoint{ID: "ep_1", Name: "target", URL: target.URL,
+			DataClassification: api.ClassInternal, Revision: 1, CreatedAt: start, UpdatedAt: start}); err != nil {
+			return err
+		}
+		return tx.InsertMonitor(ctx, api.Monitor{ID: "mon_1", Name: "target-health", EndpointID: "ep_1",
+			Type: api.MonitorHTTP, Enabled: ptr(true), Interval: ptr("5s"), Revision: 1, CreatedAt: start, UpdatedAt: start})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Notify(api.KindMonitor, "mon_1")
+	eventually(t, 5*time.Second, "the monitor to be scheduled", func() bool { _, ok := e.Scheduler.NextDue(); return ok })
+	clk.Advance(5 * time.Second)
+	eventually(t, 5*time.Second, "a probe", func() bool { return hits.Load() >= 1 })
+	eventually(t, 5*time.Second, "the result to be stored", func() bool {
+		rs, _, err := sq.ListResults(ctx, "mon_1", store.ResultQuery{})
+		return err == nil && len(rs) >= 1
+	})
+}
+
+// A change notification for a credential drops its cached OAuth2 access
+// token: the next probe fetches a new one.
+func TestCredentialChangeDropsCachedToken(t *testing.T) {
+	ctx := context.Background()
+	sq, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "aio.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sq.Close() })
+	kr, err := secret.NewKeyring(secret.NewKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fetches atomic.Int64
+	idp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.FormValue("client_secret") != "s3cret" {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		n := fetches.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"access_token":"tok-%d","token_type":"Bearer","expires_in":3600}`, n)
+	}))
+	t.Cleanup(idp.Close)
+	var mu sync.Mutex
+	var seen []string
+	target := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen = append(seen, r.Header.Get("Authorization"))
+		mu.Unlock()
+	}))
+	t.Cleanup(target.Close)
+
+	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	clk := clock.NewFake(t0)
+	sealed, err := kr.Seal([]byte("s3cret"), secret.Binding{ObjectID: "cred_1", Revision: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = sq.Write(ctx, func(tx store.Tx) error {
+		if err := tx.InsertCredential(ctx, store.CredentialRecord{Credential: api.Credential{ID: "cred_1", Name: "idp",
+			Type: api.CredOAuth2Client, TokenURL: ptr(idp.URL), ClientID: ptr("aio"), SecretRevision: 1,
+			LastRotatedAt: &t0, Revision: 1, CreatedAt: t0, UpdatedAt: t0}, Sealed: sealed}); err != nil {
+			return err
+		}
+		if err := tx.InsertEndpoint(ctx, api.Endpoint{ID: "ep_1", Name: "target", URL: target.URL, CredentialID: ptr("cred_1"),
+			DataClassification: api.ClassInternal, Revision: 1, CreatedAt: t0, UpdatedAt: t0}); err != nil {
+			return err
+		}
+		return tx.InsertMonitor(ctx, api.Monitor{ID: "mon_1", Name: "target-health", EndpointID: "ep_1",
+			Type: api.MonitorHTTP, Enabled: ptr(true), Interval: ptr("10s"), Revision: 1, CreatedAt: t0, UpdatedAt: t0})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := engine.New(engine.Config{Store: sq, Keyring: kr, Clock: clk})
+	wctx, cancel := context.WithCancel(ctx)
+	t.Cleanup(func() { cancel(); e.Scheduler.Wait() })
+	if err := e.Scheduler.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	e.Scheduler.Start(wctx)
+	probeAt := func(d time.Duration, want int) {
+		t.Helper()
+		clk.Set(t0.Add(d))
+		e.Scheduler.Tick(t0.Add(d))
+		eventually(t, 5*time.Second, "the probe", func() bool {
+			mu.Lock()
+			defer mu.Unlock()
+			return len(seen) == want
+		})
+	}
+	probeAt(10*time.Second, 1)
+	probeAt(20*time.Second, 2) // the cached token
+	e.Notify(api.KindCredential, "cred_1")
+	probeAt(30*time.Second, 3)
+	mu.Lock()
+	got := append([]string(nil), seen...)
+	mu.Unlock()
+	want := []string{"Bearer tok-1", "Bearer tok-1", "Bearer tok-2"}
+	if strings.Join(got, ",") != strings.Join(want, ",") || fetches.Load() != 2 {
+		t.Fatalf("target saw %q after %d token fetches, want %q after 2", got, fetches.Load(), want)
+	}
+}
