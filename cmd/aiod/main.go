@@ -144,6 +144,9 @@ func cmdDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
 	dbPath := filepath.Join(dir, "aio.db")
 	keyPath := filepath.Join(dir, "aio.key")
 	if err := daemon.EnsureKeyFile(keyPath); err != nil {

@@ -149,7 +149,8 @@ func TestServeAndGracefulShutdown(t *testing.T) {
 }
 
 func TestDevPrintsHowToConnect(t *testing.T) {
-	dir := t.TempDir()
+	// A data directory that does not exist yet is made.
+	dir := filepath.Join(t.TempDir(), "new", "data")
 	ctx, cancel := context.WithCancel(context.Background())
 	var out syncBuffer
 	done := make(chan error, 1)
