@@ -105,7 +105,12 @@ func NewServer(t testing.TB, opts ...Options) *Server {
 		done := make(chan error, 1)
 		go func() { done <- eng.Run(ectx) }()
 		// Registered before the store's Close, so it runs first.
-		t.Cleanup(func() { stop(); <-done })
+		t.Cleanup(func() {
+			stop()
+			if err := <-done; err != nil {
+				t.Errorf("engine: %v", err)
+			}
+		})
 	}
 	srv, err := server.New(ctx, scfg)
 	if err != nil {

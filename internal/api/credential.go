@@ -17,7 +17,7 @@ const (
 	CredAPIKey       = "api_key"
 	CredBearer       = "bearer"
 	CredBasic        = "basic"
-	CredOAuth2Client = "oauth2_client_credentials"
+	CredOAuth2Client = "oauth2_client_credentials" //nolint:gosec // G101: a type name, not a credential.
 )
 
 // CredentialTypes lists every credential type.

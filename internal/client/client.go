@@ -236,7 +236,7 @@ func (c *Client) send(ctx context.Context, r request, out any) error {
 	rc, attempts := c.retryClient(ctx, req.Request, r)
 	resp, err := rc.Do(req)
 	if err != nil {
-		if err == context.Canceled || err == context.DeadlineExceeded {
+		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 			// go-retryablehttp returns the bare context error when the
 			// caller gives up during a backoff wait; say which call it was.
 			return fmt.Errorf("%s %s: %w", r.method, r.path, err)

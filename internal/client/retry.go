@@ -124,7 +124,7 @@ func backoff(minWait, maxWait time.Duration, attempt int, resp *http.Response) t
 		return d
 	}
 	half := d / 2
-	return half + rand.N(d-half+1)
+	return half + rand.N(d-half+1) //nolint:gosec // G404: jitter needs no cryptographic randomness.
 }
 
 // exponential returns minWait·2^attempt, capped at maxWait, without

@@ -337,5 +337,3 @@ func revokeInStore(t testing.TB, srv *acctest.Server, idOrName string) {
 		t.Fatalf("revoke %s: %v", idOrName, err)
 	}
 }
-
-func ptr[T any](v T) *T { return &v }

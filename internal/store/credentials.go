@@ -18,6 +18,7 @@ type CredentialRecord struct {
 	Sealed secret.Sealed
 }
 
+//nolint:gosec // G101: column names, not a credential.
 const credentialColumns = `id, name, description, type, header, query_param, username, token_url, client_id, scopes,
 	expires_at, rotation_period, secret_key_id, secret_wrapped, secret_ciphertext, secret_revision, last_rotated_at,
 	revision, created_at, updated_at`

@@ -69,7 +69,7 @@ func (r sqlReader) queryRow(ctx context.Context, q string, args ...any) *sql.Row
 func (r sqlReader) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
 	res, err := r.q.ExecContext(ctx, r.d.rebind(q), args...)
 	if err != nil && r.d.isUnique(err) {
-		return nil, fmt.Errorf("%w: %v", ErrConflict, err)
+		return nil, fmt.Errorf("%w: %w", ErrConflict, err)
 	}
 	return res, err
 }
@@ -412,6 +412,7 @@ func (t sqlTx) DeleteExpiredIdempotency(ctx context.Context, now time.Time) (int
 
 // ---- tokens ----
 
+//nolint:gosec // G101: column names, not a credential.
 const tokenColumns = `id, name, role, expires_at, revoked_at, created_at`
 
 func scanToken(s scanner) (api.Token, error) {

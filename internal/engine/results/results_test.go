@@ -157,7 +157,12 @@ func TestFlushOnInterval(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- w.Run(ctx) }()
-	defer func() { cancel(); <-done }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("run: %v", err)
+		}
+	}()
 
 	w.Record(result("mon_a", base))
 	w.Record(result("mon_a", base.Add(time.Second)))
@@ -322,7 +327,9 @@ func TestConcurrentRecord(t *testing.T) {
 	if err := w.Close(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	<-done
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
 	if n, _ := probes(t, st, "mon_a"); n != 4000 || w.Written() != 4000 {
 		t.Errorf("4000 probes should've been stored, got %d (written %d, dropped %d)", n, w.Written(), w.Dropped())
 	}
