@@ -18,7 +18,6 @@ import (
 	"github.com/aio-platform/terraform-provider-aio/internal/api"
 	"github.com/aio-platform/terraform-provider-aio/internal/clock"
 	"github.com/aio-platform/terraform-provider-aio/internal/engine"
-	"github.com/aio-platform/terraform-provider-aio/internal/engine/scheduler"
 	"github.com/aio-platform/terraform-provider-aio/internal/store"
 )
 
@@ -134,39 +133,6 @@ func (r *recorder) Missed(string) {
 	r.mu.Unlock()
 }
 
-// tee passes the scheduler's observations to the engine's metrics and to
-// the recorder.
-type tee []scheduler.Observer
-
-func (t tee) Dispatched(lag time.Duration) {
-	for _, o := range t {
-		o.Dispatched(lag)
-	}
-}
-
-func (t tee) Completed(r api.ProbeResult, took time.Duration) {
-	for _, o := range t {
-		o.Completed(r, took)
-	}
-}
-
-func (t tee) Missed(id string) {
-	for _, o := range t {
-		o.Missed(id)
-	}
-}
-
-// Forget passes on the scheduler's "monitor left the schedule" to the
-// observers that keep per-monitor state (the metrics' gauges), as the
-// scheduler does when the engine's metrics are its only observer.
-func (t tee) Forget(id string) {
-	for _, o := range t {
-		if f, ok := o.(interface{ Forget(string) }); ok {
-			f.Forget(id)
-		}
-	}
-}
-
 // runEngine sets up the store, runs the engine through warm-up and the
 // measured window, stops it and counts what it stored.
 func runEngine(ctx context.Context, o options, tg *targets, logger *slog.Logger) (*engineResult, error) {
@@ -196,16 +162,10 @@ func runEngine(ctx context.Context, o options, tg *targets, logger *slog.Logger)
 	fmt.Fprintf(os.Stderr, "setup: %d endpoints and monitors stored in %s\n", o.monitors, res.setupTook.Round(time.Millisecond))
 
 	// The real engine, as aiod wires it (internal/daemon: engine.New with
-	// the store, a real clock and the default workers). engine.New does
-	// not take an Observer, so the scheduler is rebuilt with the same
-	// parts plus the recorder beside the engine's metrics.
+	// the store, a real clock and the default workers), with the recorder
+	// observing beside the engine's own metrics.
 	rec := &recorder{outcomes: map[string]int64{}, lags: make([]time.Duration, 0, 1<<16), latencies: make([]time.Duration, 0, 1<<16)}
-	cfg := engine.Config{Store: ts, Clock: clock.Real{}, Logger: logger, Workers: o.workers}
-	e := engine.New(cfg)
-	e.Scheduler = scheduler.New(scheduler.Config{
-		Store: ts, Prober: e.Prober, Sink: e.Writer, Keyring: cfg.Keyring, Clock: cfg.Clock,
-		Logger: cfg.Logger, Observer: tee{e.Metrics, rec}, Workers: cfg.Workers, Resolution: o.resol,
-	})
+	e := engine.New(engine.Config{Store: ts, Clock: clock.Real{}, Logger: logger, Workers: o.workers, Resolution: o.resol, Observer: rec})
 
 	ectx, cancel := context.WithCancel(ctx)
 	defer cancel()

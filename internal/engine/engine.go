@@ -31,6 +31,11 @@ type Config struct {
 	Logger  *slog.Logger
 	// Workers bounds concurrent probes (scheduler default when zero).
 	Workers int
+	// Resolution is the scheduler's tick (scheduler default when zero).
+	Resolution time.Duration
+	// Observer, when set, sees every dispatch and result beside the
+	// engine's own metrics (the benchmark uses it).
+	Observer scheduler.Observer
 }
 
 // Engine runs the monitors.
@@ -56,7 +61,7 @@ func New(cfg Config) *Engine {
 	w := results.New(cfg.Store, results.Config{Clock: cfg.Clock, Logger: cfg.Logger})
 	s := scheduler.New(scheduler.Config{
 		Store: cfg.Store, Prober: p, Sink: w, Keyring: cfg.Keyring, Clock: cfg.Clock,
-		Logger: cfg.Logger, Observer: m, Workers: cfg.Workers,
+		Logger: cfg.Logger, Observer: observers(m, cfg.Observer), Workers: cfg.Workers, Resolution: cfg.Resolution,
 	})
 	return &Engine{cfg: cfg, Metrics: m, Prober: p, Writer: w, Scheduler: s,
 		Retention: results.NewRetention(cfg.Store, results.RetentionConfig{Logger: cfg.Logger})}
@@ -115,6 +120,44 @@ func (e *Engine) prune(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		}
+	}
+}
+
+// tee passes the scheduler's observations to several observers.
+type tee []scheduler.Observer
+
+func observers(m *metrics.Metrics, extra scheduler.Observer) scheduler.Observer {
+	if extra == nil {
+		return m
+	}
+	return tee{m, extra}
+}
+
+func (t tee) Dispatched(lag time.Duration) {
+	for _, o := range t {
+		o.Dispatched(lag)
+	}
+}
+
+func (t tee) Completed(r api.ProbeResult, took time.Duration) {
+	for _, o := range t {
+		o.Completed(r, took)
+	}
+}
+
+func (t tee) Missed(id string) {
+	for _, o := range t {
+		o.Missed(id)
+	}
+}
+
+// Forget passes on "this monitor left the schedule" to the observers that
+// keep per-monitor state.
+func (t tee) Forget(id string) {
+	for _, o := range t {
+		if f, ok := o.(interface{ Forget(string) }); ok {
+			f.Forget(id)
 		}
 	}
 }
