@@ -3,11 +3,15 @@
 #
 # It builds the provider and aiod, starts `aiod dev` (embedded SQLite in a
 # temporary directory), points Terraform at the provider in ./bin through
-# dev_overrides, and applies examples/quickstart: plan, apply, an empty plan,
-# then a drift round trip (an endpoint changed through the aiod API shows in
+# dev_overrides, and applies examples/quickstart: endpoints, a credential
+# whose secret is write-only (fed from an ephemeral variable), and a monitor
+# that aiod probes for real (aiod dev's own /healthz). Then: an empty plan;
+# a drift round trip (an endpoint changed through the aiod API shows in
 # `terraform plan -detailed-exitcode` as exit code 2, apply restores it, and
-# the plan is empty again), and finally destroy. Any failed expectation
-# makes it exit non-zero.
+# the plan is empty again); the same for the credential's secret; the real
+# health figures of the monitor, read by a refresh-only apply that also runs
+# the CI gates (a postcondition and a check block); and finally destroy. Any
+# failed expectation makes it exit non-zero.
 #
 # Environment:
 #   AIO_PORT  port for aiod dev (default 7420)
@@ -95,6 +99,15 @@ cat "$TF_CLI_CONFIG_FILE"
 echo
 echo "AIO_ADDR=$AIO_ADDR AIO_TOKEN=$AIO_TOKEN TF_CLI_CONFIG_FILE=$TF_CLI_CONFIG_FILE"
 
+# The configuration's input variables. The monitor probes aiod dev itself.
+# The API key is made up for this run; it feeds an ephemeral variable, so
+# Terraform keeps it in neither the plan nor the state. (Terraform needs it
+# on every plan and apply, destroy included: it stays exported.)
+export TF_VAR_aiod_addr="$addr"
+TF_VAR_payments_api_key="qs-key-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
+export TF_VAR_payments_api_key
+echo "TF_VAR_aiod_addr=$TF_VAR_aiod_addr TF_VAR_payments_api_key=(a random key for this run, not shown)"
+
 work="$tmp/quickstart"
 cp -R "$repo/examples/quickstart" "$work"
 cd "$work"
@@ -113,13 +126,75 @@ expect_plan() {
 	printf '\n>>> terraform plan -detailed-exitcode exited %s, as expected (%s)\n' "$rc" "$what"
 }
 
-section "terraform plan (three endpoints to create)"
+# have_jq tells whether jq is there; without it the script falls back to
+# sed and grep.
+have_jq() { command -v jq >/dev/null 2>&1; }
+
+# api_get KIND ID reads /v1/KIND/ID into $tmp/object.json and its revision
+# (the ETag) into $etag.
+api_get() {
+	curl -fsS -D "$tmp/get.headers" -o "$tmp/object.json" \
+		-H "Authorization: Bearer $AIO_TOKEN" "$addr/v1/$1/$2"
+	etag="$(tr -d '\r' <"$tmp/get.headers" | awk 'tolower($1) == "etag:" {print $2}')"
+	[[ -n "$etag" ]] || fail "GET /v1/$1/$2 returned no ETag"
+	echo "GET /v1/$1/$2 -> ETag $etag"
+}
+
+# api_put KIND ID replaces /v1/KIND/ID with $tmp/put.json, guarded by
+# If-Match so that a concurrent change would get 412.
+api_put() {
+	local status
+	status="$(curl -sS -o "$tmp/put.out" -w '%{http_code}' -X PUT \
+		-H "Authorization: Bearer $AIO_TOKEN" \
+		-H "Content-Type: application/json" \
+		-H "If-Match: $etag" \
+		-H "Idempotency-Key: quickstart-$1-$$-$RANDOM" \
+		--data-binary @"$tmp/put.json" "$addr/v1/$1/$2")"
+	[[ "$status" == 200 ]] || { cat "$tmp/put.out" >&2; fail "PUT /v1/$1/$2 answered $status, want 200"; }
+	echo "PUT /v1/$1/$2 (If-Match: $etag) -> $status"
+	cat "$tmp/put.out"
+	echo
+}
+
+# json_number FIELD FILE prints a top-level number (or null) of a JSON file.
+json_number() {
+	if have_jq; then
+		jq -r --arg f "$1" '.[$f] // "null"' "$2"
+	else
+		grep -Eo "\"$1\":(-?[0-9.eE+-]+|null)" "$2" | head -n 1 | cut -d: -f2
+	fi
+}
+
+section "terraform plan (four endpoints, a credential and a monitor to create)"
 terraform plan -input=false -out="$tmp/create.tfplan"
 
 section "terraform apply"
 terraform apply -input=false -auto-approve "$tmp/create.tfplan"
 ep_id="$(terraform output -raw payments_api_id)"
 [[ "$ep_id" == ep_* ]] || fail "output payments_api_id is '$ep_id', want an ep_ ID"
+cred_id="$(terraform output -raw payments_api_key_credential_id)"
+[[ "$cred_id" == cred_* ]] || fail "output payments_api_key_credential_id is '$cred_id', want a cred_ ID"
+mon_id="$(terraform output -raw aiod_health_monitor_id)"
+[[ "$mon_id" == mon_* ]] || fail "output aiod_health_monitor_id is '$mon_id', want a mon_ ID"
+
+section "The write-only secret is in neither the state nor the API"
+[[ -s terraform.tfstate ]] || fail "no terraform.tfstate after apply"
+if grep -qF "$TF_VAR_payments_api_key" terraform.tfstate; then
+	fail "the secret of $cred_id is in terraform.tfstate"
+fi
+echo "terraform.tfstate: the secret does not occur; Terraform keeps only:"
+if have_jq; then
+	jq -c '.resources[] | select(.type == "aio_credential") | .instances[0].attributes | {secret, secret_wo, secret_wo_version, secret_revision}' terraform.tfstate
+else
+	grep -E '"(secret|secret_wo|secret_wo_version|secret_revision)":' terraform.tfstate
+fi
+curl -fsS -H "Authorization: Bearer $AIO_TOKEN" "$addr/v1/credentials/$cred_id" >"$tmp/cred.json"
+if grep -qF "$TF_VAR_payments_api_key" "$tmp/cred.json"; then
+	fail "GET /v1/credentials/$cred_id returned the secret"
+fi
+echo "GET /v1/credentials/$cred_id (metadata only; aiod never returns the secret):"
+cat "$tmp/cred.json"
+echo
 
 section "terraform plan -detailed-exitcode (no changes expected: exit 0)"
 expect_plan 0 "no changes after apply"
@@ -127,30 +202,17 @@ expect_plan 0 "no changes after apply"
 section "Drift: change ${ep_id} outside Terraform through the aiod API"
 # Read the endpoint and its revision (the ETag), then replace it with a new
 # description, guarded by If-Match so that a concurrent change would get 412.
-curl -fsS -D "$tmp/get.headers" -o "$tmp/endpoint.json" \
-	-H "Authorization: Bearer $AIO_TOKEN" "$addr/v1/endpoints/$ep_id"
-etag="$(tr -d '\r' <"$tmp/get.headers" | awk 'tolower($1) == "etag:" {print $2}')"
-[[ -n "$etag" ]] || fail "GET /v1/endpoints/$ep_id returned no ETag"
-echo "GET /v1/endpoints/$ep_id -> ETag $etag"
-cat "$tmp/endpoint.json"
+api_get endpoints "$ep_id"
+cat "$tmp/object.json"
 echo
 new_description="Changed by hand, outside Terraform."
-if command -v jq >/dev/null 2>&1; then
-	jq -c --arg d "$new_description" '.description = $d' "$tmp/endpoint.json" >"$tmp/put.json"
+if have_jq; then
+	jq -c --arg d "$new_description" '.description = $d' "$tmp/object.json" >"$tmp/put.json"
 else
-	sed -E "s/\"description\":(\"([^\"\\\\]|\\\\.)*\"|null)/\"description\":\"$new_description\"/" "$tmp/endpoint.json" >"$tmp/put.json"
+	sed -E "s/\"description\":(\"([^\"\\\\]|\\\\.)*\"|null)/\"description\":\"$new_description\"/" "$tmp/object.json" >"$tmp/put.json"
 fi
 grep -q "$new_description" "$tmp/put.json" || fail "could not change the description in the request body"
-status="$(curl -sS -o "$tmp/put.out" -w '%{http_code}' -X PUT \
-	-H "Authorization: Bearer $AIO_TOKEN" \
-	-H "Content-Type: application/json" \
-	-H "If-Match: $etag" \
-	-H "Idempotency-Key: quickstart-drift-$$-$RANDOM" \
-	--data-binary @"$tmp/put.json" "$addr/v1/endpoints/$ep_id")"
-[[ "$status" == 200 ]] || { cat "$tmp/put.out" >&2; fail "PUT /v1/endpoints/$ep_id answered $status, want 200"; }
-echo "PUT /v1/endpoints/$ep_id (If-Match: $etag) -> $status"
-cat "$tmp/put.out"
-echo
+api_put endpoints "$ep_id"
 
 section "terraform plan -detailed-exitcode (drift expected: exit 2)"
 expect_plan 2 "drift found"
@@ -164,18 +226,100 @@ terraform apply -input=false -auto-approve
 section "terraform plan -detailed-exitcode (no changes expected: exit 0)"
 expect_plan 0 "drift repaired"
 
-section "Audit trail of ${ep_id} (GET /v1/audit-events)"
-curl -fsS -H "Authorization: Bearer $AIO_TOKEN" "$addr/v1/audit-events?object_id=$ep_id" >"$tmp/audit.json"
-if command -v jq >/dev/null 2>&1; then
-	jq -r '.items[] | "\(.time)  \(.actor) (\(.actor_role))  \(.action)  revision \(.revision)  \(.changed_fields | join(","))"' "$tmp/audit.json"
+section "Drift of the secret: change the secret of ${cred_id} outside Terraform"
+# The API takes a new secret in the write-only field "secret" of a PUT and
+# bumps secret_revision. Terraform never sees secrets, but it kept the
+# secret_revision it last wrote in the resource's private state: the next
+# plan compares the two.
+api_get credentials "$cred_id"
+if have_jq; then
+	jq -c '.secret = "rotated-by-hand-outside-terraform"' "$tmp/object.json" >"$tmp/put.json"
 else
-	cat "$tmp/audit.json"
-	echo
+	sed -E 's/^\{/{"secret":"rotated-by-hand-outside-terraform",/' "$tmp/object.json" >"$tmp/put.json"
 fi
+api_put credentials "$cred_id"
+
+section "terraform plan -detailed-exitcode (secret drift expected: exit 2)"
+expect_plan 2 "secret changed outside Terraform"
+grep -q "Secret changed outside Terraform" "$tmp/plan.out" || fail "the plan does not warn that the secret changed outside Terraform"
+grep -Eq '~ *secret_revision' "$tmp/plan.out" || fail "the plan does not update secret_revision"
+echo "The plan warns that the secret changed outside Terraform; apply sends the configured one again."
+
+section "terraform apply (send the configured secret again)"
+terraform apply -input=false -auto-approve
+
+section "terraform plan -detailed-exitcode (no changes expected: exit 0)"
+expect_plan 0 "secret restored"
+
+section "Real health figures of ${mon_id} (aiod probes its own /healthz every 5 s)"
+# Wait until the monitor has a few probes in the window (at most 60 s).
+probes=0
+for _ in $(seq 1 60); do
+	curl -fsS -H "Authorization: Bearer $AIO_TOKEN" "$addr/v1/monitors/$mon_id/status?window=5m" >"$tmp/status.json" || fail "GET /v1/monitors/$mon_id/status failed"
+	probes="$(json_number probes "$tmp/status.json")"
+	[[ "$probes" =~ ^[0-9]+$ ]] || fail "no probe count in the status: $(cat "$tmp/status.json")"
+	((probes >= 2)) && break
+	sleep 1
+done
+((probes >= 2)) || fail "the monitor had $probes probes after 60 s, want at least 2: $(cat "$tmp/status.json")"
+echo "GET /v1/monitors/$mon_id/status?window=5m -> $probes probes"
+echo
+# A refresh-only apply reads the data source again, runs its postcondition
+# (the gate that fails the run) and the check block (the gate that warns),
+# and stores the figures in the state, changing nothing else. The figures
+# are not outputs: they change with every probe and would make every plan
+# show a change.
+terraform apply -refresh-only -input=false -auto-approve
+echo
+terraform show -json >"$tmp/show.json"
+if have_jq; then
+	jq '.values.root_module.resources[] | select(.address == "data.aio_monitor_status.aiod_health") | .values' "$tmp/show.json" >"$tmp/figures.json"
+else
+	terraform state show -no-color data.aio_monitor_status.aiod_health |
+		sed -nE 's/^ *([a-z0-9_]+) *= *"?([^"]*)"?$/"\1":\2/p' | paste -sd, - | sed 's/^/{/; s/$/}/' >"$tmp/figures.json"
+fi
+availability="$(json_number availability_percent "$tmp/figures.json")"
+p95="$(json_number latency_p95_ms "$tmp/figures.json")"
+avg="$(json_number latency_avg_ms "$tmp/figures.json")"
+state_probes="$(json_number probes "$tmp/figures.json")"
+error_rate="$(json_number error_rate_percent "$tmp/figures.json")"
+ppm="$(json_number probes_per_minute "$tmp/figures.json")"
+[[ "$state_probes" =~ ^[0-9]+$ ]] && ((state_probes >= 2)) || fail "data.aio_monitor_status.aiod_health has probes = $state_probes, want at least 2"
+[[ "$availability" != null ]] || fail "data.aio_monitor_status.aiod_health has no availability_percent"
+# Two decimals are plenty for people (the state keeps full precision).
+round2() { awk -v v="$1" 'BEGIN { if (v ~ /^-?[0-9.eE+-]+$/) printf "%.2f", v; else printf "%s", v }'; }
+availability="$(round2 "$availability")" p95="$(round2 "$p95")" avg="$(round2 "$avg")"
+error_rate="$(round2 "$error_rate")" ppm="$(round2 "$ppm")"
+printf '\n    data.aio_monitor_status.aiod_health (window 5m), as Terraform read it:\n\n'
+printf '      availability   %s %%\n' "$availability"
+printf '      latency p95    %s ms (average %s ms)\n' "$p95" "$avg"
+printf '      probes         %s (%s per minute over the window)\n' "$state_probes" "$ppm"
+printf '      error rate     %s %%\n\n' "$error_rate"
+echo "The postcondition (availability >= 99) held; a breach would have failed this apply."
+echo
+echo "GET /metrics (Prometheus), the per-monitor gauges:"
+curl -fsS "$addr/metrics" | grep -E "^aio_monitor_(up|latency_seconds)\{monitor_id=\"$mon_id\"\}" || fail "/metrics has no gauges for $mon_id"
+
+section "terraform plan -detailed-exitcode (no changes expected: exit 0)"
+expect_plan 0 "the figures changed, the configuration did not"
+
+section "Audit trail of ${ep_id} and ${cred_id} (GET /v1/audit-events)"
+for obj in "$ep_id" "$cred_id"; do
+	curl -fsS -H "Authorization: Bearer $AIO_TOKEN" "$addr/v1/audit-events?object_id=$obj" >"$tmp/audit.json"
+	if have_jq; then
+		jq -r '.items[] | "\(.time)  \(.object_id)  \(.actor) (\(.actor_role))  \(.action)  revision \(.revision)  \(.changed_fields | join(","))"' "$tmp/audit.json"
+	else
+		cat "$tmp/audit.json"
+		echo
+	fi
+done
 
 section "terraform destroy"
 terraform destroy -input=false -auto-approve
-left="$(curl -fsS -H "Authorization: Bearer $AIO_TOKEN" "$addr/v1/endpoints")"
-grep -Eq '"items":(\[\]|null)' <<<"$left" || fail "endpoints remain after destroy: $left"
+for kind in monitors endpoints credentials; do
+	left="$(curl -fsS -H "Authorization: Bearer $AIO_TOKEN" "$addr/v1/$kind")"
+	grep -Eq '"items":(\[\]|null)' <<<"$left" || fail "$kind remain after destroy: $left"
+done
 
-printf '\n==> quickstart passed: plan, apply, empty plan, drift found (exit 2) and repaired, destroy.\n'
+printf '\n==> quickstart passed: plan, apply, empty plan, drift of an endpoint and of a secret found (exit 2) and repaired,\n'
+printf '    real figures (availability %s %%, p95 %s ms, %s probes) behind a passing CI gate, destroy.\n' "$availability" "$p95" "$state_probes"

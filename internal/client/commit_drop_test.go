@@ -12,6 +12,7 @@ import (
 
 	"github.com/aio-platform/terraform-provider-aio/internal/acctest"
 	"github.com/aio-platform/terraform-provider-aio/internal/api"
+	"github.com/aio-platform/terraform-provider-aio/internal/store"
 )
 
 // dropAfterCommit is a proxy in front of a real aiod. The first request
@@ -123,6 +124,46 @@ func TestUpdateRetriedAfterCommitSucceeds(t *testing.T) {
 	}
 	if now.Revision != 2 {
 		t.Fatalf("the update was applied more than once: revision %d", now.Revision)
+	}
+}
+
+// An attempt that times out on the client while the server still holds
+// its idempotency key: the retry gets 409 with Retry-After, waits, and
+// ends with the one object the key made.
+func TestRetryWaitsOutAKeyInFlight(t *testing.T) {
+	srv := acctest.NewServer(t)
+	ctx := context.Background()
+	held, release := make(chan struct{}), make(chan struct{})
+	writeDone := make(chan error, 1)
+	go func() {
+		// Holding the writer keeps the first attempt's request (and its
+		// key) in flight on the server.
+		writeDone <- srv.Store.Write(ctx, func(store.Tx) error {
+			close(held)
+			<-release
+			return nil
+		})
+	}()
+	<-held
+	time.AfterFunc(1500*time.Millisecond, func() { close(release) })
+	c, err := New(Config{Address: srv.URL, Token: srv.Tokens[api.RoleEditor], RequestTimeout: 300 * time.Millisecond,
+		MinBackoff: 10 * time.Millisecond, MaxBackoff: 2 * time.Second, RetryMax: 6})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.CreateEndpoint(ctx, api.Endpoint{Name: "slow", URL: "https://slow.example"})
+	if err != nil {
+		t.Fatalf("create while the key was in flight: %v", err)
+	}
+	if err := <-writeDone; err != nil {
+		t.Fatal(err)
+	}
+	all, err := c.ListAllEndpoints(ctx, ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != 1 || all[0].ID != got.ID {
+		t.Fatalf("want exactly the one endpoint %s, got %+v", got.ID, all)
 	}
 }
 

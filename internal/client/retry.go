@@ -36,6 +36,13 @@ func shouldRetry(ctx context.Context, req *http.Request, resp *http.Response, er
 	switch resp.StatusCode {
 	case http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
 		return true
+	case http.StatusConflict:
+		// aiod answers 409 with Retry-After while the first request with
+		// the same idempotency key is still running (an earlier attempt
+		// that timed out on this side). Waiting and sending the same key
+		// again gets that request's stored answer. A 409 without
+		// Retry-After (a name taken, a reference) is final.
+		return resp.Header.Get("Retry-After") != ""
 	}
 	// 500 in particular is not retried: it means the server failed while
 	// handling the request, and sending it again is unlikely to help.
@@ -114,7 +121,7 @@ func retryableError(err error) bool {
 // asked, but never more than maxWait: a server asking for a day must not stall
 // a Terraform run for a day.
 func backoff(minWait, maxWait time.Duration, attempt int, resp *http.Response) time.Duration {
-	if resp != nil && (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable) {
+	if resp != nil && (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable || resp.StatusCode == http.StatusConflict) {
 		if d, ok := retryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
 			return clampDuration(d, 0, maxWait)
 		}

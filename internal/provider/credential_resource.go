@@ -91,7 +91,7 @@ var credentialDescriptions = map[string]string{
 	"secret_wo_version": "The version of `secret_wo`, any whole number you choose. Changing it sends the current `secret_wo` to aiod; without a change, `secret_wo` is not sent again. Required with `secret_wo`.",
 	"expires_at":        "When the secret stops working, in RFC 3339 format, if known. Unset by default.",
 	"rotation_period":   "How often the secret should be rotated, as a Go duration such as `720h` (30 days). Sets `rotation_due_at`. Unset by default.",
-	"rotation_due_at":   "When the secret is next due for rotation: `last_rotated_at` plus `rotation_period`, in RFC 3339 format; null without a rotation period.",
+	"rotation_due_at":   "When the secret is next due for rotation, in RFC 3339 format: the earlier of `expires_at` and `last_rotated_at` plus `rotation_period`; null when neither is set.",
 	"secret_revision":   "The revision of the secret in aiod: 1 on creation and one more on every change of the secret, made here or elsewhere. A change made outside Terraform shows as an update in the next plan.",
 	"last_rotated_at":   "When the secret last changed, in RFC 3339 format.",
 	"revision":          "The credential's revision in aiod: 1 on creation and one more on every change, made here or elsewhere.",
@@ -150,7 +150,10 @@ func (r *credentialResource) Schema(_ context.Context, _ resource.SchemaRequest,
 				MarkdownDescription: d["secret_wo_version"], Optional: true,
 				Validators: []validator.Int64{int64validator.AlsoRequires(path.MatchRoot("secret_wo"))},
 			},
-			"expires_at":      schema.StringAttribute{MarkdownDescription: d["expires_at"], Optional: true, CustomType: timetypes.RFC3339Type{}},
+			"expires_at": schema.StringAttribute{
+				MarkdownDescription: d["expires_at"], Optional: true, CustomType: timetypes.RFC3339Type{},
+				Validators: []validator.String{microsecondTimeValidator{}},
+			},
 			"rotation_period": schema.StringAttribute{MarkdownDescription: d["rotation_period"], Optional: true, CustomType: timetypes.GoDurationType{}},
 			"rotation_due_at": computedTime("rotation_due_at"),
 			"secret_revision": schema.Int64Attribute{MarkdownDescription: d["secret_revision"], Computed: true},
@@ -342,9 +345,7 @@ func (r *credentialResource) ModifyPlan(ctx context.Context, req resource.Modify
 		// of, say, the description does not show them as unknown.
 		plan.SecretRevision = state.SecretRevision
 		plan.LastRotatedAt = state.LastRotatedAt
-		if plan.RotationPeriod.Equal(state.RotationPeriod) {
-			plan.RotationDueAt = state.RotationDueAt
-		} else if ok, _ := plan.RotationPeriod.StringSemanticEquals(ctx, state.RotationPeriod); ok && !plan.RotationPeriod.IsNull() {
+		if sameDuration(ctx, plan.RotationPeriod, state.RotationPeriod) && sameInstant(ctx, plan.ExpiresAt, state.ExpiresAt) {
 			plan.RotationDueAt = state.RotationDueAt
 		}
 	}
@@ -421,7 +422,7 @@ func credentialModelFromAPI(c api.Credential, prior credentialResourceModel) cre
 		Secret:          prior.Secret,
 		SecretWO:        types.StringNull(),
 		SecretWOVersion: prior.SecretWOVersion,
-		ExpiresAt:       timePtrValue(c.ExpiresAt),
+		ExpiresAt:       keepSameInstant(context.Background(), prior.ExpiresAt, timePtrValue(c.ExpiresAt)),
 		RotationPeriod:  timetypes.NewGoDurationValueFromPointerStringMust(c.RotationPeriod),
 		RotationDueAt:   timePtrValue(c.RotationDueAt),
 		SecretRevision:  types.Int64Value(c.SecretRevision),
@@ -472,4 +473,35 @@ func timePtrValue(t *time.Time) timetypes.RFC3339 {
 		return timetypes.NewRFC3339Null()
 	}
 	return timeValue(*t)
+}
+
+// sameDuration tells whether two durations are both null or the same
+// length, however written.
+func sameDuration(ctx context.Context, a, b timetypes.GoDuration) bool {
+	if a.IsNull() || b.IsNull() || a.IsUnknown() || b.IsUnknown() {
+		return a.Equal(b)
+	}
+	eq, _ := a.StringSemanticEquals(ctx, b)
+	return eq
+}
+
+// sameInstant tells whether two timestamps are both null or the same
+// instant, whatever their offsets.
+func sameInstant(_ context.Context, a, b timetypes.RFC3339) bool {
+	if a.IsNull() || b.IsNull() || a.IsUnknown() || b.IsUnknown() {
+		return a.Equal(b)
+	}
+	ta, da := a.ValueRFC3339Time()
+	tb, db := b.ValueRFC3339Time()
+	return !da.HasError() && !db.HasError() && ta.Equal(tb)
+}
+
+// keepSameInstant keeps the configured form of a timestamp (its offset)
+// when aiod returns the same instant in UTC, so that "+02:00" in the
+// configuration does not read back as a change.
+func keepSameInstant(ctx context.Context, prior, got timetypes.RFC3339) timetypes.RFC3339 {
+	if sameInstant(ctx, prior, got) && !prior.IsNull() && !prior.IsUnknown() {
+		return prior
+	}
+	return got
 }

@@ -129,3 +129,5 @@ func TestAccProvider_tls(t *testing.T) {
 }
 
 func monitorListAll() client.MonitorListOptions { return client.MonitorListOptions{} }
+
+func regexpMust(s string) *regexp.Regexp { return regexp.MustCompile(s) }

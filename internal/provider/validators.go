@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/mapvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
@@ -76,6 +77,30 @@ var (
 	// pemRegexp recognises PEM certificates.
 	pemRegexp = regexp.MustCompile(`-----BEGIN CERTIFICATE-----`)
 )
+
+// microsecondTimeValidator refuses timestamps finer than a microsecond,
+// the precision aiod keeps, so that what is planned is what comes back.
+type microsecondTimeValidator struct{}
+
+var _ validator.String = microsecondTimeValidator{}
+
+func (microsecondTimeValidator) Description(context.Context) string {
+	return "value must be an RFC 3339 time with at most microsecond precision"
+}
+
+func (v microsecondTimeValidator) MarkdownDescription(ctx context.Context) string {
+	return v.Description(ctx)
+}
+
+func (microsecondTimeValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
+	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
+		return
+	}
+	t, err := time.Parse(time.RFC3339Nano, req.ConfigValue.ValueString())
+	if err == nil && t.Nanosecond()%1000 != 0 {
+		resp.Diagnostics.AddAttributeError(req.Path, "Invalid time", "aiod keeps times to the microsecond: give at most 6 fractional digits.")
+	}
+}
 
 // httpURLValidator checks an absolute http or https URL with a host.
 type httpURLValidator struct{}

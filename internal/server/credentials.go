@@ -15,7 +15,9 @@ import (
 )
 
 // credentialView is what the API shows of a stored credential: metadata
-// and the computed rotation fields, never the secret.
+// and the computed rotation fields, never the secret. The rotation is due
+// at the earlier of the secret's expiry and its last rotation plus the
+// rotation period: a secret must be replaced before it stops working.
 func credentialView(c store.CredentialRecord) api.Credential {
 	out := c.Credential
 	out.Secret = nil
@@ -25,6 +27,10 @@ func credentialView(c store.CredentialRecord) api.Credential {
 			due := c.LastRotatedAt.Add(d)
 			out.RotationDueAt = &due
 		}
+	}
+	if c.ExpiresAt != nil && (out.RotationDueAt == nil || c.ExpiresAt.Before(*out.RotationDueAt)) {
+		due := *c.ExpiresAt
+		out.RotationDueAt = &due
 	}
 	return out
 }

@@ -38,7 +38,11 @@ func (s *Server) mutate(w http.ResponseWriter, r *http.Request, p principal, bod
 			return invalid([]api.FieldError{{Field: "Idempotency-Key", Message: "must be at most 255 characters"}})
 		}
 		if !s.beginInflight(ik) {
-			return problemf(http.StatusConflict, "a request with this Idempotency-Key is still in progress")
+			// Retry-After tells clients that this conflict, unlike a taken
+			// name, goes away by itself: the retry gets the stored answer.
+			p := problemf(http.StatusConflict, "a request with this Idempotency-Key is still in progress")
+			p.header = map[string]string{"Retry-After": "1"}
+			return p
 		}
 		defer s.endInflight(ik)
 	}

@@ -193,6 +193,8 @@ func TestIdempotencyKeyInFlight(t *testing.T) {
 	if !strings.Contains(p.Detail, "in progress") {
 		t.Errorf("409 detail %q does not say the key is in progress", p.Detail)
 	}
+	// Retry-After marks this conflict as one that passes by itself.
+	wantHeader(t, r, "Retry-After", "1")
 	wantNoHeader(t, r, api.HeaderReplayed)
 
 	close(release)

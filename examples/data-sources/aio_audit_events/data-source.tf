@@ -1,0 +1,28 @@
+# Compliance report: every change made by the CI token since the start of
+# the year, oldest first. All filters are optional and combine with AND.
+data "aio_audit_events" "ci_changes" {
+  actor = "ci-terraform"
+  since = "2026-01-01T00:00:00Z"
+}
+
+# Every change of one credential: secret changes are recorded as a change of
+# the field "secret", never with its value.
+data "aio_audit_events" "payments_key" {
+  kind      = "credential"
+  object_id = "cred_01jdq3v8m5x2k7n4p6r9s0t1w2"
+}
+
+output "ci_changes" {
+  value = [
+    for e in data.aio_audit_events.ci_changes.events :
+    "${e.time} ${e.actor} (${e.actor_role}) ${e.action} ${e.object_kind} ${e.object_id} r${e.revision}: ${join(",", e.changed_fields)}"
+  ]
+}
+
+output "payments_key_secret_changes" {
+  description = "When the payments API key's secret was changed, and by whom."
+  value = [
+    for e in data.aio_audit_events.payments_key.events :
+    "${e.time} by ${e.actor}" if contains(e.changed_fields, "secret")
+  ]
+}
