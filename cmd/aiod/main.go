@@ -11,7 +11,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -40,6 +39,8 @@ Usage:
   aiod token revoke (--id ID | --name NAME) [--database FILE]
   aiod keys generate
   aiod keys rotate  [--database FILE] [--key-file FILE]
+      with --key-file: makes a new key, rewrites the file and re-wraps every secret (no restart)
+      with AIOD_ENCRYPTION_KEY=NEW,OLD (restart aiod with it first): re-wraps every secret under NEW
   aiod backup --out FILE [--database FILE]
   aiod version
 
@@ -295,16 +296,16 @@ func cmdKeys(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "re-wrapped %d secrets under the new key %s\n", res.Rewrapped, res.NewKey.ID)
 	if *keyFile != "" {
+		fmt.Fprintf(stdout, "re-wrapped %d secrets under the new key %s\n", res.Rewrapped, res.NewKey.ID)
 		fmt.Fprintf(stdout, "%s now holds the new key first and the old ones after it; a running aiod picks it up by itself\n", *keyFile)
 		return nil
 	}
-	keys := make([]string, len(res.Keys))
-	for i, k := range res.Keys {
-		keys[i] = k.String()
+	fmt.Fprintf(stdout, "re-wrapped %d secrets under %s, the first key of %s\n", res.Rewrapped, res.NewKey.ID, daemon.EnvEncryptionKey)
+	if len(res.Keys) > 1 {
+		fmt.Fprintf(stdout, "no secret uses the other keys any more: once every aiod runs with it, %s=%s is enough (keep the old value with your backups)\n",
+			daemon.EnvEncryptionKey, res.Keys[0].String())
 	}
-	fmt.Fprintf(stdout, "set this before restarting aiod (and keep it with your backups):\n%s=%s\n", daemon.EnvEncryptionKey, strings.Join(keys, ","))
 	return nil
 }
 

@@ -230,9 +230,11 @@ func TestKeysAndBackupCommands(t *testing.T) {
 		t.Fatalf("key file after rotate: %v", err)
 	}
 	// With the keys in the environment, rotate prints the new value.
-	t.Setenv(daemon.EnvEncryptionKey, kr.Keys()[0].String())
+	// With the keys in the environment (NEW,OLD), rotate re-wraps under
+	// NEW and says when OLD can go.
+	t.Setenv(daemon.EnvEncryptionKey, kr.Keys()[0].String()+","+kr.Keys()[1].String())
 	out, err = runCLI(t, "keys", "rotate", "--database", db)
-	if err != nil || !strings.Contains(out, daemon.EnvEncryptionKey+"=") {
+	if err != nil || !strings.Contains(out, "the first key of "+daemon.EnvEncryptionKey) || !strings.Contains(out, daemon.EnvEncryptionKey+"="+kr.Keys()[0].String()) {
 		t.Fatalf("keys rotate from the environment: %v %s", err, out)
 	}
 	backup := filepath.Join(dir, "copy.db")

@@ -26,6 +26,8 @@ type leveledLogger struct {
 	ctx context.Context
 }
 
+var _ retryablehttp.LeveledLogger = leveledLogger{}
+
 // Error logs a failed attempt. It is a warning in Terraform's log, not an
 // error, because the call may still succeed on a retry, and a call that
 // finally fails is reported to the user through its returned error.

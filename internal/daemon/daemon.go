@@ -121,6 +121,7 @@ func Serve(ctx context.Context, o Options) error {
 	defer stopEngine()
 	engDone := make(chan error, 1)
 	go func() { engDone <- eng.Run(engCtx) }()
+	go purgeIdempotency(engCtx, srv, o.Logger)
 	ln, err := net.Listen("tcp", o.Listen)
 	if err != nil {
 		return err
@@ -188,4 +189,26 @@ func DevBanner(addr, token, dataDir string) string {
 	fmt.Fprintf(&b, "    export AIO_TOKEN=%s\n\n", token)
 	fmt.Fprintf(&b, "Root token: %s (role admin). Stop with Ctrl-C.\n\n", token)
 	return b.String()
+}
+
+// PurgeEvery is how often expired idempotent answers are deleted.
+const PurgeEvery = 10 * time.Minute
+
+// purgeIdempotency deletes expired idempotent answers now and then every
+// PurgeEvery until ctx ends.
+func purgeIdempotency(ctx context.Context, srv *server.Server, log *slog.Logger) {
+	t := time.NewTicker(PurgeEvery)
+	defer t.Stop()
+	for {
+		if n, err := srv.PurgeExpiredIdempotency(ctx); err != nil && ctx.Err() == nil {
+			log.Error("purge expired idempotency keys", "error", err)
+		} else if n > 0 {
+			log.Info("purged expired idempotency keys", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }

@@ -91,36 +91,72 @@ func CheckKeys(ctx context.Context, st store.Store, kr *secret.Keyring) error {
 
 // RotateResult reports a key rotation.
 type RotateResult struct {
+	// NewKey is the primary key every secret is now wrapped under.
 	NewKey    secret.Key
 	Rewrapped int
-	// Keys is the new keyring, primary first, for the operator to keep.
+	// Keys is the keyring, primary first, for the operator to keep.
 	Keys []secret.Key
 }
 
-// RotateKeys makes a new primary key and re-wraps every secret's data key
-// under it, one credential per transaction so that aiod keeps serving. The
-// sealed secrets, secret_revision, revision and updated_at do not change,
-// so no plan shows drift. With a key file, the file is rewritten (new key
-// first, old keys kept) before any row changes, so that a running aiod,
-// which re-reads its key file when it meets an unknown key, can always
-// open every row.
-func RotateKeys(ctx context.Context, st store.Store, clk clock.Clock, old *secret.Keyring, keyFile string) (RotateResult, error) {
-	if old == nil {
+// RotateKeys re-wraps every secret's data key under a primary key, one
+// credential per transaction so that aiod keeps serving. The sealed
+// secrets, secret_revision, revision and updated_at do not change, so no
+// plan shows drift.
+//
+// With a key file it makes a new primary key and rewrites the file (new
+// key first, old keys kept) before any row changes. A running aiod
+// re-reads its key file when the file changes, so it seals new secrets
+// under the new key and opens both old and new rows: no restart, no
+// downtime.
+//
+// Without a key file (AIOD_ENCRYPTION_KEY) a running aiod cannot learn a
+// new key, so this makes none: it re-wraps every secret under the first
+// key of the variable. The operator first restarts aiod with NEW,OLD
+// (it then opens old rows and seals under NEW), then runs this, then may
+// drop OLD. This way no running aiod ever meets a key it does not hold.
+func RotateKeys(ctx context.Context, st store.Store, clk clock.Clock, current *secret.Keyring, keyFile string) (RotateResult, error) {
+	if current == nil {
 		return RotateResult{}, fmt.Errorf("no current key: give --key-file or %s", EnvEncryptionKey)
 	}
-	nk := secret.NewKey()
-	keys := append([]secret.Key{nk}, old.Keys()...)
-	ring, err := secret.NewKeyring(keys...)
-	if err != nil {
-		return RotateResult{}, err
-	}
+	keys := current.Keys()
 	if keyFile != "" {
+		keys = append([]secret.Key{secret.NewKey()}, keys...)
 		if err := secret.WriteKeyFile(keyFile, keys); err != nil {
 			return RotateResult{}, fmt.Errorf("write key file: %w", err)
 		}
 	}
-	res := RotateResult{NewKey: nk, Keys: keys}
-	err = eachCredential(ctx, st, func(c store.CredentialRecord) error {
+	ring, err := secret.NewKeyring(keys...)
+	if err != nil {
+		return RotateResult{}, err
+	}
+	res := RotateResult{NewKey: keys[0], Keys: keys}
+	// A credential written by a running aiod during the pass may still
+	// land under an older key if that aiod had not seen the new file yet;
+	// a second pass catches it.
+	for pass := 0; pass < 3; pass++ {
+		n, err := rewrapAll(ctx, st, ring, res.NewKey.ID)
+		if err != nil {
+			return res, err
+		}
+		res.Rewrapped += n
+		if n == 0 {
+			break
+		}
+	}
+	err = st.Write(ctx, func(tx store.Tx) error {
+		return tx.InsertAuditEvent(ctx, auth.Event(clk.Now(), auth.CLIActor, "rotate_key", "encryption_key", res.NewKey.ID, 0, []string{"secret_key_id"}))
+	})
+	return res, err
+}
+
+// rewrapAll re-wraps every secret not yet under primary; it returns how
+// many it re-wrapped.
+func rewrapAll(ctx context.Context, st store.Store, ring *secret.Keyring, primary string) (int, error) {
+	n := 0
+	err := eachCredential(ctx, st, func(c store.CredentialRecord) error {
+		if c.Sealed.KeyID == primary {
+			return nil
+		}
 		return st.Write(ctx, func(tx store.Tx) error {
 			cur, err := tx.GetCredential(ctx, c.ID)
 			if errors.Is(err, store.ErrNotFound) {
@@ -128,24 +164,18 @@ func RotateKeys(ctx context.Context, st store.Store, clk clock.Clock, old *secre
 			} else if err != nil {
 				return err
 			}
-			if cur.Sealed.KeyID == nk.ID {
+			if cur.Sealed.KeyID == primary {
 				return nil
 			}
 			sealed, err := ring.Rewrap(cur.Sealed, secret.Binding{ObjectID: cur.ID, Revision: cur.SecretRevision})
 			if err != nil {
 				return fmt.Errorf("credential %s: %w", cur.ID, err)
 			}
-			res.Rewrapped++
+			n++
 			return tx.UpdateSealed(ctx, cur.ID, sealed)
 		})
 	})
-	if err != nil {
-		return res, err
-	}
-	err = st.Write(ctx, func(tx store.Tx) error {
-		return tx.InsertAuditEvent(ctx, auth.Event(clk.Now(), auth.CLIActor, "rotate_key", "encryption_key", nk.ID, 0, []string{"secret_key_id"}))
-	})
-	return res, err
+	return n, err
 }
 
 // Backup writes a consistent copy of the database at dbPath to out.
@@ -153,10 +183,5 @@ func Backup(ctx context.Context, dbPath, out string) error {
 	if _, err := os.Stat(out); err == nil {
 		return fmt.Errorf("%s exists; choose a new file", out)
 	}
-	st, err := OpenStore(ctx, dbPath)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	return st.Backup(ctx, out)
+	return store.BackupSQLite(ctx, dbPath, out)
 }

@@ -187,6 +187,17 @@ func TestBackupWhileServing(t *testing.T) {
 	if err := Backup(ctx, srv.DBPath, out); err == nil {
 		t.Fatal("a second backup over the first must be refused")
 	}
+	// The database, its WAL and the copy are readable by the owner only:
+	// they hold token hashes and sealed secrets.
+	for _, p := range []string{srv.DBPath, srv.DBPath + "-wal", out} {
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if perm := fi.Mode().Perm(); perm != 0o600 {
+			t.Errorf("%s has mode %o, want 600", filepath.Base(p), perm)
+		}
+	}
 	// The copy is a whole database: it opens, holds the objects, and its
 	// secrets open with the same key.
 	st, err := store.OpenSQLite(ctx, out)
@@ -225,5 +236,48 @@ func TestBackupWhileServing(t *testing.T) {
 	var check string
 	if err := db.QueryRow(`PRAGMA integrity_check`).Scan(&check); err != nil || check != "ok" {
 		t.Fatalf("integrity of the backup: %q %v", check, err)
+	}
+}
+
+// With AIOD_ENCRYPTION_KEY the operator restarts aiod with NEW,OLD first;
+// rotate then re-wraps every secret under NEW without making a key that a
+// running aiod could not know.
+func TestRotateKeysFromEnvironment(t *testing.T) {
+	ctx := context.Background()
+	oldKey, newKey := secret.NewKey(), secret.NewKey()
+	before, _ := secret.NewKeyring(oldKey)
+	srv := acctest.NewServer(t, acctest.Options{Keyring: before})
+	c, err := client.New(client.Config{Address: srv.URL, Token: srv.AdminToken})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := "env-rotated"
+	cred, err := c.CreateCredential(ctx, api.Credential{Name: "a", Type: api.CredBearer, Secret: &s})
+	if err != nil {
+		t.Fatal(err)
+	}
+	restarted, err := LoadKeyring("", newKey.String()+","+oldKey.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := RotateKeys(ctx, srv.Store, clock.Real{}, restarted, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Rewrapped != 1 || res.NewKey.ID != newKey.ID {
+		t.Fatalf("rotation: rewrapped %d under %s, want 1 under %s", res.Rewrapped, res.NewKey.ID, newKey.ID)
+	}
+	rec, err := srv.Store.GetCredential(ctx, cred.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	onlyNew, _ := secret.NewKeyring(newKey)
+	if got, err := onlyNew.Open(rec.Sealed, secret.Binding{ObjectID: cred.ID, Revision: rec.SecretRevision}); err != nil || string(got) != s {
+		t.Fatalf("the new key alone opens: %q %v", got, err)
+	}
+	// Running it again finds nothing left to do.
+	again, err := RotateKeys(ctx, srv.Store, clock.Real{}, restarted, "")
+	if err != nil || again.Rewrapped != 0 {
+		t.Fatalf("second rotation: %+v %v", again, err)
 	}
 }

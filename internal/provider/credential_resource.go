@@ -258,6 +258,7 @@ func (r *credentialResource) Create(ctx context.Context, req resource.CreateRequ
 		return
 	}
 	in.Secret = secret
+	ctx = maskSecret(ctx, *secret)
 	out, err := r.client.CreateCredential(ctx, in)
 	if err != nil {
 		addClientError(&resp.Diagnostics, "Could not create the credential", err)
@@ -374,6 +375,7 @@ func (r *credentialResource) Update(ctx context.Context, req resource.UpdateRequ
 			return
 		}
 		in.Secret = secret
+		ctx = maskSecret(ctx, *secret)
 	}
 	out, err := r.client.UpdateCredential(ctx, state.ID.ValueString(), state.Revision.ValueInt64(), in)
 	if err != nil {
@@ -504,4 +506,12 @@ func keepSameInstant(ctx context.Context, prior, got timetypes.RFC3339) timetype
 		return prior
 	}
 	return got
+}
+
+// maskSecret keeps the secret out of every log line written with ctx, by
+// field name and by value, as a second line of defence: nothing logs it on
+// purpose.
+func maskSecret(ctx context.Context, secret string) context.Context {
+	ctx = tflog.MaskFieldValuesWithFieldKeys(ctx, "secret", "secret_wo")
+	return tflog.MaskAllFieldValuesStrings(tflog.MaskMessageStrings(ctx, secret), secret)
 }

@@ -26,7 +26,9 @@ var testAccProtoV6ProviderFactories = map[string]func() (tfprotov6.ProviderServe
 }
 
 // testAccVersionChecks require the Terraform version the provider targets.
-var testAccVersionChecks = []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_11_0)}
+// They fail rather than skip on an older Terraform: a skipped acceptance
+// suite would let `make test` pass without testing the provider.
+var testAccVersionChecks = []tfversion.TerraformVersionCheck{tfversion.RequireAbove(tfversion.Version1_11_0)}
 
 // newTestServer starts an in-process aiod for one test.
 func newTestServer(t *testing.T) *acctest.Server {

@@ -14,6 +14,7 @@ import (
 	"bufio"
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -24,6 +25,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 )
 
 // KeySize is the size of every key: AES-256.
@@ -104,6 +106,22 @@ type Keyring struct {
 	mu   sync.RWMutex
 	keys []Key // keys[0] is the primary
 	file string
+	// stamp is the key file's modification time and size when it was
+	// read: a change means `aiod keys rotate` wrote a new primary.
+	stamp fileStamp
+}
+
+type fileStamp struct {
+	mod  time.Time
+	size int64
+}
+
+func stampOf(path string) fileStamp {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return fileStamp{}
+	}
+	return fileStamp{mod: fi.ModTime(), size: fi.Size()}
 }
 
 // NewKeyring makes a keyring from keys; the first is the primary.
@@ -150,11 +168,35 @@ func ParseKeys(s string) ([]Key, error) {
 
 // LoadKeyFile reads a keyring from a key file.
 func LoadKeyFile(path string) (*Keyring, error) {
+	st := stampOf(path)
 	keys, err := readKeyFile(path)
 	if err != nil {
 		return nil, err
 	}
-	return &Keyring{keys: keys, file: path}, nil
+	return &Keyring{keys: keys, file: path, stamp: st}, nil
+}
+
+// refresh re-reads the key file when it changed since it was read, so that
+// a running aiod seals new secrets under the primary key a rotation wrote,
+// without a restart. A file that cannot be read keeps the keys in memory.
+func (r *Keyring) refresh() {
+	if r.file == "" {
+		return
+	}
+	st := stampOf(r.file)
+	r.mu.RLock()
+	same := st == r.stamp
+	r.mu.RUnlock()
+	if same {
+		return
+	}
+	keys, err := readKeyFile(r.file)
+	if err != nil {
+		return
+	}
+	r.mu.Lock()
+	r.keys, r.stamp = keys, st
+	r.mu.Unlock()
 }
 
 func readKeyFile(path string) ([]Key, error) {
@@ -186,6 +228,7 @@ func WriteKeyFile(path string, keys []Key) error {
 
 // Primary returns the sealing key.
 func (r *Keyring) Primary() Key {
+	r.refresh()
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	return r.keys[0]
@@ -215,9 +258,10 @@ func (r *Keyring) lookup(id string) (Key, error) {
 		return k, nil
 	}
 	if r.file != "" {
+		st := stampOf(r.file)
 		if keys, err := readKeyFile(r.file); err == nil {
 			r.mu.Lock()
-			r.keys = keys
+			r.keys, r.stamp = keys, st
 			r.mu.Unlock()
 			if k, ok := r.find(id); ok {
 				return k, nil
@@ -311,4 +355,16 @@ func (r *Keyring) Rewrap(s Sealed, b Binding) (Sealed, error) {
 		return Sealed{}, err
 	}
 	return Sealed{KeyID: p.ID, WrappedKey: wrapped, Ciphertext: s.Ciphertext}, nil
+}
+
+// MAC is a keyed hash of data under a key derived from the primary key. It
+// lets aiod recognise a value it has seen (an idempotent request's secret)
+// without storing anything that, with the database file alone, could test
+// a guess of that value.
+func (r *Keyring) MAC(data []byte) []byte {
+	k := r.Primary()
+	derived := sha256.Sum256(append([]byte("aio-mac\x00"), k.raw...))
+	m := hmac.New(sha256.New, derived[:])
+	m.Write(data)
+	return m.Sum(nil)
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aio-platform/terraform-provider-aio/internal/secret"
 )
@@ -365,11 +366,9 @@ func TestKeyFileReloadOnUnknownKey(t *testing.T) {
 	if rotated.KeyID != k2.ID {
 		t.Fatalf("sealed under %s, want k2 %s", rotated.KeyID, k2.ID)
 	}
-	// Before meeting k2, the file-backed keyring still seals with k1: it
-	// re-reads only on an unknown key.
-	if got := fileKR.Primary().ID; got != k1.ID {
-		t.Errorf("primary before reload = %s, want k1", got)
-	}
+	// The file-backed keyring notices the rewritten file (see
+	// TestKeyFileRotationChangesThePrimaryForSealing) and opens rows
+	// sealed under the new key.
 	wantOpen(t, fileKR, rotated, b, "sealed-after-rotation")
 	if got := fileKR.Primary().ID; got != k2.ID {
 		t.Errorf("primary after reload = %s, want k2", got)
@@ -439,5 +438,37 @@ func TestKeyringConcurrentUse(t *testing.T) {
 	close(errs)
 	for err := range errs {
 		t.Error(err)
+	}
+}
+
+// A running aiod whose key file was rotated by another process seals new
+// secrets under the new primary at once, not only after it met the new key.
+func TestKeyFileRotationChangesThePrimaryForSealing(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "aio.key")
+	k1 := secret.NewKey()
+	if err := secret.WriteKeyFile(path, []secret.Key{k1}); err != nil {
+		t.Fatal(err)
+	}
+	kr, err := secret.LoadKeyFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := secret.Binding{ObjectID: "cred_x", Revision: 1}
+	s1, err := kr.Seal([]byte("a"), b)
+	if err != nil || s1.KeyID != k1.ID {
+		t.Fatalf("before rotation: %v %v", s1.KeyID, err)
+	}
+	k2 := secret.NewKey()
+	// Make sure the file's stamp changes even on coarse-grained clocks.
+	time.Sleep(10 * time.Millisecond)
+	if err := secret.WriteKeyFile(path, []secret.Key{k2, k1}); err != nil {
+		t.Fatal(err)
+	}
+	s2, err := kr.Seal([]byte("b"), b)
+	if err != nil || s2.KeyID != k2.ID {
+		t.Fatalf("after rotation the primary is %s, want the new key %s (%v)", s2.KeyID, k2.ID, err)
+	}
+	if got, err := kr.Open(s1, b); err != nil || string(got) != "a" {
+		t.Fatalf("the old key still opens: %q %v", got, err)
 	}
 }

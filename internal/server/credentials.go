@@ -1,7 +1,10 @@
 package server
 
 import (
+	"context"
 	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"slices"
@@ -65,14 +68,33 @@ func (s *Server) getCredential(w http.ResponseWriter, r *http.Request, _ princip
 	return nil
 }
 
-func readCredential(r *http.Request, creating bool) ([]byte, api.Credential, error) {
+// readCredential decodes and validates a credential body. The bytes it
+// returns are what the idempotency fingerprint is made of: the body with
+// the secret replaced by a MAC under the encryption key. The fingerprint is
+// stored for 24 h with a key kept in the same database; a hash of the
+// plain secret there would let whoever holds the file test guesses of it,
+// while the MAC needs the encryption key, which is not in the file.
+func (s *Server) readCredential(r *http.Request, creating bool) ([]byte, api.Credential, error) {
 	var c api.Credential
 	body, err := readBody(r)
 	if err != nil {
 		return nil, c, err
 	}
 	if p := decodeJSON(body, &c); p != nil {
+		// Nothing is stored for a request that fails: the raw body is only
+		// compared in memory.
 		return body, c, p
+	}
+	fp := c
+	if fp.Secret != nil {
+		marker := "(secret given)"
+		if s.cfg.Keyring != nil {
+			marker = hex.EncodeToString(s.cfg.Keyring.MAC([]byte(*fp.Secret)))
+		}
+		fp.Secret = &marker
+	}
+	if body, err = json.Marshal(fp); err != nil {
+		return nil, c, err
 	}
 	errs := c.Validate(creating)
 	if c.ExpiresAt != nil {
@@ -109,7 +131,7 @@ func credentialNameTaken(name string) error {
 }
 
 func (s *Server) createCredential(w http.ResponseWriter, r *http.Request, p principal) error {
-	body, in, err := readCredential(r, true)
+	body, in, err := s.readCredential(r, true)
 	if body == nil && err != nil {
 		return err
 	}
@@ -151,7 +173,7 @@ func (s *Server) updateCredential(w http.ResponseWriter, r *http.Request, p prin
 	if err != nil {
 		return err
 	}
-	body, in, err := readCredential(r, false)
+	body, in, err := s.readCredential(r, false)
 	if body == nil && err != nil {
 		return err
 	}
@@ -170,7 +192,7 @@ func (s *Server) updateCredential(w http.ResponseWriter, r *http.Request, p prin
 			return result{}, err
 		}
 		changed := credentialChanges(cur.Credential, in)
-		secretChanged := in.Secret != nil && !s.sameSecret(cur, *in.Secret)
+		secretChanged := in.Secret != nil && !s.sameSecret(r.Context(), cur, *in.Secret)
 		if len(changed) == 0 && !secretChanged {
 			// Sending the secret it already has is no change either.
 			return result{status: http.StatusOK, body: credentialView(cur), header: map[string]string{"ETag": etag(cur.Revision)}}, nil
@@ -211,13 +233,13 @@ func (s *Server) updateCredential(w http.ResponseWriter, r *http.Request, p prin
 // sameSecret tells whether plaintext is the stored secret. A secret that
 // cannot be opened (no key, or a damaged row) counts as different, so that
 // sending the secret again repairs the row.
-func (s *Server) sameSecret(cur store.CredentialRecord, plaintext string) bool {
+func (s *Server) sameSecret(ctx context.Context, cur store.CredentialRecord, plaintext string) bool {
 	if s.cfg.Keyring == nil {
 		return false
 	}
 	old, err := s.cfg.Keyring.Open(cur.Sealed, secret.Binding{ObjectID: cur.ID, Revision: cur.SecretRevision})
 	if err != nil {
-		s.log.Warn("stored secret could not be opened; it will be replaced", "credential_id", cur.ID, "error", err)
+		s.log.WarnContext(ctx, "stored secret could not be opened; it will be replaced", "credential_id", cur.ID, "error", err)
 		return false
 	}
 	return subtle.ConstantTimeCompare(old, []byte(plaintext)) == 1

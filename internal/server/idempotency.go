@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -130,4 +131,18 @@ func (s *Server) endInflight(k store.IdempotencyKey) {
 	s.inflightMu.Lock()
 	defer s.inflightMu.Unlock()
 	delete(s.inflight, k)
+}
+
+// PurgeExpiredIdempotency deletes the idempotent answers whose time is
+// over. Lookups already ignore them; purging keeps the table, and the
+// database file, from growing with every write ever made. aiod runs it
+// periodically.
+func (s *Server) PurgeExpiredIdempotency(ctx context.Context) (int64, error) {
+	var n int64
+	err := s.store.Write(ctx, func(tx store.Tx) error {
+		var err error
+		n, err = tx.DeleteExpiredIdempotency(ctx, s.clock.Now())
+		return err
+	})
+	return n, err
 }

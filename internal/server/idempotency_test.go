@@ -3,6 +3,7 @@ package server_test
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"net/http"
 	"strings"
 	"testing"
@@ -84,6 +85,29 @@ func TestIdempotentCreate(t *testing.T) {
 	r = call(t, srv, http.MethodPost, "/v1/endpoints", editor, body, api.HeaderIdempotency, "K")
 	wantFields(t, wantProblem(t, r, http.StatusConflict), "name")
 	wantNoHeader(t, r, api.HeaderReplayed)
+
+	// The expired answers are purged from the database, not only ignored:
+	// the editor's K, the admin's K, the two long-key ones... every one
+	// stored so far has expired.
+	n, err := srv.API.PurgeExpiredIdempotency(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n < 3 {
+		t.Fatalf("purged %d expired answers, want every one stored (at least 3)", n)
+	}
+	var left int
+	db, err := sql.Open("sqlite", srv.DBPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.QueryRow(`SELECT COUNT(*) FROM idempotency_keys`).Scan(&left); err != nil || left != 0 {
+		t.Fatalf("%d idempotency rows left after the purge (%v)", left, err)
+	}
+	if n, err := srv.API.PurgeExpiredIdempotency(context.Background()); err != nil || n != 0 {
+		t.Fatalf("second purge: %d, %v", n, err)
+	}
 }
 
 func TestIdempotentUpdateAndDelete(t *testing.T) {

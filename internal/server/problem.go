@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"reflect"
 	"strings"
 
 	"github.com/aio-platform/terraform-provider-aio/internal/api"
@@ -53,7 +54,15 @@ func decodeJSON(body []byte, v any) *problemError {
 	dec := json.NewDecoder(strings.NewReader(string(body)))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return jsonProblem(err)
+		p := jsonProblem(err)
+		if len(p.fields) == 1 && p.fields[0].Field == "" {
+			// Errors of a field's own decoder (a bad time, say) do not
+			// name the field: find it by decoding the fields one by one.
+			if name, ok := failingField(body, v); ok {
+				p.fields[0] = api.FieldError{Field: name, Message: "has a value of the wrong form; a time must be RFC 3339, as in 2026-01-02T15:04:05Z"}
+			}
+		}
+		return p
 	}
 	if dec.More() {
 		return invalid([]api.FieldError{{Field: "", Message: "the body must hold exactly one JSON object"}})
@@ -104,4 +113,33 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", api.ContentTypeJSON)
 	w.WriteHeader(status)
 	_, _ = w.Write(append(b, '\n'))
+}
+
+// failingField decodes each top-level member of a JSON object into the
+// field of v's struct with the same JSON name and returns the name of the
+// first that fails.
+func failingField(body []byte, v any) (string, bool) {
+	var members map[string]json.RawMessage
+	if json.Unmarshal(body, &members) != nil {
+		return "", false
+	}
+	t := reflect.TypeOf(v)
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t.Kind() != reflect.Struct {
+		return "", false
+	}
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		raw, ok := members[name]
+		if !ok || name == "" || name == "-" {
+			continue
+		}
+		if json.Unmarshal(raw, reflect.New(f.Type).Interface()) != nil {
+			return name, true
+		}
+	}
+	return "", false
 }

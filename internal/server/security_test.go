@@ -7,7 +7,9 @@ package server_test
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"database/sql"
 	"encoding/base64"
 	"encoding/hex"
@@ -580,4 +582,44 @@ func TestKeyRotationShowsNoDrift(t *testing.T) {
 			t.Errorf("open %s with only the new key: %q, %v", id, p, err)
 		}
 	}
+}
+
+// The stored idempotency fingerprint of a credential request cannot test a
+// guess of the secret with what the database file holds: its key is in
+// the file, but the secret enters it only as a MAC under the encryption
+// key, which is not.
+func TestFingerprintCannotConfirmASecret(t *testing.T) {
+	srv := acctest.NewServer(t)
+	secret := newSecret()
+	raw := fmt.Sprintf(`{"name":"fp","type":"bearer","secret":%q}`, secret)
+	r := call(t, srv, http.MethodPost, "/v1/credentials", srv.Tokens[api.RoleEditor], raw, api.HeaderIdempotency, "fp-key")
+	wantStatus(t, r, http.StatusCreated)
+
+	db := rawDB(t, srv.DBPath)
+	var fpKey []byte
+	if err := db.QueryRow(`SELECT value FROM settings WHERE key = 'idempotency_fingerprint_key'`).Scan(&fpKey); err != nil {
+		t.Fatal(err)
+	}
+	var stored string
+	if err := db.QueryRow(`SELECT fingerprint FROM idempotency_keys WHERE key = 'fp-key'`).Scan(&stored); err != nil {
+		t.Fatal(err)
+	}
+	// An attacker with the file tries the right guess in every form the
+	// body could have been hashed in.
+	var guesses []string
+	for _, body := range []string{raw, raw + "\n"} {
+		m := hmac.New(sha256.New, fpKey)
+		m.Write([]byte(body))
+		guesses = append(guesses, hex.EncodeToString(m.Sum(nil)))
+	}
+	for _, g := range guesses {
+		if g == stored {
+			t.Fatal("the stored fingerprint confirms the secret with the database file alone")
+		}
+	}
+	// The same request still replays, and another secret is still refused.
+	r = call(t, srv, http.MethodPost, "/v1/credentials", srv.Tokens[api.RoleEditor], raw, api.HeaderIdempotency, "fp-key")
+	wantHeader(t, r, api.HeaderReplayed, "true")
+	other := fmt.Sprintf(`{"name":"fp","type":"bearer","secret":%q}`, newSecret())
+	wantProblem(t, call(t, srv, http.MethodPost, "/v1/credentials", srv.Tokens[api.RoleEditor], other, api.HeaderIdempotency, "fp-key"), http.StatusUnprocessableEntity)
 }

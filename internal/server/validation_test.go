@@ -166,3 +166,12 @@ func TestUnknownRoutes(t *testing.T) {
 		})
 	}
 }
+
+// A value the field's own decoder refuses (a time that is not RFC 3339) is
+// a 400 on that field, not on the body as a whole.
+func TestBadTimeNamesItsField(t *testing.T) {
+	srv := acctest.NewServer(t)
+	r := call(t, srv, http.MethodPost, "/v1/credentials", srv.Tokens[api.RoleEditor],
+		`{"name":"t","type":"bearer","secret":"s","expires_at":"tomorrow"}`)
+	wantFields(t, wantProblem(t, r, http.StatusBadRequest), "expires_at")
+}

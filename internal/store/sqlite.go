@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"os"
 
 	"github.com/pressly/goose/v3"
 	"modernc.org/sqlite"
@@ -63,6 +64,11 @@ func sqliteDSN(path string, readOnly bool) string {
 // OpenSQLite opens (creating if needed) the SQLite database at path and
 // applies every pending migration.
 func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
+	// The file holds token hashes and sealed secrets: only the owner may
+	// read it. SQLite gives the -wal and -shm files the same mode.
+	if err := createPrivate(path); err != nil {
+		return nil, err
+	}
 	writer, err := sql.Open("sqlite", sqliteDSN(path, false))
 	if err != nil {
 		return nil, err
@@ -138,14 +144,43 @@ func (s *SQLite) Close() error {
 }
 
 // Backup writes a consistent copy of the database with VACUUM INTO, which
-// reads one snapshot while writers go on. It runs on a connection of its
-// own: the read pool is query-only, and the writer must stay free.
+// reads one snapshot while writers go on.
 func (s *SQLite) Backup(ctx context.Context, path string) error {
-	db, err := sql.Open("sqlite", sqliteDSN(s.path, false))
+	return BackupSQLite(ctx, s.path, path)
+}
+
+// BackupSQLite copies the SQLite database at dbPath to out, consistently,
+// while aiod may be running on it. It opens a connection of its own and
+// applies no migration: the running aiod owns the schema. The copy gets
+// owner-only permissions, like the database.
+func BackupSQLite(ctx context.Context, dbPath, out string) error {
+	if _, err := os.Stat(dbPath); err != nil {
+		return err
+	}
+	db, err := sql.Open("sqlite", sqliteDSN(dbPath, false))
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	_, err = db.ExecContext(ctx, `VACUUM INTO ?`, path)
-	return err
+	if err := createPrivate(out); err != nil {
+		return err
+	}
+	// VACUUM INTO wants a missing or empty file; createPrivate made an
+	// empty one with the right mode.
+	if _, err := db.ExecContext(ctx, `VACUUM INTO ?`, out); err != nil {
+		return err
+	}
+	return os.Chmod(out, 0o600)
+}
+
+// createPrivate creates path with mode 0600 when it does not exist.
+func createPrivate(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, os.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return f.Close()
 }
