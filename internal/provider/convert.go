@@ -54,7 +54,10 @@ func timeValue(t time.Time) timetypes.RFC3339 {
 	if t.IsZero() {
 		return timetypes.NewRFC3339Null()
 	}
-	return timetypes.NewRFC3339TimeValue(t.UTC())
+	// RFC3339Nano keeps the microseconds aiod stores; NewRFC3339TimeValue
+	// would cut them, and a time read back as a filter (an audit event's
+	// time as since) would then match the whole second.
+	return timetypes.NewRFC3339ValueMust(t.UTC().Format(time.RFC3339Nano))
 }
 
 // stringSetFromAPI keeps a nil slice null and an empty one empty.

@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -9,6 +10,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hashicorp/terraform-plugin-framework/providerserver"
+	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
+	"github.com/hashicorp/terraform-plugin-go/tftypes"
 	"github.com/hashicorp/terraform-plugin-testing/config"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
@@ -461,4 +465,440 @@ func TestAccCredentialResource_keyRotationShowsNoDrift(t *testing.T) {
 			},
 		},
 	})
+}
+
+// importThenApply checks that after an import, where Terraform has no
+// record of the secret, the first apply sends the configured secret once
+// and the plan after it is empty. cfg is the configuration to import into;
+// create makes the credential, outside Terraform, that cfg describes.
+func importThenApply(t *testing.T, srv *acctest.Server, cfg string, vars config.Variables, create api.Credential) {
+	t.Helper()
+	const outside, configured = "outside-value", "configured-value"
+	s := outside
+	create.Secret = &s
+	cred, err := apiClient(t, srv).CreateCredential(testContext(), create)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := storedSecret(t, srv, cred.ID); got != outside {
+		t.Fatalf("aiod holds %q after the API create", got)
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		TerraformVersionChecks:   testAccVersionChecks,
+		Steps: []resource.TestStep{
+			{
+				ResourceName:       credentialAddr,
+				ImportState:        true,
+				ImportStatePersist: true,
+				ImportStateId:      cred.ID,
+				Config:             cfg,
+				ConfigVariables:    vars,
+			},
+			{
+				// The import left no record of the secret: the plan is an
+				// update that sends it.
+				Config:          cfg,
+				ConfigVariables: vars,
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(credentialAddr, plancheck.ResourceActionUpdate),
+					plancheck.ExpectUnknownValue(credentialAddr, tfjsonpath.New("secret_revision")),
+				}},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(credentialAddr, tfjsonpath.New("id"), knownvalue.StringExact(cred.ID)),
+					statecheck.ExpectKnownValue(credentialAddr, tfjsonpath.New("secret_revision"), knownvalue.Int64Exact(2)),
+					statecheck.ExpectKnownValue(credentialAddr, tfjsonpath.New("secret_wo"), knownvalue.Null()),
+				},
+				Check: func(s *terraform.State) error {
+					if got := storedSecret(t, srv, cred.ID); got != configured {
+						return fmt.Errorf("after the first apply aiod holds %q, want the configured secret", got)
+					}
+					return nil
+				},
+			},
+			{
+				// Sent once: from now on the plan is empty.
+				Config:          cfg,
+				ConfigVariables: vars,
+				PlanOnly:        true,
+			},
+		},
+	})
+	if got, err := apiClient(t, srv).GetCredential(testContext(), cred.ID); err == nil {
+		t.Errorf("the credential still exists after the test's destroy: %+v", got)
+	}
+}
+
+func TestAccCredentialResource_importSendsSecretOnceWriteOnly(t *testing.T) {
+	srv := newTestServer(t)
+	header, period := "x-payments-key", "720h"
+	importThenApply(t, srv, woConfig(srv, 1, ""),
+		config.Variables{"api_key": config.StringVariable("configured-value")},
+		api.Credential{Name: "payments-key", Type: api.CredAPIKey, Header: &header, RotationPeriod: &period})
+}
+
+func TestAccCredentialResource_importSendsSecretOnceSensitive(t *testing.T) {
+	srv := newTestServer(t)
+	username := "svc-import"
+	cfg := srv.ProviderConfig(api.RoleEditor) + `
+resource "aio_credential" "test" {
+  name     = "imported-basic"
+  type     = "basic"
+  username = "svc-import"
+  secret   = "configured-value"
+}
+`
+	importThenApply(t, srv, cfg, nil, api.Credential{Name: "imported-basic", Type: api.CredBasic, Username: &username})
+}
+
+// planWarningCount counts, in the log at path, the warning that a secret
+// was changed outside Terraform.
+func planWarningCount(t *testing.T, path string) int {
+	t.Helper()
+	logs, err := os.ReadFile(path)
+	if err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	return strings.Count(string(logs), "Secret changed outside Terraform")
+}
+
+// In `secret` mode a secret changed through the API shows in the plan,
+// with a warning, and apply restores the configured secret.
+func TestAccCredentialResource_sensitiveSecretDrift(t *testing.T) {
+	srv := newTestServer(t)
+	c := apiClient(t, srv)
+	// The provider's warnings reach the log, the one place
+	// terraform-plugin-testing lets a test see them.
+	logPath := filepath.Join(t.TempDir(), "warn.log")
+	t.Setenv("TF_LOG", "warn")
+	t.Setenv("TF_ACC_LOG_PATH", logPath)
+	const configured, outside = "drift-configured-1c9e", "drift-outside-77ab"
+	cfg := srv.ProviderConfig(api.RoleEditor) + fmt.Sprintf(`
+resource "aio_credential" "test" {
+  name   = "drift-bearer"
+  type   = "bearer"
+  secret = %q
+}
+`, configured)
+	var id string
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		TerraformVersionChecks:   testAccVersionChecks,
+		Steps: []resource.TestStep{
+			{
+				Config: cfg,
+				Check: func(s *terraform.State) error {
+					id = credentialID(s)
+					if got := storedSecret(t, srv, id); got != configured {
+						return fmt.Errorf("aiod holds %q", got)
+					}
+					return nil
+				},
+			},
+			{
+				// Nothing changed yet: an empty plan, and no warning so far.
+				Config:   cfg,
+				PlanOnly: true,
+			},
+			{
+				PreConfig: func() {
+					if n := planWarningCount(t, logPath); n != 0 {
+						t.Errorf("the drift warning appeared %d times before any drift", n)
+					}
+					cur, err := c.GetCredential(testContext(), id)
+					if err != nil {
+						t.Fatal(err)
+					}
+					s := outside
+					cur.Secret = &s
+					if _, err := c.UpdateCredential(testContext(), id, cur.Revision, cur); err != nil {
+						t.Fatal(err)
+					}
+					if got := storedSecret(t, srv, id); got != outside {
+						t.Fatalf("the API update left %q", got)
+					}
+				},
+				Config:             cfg,
+				PlanOnly:           true,
+				ExpectNonEmptyPlan: true,
+			},
+			{
+				PreConfig: func() {
+					if n := planWarningCount(t, logPath); n == 0 {
+						t.Errorf("the plan after the drift gave no %q warning (log %s)", "Secret changed outside Terraform", logPath)
+					}
+				},
+				Config: cfg,
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(credentialAddr, plancheck.ResourceActionUpdate),
+					plancheck.ExpectUnknownValue(credentialAddr, tfjsonpath.New("secret_revision")),
+				}},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(credentialAddr, tfjsonpath.New("secret_revision"), knownvalue.Int64Exact(3)),
+				},
+				Check: func(s *terraform.State) error {
+					if got := storedSecret(t, srv, id); got != configured {
+						return fmt.Errorf("apply did not restore the secret: aiod holds %q", got)
+					}
+					return nil
+				},
+			},
+			{
+				Config:   cfg,
+				PlanOnly: true,
+			},
+		},
+	})
+}
+
+// Switching between `secret` and `secret_wo` is an in-place update that
+// sends the secret; the write-only value never reaches state.
+func TestAccCredentialResource_switchModes(t *testing.T) {
+	srv := newTestServer(t)
+	const one, two, three = "mode-one-SECRET-a1", "mode-two-SECRET-b2", "mode-three-SECRET-c3"
+	sensitiveCfg := func(v string) string {
+		return srv.ProviderConfig(api.RoleEditor) + fmt.Sprintf(`
+resource "aio_credential" "test" {
+  name   = "switching"
+  type   = "bearer"
+  secret = %q
+}
+`, v)
+	}
+	woCfg := srv.ProviderConfig(api.RoleEditor) + `
+variable "api_key" {
+  type      = string
+  sensitive = true
+  ephemeral = true
+}
+
+resource "aio_credential" "test" {
+  name              = "switching"
+  type              = "bearer"
+  secret_wo         = var.api_key
+  secret_wo_version = 1
+}
+`
+	woVars := config.Variables{"api_key": config.StringVariable(two)}
+	var id string
+	sameID := func(s *terraform.State) error {
+		if got := credentialID(s); got != id {
+			return fmt.Errorf("the credential was replaced: %s became %s", id, got)
+		}
+		return nil
+	}
+	stored := func(want string) resource.TestCheckFunc {
+		return func(*terraform.State) error {
+			if got := storedSecret(t, srv, id); got != want {
+				return fmt.Errorf("aiod holds %q, want %q", got, want)
+			}
+			return nil
+		}
+	}
+	update := resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+		plancheck.ExpectResourceAction(credentialAddr, plancheck.ResourceActionUpdate),
+		plancheck.ExpectUnknownValue(credentialAddr, tfjsonpath.New("secret_revision")),
+	}}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		TerraformVersionChecks:   testAccVersionChecks,
+		Steps: []resource.TestStep{
+			{
+				Config: sensitiveCfg(one),
+				Check: resource.ComposeTestCheckFunc(func(s *terraform.State) error {
+					id = credentialID(s)
+					return nil
+				}, stored(one)),
+			},
+			{
+				// secret → secret_wo.
+				Config:           woCfg,
+				ConfigVariables:  woVars,
+				ConfigPlanChecks: update,
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(credentialAddr, tfjsonpath.New("secret"), knownvalue.Null()),
+					statecheck.ExpectKnownValue(credentialAddr, tfjsonpath.New("secret_wo"), knownvalue.Null()),
+					statecheck.ExpectKnownValue(credentialAddr, tfjsonpath.New("secret_wo_version"), knownvalue.Int64Exact(1)),
+					statecheck.ExpectKnownValue(credentialAddr, tfjsonpath.New("secret_revision"), knownvalue.Int64Exact(2)),
+				},
+				Check: resource.ComposeTestCheckFunc(sameID, stored(two), noValueInState(one, two)),
+			},
+			{
+				Config:          woCfg,
+				ConfigVariables: woVars,
+				PlanOnly:        true,
+			},
+			{
+				// secret_wo → secret, with another value.
+				Config:           sensitiveCfg(three),
+				ConfigPlanChecks: update,
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectSensitiveValue(credentialAddr, tfjsonpath.New("secret")),
+					statecheck.ExpectKnownValue(credentialAddr, tfjsonpath.New("secret_wo"), knownvalue.Null()),
+					statecheck.ExpectKnownValue(credentialAddr, tfjsonpath.New("secret_wo_version"), knownvalue.Null()),
+					statecheck.ExpectKnownValue(credentialAddr, tfjsonpath.New("secret_revision"), knownvalue.Int64Exact(3)),
+				},
+				Check: resource.ComposeTestCheckFunc(sameID, stored(three), noValueInState(one, two),
+					resource.TestCheckResourceAttr(credentialAddr, "secret", three)),
+			},
+			{
+				Config:   sensitiveCfg(three),
+				PlanOnly: true,
+			},
+		},
+	})
+}
+
+// The plan of aio_credential, asked of the provider through the plugin
+// protocol as Terraform asks it, with the private state Terraform keeps:
+// a secret_revision that moved since Terraform's last write gives the
+// "Secret changed outside Terraform" warning and an update that sends the
+// secret; without a record (after an import) the secret is sent without a
+// warning; in sync with nothing changed, nothing is sent.
+func TestCredentialResource_planSecretDecision(t *testing.T) {
+	ctx := context.Background()
+	srv, err := providerserver.NewProtocol6WithError(New("test")())()
+	if err != nil {
+		t.Fatal(err)
+	}
+	schemas, err := srv.GetProviderSchema(ctx, &tfprotov6.GetProviderSchemaRequest{})
+	if err != nil || len(schemas.Diagnostics) > 0 {
+		t.Fatalf("schema: %v %v", err, schemas.Diagnostics)
+	}
+	objType, ok := schemas.ResourceSchemas["aio_credential"].ValueType().(tftypes.Object)
+	if !ok {
+		t.Fatal("aio_credential has no object schema")
+	}
+	// object builds a value of the resource's type: the given attributes,
+	// every other one null.
+	object := func(attrs map[string]tftypes.Value) tftypes.Value {
+		vals := map[string]tftypes.Value{}
+		for name, typ := range objType.AttributeTypes {
+			if v, ok := attrs[name]; ok {
+				vals[name] = v
+			} else {
+				vals[name] = tftypes.NewValue(typ, nil)
+			}
+		}
+		return tftypes.NewValue(objType, vals)
+	}
+	str := func(s string) tftypes.Value { return tftypes.NewValue(tftypes.String, s) }
+	num := func(n int64) tftypes.Value { return tftypes.NewValue(tftypes.Number, n) }
+	with := func(base map[string]tftypes.Value, extra map[string]tftypes.Value) map[string]tftypes.Value {
+		m := map[string]tftypes.Value{}
+		for k, v := range base {
+			m[k] = v
+		}
+		for k, v := range extra {
+			m[k] = v
+		}
+		return m
+	}
+	dyn := func(v tftypes.Value) *tfprotov6.DynamicValue {
+		d, err := tfprotov6.NewDynamicValue(objType, v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &d
+	}
+	private := func(rev string) []byte {
+		if rev == "" {
+			return nil
+		}
+		b, err := json.Marshal(map[string][]byte{privateSecretRevision: []byte(rev)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+
+	const credID = "cred_01jtest0000000000000000000"
+	// Configured, and in the prior state (secret_wo never is).
+	configured := map[string]tftypes.Value{
+		"name": str("planned"), "type": str("bearer"), "secret_wo_version": num(1),
+	}
+	computed := map[string]tftypes.Value{
+		"id": str(credID), "secret_revision": num(3), "revision": num(5),
+		"last_rotated_at": str("2025-01-02T03:04:05Z"), "created_at": str("2025-01-01T00:00:00Z"),
+		"updated_at": str("2025-01-02T03:04:05Z"),
+	}
+	prior := with(configured, computed)
+	sensitivePrior := with(with(prior, map[string]tftypes.Value{"secret": str("pw-a")}), map[string]tftypes.Value{"secret_wo_version": tftypes.NewValue(tftypes.Number, nil)})
+
+	cases := []struct {
+		name        string
+		prior       map[string]tftypes.Value
+		config      map[string]tftypes.Value // without secret_wo
+		wo          bool                     // secret_wo is set in config
+		private     string
+		wantWarning bool
+		wantSend    bool // secret_revision planned unknown
+		unchanged   bool // the plan is the prior state
+	}{
+		{name: "in sync, unchanged", prior: prior, config: configured, wo: true, private: "3", unchanged: true},
+		{name: "in sync, description changed", prior: prior, config: with(configured, map[string]tftypes.Value{"description": str("new")}), wo: true, private: "3"},
+		{name: "changed outside Terraform", prior: prior, config: configured, wo: true, private: "2", wantWarning: true, wantSend: true},
+		{name: "changed outside Terraform, unreadable record", prior: prior, config: configured, wo: true, private: `"x"`, wantWarning: true, wantSend: true},
+		{name: "no record (imported)", prior: prior, config: configured, wo: true, private: "", wantSend: true},
+		{name: "secret_wo_version bumped", prior: prior, config: with(configured, map[string]tftypes.Value{"secret_wo_version": num(2)}), wo: true, private: "3", wantSend: true},
+		{name: "sensitive, unchanged", prior: sensitivePrior, config: map[string]tftypes.Value{"name": str("planned"), "type": str("bearer"), "secret": str("pw-a")}, private: "3", unchanged: true},
+		{name: "sensitive, secret changed", prior: sensitivePrior, config: map[string]tftypes.Value{"name": str("planned"), "type": str("bearer"), "secret": str("pw-b")}, private: "3", wantSend: true},
+		{name: "sensitive, changed outside Terraform", prior: sensitivePrior, config: map[string]tftypes.Value{"name": str("planned"), "type": str("bearer"), "secret": str("pw-a")}, private: "4", wantWarning: true, wantSend: true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := tc.config
+			if tc.wo {
+				cfg = with(cfg, map[string]tftypes.Value{"secret_wo": str("wo-value")})
+			}
+			// Terraform's proposed new state: the configuration, computed
+			// attributes from the prior state, write-only ones null.
+			proposed := with(with(tc.prior, map[string]tftypes.Value{"description": tftypes.NewValue(tftypes.String, nil)}), tc.config)
+			resp, err := srv.PlanResourceChange(ctx, &tfprotov6.PlanResourceChangeRequest{
+				TypeName:         "aio_credential",
+				PriorState:       dyn(object(tc.prior)),
+				ProposedNewState: dyn(object(proposed)),
+				Config:           dyn(object(cfg)),
+				PriorPrivate:     private(tc.private),
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var warnings []*tfprotov6.Diagnostic
+			for _, d := range resp.Diagnostics {
+				if d.Severity == tfprotov6.DiagnosticSeverityError {
+					t.Fatalf("plan error: %s: %s", d.Summary, d.Detail)
+				}
+				warnings = append(warnings, d)
+			}
+			switch {
+			case tc.wantWarning && (len(warnings) != 1 || warnings[0].Summary != "Secret changed outside Terraform" || !strings.Contains(warnings[0].Detail, credID)):
+				t.Errorf("want one warning that the secret of %s changed outside Terraform, got %+v", credID, warnings)
+			case !tc.wantWarning && len(warnings) != 0:
+				t.Errorf("want no warning, got %s: %s", warnings[0].Summary, warnings[0].Detail)
+			}
+			planned, err := resp.PlannedState.Unmarshal(objType)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var attrs map[string]tftypes.Value
+			if err := planned.As(&attrs); err != nil {
+				t.Fatal(err)
+			}
+			if !attrs["secret_wo"].IsNull() {
+				t.Errorf("secret_wo is in the plan: %v", attrs["secret_wo"])
+			}
+			rev := attrs["secret_revision"]
+			if tc.wantSend {
+				if rev.IsKnown() {
+					t.Errorf("secret_revision is planned as %v; want unknown, so that the secret is sent", rev)
+				}
+			} else if !rev.Equal(num(3)) {
+				t.Errorf("secret_revision is planned as %v; want 3 as in state (nothing to send)", rev)
+			}
+			if tc.unchanged && !planned.Equal(object(tc.prior)) {
+				t.Errorf("the plan differs from the prior state though nothing changed:\n%v\n%v", planned, object(tc.prior))
+			}
+		})
+	}
 }
