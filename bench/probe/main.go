@@ -32,6 +32,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/aio-platform/terraform-provider-aio/internal/engine/scheduler"
 )
 
 type options struct {
@@ -63,7 +65,7 @@ func main() {
 	flag.IntVar(&o.ports, "ports", 16, "number of target ports on 127.0.0.1")
 	flag.DurationVar(&o.warmup, "warmup", 15*time.Second, "engine warm-up before the measured window")
 	flag.DurationVar(&o.measure, "measure", 60*time.Second, "measured window (engine and baseline each)")
-	flag.IntVar(&o.workers, "workers", 256, "concurrency bound: engine.Config.Workers and the baseline's workers (256 is the scheduler's default, which aiod uses)")
+	flag.IntVar(&o.workers, "workers", scheduler.DefaultWorkers, "concurrency bound: engine.Config.Workers and the baseline's workers (default: the scheduler's default, which aiod uses)")
 	flag.DurationVar(&o.ceiling, "ceiling", 5*time.Second, "how long the baseline runs unpaced to show the ceiling (0: skip)")
 	flag.StringVar(&o.cpuprof, "cpuprofile", "", "write a CPU profile of the engine's measured window to this file")
 	flag.StringVar(&o.memprof, "memprofile", "", "write a heap profile at the end of the engine's measured window to this file")

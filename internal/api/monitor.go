@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/theory/jsonpath"
 )
 
 // KindMonitor names monitors in audit events.
@@ -72,19 +74,23 @@ var HTTPMethods = []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPT
 // by Normalize; the implicit ones (timeout, assertions, credential) are
 // resolved when the probe runs and never stored.
 const (
-	DefaultInterval      = "60s"
-	MinInterval          = 5 * time.Second
-	MaxInterval          = 24 * time.Hour
-	DefaultMaxTimeout    = 10 * time.Second
-	DefaultMethod        = "GET"
-	MaxRetries           = 10
-	MaxAssertions        = 20
-	MaxRequestBody       = 64 << 10
-	DefaultRetryBase     = time.Second
-	DefaultRetryMax      = 30 * time.Second
-	DefaultStatusWindow  = "1h"
-	MaxStatusWindow      = 90 * 24 * time.Hour
-	DefaultFollowRedirct = true
+	DefaultInterval   = "60s"
+	MinInterval       = 5 * time.Second
+	MaxInterval       = 24 * time.Hour
+	DefaultMaxTimeout = 10 * time.Second
+	// MinTimeout is the shortest timeout: below it even a nearby target
+	// cannot answer reliably, and the monitor would report only noise.
+	MinTimeout          = 100 * time.Millisecond
+	DefaultMethod       = "GET"
+	MaxRetries          = 10
+	MaxAssertions       = 20
+	MaxRequestBody      = 64 << 10
+	DefaultRetryBase    = time.Second
+	DefaultRetryMax     = 30 * time.Second
+	DefaultStatusWindow = "1h"
+	MaxStatusWindow     = 90 * 24 * time.Hour
+	// DefaultFollowRedirects is follow_redirects when unset.
+	DefaultFollowRedirects = true
 )
 
 // Monitor probes an endpoint and yields the health figures.
@@ -201,13 +207,15 @@ func (m *Monitor) Normalize() {
 			m.Request.Method = &s
 		}
 		if m.Request.FollowRedirects == nil {
-			b := true
+			b := DefaultFollowRedirects
 			m.Request.FollowRedirects = &b
+		}
+		if t := m.Request.TLS; t != nil && t.InsecureSkipVerify == nil {
+			b := false
+			t.InsecureSkipVerify = &b
 		}
 	}
 }
-
-var jsonPathRegexp = regexp.MustCompile(`^\$`)
 
 // Validate checks a monitor as received, cross-field rules included.
 func (m *Monitor) Validate() []FieldError {
@@ -221,9 +229,13 @@ func (m *Monitor) Validate() []FieldError {
 		add("type", "must be http or tcp")
 	}
 	interval := m.EffectiveInterval()
+	// timesOK: interval and timeout parse, so that the effective timeout
+	// is the one the probe will use and can bound degraded_response_time.
+	timesOK := true
 	if m.Interval != nil {
 		if d, err := ParseDuration(*m.Interval); err != nil {
 			add("interval", err.Error())
+			timesOK = false
 		} else if d < MinInterval || d > MaxInterval {
 			add("interval", "must be from 5s to 24h")
 		}
@@ -231,13 +243,25 @@ func (m *Monitor) Validate() []FieldError {
 	if m.Timeout != nil {
 		if d, err := ParseDuration(*m.Timeout); err != nil {
 			add("timeout", err.Error())
+			timesOK = false
+		} else if d < MinTimeout {
+			add("timeout", "must be at least 100ms")
 		} else if d > interval {
 			add("timeout", "must be less than or equal to the interval")
 		}
 	}
 	if m.DegradedResponseTime != nil {
-		if _, err := ParseDuration(*m.DegradedResponseTime); err != nil {
+		if d, err := ParseDuration(*m.DegradedResponseTime); err != nil {
 			add("degraded_response_time", err.Error())
+		} else if timeout := m.EffectiveTimeout(); timesOK && d > timeout {
+			// A probe slower than its timeout fails: the threshold could
+			// never trigger.
+			if m.Timeout != nil {
+				add("degraded_response_time", "must be less than or equal to the timeout")
+			} else {
+				add("degraded_response_time", "must be less than or equal to the timeout ("+timeout.String()+
+					" when unset: the smaller of 10s and the interval)")
+			}
 		}
 	}
 	errs = append(errs, ValidateTags("tags", m.Tags)...)
@@ -310,8 +334,13 @@ func (a Assertion) validate(field, monitorType string) []FieldError {
 		add(".property", "is only valid for sources header and json_body")
 	case a.Source == SourceHeader && !HeaderNameRegexp.MatchString(*a.Property):
 		add(".property", "must be a lower-case header name")
-	case a.Source == SourceJSONBody && !jsonPathRegexp.MatchString(*a.Property):
-		add(".property", "must be a JSONPath starting with $, as in $.status")
+	case a.Source == SourceJSONBody:
+		// Parsed with the library the probe uses, so that whatever is
+		// accepted here can be evaluated.
+		if _, err := jsonpath.Parse(*a.Property); err != nil {
+			add(".property", "must be a valid JSONPath (RFC 9535) starting with $, as in $.status: "+
+				strings.TrimPrefix(err.Error(), "jsonpath: "))
+		}
 	}
 	unary := a.Comparison == CmpIsEmpty || a.Comparison == CmpNotEmpty
 	if unary && a.Target != nil {

@@ -56,9 +56,9 @@ func New(cfg Config) *Engine {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	m := metrics.New()
 	p := probe.New(probe.Config{Clock: cfg.Clock})
 	w := results.New(cfg.Store, results.Config{Clock: cfg.Clock, Logger: cfg.Logger})
+	m := metrics.New(metrics.Config{ResultsDropped: w.Dropped})
 	s := scheduler.New(scheduler.Config{
 		Store: cfg.Store, Prober: p, Sink: w, Keyring: cfg.Keyring, Clock: cfg.Clock,
 		Logger: cfg.Logger, Observer: observers(m, cfg.Observer), Workers: cfg.Workers, Resolution: cfg.Resolution,
@@ -81,8 +81,10 @@ func (e *Engine) Notify(kind, id string) {
 // MetricsHandler serves /metrics.
 func (e *Engine) MetricsHandler() http.Handler { return e.Metrics.Handler() }
 
-// Run runs the engine until ctx ends, then lets running probes finish and
-// stores every result they produced before it returns.
+// Run runs the engine until ctx ends. It then cancels the probes still
+// running and discards what they return (a run cut short says nothing about
+// its target, so it is neither stored nor counted), waits for the workers
+// to stop, and stores every result recorded until then before it returns.
 func (e *Engine) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -96,7 +98,8 @@ func (e *Engine) Run(ctx context.Context) error {
 		e.prune(ctx)
 	}()
 	err := e.Scheduler.Run(ctx)
-	// The scheduler has stopped its workers; store what they recorded.
+	// The scheduler has stopped its workers (their probes were cancelled
+	// with ctx); store what they recorded.
 	cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if cerr := e.Writer.Close(cctx); cerr != nil && err == nil {
@@ -113,8 +116,8 @@ func (e *Engine) prune(ctx context.Context) {
 	for {
 		if p, err := e.Retention.Prune(ctx, e.cfg.Clock.Now()); err != nil && ctx.Err() == nil {
 			e.cfg.Logger.Error("prune results", "error", err)
-		} else if p.Raw+p.Minute+p.Hour > 0 {
-			e.cfg.Logger.Info("pruned results", "raw", p.Raw, "minute", p.Minute, "hour", p.Hour)
+		} else if p.Total() > 0 {
+			e.cfg.Logger.Info("pruned results", "raw", p.Raw, "minute", p.Minute, "hour", p.Hour, "orphans", p.Orphans)
 		}
 		select {
 		case <-ctx.Done():

@@ -359,3 +359,28 @@ func TestCredentialChangeDropsCachedToken(t *testing.T) {
 		t.Fatalf("target saw %q after %d token fetches, want %q after 2", got, fetches.Load(), want)
 	}
 }
+
+// TestMetricsShowDroppedResults: results the writer drops are visible in
+// /metrics, read from the engine's own writer.
+func TestMetricsShowDroppedResults(t *testing.T) {
+	st, err := store.OpenSQLite(t.Context(), filepath.Join(t.TempDir(), "aio.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	e := engine.New(engine.Config{Store: st})
+	srv := httptest.NewServer(e.MetricsHandler())
+	t.Cleanup(srv.Close)
+	if m := scrape(t, srv.URL); !strings.Contains(m, "\naio_results_dropped_total 0\n") {
+		t.Fatalf("/metrics lacks aio_results_dropped_total 0:\n%s", m)
+	}
+	// A closed writer drops what it is given.
+	if err := e.Writer.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	e.Writer.Record(api.ProbeResult{MonitorID: "mon_x", Time: time.Now(), Outcome: api.OutcomeUp, Attempts: 1})
+	e.Writer.Missed("mon_x", time.Now())
+	if m := scrape(t, srv.URL); !strings.Contains(m, "\naio_results_dropped_total 2\n") {
+		t.Fatalf("/metrics lacks aio_results_dropped_total 2:\n%s", m)
+	}
+}

@@ -141,7 +141,7 @@ func monitorResourceSchema() schema.Schema {
 				Optional:            true, Computed: true, CustomType: timetypes.GoDurationType{},
 				Default: stringdefault.StaticString(api.DefaultInterval),
 			},
-			"timeout": durationStr("The time limit of one probe attempt, as a Go duration; at most the `interval`. When unset, the smaller of `10s` and the `interval` applies."),
+			"timeout": durationStr("The time limit of one probe attempt, as a Go duration from `100ms` to the `interval`. When unset, the smaller of `10s` and the `interval` applies."),
 			"tags": schema.MapAttribute{
 				MarkdownDescription: "Free-form key/value tags, at most 50; keys without `:`. Unset by default.",
 				Optional:            true, ElementType: types.StringType, Validators: tagsValidators(),
@@ -194,7 +194,7 @@ func monitorResourceSchema() schema.Schema {
 								Optional:            true, Computed: true, Default: booldefault.StaticBool(false),
 							},
 							"ca_cert": schema.StringAttribute{
-								MarkdownDescription: "PEM certificates of authorities to trust in addition to the system's. Unset by default.",
+								MarkdownDescription: "PEM certificates of the authorities to trust. They replace the system's trusted authorities for this monitor (as curl's `--cacert` does), so the endpoint's certificate must chain to one of them. Unset by default (the system's authorities).",
 								Optional:            true,
 								Validators:          []validator.String{stringvalidator.RegexMatches(pemRegexp, "must be PEM certificates")},
 							},
@@ -262,7 +262,7 @@ func monitorResourceSchema() schema.Schema {
 					},
 				},
 			},
-			"degraded_response_time": durationStr("A probe that passes but takes longer than this, as a Go duration, counts as degraded. Unset by default (never degraded for slowness)."),
+			"degraded_response_time": durationStr("A probe that passes but takes longer than this, as a Go duration, counts as degraded; at most the `timeout` (when `timeout` is unset, the smaller of `10s` and the `interval`), since a slower probe fails. Unset by default (never degraded for slowness)."),
 			"revision":               schema.Int64Attribute{MarkdownDescription: "The monitor's revision in aiod: 1 on creation and one more on every change, made here or elsewhere.", Computed: true},
 			"created_at": schema.StringAttribute{
 				MarkdownDescription: "When the monitor was created, in RFC 3339 format.", Computed: true, CustomType: timetypes.RFC3339Type{},
@@ -277,9 +277,10 @@ func (r *monitorResource) Schema(_ context.Context, _ resource.SchemaRequest, re
 	resp.Schema = monitorResourceSchema()
 }
 
-// ValidateConfig applies the API's own cross-field rules (timeout within
-// the interval, request only for http, what each assertion needs) at plan
-// time, on the attribute that breaks them.
+// ValidateConfig applies the API's own cross-field rules (timeout from
+// 100ms to the interval, degraded_response_time within the timeout,
+// request only for http, what each assertion needs, JSONPaths that parse)
+// at plan time, on the attribute that breaks them.
 func (r *monitorResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
 	var m monitorResourceModel
 	resp.Diagnostics.Append(req.Config.Get(ctx, &m)...)

@@ -3,8 +3,10 @@ package provider
 import (
 	"fmt"
 	"regexp"
+	"strings"
 	"testing"
 
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
 	"github.com/hashicorp/terraform-plugin-testing/plancheck"
@@ -232,6 +234,16 @@ func TestAccMonitorResource_badInput(t *testing.T) {
 		{`type = "http"` + "\n" + `retry_strategy = { type = "linear", max_retries = 11 }`, `(?s)max_retries value must be between 0 and 10`},
 		{`type = "http"` + "\n" + `retry_strategy = { type = "fixed", base_backoff = "10s", max_backoff = "1s" }`, `(?s)max_backoff must be at least base_backoff`},
 		{`type = "http"` + "\n" + `retry_strategy = { type = "fixed", retry_on = { status_codes = [99] } }`, `(?s)between 100 and 599`},
+		// The JSONPath is parsed, not only checked for a leading $.
+		{`type = "http"` + "\n" + `assertions = [{ source = "json_body", property = "$[?", comparison = "not_empty" }]`,
+			`(?s)assertions.0.property\s+must\s+be\s+a\s+valid\s+JSONPath`},
+		{`type = "http"` + "\n" + `timeout = "50ms"`, `(?s)timeout\s+must\s+be\s+at\s+least\s+100ms`},
+		{`type = "http"` + "\n" + `timeout = "5s"` + "\n" + `degraded_response_time = "6s"`,
+			`(?s)degraded_response_time\s+must\s+be\s+less\s+than\s+or\s+equal\s+to\s+the\s+timeout`},
+		// Unset timeout: the effective one (the smaller of 10s and the
+		// interval) bounds it.
+		{`type = "http"` + "\n" + `interval = "5s"` + "\n" + `degraded_response_time = "6s"`,
+			`(?s)degraded_response_time\s+must\s+be\s+less\s+than\s+or\s+equal\s+to\s+the\s+timeout`},
 	}
 	var steps []resource.TestStep
 	for _, c := range cases {
@@ -293,4 +305,69 @@ data "aio_monitors" "team_b" {
 			},
 		}},
 	})
+}
+
+// TestAccMonitorResource_importAPICreated imports a monitor made through
+// the API with a tls block that leaves insecure_skip_verify out: the
+// provider plans it as false, so aiod must store false as well for the
+// plan after the import to be empty.
+func TestAccMonitorResource_importAPICreated(t *testing.T) {
+	srv := newTestServer(t)
+	c := apiClient(t, srv)
+	ep, err := c.CreateEndpoint(testContext(), api.Endpoint{Name: "svc-tls", URL: "https://127.0.0.1:9/api"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sn, enabled := "svc.internal", false
+	mon, err := c.CreateMonitor(testContext(), api.Monitor{Name: "svc-tls-health", EndpointID: ep.ID, Type: api.MonitorHTTP,
+		Enabled: &enabled, Request: &api.MonitorRequest{TLS: &api.MonitorTLS{ServerName: &sn}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := srv.ProviderConfig(api.RoleEditor) + fmt.Sprintf(`
+resource "aio_monitor" "test" {
+  name        = "svc-tls-health"
+  endpoint_id = %q
+  type        = "http"
+  enabled     = false
+  request = {
+    tls = { server_name = "svc.internal" }
+  }
+}
+`, ep.ID)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		TerraformVersionChecks:   testAccVersionChecks,
+		Steps: []resource.TestStep{
+			{
+				ResourceName:       monitorAddr,
+				ImportState:        true,
+				ImportStatePersist: true,
+				ImportStateId:      mon.ID,
+				Config:             cfg,
+			},
+			{
+				Config: cfg,
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(monitorAddr, plancheck.ResourceActionNoop),
+				}},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(monitorAddr, tfjsonpath.New("request").AtMapKey("tls").AtMapKey("insecure_skip_verify"), knownvalue.Bool(false)),
+				},
+			},
+		},
+	})
+}
+
+// TestMonitorSchemaCACertDescription: the probe replaces the system's
+// trusted authorities with request.tls.ca_cert (see TestTLS in the probe
+// package: a CA that did not sign the certificate is refused even for a
+// certificate the system would trust), and the description must say so.
+func TestMonitorSchemaCACertDescription(t *testing.T) {
+	req := monitorResourceSchema().Attributes["request"].(schema.SingleNestedAttribute)
+	tls := req.Attributes["tls"].(schema.SingleNestedAttribute)
+	desc := tls.Attributes["ca_cert"].GetMarkdownDescription()
+	if strings.Contains(desc, "in addition to") || !strings.Contains(desc, "replace the system's") {
+		t.Errorf("ca_cert description %q should say the authorities replace the system's", desc)
+	}
 }

@@ -2,6 +2,8 @@ package provider
 
 import (
 	"context"
+	"fmt"
+	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-timetypes/timetypes"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
@@ -62,6 +64,7 @@ func (d *monitorStatusDataSource) Schema(_ context.Context, _ datasource.SchemaR
 			"window": schema.StringAttribute{
 				MarkdownDescription: "The window the figures cover, ending now, as a Go duration from `1m` to `2160h` (90 days). Defaults to `1h`.",
 				Optional:            true, CustomType: timetypes.GoDurationType{},
+				Validators: []validator.String{statusWindowValidator{}},
 			},
 			"status":               schema.StringAttribute{MarkdownDescription: "The outcome of the latest probe: `up`, `degraded` or `down`; null before the first probe.", Computed: true},
 			"last_checked_at":      schema.StringAttribute{MarkdownDescription: "When the latest probe ran, in RFC 3339 format; null before the first probe.", Computed: true, CustomType: timetypes.RFC3339Type{}},
@@ -115,4 +118,31 @@ func (d *monitorStatusDataSource) Read(ctx context.Context, req datasource.ReadR
 		TLSCertExpiresAt: timePtrValue(st.TLSCertExpiresAt),
 	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, out)...)
+}
+
+// statusWindowValidator checks the window at plan time against the bounds
+// aiod applies (1m to api.MaxStatusWindow), so that a bad window fails the
+// plan even when the read is deferred to apply.
+type statusWindowValidator struct{}
+
+var _ validator.String = statusWindowValidator{}
+
+func (statusWindowValidator) Description(context.Context) string {
+	return "value must be a Go duration from 1m to 2160h (90 days)"
+}
+
+func (v statusWindowValidator) MarkdownDescription(ctx context.Context) string {
+	return v.Description(ctx)
+}
+
+func (statusWindowValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
+	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
+		return
+	}
+	s := req.ConfigValue.ValueString()
+	d, err := time.ParseDuration(s)
+	if err != nil || d < time.Minute || d > api.MaxStatusWindow {
+		resp.Diagnostics.AddAttributeError(req.Path, "Invalid window",
+			fmt.Sprintf("window must be a Go duration from 1m to 2160h (90 days), as in 1h; got %q.", s))
+	}
 }

@@ -183,10 +183,10 @@ func TestAccMonitorStatusDataSource(t *testing.T) {
 				ExpectError: regexp.MustCompile(`(?s)Resource postcondition failed.*SLA breached`),
 			},
 			{
-				// Bad input: a window the API refuses, and a monitor ID
-				// refused at plan time.
+				// Bad input, refused at plan time: a window out of range,
+				// and a monitor ID.
 				Config:      cfg(statusData("30s", "")),
-				ExpectError: regexp.MustCompile(`(?s)window:\s+must\s+be\s+a\s+duration\s+from\s+1m`),
+				ExpectError: regexp.MustCompile(`(?s)window\s+must\s+be\s+a\s+Go\s+duration\s+from\s+1m\s+to\s+2160h`),
 			},
 			{
 				Config: cfg(`
@@ -239,5 +239,35 @@ check "sla" {
 				},
 			},
 		},
+	})
+}
+
+// TestAccMonitorStatusDataSource_badWindow checks that the window is
+// validated at plan time, before aiod is asked: here the monitor does not
+// exist yet, so the read is deferred to apply and only a validator can
+// refuse the window in the plan.
+func TestAccMonitorStatusDataSource_badWindow(t *testing.T) {
+	srv := newTestServer(t)
+	var steps []resource.TestStep
+	for _, w := range []string{"30s", "59s", "2161h", "0s", "-1h"} {
+		steps = append(steps, resource.TestStep{
+			Config:      statusConfig(srv, "http://127.0.0.1:9/", statusData(w, "")),
+			PlanOnly:    true,
+			ExpectError: regexp.MustCompile(`(?s)window\s+must\s+be\s+a\s+Go\s+duration\s+from\s+1m\s+to\s+2160h`),
+		})
+	}
+	// The bounds themselves are accepted: the plan only creates the
+	// endpoint and the monitor and defers the read.
+	for _, w := range []string{"1m", "60s", "2160h", "90m"} {
+		steps = append(steps, resource.TestStep{
+			Config:             statusConfig(srv, "http://127.0.0.1:9/", statusData(w, "")),
+			PlanOnly:           true,
+			ExpectNonEmptyPlan: true,
+		})
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		TerraformVersionChecks:   testAccVersionChecks,
+		Steps:                    steps,
 	})
 }

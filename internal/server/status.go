@@ -64,6 +64,10 @@ func (s *Server) monitorResults(w http.ResponseWriter, r *http.Request, _ princi
 		return err
 	}
 	items, next, err := s.store.ListResults(r.Context(), id, rq)
+	if errors.Is(err, store.ErrBadCursor) {
+		// Valid base64, but not a cursor this API returned.
+		return invalid([]api.FieldError{{Field: "after", Message: "is not a cursor returned by this API"}})
+	}
 	if err != nil {
 		return err
 	}

@@ -31,7 +31,8 @@ type ResultStore interface {
 	WriteResults(ctx context.Context, results []api.ProbeResult, missed []MissedRun) error
 	// ListResults returns one page of a monitor's raw results, oldest
 	// first (by time, then by the order they were stored), and the cursor
-	// of the next page ("" on the last page).
+	// of the next page ("" on the last page). A q.After that is not such
+	// a cursor fails with ErrBadCursor.
 	ListResults(ctx context.Context, monitorID string, q ResultQuery) ([]api.ProbeResult, string, error)
 	// MonitorStatus returns the rollup of a monitor's results with
 	// from <= time < to, and the monitor's latest state. Counts are exact
@@ -47,6 +48,15 @@ type ResultStore interface {
 	// DeleteMonitorData removes every result, rollup and the state of a
 	// monitor, for when the monitor is deleted.
 	DeleteMonitorData(ctx context.Context, monitorID string) error
+	// DeleteOrphanResults deletes at most limit rows (DefaultDeleteBatch
+	// when limit <= 0) of raw results, missed runs, rollups and states
+	// whose monitor no longer exists, and returns how many it deleted. A
+	// caller deletes in batches until fewer than limit come back.
+	//
+	// Such rows appear when results still queued in the writer are stored
+	// after DeleteMonitorData (or when DeleteMonitorData failed); without
+	// this they would stay for ever, as monitor_state is never aged out.
+	DeleteOrphanResults(ctx context.Context, limit int) (int64, error)
 }
 
 // Result tiers, from the finest to the coarsest.
@@ -324,12 +334,16 @@ func resultCursor(tm time.Time, seq int64) string {
 	return strconv.FormatInt(tm.UnixMicro(), 10) + "." + strconv.FormatInt(seq, 10)
 }
 
+// ErrBadCursor means ResultQuery.After is not a cursor ListResults
+// returned: a caller's mistake, not a fault of the store.
+var ErrBadCursor = errors.New("not a results cursor")
+
 func parseResultCursor(s string) (time.Time, int64, error) {
 	a, b, ok := strings.Cut(s, ".")
 	micros, err1 := strconv.ParseInt(a, 10, 64)
 	seq, err2 := strconv.ParseInt(b, 10, 64)
 	if !ok || err1 != nil || err2 != nil {
-		return time.Time{}, 0, fmt.Errorf("bad cursor %q", s)
+		return time.Time{}, 0, fmt.Errorf("%w: %q", ErrBadCursor, s)
 	}
 	return time.UnixMicro(micros).UTC(), seq, nil
 }
@@ -710,4 +724,100 @@ func (s *SQLite) DeleteMonitorData(ctx context.Context, monitorID string) error 
 		}
 		return nil
 	})
+}
+
+// orphanTables are the tables keyed by monitor_id that DeleteOrphanResults
+// cleans, each with the column list that names one row. Every one has an
+// index leading with monitor_id, which orphanMonitorIDs relies on.
+var orphanTables = []struct{ name, key string }{
+	{"probe_results", "seq"},
+	{"missed_runs", "seq"},
+	{"rollups_minute", "monitor_id, bucket_start"},
+	{"rollups_hour", "monitor_id, bucket_start"},
+	{"monitor_state", "monitor_id"},
+}
+
+// DeleteOrphanResults finds the monitor IDs without a monitor, then deletes
+// one batch of their rows in one write transaction.
+func (s *SQLite) DeleteOrphanResults(ctx context.Context, limit int) (int64, error) {
+	if limit <= 0 {
+		limit = DefaultDeleteBatch
+	}
+	ids, err := sqlReader{q: s.reader, d: s.d}.orphanMonitorIDs(ctx)
+	if err != nil || len(ids) == 0 {
+		return 0, err
+	}
+	var n int64
+	err = writeTx(ctx, s.writer, s.d, func(tx Tx) error {
+		var err error
+		n, err = tx.(sqlTx).deleteOrphans(ctx, ids, limit)
+		return err
+	})
+	return n, err
+}
+
+// orphanMonitorIDs lists the monitor IDs found in the result tables but
+// not in monitors. It walks the distinct IDs of each table with one index
+// seek per ID (a "skip scan" by recursive query) instead of reading every
+// row: the raw tables hold millions of rows, but only as many distinct IDs
+// as there are monitors.
+func (r sqlReader) orphanMonitorIDs(ctx context.Context) ([]string, error) {
+	seen := map[string]bool{}
+	var out []string
+	for _, tb := range orphanTables {
+		rows, err := r.query(ctx, `WITH RECURSIVE ids(id) AS (
+				SELECT MIN(monitor_id) FROM `+tb.name+`
+				UNION ALL
+				SELECT (SELECT MIN(monitor_id) FROM `+tb.name+` WHERE monitor_id > ids.id) FROM ids WHERE ids.id IS NOT NULL
+			)
+			SELECT id FROM ids WHERE id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM monitors WHERE monitors.id = ids.id)`)
+		if err != nil {
+			return nil, fmt.Errorf("find orphans in %s: %w", tb.name, err)
+		}
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			if !seen[id] {
+				seen[id] = true
+				out = append(out, id)
+			}
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, err
+		}
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+// deleteOrphans deletes at most limit rows of the given monitors. The
+// monitor's absence is checked again inside the transaction, so that the
+// data of a monitor is never deleted while the monitor exists.
+func (t sqlTx) deleteOrphans(ctx context.Context, ids []string, limit int) (int64, error) {
+	var total int64
+	for _, id := range ids {
+		for _, tb := range orphanTables {
+			left := int64(limit) - total
+			if left <= 0 {
+				return total, nil
+			}
+			res, err := t.exec(ctx, `DELETE FROM `+tb.name+` WHERE (`+tb.key+`) IN
+				(SELECT `+tb.key+` FROM `+tb.name+` WHERE monitor_id = ? LIMIT ?)
+				AND NOT EXISTS (SELECT 1 FROM monitors WHERE id = ?)`, id, left, id)
+			if err != nil {
+				return total, fmt.Errorf("delete orphans from %s: %w", tb.name, err)
+			}
+			n, err := res.RowsAffected()
+			if err != nil {
+				return total, err
+			}
+			total += n
+		}
+	}
+	return total, nil
 }

@@ -22,6 +22,7 @@ package store
 // first ten minutes) must never show up in resA's figures.
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -62,6 +63,8 @@ func runResultsContract(t *testing.T, open func(t *testing.T) Store) {
 		{"DeleteBefore", testResultsDeleteBefore},
 		{"HorizonFallback", testResultsHorizonFallback},
 		{"DeleteMonitorData", testResultsDeleteMonitorData},
+		{"DeleteOrphans", testResultsDeleteOrphans},
+		{"BadCursor", testResultsBadCursor},
 	} {
 		t.Run(sc.name, func(t *testing.T) { sc.run(t, open) })
 	}
@@ -706,6 +709,85 @@ func testResultsDeleteMonitorData(t *testing.T, open func(t *testing.T) Store) {
 	}
 	if err := s.DeleteMonitorData(t.Context(), "mon_unknown"); err != nil {
 		t.Errorf("deleting the data of a monitor without any should've been fine: %v", err)
+	}
+}
+
+// testResultsDeleteOrphans: rows of a monitor ID without a monitor (resB
+// here: the fixture writes results without monitors) are deleted in
+// batches, from every tier and the state; a monitor that exists (resA)
+// keeps everything.
+func testResultsDeleteOrphans(t *testing.T, open func(t *testing.T) Store) {
+	s := open(t)
+	resWriteFixture(t, s)
+	enabled, interval := true, "10s"
+	m := api.Monitor{ID: resA, Name: "res-a", EndpointID: "ep_x", Type: api.MonitorHTTP, Enabled: &enabled, Interval: &interval,
+		Revision: 1, CreatedAt: resBase, UpdatedAt: resBase}
+	if err := s.Write(t.Context(), func(tx Tx) error { return tx.InsertMonitor(t.Context(), m) }); err != nil {
+		t.Fatal(err)
+	}
+	windows := [][2]time.Time{{resAt(0, 0, 0, 0), resAt(3, 0, 0, 0)}, {resAt(3-72, 0, 0, 0), resAt(3, 0, 0, 0)}, {resAt(0, 10, 15, 0), resAt(0, 15, 20, 0)}}
+	var before []stats.Rollup
+	for _, w := range windows {
+		r, _ := resStatus(t, s, resA, w[0], w[1])
+		before = append(before, r)
+	}
+	pageA, _ := resList(t, s, resA, ResultQuery{Limit: MaxLimit})
+
+	// resB: 10 results, 1 missed run, 10 minute rollups, 1 hour rollup
+	// and 1 state.
+	const limit = 7
+	var total int64
+	var calls []int64
+	for {
+		n, err := s.DeleteOrphanResults(t.Context(), limit)
+		if err != nil {
+			t.Fatalf("DeleteOrphanResults: %v", err)
+		}
+		calls = append(calls, n)
+		total += n
+		if n < limit || len(calls) > 20 {
+			break
+		}
+	}
+	if total != 23 || !slices.Equal(calls, []int64{7, 7, 7, 2}) {
+		t.Errorf("orphans should've been deleted as 23 rows in batches of at most 7, got %d in %v", total, calls)
+	}
+	for _, w := range windows {
+		r, st := resStatus(t, s, resB, w[0], w[1])
+		resCheckCounts(t, "orphan", r, resCounts{})
+		if st != (MonitorState{}) {
+			t.Errorf("an orphan should've had no state left, got %s", resDumpState(st))
+		}
+	}
+	if page, _ := resList(t, s, resB, ResultQuery{}); len(page) != 0 {
+		t.Errorf("an orphan should've had no results left, got %d", len(page))
+	}
+	for i, w := range windows {
+		r, st := resStatus(t, s, resA, w[0], w[1])
+		if !reflect.DeepEqual(r, before[i]) || st.LastCheckedAt == nil {
+			t.Errorf("the existing monitor's figures changed over %v: %+v, want %+v (state %s)", w, r, before[i], resDumpState(st))
+		}
+	}
+	if page, _ := resList(t, s, resA, ResultQuery{Limit: MaxLimit}); len(page) != len(pageA) {
+		t.Errorf("the existing monitor's results changed: %d, want %d", len(page), len(pageA))
+	}
+	if n, err := s.DeleteOrphanResults(t.Context(), 0); err != nil || n != 0 {
+		t.Errorf("nothing should've been left to delete: %d, %v", n, err)
+	}
+}
+
+// testResultsBadCursor: a cursor ListResults did not return fails with
+// ErrBadCursor, so that the API can answer 400 rather than 500.
+func testResultsBadCursor(t *testing.T, open func(t *testing.T) Store) {
+	s := open(t)
+	resWriteFixture(t, s)
+	for _, c := range []string{"foo", "1", "x.1", "1.y", ".", "1.2.3"} {
+		if _, _, err := s.ListResults(t.Context(), resA, ResultQuery{After: c}); !errors.Is(err, ErrBadCursor) {
+			t.Errorf("cursor %q: error %v, want ErrBadCursor", c, err)
+		}
+	}
+	if _, _, err := s.ListResults(t.Context(), resA, ResultQuery{After: "1.2"}); err != nil {
+		t.Errorf("a well-formed cursor should've been accepted: %v", err)
 	}
 }
 

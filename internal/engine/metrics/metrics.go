@@ -18,7 +18,7 @@ import (
 // global state), and implements the scheduler's Observer.
 type Metrics struct {
 	reg          *prometheus.Registry
-	probeSeconds *prometheus.HistogramVec
+	probeSeconds prometheus.Histogram
 	lagSeconds   prometheus.Histogram
 	probes       *prometheus.CounterVec
 	missed       prometheus.Counter
@@ -27,14 +27,25 @@ type Metrics struct {
 	monCertExp   *prometheus.GaugeVec
 }
 
+// Config holds what the metrics read from the engine's other parts.
+type Config struct {
+	// ResultsDropped returns how many results and missed runs the results
+	// writer has dropped so far (results.Writer.Dropped). Exported as
+	// aio_results_dropped_total when set.
+	ResultsDropped func() int64
+}
+
 // New registers the engine's metrics and the Go runtime's.
-func New() *Metrics {
+func New(cfg Config) *Metrics {
 	m := &Metrics{
 		reg: prometheus.NewRegistry(),
-		probeSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name: "aio_probe_duration_seconds", Help: "Time a probe run took, retries included, by type.",
+		// No label: the monitor's type is not in the result, and a guess
+		// from the result's fields (a failed http probe looks like tcp)
+		// would be wrong exactly when it matters.
+		probeSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "aio_probe_duration_seconds", Help: "Time a probe run took, retries included.",
 			Buckets: prometheus.ExponentialBuckets(0.001, 2, 16),
-		}, []string{"type"}),
+		}),
 		lagSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "aio_scheduler_lag_seconds", Help: "How late a probe run started after it was due.",
 			Buckets: prometheus.ExponentialBuckets(0.001, 2, 14),
@@ -43,7 +54,8 @@ func New() *Metrics {
 			Name: "aio_probes_total", Help: "Probe runs by outcome.",
 		}, []string{"outcome"}),
 		missed: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "aio_probes_missed_total", Help: "Runs skipped because the previous run of the monitor was still going.",
+			Name: "aio_probes_missed_total",
+			Help: "Runs skipped because the previous run of the monitor was still going, or because the run could not be queued (every worker busy and the queue full).",
 		}),
 		monUp: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "aio_monitor_up", Help: "Outcome of a monitor's last run: 1 up, 0.5 degraded, 0 down.",
@@ -57,6 +69,12 @@ func New() *Metrics {
 	}
 	m.reg.MustRegister(m.probeSeconds, m.lagSeconds, m.probes, m.missed, m.monUp, m.monLatency, m.monCertExp,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if f := cfg.ResultsDropped; f != nil {
+		m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "aio_results_dropped_total",
+			Help: "Probe results and missed runs that were never stored: the writer's queue was full, the writer was closed, or the store refused the batch.",
+		}, func() float64 { return float64(f()) }))
+	}
 	return m
 }
 
@@ -70,11 +88,7 @@ func (m *Metrics) Dispatched(lag time.Duration) { m.lagSeconds.Observe(max(lag, 
 
 // Completed records a finished run.
 func (m *Metrics) Completed(r api.ProbeResult, took time.Duration) {
-	typ := "http"
-	if r.StatusCode == nil && r.TLSCertExpiresAt == nil && r.FirstByteMS == nil {
-		typ = "tcp_or_failed"
-	}
-	m.probeSeconds.WithLabelValues(typ).Observe(took.Seconds())
+	m.probeSeconds.Observe(took.Seconds())
 	m.probes.WithLabelValues(r.Outcome).Inc()
 	up := 0.0
 	switch r.Outcome {

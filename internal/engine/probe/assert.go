@@ -27,6 +27,11 @@ type evalInput struct {
 	latency     time.Duration
 	header      http.Header
 	body        []byte
+	// hideContent keeps response content (headers, body, JSON values) out
+	// of failure text: set for endpoints whose data classification allows
+	// no body excerpt, because the failure text is stored and shown in the
+	// API just as an excerpt would be.
+	hideContent bool
 
 	// The body parsed as JSON, once, on first use.
 	jsonDone bool
@@ -36,7 +41,9 @@ type evalInput struct {
 
 // evaluate checks the assertions in order and reports the first that fails,
 // as `assertion 2 (json_body $.status equals "ok") failed: got "degraded"`
-// (numbered from 1, in the order of the monitor's list). Without assertions
+// (numbered from 1, in the order of the monitor's list). When
+// in.hideContent is set, a value taken from the response (header, body,
+// JSON) is not quoted: the text says `got a value of 8 bytes` instead. Without assertions
 // an HTTP probe passes on any 2xx status and a TCP probe on connecting: the
 // implicit default is resolved here, never stored. TCP probes check only
 // response_time assertions, the only ones that mean anything without a
@@ -86,6 +93,7 @@ type value struct {
 	isNum   bool    // compared numerically by equals and not_equals too
 	empty   bool    // for is_empty and not_empty
 	shown   string  // how a failure shows it
+	content bool    // the value is response content (header, body, JSON)
 }
 
 // check evaluates one assertion; on failure it says what was found.
@@ -105,6 +113,10 @@ func check(a api.Assertion, in *evalInput) (bool, string) {
 		}
 	}
 	got := "got " + v.shown
+	if v.content && in.hideContent {
+		// Say how much came back, never what.
+		got = fmt.Sprintf("got a value of %d bytes", len(v.text))
+	}
 	switch a.Comparison {
 	case api.CmpEquals, api.CmpNotEquals:
 		eq := v.present && v.text == target
@@ -167,10 +179,10 @@ func extract(a api.Assertion, in *evalInput) (v value, problem string) {
 		}
 		// Repeated fields combine as RFC 9110 §5.3 says.
 		s := strings.Join(vals, ", ")
-		return value{present: true, text: s, empty: s == "", shown: strconv.Quote(truncate(s, maxShown))}, ""
+		return value{present: true, text: s, empty: s == "", shown: strconv.Quote(truncate(s, maxShown)), content: true}, ""
 	case api.SourceTextBody:
 		s := string(in.body)
-		return value{present: true, text: s, empty: s == "", shown: strconv.Quote(truncate(s, maxShown))}, ""
+		return value{present: true, text: s, empty: s == "", shown: strconv.Quote(truncate(s, maxShown)), content: true}, ""
 	case api.SourceJSONBody:
 		return extractJSON(deref(a.Property), in)
 	}
@@ -201,17 +213,17 @@ func extractJSON(path string, in *evalInput) (value, string) {
 	}
 	switch x := nodes[0].(type) {
 	case string:
-		return value{present: true, text: x, empty: x == "", shown: strconv.Quote(truncate(x, maxShown))}, ""
+		return value{present: true, text: x, empty: x == "", shown: strconv.Quote(truncate(x, maxShown)), content: true}, ""
 	case json.Number:
 		f, err := x.Float64()
-		return value{present: true, text: x.String(), num: f, isNum: err == nil, shown: x.String()}, ""
+		return value{present: true, text: x.String(), num: f, isNum: err == nil, shown: x.String(), content: true}, ""
 	case []any, map[string]any:
 		b, _ := json.Marshal(x)
 		s := string(b)
-		return value{present: true, text: s, empty: s == "[]" || s == "{}", shown: truncate(s, maxShown)}, ""
+		return value{present: true, text: s, empty: s == "[]" || s == "{}", shown: truncate(s, maxShown), content: true}, ""
 	default: // true, false, null
 		b, _ := json.Marshal(x)
-		return value{present: true, text: string(b), shown: string(b)}, ""
+		return value{present: true, text: string(b), shown: string(b), content: true}, ""
 	}
 }
 

@@ -193,3 +193,61 @@ func TestAssertionErrorText(t *testing.T) {
 		t.Errorf("error = %q", msg)
 	}
 }
+
+// TestAssertionErrorHidesSensitiveContent checks that an assertion failure
+// on an endpoint whose data classification keeps no body excerpt (pii,
+// confidential) does not quote the response either: the error text is
+// stored and shown in the API like an excerpt would be.
+func TestAssertionErrorHidesSensitiveContent(t *testing.T) {
+	const email = "ann.smith@example.com"
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-User", email)
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"user":{"email":%q,"id":1234567}}`, email)
+	}))
+	t.Cleanup(srv.Close)
+	f := newFixture(t, Config{})
+	cases := []struct {
+		name string
+		a    api.Assertion
+		// hidden is the error text when the content must not be shown.
+		hidden string
+	}{
+		{"text_body", api.Assertion{Source: api.SourceTextBody, Comparison: api.CmpEquals, Target: ptr("x")},
+			`assertion 1 (text_body equals "x") failed: got a value of 55 bytes`},
+		{"json_body string", api.Assertion{Source: api.SourceJSONBody, Property: ptr("$.user.email"), Comparison: api.CmpEquals, Target: ptr("x")},
+			`assertion 1 (json_body $.user.email equals "x") failed: got a value of 21 bytes`},
+		{"json_body object", api.Assertion{Source: api.SourceJSONBody, Property: ptr("$.user"), Comparison: api.CmpIsEmpty},
+			`assertion 1 (json_body $.user is_empty) failed: got a value of 46 bytes`},
+		{"json_body number", api.Assertion{Source: api.SourceJSONBody, Property: ptr("$.user.id"), Comparison: api.CmpLessThan, Target: ptr("10")},
+			`assertion 1 (json_body $.user.id less_than "10") failed: got a value of 7 bytes`},
+		{"header", api.Assertion{Source: api.SourceHeader, Property: ptr("x-user"), Comparison: api.CmpNotContains, Target: ptr("@")},
+			`assertion 1 (header x-user not_contains "@") failed: got a value of 21 bytes`},
+		{"header not a number", api.Assertion{Source: api.SourceHeader, Property: ptr("x-user"), Comparison: api.CmpGreaterThan, Target: ptr("1")},
+			`assertion 1 (header x-user greater_than "1") failed: got a value of 21 bytes (not a number)`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			for _, class := range []string{api.ClassPII, api.ClassConfidential, "restricted"} {
+				tg := httpTarget(srv.URL, func(m *api.Monitor) { m.Assertions = []api.Assertion{c.a} })
+				tg.Endpoint.DataClassification = class
+				msg := mustDown(t, f.probe(t, tg))
+				if strings.Contains(msg, email) || strings.Contains(msg, "1234567") {
+					t.Errorf("%s: error text holds response content: %q", class, msg)
+				}
+				if msg != c.hidden {
+					t.Errorf("%s: error = %q\nwant %q", class, msg, c.hidden)
+				}
+			}
+			// Where excerpts are allowed, the value is shown.
+			for _, class := range []string{api.ClassInternal, api.ClassPublic} {
+				tg := httpTarget(srv.URL, func(m *api.Monitor) { m.Assertions = []api.Assertion{c.a} })
+				tg.Endpoint.DataClassification = class
+				msg := mustDown(t, f.probe(t, tg))
+				if !strings.Contains(msg, "ann.smith@example.com") && !strings.Contains(msg, "1234567") {
+					t.Errorf("%s: error does not show the value: %q", class, msg)
+				}
+			}
+		})
+	}
+}

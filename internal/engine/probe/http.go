@@ -68,7 +68,7 @@ func (p *Prober) newRun(t *Target) *run {
 		timeout:   m.EffectiveTimeout(),
 		placement: credentialPlacement(t.Credential),
 		method:    api.DefaultMethod,
-		follow:    api.DefaultFollowRedirct,
+		follow:    api.DefaultFollowRedirects,
 	}
 	if m.DegradedResponseTime != nil {
 		if d, err := api.ParseDuration(*m.DegradedResponseTime); err == nil {
@@ -218,7 +218,8 @@ func (r *run) httpAttempt(ctx context.Context) attempt {
 	if status == http.StatusUnauthorized && r.token != "" {
 		r.p.invalidateToken(r.t.Credential, r.token)
 	}
-	ev := &evalInput{status: status, hasResponse: true, latency: a.latency, header: resp.Header, body: buf.Bytes()}
+	ev := &evalInput{status: status, hasResponse: true, latency: a.latency, header: resp.Header, body: buf.Bytes(),
+		hideContent: !excerptAllowed(r.t.Endpoint.DataClassification)}
 	if msg, ok := evaluate(r.t.Monitor.Assertions, ev, false); !ok {
 		a.kind, a.err = failResponse, msg
 		a.excerpt = excerptOf(buf.Bytes())

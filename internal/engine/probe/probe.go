@@ -248,7 +248,9 @@ func (p *Prober) Probe(ctx context.Context, t Target) api.ProbeResult {
 }
 
 // excerptAllowed tells whether a body excerpt may be kept for an endpoint of
-// the given classification. It is an allow-list (public, internal, and unset,
+// the given classification, and likewise whether assertion failures may
+// quote the response's content (headers, body, JSON values): error text is
+// stored and shown like an excerpt, so the same rule applies to both. It is an allow-list (public, internal, and unset,
 // which the API defaults to internal) rather than a deny-list of pii and
 // confidential, so that a classification added later keeps no bodies until
 // someone decides otherwise.

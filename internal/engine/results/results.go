@@ -48,7 +48,7 @@ type Config struct {
 	Buffer int
 	// Clock paces the drop warnings (clock.Real).
 	Clock clock.Clock
-	// Logger receives drops and write errors (slog.Default()).
+	// Logger receives drops and write errors (discarded when nil).
 	Logger *slog.Logger
 }
 
@@ -102,7 +102,7 @@ func New(st store.Store, cfg Config) *Writer {
 	}
 	log := cfg.Logger
 	if log == nil {
-		log = slog.Default()
+		log = slog.New(slog.DiscardHandler)
 	}
 	return &Writer{
 		st:    st,

@@ -340,8 +340,21 @@ func TestConcurrentRecord(t *testing.T) {
 	}
 }
 
+// addMonitor stores a monitor row with the given ID: results of IDs
+// without one are orphans that Prune deletes.
+func addMonitor(t *testing.T, st store.Store, id string) {
+	t.Helper()
+	enabled, interval := true, "10s"
+	m := api.Monitor{ID: id, Name: "m-" + id, EndpointID: "ep_x", Type: api.MonitorHTTP, Enabled: &enabled, Interval: &interval,
+		Revision: 1, CreatedAt: base, UpdatedAt: base}
+	if err := st.Write(t.Context(), func(tx store.Tx) error { return tx.InsertMonitor(t.Context(), m) }); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestPrune(t *testing.T) {
 	st := openStore(t)
+	addMonitor(t, st, "mon_a")
 	now := time.Date(2026, time.June, 1, 0, 0, 0, 0, time.UTC)
 	var rs []api.ProbeResult
 	old := now.Add(-401 * 24 * time.Hour) // past every tier's age
@@ -410,5 +423,115 @@ func TestPrune(t *testing.T) {
 	cancel()
 	if _, err := r.Prune(ctx, now); !errors.Is(err, context.Canceled) {
 		t.Errorf("Prune should've stopped with its context: %v", err)
+	}
+}
+
+// TestPruneDeletesResultsOfDeletedMonitors: results still queued in the
+// writer when their monitor is deleted are stored after the monitor's data
+// was removed. Prune must delete them, and any other row of a monitor ID
+// that has no monitor, from every tier and the state.
+func TestPruneDeletesResultsOfDeletedMonitors(t *testing.T) {
+	st := openStore(t)
+	now := base.Add(time.Hour)
+	addMonitor(t, st, "mon_kept")
+	addMonitor(t, st, "mon_deleted")
+
+	w := results.New(st, results.Config{Logger: quietLogger()})
+	for i := range 30 {
+		at := base.Add(time.Duration(i) * 10 * time.Second)
+		w.Record(result("mon_kept", at))
+		w.Record(result("mon_deleted", at))
+	}
+	w.Missed("mon_deleted", base.Add(time.Second))
+	if err := w.Flush(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	// The monitor is deleted as the server does it, while more of its
+	// results wait in the writer.
+	w.Record(result("mon_deleted", base.Add(5*time.Minute)))
+	w.Missed("mon_deleted", base.Add(6*time.Minute))
+	if err := st.Write(t.Context(), func(tx store.Tx) error { return tx.DeleteMonitor(t.Context(), "mon_deleted") }); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.DeleteMonitorData(t.Context(), "mon_deleted"); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Flush(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	// And a monitor ID that never had a monitor row at all, with enough
+	// rows to take several batches.
+	var rs []api.ProbeResult
+	for i := range 250 {
+		rs = append(rs, result("mon_never", base.Add(time.Duration(i)*time.Second)))
+	}
+	if err := st.WriteResults(t.Context(), rs, []store.MissedRun{{MonitorID: "mon_never", Time: base}}); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := probes(t, st, "mon_deleted"); n != 1 {
+		t.Fatalf("setup: the late result of the deleted monitor should've been stored, got %d probes", n)
+	}
+
+	r := results.NewRetention(st, results.RetentionConfig{Batch: 100, Logger: quietLogger()})
+	got, err := r.Prune(t.Context(), now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// mon_deleted: 1 result, 1 missed run, 2 minute rollups (minutes 5
+	// and 6), 1 hour rollup, 1 state. mon_never: 250 results, 1 missed
+	// run, 5 minute rollups, 1 hour rollup, 1 state.
+	if want := (results.Pruned{Orphans: 6 + 258}); got != want {
+		t.Errorf("Prune should've deleted %+v, got %+v", want, got)
+	}
+	for _, id := range []string{"mon_deleted", "mon_never"} {
+		for _, w := range [][2]time.Time{{base.Add(-time.Hour), now}, {now.Add(-90 * 24 * time.Hour), now}} {
+			ru, state, err := st.MonitorStatus(t.Context(), id, w[0], w[1])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ru.Probes != 0 || ru.Missed != 0 || state != (store.MonitorState{}) {
+				t.Errorf("%s over %v: %d probes, %d missed, state %+v left", id, w[1].Sub(w[0]), ru.Probes, ru.Missed, state)
+			}
+		}
+		if page, _, err := st.ListResults(t.Context(), id, store.ResultQuery{}); err != nil || len(page) != 0 {
+			t.Errorf("%s: %d raw results left (%v)", id, len(page), err)
+		}
+	}
+	// The monitor that exists keeps everything.
+	if n, _ := probes(t, st, "mon_kept"); n != 30 {
+		t.Errorf("mon_kept should've kept its 30 probes, got %d", n)
+	}
+	if _, state, _ := st.MonitorStatus(t.Context(), "mon_kept", base, now); state.LastCheckedAt == nil {
+		t.Errorf("mon_kept should've kept its state")
+	}
+	if got, err := r.Prune(t.Context(), now); err != nil || got != (results.Pruned{}) {
+		t.Errorf("a second Prune should've deleted nothing: %+v, %v", got, err)
+	}
+}
+
+// TestNilLoggerDiscards: without a Logger, the writer and the retention
+// log nothing, and in particular not to the process-wide slog.Default().
+func TestNilLoggerDiscards(t *testing.T) {
+	var logs syncBuffer
+	prev := slog.Default()
+	slog.SetDefault(slog.New(slog.NewTextHandler(&logs, nil)))
+	t.Cleanup(func() { slog.SetDefault(prev) })
+
+	st := openStore(t)
+	w := results.New(st, results.Config{Buffer: 1})
+	w.Record(result("mon_a", base))
+	w.Record(result("mon_a", base.Add(time.Second))) // dropped: logged as a warning
+	if w.Dropped() != 1 {
+		t.Fatalf("dropped %d, want 1", w.Dropped())
+	}
+	if err := w.Flush(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	r := results.NewRetention(st, results.RetentionConfig{})
+	if p, err := r.Prune(t.Context(), base.Add(1000*24*time.Hour)); err != nil || p.Total() == 0 {
+		t.Fatalf("prune: %+v %v", p, err) // something pruned: logged as info
+	}
+	if s := logs.String(); s != "" {
+		t.Errorf("a nil Logger should've discarded, but the default logger got:\n%s", s)
 	}
 }

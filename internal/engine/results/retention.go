@@ -30,12 +30,13 @@ const (
 type RetentionConfig struct {
 	RawAge, MinuteAge, HourAge time.Duration
 	// Batch is the most rows per delete transaction (DefaultPruneBatch).
-	Batch  int
+	Batch int
+	// Logger receives what was pruned (nothing is logged when nil).
 	Logger *slog.Logger
 }
 
-// Retention deletes results past their tier's age. The engine calls Prune
-// periodically.
+// Retention deletes results past their tier's age, and the results of
+// monitors that no longer exist. The engine calls Prune periodically.
 type Retention struct {
 	st  store.ResultStore
 	cfg RetentionConfig
@@ -58,21 +59,44 @@ func NewRetention(st store.ResultStore, cfg RetentionConfig) *Retention {
 	}
 	log := cfg.Logger
 	if log == nil {
-		log = slog.Default()
+		log = slog.New(slog.DiscardHandler)
 	}
 	return &Retention{st: st, cfg: cfg, log: log.With("component", "results-retention")}
 }
 
-// Pruned counts the rows Prune deleted per tier.
+// Pruned counts the rows Prune deleted per tier, and the rows (of every
+// tier and state) of monitors that no longer exist.
 type Pruned struct {
 	Raw, Minute, Hour int64
+	Orphans           int64
 }
 
-// Prune deletes, tier by tier and in batches, every row older than the
-// tier's age at now. It stops at the first error (or when ctx ends) and
-// returns what it deleted until then.
+// Total is the number of rows deleted.
+func (p Pruned) Total() int64 { return p.Raw + p.Minute + p.Hour + p.Orphans }
+
+// Prune deletes, in batches, the rows of monitors that no longer exist,
+// then tier by tier every row older than the tier's age at now. It stops
+// at the first error (or when ctx ends) and returns what it deleted until
+// then.
+//
+// Orphans come from results the writer still held when their monitor was
+// deleted: they are stored after the monitor's data was removed. Without
+// this their state and hour rollups would stay for ever (or 400 days).
 func (r *Retention) Prune(ctx context.Context, now time.Time) (Pruned, error) {
 	var p Pruned
+	for {
+		if err := ctx.Err(); err != nil {
+			return p, err
+		}
+		n, err := r.st.DeleteOrphanResults(ctx, r.cfg.Batch)
+		p.Orphans += n
+		if err != nil {
+			return p, fmt.Errorf("prune results of deleted monitors: %w", err)
+		}
+		if n < int64(r.cfg.Batch) {
+			break
+		}
+	}
 	for _, tier := range []struct {
 		name string
 		age  time.Duration
@@ -98,7 +122,7 @@ func (r *Retention) Prune(ctx context.Context, now time.Time) (Pruned, error) {
 		}
 	}
 	if p != (Pruned{}) {
-		r.log.Info("probe results pruned", "raw", p.Raw, "minute", p.Minute, "hour", p.Hour)
+		r.log.Info("probe results pruned", "raw", p.Raw, "minute", p.Minute, "hour", p.Hour, "orphans", p.Orphans)
 	}
 	return p, nil
 }

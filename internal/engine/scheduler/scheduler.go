@@ -63,7 +63,7 @@ type Config struct {
 	Logger  *slog.Logger
 	// Observer, when set, sees dispatches and results.
 	Observer Observer
-	// Workers bounds how many probes run at once (default 256).
+	// Workers bounds how many probes run at once (default DefaultWorkers).
 	Workers int
 	// ReloadEvery re-reads the configuration even without a change
 	// notification (default 30s).
@@ -74,13 +74,23 @@ type Config struct {
 	Rand func() float64
 }
 
+// DefaultWorkers is how many probes run at once when Config.Workers is
+// not set. A worker is held for the whole of a probe, so the bound must
+// cover the probes that hang until their timeout, not only the fast ones:
+// at 1,000 probes a second (10,000 monitors every 10 s), 5 % of targets
+// hanging for a 10 s timeout keep 50 × 10 = 500 workers busy, plus about
+// a hundred for the rest at tens of milliseconds each. 256 workers would
+// leave runs queued behind the hung ones until they come due again and are
+// missed; 1024 covers that case with room to spare. An idle worker costs
+// a parked goroutine (a few KiB), and probes use no pooled connections, so
+// a larger bound costs little when probes are fast.
+const DefaultWorkers = 1024
+
 // entry is one monitor in the schedule.
 type entry struct {
-	mon     api.Monitor
-	next    time.Time
-	running bool
-	index   int // heap position; -1 when not in the heap
-	gone    bool
+	mon   api.Monitor
+	next  time.Time
+	index int // heap position; -1 when not in the heap
 }
 
 // schedule is a min-heap of entries by next run.
@@ -110,7 +120,6 @@ type snapshot struct {
 
 // job is one run handed to a worker.
 type job struct {
-	e   *entry
 	mon api.Monitor
 	due time.Time
 }
@@ -123,6 +132,12 @@ type Scheduler struct {
 	entries map[string]*entry
 	heap    schedule
 	snap    snapshot
+	// inflight holds the IDs of the monitors with a run queued or
+	// running. It is kept by monitor ID rather than on the entry because
+	// an entry can be replaced while its run goes on (a monitor disabled
+	// and enabled again, or removed by one Load and back by the next): the
+	// new entry must still wait for the old run.
+	inflight map[string]bool
 
 	jobs    chan job
 	reload  chan struct{}
@@ -139,7 +154,7 @@ func New(cfg Config) *Scheduler {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	if cfg.Workers <= 0 {
-		cfg.Workers = 256
+		cfg.Workers = DefaultWorkers
 	}
 	if cfg.ReloadEvery <= 0 {
 		cfg.ReloadEvery = 30 * time.Second
@@ -151,7 +166,7 @@ func New(cfg Config) *Scheduler {
 		cfg.Rand = rand.Float64
 	}
 	return &Scheduler{
-		cfg: cfg, entries: map[string]*entry{},
+		cfg: cfg, entries: map[string]*entry{}, inflight: map[string]bool{},
 		jobs: make(chan job, 65536), reload: make(chan struct{}, 1),
 	}
 }
@@ -244,7 +259,6 @@ func (s *Scheduler) Load(ctx context.Context) error {
 	}
 	for id, e := range s.entries {
 		if !seen[id] {
-			e.gone = true
 			if e.index >= 0 {
 				heap.Remove(&s.heap, e.index)
 			}
@@ -258,8 +272,9 @@ func (s *Scheduler) Load(ctx context.Context) error {
 }
 
 // Tick starts every run that is due at now. A run whose previous run is
-// still going is skipped and reported as missed; its next run stays on the
-// monitor's phase.
+// still going (or still queued) is skipped and reported as missed, even
+// when that previous run belongs to an earlier entry of the monitor; its
+// next run stays on the monitor's phase.
 func (s *Scheduler) Tick(now time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -275,19 +290,19 @@ func (s *Scheduler) Tick(now time.Time) {
 			e.next = due.Add((behind + 1) * interval)
 		}
 		heap.Fix(&s.heap, 0)
-		if e.running {
+		if s.inflight[e.mon.ID] {
 			s.cfg.Sink.Missed(e.mon.ID, due)
 			if s.cfg.Observer != nil {
 				s.cfg.Observer.Missed(e.mon.ID)
 			}
 			continue
 		}
-		e.running = true
+		s.inflight[e.mon.ID] = true
 		select {
-		case s.jobs <- job{e: e, mon: e.mon, due: due}:
+		case s.jobs <- job{mon: e.mon, due: due}:
 		default:
 			// The queue is full: the run cannot start, which is a miss.
-			e.running = false
+			delete(s.inflight, e.mon.ID)
 			s.cfg.Sink.Missed(e.mon.ID, due)
 			if s.cfg.Observer != nil {
 				s.cfg.Observer.Missed(e.mon.ID)
@@ -345,7 +360,7 @@ func (s *Scheduler) runJob(ctx context.Context, j job) {
 	}
 	defer func() {
 		s.mu.Lock()
-		j.e.running = false
+		delete(s.inflight, j.mon.ID)
 		s.mu.Unlock()
 	}()
 	t, err := s.target(j.mon)
@@ -364,12 +379,13 @@ func (s *Scheduler) runJob(ctx context.Context, j job) {
 	if s.cfg.Observer != nil {
 		s.cfg.Observer.Completed(res, s.cfg.Clock.Now().Sub(start))
 		// A run that ends after its monitor left the schedule must not
-		// bring the monitor's series back.
+		// bring the monitor's series back. (A monitor back in the schedule
+		// meanwhile keeps them: it is being probed again.)
 		if f, ok := s.cfg.Observer.(forgetter); ok {
 			s.mu.Lock()
-			gone := j.e.gone
+			_, scheduled := s.entries[j.mon.ID]
 			s.mu.Unlock()
-			if gone {
+			if !scheduled {
 				f.Forget(j.mon.ID)
 			}
 		}

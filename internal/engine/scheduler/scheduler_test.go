@@ -329,15 +329,7 @@ func (f *fixture) tick(d time.Duration) {
 func (f *fixture) idle() bool {
 	f.s.mu.Lock()
 	defer f.s.mu.Unlock()
-	if len(f.s.jobs) > 0 {
-		return false
-	}
-	for _, e := range f.s.entries {
-		if e.running {
-			return false
-		}
-	}
-	return true
+	return len(f.s.jobs) == 0 && len(f.s.inflight) == 0
 }
 
 // settle waits until every started run has finished, then stores what the
@@ -544,6 +536,117 @@ func TestSkippedOverlapIsMissed(t *testing.T) {
 	if got := tg.hits.Load(); got != 2 {
 		t.Fatalf("target hit %d times, want 2", got)
 	}
+}
+
+// TestReenabledWhileRunningDoesNotOverlap: a monitor disabled while its
+// probe runs, then enabled again before that probe ends, gets a new entry
+// in the schedule. Its first run must still wait for the old probe: two
+// probes of one monitor never run at once, whatever the configuration did
+// meanwhile.
+func TestReenabledWhileRunningDoesNotOverlap(t *testing.T) {
+	f := newFixture(t, fixtureOptions{})
+	tg := newTarget(t, true)
+	m := f.addMonitor(f.addEndpoint(tg.srv.URL, nil).ID, "10s", func(m *api.Monitor) { m.Timeout = ptr("10s") })
+	f.load()
+
+	f.tick(5 * time.Second)
+	waitFor(t, "the first probe to reach the target", func() bool { return tg.inflight.Load() == 1 })
+	// Disabled and enabled again while the probe hangs: the new entry's
+	// jittered first run is due at t0+10s (now + half the interval).
+	m.Enabled = ptr(false)
+	m = f.updateMonitor(m)
+	f.load()
+	m.Enabled = ptr(true)
+	m = f.updateMonitor(m)
+	f.load()
+	if next, ok := f.s.NextDue(); !ok || !next.Equal(t0.Add(10*time.Second)) {
+		t.Fatalf("re-enabled monitor due at %v (%v), want t0+10s", next, ok)
+	}
+	f.tick(10 * time.Second)
+	time.Sleep(50 * time.Millisecond) // room for a wrongly started second probe
+	if got := tg.hits.Load(); got != 1 {
+		t.Fatalf("target hit %d times while the first probe ran, want 1", got)
+	}
+	if got := f.obs.missed.Load(); got != 1 {
+		t.Fatalf("observer saw %d missed runs, want 1", got)
+	}
+	tg.release()
+	f.settle()
+	if got := tg.maxIn.Load(); got != 1 {
+		t.Fatalf("%d concurrent probes of one monitor, want 1", got)
+	}
+	// Once the old probe is done, the new entry runs on its phase.
+	f.tick(20 * time.Second)
+	f.settle()
+	if got := tg.hits.Load(); got != 2 {
+		t.Fatalf("target hit %d times, want 2", got)
+	}
+	f.expectRuns(m, secs(5, 20))
+	// The re-enabled monitor keeps its series: the old run, which ended
+	// after its entry left the schedule, must not forget the new one.
+	if got := f.obs.history(m.ID); got != "forget,completed,completed" {
+		t.Fatalf("observer saw %q", got)
+	}
+}
+
+// TestDefaultWorkersCoverHangingTargets: the default bound must hold the
+// probes of the benchmark's load (1,000 probes a second) when 5 % of the
+// targets hang until a 10 s timeout, with room for the others (100 ms
+// each, generously) and a margin of half again.
+func TestDefaultWorkersCoverHangingTargets(t *testing.T) {
+	s := New(Config{})
+	const rate, hangShare, timeout, fast = 1000.0, 0.05, 10.0, 0.1 // probes/s, share, seconds, seconds
+	need := rate*hangShare*timeout + rate*(1-hangShare)*fast
+	if got := float64(s.cfg.Workers); got < 1.5*need {
+		t.Fatalf("default workers %v, want at least %v for %v probes in flight", got, 1.5*need, need)
+	}
+	if s.cfg.Workers != DefaultWorkers {
+		t.Fatalf("default workers %d, want DefaultWorkers (%d)", s.cfg.Workers, DefaultWorkers)
+	}
+}
+
+// TestShutdownCancelsRunningProbes pins what Engine.Run documents: when
+// the context ends, probes still running are cancelled (not waited for)
+// and their cut-short results are discarded; results recorded before are
+// kept.
+func TestShutdownCancelsRunningProbes(t *testing.T) {
+	f := newFixture(t, fixtureOptions{})
+	slow := newTarget(t, true)
+	fast := newTarget(t, false)
+	hung := f.addMonitor(f.addEndpoint(slow.srv.URL, nil).ID, "10s", func(m *api.Monitor) { m.Timeout = ptr("10s") })
+	done := f.addMonitor(f.addEndpoint(fast.srv.URL, nil).ID, "10s")
+
+	// A scheduler of its own, whose workers' context the test ends.
+	ctx, cancel := context.WithCancel(f.ctx)
+	defer cancel()
+	s := New(Config{Store: f.st, Prober: probe.New(probe.Config{Clock: f.clk}), Sink: f.w, Clock: f.clk,
+		Rand: func() float64 { return 0.5 }})
+	if err := s.Load(f.ctx); err != nil {
+		t.Fatal(err)
+	}
+	s.Start(ctx)
+	f.clk.Set(t0.Add(5 * time.Second))
+	s.Tick(t0.Add(5 * time.Second))
+	waitFor(t, "the fast probe's result", func() bool {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return !s.inflight[done.ID]
+	})
+	waitFor(t, "the slow probe to reach its target", func() bool { return slow.inflight.Load() == 1 })
+
+	start := time.Now()
+	cancel()
+	s.Wait()
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("the workers took %v to stop: the running probe was waited for", d)
+	}
+	if err := f.w.Flush(f.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if rs := f.results(hung.ID); len(rs) != 0 {
+		t.Fatalf("the cancelled probe's result was stored: %+v", rs)
+	}
+	f.expectRuns(done, secs(5))
 }
 
 func TestConfigurationChanges(t *testing.T) {

@@ -1,0 +1,80 @@
+package metrics_test
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aio-platform/terraform-provider-aio/internal/api"
+	"github.com/aio-platform/terraform-provider-aio/internal/engine/metrics"
+)
+
+func scrape(t *testing.T, m *metrics.Metrics) string {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	m.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	if rec.Code != http.StatusOK {
+		t.Fatalf("/metrics: %d", rec.Code)
+	}
+	b, _ := io.ReadAll(rec.Body)
+	return string(b)
+}
+
+// lines returns the sample lines of a metric family.
+func lines(text, name string) []string {
+	var out []string
+	for l := range strings.Lines(text) {
+		if strings.HasPrefix(l, name+"{") || strings.HasPrefix(l, name+" ") {
+			out = append(out, strings.TrimSpace(l))
+		}
+	}
+	return out
+}
+
+func TestProbeDurationHasNoGuessedType(t *testing.T) {
+	m := metrics.New(metrics.Config{})
+	code := 200
+	// An http probe that got no response and one that did: both are
+	// counted in the one series, nothing guesses their type.
+	m.Completed(api.ProbeResult{MonitorID: "mon_a", Outcome: api.OutcomeDown}, 20*time.Millisecond)
+	m.Completed(api.ProbeResult{MonitorID: "mon_b", Outcome: api.OutcomeUp, StatusCode: &code}, 10*time.Millisecond)
+	text := scrape(t, m)
+	if got := lines(text, "aio_probe_duration_seconds_count"); len(got) != 1 || got[0] != "aio_probe_duration_seconds_count 2" {
+		t.Errorf("probe duration count: %q", got)
+	}
+	if strings.Contains(text, "tcp_or_failed") || strings.Contains(text, `aio_probe_duration_seconds_bucket{type=`) {
+		t.Errorf("probe duration still carries a type label:\n%s", strings.Join(lines(text, "aio_probe_duration_seconds_bucket"), "\n"))
+	}
+}
+
+func TestResultsDroppedIsExported(t *testing.T) {
+	var dropped int64
+	m := metrics.New(metrics.Config{ResultsDropped: func() int64 { return dropped }})
+	if got := lines(scrape(t, m), "aio_results_dropped_total"); len(got) != 1 || got[0] != "aio_results_dropped_total 0" {
+		t.Errorf("before any drop: %q", got)
+	}
+	dropped = 7
+	text := scrape(t, m)
+	if got := lines(text, "aio_results_dropped_total"); len(got) != 1 || got[0] != "aio_results_dropped_total 7" {
+		t.Errorf("after 7 drops: %q", got)
+	}
+	if !strings.Contains(text, "# TYPE aio_results_dropped_total counter") {
+		t.Errorf("aio_results_dropped_total is not a counter")
+	}
+}
+
+func TestMissedHelpSaysItCountsUnqueuedRuns(t *testing.T) {
+	text := scrape(t, metrics.New(metrics.Config{}))
+	var help string
+	for l := range strings.Lines(text) {
+		if strings.HasPrefix(l, "# HELP aio_probes_missed_total ") {
+			help = l
+		}
+	}
+	if !strings.Contains(help, "still going") || !strings.Contains(help, "could not be queued") {
+		t.Errorf("help of aio_probes_missed_total: %q", help)
+	}
+}

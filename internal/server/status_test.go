@@ -1,0 +1,87 @@
+package server_test
+
+import (
+	"encoding/base64"
+	"net/http"
+	"net/url"
+	"testing"
+	"time"
+
+	"github.com/aio-platform/terraform-provider-aio/internal/acctest"
+	"github.com/aio-platform/terraform-provider-aio/internal/api"
+)
+
+// TestMonitorResultsCursor pages a monitor's results, and refuses a cursor
+// that decodes but is not one of ours with 400 on after (it used to be a
+// 500: the store's parse error went out as an internal error).
+func TestMonitorResultsCursor(t *testing.T) {
+	srv := acctest.NewServer(t)
+	m := createMonitor(t, srv, "cursor-mon")
+	var rs []api.ProbeResult
+	for i := range 3 {
+		rs = append(rs, api.ProbeResult{MonitorID: m.ID, Time: t0.Add(time.Duration(i) * time.Second).Truncate(time.Microsecond),
+			Outcome: api.OutcomeUp, LatencyMS: 1, Attempts: 1})
+	}
+	if err := srv.Store.WriteResults(t.Context(), rs, nil); err != nil {
+		t.Fatal(err)
+	}
+	base := "/v1/monitors/" + m.ID + "/results"
+
+	// A real cursor pages on.
+	r := call(t, srv, http.MethodGet, base+"?limit=2", srv.AdminToken, nil)
+	wantStatus(t, r, http.StatusOK)
+	var page api.List[api.ProbeResult]
+	decode(t, r, &page)
+	if len(page.Items) != 2 || page.NextCursor == "" {
+		t.Fatalf("first page: %d items, cursor %q", len(page.Items), page.NextCursor)
+	}
+	r = call(t, srv, http.MethodGet, base+"?limit=2&after="+url.QueryEscape(page.NextCursor), srv.AdminToken, nil)
+	wantStatus(t, r, http.StatusOK)
+	page = api.List[api.ProbeResult]{}
+	decode(t, r, &page)
+	if len(page.Items) != 1 || page.NextCursor != "" || !page.Items[0].Time.Equal(rs[2].Time) {
+		t.Fatalf("second page: %+v", page)
+	}
+
+	enc := func(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
+	for _, after := range []string{
+		"Zm9v",           // "foo": valid base64, not a cursor
+		enc("123"),       // no separator
+		enc("x.1"),       // not a time
+		enc("1.y"),       // not a sequence
+		enc("."),         // nothing on either side
+		"not base64 !!!", // not base64 at all (refused before the store)
+	} {
+		r := call(t, srv, http.MethodGet, base+"?after="+url.QueryEscape(after), srv.AdminToken, nil)
+		p := wantProblem(t, r, http.StatusBadRequest)
+		wantFields(t, p, "after")
+	}
+}
+
+// TestMonitorValidationAtTheAPI checks the API side of the monitor rules
+// the provider also applies at plan time: JSONPaths that parse, a timeout
+// of at least 100ms, degraded_response_time within the timeout.
+func TestMonitorValidationAtTheAPI(t *testing.T) {
+	srv := acctest.NewServer(t)
+	e := createEndpoint(t, srv, srv.AdminToken, minimal("validation-ep"))
+	cases := []struct {
+		mod   func(map[string]any)
+		field string
+	}{
+		{func(b map[string]any) {
+			b["assertions"] = []map[string]any{
+				{"source": "status_code", "comparison": "equals", "target": "200"},
+				{"source": "json_body", "property": "$[?", "comparison": "not_empty"},
+			}
+		}, "assertions.1.property"},
+		{func(b map[string]any) { b["timeout"] = "10ms" }, "timeout"},
+		{func(b map[string]any) { b["timeout"] = "2s"; b["degraded_response_time"] = "3s" }, "degraded_response_time"},
+		{func(b map[string]any) { b["interval"] = "5s"; b["degraded_response_time"] = "6s" }, "degraded_response_time"},
+	}
+	for _, c := range cases {
+		b := monitorBody("validation-mon", e.ID)
+		c.mod(b)
+		p := wantProblem(t, call(t, srv, http.MethodPost, "/v1/monitors", srv.AdminToken, b), http.StatusBadRequest)
+		wantFields(t, p, c.field)
+	}
+}
