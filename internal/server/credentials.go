@@ -246,41 +246,17 @@ func (s *Server) sameSecret(ctx context.Context, cur store.CredentialRecord, pla
 }
 
 func (s *Server) deleteCredential(w http.ResponseWriter, r *http.Request, p principal) error {
-	want, err := ifMatch(r)
-	if err != nil {
-		return err
-	}
-	id := r.PathValue("id")
-	err = s.mutate(w, r, p, nil, func(tx store.Tx) (result, error) {
-		cur, err := tx.GetCredential(r.Context(), id)
-		if errors.Is(err, store.ErrNotFound) {
-			return result{}, problemf(http.StatusNotFound, "no credential with id %q", id)
-		} else if err != nil {
-			return result{}, err
-		}
-		if err := checkRevision(api.KindCredential, want, cur.Revision); err != nil {
-			return result{}, err
-		}
-		refs, err := tx.CredentialReferrers(r.Context(), id)
-		if err != nil {
-			return result{}, err
-		}
-		if len(refs) > 0 {
-			return result{}, referrersConflict("credential", refs)
-		}
-		if err := tx.DeleteCredential(r.Context(), id); err != nil {
-			return result{}, err
-		}
-		ev := auth.Event(s.now(), p.actor(), api.ActionDelete, api.KindCredential, id, cur.Revision, nil)
-		if err := tx.InsertAuditEvent(r.Context(), ev); err != nil {
-			return result{}, err
-		}
-		return result{status: http.StatusNoContent}, nil
+	return s.deleteObject(w, r, p, deletion{
+		kind: api.KindCredential,
+		revision: func(ctx context.Context, tx store.Tx, id string) (int64, error) {
+			c, err := tx.GetCredential(ctx, id)
+			return c.Revision, err
+		},
+		referrers: func(ctx context.Context, tx store.Tx, id string) ([]string, error) {
+			return tx.CredentialReferrers(ctx, id)
+		},
+		remove: func(ctx context.Context, tx store.Tx, id string) error { return tx.DeleteCredential(ctx, id) },
 	})
-	if err == nil {
-		s.notify(api.KindCredential, id)
-	}
-	return err
 }
 
 // credentialChanges names the metadata fields that differ; the secret is

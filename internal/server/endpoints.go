@@ -145,42 +145,17 @@ func (s *Server) updateEndpoint(w http.ResponseWriter, r *http.Request, p princi
 }
 
 func (s *Server) deleteEndpoint(w http.ResponseWriter, r *http.Request, p principal) error {
-	want, err := ifMatch(r)
-	if err != nil {
-		return err
-	}
-	id := r.PathValue("id")
-	err = s.mutate(w, r, p, nil, func(tx store.Tx) (result, error) {
-		cur, err := tx.GetEndpoint(r.Context(), id)
-		if errors.Is(err, store.ErrNotFound) {
-			return result{}, problemf(http.StatusNotFound, "no endpoint with id %q", id)
-		} else if err != nil {
-			return result{}, err
-		}
-		if err := checkRevision(api.KindEndpoint, want, cur.Revision); err != nil {
-			return result{}, err
-		}
-		refs, err := tx.EndpointReferrers(r.Context(), id)
-		if err != nil {
-			return result{}, err
-		}
-		if len(refs) > 0 {
-			return result{}, referrersConflict("endpoint", refs)
-		}
-		if err := tx.DeleteEndpoint(r.Context(), id); err != nil {
-			return result{}, err
-		}
-		now := s.now()
-		ev := auth.Event(now, p.actor(), api.ActionDelete, api.KindEndpoint, id, cur.Revision, nil)
-		if err := tx.InsertAuditEvent(r.Context(), ev); err != nil {
-			return result{}, err
-		}
-		return result{status: http.StatusNoContent}, nil
+	return s.deleteObject(w, r, p, deletion{
+		kind: api.KindEndpoint,
+		revision: func(ctx context.Context, tx store.Tx, id string) (int64, error) {
+			e, err := tx.GetEndpoint(ctx, id)
+			return e.Revision, err
+		},
+		referrers: func(ctx context.Context, tx store.Tx, id string) ([]string, error) {
+			return tx.EndpointReferrers(ctx, id)
+		},
+		remove: func(ctx context.Context, tx store.Tx, id string) error { return tx.DeleteEndpoint(ctx, id) },
 	})
-	if err == nil {
-		s.notify(api.KindEndpoint, id)
-	}
-	return err
 }
 
 // endpointChanges names the fields that differ between two endpoints,

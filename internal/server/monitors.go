@@ -162,39 +162,22 @@ func (s *Server) updateMonitor(w http.ResponseWriter, r *http.Request, p princip
 }
 
 func (s *Server) deleteMonitor(w http.ResponseWriter, r *http.Request, p principal) error {
-	want, err := ifMatch(r)
-	if err != nil {
-		return err
-	}
-	id := r.PathValue("id")
-	err = s.mutate(w, r, p, nil, func(tx store.Tx) (result, error) {
-		cur, err := tx.GetMonitor(r.Context(), id)
-		if errors.Is(err, store.ErrNotFound) {
-			return result{}, problemf(http.StatusNotFound, "no monitor with id %q", id)
-		} else if err != nil {
-			return result{}, err
-		}
-		if err := checkRevision(api.KindMonitor, want, cur.Revision); err != nil {
-			return result{}, err
-		}
-		if err := tx.DeleteMonitor(r.Context(), id); err != nil {
-			return result{}, err
-		}
-		ev := auth.Event(s.now(), p.actor(), api.ActionDelete, api.KindMonitor, id, cur.Revision, nil)
-		if err := tx.InsertAuditEvent(r.Context(), ev); err != nil {
-			return result{}, err
-		}
-		return result{status: http.StatusNoContent}, nil
+	return s.deleteObject(w, r, p, deletion{
+		kind: api.KindMonitor,
+		revision: func(ctx context.Context, tx store.Tx, id string) (int64, error) {
+			m, err := tx.GetMonitor(ctx, id)
+			return m.Revision, err
+		},
+		remove: func(ctx context.Context, tx store.Tx, id string) error { return tx.DeleteMonitor(ctx, id) },
+		after: func(ctx context.Context, id string) {
+			// The results go with the monitor. Results still queued may
+			// land after this; retention prunes those of monitors that no
+			// longer exist.
+			if err := s.store.DeleteMonitorData(ctx, id); err != nil {
+				s.log.ErrorContext(ctx, "delete monitor results", "monitor_id", id, "error", err)
+			}
+		},
 	})
-	if err == nil {
-		s.notify(api.KindMonitor, id)
-		// The results go with the monitor. Probes still in flight may add
-		// a few after this; retention removes those with their age.
-		if derr := s.store.DeleteMonitorData(r.Context(), id); derr != nil {
-			s.log.ErrorContext(r.Context(), "delete monitor results", "monitor_id", id, "error", derr)
-		}
-	}
-	return err
 }
 
 // notify tells the engine that configuration changed, so that it takes
