@@ -79,7 +79,7 @@ func report(out io.Writer, o options, tg *targets, e *engineResult, b *baselineR
 		rl = []string{"none"}
 	}
 	fmt.Fprintf(out, "  result batch writes in window: %d, p50 %s, p99 %s, max %s;\n", e.writeN, dur(e.writes.P50), dur(e.writes.P99), dur(e.writes.Max))
-	fmt.Fprintf(out, "  config reloads in window (the scheduler reads %d monitors + endpoints and does not tick meanwhile): %s; at start: %s\n",
+	fmt.Fprintf(out, "  config reloads in window (the scheduler re-reads %d monitors + endpoints beside its tick loop): %s; at start: %s\n",
 		o.monitors, strings.Join(rl, ", "), dur(e.reloadIdle))
 	fmt.Fprintf(out, "  lag spikes (runs dispatched ≥ %s late, grouped): %s\n", dur(spikeLag), e.describe)
 	if b.FirstError != "" {
