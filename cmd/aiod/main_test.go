@@ -285,7 +285,9 @@ func TestServeTLS(t *testing.T) {
 		t.Fatal("plain HTTP must not be served when TLS is on")
 	}
 	cancel()
-	<-done
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
 }
 
 // selfSignedCert writes a certificate for 127.0.0.1 and its key.

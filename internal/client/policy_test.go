@@ -229,7 +229,7 @@ func TestTypedErrors(t *testing.T) {
 				t.Errorf("Status = %d, want %d", apiErr.Status, tt.status)
 			}
 			for _, s := range sentinels {
-				if got := errors.Is(err, s); got != (s == tt.sentinel) {
+				if got := errors.Is(err, s); got != errors.Is(s, tt.sentinel) {
 					t.Errorf("errors.Is(err, %v) = %v", s, got)
 				}
 			}

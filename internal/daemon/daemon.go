@@ -29,7 +29,7 @@ import (
 const (
 	DefaultListen    = "127.0.0.1:7420"
 	DefaultDatabase  = "aio.db"
-	DefaultRootToken = "dev-root-token"
+	DefaultRootToken = "dev-root-token" //nolint:gosec // G101: the documented token of the throwaway dev mode.
 	shutdownTimeout  = 15 * time.Second
 )
 
@@ -149,8 +149,7 @@ func Serve(ctx context.Context, o Options) error {
 	select {
 	case err := <-errc:
 		stopEngine()
-		<-engDone
-		return err
+		return errors.Join(err, <-engDone)
 	case <-ctx.Done():
 	}
 	o.Logger.Info("aiod shutting down")

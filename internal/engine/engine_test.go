@@ -240,7 +240,10 @@ func TestEngineSurvivesAFailedFirstLoad(t *testing.T) {
 	t.Cleanup(func() {
 		stop()
 		select {
-		case <-done:
+		case err := <-done:
+			if err != nil {
+				t.Error(err)
+			}
 		case <-time.After(10 * time.Second):
 			t.Error("engine did not stop")
 		}

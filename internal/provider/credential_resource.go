@@ -75,6 +75,8 @@ type credentialResourceModel struct {
 }
 
 // credentialDescriptions are shared by the resource and the data source.
+//
+//nolint:gosec // G101: attribute descriptions, not credentials.
 var credentialDescriptions = map[string]string{
 	"id":                "The credential's ID, assigned by aiod, such as `cred_01h...`.",
 	"name":              "The credential's name, unique among credentials: 1 to 128 letters, digits, `.`, `_` or `-`, starting with a letter or digit.",

@@ -52,6 +52,8 @@ type endpointResourceModel struct {
 }
 
 // Attribute descriptions, shared by the resource and the data sources.
+//
+//nolint:gosec // G101: attribute descriptions, not credentials.
 var endpointDescriptions = map[string]string{
 	"id":                  "The endpoint's ID, assigned by aiod, such as `ep_01h...`.",
 	"name":                "The endpoint's name, unique among endpoints: 1 to 128 letters, digits, `.`, `_` or `-`, starting with a letter or digit.",
