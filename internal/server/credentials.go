@@ -39,33 +39,22 @@ func credentialView(c store.CredentialRecord) api.Credential {
 }
 
 func (s *Server) listCredentials(w http.ResponseWriter, r *http.Request, _ principal) error {
-	q, err := listParams(r)
-	if err != nil {
-		return err
-	}
-	recs, next, err := s.store.ListCredentials(r.Context(), q)
-	if err != nil {
-		return err
-	}
-	items := make([]api.Credential, len(recs))
-	for i, c := range recs {
-		items[i] = credentialView(c)
-	}
-	writeJSON(w, http.StatusOK, api.List[api.Credential]{Items: items, NextCursor: encodeCursor(next)})
-	return nil
+	return serveList(w, r, nil, func(ctx context.Context, q store.ListQuery) ([]api.Credential, string, error) {
+		recs, next, err := s.store.ListCredentials(ctx, q)
+		items := make([]api.Credential, len(recs))
+		for i, c := range recs {
+			items[i] = credentialView(c)
+		}
+		return items, next, err
+	})
 }
 
 func (s *Server) getCredential(w http.ResponseWriter, r *http.Request, _ principal) error {
-	c, err := s.store.GetCredential(r.Context(), r.PathValue("id"))
-	if errors.Is(err, store.ErrNotFound) {
-		return problemf(http.StatusNotFound, "no credential with id %q", r.PathValue("id"))
+	get := func(ctx context.Context, id string) (api.Credential, error) {
+		c, err := s.store.GetCredential(ctx, id)
+		return credentialView(c), err
 	}
-	if err != nil {
-		return err
-	}
-	w.Header().Set("ETag", etag(c.Revision))
-	writeJSON(w, http.StatusOK, credentialView(c))
-	return nil
+	return serveObject(w, r, api.KindCredential, get, func(c api.Credential) int64 { return c.Revision })
 }
 
 // readCredential decodes and validates a credential body. The bytes it

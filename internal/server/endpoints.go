@@ -14,29 +14,11 @@ import (
 )
 
 func (s *Server) listEndpoints(w http.ResponseWriter, r *http.Request, _ principal) error {
-	q, err := listParams(r)
-	if err != nil {
-		return err
-	}
-	items, next, err := s.store.ListEndpoints(r.Context(), q)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, api.List[api.Endpoint]{Items: items, NextCursor: encodeCursor(next)})
-	return nil
+	return serveList(w, r, nil, s.store.ListEndpoints)
 }
 
 func (s *Server) getEndpoint(w http.ResponseWriter, r *http.Request, _ principal) error {
-	e, err := s.store.GetEndpoint(r.Context(), r.PathValue("id"))
-	if errors.Is(err, store.ErrNotFound) {
-		return problemf(http.StatusNotFound, "no endpoint with id %q", r.PathValue("id"))
-	}
-	if err != nil {
-		return err
-	}
-	w.Header().Set("ETag", etag(e.Revision))
-	writeJSON(w, http.StatusOK, e)
-	return nil
+	return serveObject(w, r, api.KindEndpoint, s.store.GetEndpoint, func(e api.Endpoint) int64 { return e.Revision })
 }
 
 // readEndpoint decodes, validates and normalizes an endpoint body.

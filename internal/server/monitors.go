@@ -16,30 +16,12 @@ import (
 )
 
 func (s *Server) listMonitors(w http.ResponseWriter, r *http.Request, _ principal) error {
-	q, err := listParams(r)
-	if err != nil {
-		return err
-	}
-	q.EndpointID = r.URL.Query().Get("endpoint_id")
-	items, next, err := s.store.ListMonitors(r.Context(), q)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, api.List[api.Monitor]{Items: items, NextCursor: encodeCursor(next)})
-	return nil
+	byEndpoint := func(q *store.ListQuery) { q.EndpointID = r.URL.Query().Get("endpoint_id") }
+	return serveList(w, r, byEndpoint, s.store.ListMonitors)
 }
 
 func (s *Server) getMonitor(w http.ResponseWriter, r *http.Request, _ principal) error {
-	m, err := s.store.GetMonitor(r.Context(), r.PathValue("id"))
-	if errors.Is(err, store.ErrNotFound) {
-		return problemf(http.StatusNotFound, "no monitor with id %q", r.PathValue("id"))
-	}
-	if err != nil {
-		return err
-	}
-	w.Header().Set("ETag", etag(m.Revision))
-	writeJSON(w, http.StatusOK, m)
-	return nil
+	return serveObject(w, r, api.KindMonitor, s.store.GetMonitor, func(m api.Monitor) int64 { return m.Revision })
 }
 
 func readMonitor(r *http.Request) ([]byte, api.Monitor, error) {

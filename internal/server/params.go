@@ -159,3 +159,41 @@ func (s *Server) deleteObject(w http.ResponseWriter, r *http.Request, p principa
 	}
 	return nil
 }
+
+// serveObject answers GET /v1/<kind>/{id}: the object with its revision as
+// ETag, or 404.
+func serveObject[T any](w http.ResponseWriter, r *http.Request, kind string,
+	get func(ctx context.Context, id string) (T, error), revision func(T) int64,
+) error {
+	id := r.PathValue("id")
+	obj, err := get(r.Context(), id)
+	if errors.Is(err, store.ErrNotFound) {
+		return problemf(http.StatusNotFound, "no %s with id %q", kind, id)
+	}
+	if err != nil {
+		return err
+	}
+	w.Header().Set("ETag", etag(revision(obj)))
+	writeJSON(w, http.StatusOK, obj)
+	return nil
+}
+
+// serveList answers GET /v1/<kind>: one page with the filters every kind
+// takes, and those extra adds.
+func serveList[T any](w http.ResponseWriter, r *http.Request, extra func(q *store.ListQuery),
+	list func(ctx context.Context, q store.ListQuery) ([]T, string, error),
+) error {
+	q, err := listParams(r)
+	if err != nil {
+		return err
+	}
+	if extra != nil {
+		extra(&q)
+	}
+	items, next, err := list(r.Context(), q)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, api.List[T]{Items: items, NextCursor: encodeCursor(next)})
+	return nil
+}
