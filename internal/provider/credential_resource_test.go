@@ -902,3 +902,23 @@ func TestCredentialResource_planSecretDecision(t *testing.T) {
 		})
 	}
 }
+
+// terraformState is the state a TestCheckFunc receives.
+type terraformState = terraform.State
+
+// noValueInResources fails when any attribute of the named resources holds
+// value.
+func noValueInResources(s *terraform.State, addrs []string, value string) error {
+	for _, addr := range addrs {
+		rs, ok := s.RootModule().Resources[addr]
+		if !ok {
+			return fmt.Errorf("%s is not in state", addr)
+		}
+		for k, v := range rs.Primary.Attributes {
+			if strings.Contains(v, value) {
+				return fmt.Errorf("%s holds the secret in %s", addr, k)
+			}
+		}
+	}
+	return nil
+}
