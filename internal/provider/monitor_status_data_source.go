@@ -69,7 +69,7 @@ func (d *monitorStatusDataSource) Schema(_ context.Context, _ datasource.SchemaR
 			"status":               schema.StringAttribute{MarkdownDescription: "The outcome of the latest probe: `up`, `degraded` or `down`; null before the first probe.", Computed: true},
 			"last_checked_at":      schema.StringAttribute{MarkdownDescription: "When the latest probe ran, in RFC 3339 format; null before the first probe.", Computed: true, CustomType: timetypes.RFC3339Type{}},
 			"availability_percent": num("The share of probes that were up or degraded, in percent (0 to 100)."),
-			"latency_avg_ms":       num("The mean response time, in milliseconds."),
+			"latency_avg_ms":       num("The mean response time of the probes that reached the network, in milliseconds."),
 			"latency_p95_ms":       num("The 95th percentile of the response time, in milliseconds, within 1 % of the exact value."),
 			"latency_p99_ms":       num("The 99th percentile of the response time, in milliseconds, within 1 % of the exact value."),
 			"probes_per_minute":    num("Probes per minute over the window (throughput)."),

@@ -304,3 +304,26 @@ func TestRollupAndStatus(t *testing.T) {
 		t.Errorf("a cloned rollup should've had its own histogram")
 	}
 }
+
+// A run that never reached the network counts as a probe (down) but not in
+// the response-time figures.
+func TestRunsWithoutAttemptsHaveNoLatency(t *testing.T) {
+	var r Rollup
+	r.Add(api.ProbeResult{Outcome: api.OutcomeDown, Attempts: 0, LatencyMS: 0})
+	r.Add(api.ProbeResult{Outcome: api.OutcomeUp, Attempts: 1, LatencyMS: 100})
+	st := Status(&r, time.Minute)
+	if st.Probes != 2 || *st.ErrorRatePercent != 50 || *st.AvailabilityPercent != 50 {
+		t.Fatalf("counts: %+v", st)
+	}
+	if *st.LatencyAvgMS != 100 {
+		t.Errorf("avg = %v, want 100 (the run without attempts left out)", *st.LatencyAvgMS)
+	}
+	if p := *st.LatencyP95MS; p < 99 || p > 101 {
+		t.Errorf("p95 = %v, want 100 within 1 %%", p)
+	}
+	var none Rollup
+	none.Add(api.ProbeResult{Outcome: api.OutcomeDown, Attempts: 0})
+	if st := Status(&none, time.Minute); st.LatencyAvgMS != nil || st.LatencyP95MS != nil || st.AvailabilityPercent == nil {
+		t.Errorf("only runs without attempts: latency figures must be null, rates not: %+v", st)
+	}
+}

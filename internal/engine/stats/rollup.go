@@ -41,8 +41,13 @@ func (r *Rollup) Add(res api.ProbeResult) {
 		r.Retried++
 	}
 	r.Bytes += res.BytesReceived
-	r.LatencySumMS += res.LatencyMS
-	r.Latency.Add(res.LatencyMS)
+	// A run that never reached the network (its endpoint or credential
+	// was gone, its secret could not be opened) has no response time: it
+	// counts as down, but a latency of 0 would pull the figures down.
+	if res.Attempts > 0 {
+		r.LatencySumMS += res.LatencyMS
+		r.Latency.Add(res.LatencyMS)
+	}
 }
 
 // Merge adds o to r.
@@ -89,8 +94,8 @@ func Status(r *Rollup, window time.Duration) api.MonitorStatus {
 	st.AvailabilityPercent = pct(r.Up + r.Degraded)
 	st.ErrorRatePercent = pct(r.Down)
 	st.RetryRatePercent = pct(r.Retried)
-	st.LatencyAvgMS = new(r.LatencySumMS / n)
-	if r.Latency.Count() > 0 {
+	if c := r.Latency.Count(); c > 0 {
+		st.LatencyAvgMS = new(r.LatencySumMS / float64(c))
 		st.LatencyP95MS = new(r.Latency.Quantile(0.95))
 		st.LatencyP99MS = new(r.Latency.Quantile(0.99))
 	}
