@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework-timetypes/timetypes"
@@ -26,6 +27,7 @@ import (
 
 	"github.com/aio-platform/terraform-provider-aio/internal/api"
 	"github.com/aio-platform/terraform-provider-aio/internal/client"
+	"github.com/aio-platform/terraform-provider-aio/internal/engine/probe"
 )
 
 var (
@@ -302,6 +304,16 @@ func (r *monitorResource) ValidateConfig(ctx context.Context, req resource.Valid
 		}
 		p, _ := fieldPath(fe.Field)
 		resp.Diagnostics.AddAttributeError(p, "Invalid monitor configuration", fe.Field+" "+fe.Message+".")
+	}
+	if resp.Diagnostics.HasError() || in.Retry == nil {
+		return
+	}
+	// Retries are allowed to outlast the interval, but then runs are
+	// skipped and counted as missed: say so while it is cheap to change.
+	if worst, interval := probe.WorstCaseDuration(in), in.EffectiveInterval(); worst > interval {
+		resp.Diagnostics.AddAttributeWarning(path.Root("retry_strategy"), "Retries can outlast the interval",
+			fmt.Sprintf("With every attempt timing out, one run takes up to %s (attempts of %s plus the waits between them), longer than the interval of %s: the runs that come due meanwhile are skipped and counted as missed. Shorten the timeout or the retries, or lengthen the interval.",
+				worst, in.EffectiveTimeout(), interval))
 	}
 }
 

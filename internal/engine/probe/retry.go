@@ -112,3 +112,18 @@ func mulCap(d time.Duration, k int64, limit time.Duration) time.Duration {
 	}
 	return d * time.Duration(k)
 }
+
+// WorstCaseDuration is the longest one run of m can take: every attempt
+// timing out, with the longest waits between them (jitter only shortens
+// them). A run longer than the interval makes the scheduler skip the runs
+// that come due meanwhile.
+func WorstCaseDuration(m api.Monitor) time.Duration {
+	p := newRetryPolicy(m.Retry)
+	total := time.Duration(p.maxRetries+1) * m.EffectiveTimeout()
+	noJitter := p
+	noJitter.jitter = false
+	for n := 1; n <= p.maxRetries; n++ {
+		total += noJitter.backoff(n, nil)
+	}
+	return total
+}
