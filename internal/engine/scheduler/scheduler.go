@@ -53,6 +53,14 @@ type forgetter interface {
 	Forget(monitorID string)
 }
 
+// DefaultResolution is the scheduler's tick. Runs due within one tick start
+// together, and a burst of simultaneous probes on a small machine inflates
+// the response times they record: measured with make bench-probe at 1,000
+// probes/s on 2 cores, a 20ms tick gave a recorded latency p50 of 2.8ms
+// (the raw client saw 0.4ms) and a 5ms tick 1.4ms, for 0.47 instead of
+// 0.39 cores. Accurate figures are worth the difference.
+const DefaultResolution = 5 * time.Millisecond
+
 // Config holds the scheduler's dependencies.
 type Config struct {
 	Store   store.Reader
@@ -68,7 +76,7 @@ type Config struct {
 	// ReloadEvery re-reads the configuration even without a change
 	// notification (default 30s).
 	ReloadEvery time.Duration
-	// Resolution is how often Run calls Tick at most (default 20ms).
+	// Resolution is how often Run calls Tick at most (DefaultResolution).
 	Resolution time.Duration
 	// Rand returns a number in [0, 1) for the first-run jitter.
 	Rand func() float64
@@ -160,7 +168,7 @@ func New(cfg Config) *Scheduler {
 		cfg.ReloadEvery = 30 * time.Second
 	}
 	if cfg.Resolution <= 0 {
-		cfg.Resolution = 20 * time.Millisecond
+		cfg.Resolution = DefaultResolution
 	}
 	if cfg.Rand == nil {
 		cfg.Rand = rand.Float64
