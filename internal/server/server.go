@@ -178,8 +178,16 @@ func (s *Server) routes() {
 	m.Handle("POST /v1/tokens", s.api(api.RoleAdmin, s.createToken))
 	m.Handle("DELETE /v1/tokens/{id}", s.api(api.RoleAdmin, s.revokeToken))
 
-	// Everything else is a problem+json 404 rather than the mux's plain text.
+	// Everything else is a problem+json answer rather than the mux's plain
+	// text: 405 with Allow when the path exists for other methods, else 404.
+	// (The catch-all matches every method, so the mux's own 405 never fires.)
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if allow := s.allowedMethods(r); len(allow) > 0 {
+			p := problemf(http.StatusMethodNotAllowed, "%s is not allowed on %s", r.Method, r.URL.Path)
+			p.header = map[string]string{"Allow": strings.Join(allow, ", ")}
+			writeProblem(w, p)
+			return
+		}
 		writeProblem(w, problemf(http.StatusNotFound, "no route for %s %s", r.Method, r.URL.Path))
 	})
 	s.mux = m
@@ -313,4 +321,17 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 // readBody reads the whole request body (bounded by MaxBytesReader).
 func readBody(r *http.Request) ([]byte, error) {
 	return io.ReadAll(r.Body)
+}
+
+// allowedMethods lists the methods that have a route for r's path.
+func (s *Server) allowedMethods(r *http.Request) []string {
+	var allow []string
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete} {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := s.mux.Handler(probe); pattern != "/" && pattern != "" {
+			allow = append(allow, m)
+		}
+	}
+	return allow
 }

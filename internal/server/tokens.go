@@ -87,6 +87,14 @@ func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request, p principal
 		} else if err != nil {
 			return result{}, err
 		}
+		// Through the API, the last usable admin token cannot go: nobody
+		// could manage tokens any more, and aiod would refuse to restart.
+		// (The command line, which needs the database, can.)
+		if n, err := tx.CountUsableAdminTokens(r.Context(), s.clock.Now()); err != nil {
+			return result{}, err
+		} else if n == 0 {
+			return result{}, problemf(http.StatusConflict, "this is the last usable admin token; create another admin token before revoking it")
+		}
 		return result{status: http.StatusNoContent}, nil
 	})
 }

@@ -155,7 +155,6 @@ func TestUnknownRoutes(t *testing.T) {
 		{http.MethodGet, "/v2/endpoints", srv.AdminToken},
 		{http.MethodPost, "/v1/endpoints/x/y", srv.AdminToken},
 		{http.MethodGet, "/v1/endpoints/", srv.AdminToken},
-		{http.MethodGet, "/v1/tokens/tok_x", srv.AdminToken},
 	} {
 		t.Run(tc.method+" "+tc.path, func(t *testing.T) {
 			r := call(t, srv, tc.method, tc.path, tc.token, nil)
@@ -174,4 +173,43 @@ func TestBadTimeNamesItsField(t *testing.T) {
 	r := call(t, srv, http.MethodPost, "/v1/credentials", srv.Tokens[api.RoleEditor],
 		`{"name":"t","type":"bearer","secret":"s","expires_at":"tomorrow"}`)
 	wantFields(t, wantProblem(t, r, http.StatusBadRequest), "expires_at")
+}
+
+// A known path with a method it does not take is a 405 naming the methods
+// it does take; an unknown path stays a 404.
+func TestWrongMethodIs405(t *testing.T) {
+	srv := acctest.NewServer(t)
+	r := call(t, srv, http.MethodPatch, "/v1/endpoints/ep_x", srv.AdminToken, nil)
+	wantProblem(t, r, http.StatusMethodNotAllowed)
+	wantHeader(t, r, "Allow", "GET, PUT, DELETE")
+	r = call(t, srv, http.MethodPut, "/v1/endpoints", srv.AdminToken, nil)
+	wantProblem(t, r, http.StatusMethodNotAllowed)
+	wantHeader(t, r, "Allow", "GET, POST")
+	r = call(t, srv, http.MethodGet, "/v1/tokens/tok_x", srv.AdminToken, nil)
+	wantProblem(t, r, http.StatusMethodNotAllowed)
+	wantHeader(t, r, "Allow", "DELETE")
+	wantProblem(t, call(t, srv, http.MethodGet, "/v1/nothing-here", srv.AdminToken, nil), http.StatusNotFound)
+}
+
+// The last usable admin token cannot be revoked through the API, and the
+// refused revocation changes nothing.
+func TestLastAdminTokenCannotBeRevoked(t *testing.T) {
+	srv := acctest.NewServer(t)
+	r := call(t, srv, http.MethodGet, "/v1/tokens", srv.AdminToken, nil)
+	wantStatus(t, r, http.StatusOK)
+	var list api.List[api.Token]
+	decode(t, r, &list)
+	var adminID string
+	for _, tok := range list.Items {
+		if tok.Role == api.RoleAdmin {
+			adminID = tok.ID
+		}
+	}
+	r = call(t, srv, http.MethodDelete, "/v1/tokens/"+adminID, srv.AdminToken, nil)
+	wantProblem(t, r, http.StatusConflict)
+	wantStatus(t, call(t, srv, http.MethodGet, "/v1/tokens", srv.AdminToken, nil), http.StatusOK)
+	// With a second admin token, the first can go.
+	r = call(t, srv, http.MethodPost, "/v1/tokens", srv.AdminToken, map[string]string{"name": "second-admin", "role": api.RoleAdmin})
+	wantStatus(t, r, http.StatusCreated)
+	wantStatus(t, call(t, srv, http.MethodDelete, "/v1/tokens/"+adminID, srv.AdminToken, nil), http.StatusNoContent)
 }
