@@ -43,24 +43,18 @@ func EnsureKeyFile(path string) error {
 	return secret.WriteKeyFile(path, []secret.Key{secret.NewKey()})
 }
 
-// eachCredential calls fn for every stored credential, page by page.
+// eachCredential calls fn for every stored credential.
 func eachCredential(ctx context.Context, r store.Reader, fn func(store.CredentialRecord) error) error {
-	after := ""
-	for {
-		page, next, err := r.ListCredentials(ctx, store.ListQuery{Limit: store.MaxLimit, After: after})
-		if err != nil {
+	all, err := store.ListAll(ctx, r.ListCredentials)
+	if err != nil {
+		return err
+	}
+	for _, c := range all {
+		if err := fn(c); err != nil {
 			return err
 		}
-		for _, c := range page {
-			if err := fn(c); err != nil {
-				return err
-			}
-		}
-		if next == "" {
-			return nil
-		}
-		after = next
 	}
+	return nil
 }
 
 // CheckKeys refuses a start that could not read the stored secrets: sealed

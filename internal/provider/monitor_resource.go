@@ -436,10 +436,8 @@ func durationFromAPI(ctx context.Context, v *string, prior timetypes.GoDuration)
 		return timetypes.NewGoDurationNull()
 	}
 	nv := timetypes.NewGoDurationValueFromStringMust(*v)
-	if !prior.IsNull() && !prior.IsUnknown() {
-		if eq, _ := prior.StringSemanticEquals(ctx, nv); eq {
-			return prior
-		}
+	if !prior.IsNull() && sameDuration(ctx, prior, nv) {
+		return prior
 	}
 	return nv
 }

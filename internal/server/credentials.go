@@ -113,12 +113,6 @@ func (s *Server) keyring() (*secret.Keyring, error) {
 	return s.cfg.Keyring, nil
 }
 
-func credentialNameTaken(name string) error {
-	p := problemf(http.StatusConflict, "a credential named %q already exists", name)
-	p.fields = []api.FieldError{{Field: "name", Message: "is already taken"}}
-	return p
-}
-
 func (s *Server) createCredential(w http.ResponseWriter, r *http.Request, p principal) error {
 	body, in, err := s.readCredential(r, true)
 	if body == nil && err != nil {
@@ -144,7 +138,7 @@ func (s *Server) createCredential(w http.ResponseWriter, r *http.Request, p prin
 		}
 		rec.Sealed = sealed
 		if err := tx.InsertCredential(r.Context(), rec); errors.Is(err, store.ErrConflict) {
-			return result{}, credentialNameTaken(in.Name)
+			return result{}, nameTaken(api.KindCredential, in.Name)
 		} else if err != nil {
 			return result{}, err
 		}
@@ -203,7 +197,7 @@ func (s *Server) updateCredential(w http.ResponseWriter, r *http.Request, p prin
 			changed = append(changed, "secret")
 		}
 		if err := tx.UpdateCredential(r.Context(), next); errors.Is(err, store.ErrConflict) {
-			return result{}, credentialNameTaken(in.Name)
+			return result{}, nameTaken(api.KindCredential, in.Name)
 		} else if err != nil {
 			return result{}, err
 		}

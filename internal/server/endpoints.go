@@ -38,8 +38,9 @@ func readEndpoint(r *http.Request) ([]byte, api.Endpoint, error) {
 	return body, e, nil
 }
 
-func nameTaken(name string) error {
-	p := problemf(http.StatusConflict, "an endpoint named %q already exists", name)
+// nameTaken answers 409 on the name field when a kind's name is in use.
+func nameTaken(kind, name string) error {
+	p := problemf(http.StatusConflict, "the %s name %q is already taken", kind, name)
 	p.fields = []api.FieldError{{Field: "name", Message: "is already taken"}}
 	return p
 }
@@ -61,7 +62,7 @@ func (s *Server) createEndpoint(w http.ResponseWriter, r *http.Request, p princi
 		in.Revision = 1
 		in.CreatedAt, in.UpdatedAt = now, now
 		if err := tx.InsertEndpoint(r.Context(), in); errors.Is(err, store.ErrConflict) {
-			return result{}, nameTaken(in.Name)
+			return result{}, nameTaken(api.KindEndpoint, in.Name)
 		} else if err != nil {
 			return result{}, err
 		}
@@ -110,7 +111,7 @@ func (s *Server) updateEndpoint(w http.ResponseWriter, r *http.Request, p princi
 		now := s.now()
 		in.ID, in.CreatedAt, in.UpdatedAt, in.Revision = cur.ID, cur.CreatedAt, now, cur.Revision+1
 		if err := tx.UpdateEndpoint(r.Context(), in); errors.Is(err, store.ErrConflict) {
-			return result{}, nameTaken(in.Name)
+			return result{}, nameTaken(api.KindEndpoint, in.Name)
 		} else if err != nil {
 			return result{}, err
 		}

@@ -54,12 +54,6 @@ func checkMonitorRefs(ctx context.Context, tx store.Reader, m api.Monitor) error
 	return nil
 }
 
-func monitorNameTaken(name string) error {
-	p := problemf(http.StatusConflict, "a monitor named %q already exists", name)
-	p.fields = []api.FieldError{{Field: "name", Message: "is already taken"}}
-	return p
-}
-
 func (s *Server) createMonitor(w http.ResponseWriter, r *http.Request, p principal) error {
 	body, in, err := readMonitor(r)
 	if body == nil && err != nil {
@@ -77,7 +71,7 @@ func (s *Server) createMonitor(w http.ResponseWriter, r *http.Request, p princip
 		in.Revision = 1
 		in.CreatedAt, in.UpdatedAt = now, now
 		if err := tx.InsertMonitor(r.Context(), in); errors.Is(err, store.ErrConflict) {
-			return result{}, monitorNameTaken(in.Name)
+			return result{}, nameTaken(api.KindMonitor, in.Name)
 		} else if err != nil {
 			return result{}, err
 		}
@@ -127,7 +121,7 @@ func (s *Server) updateMonitor(w http.ResponseWriter, r *http.Request, p princip
 		now := s.now()
 		in.ID, in.CreatedAt, in.UpdatedAt, in.Revision = cur.ID, cur.CreatedAt, now, cur.Revision+1
 		if err := tx.UpdateMonitor(r.Context(), in); errors.Is(err, store.ErrConflict) {
-			return result{}, monitorNameTaken(in.Name)
+			return result{}, nameTaken(api.KindMonitor, in.Name)
 		} else if err != nil {
 			return result{}, err
 		}

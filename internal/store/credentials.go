@@ -93,30 +93,9 @@ func (r sqlReader) ListCredentials(ctx context.Context, q ListQuery) ([]Credenti
 		// Credentials carry no tags: a tag filter matches none.
 		return []CredentialRecord{}, "", nil
 	}
-	limit := clampLimit(q.Limit)
 	where, args := listWhere(q)
-	rows, err := r.query(ctx, `SELECT `+credentialColumns+` FROM credentials`+where+` ORDER BY id LIMIT ?`, append(args, limit+1)...)
-	if err != nil {
-		return nil, "", err
-	}
-	defer rows.Close()
-	out := []CredentialRecord{}
-	for rows.Next() {
-		c, err := scanCredential(rows)
-		if err != nil {
-			return nil, "", err
-		}
-		out = append(out, c)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, "", err
-	}
-	next := ""
-	if len(out) > limit {
-		out = out[:limit]
-		next = out[limit-1].ID
-	}
-	return out, next, nil
+	return listByID(ctx, r, `SELECT `+credentialColumns+` FROM credentials`+where, args, q.Limit, scanCredential,
+		func(c CredentialRecord) string { return c.ID })
 }
 
 func (r sqlReader) CountCredentials(ctx context.Context) (int, error) {

@@ -109,7 +109,6 @@ func (r sqlReader) GetMonitor(ctx context.Context, id string) (api.Monitor, erro
 }
 
 func (r sqlReader) ListMonitors(ctx context.Context, q ListQuery) ([]api.Monitor, string, error) {
-	limit := clampLimit(q.Limit)
 	where, args := listWhere(q)
 	if q.EndpointID != "" {
 		if where == "" {
@@ -119,28 +118,8 @@ func (r sqlReader) ListMonitors(ctx context.Context, q ListQuery) ([]api.Monitor
 		}
 		args = append(args, q.EndpointID)
 	}
-	rows, err := r.query(ctx, `SELECT `+monitorColumns+` FROM monitors`+where+` ORDER BY id LIMIT ?`, append(args, limit+1)...)
-	if err != nil {
-		return nil, "", err
-	}
-	defer rows.Close()
-	out := []api.Monitor{}
-	for rows.Next() {
-		m, err := scanMonitor(rows)
-		if err != nil {
-			return nil, "", err
-		}
-		out = append(out, m)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, "", err
-	}
-	next := ""
-	if len(out) > limit {
-		out = out[:limit]
-		next = out[limit-1].ID
-	}
-	return out, next, nil
+	return listByID(ctx, r, `SELECT `+monitorColumns+` FROM monitors`+where, args, q.Limit, scanMonitor,
+		func(m api.Monitor) string { return m.ID })
 }
 
 func (r sqlReader) EndpointReferrers(ctx context.Context, id string) ([]string, error) {

@@ -197,20 +197,30 @@ func listWhere(q ListQuery) (string, []any) {
 }
 
 func (r sqlReader) ListEndpoints(ctx context.Context, q ListQuery) ([]api.Endpoint, string, error) {
-	limit := clampLimit(q.Limit)
 	where, args := listWhere(q)
-	rows, err := r.query(ctx, `SELECT `+endpointColumns+` FROM endpoints`+where+` ORDER BY id LIMIT ?`, append(args, limit+1)...)
+	return listByID(ctx, r, `SELECT `+endpointColumns+` FROM endpoints`+where, args, q.Limit, scanEndpoint,
+		func(e api.Endpoint) string { return e.ID })
+}
+
+// listByID reads one page of objects ordered by ID, fetching one row more
+// than the page to know whether another page follows; the cursor is the
+// page's last ID. query selects and filters; listByID orders and limits.
+func listByID[T any](ctx context.Context, r sqlReader, query string, args []any, limit int,
+	scan func(scanner) (T, error), id func(T) string,
+) ([]T, string, error) {
+	limit = clampLimit(limit)
+	rows, err := r.query(ctx, query+` ORDER BY id LIMIT ?`, append(args, limit+1)...)
 	if err != nil {
 		return nil, "", err
 	}
 	defer rows.Close()
-	out := []api.Endpoint{}
+	out := []T{}
 	for rows.Next() {
-		e, err := scanEndpoint(rows)
+		v, err := scan(rows)
 		if err != nil {
 			return nil, "", err
 		}
-		out = append(out, e)
+		out = append(out, v)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, "", err
@@ -218,7 +228,7 @@ func (r sqlReader) ListEndpoints(ctx context.Context, q ListQuery) ([]api.Endpoi
 	next := ""
 	if len(out) > limit {
 		out = out[:limit]
-		next = out[limit-1].ID
+		next = id(out[limit-1])
 	}
 	return out, next, nil
 }

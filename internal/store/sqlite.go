@@ -26,7 +26,6 @@ type SQLite struct {
 	sqlReader
 	writer *sql.DB
 	reader *sql.DB
-	path   string
 }
 
 var _ Store = (*SQLite)(nil)
@@ -86,7 +85,7 @@ func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
 		return nil, err
 	}
 	reader.SetMaxOpenConns(8)
-	s := &SQLite{sqlReader: sqlReader{q: reader, d: sqliteDialect}, writer: writer, reader: reader, path: path}
+	s := &SQLite{sqlReader: sqlReader{q: reader, d: sqliteDialect}, writer: writer, reader: reader}
 	if err := s.Ping(ctx); err != nil {
 		s.Close()
 		return nil, err
@@ -143,14 +142,9 @@ func (s *SQLite) Close() error {
 	return errors.Join(s.reader.Close(), s.writer.Close())
 }
 
-// Backup writes a consistent copy of the database with VACUUM INTO, which
-// reads one snapshot while writers go on.
-func (s *SQLite) Backup(ctx context.Context, path string) error {
-	return BackupSQLite(ctx, s.path, path)
-}
-
-// BackupSQLite copies the SQLite database at dbPath to out, consistently,
-// while aiod may be running on it. It opens a connection of its own and
+// BackupSQLite copies the SQLite database at dbPath to out, consistently
+// (VACUUM INTO reads one snapshot while writers go on), while aiod may be
+// running on it. It opens a connection of its own and
 // applies no migration: the running aiod owns the schema. The copy gets
 // owner-only permissions, like the database.
 func BackupSQLite(ctx context.Context, dbPath, out string) error {

@@ -35,9 +35,6 @@ type Store interface {
 	// transaction is rolled back and that error is returned; otherwise the
 	// transaction is committed durably.
 	Write(ctx context.Context, fn func(tx Tx) error) error
-	// Backup writes a consistent copy of the database to path, which must
-	// not exist, while the store keeps serving.
-	Backup(ctx context.Context, path string) error
 	// Ping checks that the database answers, for readiness probes.
 	Ping(ctx context.Context) error
 	// Close releases every connection.
@@ -203,4 +200,22 @@ type IdempotencyRecord struct {
 	// CreatedAt and ExpiresAt bound the record's life.
 	CreatedAt time.Time
 	ExpiresAt time.Time
+}
+
+// ListAll reads every page of a listing, as for loading the whole
+// configuration: list is a List method of a Reader, bound to ctx.
+func ListAll[T any](ctx context.Context, list func(ctx context.Context, q ListQuery) ([]T, string, error)) ([]T, error) {
+	var out []T
+	after := ""
+	for {
+		page, next, err := list(ctx, ListQuery{Limit: MaxLimit, After: after})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, page...)
+		if next == "" {
+			return out, nil
+		}
+		after = next
+	}
 }

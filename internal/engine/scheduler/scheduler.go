@@ -189,43 +189,21 @@ func (s *Scheduler) Notify(kind, id string) {
 	}
 }
 
-// listAll reads every page of a listing.
-func listAll[T any](ctx context.Context, list func(store.ListQuery) ([]T, string, error)) ([]T, error) {
-	var out []T
-	after := ""
-	for {
-		page, next, err := list(store.ListQuery{Limit: store.MaxLimit, After: after})
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, page...)
-		if next == "" {
-			return out, nil
-		}
-		after = next
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-	}
-}
-
 // Load reads the monitors, endpoints and credentials and updates the
 // schedule: new enabled monitors get a jittered first run, removed or
 // disabled ones leave, changed ones keep their phase unless their interval
 // changed.
 func (s *Scheduler) Load(ctx context.Context) error {
 	st := s.cfg.Store
-	mons, err := listAll(ctx, func(q store.ListQuery) ([]api.Monitor, string, error) { return st.ListMonitors(ctx, q) })
+	mons, err := store.ListAll(ctx, st.ListMonitors)
 	if err != nil {
 		return err
 	}
-	eps, err := listAll(ctx, func(q store.ListQuery) ([]api.Endpoint, string, error) { return st.ListEndpoints(ctx, q) })
+	eps, err := store.ListAll(ctx, st.ListEndpoints)
 	if err != nil {
 		return err
 	}
-	creds, err := listAll(ctx, func(q store.ListQuery) ([]store.CredentialRecord, string, error) {
-		return st.ListCredentials(ctx, q)
-	})
+	creds, err := store.ListAll(ctx, st.ListCredentials)
 	if err != nil {
 		return err
 	}
