@@ -279,7 +279,7 @@ func TestGoldenAPISession(t *testing.T) {
 	mon := field(t, r, "id")
 	tr.do("monitor field errors", http.MethodPost, "/v1/monitors", ed, map[string]any{
 		"name": "bad-monitor", "endpoint_id": "ep_nope", "type": "ping", "interval": "1s",
-		"request": map[string]any{"method": "get"},
+		"request":    map[string]any{"method": "get"},
 		"assertions": []map[string]any{{"source": "status_code", "comparison": "sometimes", "target": "200"}},
 	})
 	tr.do("monitor on a missing endpoint", http.MethodPost, "/v1/monitors", ed, map[string]any{
