@@ -18,33 +18,16 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/aio-platform/terraform-provider-aio/internal/testutil"
 
 	"github.com/aio-platform/terraform-provider-aio/internal/api"
 	"github.com/aio-platform/terraform-provider-aio/internal/daemon"
 	"github.com/aio-platform/terraform-provider-aio/internal/secret"
 	"github.com/aio-platform/terraform-provider-aio/internal/store"
 )
-
-// syncBuffer is a bytes.Buffer safe for the server goroutine and the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 func runCLI(t *testing.T, args ...string) (string, error) {
 	t.Helper()
@@ -110,7 +93,7 @@ func TestServeAndGracefulShutdown(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	addrc := make(chan string, 1)
 	done := make(chan error, 1)
-	logs := &syncBuffer{}
+	logs := &testutil.SyncBuffer{}
 	go func() {
 		done <- daemon.Serve(ctx, daemon.Options{Listen: "127.0.0.1:0", Database: db, Logger: mustLogger(t, logs), Ready: func(a string) { addrc <- a }})
 	}()
@@ -152,7 +135,7 @@ func TestDevPrintsHowToConnect(t *testing.T) {
 	// A data directory that does not exist yet is made.
 	dir := filepath.Join(t.TempDir(), "new", "data")
 	ctx, cancel := context.WithCancel(context.Background())
-	var out syncBuffer
+	var out testutil.SyncBuffer
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, []string{"dev", "--listen", "127.0.0.1:0", "--data", dir, "--root-token", "my-root", "--log-level", "warn"}, &out, &bytes.Buffer{})

@@ -2,7 +2,6 @@ package engine_test
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -16,6 +15,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/aio-platform/terraform-provider-aio/internal/testutil"
 
 	"github.com/aio-platform/terraform-provider-aio/internal/acctest"
 	"github.com/aio-platform/terraform-provider-aio/internal/api"
@@ -199,24 +200,6 @@ func (s *flakyStore) ListMonitors(ctx context.Context, q store.ListQuery) ([]api
 	return s.Store.ListMonitors(ctx, q)
 }
 
-// syncBuffer is a concurrency-safe log sink.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // A configuration that cannot be read when the engine starts is logged and
 // read again later (here on the next change notification); the engine
 // neither stops probing for good nor hangs.
@@ -232,7 +215,7 @@ func TestEngineSurvivesAFailedFirstLoad(t *testing.T) {
 	target, hits := countingTarget(t)
 	start := time.Now().UTC().Truncate(time.Second)
 	clk := clock.NewFake(start)
-	var logs syncBuffer
+	var logs testutil.SyncBuffer
 	e := engine.New(engine.Config{Store: st, Clock: clk, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	rctx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)

@@ -8,9 +8,10 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/aio-platform/terraform-provider-aio/internal/testutil"
 
 	"github.com/aio-platform/terraform-provider-aio/internal/acctest"
 	"github.com/aio-platform/terraform-provider-aio/internal/api"
@@ -249,26 +250,8 @@ func TestTokensAPI(t *testing.T) {
 	wantProblem(t, call(t, srv, http.MethodGet, "/v1/endpoints", forever, nil), http.StatusUnauthorized)
 }
 
-// syncBuffer is a bytes.Buffer safe for the server's goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 func TestRequestLogs(t *testing.T) {
-	var buf syncBuffer
+	var buf testutil.SyncBuffer
 	srv := acctest.NewServer(t, acctest.Options{Logger: slog.New(slog.NewJSONHandler(&buf, nil))})
 	admin, editor := srv.AdminToken, srv.Tokens[api.RoleEditor]
 

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/aio-platform/terraform-provider-aio/internal/api"
-	"github.com/aio-platform/terraform-provider-aio/internal/engine/stats"
+	"github.com/aio-platform/terraform-provider-aio/internal/stats"
 	"github.com/aio-platform/terraform-provider-aio/internal/store"
 )
 

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/aio-platform/terraform-provider-aio/internal/api"
-	"github.com/aio-platform/terraform-provider-aio/internal/engine/stats"
+	"github.com/aio-platform/terraform-provider-aio/internal/stats"
 )
 
 // ResultStore holds probe results and their rollups. It is part of Store;

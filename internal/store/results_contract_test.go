@@ -33,7 +33,7 @@ import (
 	"time"
 
 	"github.com/aio-platform/terraform-provider-aio/internal/api"
-	"github.com/aio-platform/terraform-provider-aio/internal/engine/stats"
+	"github.com/aio-platform/terraform-provider-aio/internal/stats"
 )
 
 func TestResultsContractSQLite(t *testing.T) {

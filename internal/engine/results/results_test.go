@@ -1,7 +1,6 @@
 package results_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
@@ -11,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/aio-platform/terraform-provider-aio/internal/testutil"
 
 	"github.com/aio-platform/terraform-provider-aio/internal/api"
 	"github.com/aio-platform/terraform-provider-aio/internal/clock"
@@ -221,27 +222,9 @@ func TestCloseWithoutRun(t *testing.T) {
 	}
 }
 
-// syncBuffer is a log destination safe for concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func TestRecordDropsWhenFull(t *testing.T) {
 	st := openStore(t)
-	var logs syncBuffer
+	var logs testutil.SyncBuffer
 	clk := clock.NewFake(base)
 	w := results.New(st, results.Config{Buffer: 5, Clock: clk, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	start := time.Now()
@@ -512,7 +495,7 @@ func TestPruneDeletesResultsOfDeletedMonitors(t *testing.T) {
 // TestNilLoggerDiscards: without a Logger, the writer and the retention
 // log nothing, and in particular not to the process-wide slog.Default().
 func TestNilLoggerDiscards(t *testing.T) {
-	var logs syncBuffer
+	var logs testutil.SyncBuffer
 	prev := slog.Default()
 	slog.SetDefault(slog.New(slog.NewTextHandler(&logs, nil)))
 	t.Cleanup(func() { slog.SetDefault(prev) })
