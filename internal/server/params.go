@@ -48,6 +48,11 @@ func pageParams(q url.Values) (limit int, after string, errs []api.FieldError) {
 	return limit, after, errs
 }
 
+// MaxTagFilters bounds the tag filters of one listing. Each becomes a
+// condition of the query; without a bound, some hundreds of them make the
+// database refuse the query ("expression tree too large"), a 500.
+const MaxTagFilters = 20
+
 // listParams reads the filters shared by every kind's listing.
 func listParams(r *http.Request) (store.ListQuery, error) {
 	q := r.URL.Query()
@@ -56,6 +61,10 @@ func listParams(r *http.Request) (store.ListQuery, error) {
 	lq.Limit, lq.After, errs = pageParams(q)
 	lq.Name = q.Get("name")
 	lq.NamePrefix = q.Get("name_prefix")
+	if n := len(q["tag"]); n > MaxTagFilters {
+		errs = append(errs, api.FieldError{Field: "tag", Message: fmt.Sprintf("may be given at most %d times (got %d)", MaxTagFilters, n)})
+		return lq, invalid(errs)
+	}
 	for _, t := range q["tag"] {
 		k, v, ok := strings.Cut(t, ":")
 		if !ok || k == "" {
