@@ -52,8 +52,10 @@ func pageParams(q url.Values) (limit int, after string, errs []api.FieldError) {
 
 // MaxTagFilters bounds the tag filters of one listing. Each becomes a
 // condition of the query; without a bound, some hundreds of them make the
-// database refuse the query ("expression tree too large"), a 500.
-const MaxTagFilters = 20
+// database refuse the query ("expression tree too large"), a 500. It is
+// the number of tags an object may carry, which the provider's data
+// sources also allow: more filters than that could match nothing anyway.
+const MaxTagFilters = api.MaxTags
 
 // badCursor is the error of an `after` that this listing never returned.
 var badCursor = api.FieldError{Field: "after", Message: "is not a cursor returned by this API"}
