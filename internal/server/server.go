@@ -162,16 +162,19 @@ func loadOrCreateKey(ctx context.Context, st store.Store) ([]byte, error) {
 // to keep it: answers carry configuration and, once, token secrets.
 //
 // It also bounds the reading of the body, from now, by BodyReadTimeout:
-// the connection's deadline replaces the server's, so a client trickling
-// its body cannot hold a handler longer, whether or not the handler reads
-// the body (net/http drains an unread body after the handler).
+// this read deadline replaces the http.Server's ReadTimeout for the rest
+// of the request, so a client trickling its body cannot hold a handler
+// longer, whether or not the handler reads the body (net/http drains an
+// unread body after the handler). As with ReadTimeout, a handler still
+// running when the deadline passes sees its context cancelled: no handler
+// should take that long.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Cache-Control", "no-store")
-	// The deadline is of the real clock, as the network's are. A
-	// connection that cannot take one (none in net/http's HTTP/1 and 2)
-	// keeps the http.Server's ReadTimeout.
+	// The deadline is of the real clock, as the network's are. net/http's
+	// HTTP/1 and HTTP/2 connections both take it; any other writer keeps
+	// whatever bound its server sets.
 	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(s.cfg.BodyReadTimeout))
 	s.mux.ServeHTTP(w, r)
 }
