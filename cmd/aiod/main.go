@@ -34,6 +34,7 @@ Usage:
   aiod serve  [--listen ADDR] [--database FILE] [--key-file FILE] [--tls-cert FILE --tls-key FILE]
               [--log-level LEVEL] [--log-format text|json]
   aiod dev    [--listen ADDR] [--data DIR] [--root-token TOKEN]
+              (off loopback, --root-token must be given, and not the default)
   aiod token create --name NAME --role admin|editor|viewer [--ttl DURATION] [--database FILE]
   aiod token list   [--database FILE]
   aiod token revoke (--id ID | --name NAME) [--database FILE]
@@ -127,9 +128,16 @@ func cmdDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs := newFlags("dev", stderr)
 	listen := fs.String("listen", env("AIOD_LISTEN", daemon.DefaultListen), "address to listen on")
 	data := fs.String("data", "", "data directory (default: a new temporary directory)")
-	root := fs.String("root-token", daemon.DefaultRootToken, "root (admin) token")
+	root := fs.String("root-token", daemon.DefaultRootToken, "root (admin) token; required off loopback")
 	level := fs.String("log-level", env("AIOD_LOG_LEVEL", "info"), "log level: debug, info, warn, error")
 	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	logger, err := daemon.NewLogger(stderr, *level, "text")
+	if err != nil {
+		return err
+	}
+	if err := daemon.CheckDevListen(*listen, *root, logger); err != nil {
 		return err
 	}
 	dir := *data
@@ -140,10 +148,6 @@ func cmdDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 		defer os.RemoveAll(tmp)
 		dir = tmp
-	}
-	logger, err := daemon.NewLogger(stderr, *level, "text")
-	if err != nil {
-		return err
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err

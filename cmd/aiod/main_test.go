@@ -306,3 +306,39 @@ func selfSignedCert(t *testing.T, dir string) (string, string, *x509.CertPool) {
 	pool.AddCert(cert)
 	return certFile, keyFile, pool
 }
+
+// TestDevRefusesTheWellKnownTokenOffLoopback checks that aiod dev does not
+// serve its documented root token on an address others can reach, and
+// warns when it listens there with a token of the user's.
+func TestDevRefusesTheWellKnownTokenOffLoopback(t *testing.T) {
+	// None of these is ever bound: the refusal comes first.
+	for _, listen := range []string{"0.0.0.0:0", "[::]:0", ":0", "192.0.2.10:0", "aio.example.com:0"} {
+		for _, extra := range [][]string{nil, {"--root-token", daemon.DefaultRootToken}} {
+			args := append([]string{"dev", "--listen", listen, "--data", t.TempDir()}, extra...)
+			out, err := runCLI(t, args...)
+			if err == nil || !strings.Contains(err.Error(), "--root-token") || !strings.Contains(err.Error(), listen) {
+				t.Errorf("aiod %q: want a refusal naming the address and --root-token, got %v\n%s", args, err, out)
+			}
+		}
+	}
+	// With a token of the user's, dev goes on but warns. A data path that
+	// is a file stops it right after the check, before it listens.
+	notADir := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(notADir, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	err := run(context.Background(), []string{"dev", "--listen", "0.0.0.0:0", "--root-token", "a-secret-of-mine", "--data", notADir}, &bytes.Buffer{}, &stderr)
+	if err == nil || strings.Contains(err.Error(), "--root-token") {
+		t.Fatalf("with its own token: want the data directory's error, got %v", err)
+	}
+	if !strings.Contains(stderr.String(), "level=WARN") || !strings.Contains(stderr.String(), "0.0.0.0:0") {
+		t.Errorf("no warning about listening off loopback:\n%s", stderr.String())
+	}
+	// On loopback there is no warning (the dev test above runs there).
+	stderr.Reset()
+	_ = run(context.Background(), []string{"dev", "--listen", "127.0.0.1:0", "--data", notADir}, &bytes.Buffer{}, &stderr)
+	if strings.Contains(stderr.String(), "WARN") {
+		t.Errorf("a warning on loopback:\n%s", stderr.String())
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/aio-platform/terraform-provider-aio/internal/api"
 	"github.com/aio-platform/terraform-provider-aio/internal/auth"
@@ -49,6 +50,11 @@ type Options struct {
 	Logger    *slog.Logger
 	RateLimit float64
 	RateBurst int
+	// AuthFailureLimit, AuthFailureWindow and BodyReadTimeout set the
+	// server's fields of the same names; zero keeps their defaults.
+	AuthFailureLimit  int
+	AuthFailureWindow time.Duration
+	BodyReadTimeout   time.Duration
 	// Keyring seals secrets; by default a new random key.
 	Keyring *secret.Keyring
 	// TLS serves HTTPS with a test certificate, written to CACertFile.
@@ -96,7 +102,8 @@ func NewServer(t testing.TB, opts ...Options) *Server {
 	if err != nil {
 		t.Fatalf("create tokens: %v", err)
 	}
-	scfg := server.Config{Store: st, Clock: o.Clock, Logger: o.Logger, RateLimit: o.RateLimit, RateBurst: o.RateBurst, Keyring: o.Keyring}
+	scfg := server.Config{Store: st, Clock: o.Clock, Logger: o.Logger, RateLimit: o.RateLimit, RateBurst: o.RateBurst, Keyring: o.Keyring,
+		AuthFailureLimit: o.AuthFailureLimit, AuthFailureWindow: o.AuthFailureWindow, BodyReadTimeout: o.BodyReadTimeout}
 	var eng *engine.Engine
 	if o.Engine {
 		eng = engine.New(engine.Config{Store: st, Keyring: o.Keyring, Clock: o.Clock, Logger: o.Logger})

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -177,6 +178,39 @@ func EnsureRootToken(ctx context.Context, st store.Store, clk clock.Clock, secre
 		}
 		return nil
 	})
+}
+
+// IsLoopbackListen tells whether a listen address (host:port) binds only
+// loopback interfaces. An empty host or an unspecified address (0.0.0.0,
+// ::) binds every interface, and a host name other than localhost may
+// resolve to any address, so those are not loopback.
+func IsLoopbackListen(listen string) bool {
+	host, _, err := net.SplitHostPort(listen)
+	if err != nil {
+		return false
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
+}
+
+// CheckDevListen guards aiod dev, whose default root token is printed in
+// its documentation: anyone who can reach it could administer it. Off
+// loopback it refuses that token (whether defaulted or given), and with
+// any other token it warns that dev mode is not meant to be shared.
+func CheckDevListen(listen, rootToken string, log *slog.Logger) error {
+	if IsLoopbackListen(listen) {
+		return nil
+	}
+	if rootToken == DefaultRootToken {
+		return fmt.Errorf("aiod dev would listen on %s, beyond this machine's loopback interface, with the well-known root token %q: "+
+			"give a secret one with --root-token, or listen on 127.0.0.1", listen, DefaultRootToken)
+	}
+	log.Warn("aiod dev listens on an address reachable beyond this machine; dev mode is for trying AIO, not for shared use: use aiod serve",
+		"address", listen)
+	return nil
 }
 
 // DevBanner tells a new user how to point Terraform at aiod dev.

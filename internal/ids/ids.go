@@ -39,3 +39,19 @@ func New(prefix string, now time.Time) string {
 	}
 	return sb.String()
 }
+
+// Valid tells whether s has the form New gives with this prefix: the
+// prefix and 26 digits of the alphabet, the first at most 7 (it carries 3
+// bits). Listings use it to refuse a cursor they never returned.
+func Valid(prefix, s string) bool {
+	rest, ok := strings.CutPrefix(s, prefix)
+	if !ok || len(rest) != 26 || strings.IndexByte(alphabet[:8], rest[0]) < 0 {
+		return false
+	}
+	for i := 1; i < len(rest); i++ {
+		if strings.IndexByte(alphabet, rest[i]) < 0 {
+			return false
+		}
+	}
+	return true
+}

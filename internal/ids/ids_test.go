@@ -103,3 +103,20 @@ func TestSortableByTime(t *testing.T) {
 		t.Errorf("an ID of %v sorts after one of a millisecond later: %q ≥ %q", base, slices.Max(early), slices.Min(late))
 	}
 }
+
+func TestValid(t *testing.T) {
+	now := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+	id := ids.New("ep_", now)
+	if !ids.Valid("ep_", id) {
+		t.Errorf("Valid(ep_, %q) = false for a new ID", id)
+	}
+	for _, bad := range []string{
+		"", "ep_", "a", id[:len(id)-1], id + "0", "mon_" + id[3:], strings.ToUpper(id),
+		// 'u' is not a Crockford digit; the first digit holds 3 bits only.
+		id[:len(id)-1] + "u", "ep_8" + id[4:],
+	} {
+		if ids.Valid("ep_", bad) {
+			t.Errorf("Valid(ep_, %q) = true", bad)
+		}
+	}
+}

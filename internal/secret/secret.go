@@ -22,6 +22,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -166,8 +168,14 @@ func ParseKeys(s string) ([]Key, error) {
 	return keys, nil
 }
 
-// LoadKeyFile reads a keyring from a key file.
+// LoadKeyFile reads a keyring from a key file. Like ssh with a private
+// key, it refuses a file that its group or others may read or write: the
+// keys open every stored secret, and a file others could write could be
+// given a key of theirs to seal new secrets under.
 func LoadKeyFile(path string) (*Keyring, error) {
+	if err := checkKeyFileMode(path); err != nil {
+		return nil, err
+	}
 	st := stampOf(path)
 	keys, err := readKeyFile(path)
 	if err != nil {
@@ -211,19 +219,83 @@ func readKeyFile(path string) ([]Key, error) {
 	return keys, nil
 }
 
+// ErrKeyFileMode is returned by LoadKeyFile for a key file that its group
+// or others may read or write.
+var ErrKeyFileMode = errors.New("secret: key file permissions are too open")
+
+// checkKeyFileMode refuses a key file with any permission for group or
+// others. Windows has no such mode bits, so there it checks nothing.
+func checkKeyFileMode(path string) error {
+	if runtime.GOOS == "windows" {
+		return nil
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return fmt.Errorf("secret: read key file: %w", err)
+	}
+	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
+		return fmt.Errorf("%w: %s has mode %04o, so users other than its owner may read or change the keys; run `chmod 600 %s`",
+			ErrKeyFileMode, path, perm, path)
+	}
+	return nil
+}
+
 // WriteKeyFile writes keys, primary first, to path with owner-only
-// permissions, replacing the file atomically.
+// permissions, replacing the file atomically and durably. The database
+// starts depending on a new key as soon as the file names it (`aiod keys
+// rotate` re-wraps secrets right after), so the file's contents are
+// synced before the rename and the directory after it: a crash or power
+// loss then leaves the old file or the new one, never an empty or
+// half-written one, nor the old one once secrets are sealed under the new.
 func WriteKeyFile(path string, keys []Key) error {
 	var b strings.Builder
 	b.WriteString("# AIO encryption keys: the first seals, the others still open. Back this file up with the database.\n")
 	for _, k := range keys {
 		b.WriteString(k.String() + "\n")
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, []byte(b.String()), 0o600); err != nil {
-		return err
+	dir := filepath.Dir(path)
+	// CreateTemp makes a new file with mode 0600 under a fresh name: a
+	// file or symbolic link left at a fixed name (by a crash, or by
+	// someone else) cannot lend the key file its permissions or make the
+	// keys be written elsewhere.
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("secret: write key file: %w", err)
 	}
-	return os.Rename(tmp, path)
+	tmp := f.Name()
+	defer os.Remove(tmp) // after a successful rename, there is nothing left to remove
+	if _, err := f.WriteString(b.String()); err != nil {
+		f.Close()
+		return fmt.Errorf("secret: write key file: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("secret: sync key file: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("secret: write key file: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("secret: replace key file: %w", err)
+	}
+	return syncDir(dir)
+}
+
+// syncDir makes a rename in dir durable. Windows cannot open a directory
+// for syncing; there the rename is left to the file system.
+func syncDir(dir string) error {
+	if runtime.GOOS == "windows" {
+		return nil
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("secret: sync key file directory: %w", err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("secret: sync key file directory: %w", err)
+	}
+	return nil
 }
 
 // Primary returns the sealing key.

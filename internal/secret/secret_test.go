@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -317,8 +318,8 @@ func TestWriteAndLoadKeyFile(t *testing.T) {
 	if perm := fi.Mode().Perm(); perm != 0o600 {
 		t.Errorf("key file mode %o, want 600", perm)
 	}
-	if _, err := os.Stat(path + ".tmp"); !os.IsNotExist(err) {
-		t.Errorf("temporary file left behind: %v", err)
+	if left, _ := filepath.Glob(filepath.Join(filepath.Dir(path), "*tmp*")); len(left) > 0 {
+		t.Errorf("temporary files left behind: %q", left)
 	}
 	// What WriteKeyFile writes, LoadKeyFile reads (comment included).
 	kr, err := secret.LoadKeyFile(path)
@@ -470,5 +471,88 @@ func TestKeyFileRotationChangesThePrimaryForSealing(t *testing.T) {
 	}
 	if got, err := kr.Open(s1, b); err != nil || string(got) != "a" {
 		t.Fatalf("the old key still opens: %q %v", got, err)
+	}
+}
+
+// TestWriteKeyFileIgnoresLeftovers checks that a file or symbolic link left
+// where a temporary file might go lends the key file neither its
+// permissions nor its destination.
+func TestWriteKeyFileIgnoresLeftovers(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("no Unix permissions on Windows")
+	}
+	check := func(t *testing.T, path string) {
+		t.Helper()
+		if err := secret.WriteKeyFile(path, []secret.Key{secret.NewKey()}); err != nil {
+			t.Fatal(err)
+		}
+		fi, err := os.Lstat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !fi.Mode().IsRegular() || fi.Mode().Perm() != 0o600 {
+			t.Errorf("key file is %v, want a regular file with mode 0600", fi.Mode())
+		}
+		if _, err := secret.LoadKeyFile(path); err != nil {
+			t.Errorf("LoadKeyFile of what WriteKeyFile wrote: %v", err)
+		}
+	}
+	t.Run("stale file", func(t *testing.T) {
+		// A crash left a temporary file, world readable (as a restore
+		// or a careless copy may make it).
+		path := filepath.Join(t.TempDir(), "keys")
+		if err := os.WriteFile(path+".tmp", []byte("stale"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(path+".tmp", 0o644); err != nil {
+			t.Fatal(err)
+		}
+		check(t, path)
+	})
+	t.Run("symbolic link", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "keys")
+		elsewhere := filepath.Join(t.TempDir(), "elsewhere")
+		if err := os.Symlink(elsewhere, path+".tmp"); err != nil {
+			t.Fatal(err)
+		}
+		check(t, path)
+		if _, err := os.Stat(elsewhere); !os.IsNotExist(err) {
+			t.Errorf("the keys were written through a link: %v", err)
+		}
+	})
+}
+
+// TestLoadKeyFileRefusesOpenPermissions checks that, as ssh does with a
+// private key, a key file that group or others may read or write is
+// refused with an error that names the file and the fix.
+func TestLoadKeyFileRefusesOpenPermissions(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("no Unix permissions on Windows")
+	}
+	path := filepath.Join(t.TempDir(), "keys")
+	if err := secret.WriteKeyFile(path, []secret.Key{secret.NewKey()}); err != nil {
+		t.Fatal(err)
+	}
+	for _, mode := range []os.FileMode{0o640, 0o604, 0o620, 0o602, 0o644, 0o660, 0o666} {
+		if err := os.Chmod(path, mode); err != nil {
+			t.Fatal(err)
+		}
+		_, err := secret.LoadKeyFile(path)
+		if !errors.Is(err, secret.ErrKeyFileMode) {
+			t.Errorf("mode %04o: LoadKeyFile = %v, want ErrKeyFileMode", mode, err)
+			continue
+		}
+		if msg := err.Error(); !strings.Contains(msg, path) || !strings.Contains(msg, "chmod 600 "+path) {
+			t.Errorf("mode %04o: error %q does not name the file and the fix", mode, msg)
+		}
+	}
+	// Owner-only modes are fine, read-only included.
+	for _, mode := range []os.FileMode{0o600, 0o400} {
+		if err := os.Chmod(path, mode); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := secret.LoadKeyFile(path); err != nil {
+			t.Errorf("mode %04o: %v", mode, err)
+		}
 	}
 }

@@ -13,11 +13,11 @@ import (
 func (s *Server) listAuditEvents(w http.ResponseWriter, r *http.Request, _ principal) error {
 	q := r.URL.Query()
 	limit, after, errs := pageParams(q)
-	// The audit cursor is a sequence number: a well-formed cursor of
-	// another listing is the client's mistake, not a 500.
-	if _, err := strconv.ParseInt(after, 10, 64); after != "" && err != nil &&
-		!slices.ContainsFunc(errs, func(e api.FieldError) bool { return e.Field == "after" }) {
-		errs = append(errs, api.FieldError{Field: "after", Message: "is not a cursor returned by this API"})
+	// The audit cursor is a sequence number, which starts at 1: a
+	// well-formed cursor of another listing is the client's mistake, not a
+	// 500, and one below 1 would silently give the first page.
+	if n, err := strconv.ParseInt(after, 10, 64); after != "" && (err != nil || n < 1) && !slices.Contains(errs, badCursor) {
+		errs = append(errs, badCursor)
 	}
 	aq := store.AuditQuery{ObjectID: q.Get("object_id"), Kind: q.Get("kind"), Actor: q.Get("actor"), Limit: limit, After: after}
 	if v := q.Get("since"); v != "" {

@@ -255,7 +255,7 @@ func TestRouteTableMatchesServer(t *testing.T) {
 
 func TestAuthMatrix(t *testing.T) {
 	fake := clock.NewFake(t0)
-	srv := acctest.NewServer(t, acctest.Options{Clock: fake, RateLimit: 10000, RateBurst: 10000})
+	srv := acctest.NewServer(t, acctest.Options{Clock: fake, RateLimit: 10000, RateBurst: 10000, AuthFailureLimit: 10000})
 
 	_, revoked := storeToken(t, srv, fake, "revoked-one", api.RoleAdmin, 0)
 	revokeInStore(t, srv, "revoked-one")

@@ -39,7 +39,7 @@ func credentialView(c store.CredentialRecord) api.Credential {
 }
 
 func (s *Server) listCredentials(w http.ResponseWriter, r *http.Request, _ principal) error {
-	return serveList(w, r, nil, func(ctx context.Context, q store.ListQuery) ([]api.Credential, string, error) {
+	return serveList(w, r, api.PrefixCredential, nil, func(ctx context.Context, q store.ListQuery) ([]api.Credential, string, error) {
 		recs, next, err := s.store.ListCredentials(ctx, q)
 		items := make([]api.Credential, len(recs))
 		for i, c := range recs {

@@ -14,7 +14,7 @@ import (
 )
 
 func (s *Server) listEndpoints(w http.ResponseWriter, r *http.Request, _ principal) error {
-	return serveList(w, r, nil, s.store.ListEndpoints)
+	return serveList(w, r, api.PrefixEndpoint, nil, s.store.ListEndpoints)
 }
 
 func (s *Server) getEndpoint(w http.ResponseWriter, r *http.Request, _ principal) error {

@@ -17,7 +17,7 @@ import (
 
 func (s *Server) listMonitors(w http.ResponseWriter, r *http.Request, _ principal) error {
 	byEndpoint := func(q *store.ListQuery) { q.EndpointID = r.URL.Query().Get("endpoint_id") }
-	return serveList(w, r, byEndpoint, s.store.ListMonitors)
+	return serveList(w, r, api.PrefixMonitor, byEndpoint, s.store.ListMonitors)
 }
 
 func (s *Server) getMonitor(w http.ResponseWriter, r *http.Request, _ principal) error {

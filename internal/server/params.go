@@ -7,12 +7,14 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/aio-platform/terraform-provider-aio/internal/api"
 	"github.com/aio-platform/terraform-provider-aio/internal/auth"
+	"github.com/aio-platform/terraform-provider-aio/internal/ids"
 	"github.com/aio-platform/terraform-provider-aio/internal/store"
 )
 
@@ -42,20 +44,40 @@ func pageParams(q url.Values) (limit int, after string, errs []api.FieldError) {
 	if v := q.Get("after"); v != "" {
 		var err error
 		if after, err = decodeCursor(v); err != nil || after == "" {
-			errs = append(errs, api.FieldError{Field: "after", Message: "is not a cursor returned by this API"})
+			errs = append(errs, badCursor)
 		}
 	}
 	return limit, after, errs
 }
 
-// listParams reads the filters shared by every kind's listing.
-func listParams(r *http.Request) (store.ListQuery, error) {
+// MaxTagFilters bounds the tag filters of one listing. Each becomes a
+// condition of the query; without a bound, some hundreds of them make the
+// database refuse the query ("expression tree too large"), a 500. It is
+// the number of tags an object may carry, which the provider's data
+// sources also allow: more filters than that could match nothing anyway.
+const MaxTagFilters = api.MaxTags
+
+// badCursor is the error of an `after` that this listing never returned.
+var badCursor = api.FieldError{Field: "after", Message: "is not a cursor returned by this API"}
+
+// listParams reads the filters shared by every kind's listing. The cursor
+// of these listings is the last ID of the previous page, so one that does
+// not decode to an ID of the kind (prefix) is refused: read as a string,
+// it would silently give the first page or none.
+func listParams(r *http.Request, prefix string) (store.ListQuery, error) {
 	q := r.URL.Query()
 	var lq store.ListQuery
 	var errs []api.FieldError
 	lq.Limit, lq.After, errs = pageParams(q)
+	if lq.After != "" && !ids.Valid(prefix, lq.After) && !slices.Contains(errs, badCursor) {
+		errs = append(errs, badCursor)
+	}
 	lq.Name = q.Get("name")
 	lq.NamePrefix = q.Get("name_prefix")
+	if n := len(q["tag"]); n > MaxTagFilters {
+		errs = append(errs, api.FieldError{Field: "tag", Message: fmt.Sprintf("may be given at most %d times (got %d)", MaxTagFilters, n)})
+		return lq, invalid(errs)
+	}
 	for _, t := range q["tag"] {
 		k, v, ok := strings.Cut(t, ":")
 		if !ok || k == "" {
@@ -179,11 +201,12 @@ func serveObject[T any](w http.ResponseWriter, r *http.Request, kind string,
 }
 
 // serveList answers GET /v1/<kind>: one page with the filters every kind
-// takes, and those extra adds.
-func serveList[T any](w http.ResponseWriter, r *http.Request, extra func(q *store.ListQuery),
+// takes, and those extra adds. prefix is the kind's ID prefix, which its
+// cursors carry.
+func serveList[T any](w http.ResponseWriter, r *http.Request, prefix string, extra func(q *store.ListQuery),
 	list func(ctx context.Context, q store.ListQuery) ([]T, string, error),
 ) error {
-	q, err := listParams(r)
+	q, err := listParams(r, prefix)
 	if err != nil {
 		return err
 	}

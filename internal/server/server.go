@@ -12,6 +12,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -47,6 +48,15 @@ type Config struct {
 	OnChange func(kind, id string)
 	// Metrics, when set, is served at /metrics (Prometheus text format).
 	Metrics http.Handler
+	// AuthFailureLimit is how many requests that fail authentication (401)
+	// one client address may send per AuthFailureWindow; past it, the
+	// address gets 429 with Retry-After until its budget refills.
+	AuthFailureLimit  int
+	AuthFailureWindow time.Duration
+	// BodyReadTimeout bounds the time from the start of a request's
+	// handling to the last byte of its body. A client that sends its body
+	// more slowly gets 408 and its connection is closed.
+	BodyReadTimeout time.Duration
 }
 
 // Defaults of Config.
@@ -55,6 +65,12 @@ const (
 	DefaultRateBurst      = 100
 	DefaultIdempotencyTTL = 24 * time.Hour
 	DefaultMaxBodyBytes   = 1 << 20
+	// A client that fails authentication 20 times gets one more try every
+	// 3 s: enough for a person mistyping a token, not for a scanner.
+	DefaultAuthFailureLimit  = 20
+	DefaultAuthFailureWindow = time.Minute
+	// 30 s lets a body of DefaultMaxBodyBytes arrive at 35 kB/s.
+	DefaultBodyReadTimeout = 30 * time.Second
 )
 
 // Server serves the aiod API.
@@ -66,6 +82,8 @@ type Server struct {
 	mux    *http.ServeMux
 	fpKey  []byte
 	limits sync.Map // token ID → *rate.Limiter
+	// authFails throttles failed authentication per client address.
+	authFails *authFailures
 
 	inflightMu sync.Mutex
 	inflight   map[store.IdempotencyKey]struct{}
@@ -98,7 +116,17 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = DefaultMaxBodyBytes
 	}
-	s := &Server{cfg: cfg, store: cfg.Store, clock: cfg.Clock, log: cfg.Logger, inflight: map[store.IdempotencyKey]struct{}{}}
+	if cfg.AuthFailureLimit <= 0 {
+		cfg.AuthFailureLimit = DefaultAuthFailureLimit
+	}
+	if cfg.AuthFailureWindow <= 0 {
+		cfg.AuthFailureWindow = DefaultAuthFailureWindow
+	}
+	if cfg.BodyReadTimeout <= 0 {
+		cfg.BodyReadTimeout = DefaultBodyReadTimeout
+	}
+	s := &Server{cfg: cfg, store: cfg.Store, clock: cfg.Clock, log: cfg.Logger, inflight: map[store.IdempotencyKey]struct{}{},
+		authFails: newAuthFailures(cfg.AuthFailureLimit, cfg.AuthFailureWindow)}
 	key, err := loadOrCreateKey(ctx, cfg.Store)
 	if err != nil {
 		return nil, err
@@ -129,8 +157,27 @@ func loadOrCreateKey(ctx context.Context, st store.Store) ([]byte, error) {
 	return key, nil
 }
 
-// ServeHTTP makes Server an http.Handler.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+// ServeHTTP makes Server an http.Handler. Every answer, errors and unknown
+// routes included, tells browsers and caches not to guess its type and not
+// to keep it: answers carry configuration and, once, token secrets.
+//
+// It also bounds the reading of the body, from now, by BodyReadTimeout:
+// this read deadline replaces the http.Server's ReadTimeout for the rest
+// of the request, so a client trickling its body cannot hold a handler
+// longer, whether or not the handler reads the body (net/http drains an
+// unread body after the handler). As with ReadTimeout, a handler still
+// running when the deadline passes sees its context cancelled: no handler
+// should take that long.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Cache-Control", "no-store")
+	// The deadline is of the real clock, as the network's are. net/http's
+	// HTTP/1 and HTTP/2 connections both take it; any other writer keeps
+	// whatever bound its server sets.
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(s.cfg.BodyReadTimeout))
+	s.mux.ServeHTTP(w, r)
+}
 
 // handlerFunc is a handler that returns its error instead of writing it.
 type handlerFunc func(w http.ResponseWriter, r *http.Request, p principal) error
@@ -242,17 +289,33 @@ func (s *Server) api(need string, h handlerFunc) http.Handler {
 	})
 }
 
+// unauthorized is the one 401 detail. Missing, malformed, unknown,
+// expired and revoked tokens all get it, so that the answer does not tell
+// whether a presented token exists.
+const unauthorized = "a valid bearer token is required"
+
 func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, need string, h handlerFunc, p *principal) error {
+	addr, hasAddr := clientAddr(r)
+	if hasAddr {
+		if wait, blocked := s.authFails.blocked(addr, s.clock.Now()); blocked {
+			return &problemError{status: http.StatusTooManyRequests, detail: "too many requests with no valid token from this address",
+				header: map[string]string{"Retry-After": wait}}
+		}
+	}
+	deny := func(www string) error {
+		if hasAddr {
+			s.authFails.fail(addr, s.clock.Now())
+		}
+		return &problemError{status: http.StatusUnauthorized, detail: unauthorized, header: map[string]string{"WWW-Authenticate": www}}
+	}
 	// The scheme is case-insensitive (RFC 9110, section 11.1).
 	scheme, secret, ok := strings.Cut(strings.TrimSpace(r.Header.Get("Authorization")), " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(secret) == "" {
-		return &problemError{status: http.StatusUnauthorized, detail: "a bearer token is required",
-			header: map[string]string{"WWW-Authenticate": `Bearer realm="aiod"`}}
+		return deny(`Bearer realm="aiod"`)
 	}
 	tok, err := auth.Authenticate(r.Context(), s.store, strings.TrimSpace(secret), s.clock.Now())
 	if errors.Is(err, auth.ErrInvalidToken) || errors.Is(err, auth.ErrExpiredToken) {
-		return &problemError{status: http.StatusUnauthorized, detail: "the token is " + map[bool]string{true: "expired or revoked", false: "not valid"}[errors.Is(err, auth.ErrExpiredToken)],
-			header: map[string]string{"WWW-Authenticate": `Bearer realm="aiod", error="invalid_token"`}}
+		return deny(`Bearer realm="aiod", error="invalid_token"`)
 	}
 	if err != nil {
 		return err
@@ -311,6 +374,14 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		p = problemf(http.StatusNotFound, "no such object")
 	case errors.Is(err, context.Canceled):
 		p = problemf(499, "the client went away")
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		// Only the body read has a deadline here (BodyReadTimeout): the
+		// client sent too slowly, which is its fault, not aiod's. The
+		// connection is closed, as what is left of the body is unread.
+		s.log.InfoContext(r.Context(), "the client sent its request body too slowly", "method", r.Method, "path", r.URL.Path,
+			"timeout", s.cfg.BodyReadTimeout.String())
+		p = problemf(http.StatusRequestTimeout, "the request body did not arrive within %s", s.cfg.BodyReadTimeout)
+		p.header = map[string]string{"Connection": "close"}
 	default:
 		s.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "error", err)
 		p = problemf(http.StatusInternalServerError, "internal error")

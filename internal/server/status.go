@@ -66,7 +66,7 @@ func (s *Server) monitorResults(w http.ResponseWriter, r *http.Request, _ princi
 	items, next, err := s.store.ListResults(r.Context(), id, rq)
 	if errors.Is(err, store.ErrBadCursor) {
 		// Valid base64, but not a cursor this API returned.
-		return invalid([]api.FieldError{{Field: "after", Message: "is not a cursor returned by this API"}})
+		return invalid([]api.FieldError{badCursor})
 	}
 	if err != nil {
 		return err

@@ -3,6 +3,7 @@ package server
 import (
 	"errors"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/aio-platform/terraform-provider-aio/internal/api"
@@ -25,12 +26,36 @@ type TokenCreated struct {
 	Secret string `json:"secret"`
 }
 
+// listTokens answers GET /v1/tokens with a page of tokens ordered by name.
+// Tokens are few (people and CI jobs), so they are paged here rather than
+// in the store. The cursor is the last name of the page: tokens are
+// revoked, never deleted, so a cursor this API returned always names one,
+// and any other is refused rather than read as "from the start".
 func (s *Server) listTokens(w http.ResponseWriter, r *http.Request, _ principal) error {
+	limit, after, errs := pageParams(r.URL.Query())
+	if len(errs) > 0 {
+		return invalid(errs)
+	}
 	toks, err := s.store.ListTokens(r.Context())
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, api.List[api.Token]{Items: toks})
+	if after != "" {
+		i := slices.IndexFunc(toks, func(t api.Token) bool { return t.Name == after })
+		if i < 0 {
+			return invalid([]api.FieldError{badCursor})
+		}
+		toks = toks[i+1:]
+	}
+	if limit == 0 {
+		limit = store.DefaultLimit
+	}
+	page := api.List[api.Token]{Items: toks}
+	if len(toks) > limit {
+		page.Items = toks[:limit]
+		page.NextCursor = encodeCursor(toks[limit-1].Name)
+	}
+	writeJSON(w, http.StatusOK, page)
 	return nil
 }
 
