@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aio-platform/terraform-provider-aio/internal/testutil"
+
 	"github.com/aio-platform/terraform-provider-aio/internal/acctest"
 	"github.com/aio-platform/terraform-provider-aio/internal/api"
 	"github.com/aio-platform/terraform-provider-aio/internal/clock"
@@ -264,7 +266,7 @@ func TestFailedAuthIsThrottledPerAddress(t *testing.T) {
 // BodyReadTimeout has passed (not hold the request, not answer 500), close
 // the connection and log it as the client's doing, not as an error.
 func TestSlowBodyIs408(t *testing.T) {
-	var logs syncBuffer
+	var logs testutil.SyncBuffer
 	const timeout = 300 * time.Millisecond
 	srv := acctest.NewServer(t, acctest.Options{BodyReadTimeout: timeout,
 		Logger: slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
