@@ -187,7 +187,7 @@ func checkMonitorHosts(ctx context.Context, r store.Reader, cur *api.Monitor, ne
 				field = "request.credential_id"
 			}
 		}
-		errs = append(errs, api.FieldError{Field: field, Message: notAllowed(cred.ID, d, " by endpoint "+ep.ID+"'s URL")})
+		errs = append(errs, api.FieldError{Field: field, Message: notAllowed(cred.ID, d, "")})
 	}
 	if len(errs) > 0 {
 		return invalid(errs)
@@ -247,7 +247,7 @@ func checkCredentialNarrowing(ctx context.Context, r store.Reader, next api.Cred
 		}
 	}
 	if len(broken) > 0 {
-		return invalid([]api.FieldError{{Field: "allowed_hosts", Message: "no longer allows what uses this credential: " +
+		return invalid([]api.FieldError{{Field: "allowed_hosts", Message: "these allowed_hosts no longer allow what uses this credential: " +
 			strings.Join(broken, ", ") + "; point them elsewhere first or keep their hosts"}})
 	}
 	return nil
