@@ -40,6 +40,9 @@ func parseHostPattern(s string) (hostPattern, error) {
 	if len(s) > MaxShortText {
 		return p, fmt.Errorf("must be at most %d characters", MaxShortText)
 	}
+	if strings.ContainsAny(s, "/@?# \t") {
+		return p, fmt.Errorf("must be a host with an optional port, not a URL: leave out the scheme, user, path and query")
+	}
 	host := s
 	switch {
 	case strings.HasPrefix(s, "["):

@@ -18,6 +18,7 @@ func TestAccCredentialDataSource(t *testing.T) {
 	base := srv.ProviderConfig(api.RoleEditor) + `
 resource "aio_credential" "src" {
   name            = "billing-basic"
+  allowed_hosts = ["*.example.com", "*.partner.example", "127.0.0.1"]
   type            = "basic"
   username        = "svc"
   secret          = "` + secretValue + `"
