@@ -60,7 +60,7 @@ resource "aio_endpoint" "audited" {
 
 resource "aio_credential" "test" {
   name              = "audited-key"
-  allowed_hosts = ["*.example.com", "*.partner.example", "127.0.0.1"]
+  allowed_hosts     = ["*.example.com", "*.partner.example", "127.0.0.1"]
   type              = "bearer"
   secret_wo         = var.api_key
   secret_wo_version = %d

@@ -78,7 +78,7 @@ variable "api_key" {
 
 resource "aio_credential" "test" {
   name              = "payments-key"
-  allowed_hosts = ["*.example.com", "*.partner.example", "127.0.0.1"]
+  allowed_hosts     = ["*.example.com", "*.partner.example", "127.0.0.1"]
   type              = "api_key"
   header            = "x-payments-key"
   secret_wo         = var.api_key
@@ -682,7 +682,7 @@ variable "api_key" {
 
 resource "aio_credential" "test" {
   name              = "switching"
-  allowed_hosts = ["*.example.com", "*.partner.example", "127.0.0.1"]
+  allowed_hosts     = ["*.example.com", "*.partner.example", "127.0.0.1"]
   type              = "bearer"
   secret_wo         = var.api_key
   secret_wo_version = 1
