@@ -42,6 +42,10 @@ resource "aio_credential" "payments_api_key" {
   secret_wo         = var.payments_api_key
   secret_wo_version = 1
   rotation_period   = "720h" # 30 days: sets rotation_due_at
+
+  # aiod sends the key to these hosts only, checked on every probe, redirect
+  # and API change: the payments API below. Review every change of it.
+  allowed_hosts = ["payments.example.com"]
 }
 
 resource "aio_endpoint" "payments_api" {

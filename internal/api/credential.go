@@ -58,6 +58,13 @@ type Credential struct {
 	TokenURL *string  `json:"token_url"`
 	ClientID *string  `json:"client_id"`
 	Scopes   []string `json:"scopes"`
+	// AllowedHosts are the host patterns (see HostPatternRule) the secret
+	// may be sent to: the endpoint hosts, every redirect hop, and the
+	// OAuth2 token URL. aiod checks them when a probe runs and when an
+	// endpoint or monitor is attached to the credential. An empty list
+	// (a credential migrated from before allowed_hosts that nothing used)
+	// sends the secret nowhere.
+	AllowedHosts []string `json:"allowed_hosts"`
 	// Secret is write-only: never set in a response.
 	Secret *string `json:"secret,omitempty"`
 	// ExpiresAt is when the secret stops working, if known.
@@ -145,6 +152,14 @@ func (c *Credential) Validate(creating bool) []FieldError {
 				add(fmt.Sprintf("scopes.%d", i), "is repeated; scopes are a set")
 			}
 			seen[s] = true
+		}
+	}
+	hostErrs := ValidateAllowedHosts("allowed_hosts", c.AllowedHosts)
+	errs = append(errs, hostErrs...)
+	if c.TokenURL != nil && len(hostErrs) == 0 {
+		// The client secret goes to the token URL: it must be allowed too.
+		if hp, ok := c.AllowsURL(*c.TokenURL); !ok && !slices.ContainsFunc(errs, func(e FieldError) bool { return e.Field == "token_url" }) {
+			add("token_url", fmt.Sprintf("its host %s is not in allowed_hosts; the client secret is sent there, so add it", hp))
 		}
 	}
 	if c.Secret == nil {

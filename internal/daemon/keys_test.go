@@ -46,7 +46,7 @@ func TestRotateKeysWhileServing(t *testing.T) {
 	before := map[string]api.Credential{}
 	for _, name := range []string{"a", "b", "c"} {
 		s := "secret-of-" + name
-		cred, err := c.CreateCredential(ctx, api.Credential{Name: name, Type: api.CredBearer, Secret: &s})
+		cred, err := c.CreateCredential(ctx, api.Credential{Name: name, Type: api.CredBearer, AllowedHosts: []string{"api.example.com"}, Secret: &s})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -106,7 +106,7 @@ func TestRotateKeysWhileServing(t *testing.T) {
 		anyID = id
 		break
 	}
-	if _, err := c.UpdateCredential(ctx, anyID, 0, api.Credential{Name: before[anyID].Name, Type: api.CredBearer, Secret: &s}); err != nil {
+	if _, err := c.UpdateCredential(ctx, anyID, 0, api.Credential{Name: before[anyID].Name, Type: api.CredBearer, AllowedHosts: []string{"api.example.com"}, Secret: &s}); err != nil {
 		t.Fatal(err)
 	}
 	rec, _ := srv.Store.GetCredential(ctx, anyID)
@@ -128,7 +128,7 @@ func TestCheckKeysRefusesToStartWithoutKey(t *testing.T) {
 		t.Fatalf("no secrets yet: a missing key is fine, got %v", err)
 	}
 	s := "x"
-	if _, err := c.CreateCredential(ctx, api.Credential{Name: "a", Type: api.CredBearer, Secret: &s}); err != nil {
+	if _, err := c.CreateCredential(ctx, api.Credential{Name: "a", Type: api.CredBearer, AllowedHosts: []string{"api.example.com"}, Secret: &s}); err != nil {
 		t.Fatal(err)
 	}
 	if err := CheckKeys(ctx, srv.Store, nil); err == nil || !strings.Contains(err.Error(), "no encryption key") {
@@ -173,7 +173,7 @@ func TestBackupWhileServing(t *testing.T) {
 	ctx := context.Background()
 	srv, _, c := fileKeyring(t)
 	s := "backed-up-secret"
-	cred, err := c.CreateCredential(ctx, api.Credential{Name: "kept", Type: api.CredBearer, Secret: &s})
+	cred, err := c.CreateCredential(ctx, api.Credential{Name: "kept", Type: api.CredBearer, AllowedHosts: []string{"x.example"}, Secret: &s})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -252,7 +252,7 @@ func TestRotateKeysFromEnvironment(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := "env-rotated"
-	cred, err := c.CreateCredential(ctx, api.Credential{Name: "a", Type: api.CredBearer, Secret: &s})
+	cred, err := c.CreateCredential(ctx, api.Credential{Name: "a", Type: api.CredBearer, AllowedHosts: []string{"api.example.com"}, Secret: &s})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -302,7 +302,7 @@ func TestCredentialChangeDropsCachedToken(t *testing.T) {
 	}
 	err = sq.Write(ctx, func(tx store.Tx) error {
 		if err := tx.InsertCredential(ctx, store.CredentialRecord{Credential: api.Credential{ID: "cred_1", Name: "idp",
-			Type: api.CredOAuth2Client, TokenURL: ptr(idp.URL), ClientID: ptr("aio"), SecretRevision: 1,
+			Type: api.CredOAuth2Client, TokenURL: ptr(idp.URL), ClientID: ptr("aio"), AllowedHosts: []string{"127.0.0.1"}, SecretRevision: 1,
 			LastRotatedAt: &t0, Revision: 1, CreatedAt: t0, UpdatedAt: t0}, Sealed: sealed}); err != nil {
 			return err
 		}

@@ -60,6 +60,7 @@ resource "aio_endpoint" "audited" {
 
 resource "aio_credential" "test" {
   name              = "audited-key"
+  allowed_hosts     = ["*.example.com", "*.partner.example", "127.0.0.1"]
   type              = "bearer"
   secret_wo         = var.api_key
   secret_wo_version = %d
@@ -211,6 +212,7 @@ func TestAccAuditEventsDataSource_timePrecision(t *testing.T) {
 		return srv.ProviderConfig(api.RoleEditor) + fmt.Sprintf(`
 resource "aio_credential" "test" {
   name   = "precise"
+  allowed_hosts = ["*.example.com", "*.partner.example", "127.0.0.1"]
   type   = "bearer"
   secret = %q
 }

@@ -43,6 +43,7 @@ type credentialDataSourceModel struct {
 	TokenURL       types.String         `tfsdk:"token_url"`
 	ClientID       types.String         `tfsdk:"client_id"`
 	Scopes         types.Set            `tfsdk:"scopes"`
+	AllowedHosts   types.Set            `tfsdk:"allowed_hosts"`
 	ExpiresAt      timetypes.RFC3339    `tfsdk:"expires_at"`
 	RotationPeriod timetypes.GoDuration `tfsdk:"rotation_period"`
 	RotationDueAt  timetypes.RFC3339    `tfsdk:"rotation_due_at"`
@@ -84,6 +85,7 @@ func (d *credentialDataSource) Schema(_ context.Context, _ datasource.SchemaRequ
 			"token_url":       str("token_url"),
 			"client_id":       str("client_id"),
 			"scopes":          schema.SetAttribute{MarkdownDescription: desc["scopes"], Computed: true, ElementType: types.StringType},
+			"allowed_hosts":   schema.SetAttribute{MarkdownDescription: desc["allowed_hosts"], Computed: true, ElementType: types.StringType},
 			"expires_at":      tm("expires_at"),
 			"rotation_period": schema.StringAttribute{MarkdownDescription: desc["rotation_period"], Computed: true, CustomType: timetypes.GoDurationType{}},
 			"rotation_due_at": tm("rotation_due_at"),
@@ -140,7 +142,7 @@ func (d *credentialDataSource) Read(ctx context.Context, req datasource.ReadRequ
 	m := credentialModelFromAPI(c, credentialResourceModel{})
 	resp.Diagnostics.Append(resp.State.Set(ctx, credentialDataSourceModel{
 		ID: m.ID, Name: m.Name, Description: m.Description, Type: m.Type, Header: m.Header, QueryParam: m.QueryParam,
-		Username: m.Username, TokenURL: m.TokenURL, ClientID: m.ClientID, Scopes: m.Scopes, ExpiresAt: m.ExpiresAt,
+		Username: m.Username, TokenURL: m.TokenURL, ClientID: m.ClientID, Scopes: m.Scopes, AllowedHosts: m.AllowedHosts, ExpiresAt: m.ExpiresAt,
 		RotationPeriod: m.RotationPeriod, RotationDueAt: m.RotationDueAt, SecretRevision: m.SecretRevision,
 		LastRotatedAt: m.LastRotatedAt, Revision: m.Revision, CreatedAt: m.CreatedAt, UpdatedAt: m.UpdatedAt,
 	})...)

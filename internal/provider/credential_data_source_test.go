@@ -18,6 +18,7 @@ func TestAccCredentialDataSource(t *testing.T) {
 	base := srv.ProviderConfig(api.RoleEditor) + `
 resource "aio_credential" "src" {
   name            = "billing-basic"
+  allowed_hosts   = ["billing.example.com", "[::1]:8080"]
   type            = "basic"
   username        = "svc"
   secret          = "` + secretValue + `"
@@ -49,6 +50,8 @@ data "aio_credential" "by_name" {
 					statecheck.CompareValuePairs("data.aio_credential.by_name", tfjsonpath.New("id"), "aio_credential.src", tfjsonpath.New("id"), compareEqual),
 					statecheck.CompareValuePairs("data.aio_credential.by_name", tfjsonpath.New("rotation_due_at"), "aio_credential.src", tfjsonpath.New("rotation_due_at"), compareEqual),
 					statecheck.ExpectKnownValue("data.aio_credential.by_id", tfjsonpath.New("username"), knownvalue.StringExact("svc")),
+					statecheck.ExpectKnownValue("data.aio_credential.by_name", tfjsonpath.New("allowed_hosts"),
+						knownvalue.SetExact([]knownvalue.Check{knownvalue.StringExact("billing.example.com"), knownvalue.StringExact("[::1]:8080")})),
 					statecheck.ExpectKnownValue("data.aio_credential.by_id", tfjsonpath.New("secret_revision"), knownvalue.Int64Exact(1)),
 				},
 				// Metadata only: the data sources hold nothing of the secret

@@ -19,6 +19,7 @@ func TestAccCredentialResource_expiryWithOffset(t *testing.T) {
 		return srv.ProviderConfig(api.RoleEditor) + `
 resource "aio_credential" "test" {
   name       = "expiring"
+  allowed_hosts = ["*.example.com", "*.partner.example", "127.0.0.1"]
   type       = "bearer"
   secret     = "s"
   expires_at = "` + expires + `"

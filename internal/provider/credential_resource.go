@@ -61,6 +61,7 @@ type credentialResourceModel struct {
 	TokenURL        types.String         `tfsdk:"token_url"`
 	ClientID        types.String         `tfsdk:"client_id"`
 	Scopes          types.Set            `tfsdk:"scopes"`
+	AllowedHosts    types.Set            `tfsdk:"allowed_hosts"`
 	Secret          types.String         `tfsdk:"secret"`
 	SecretWO        types.String         `tfsdk:"secret_wo"`
 	SecretWOVersion types.Int64          `tfsdk:"secret_wo_version"`
@@ -78,16 +79,26 @@ type credentialResourceModel struct {
 //
 //nolint:gosec // G101: attribute descriptions, not credentials.
 var credentialDescriptions = map[string]string{
-	"id":                "The credential's ID, assigned by aiod, such as `cred_01h...`.",
-	"name":              "The credential's name, unique among credentials: 1 to 128 letters, digits, `.`, `_` or `-`, starting with a letter or digit.",
-	"description":       "A description of the credential, at most 1,024 characters. Unset by default.",
-	"type":              "How the secret is presented: `api_key` (in a header or a query parameter), `bearer` (an `Authorization: Bearer` header), `basic` (HTTP basic authentication with `username`), or `oauth2_client_credentials` (an access token fetched from `token_url` with `client_id` and the secret as the client secret).",
-	"header":            "For `api_key`: the lower-case name of the header that carries the key. When neither `header` nor `query_param` is set, probes use `x-api-key`. Unset by default.",
-	"query_param":       "For `api_key`: the query parameter that carries the key instead of a header. Conflicts with `header`. Unset by default.",
-	"username":          "For `basic`: the user name; the secret is the password. Required for `basic`.",
-	"token_url":         "For `oauth2_client_credentials`: the token endpoint, an absolute `http` or `https` URL. Required for that type.",
-	"client_id":         "For `oauth2_client_credentials`: the client ID. Required for that type.",
-	"scopes":            "For `oauth2_client_credentials`: the scopes to request, a set of strings without spaces. Unset by default (no scope parameter).",
+	"id":          "The credential's ID, assigned by aiod, such as `cred_01h...`.",
+	"name":        "The credential's name, unique among credentials: 1 to 128 letters, digits, `.`, `_` or `-`, starting with a letter or digit.",
+	"description": "A description of the credential, at most 1,024 characters. Unset by default.",
+	"type":        "How the secret is presented: `api_key` (in a header or a query parameter), `bearer` (an `Authorization: Bearer` header), `basic` (HTTP basic authentication with `username`), or `oauth2_client_credentials` (an access token fetched from `token_url` with `client_id` and the secret as the client secret).",
+	"header":      "For `api_key`: the lower-case name of the header that carries the key. When neither `header` nor `query_param` is set, probes use `x-api-key`. Unset by default.",
+	"query_param": "For `api_key`: the query parameter that carries the key instead of a header. Conflicts with `header`. Unset by default.",
+	"username":    "For `basic`: the user name; the secret is the password. Required for `basic`.",
+	"token_url":   "For `oauth2_client_credentials`: the token endpoint, an absolute `http` or `https` URL. Required for that type.",
+	"client_id":   "For `oauth2_client_credentials`: the client ID. Required for that type.",
+	"scopes":      "For `oauth2_client_credentials`: the scopes to request, a set of strings without spaces. Unset by default (no scope parameter).",
+	"allowed_hosts": "The hosts aiod may send the secret to, as a set of patterns: the endpoint URLs' hosts, every host a probe follows a redirect to, " +
+		"the host named by a monitor's `host` header or TLS `server_name`, and, for `oauth2_client_credentials`, the host of `token_url`. " +
+		"When a probe would send the secret anywhere else, it does not send it, and the result is `down` with an error naming the host. " +
+		"aiod also refuses, with an error on the field, to attach the credential to an endpoint or monitor whose host is not allowed, " +
+		"to change such an endpoint's `url` to a host that is not allowed, and to remove a host that something using the credential still needs. " +
+		api.HostPatternRule + " " +
+		"Examples: `[\"api.payments.example.com\"]`, `[\"*.partner.example\", \"auth.partner.example:8443\"]`, `[\"127.0.0.1\", \"[::1]:8080\"]`. " +
+		"**Review every change of this attribute:** it is what keeps the secret from reaching a host chosen by whoever can edit endpoints and monitors, " +
+		"so a widening (a new host, a wildcard, a port dropped) hands the secret to more servers. " +
+		"Credentials created before this attribute existed were given the hosts of what used them, and an empty set when nothing did (such a credential is sent nowhere).",
 	"secret":            "The secret (key, token, password or client secret) for Terraform before 1.11 and OpenTofu. It is marked sensitive but **is stored in the Terraform state**; prefer `secret_wo`. Exactly one of `secret` and `secret_wo` is required.",
 	"secret_wo":         "The secret as a write-only value (Terraform 1.11 or later): sent to aiod and kept in neither plan nor state. Goes with `secret_wo_version`; bump the version to send a new secret. Exactly one of `secret` and `secret_wo` is required.",
 	"secret_wo_version": "The version of `secret_wo`, any whole number you choose. Changing it sends the current `secret_wo` to aiod; without a change, `secret_wo` is not sent again. Required with `secret_wo`.",
@@ -139,6 +150,13 @@ func (r *credentialResource) Schema(_ context.Context, _ resource.SchemaRequest,
 				MarkdownDescription: d["scopes"], Optional: true, ElementType: types.StringType,
 				Validators: []validator.Set{setvalidator.ValueStringsAre(
 					stringvalidator.LengthAtLeast(1), stringvalidator.RegexMatches(regexpNoSpace, "must not contain spaces"))},
+			},
+			"allowed_hosts": schema.SetAttribute{
+				MarkdownDescription: d["allowed_hosts"], Required: true, ElementType: types.StringType,
+				Validators: []validator.Set{
+					setvalidator.SizeBetween(1, api.MaxAllowedHosts),
+					setvalidator.ValueStringsAre(hostPatternValidator{}),
+				},
 			},
 			"secret": schema.StringAttribute{
 				MarkdownDescription: d["secret"], Optional: true, Sensitive: true,
@@ -209,6 +227,31 @@ func (r *credentialResource) ValidateConfig(ctx context.Context, req resource.Va
 			resp.Diagnostics.AddAttributeError(path.Root(name), "Missing required attribute",
 				fmt.Sprintf("%s is required for type %s.", name, typ))
 		}
+	}
+	validateTokenURLAllowed(ctx, m, &resp.Diagnostics)
+}
+
+// validateTokenURLAllowed reports on token_url when allowed_hosts, both
+// known, leave out its host: the client secret is sent there, and aiod
+// would refuse the credential.
+func validateTokenURLAllowed(ctx context.Context, m credentialResourceModel, diags *diag.Diagnostics) {
+	if m.TokenURL.IsNull() || m.TokenURL.IsUnknown() || m.AllowedHosts.IsNull() || m.AllowedHosts.IsUnknown() {
+		return
+	}
+	var hosts []types.String
+	if d := m.AllowedHosts.ElementsAs(ctx, &hosts, false); d.HasError() {
+		return
+	}
+	c := api.Credential{}
+	for _, h := range hosts {
+		if h.IsUnknown() {
+			return
+		}
+		c.AllowedHosts = append(c.AllowedHosts, h.ValueString())
+	}
+	if hp, ok := c.AllowsURL(m.TokenURL.ValueString()); !ok && api.ValidateAllowedHosts("allowed_hosts", c.AllowedHosts) == nil {
+		diags.AddAttributeError(path.Root("token_url"), "Token URL not in allowed_hosts",
+			fmt.Sprintf("The client secret is sent to %s, which allowed_hosts does not allow. Add it to allowed_hosts.", hp))
 	}
 }
 
@@ -423,6 +466,7 @@ func credentialModelFromAPI(c api.Credential, prior credentialResourceModel) cre
 		TokenURL:        types.StringPointerValue(c.TokenURL),
 		ClientID:        types.StringPointerValue(c.ClientID),
 		Scopes:          stringSetFromAPI(c.Scopes),
+		AllowedHosts:    stringSetFromAPI(c.AllowedHosts),
 		Secret:          prior.Secret,
 		SecretWO:        types.StringNull(),
 		SecretWOVersion: prior.SecretWOVersion,
@@ -461,6 +505,10 @@ func (m credentialResourceModel) toAPI(ctx context.Context) (api.Credential, dia
 	if !m.Scopes.IsNull() && !m.Scopes.IsUnknown() {
 		c.Scopes = []string{}
 		diags.Append(m.Scopes.ElementsAs(ctx, &c.Scopes, false)...)
+	}
+	if !m.AllowedHosts.IsNull() && !m.AllowedHosts.IsUnknown() {
+		c.AllowedHosts = []string{}
+		diags.Append(m.AllowedHosts.ElementsAs(ctx, &c.AllowedHosts, false)...)
 	}
 	if !m.ExpiresAt.IsNull() && !m.ExpiresAt.IsUnknown() {
 		t, d := m.ExpiresAt.ValueRFC3339Time()

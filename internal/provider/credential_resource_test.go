@@ -78,6 +78,7 @@ variable "api_key" {
 
 resource "aio_credential" "test" {
   name              = "payments-key"
+  allowed_hosts     = ["*.example.com", "*.partner.example", "127.0.0.1"]
   type              = "api_key"
   header            = "x-payments-key"
   secret_wo         = var.api_key
@@ -240,6 +241,7 @@ func TestAccCredentialResource_sensitiveSecret(t *testing.T) {
 		return srv.ProviderConfig(api.RoleEditor) + fmt.Sprintf(`
 resource "aio_credential" "test" {
   name     = "crm-basic"
+  allowed_hosts = ["*.example.com", "*.partner.example", "127.0.0.1"]
   type     = "basic"
   username = "svc-monitor"
   secret   = %q
@@ -313,6 +315,7 @@ func TestAccCredentialResource_oauth2AndEndpointReference(t *testing.T) {
 	cfg := srv.ProviderConfig(api.RoleEditor) + `
 resource "aio_credential" "test" {
   name          = "partner-oauth"
+  allowed_hosts = ["*.example.com", "*.partner.example", "127.0.0.1"]
   type          = "oauth2_client_credentials"
   token_url     = "https://auth.partner.example/oauth/token"
   client_id     = "aio-monitor"
@@ -366,7 +369,7 @@ func TestAccCredentialResource_badInput(t *testing.T) {
 	var steps []resource.TestStep
 	for _, c := range cases {
 		steps = append(steps, resource.TestStep{
-			Config:      srv.ProviderConfig(api.RoleEditor) + "resource \"aio_credential\" \"test\" {\n  name = \"bad\"\n" + c.body + "\n}\n",
+			Config:      srv.ProviderConfig(api.RoleEditor) + "resource \"aio_credential\" \"test\" {\n  name = \"bad\"\n  allowed_hosts = [\"x\"]\n" + c.body + "\n}\n",
 			PlanOnly:    true,
 			ExpectError: regexp.MustCompile(c.want),
 		})
@@ -534,7 +537,8 @@ func TestAccCredentialResource_importSendsSecretOnceWriteOnly(t *testing.T) {
 	header, period := "x-payments-key", "720h"
 	importThenApply(t, srv, woConfig(srv, 1, ""),
 		config.Variables{"api_key": config.StringVariable("configured-value")},
-		api.Credential{Name: "payments-key", Type: api.CredAPIKey, Header: &header, RotationPeriod: &period})
+		api.Credential{Name: "payments-key", Type: api.CredAPIKey, Header: &header, RotationPeriod: &period,
+			AllowedHosts: []string{"*.example.com", "*.partner.example", "127.0.0.1"}})
 }
 
 func TestAccCredentialResource_importSendsSecretOnceSensitive(t *testing.T) {
@@ -543,12 +547,14 @@ func TestAccCredentialResource_importSendsSecretOnceSensitive(t *testing.T) {
 	cfg := srv.ProviderConfig(api.RoleEditor) + `
 resource "aio_credential" "test" {
   name     = "imported-basic"
+  allowed_hosts = ["*.example.com", "*.partner.example", "127.0.0.1"]
   type     = "basic"
   username = "svc-import"
   secret   = "configured-value"
 }
 `
-	importThenApply(t, srv, cfg, nil, api.Credential{Name: "imported-basic", Type: api.CredBasic, Username: &username})
+	importThenApply(t, srv, cfg, nil, api.Credential{Name: "imported-basic", Type: api.CredBasic, Username: &username,
+		AllowedHosts: []string{"*.example.com", "*.partner.example", "127.0.0.1"}})
 }
 
 // planWarningCount counts, in the log at path, the warning that a secret
@@ -576,6 +582,7 @@ func TestAccCredentialResource_sensitiveSecretDrift(t *testing.T) {
 	cfg := srv.ProviderConfig(api.RoleEditor) + fmt.Sprintf(`
 resource "aio_credential" "test" {
   name   = "drift-bearer"
+  allowed_hosts = ["*.example.com", "*.partner.example", "127.0.0.1"]
   type   = "bearer"
   secret = %q
 }
@@ -660,6 +667,7 @@ func TestAccCredentialResource_switchModes(t *testing.T) {
 		return srv.ProviderConfig(api.RoleEditor) + fmt.Sprintf(`
 resource "aio_credential" "test" {
   name   = "switching"
+  allowed_hosts = ["*.example.com", "*.partner.example", "127.0.0.1"]
   type   = "bearer"
   secret = %q
 }
@@ -674,6 +682,7 @@ variable "api_key" {
 
 resource "aio_credential" "test" {
   name              = "switching"
+  allowed_hosts     = ["*.example.com", "*.partner.example", "127.0.0.1"]
   type              = "bearer"
   secret_wo         = var.api_key
   secret_wo_version = 1

@@ -48,7 +48,7 @@ var (
 	mapAttributes  = map[string]bool{"tags": true, "headers": true, "query": true}
 	listAttributes = map[string]bool{"assertions": true}
 	// setAttributes cannot be indexed: an error lands on the set itself.
-	setAttributes = map[string]bool{"scopes": true, "status_codes": true}
+	setAttributes = map[string]bool{"scopes": true, "status_codes": true, "allowed_hosts": true}
 )
 
 // fieldPath maps an API field path ("name", "tags.env",

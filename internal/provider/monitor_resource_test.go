@@ -37,6 +37,7 @@ resource "aio_endpoint" "db" {
 }
 resource "aio_credential" "key" {
   name   = "svc-key"
+  allowed_hosts = ["*.example.com", "*.partner.example", "127.0.0.1", "svc-a.internal", "svc.internal"]
   type   = "api_key"
   secret = "k"
 }

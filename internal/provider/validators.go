@@ -123,3 +123,27 @@ func (httpURLValidator) ValidateString(_ context.Context, req validator.StringRe
 			fmt.Sprintf("The URL %q must be an absolute http or https URL with a host.", req.ConfigValue.ValueString()))
 	}
 }
+
+// hostPatternValidator checks one allowed_hosts entry with the server's own
+// rule, so that a bad pattern is a plan error on its element.
+type hostPatternValidator struct{}
+
+var _ validator.String = hostPatternValidator{}
+
+func (hostPatternValidator) Description(context.Context) string {
+	return "value must be a host name, an IPv4 address or a bracketed IPv6 address, optionally with a leading `*.` (names only) and a `:port`"
+}
+
+func (v hostPatternValidator) MarkdownDescription(ctx context.Context) string {
+	return v.Description(ctx)
+}
+
+func (hostPatternValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
+	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
+		return
+	}
+	for _, fe := range api.ValidateHostPattern("", req.ConfigValue.ValueString()) {
+		resp.Diagnostics.AddAttributeError(req.Path, "Invalid host pattern",
+			fmt.Sprintf("The allowed_hosts entry %q is invalid: it %s.", req.ConfigValue.ValueString(), fe.Message))
+	}
+}

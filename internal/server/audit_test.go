@@ -60,7 +60,7 @@ func TestAuditTrail(t *testing.T) {
 	}
 	wants := []want{
 		{"test-editor", "editor", "create", 1, []string{"name", "url", "description", "data_classification", "tags"}, at(1)},
-		{"test-admin", "admin", "update", 2, []string{"url", "tags"}, at(2)},
+		{"test-admin", "admin", "update", 2, []string{"url", "tags.env"}, at(2)},
 		{"test-editor", "editor", "update", 3, []string{"name", "owner", "data_classification"}, at(3)},
 		{"test-editor", "editor", "delete", 3, []string{}, at(4)},
 	}

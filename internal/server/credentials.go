@@ -175,6 +175,13 @@ func (s *Server) updateCredential(w http.ResponseWriter, r *http.Request, p prin
 			return result{}, err
 		}
 		changed := credentialChanges(cur.Credential, in)
+		if !sameSet(cur.AllowedHosts, in.AllowedHosts) {
+			narrowed := in
+			narrowed.ID = cur.ID
+			if err := checkCredentialNarrowing(r.Context(), tx, narrowed); err != nil {
+				return result{}, err
+			}
+		}
 		secretChanged := in.Secret != nil && !s.sameSecret(r.Context(), cur, *in.Secret)
 		if len(changed) == 0 && !secretChanged {
 			// Sending the secret it already has is no change either.
@@ -260,6 +267,7 @@ func credentialChanges(a, b api.Credential) []string {
 	add("token_url", !eqPtr(a.TokenURL, b.TokenURL))
 	add("client_id", !eqPtr(a.ClientID, b.ClientID))
 	add("scopes", !sameSet(a.Scopes, b.Scopes))
+	add("allowed_hosts", !sameSet(a.AllowedHosts, b.AllowedHosts))
 	add("expires_at", !eqTime(a.ExpiresAt, b.ExpiresAt))
 	add("rotation_period", !sameDuration(a.RotationPeriod, b.RotationPeriod))
 	return out

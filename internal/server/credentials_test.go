@@ -28,12 +28,12 @@ var credIDRe = regexp.MustCompile(`^cred_[0-9a-hjkmnp-tv-z]{26}$`)
 // credentialKeys are the members of every credential the API returns:
 // never "secret".
 var credentialKeys = []string{"id", "name", "description", "type", "header", "query_param", "username",
-	"token_url", "client_id", "scopes", "expires_at", "rotation_period", "rotation_due_at",
+	"token_url", "client_id", "scopes", "allowed_hosts", "expires_at", "rotation_period", "rotation_due_at",
 	"secret_revision", "last_rotated_at", "revision", "created_at", "updated_at"}
 
 // credMetaKeys are the fields a client sets, returned exactly as sent.
 var credMetaKeys = []string{"name", "description", "type", "header", "query_param", "username",
-	"token_url", "client_id", "scopes", "expires_at", "rotation_period"}
+	"token_url", "client_id", "scopes", "allowed_hosts", "expires_at", "rotation_period"}
 
 type credentialList struct {
 	Items      []api.Credential `json:"items"`
@@ -42,7 +42,8 @@ type credentialList struct {
 
 // credBody returns the smallest valid credential body of a type.
 func credBody(name, typ, secretValue string) map[string]any {
-	b := map[string]any{"name": name, "type": typ, "secret": secretValue}
+	// *.example.com covers the endpoints of minimal() and the token URL.
+	b := map[string]any{"name": name, "type": typ, "secret": secretValue, "allowed_hosts": []string{"*.example.com"}}
 	switch typ {
 	case api.CredBasic:
 		b["username"] = "user-" + name
@@ -182,7 +183,7 @@ func TestCredentialCreateEachType(t *testing.T) {
 	var ids []string
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			body := with(tc.body, "secret", "s3cr3t-value-"+tc.name)
+			body := with(tc.body, "secret", "s3cr3t-value-"+tc.name, "allowed_hosts", []string{"*.example.com", "127.0.0.1:8080"})
 			key := "create-" + tc.name
 			r := call(t, srv, http.MethodPost, "/v1/credentials", editor, body, api.HeaderIdempotency, key)
 			wantStatus(t, r, http.StatusCreated)
@@ -192,7 +193,7 @@ func TestCredentialCreateEachType(t *testing.T) {
 			wantKeys(t, obj, credentialKeys...)
 			for _, k := range credMetaKeys {
 				want := "null"
-				if v, ok := tc.body[k]; ok {
+				if v, ok := body[k]; ok {
 					b, err := json.Marshal(v)
 					if err != nil {
 						t.Fatal(err)
@@ -297,7 +298,8 @@ func TestCredentialUpdate(t *testing.T) {
 	editor := srv.Tokens[api.RoleEditor]
 	at := func(d time.Duration) time.Time { return t0.Add(d).Truncate(time.Microsecond) }
 
-	base := map[string]any{"name": "rotating", "type": "bearer", "description": "d1", "rotation_period": "60m"}
+	base := map[string]any{"name": "rotating", "type": "bearer", "description": "d1", "rotation_period": "60m",
+		"allowed_hosts": []string{"api.example.com"}}
 	r := call(t, srv, http.MethodPost, "/v1/credentials", editor, with(base, "secret", "first-secret"))
 	wantStatus(t, r, http.StatusCreated)
 	var c api.Credential
@@ -401,7 +403,7 @@ func TestCredentialUpdate(t *testing.T) {
 
 	// The audit trail names the changed fields, "secret" for a secret.
 	wantFieldsSeq := [][]string{
-		{"name", "description", "type", "rotation_period", "secret"},
+		{"name", "description", "type", "allowed_hosts", "rotation_period", "secret"},
 		{"description"},
 		{"secret"},
 		{"description", "rotation_period", "secret"},
@@ -448,7 +450,7 @@ func TestCredentialUpdateSetsAndTypes(t *testing.T) {
 	srv := acctest.NewServer(t)
 	editor := srv.Tokens[api.RoleEditor]
 	body := map[string]any{"name": "oauth", "type": "oauth2_client_credentials", "token_url": "https://a.example.com/t",
-		"client_id": "c", "scopes": []string{"a", "b", "c"}}
+		"client_id": "c", "scopes": []string{"a", "b", "c"}, "allowed_hosts": []string{"a.example.com"}}
 	c := createCredential(t, srv, editor, with(body, "secret", "cs"))
 	path := "/v1/credentials/" + c.ID
 
@@ -478,7 +480,7 @@ func TestCredentialUpdateSetsAndTypes(t *testing.T) {
 	}
 
 	// A change of type: the fields of the old type must go with it.
-	r = call(t, srv, http.MethodPut, path, editor, map[string]any{"name": "oauth", "type": "basic", "username": "u"})
+	r = call(t, srv, http.MethodPut, path, editor, map[string]any{"name": "oauth", "type": "basic", "username": "u", "allowed_hosts": []string{"a.example.com"}})
 	wantStatus(t, r, http.StatusOK)
 	obj := rawObject(t, r.Body)
 	wantKeys(t, obj, credentialKeys...)
@@ -491,7 +493,7 @@ func TestCredentialUpdateSetsAndTypes(t *testing.T) {
 	if got := evs[len(evs)-1].ChangedFields; !slices.Equal(got, []string{"type", "username", "token_url", "client_id"}) {
 		t.Errorf("type change fields %q", got)
 	}
-	r = call(t, srv, http.MethodPut, path, editor, map[string]any{"name": "oauth", "type": "basic", "username": "u", "client_id": "c"})
+	r = call(t, srv, http.MethodPut, path, editor, map[string]any{"name": "oauth", "type": "basic", "username": "u", "client_id": "c", "allowed_hosts": []string{"a.example.com"}})
 	wantFields(t, wantProblem(t, r, http.StatusBadRequest), "client_id")
 }
 
@@ -725,7 +727,7 @@ func TestCredentialAudit(t *testing.T) {
 	editor, admin := srv.Tokens[api.RoleEditor], srv.AdminToken
 	secrets := []string{"audit-secret-one-7f3a", "audit-secret-two-91bc", "audit-secret-three-c0de"}
 
-	body := map[string]any{"name": "audited", "type": "api_key", "header": "x-key", "description": "d"}
+	body := map[string]any{"name": "audited", "type": "api_key", "header": "x-key", "description": "d", "allowed_hosts": []string{"api.example.com"}}
 	fake.Advance(time.Hour)
 	c := createCredential(t, srv, editor, with(body, "secret", secrets[0]))
 	fake.Advance(time.Hour)
@@ -748,7 +750,7 @@ func TestCredentialAudit(t *testing.T) {
 		time                time.Time
 	}
 	wants := []want{
-		{"test-editor", "editor", "create", 1, []string{"name", "description", "type", "header", "secret"}, at(1)},
+		{"test-editor", "editor", "create", 1, []string{"name", "description", "type", "header", "allowed_hosts", "secret"}, at(1)},
 		{"test-admin", "admin", "update", 2, []string{"secret"}, at(2)},
 		{"test-editor", "editor", "update", 3, []string{"name", "header", "query_param", "secret"}, at(3)},
 		{"test-editor", "editor", "delete", 3, []string{}, at(4)},
@@ -825,7 +827,7 @@ func TestCredentialsWithoutKeyring(t *testing.T) {
 	}
 	now := time.Now().UTC().Truncate(time.Microsecond)
 	rec := store.CredentialRecord{Credential: api.Credential{ID: "cred_01jzzzzzzzzzzzzzzzzzzzzzzz", Name: "sealed-earlier", Type: api.CredBearer,
-		SecretRevision: 1, LastRotatedAt: &now, Revision: 1, CreatedAt: now, UpdatedAt: now}}
+		AllowedHosts: []string{"*.example.com"}, SecretRevision: 1, LastRotatedAt: &now, Revision: 1, CreatedAt: now, UpdatedAt: now}}
 	if rec.Sealed, err = kr.Seal([]byte("old-secret"), secret.Binding{ObjectID: rec.ID, Revision: 1}); err != nil {
 		t.Fatal(err)
 	}

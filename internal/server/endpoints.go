@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"net/http"
 
 	"github.com/aio-platform/terraform-provider-aio/internal/api"
@@ -57,6 +56,9 @@ func (s *Server) createEndpoint(w http.ResponseWriter, r *http.Request, p princi
 		if err := checkCredentialRef(r.Context(), tx, "credential_id", in.CredentialID); err != nil {
 			return result{}, err
 		}
+		if err := checkEndpointHosts(r.Context(), tx, nil, in); err != nil {
+			return result{}, err
+		}
 		now := s.now()
 		in.ID = ids.New(api.PrefixEndpoint, now)
 		in.Revision = 1
@@ -103,6 +105,10 @@ func (s *Server) updateEndpoint(w http.ResponseWriter, r *http.Request, p princi
 		if err := checkCredentialRef(r.Context(), tx, "credential_id", in.CredentialID); err != nil {
 			return result{}, err
 		}
+		in.ID = cur.ID
+		if err := checkEndpointHosts(r.Context(), tx, &cur, in); err != nil {
+			return result{}, err
+		}
 		changed := endpointChanges(cur, in)
 		if len(changed) == 0 {
 			// A PUT that changes nothing bumps nothing and is not audited.
@@ -142,7 +148,7 @@ func (s *Server) deleteEndpoint(w http.ResponseWriter, r *http.Request, p princi
 }
 
 // endpointChanges names the fields that differ between two endpoints,
-// ignoring the server-managed ones.
+// ignoring the server-managed ones; a tag is named by its key ("tags.env").
 func endpointChanges(a, b api.Endpoint) []string {
 	var out []string
 	add := func(name string, differ bool) {
@@ -156,7 +162,7 @@ func endpointChanges(a, b api.Endpoint) []string {
 	add("description", !eqPtr(a.Description, b.Description))
 	add("owner", !eqPtr(a.Owner, b.Owner))
 	add("data_classification", a.DataClassification != b.DataClassification)
-	add("tags", (a.Tags == nil) != (b.Tags == nil) || !maps.Equal(a.Tags, b.Tags))
+	out = append(out, nestedChanges("tags", a.Tags, b.Tags)...)
 	add("credential_id", !eqPtr(a.CredentialID, b.CredentialID))
 	return out
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
 	"net/http"
 	"strings"
 
@@ -66,6 +65,9 @@ func (s *Server) createMonitor(w http.ResponseWriter, r *http.Request, p princip
 		if err := checkMonitorRefs(r.Context(), tx, in); err != nil {
 			return result{}, err
 		}
+		if err := checkMonitorHosts(r.Context(), tx, nil, in); err != nil {
+			return result{}, err
+		}
 		now := s.now()
 		in.ID = ids.New(api.PrefixMonitor, now)
 		in.Revision = 1
@@ -112,6 +114,9 @@ func (s *Server) updateMonitor(w http.ResponseWriter, r *http.Request, p princip
 			return result{}, err
 		}
 		if err := checkMonitorRefs(r.Context(), tx, in); err != nil {
+			return result{}, err
+		}
+		if err := checkMonitorHosts(r.Context(), tx, &cur, in); err != nil {
 			return result{}, err
 		}
 		changed := monitorChanges(cur, in)
@@ -165,7 +170,9 @@ func (s *Server) notify(kind, id string) {
 }
 
 // monitorChanges names the fields that differ. Durations compare by value;
-// nested objects by their canonical JSON (map keys sorted).
+// nested objects name the sub-fields that differ ("request.credential_id",
+// "tags.env", "assertions.1"), so that the audit trail shows what a
+// reviewer must look at, not just that "request" changed.
 func monitorChanges(a, b api.Monitor) []string {
 	var out []string
 	add := func(name string, differ bool) {
@@ -179,10 +186,10 @@ func monitorChanges(a, b api.Monitor) []string {
 	add("enabled", !eqPtr(a.Enabled, b.Enabled))
 	add("interval", !sameDuration(a.Interval, b.Interval))
 	add("timeout", !sameDuration(a.Timeout, b.Timeout))
-	add("tags", (a.Tags == nil) != (b.Tags == nil) || !maps.Equal(a.Tags, b.Tags))
-	add("request", !sameJSON(a.Request, b.Request))
-	add("assertions", !sameJSON(a.Assertions, b.Assertions))
-	add("retry_strategy", !sameJSON(a.Retry, b.Retry))
+	out = append(out, nestedChanges("tags", a.Tags, b.Tags)...)
+	out = append(out, nestedChanges("request", a.Request, b.Request)...)
+	out = append(out, nestedChanges("assertions", a.Assertions, b.Assertions)...)
+	out = append(out, nestedChanges("retry_strategy", a.Retry, b.Retry)...)
 	add("degraded_response_time", !sameDuration(a.DegradedResponseTime, b.DegradedResponseTime))
 	return out
 }

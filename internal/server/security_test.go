@@ -591,7 +591,7 @@ func TestKeyRotationShowsNoDrift(t *testing.T) {
 func TestFingerprintCannotConfirmASecret(t *testing.T) {
 	srv := acctest.NewServer(t)
 	secret := newSecret()
-	raw := fmt.Sprintf(`{"name":"fp","type":"bearer","secret":%q}`, secret)
+	raw := fmt.Sprintf(`{"name":"fp","type":"bearer","allowed_hosts":["api.example.com"],"secret":%q}`, secret)
 	r := call(t, srv, http.MethodPost, "/v1/credentials", srv.Tokens[api.RoleEditor], raw, api.HeaderIdempotency, "fp-key")
 	wantStatus(t, r, http.StatusCreated)
 
@@ -620,6 +620,6 @@ func TestFingerprintCannotConfirmASecret(t *testing.T) {
 	// The same request still replays, and another secret is still refused.
 	r = call(t, srv, http.MethodPost, "/v1/credentials", srv.Tokens[api.RoleEditor], raw, api.HeaderIdempotency, "fp-key")
 	wantHeader(t, r, api.HeaderReplayed, "true")
-	other := fmt.Sprintf(`{"name":"fp","type":"bearer","secret":%q}`, newSecret())
+	other := fmt.Sprintf(`{"name":"fp","type":"bearer","allowed_hosts":["api.example.com"],"secret":%q}`, newSecret())
 	wantProblem(t, call(t, srv, http.MethodPost, "/v1/credentials", srv.Tokens[api.RoleEditor], other, api.HeaderIdempotency, "fp-key"), http.StatusUnprocessableEntity)
 }

@@ -20,7 +20,7 @@ type CredentialRecord struct {
 
 //nolint:gosec // G101: column names, not a credential.
 const credentialColumns = `id, name, description, type, header, query_param, username, token_url, client_id, scopes,
-	expires_at, rotation_period, secret_key_id, secret_wrapped, secret_ciphertext, secret_revision, last_rotated_at,
+	allowed_hosts, expires_at, rotation_period, secret_key_id, secret_wrapped, secret_ciphertext, secret_revision, last_rotated_at,
 	revision, created_at, updated_at`
 
 func scanCredential(s scanner) (CredentialRecord, error) {
@@ -28,10 +28,10 @@ func scanCredential(s scanner) (CredentialRecord, error) {
 		c                                                  CredentialRecord
 		desc, header, qp, user, tokenURL, clientID, scopes sql.NullString
 		expires, period                                    sql.NullString
-		lastRotated, created, updated                      string
+		hosts, lastRotated, created, updated               string
 	)
 	err := s.Scan(&c.ID, &c.Name, &desc, &c.Type, &header, &qp, &user, &tokenURL, &clientID, &scopes,
-		&expires, &period, &c.Sealed.KeyID, &c.Sealed.WrappedKey, &c.Sealed.Ciphertext, &c.SecretRevision, &lastRotated,
+		&hosts, &expires, &period, &c.Sealed.KeyID, &c.Sealed.WrappedKey, &c.Sealed.Ciphertext, &c.SecretRevision, &lastRotated,
 		&c.Revision, &created, &updated)
 	if err != nil {
 		return c, err
@@ -46,6 +46,12 @@ func scanCredential(s scanner) (CredentialRecord, error) {
 		if c.Scopes == nil {
 			c.Scopes = []string{}
 		}
+	}
+	if err := json.Unmarshal([]byte(hosts), &c.AllowedHosts); err != nil {
+		return c, err
+	}
+	if c.AllowedHosts == nil {
+		c.AllowedHosts = []string{}
 	}
 	if c.ExpiresAt, err = parseTimePtr(expires); err != nil {
 		return c, err
@@ -71,12 +77,20 @@ func credentialArgs(c CredentialRecord) ([]any, error) {
 		}
 		scopes = string(b)
 	}
+	hostList := c.AllowedHosts
+	if hostList == nil {
+		hostList = []string{}
+	}
+	hosts, err := json.Marshal(hostList)
+	if err != nil {
+		return nil, err
+	}
 	var lastRotated time.Time
 	if c.LastRotatedAt != nil {
 		lastRotated = *c.LastRotatedAt
 	}
 	return []any{c.ID, c.Name, c.Description, c.Type, c.Header, c.QueryParam, c.Username, c.TokenURL, c.ClientID, scopes,
-		fmtTimePtr(c.ExpiresAt), c.RotationPeriod, c.Sealed.KeyID, c.Sealed.WrappedKey, c.Sealed.Ciphertext, c.SecretRevision,
+		string(hosts), fmtTimePtr(c.ExpiresAt), c.RotationPeriod, c.Sealed.KeyID, c.Sealed.WrappedKey, c.Sealed.Ciphertext, c.SecretRevision,
 		fmtTime(lastRotated), c.Revision, fmtTime(c.CreatedAt), fmtTime(c.UpdatedAt)}, nil
 }
 
@@ -114,7 +128,7 @@ func (t sqlTx) InsertCredential(ctx context.Context, c CredentialRecord) error {
 	if err != nil {
 		return err
 	}
-	_, err = t.exec(ctx, `INSERT INTO credentials (`+credentialColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...)
+	_, err = t.exec(ctx, `INSERT INTO credentials (`+credentialColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...)
 	return err
 }
 
@@ -124,7 +138,7 @@ func (t sqlTx) UpdateCredential(ctx context.Context, c CredentialRecord) error {
 		return err
 	}
 	return t.execOne(ctx, `UPDATE credentials SET id = ?, name = ?, description = ?, type = ?, header = ?, query_param = ?,
-		username = ?, token_url = ?, client_id = ?, scopes = ?, expires_at = ?, rotation_period = ?, secret_key_id = ?,
+		username = ?, token_url = ?, client_id = ?, scopes = ?, allowed_hosts = ?, expires_at = ?, rotation_period = ?, secret_key_id = ?,
 		secret_wrapped = ?, secret_ciphertext = ?, secret_revision = ?, last_rotated_at = ?, revision = ?, created_at = ?,
 		updated_at = ? WHERE id = ?`, append(args, c.ID)...)
 }

@@ -70,6 +70,8 @@ func credMinimal(id, name string) CredentialRecord {
 	c := CredentialRecord{Sealed: credSealed(id)}
 	c.ID, c.Name, c.Type = id, name, api.CredBearer
 	c.SecretRevision, c.Revision = 1, 1
+	// allowed_hosts has no null: a credential without hosts has [].
+	c.AllowedHosts = []string{}
 	lr := credT0
 	c.LastRotatedAt = &lr
 	c.CreatedAt, c.UpdatedAt = credT0, credT0
@@ -84,6 +86,7 @@ func credFull(id, name string) CredentialRecord {
 	c.Type = api.CredOAuth2Client
 	c.Description, c.Header, c.QueryParam, c.Username = str(""), str("x-h"), str("qp"), str("u")
 	c.TokenURL, c.ClientID, c.Scopes = str("https://auth.example.com/t"), str("cid"), []string{"write", "read"}
+	c.AllowedHosts = []string{"auth.example.com", "*.example.com:8443", "[::1]:8080"}
 	c.ExpiresAt, c.RotationPeriod = &exp, str("60m")
 	c.SecretRevision, c.Revision = 3, 7
 	lr := credT0.Add(time.Hour)
@@ -104,6 +107,10 @@ func credStored(c CredentialRecord) CredentialRecord {
 		c.ExpiresAt = &v
 	}
 	c.Scopes = slices.Clone(c.Scopes)
+	c.AllowedHosts = slices.Clone(c.AllowedHosts)
+	if c.AllowedHosts == nil {
+		c.AllowedHosts = []string{}
+	}
 	return c
 }
 
@@ -124,10 +131,10 @@ func credDump(c CredentialRecord) string {
 	if c.Scopes != nil {
 		scopes = fmt.Sprintf("%q", c.Scopes)
 	}
-	return fmt.Sprintf("{ID:%s Name:%q Desc:%s Type:%s Header:%s QP:%s User:%s TokenURL:%s ClientID:%s Scopes:%s Exp:%s Period:%s "+
+	return fmt.Sprintf("{ID:%s Name:%q Desc:%s Type:%s Header:%s QP:%s User:%s TokenURL:%s ClientID:%s Scopes:%s Hosts:%q Exp:%s Period:%s "+
 		"SecretRev:%d LastRotated:%s Rev:%d Created:%s Updated:%s Sealed:%q/%q/%q Secret:%s}",
 		c.ID, c.Name, str(c.Description), c.Type, str(c.Header), str(c.QueryParam), str(c.Username), str(c.TokenURL), str(c.ClientID),
-		scopes, tm(c.ExpiresAt), str(c.RotationPeriod), c.SecretRevision, tm(c.LastRotatedAt), c.Revision,
+		scopes, c.AllowedHosts, tm(c.ExpiresAt), str(c.RotationPeriod), c.SecretRevision, tm(c.LastRotatedAt), c.Revision,
 		tm(&c.CreatedAt), tm(&c.UpdatedAt), c.Sealed.KeyID, c.Sealed.WrappedKey, c.Sealed.Ciphertext, str(c.Secret))
 }
 

@@ -98,7 +98,7 @@ func migrate(ctx context.Context, db *sql.DB, d goose.Dialect, fsys embed.FS, di
 	if err != nil {
 		return err
 	}
-	p, err := goose.NewProvider(d, db, sub)
+	p, err := goose.NewProvider(d, db, sub, goose.WithGoMigrations(goMigrations()...))
 	if err != nil {
 		return err
 	}

@@ -16,6 +16,9 @@ resource "aio_credential" "payments" {
   type        = "api_key"
   header      = "x-api-key"
 
+  # The only hosts the key may be sent to. Review every change of this list.
+  allowed_hosts = ["payments.example.com"]
+
   secret_wo = var.payments_api_key
   # Bump this whenever the key changes: only then is secret_wo sent again.
   secret_wo_version = 1
@@ -42,6 +45,7 @@ resource "aio_credential" "partner" {
   name              = "partner-feed-key"
   type              = "api_key"
   query_param       = "api_key"
+  allowed_hosts     = ["*.partner.example", "feeds.partner.example:8443"]
   secret_wo         = var.partner_key
   secret_wo_version = 3
 }
@@ -56,6 +60,7 @@ variable "webhook_token" {
 resource "aio_credential" "webhook" {
   name              = "settlement-webhook-token"
   type              = "bearer"
+  allowed_hosts     = ["settlement.example.com"]
   secret_wo         = var.webhook_token
   secret_wo_version = 1
 }
@@ -75,6 +80,8 @@ resource "aio_credential" "ledger" {
   token_url = "https://auth.example.com/oauth2/token"
   client_id = "aio-monitoring"
   scopes    = ["ledger.read", "health.read"]
+  # The token URL's host receives the client secret: it must be listed too.
+  allowed_hosts = ["auth.example.com", "ledger.example.com"]
 
   secret_wo         = var.oauth_client_secret
   secret_wo_version = 1
@@ -90,8 +97,9 @@ variable "orders_admin_password" {
 
 # HTTP basic authentication: username plus the secret as the password.
 resource "aio_credential" "orders_admin" {
-  name     = "orders-admin-basic"
-  type     = "basic"
-  username = "monitoring"
-  secret   = var.orders_admin_password
+  name          = "orders-admin-basic"
+  type          = "basic"
+  username      = "monitoring"
+  allowed_hosts = ["orders-admin.internal.example.com", "10.20.0.15:8443", "[fd00::15]:8443"]
+  secret        = var.orders_admin_password
 }

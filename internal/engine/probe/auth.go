@@ -90,6 +90,20 @@ func (r *run) applyCredential(ctx context.Context, req *http.Request) (failKind,
 	fail := func(err error) (failKind, string) {
 		return failFatal, fmt.Sprintf("credential %s: cannot open the secret: %s", c.ID, sanitizeError(err))
 	}
+	// The hosts are checked before the secret is even opened: a request
+	// to a host the credential does not allow is not made with it at all.
+	if hp := r.refusedHost(req.URL); hp != "" {
+		return failFatal, notAllowedMessage(c.ID, hp, "")
+	}
+	if c.Type == api.CredOAuth2Client {
+		u, err := url.Parse(deref(c.TokenURL))
+		if err != nil || u.Host == "" {
+			return failFatal, fmt.Sprintf("credential %s: invalid token_url", c.ID)
+		}
+		if !api.HostsAllow(c.AllowedHosts, u) {
+			return failFatal, notAllowedMessage(c.ID, api.HostPort(u), " for its OAuth2 token_url")
+		}
+	}
 	switch c.Type {
 	case api.CredAPIKey, api.CredBearer, api.CredBasic:
 		secret, err := r.openSecret(ctx)

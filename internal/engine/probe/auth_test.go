@@ -21,7 +21,8 @@ const secret = "s3cr3t-Value/+="
 // newCred returns a credential whose Open hands out secret and counts calls.
 func newCred(typ, secret string, opens *atomic.Int32, mod func(*api.Credential)) *Credential {
 	c := &Credential{
-		Credential: api.Credential{ID: "cred_test", Name: "test", Type: typ, SecretRevision: 1},
+		// Every local target listens on 127.0.0.1, on any port.
+		Credential: api.Credential{ID: "cred_test", Name: "test", Type: typ, SecretRevision: 1, AllowedHosts: []string{"127.0.0.1"}},
 		Open: func(context.Context) ([]byte, error) {
 			if opens != nil {
 				opens.Add(1)

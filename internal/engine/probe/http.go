@@ -49,7 +49,9 @@ type run struct {
 	body    string
 	headers map[string]string
 	follow  bool
-	client  *http.Client
+	// serverName is the monitor's TLS server name, if any.
+	serverName string
+	client     *http.Client
 
 	// The secret, opened at most once per run (see openSecret), and the
 	// OAuth2 access token applied to the current attempt.
@@ -125,6 +127,9 @@ func (p *Prober) newRun(t *Target) *run {
 			r.follow = *req.FollowRedirects
 		}
 		tlsOpts = req.TLS
+		if tlsOpts != nil {
+			r.serverName = deref(tlsOpts.ServerName)
+		}
 	}
 	if u.RawQuery != "" {
 		r.scrub.add(u.RawQuery)
@@ -254,7 +259,7 @@ func isTimeout(actx context.Context, err error) bool {
 
 // checkRedirect follows at most MaxRedirects redirects, or none when
 // follow_redirects is false, and keeps the credential from leaving the
-// original host. "Host" is host:port with the scheme's default port filled
+// original host, or going to a host its allowed_hosts do not allow. "Host" is host:port with the scheme's default port filled
 // in and the host name lower-cased: another port is another server (and
 // http→https on one name changes the port too), so it does not get the
 // credential either. Go's client already drops Authorization on redirects
@@ -268,7 +273,7 @@ func (r *run) checkRedirect(req *http.Request, via []*http.Request) error {
 	if len(via) > MaxRedirects {
 		return errTooManyRedirects
 	}
-	if hostPort(req.URL) == hostPort(via[0].URL) {
+	if hostPort(req.URL) == hostPort(via[0].URL) && r.refusedHost(req.URL) == "" {
 		return nil
 	}
 	req.Header.Del("Authorization")

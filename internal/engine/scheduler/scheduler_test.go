@@ -306,7 +306,8 @@ func (f *fixture) addCredential(typ, secretText string) store.CredentialRecord {
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	rec := store.CredentialRecord{Credential: api.Credential{ID: id, Name: "cred-" + id, Type: typ,
+	// The local targets all listen on 127.0.0.1.
+	rec := store.CredentialRecord{Credential: api.Credential{ID: id, Name: "cred-" + id, Type: typ, AllowedHosts: []string{"127.0.0.1"},
 		SecretRevision: 1, LastRotatedAt: ptr(t0), Revision: 1, CreatedAt: t0, UpdatedAt: t0}, Sealed: sealed}
 	f.write(func(tx store.Tx) error { return tx.InsertCredential(f.ctx, rec) })
 	return rec

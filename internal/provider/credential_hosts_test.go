@@ -1,0 +1,166 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/hashicorp/terraform-plugin-framework-validators/setvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/attr"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
+	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+
+	"github.com/aio-platform/terraform-provider-aio/internal/acctest"
+	"github.com/aio-platform/terraform-provider-aio/internal/api"
+)
+
+// hostsConfig is a credential with the given allowed_hosts (HCL list
+// elements) and an endpoint at url that uses it.
+func hostsConfig(srv *acctest.Server, hosts, url string) string {
+	return srv.ProviderConfig(api.RoleEditor) + fmt.Sprintf(`
+resource "aio_credential" "test" {
+  name          = "payments-key"
+  type          = "api_key"
+  secret        = "hosts-SECRET-5e1f"
+  allowed_hosts = [%s]
+}
+
+resource "aio_endpoint" "test" {
+  name          = "payments"
+  url           = %q
+  credential_id = aio_credential.test.id
+}
+`, hosts, url)
+}
+
+func hostsValue(hosts ...string) knownvalue.Check {
+	checks := make([]knownvalue.Check, len(hosts))
+	for i, h := range hosts {
+		checks[i] = knownvalue.StringExact(h)
+	}
+	return knownvalue.SetExact(checks)
+}
+
+func TestAccCredentialResource_allowedHosts(t *testing.T) {
+	srv := newTestServer(t)
+	const narrow = `"api.payments.example.com"`
+	const wide = `"api.payments.example.com", "*.partner.example"`
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		TerraformVersionChecks:   testAccVersionChecks,
+		Steps: []resource.TestStep{
+			{
+				Config: hostsConfig(srv, narrow, "https://api.payments.example.com/v1"),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(credentialAddr, tfjsonpath.New("allowed_hosts"), hostsValue("api.payments.example.com")),
+				},
+			},
+			{
+				// What was applied reads back unchanged.
+				Config: hostsConfig(srv, narrow, "https://api.payments.example.com/v1"),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectEmptyPlan(),
+				}},
+			},
+			{
+				ResourceName:            credentialAddr,
+				ImportState:             true,
+				ImportStateVerify:       true,
+				ImportStateVerifyIgnore: []string{"secret"},
+			},
+			{
+				// A widening is an in-place update that shows the new set:
+				// the one change reviewers must read.
+				Config: hostsConfig(srv, wide, "https://api.payments.example.com/v1"),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(credentialAddr, plancheck.ResourceActionUpdate),
+					plancheck.ExpectKnownValue(credentialAddr, tfjsonpath.New("allowed_hosts"),
+						hostsValue("api.payments.example.com", "*.partner.example")),
+				}},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(credentialAddr, tfjsonpath.New("allowed_hosts"),
+						hostsValue("api.payments.example.com", "*.partner.example")),
+					statecheck.ExpectKnownValue(credentialAddr, tfjsonpath.New("revision"), knownvalue.Int64Exact(2)),
+				},
+			},
+			{
+				// Moving the endpoint to a host the credential does not
+				// allow fails at apply, on url.
+				Config:      hostsConfig(srv, wide, "https://evil.example/v1"),
+				ExpectError: regexp.MustCompile(`(?s)url: credential cred_\w+ is not allowed for host\s+evil\.example:443`),
+			},
+			{
+				// So does narrowing the hosts under the endpoint.
+				Config:      hostsConfig(srv, `"*.partner.example"`, "https://api.payments.example.com/v1"),
+				ExpectError: regexp.MustCompile(`(?s)allowed_hosts: these allowed_hosts no longer allow`),
+			},
+		},
+	})
+}
+
+func TestAccCredentialResource_allowedHostsValidation(t *testing.T) {
+	srv := newTestServer(t)
+	cfg := func(hosts, extra string) string {
+		return srv.ProviderConfig(api.RoleEditor) + fmt.Sprintf(`
+resource "aio_credential" "test" {
+  name          = "k"
+  type          = "bearer"
+  secret        = "s"
+  allowed_hosts = [%s]
+%s
+}
+`, hosts, extra)
+	}
+	oauth := `
+  type      = "oauth2_client_credentials"
+  token_url = "https://idp.example.net/token"
+  client_id = "c"
+`
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		TerraformVersionChecks:   testAccVersionChecks,
+		Steps: []resource.TestStep{
+			{
+				// Each bad entry is an error on its element, at plan time.
+				Config:      cfg(`"ok.example.com", "https://x.example/", "*.com"`, ""),
+				PlanOnly:    true,
+				ExpectError: regexp.MustCompile(`(?s)Invalid host pattern.*Invalid host pattern`),
+			},
+			{
+				Config:      cfg("", ""),
+				PlanOnly:    true,
+				ExpectError: regexp.MustCompile(`(?s)allowed_hosts.*at least 1`),
+			},
+			{
+				Config:      strings.Replace(cfg(`"api.example.com"`, oauth), `type          = "bearer"`, "", 1),
+				PlanOnly:    true,
+				ExpectError: regexp.MustCompile(`(?s)token_url.*idp\.example\.net:443`),
+			},
+		},
+	})
+}
+
+func TestHostPatternValidatorReportsOnTheElement(t *testing.T) {
+	bad := types.StringValue("*.com")
+	set := types.SetValueMust(types.StringType, []attr.Value{types.StringValue("api.example.com"), bad, types.StringUnknown()})
+	req := validator.SetRequest{Path: path.Root("allowed_hosts"), ConfigValue: set}
+	resp := &validator.SetResponse{}
+	setvalidator.ValueStringsAre(hostPatternValidator{}).ValidateSet(context.Background(), req, resp)
+	if n := resp.Diagnostics.ErrorsCount(); n != 1 {
+		t.Fatalf("%d errors, want 1 (the unknown element is skipped): %v", n, resp.Diagnostics)
+	}
+	want := path.Root("allowed_hosts").AtSetValue(bad)
+	d, ok := resp.Diagnostics.Errors()[0].(diag.DiagnosticWithPath)
+	if !ok || !d.Path().Equal(want) {
+		t.Errorf("error %v, want it on %s", resp.Diagnostics.Errors()[0], want)
+	}
+}

@@ -1,0 +1,195 @@
+package server_test
+
+import (
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/aio-platform/terraform-provider-aio/internal/acctest"
+	"github.com/aio-platform/terraform-provider-aio/internal/api"
+)
+
+// hostRig is an aiod with a credential bound to api.payments.example.com,
+// an endpoint that uses it, and an editor token: the attacker of issue 7,
+// who wants the secret delivered to evil.example.
+type hostRig struct {
+	srv    *acctest.Server
+	editor string
+	cred   api.Credential
+	ep     api.Endpoint
+}
+
+func newHostRig(t *testing.T) hostRig {
+	t.Helper()
+	srv := acctest.NewServer(t)
+	editor := srv.Tokens[api.RoleEditor]
+	cred := createCredential(t, srv, editor, map[string]any{"name": "payments", "type": "api_key", "secret": "pay-secret",
+		"allowed_hosts": []string{"api.payments.example.com", "*.partner.example:8443"}})
+	ep := createEndpoint(t, srv, editor, map[string]any{"name": "payments", "url": "https://api.payments.example.com/v1",
+		"credential_id": cred.ID})
+	return hostRig{srv: srv, editor: editor, cred: cred, ep: ep}
+}
+
+// wantRefused checks a 400 naming exactly field, with a message that
+// names the host and allowed_hosts, and returns it.
+func wantRefused(t *testing.T, r response, field, host string) problemDoc {
+	t.Helper()
+	p := wantProblem(t, r, http.StatusBadRequest)
+	wantFields(t, p, field)
+	if len(p.Errors) == 1 && (!strings.Contains(p.Errors[0].Message, host) || !strings.Contains(p.Errors[0].Message, "allowed_hosts")) {
+		t.Errorf("message %q does not name the host %s and allowed_hosts", p.Errors[0].Message, host)
+	}
+	return p
+}
+
+func TestAllowedHostsRequired(t *testing.T) {
+	srv := acctest.NewServer(t)
+	editor := srv.Tokens[api.RoleEditor]
+	body := map[string]any{"name": "k", "type": "bearer", "secret": "s"}
+	for _, hosts := range []any{nil, []string{}} {
+		b := body
+		if hosts != nil {
+			b = with(body, "allowed_hosts", hosts)
+		}
+		wantFields(t, wantProblem(t, call(t, srv, http.MethodPost, "/v1/credentials", editor, b), http.StatusBadRequest), "allowed_hosts")
+	}
+	r := call(t, srv, http.MethodPost, "/v1/credentials", editor, with(body, "allowed_hosts", []string{"ok.example", "https://x.example/"}))
+	wantFields(t, wantProblem(t, r, http.StatusBadRequest), "allowed_hosts.1")
+	// The OAuth2 client secret goes to the token URL: it must be allowed.
+	r = call(t, srv, http.MethodPost, "/v1/credentials", editor, map[string]any{"name": "o", "type": "oauth2_client_credentials",
+		"secret": "s", "token_url": "https://idp.example.net/token", "client_id": "c", "allowed_hosts": []string{"api.example.com"}})
+	wantRefused(t, r, "token_url", "idp.example.net:443")
+}
+
+func TestEditorCannotSendASecretToAForeignHost(t *testing.T) {
+	rig := newHostRig(t)
+	srv, editor := rig.srv, rig.editor
+
+	t.Run("new endpoint at a foreign host", func(t *testing.T) {
+		r := call(t, srv, http.MethodPost, "/v1/endpoints", editor, map[string]any{"name": "evil", "url": "https://evil.example/collect",
+			"credential_id": rig.cred.ID})
+		wantRefused(t, r, "credential_id", "evil.example:443")
+		// A look-alike name is no match, nor another port than the pattern's.
+		r = call(t, srv, http.MethodPost, "/v1/endpoints", editor, map[string]any{"name": "evil2",
+			"url": "https://api.payments.example.com.evil.example/", "credential_id": rig.cred.ID})
+		wantRefused(t, r, "credential_id", "api.payments.example.com.evil.example:443")
+		r = call(t, srv, http.MethodPost, "/v1/endpoints", editor, map[string]any{"name": "evil3",
+			"url": "https://a.partner.example/", "credential_id": rig.cred.ID})
+		wantRefused(t, r, "credential_id", "a.partner.example:443")
+		// What the patterns allow is accepted.
+		createEndpoint(t, srv, editor, map[string]any{"name": "partner", "url": "https://a.b.partner.example:8443/",
+			"credential_id": rig.cred.ID})
+	})
+
+	t.Run("attaching the credential to an existing foreign endpoint", func(t *testing.T) {
+		ep := createEndpoint(t, srv, editor, map[string]any{"name": "foreign", "url": "https://evil.example/"})
+		r := call(t, srv, http.MethodPut, "/v1/endpoints/"+ep.ID, editor,
+			map[string]any{"name": "foreign", "url": "https://evil.example/", "credential_id": rig.cred.ID}, "If-Match", `"1"`)
+		wantRefused(t, r, "credential_id", "evil.example:443")
+	})
+
+	t.Run("URL change of an endpoint that has a credential", func(t *testing.T) {
+		r := call(t, srv, http.MethodPut, "/v1/endpoints/"+rig.ep.ID, editor,
+			map[string]any{"name": "payments", "url": "https://evil.example/v1", "credential_id": rig.cred.ID}, "If-Match", `"1"`)
+		wantRefused(t, r, "url", "evil.example:443")
+		// Another port of the allowed host is still the host.
+		r = call(t, srv, http.MethodPut, "/v1/endpoints/"+rig.ep.ID, editor,
+			map[string]any{"name": "payments", "url": "https://api.payments.example.com:9443/v1", "credential_id": rig.cred.ID}, "If-Match", `"1"`)
+		wantStatus(t, r, http.StatusOK)
+		evs := auditFor(t, srv, rig.ep.ID)
+		if got := evs[len(evs)-1].ChangedFields; !slices.Equal(got, []string{"url"}) {
+			t.Errorf("changed fields %q, want [url]", got)
+		}
+	})
+
+	t.Run("monitor override request.credential_id", func(t *testing.T) {
+		foreign := createEndpoint(t, srv, editor, map[string]any{"name": "foreign-m", "url": "http://evil.example:8080/"})
+		body := with(monitorBody("steal", foreign.ID), "request", map[string]any{"credential_id": rig.cred.ID, "path": "/x"})
+		r := call(t, srv, http.MethodPost, "/v1/monitors", editor, body)
+		wantRefused(t, r, "request.credential_id", "evil.example:8080")
+
+		// Adding the override to an existing monitor is refused the same way.
+		r = call(t, srv, http.MethodPost, "/v1/monitors", editor, monitorBody("innocent", foreign.ID))
+		wantStatus(t, r, http.StatusCreated)
+		var m api.Monitor
+		decode(t, r, &m)
+		r = call(t, srv, http.MethodPut, "/v1/monitors/"+m.ID, editor, body, "If-Match", `"1"`)
+		wantRefused(t, r, "request.credential_id", "evil.example:8080")
+
+		// A Host header or TLS server name picks another virtual host at
+		// the far end: the credential must allow that name too.
+		// The payments endpoint now listens on port 9443 (moved above);
+		// the Host header and the server name keep the URL's port.
+		hostHdr := with(monitorBody("vhost", rig.ep.ID), "request", map[string]any{"headers": map[string]string{"host": "evil.example"}})
+		wantRefused(t, call(t, srv, http.MethodPost, "/v1/monitors", editor, hostHdr), "request.headers.host", "evil.example:9443")
+		sni := with(monitorBody("sni", rig.ep.ID), "request", map[string]any{"tls": map[string]any{"server_name": "evil.example"}})
+		wantRefused(t, call(t, srv, http.MethodPost, "/v1/monitors", editor, sni), "request.tls.server_name", "evil.example:9443")
+	})
+
+	t.Run("endpoint URL change that breaks a monitor's override", func(t *testing.T) {
+		plain := createEndpoint(t, srv, editor, map[string]any{"name": "plain", "url": "https://api.payments.example.com/plain"})
+		r := call(t, srv, http.MethodPost, "/v1/monitors", editor,
+			with(monitorBody("override", plain.ID), "request", map[string]any{"credential_id": rig.cred.ID}))
+		wantStatus(t, r, http.StatusCreated)
+		r = call(t, srv, http.MethodPut, "/v1/endpoints/"+plain.ID, editor,
+			map[string]any{"name": "plain", "url": "https://evil.example/plain"}, "If-Match", `"1"`)
+		p := wantRefused(t, r, "url", "evil.example:443")
+		if !strings.Contains(p.Errors[0].Message, "monitor mon_") {
+			t.Errorf("message %q does not name the monitor", p.Errors[0].Message)
+		}
+	})
+
+	t.Run("narrowing allowed_hosts", func(t *testing.T) {
+		r := call(t, srv, http.MethodPut, "/v1/credentials/"+rig.cred.ID, editor, map[string]any{"name": "payments", "type": "api_key",
+			"allowed_hosts": []string{"*.partner.example:8443"}}, "If-Match", `"1"`)
+		p := wantRefused(t, r, "allowed_hosts", "api.payments.example.com")
+		if !strings.Contains(p.Errors[0].Message, rig.ep.ID) {
+			t.Errorf("message %q does not name the endpoint %s", p.Errors[0].Message, rig.ep.ID)
+		}
+		// Widening is a change like any other: accepted and audited.
+		r = call(t, srv, http.MethodPut, "/v1/credentials/"+rig.cred.ID, editor, map[string]any{"name": "payments", "type": "api_key",
+			"allowed_hosts": []string{"api.payments.example.com", "*.partner.example:8443", "*.payments.example.com"}}, "If-Match", `"1"`)
+		wantStatus(t, r, http.StatusOK)
+		evs := auditFor(t, srv, rig.cred.ID)
+		if got := evs[len(evs)-1]; got.Revision != 2 || !slices.Equal(got.ChangedFields, []string{"allowed_hosts"}) {
+			t.Errorf("widening event %+v", got)
+		}
+	})
+
+	// After all that, nothing stored sends the credential outside its hosts.
+	cred, _ := getCredential(t, srv, rig.cred.ID)
+	eps, _ := listEndpoints(t, srv, "limit=1000")
+	for _, e := range eps.Items {
+		if e.CredentialID != nil && *e.CredentialID == cred.ID {
+			if hp, ok := cred.AllowsURL(e.URL); !ok {
+				t.Errorf("endpoint %s sends the credential to %s", e.ID, hp)
+			}
+		}
+	}
+}
+
+func TestMonitorAuditNamesSubFields(t *testing.T) {
+	rig := newHostRig(t)
+	srv, editor := rig.srv, rig.editor
+	body := with(monitorBody("m", rig.ep.ID), "tags", map[string]string{"env": "prod", "team": "pay"},
+		"request", map[string]any{"path": "/a"},
+		"assertions", []map[string]any{{"source": "status_code", "comparison": "equals", "target": "200"},
+			{"source": "text_body", "comparison": "contains", "target": "ok"}},
+		"retry_strategy", map[string]any{"type": "fixed", "max_retries": 1})
+	r := call(t, srv, http.MethodPost, "/v1/monitors", editor, body)
+	wantStatus(t, r, http.StatusCreated)
+	var m api.Monitor
+	decode(t, r, &m)
+	next := with(body, "tags", map[string]string{"env": "dev", "team": "pay"},
+		"request", map[string]any{"path": "/b", "credential_id": rig.cred.ID},
+		"assertions", []map[string]any{{"source": "status_code", "comparison": "equals", "target": "200"},
+			{"source": "text_body", "comparison": "contains", "target": "fine"}},
+		"retry_strategy", map[string]any{"type": "fixed", "max_retries": 2})
+	wantStatus(t, call(t, srv, http.MethodPut, "/v1/monitors/"+m.ID, editor, next, "If-Match", `"1"`), http.StatusOK)
+	evs := auditFor(t, srv, m.ID)
+	want := []string{"tags.env", "request.credential_id", "request.path", "assertions.1.target", "retry_strategy.max_retries"}
+	if got := evs[len(evs)-1].ChangedFields; !slices.Equal(got, want) {
+		t.Errorf("changed fields %q, want %q", got, want)
+	}
+}
