@@ -233,7 +233,7 @@ func TestGoldenAPISession(t *testing.T) {
 
 	// Credentials.
 	credBody := map[string]any{
-		"name": "payments-key", "type": "api_key", "header": "x-api-key", "secret": "s3cr3t-value-0001",
+		"name": "payments-key", "type": "api_key", "header": "x-api-key", "allowed_hosts": []string{"api.payments.example.com"}, "secret": "s3cr3t-value-0001",
 		"description": "Key for the payments API", "rotation_period": "720h",
 	}
 	r = tr.do("create credential", http.MethodPost, "/v1/credentials", ed, credBody, api.HeaderIdempotency, "key-cred-1")
@@ -243,14 +243,14 @@ func TestGoldenAPISession(t *testing.T) {
 	})
 	tr.do("get credential", http.MethodGet, "/v1/credentials/"+cred, vw, nil)
 	credNoSecret := map[string]any{
-		"name": "payments-key", "type": "api_key", "header": "x-api-key",
+		"name": "payments-key", "type": "api_key", "header": "x-api-key", "allowed_hosts": []string{"api.payments.example.com"},
 		"description": "Key for the payments API", "rotation_period": "720h",
 	}
 	tr.do("update credential without the secret (unchanged)", http.MethodPut, "/v1/credentials/"+cred, ed, credNoSecret, "If-Match", `"1"`)
 	credNoSecret["rotation_period"] = "30d"
 	tr.do("credential with a bad duration", http.MethodPut, "/v1/credentials/"+cred, ed, credNoSecret, "If-Match", `"1"`)
 	credRotated := map[string]any{
-		"name": "payments-key", "type": "api_key", "header": "x-api-key", "secret": "s3cr3t-value-0002",
+		"name": "payments-key", "type": "api_key", "header": "x-api-key", "allowed_hosts": []string{"api.payments.example.com"}, "secret": "s3cr3t-value-0002",
 		"description": "Key for the payments API", "rotation_period": "720h",
 	}
 	tr.do("rotate the secret", http.MethodPut, "/v1/credentials/"+cred, ed, credRotated, "If-Match", `"1"`)
