@@ -360,7 +360,7 @@ func TestAccCredentialResource_badInput(t *testing.T) {
 		{`type = "api_key"` + "\n" + `secret = "a"` + "\n" + `header = "x-a"` + "\n" + `query_param = "key"`, `(?s)Invalid Attribute Combination`},
 		{`type = "oauth2_client_credentials"` + "\n" + `secret = "a"` + "\n" + `client_id = "c"` + "\n" + `token_url = "ftp://x"`, `(?s)must be an absolute http or https URL`},
 		{`type = "token"` + "\n" + `secret = "a"`, `(?s)value must be one of`},
-		{`type = "bearer"` + "\n" + `secret = "a"` + "\n" + `rotation_period = "monthly"`, `(?s)Invalid Time Duration String Value`},
+		{`type = "bearer"` + "\n" + `secret = "a"` + "\n" + `rotation_period = "monthly"`, `(?s)Invalid duration.*must be a positive Go duration`},
 		{`type = "bearer"` + "\n" + `secret = "a"` + "\n" + `expires_at = "tomorrow"`, `(?s)Invalid RFC3339 String Value`},
 	}
 	var steps []resource.TestStep
