@@ -351,8 +351,8 @@ data "aio_credential" "by_name" {
 func TestAccCredentialResource_badInput(t *testing.T) {
 	srv := newTestServer(t)
 	cases := []struct{ body, want string }{
-		{`type = "bearer"`, `(?s)Exactly one of these attributes must be configured: \[secret,secret_wo\]`},
-		{`type = "bearer"` + "\n" + `secret = "a"` + "\n" + `secret_wo = "b"` + "\n" + `secret_wo_version = 1`, `(?s)Invalid Attribute Combination.*Exactly one of these attributes must be configured: \[secret,secret_wo\]`},
+		{`type = "bearer"`, `(?s)Missing secret.*The\s+credential\s+is\s+created\s+with\s+its\s+secret,\s+but\s+neither\s+secret_wo\s+nor\s+secret\s+has\s+a\s+value`},
+		{`type = "bearer"` + "\n" + `secret = "a"` + "\n" + `secret_wo = "b"` + "\n" + `secret_wo_version = 1`, `(?s)Invalid Attribute Combination.*"secret_wo" cannot be specified when "secret" is specified`},
 		{`type = "bearer"` + "\n" + `secret_wo = "b"`, `(?s)secret_wo_version`},
 		{`type = "bearer"` + "\n" + `secret = "a"` + "\n" + `header = "x-key"`, `(?s)header is only valid for type api_key`},
 		{`type = "basic"` + "\n" + `secret = "a"`, `(?s)username is required for type basic`},

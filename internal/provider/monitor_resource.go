@@ -103,7 +103,7 @@ func monitorResourceSchema() schema.Schema {
 					"path": schema.StringAttribute{
 						MarkdownDescription: "A path joined to the endpoint's URL, such as `/health`; no scheme, host or query. Unset by default (the endpoint's URL as is).",
 						Optional:            true,
-						Validators:          []validator.String{stringvalidator.RegexMatches(probePathRegexp, "must be a path such as /health, without scheme, host, query or fragment")},
+						Validators:          optionalString(stringvalidator.RegexMatches(probePathRegexp, "must be a path such as /health, without scheme, host, query or fragment")),
 					},
 					"query": schema.MapAttribute{
 						MarkdownDescription: "Query parameters added to the URL. They never appear in error texts. Unset by default.",
@@ -128,7 +128,7 @@ func monitorResourceSchema() schema.Schema {
 					"credential_id": schema.StringAttribute{
 						MarkdownDescription: "The ID of the `aio_credential` to use. When unset, the endpoint's `credential_id` applies, if any.",
 						Optional:            true,
-						Validators:          []validator.String{stringvalidator.RegexMatches(credentialIDRegexp, "must be a credential ID, as in cred_...")},
+						Validators:          optionalString(stringvalidator.RegexMatches(credentialIDRegexp, "must be a credential ID, as in cred_...")),
 					},
 					"tls": schema.SingleNestedAttribute{
 						MarkdownDescription: "TLS settings of the probe. Unset by default (system trust, the URL's host name).",
@@ -141,7 +141,7 @@ func monitorResourceSchema() schema.Schema {
 							"ca_cert": schema.StringAttribute{
 								MarkdownDescription: "PEM certificates of the authorities to trust. They replace the system's trusted authorities for this monitor (as curl's `--cacert` does), so the endpoint's certificate must chain to one of them. Unset by default (the system's authorities).",
 								Optional:            true,
-								Validators:          []validator.String{stringvalidator.RegexMatches(pemRegexp, "must be PEM certificates")},
+								Validators:          optionalString(stringvalidator.RegexMatches(pemRegexp, "must be PEM certificates")),
 							},
 							"server_name": schema.StringAttribute{
 								MarkdownDescription: "The server name sent in SNI and verified in the certificate, when it differs from the URL's host. Unset by default.",
@@ -254,8 +254,11 @@ func (r *monitorResource) ValidateConfig(ctx context.Context, req resource.Valid
 		if checkedBySchema(fe) {
 			continue
 		}
+		// The detail names the attribute the way Terraform writes paths,
+		// as in assertions[1].target: Terraform shows the resource's first
+		// line for an attribute nested in an object.
 		p, _ := fieldPath(fe.Field)
-		resp.Diagnostics.AddAttributeError(p, "Invalid monitor configuration", "The value "+fe.Message+".")
+		resp.Diagnostics.AddAttributeError(p, "Invalid monitor configuration", p.String()+" "+fe.Message+".")
 	}
 	if resp.Diagnostics.HasError() || in.Retry == nil {
 		return

@@ -141,8 +141,8 @@ func (statusWindowValidator) ValidateString(_ context.Context, req validator.Str
 	}
 	s := req.ConfigValue.ValueString()
 	d, err := time.ParseDuration(s)
-	if err != nil {
-		// durationType reports a value that is no duration at all.
+	if err != nil || d <= 0 {
+		// durationType reports a value that is no positive duration.
 		return
 	}
 	if d < time.Minute || d > api.MaxStatusWindow {

@@ -93,3 +93,80 @@ func TestMonitorRetriesOutlastingTheIntervalWarn(t *testing.T) {
 		t.Error("a warning for retries that fit the interval")
 	}
 }
+
+// objectValue builds a value of typ with the given attributes and every
+// other attribute null.
+func objectValue(typ tftypes.Object, set map[string]tftypes.Value) tftypes.Value {
+	vals := map[string]tftypes.Value{}
+	for name, at := range typ.AttributeTypes {
+		if v, ok := set[name]; ok {
+			vals[name] = v
+		} else {
+			vals[name] = tftypes.NewValue(at, nil)
+		}
+	}
+	return tftypes.NewValue(typ, vals)
+}
+
+// Each mistake yields one error diagnostic whose attribute path is the
+// exact path of the mistake, nested attributes included. (Terraform shows
+// such errors on the resource's first line; the path is what tools and
+// later Terraform versions read.)
+func TestMonitorValidationPaths(t *testing.T) {
+	_, objType := monitorServer(t)
+	str := func(s string) tftypes.Value { return tftypes.NewValue(tftypes.String, s) }
+	reqType := objType.AttributeTypes["request"].(tftypes.Object)
+	retryType := objType.AttributeTypes["retry_strategy"].(tftypes.Object)
+	asListType := objType.AttributeTypes["assertions"].(tftypes.List)
+	asType := asListType.ElementType.(tftypes.Object)
+	assertions := func(as ...map[string]tftypes.Value) tftypes.Value {
+		vals := make([]tftypes.Value, len(as))
+		for i, a := range as {
+			vals[i] = objectValue(asType, a)
+		}
+		return tftypes.NewValue(asListType, vals)
+	}
+	statusOK := map[string]tftypes.Value{"source": str("status_code"), "comparison": str("equals"), "target": str("200")}
+	cases := []struct {
+		name  string
+		attrs map[string]tftypes.Value
+		want  *tftypes.AttributePath
+	}{
+		{"request.method", map[string]tftypes.Value{"request": objectValue(reqType, map[string]tftypes.Value{"method": str("get")})},
+			tftypes.NewAttributePath().WithAttributeName("request").WithAttributeName("method")},
+		{"assertions[1].comparison", map[string]tftypes.Value{"assertions": assertions(statusOK,
+			map[string]tftypes.Value{"source": str("status_code"), "comparison": str("bigger"), "target": str("300")})},
+			tftypes.NewAttributePath().WithAttributeName("assertions").WithElementKeyInt(1).WithAttributeName("comparison")},
+		{"assertions[1].property", map[string]tftypes.Value{"assertions": assertions(statusOK,
+			map[string]tftypes.Value{"source": str("json_body"), "comparison": str("equals"), "target": str("ok")})},
+			tftypes.NewAttributePath().WithAttributeName("assertions").WithElementKeyInt(1).WithAttributeName("property")},
+		{"retry_strategy.type", map[string]tftypes.Value{"retry_strategy": objectValue(retryType, map[string]tftypes.Value{"type": str("sometimes")})},
+			tftypes.NewAttributePath().WithAttributeName("retry_strategy").WithAttributeName("type")},
+		{"retry_strategy.base_backoff", map[string]tftypes.Value{"retry_strategy": objectValue(retryType, map[string]tftypes.Value{"type": str("fixed"), "base_backoff": str("30d")})},
+			tftypes.NewAttributePath().WithAttributeName("retry_strategy").WithAttributeName("base_backoff")},
+		{"interval", map[string]tftypes.Value{"interval": str("30d")}, tftypes.NewAttributePath().WithAttributeName("interval")},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			attrs := map[string]tftypes.Value{"name": str("m"), "endpoint_id": str("ep_x"), "type": str("http")}
+			for k, v := range c.attrs {
+				attrs[k] = v
+			}
+			var errs []*tfprotov6.Diagnostic
+			for _, d := range validateMonitor(t, attrs) {
+				if d.Severity == tfprotov6.DiagnosticSeverityError {
+					errs = append(errs, d)
+				}
+			}
+			if len(errs) != 1 {
+				for _, d := range errs {
+					t.Logf("%s: %s: %s", d.Attribute, d.Summary, d.Detail)
+				}
+				t.Fatalf("got %d errors, want 1", len(errs))
+			}
+			if !errs[0].Attribute.Equal(c.want) {
+				t.Errorf("error on %s, want %s (%s)", errs[0].Attribute, c.want, errs[0].Detail)
+			}
+		})
+	}
+}
