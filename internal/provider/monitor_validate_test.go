@@ -8,6 +8,9 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
+
+	"github.com/aio-platform/terraform-provider-aio/internal/acctest"
+	"github.com/aio-platform/terraform-provider-aio/internal/api"
 )
 
 // monitorServer serves the provider over the plugin protocol, in process,
@@ -168,5 +171,92 @@ func TestMonitorValidationPaths(t *testing.T) {
 				t.Errorf("error on %s, want %s (%s)", errs[0].Attribute, c.want, errs[0].Detail)
 			}
 		})
+	}
+}
+
+// planMonitor plans the creation of a monitor through the provider's real
+// PlanResourceChange, with the provider configured against srv, as
+// terraform plan does, and returns the diagnostics.
+func planMonitor(t *testing.T, srv *acctest.Server, attrs map[string]tftypes.Value) []*tfprotov6.Diagnostic {
+	t.Helper()
+	ctx := context.Background()
+	ps, objType := monitorServer(t)
+	schemas, err := ps.GetProviderSchema(ctx, &tfprotov6.GetProviderSchemaRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	provType := schemas.Provider.ValueType().(tftypes.Object)
+	provCfg, err := tfprotov6.NewDynamicValue(provType, objectValue(provType, map[string]tftypes.Value{
+		"address": tftypes.NewValue(tftypes.String, srv.URL),
+		"token":   tftypes.NewValue(tftypes.String, srv.Tokens[api.RoleViewer]),
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cresp, err := ps.ConfigureProvider(ctx, &tfprotov6.ConfigureProviderRequest{Config: &provCfg})
+	if err != nil || len(cresp.Diagnostics) > 0 {
+		t.Fatalf("configure: %v %v", err, cresp.Diagnostics)
+	}
+	cfg, err := tfprotov6.NewDynamicValue(objType, objectValue(objType, attrs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	prior, err := tfprotov6.NewDynamicValue(objType, tftypes.NewValue(objType, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := ps.PlanResourceChange(ctx, &tfprotov6.PlanResourceChangeRequest{
+		TypeName: "aio_monitor", PriorState: &prior, ProposedNewState: &cfg, Config: &cfg,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.Diagnostics
+}
+
+// A monitor whose type does not fit its endpoint's scheme is warned about
+// at plan time, on type, when the endpoint is known; an endpoint that
+// cannot be read leaves the plan alone. (aiod refuses such a monitor at
+// apply time.)
+func TestMonitorTypeVersusEndpointSchemeWarns(t *testing.T) {
+	srv := acctest.NewServer(t)
+	c := apiClient(t, srv)
+	ctx := context.Background()
+	tcpEP, err := c.CreateEndpoint(ctx, api.Endpoint{Name: "db", URL: "tcp://127.0.0.1:5432", DataClassification: api.ClassInternal})
+	if err != nil {
+		t.Fatal(err)
+	}
+	httpEP, err := c.CreateEndpoint(ctx, api.Endpoint{Name: "web", URL: "https://127.0.0.1:9/api", DataClassification: api.ClassInternal})
+	if err != nil {
+		t.Fatal(err)
+	}
+	str := func(s string) tftypes.Value { return tftypes.NewValue(tftypes.String, s) }
+	cases := []struct {
+		typ, endpointID string
+		warn            bool
+	}{
+		{"http", tcpEP.ID, true},
+		{"tcp", httpEP.ID, true},
+		{"http", httpEP.ID, false},
+		{"tcp", tcpEP.ID, false},
+		{"http", "ep_doesnotexist", false},
+	}
+	for _, tc := range cases {
+		diags := planMonitor(t, srv, map[string]tftypes.Value{"name": str("m"), "endpoint_id": str(tc.endpointID), "type": str(tc.typ)})
+		var warned bool
+		for _, d := range diags {
+			if d.Severity == tfprotov6.DiagnosticSeverityError {
+				t.Errorf("%s on %s: unexpected error %s: %s", tc.typ, tc.endpointID, d.Summary, d.Detail)
+			}
+			if d.Severity == tfprotov6.DiagnosticSeverityWarning && d.Summary == "Monitor type does not fit the endpoint" {
+				warned = true
+				if !d.Attribute.Equal(tftypes.NewAttributePath().WithAttributeName("type")) {
+					t.Errorf("warning on %s, want type", d.Attribute)
+				}
+			}
+		}
+		if warned != tc.warn {
+			t.Errorf("%s monitor on %s: warned %v, want %v", tc.typ, tc.endpointID, warned, tc.warn)
+		}
 	}
 }
