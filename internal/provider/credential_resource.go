@@ -359,7 +359,9 @@ func (r *credentialResource) ModifyPlan(ctx context.Context, req resource.Modify
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	if dec.changed && noSecret {
+	// A version not known yet may turn out unchanged: the apply decides,
+	// and fails on secret_wo if it must send a secret it does not have.
+	if dec.changed && noSecret && known(plan.SecretWOVersion) {
 		addMissingSecret(&resp.Diagnostics, "secret_wo_version (or secret) changed, so the apply sends the secret")
 		return
 	}
