@@ -361,7 +361,7 @@ func (r *credentialResource) ModifyPlan(ctx context.Context, req resource.Modify
 	}
 	// A version not known yet may turn out unchanged: the apply decides,
 	// and fails on secret_wo if it must send a secret it does not have.
-	if dec.changed && noSecret && known(plan.SecretWOVersion) {
+	if dec.changed && noSecret && !plan.SecretWOVersion.IsUnknown() {
 		addMissingSecret(&resp.Diagnostics, "secret_wo_version (or secret) changed, so the apply sends the secret")
 		return
 	}
