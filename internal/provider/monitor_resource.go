@@ -298,9 +298,15 @@ func checkedBySchema(fe api.FieldError) bool {
 	}
 	// Every duration has durationType, which refuses what ParseDuration
 	// refuses.
-	_, err := api.ParseDuration("not a duration")
-	return err != nil && fe.Message == err.Error()
+	return fe.Message == apiDurationMessage
 }
+
+// apiDurationMessage is aiod's message for a value that is not a positive
+// duration, taken from the API package rather than copied.
+var apiDurationMessage = func() string {
+	_, err := api.ParseDuration("")
+	return err.Error()
+}()
 
 // ModifyPlan warns when the monitor's type does not fit its endpoint's URL
 // scheme (an http monitor on a tcp:// endpoint, a tcp monitor on an
