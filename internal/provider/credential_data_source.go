@@ -33,25 +33,25 @@ type credentialDataSource struct {
 // credentialDataSourceModel is the state of the aio_credential data source:
 // the resource's attributes less the secret ones.
 type credentialDataSourceModel struct {
-	ID             types.String         `tfsdk:"id"`
-	Name           types.String         `tfsdk:"name"`
-	Description    types.String         `tfsdk:"description"`
-	Type           types.String         `tfsdk:"type"`
-	Header         types.String         `tfsdk:"header"`
-	QueryParam     types.String         `tfsdk:"query_param"`
-	Username       types.String         `tfsdk:"username"`
-	TokenURL       types.String         `tfsdk:"token_url"`
-	ClientID       types.String         `tfsdk:"client_id"`
-	Scopes         types.Set            `tfsdk:"scopes"`
-	AllowedHosts   types.Set            `tfsdk:"allowed_hosts"`
-	ExpiresAt      timetypes.RFC3339    `tfsdk:"expires_at"`
-	RotationPeriod timetypes.GoDuration `tfsdk:"rotation_period"`
-	RotationDueAt  timetypes.RFC3339    `tfsdk:"rotation_due_at"`
-	SecretRevision types.Int64          `tfsdk:"secret_revision"`
-	LastRotatedAt  timetypes.RFC3339    `tfsdk:"last_rotated_at"`
-	Revision       types.Int64          `tfsdk:"revision"`
-	CreatedAt      timetypes.RFC3339    `tfsdk:"created_at"`
-	UpdatedAt      timetypes.RFC3339    `tfsdk:"updated_at"`
+	ID             types.String      `tfsdk:"id"`
+	Name           types.String      `tfsdk:"name"`
+	Description    types.String      `tfsdk:"description"`
+	Type           types.String      `tfsdk:"type"`
+	Header         types.String      `tfsdk:"header"`
+	QueryParam     types.String      `tfsdk:"query_param"`
+	Username       types.String      `tfsdk:"username"`
+	TokenURL       types.String      `tfsdk:"token_url"`
+	ClientID       types.String      `tfsdk:"client_id"`
+	Scopes         types.Set         `tfsdk:"scopes"`
+	AllowedHosts   types.Set         `tfsdk:"allowed_hosts"`
+	ExpiresAt      timetypes.RFC3339 `tfsdk:"expires_at"`
+	RotationPeriod durationValue     `tfsdk:"rotation_period"`
+	RotationDueAt  timetypes.RFC3339 `tfsdk:"rotation_due_at"`
+	SecretRevision types.Int64       `tfsdk:"secret_revision"`
+	LastRotatedAt  timetypes.RFC3339 `tfsdk:"last_rotated_at"`
+	Revision       types.Int64       `tfsdk:"revision"`
+	CreatedAt      timetypes.RFC3339 `tfsdk:"created_at"`
+	UpdatedAt      timetypes.RFC3339 `tfsdk:"updated_at"`
 }
 
 func (d *credentialDataSource) Metadata(_ context.Context, req datasource.MetadataRequest, resp *datasource.MetadataResponse) {
@@ -87,7 +87,7 @@ func (d *credentialDataSource) Schema(_ context.Context, _ datasource.SchemaRequ
 			"scopes":          schema.SetAttribute{MarkdownDescription: desc["scopes"], Computed: true, ElementType: types.StringType},
 			"allowed_hosts":   schema.SetAttribute{MarkdownDescription: desc["allowed_hosts"], Computed: true, ElementType: types.StringType},
 			"expires_at":      tm("expires_at"),
-			"rotation_period": schema.StringAttribute{MarkdownDescription: desc["rotation_period"], Computed: true, CustomType: timetypes.GoDurationType{}},
+			"rotation_period": schema.StringAttribute{MarkdownDescription: desc["rotation_period"], Computed: true, CustomType: durationType{}},
 			"rotation_due_at": tm("rotation_due_at"),
 			"secret_revision": schema.Int64Attribute{MarkdownDescription: desc["secret_revision"], Computed: true},
 			"last_rotated_at": tm("last_rotated_at"),

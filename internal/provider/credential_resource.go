@@ -8,8 +8,6 @@ import (
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-timetypes/timetypes"
-	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
-	"github.com/hashicorp/terraform-plugin-framework-validators/resourcevalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/setvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
@@ -28,11 +26,10 @@ import (
 )
 
 var (
-	_ resource.ResourceWithConfigure        = (*credentialResource)(nil)
-	_ resource.ResourceWithImportState      = (*credentialResource)(nil)
-	_ resource.ResourceWithModifyPlan       = (*credentialResource)(nil)
-	_ resource.ResourceWithConfigValidators = (*credentialResource)(nil)
-	_ resource.ResourceWithValidateConfig   = (*credentialResource)(nil)
+	_ resource.ResourceWithConfigure      = (*credentialResource)(nil)
+	_ resource.ResourceWithImportState    = (*credentialResource)(nil)
+	_ resource.ResourceWithModifyPlan     = (*credentialResource)(nil)
+	_ resource.ResourceWithValidateConfig = (*credentialResource)(nil)
 )
 
 // privateSecretRevision is the private-state key holding the server's
@@ -51,28 +48,28 @@ type credentialResource struct {
 
 // credentialResourceModel is the state of aio_credential.
 type credentialResourceModel struct {
-	ID              types.String         `tfsdk:"id"`
-	Name            types.String         `tfsdk:"name"`
-	Description     types.String         `tfsdk:"description"`
-	Type            types.String         `tfsdk:"type"`
-	Header          types.String         `tfsdk:"header"`
-	QueryParam      types.String         `tfsdk:"query_param"`
-	Username        types.String         `tfsdk:"username"`
-	TokenURL        types.String         `tfsdk:"token_url"`
-	ClientID        types.String         `tfsdk:"client_id"`
-	Scopes          types.Set            `tfsdk:"scopes"`
-	AllowedHosts    types.Set            `tfsdk:"allowed_hosts"`
-	Secret          types.String         `tfsdk:"secret"`
-	SecretWO        types.String         `tfsdk:"secret_wo"`
-	SecretWOVersion types.Int64          `tfsdk:"secret_wo_version"`
-	ExpiresAt       timetypes.RFC3339    `tfsdk:"expires_at"`
-	RotationPeriod  timetypes.GoDuration `tfsdk:"rotation_period"`
-	RotationDueAt   timetypes.RFC3339    `tfsdk:"rotation_due_at"`
-	SecretRevision  types.Int64          `tfsdk:"secret_revision"`
-	LastRotatedAt   timetypes.RFC3339    `tfsdk:"last_rotated_at"`
-	Revision        types.Int64          `tfsdk:"revision"`
-	CreatedAt       timetypes.RFC3339    `tfsdk:"created_at"`
-	UpdatedAt       timetypes.RFC3339    `tfsdk:"updated_at"`
+	ID              types.String      `tfsdk:"id"`
+	Name            types.String      `tfsdk:"name"`
+	Description     types.String      `tfsdk:"description"`
+	Type            types.String      `tfsdk:"type"`
+	Header          types.String      `tfsdk:"header"`
+	QueryParam      types.String      `tfsdk:"query_param"`
+	Username        types.String      `tfsdk:"username"`
+	TokenURL        types.String      `tfsdk:"token_url"`
+	ClientID        types.String      `tfsdk:"client_id"`
+	Scopes          types.Set         `tfsdk:"scopes"`
+	AllowedHosts    types.Set         `tfsdk:"allowed_hosts"`
+	Secret          types.String      `tfsdk:"secret"`
+	SecretWO        types.String      `tfsdk:"secret_wo"`
+	SecretWOVersion types.Int64       `tfsdk:"secret_wo_version"`
+	ExpiresAt       timetypes.RFC3339 `tfsdk:"expires_at"`
+	RotationPeriod  durationValue     `tfsdk:"rotation_period"`
+	RotationDueAt   timetypes.RFC3339 `tfsdk:"rotation_due_at"`
+	SecretRevision  types.Int64       `tfsdk:"secret_revision"`
+	LastRotatedAt   timetypes.RFC3339 `tfsdk:"last_rotated_at"`
+	Revision        types.Int64       `tfsdk:"revision"`
+	CreatedAt       timetypes.RFC3339 `tfsdk:"created_at"`
+	UpdatedAt       timetypes.RFC3339 `tfsdk:"updated_at"`
 }
 
 // credentialDescriptions are shared by the resource and the data source.
@@ -99,9 +96,9 @@ var credentialDescriptions = map[string]string{
 		"**Review every change of this attribute:** it is what keeps the secret from reaching a host chosen by whoever can edit endpoints and monitors, " +
 		"so a widening (a new host, a wildcard, a port dropped) hands the secret to more servers. " +
 		"Credentials created before this attribute existed were given the hosts of what used them, and an empty set when nothing did (such a credential is sent nowhere).",
-	"secret":            "The secret (key, token, password or client secret) for Terraform before 1.11 and OpenTofu. It is marked sensitive but **is stored in the Terraform state**; prefer `secret_wo`. Exactly one of `secret` and `secret_wo` is required.",
-	"secret_wo":         "The secret as a write-only value (Terraform 1.11 or later): sent to aiod and kept in neither plan nor state. Goes with `secret_wo_version`; bump the version to send a new secret. Exactly one of `secret` and `secret_wo` is required.",
-	"secret_wo_version": "The version of `secret_wo`, any whole number you choose. Changing it sends the current `secret_wo` to aiod; without a change, `secret_wo` is not sent again. Required with `secret_wo`.",
+	"secret":            "The secret (key, token, password or client secret) for Terraform before 1.11 and OpenTofu. It is marked sensitive but **is stored in the Terraform state**; prefer `secret_wo`. Conflicts with `secret_wo`; one of the two must have a value when the credential is created and when the secret changes. Unset by default.",
+	"secret_wo":         "The secret as a write-only value (Terraform 1.11 or later): sent to aiod and kept in neither plan nor state. Requires `secret_wo_version`; bump the version to send a new secret. Needed only by the plans and applies that send the secret (on create, and when `secret_wo_version` changes): other plans, such as a drift check in CI, may leave it null. Conflicts with `secret`. Unset by default.",
+	"secret_wo_version": "The version of `secret_wo`, any whole number you choose. Changing it sends the current `secret_wo` to aiod; without a change, `secret_wo` is not sent again and may be null. Required with `secret_wo`. Unset by default.",
 	"expires_at":        "When the secret stops working, in RFC 3339 format, if known. Unset by default.",
 	"rotation_period":   "How often the secret should be rotated, as a Go duration such as `720h` (30 days). Sets `rotation_due_at`. Unset by default.",
 	"rotation_due_at":   "When the secret is next due for rotation, in RFC 3339 format: the earlier of `expires_at` and `last_rotated_at` plus `rotation_period`; null when neither is set.",
@@ -119,7 +116,7 @@ func (r *credentialResource) Metadata(_ context.Context, req resource.MetadataRe
 func (r *credentialResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
 	d := credentialDescriptions
 	optString := func(name string, v ...validator.String) schema.StringAttribute {
-		return schema.StringAttribute{MarkdownDescription: d[name], Optional: true, Validators: v}
+		return schema.StringAttribute{MarkdownDescription: d[name], Optional: true, Validators: optionalString(v...)}
 	}
 	computedTime := func(name string) schema.StringAttribute {
 		return schema.StringAttribute{MarkdownDescription: d[name], Computed: true, CustomType: timetypes.RFC3339Type{}}
@@ -160,21 +157,23 @@ func (r *credentialResource) Schema(_ context.Context, _ resource.SchemaRequest,
 			},
 			"secret": schema.StringAttribute{
 				MarkdownDescription: d["secret"], Optional: true, Sensitive: true,
-				Validators: []validator.String{stringvalidator.LengthBetween(1, api.MaxSecret)},
+				Validators: optionalString(stringvalidator.LengthAtMost(api.MaxSecret),
+					stringvalidator.ConflictsWith(path.MatchRoot("secret_wo"))),
 			},
 			"secret_wo": schema.StringAttribute{
 				MarkdownDescription: d["secret_wo"], Optional: true, Sensitive: true, WriteOnly: true,
-				Validators: []validator.String{stringvalidator.LengthBetween(1, api.MaxSecret)},
+				// secret_wo_version may go without secret_wo (a plan
+				// without the secret), but not the other way round: without
+				// a version the secret would never be sent again.
+				Validators: optionalString(stringvalidator.LengthAtMost(api.MaxSecret),
+					stringvalidator.AlsoRequires(path.MatchRoot("secret_wo_version"))),
 			},
-			"secret_wo_version": schema.Int64Attribute{
-				MarkdownDescription: d["secret_wo_version"], Optional: true,
-				Validators: []validator.Int64{int64validator.AlsoRequires(path.MatchRoot("secret_wo"))},
-			},
+			"secret_wo_version": schema.Int64Attribute{MarkdownDescription: d["secret_wo_version"], Optional: true},
 			"expires_at": schema.StringAttribute{
 				MarkdownDescription: d["expires_at"], Optional: true, CustomType: timetypes.RFC3339Type{},
 				Validators: []validator.String{microsecondTimeValidator{}},
 			},
-			"rotation_period": schema.StringAttribute{MarkdownDescription: d["rotation_period"], Optional: true, CustomType: timetypes.GoDurationType{}},
+			"rotation_period": schema.StringAttribute{MarkdownDescription: d["rotation_period"], Optional: true, CustomType: durationType{}},
 			"rotation_due_at": computedTime("rotation_due_at"),
 			"secret_revision": schema.Int64Attribute{MarkdownDescription: d["secret_revision"], Computed: true},
 			"last_rotated_at": computedTime("last_rotated_at"),
@@ -188,15 +187,10 @@ func (r *credentialResource) Schema(_ context.Context, _ resource.SchemaRequest,
 	}
 }
 
-func (r *credentialResource) ConfigValidators(context.Context) []resource.ConfigValidator {
-	return []resource.ConfigValidator{
-		resourcevalidator.ExactlyOneOf(path.MatchRoot("secret"), path.MatchRoot("secret_wo")),
-		resourcevalidator.RequiredTogether(path.MatchRoot("secret_wo"), path.MatchRoot("secret_wo_version")),
-	}
-}
-
 // ValidateConfig checks the rules that tie fields to the type, on the
-// attribute that breaks them.
+// attribute that breaks them. A value that is not known yet (a module
+// input, another resource's attribute) may turn out null, so it is judged
+// when Terraform validates again with known values.
 func (r *credentialResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
 	var m credentialResourceModel
 	resp.Diagnostics.Append(req.Config.Get(ctx, &m)...)
@@ -216,7 +210,7 @@ func (r *credentialResource) ValidateConfig(ctx context.Context, req resource.Va
 		"scopes":      {m.Scopes, []string{api.CredOAuth2Client}},
 	}
 	for name, b := range belongs {
-		if !b.v.IsNull() && typ != b.types[0] {
+		if known(b.v) && typ != b.types[0] {
 			resp.Diagnostics.AddAttributeError(path.Root(name), "Attribute not valid for this type",
 				fmt.Sprintf("%s is only valid for type %s, not %s.", name, b.types[0], typ))
 		}
@@ -337,7 +331,10 @@ func (r *credentialResource) Read(ctx context.Context, req resource.ReadRequest,
 
 // secretState is what ModifyPlan and Update decide about the secret.
 type secretState struct {
-	send    bool
+	// send: the apply sends the secret.
+	send bool
+	// changed: the configuration changed secret_wo_version or secret.
+	changed bool
 	drifted bool
 	noTrace bool
 }
@@ -356,16 +353,46 @@ func secretDecision(ctx context.Context, priv interface {
 	} else if known, err := strconv.ParseInt(string(raw), 10, 64); err != nil || known != state.SecretRevision.ValueInt64() {
 		s.drifted = true
 	}
-	s.send = s.noTrace || s.drifted || !plan.SecretWOVersion.Equal(state.SecretWOVersion) || !plan.Secret.Equal(state.Secret)
+	s.changed = !plan.SecretWOVersion.Equal(state.SecretWOVersion) || !plan.Secret.Equal(state.Secret)
+	s.send = s.noTrace || s.drifted || s.changed
 	return s, diags
 }
 
+// ModifyPlan decides at plan time what the apply will do with the secret,
+// and plans rotation_due_at null when nothing can set it.
+//
+// A secret is required only when it is going to be sent: on create, and
+// when secret_wo_version or secret changes. Any other plan, such as a
+// nightly drift check, runs without the secret (an ephemeral variable left
+// unset), since aiod keeps the one it has.
 func (r *credentialResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
-	if req.State.Raw.IsNull() || req.Plan.Raw.IsNull() {
+	if req.Plan.Raw.IsNull() {
 		return
 	}
 	var plan, state credentialResourceModel
+	var wo types.String
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("secret_wo"), &wo)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	// Null only when configured null: an unknown value may still be a
+	// secret when the apply comes.
+	noSecret := plan.Secret.IsNull() && wo.IsNull()
+	// aiod computes rotation_due_at from expires_at and rotation_period
+	// only; with both unset it stays null, and the plan can say so.
+	noRotation := plan.ExpiresAt.IsNull() && plan.RotationPeriod.IsNull()
+	if req.State.Raw.IsNull() {
+		if noSecret {
+			addMissingSecret(&resp.Diagnostics, "The credential is created with its secret")
+			return
+		}
+		if noRotation {
+			plan.RotationDueAt = timetypes.NewRFC3339Null()
+			resp.Diagnostics.Append(resp.Plan.Set(ctx, plan)...)
+		}
+		return
+	}
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
 	if resp.Diagnostics.HasError() {
 		return
@@ -375,10 +402,20 @@ func (r *credentialResource) ModifyPlan(ctx context.Context, req resource.Modify
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	// A version not known yet may turn out unchanged: the apply decides,
+	// and fails on secret_wo if it must send a secret it does not have.
+	if dec.changed && noSecret && !plan.SecretWOVersion.IsUnknown() {
+		addMissingSecret(&resp.Diagnostics, "secret_wo_version (or secret) changed, so the apply sends the secret")
+		return
+	}
 	if dec.drifted {
 		resp.Diagnostics.AddWarning("Secret changed outside Terraform",
 			fmt.Sprintf("The secret of credential %s was changed outside Terraform (its secret_revision is now %d). Apply sends the configured secret again.",
 				state.ID.ValueString(), state.SecretRevision.ValueInt64()))
+	}
+	if dec.send && noSecret {
+		resp.Diagnostics.AddAttributeWarning(path.Root("secret_wo"), "The apply needs the secret",
+			"Terraform has no record that aiod holds the configured secret (after an import, or after a change outside Terraform), so the apply sends it: supply secret_wo (or secret) to the apply.")
 	}
 	if dec.send {
 		plan.SecretRevision = types.Int64Unknown()
@@ -395,7 +432,17 @@ func (r *credentialResource) ModifyPlan(ctx context.Context, req resource.Modify
 			plan.RotationDueAt = state.RotationDueAt
 		}
 	}
+	if noRotation {
+		plan.RotationDueAt = timetypes.NewRFC3339Null()
+	}
 	resp.Diagnostics.Append(resp.Plan.Set(ctx, plan)...)
+}
+
+// addMissingSecret reports a plan that would have to send a secret it
+// does not have.
+func addMissingSecret(diags *diag.Diagnostics, why string) {
+	diags.AddAttributeError(path.Root("secret_wo"), "Missing secret",
+		why+", but neither secret_wo nor secret has a value. Supply the secret to this plan and its apply, for example TF_VAR_<name> for an ephemeral variable. Plans that send no secret need none.")
 }
 
 func (r *credentialResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
@@ -471,7 +518,7 @@ func credentialModelFromAPI(c api.Credential, prior credentialResourceModel) cre
 		SecretWO:        types.StringNull(),
 		SecretWOVersion: prior.SecretWOVersion,
 		ExpiresAt:       keepSameInstant(context.Background(), prior.ExpiresAt, timePtrValue(c.ExpiresAt)),
-		RotationPeriod:  timetypes.NewGoDurationValueFromPointerStringMust(c.RotationPeriod),
+		RotationPeriod:  durationOf(c.RotationPeriod),
 		RotationDueAt:   timePtrValue(c.RotationDueAt),
 		SecretRevision:  types.Int64Value(c.SecretRevision),
 		LastRotatedAt:   timePtrValue(c.LastRotatedAt),
@@ -529,7 +576,7 @@ func timePtrValue(t *time.Time) timetypes.RFC3339 {
 
 // sameDuration tells whether two durations are both null or the same
 // length, however written.
-func sameDuration(ctx context.Context, a, b timetypes.GoDuration) bool {
+func sameDuration(ctx context.Context, a, b durationValue) bool {
 	if a.IsNull() || b.IsNull() || a.IsUnknown() || b.IsUnknown() {
 		return a.Equal(b)
 	}

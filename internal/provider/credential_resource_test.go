@@ -354,8 +354,8 @@ data "aio_credential" "by_name" {
 func TestAccCredentialResource_badInput(t *testing.T) {
 	srv := newTestServer(t)
 	cases := []struct{ body, want string }{
-		{`type = "bearer"`, `(?s)Exactly one of these attributes must be configured: \[secret,secret_wo\]`},
-		{`type = "bearer"` + "\n" + `secret = "a"` + "\n" + `secret_wo = "b"` + "\n" + `secret_wo_version = 1`, `(?s)Invalid Attribute Combination.*Exactly one of these attributes must be configured: \[secret,secret_wo\]`},
+		{`type = "bearer"`, `(?s)Missing secret.*The\s+credential\s+is\s+created\s+with\s+its\s+secret,\s+but\s+neither\s+secret_wo\s+nor\s+secret\s+has\s+a\s+value`},
+		{`type = "bearer"` + "\n" + `secret = "a"` + "\n" + `secret_wo = "b"` + "\n" + `secret_wo_version = 1`, `(?s)Invalid Attribute Combination.*"secret_wo" cannot be specified when "secret" is specified`},
 		{`type = "bearer"` + "\n" + `secret_wo = "b"`, `(?s)secret_wo_version`},
 		{`type = "bearer"` + "\n" + `secret = "a"` + "\n" + `header = "x-key"`, `(?s)header is only valid for type api_key`},
 		{`type = "basic"` + "\n" + `secret = "a"`, `(?s)username is required for type basic`},
@@ -363,7 +363,7 @@ func TestAccCredentialResource_badInput(t *testing.T) {
 		{`type = "api_key"` + "\n" + `secret = "a"` + "\n" + `header = "x-a"` + "\n" + `query_param = "key"`, `(?s)Invalid Attribute Combination`},
 		{`type = "oauth2_client_credentials"` + "\n" + `secret = "a"` + "\n" + `client_id = "c"` + "\n" + `token_url = "ftp://x"`, `(?s)must be an absolute http or https URL`},
 		{`type = "token"` + "\n" + `secret = "a"`, `(?s)value must be one of`},
-		{`type = "bearer"` + "\n" + `secret = "a"` + "\n" + `rotation_period = "monthly"`, `(?s)Invalid Time Duration String Value`},
+		{`type = "bearer"` + "\n" + `secret = "a"` + "\n" + `rotation_period = "monthly"`, `(?s)Invalid duration.*must be a positive Go duration`},
 		{`type = "bearer"` + "\n" + `secret = "a"` + "\n" + `expires_at = "tomorrow"`, `(?s)Invalid RFC3339 String Value`},
 	}
 	var steps []resource.TestStep

@@ -86,15 +86,15 @@ func (r *endpointResource) Schema(_ context.Context, _ resource.SchemaRequest, r
 			"url":  schema.StringAttribute{MarkdownDescription: d["url"], Required: true, Validators: []validator.String{urlValidator{}}},
 			"api_version": schema.StringAttribute{
 				MarkdownDescription: d["api_version"], Optional: true,
-				Validators: []validator.String{stringvalidator.LengthBetween(1, api.MaxShortText)},
+				Validators: optionalString(stringvalidator.LengthAtMost(api.MaxShortText)),
 			},
 			"description": schema.StringAttribute{
 				MarkdownDescription: d["description"], Optional: true,
-				Validators: []validator.String{stringvalidator.LengthAtMost(api.MaxDescription)},
+				Validators: optionalString(stringvalidator.LengthAtMost(api.MaxDescription)),
 			},
 			"owner": schema.StringAttribute{
 				MarkdownDescription: d["owner"], Optional: true,
-				Validators: []validator.String{stringvalidator.LengthBetween(1, api.MaxShortText)},
+				Validators: optionalString(stringvalidator.LengthAtMost(api.MaxShortText)),
 			},
 			"data_classification": schema.StringAttribute{
 				MarkdownDescription: d["data_classification"], Optional: true, Computed: true,
@@ -107,7 +107,7 @@ func (r *endpointResource) Schema(_ context.Context, _ resource.SchemaRequest, r
 			},
 			"credential_id": schema.StringAttribute{
 				MarkdownDescription: d["credential_id"], Optional: true,
-				Validators: []validator.String{stringvalidator.RegexMatches(credentialIDRegexp, "must be a credential ID, as in cred_...")},
+				Validators: optionalString(stringvalidator.RegexMatches(credentialIDRegexp, "must be a credential ID, as in cred_...")),
 			},
 			"revision": schema.Int64Attribute{MarkdownDescription: d["revision"], Computed: true},
 			"created_at": schema.StringAttribute{

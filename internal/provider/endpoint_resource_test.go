@@ -58,7 +58,7 @@ func TestAccEndpointResource_lifecycle(t *testing.T) {
   name                = "payments-v2"
   url                 = "https://payments.example.com/api"
   api_version         = "2024-06-01"
-  description         = ""
+  description         = "Card payments and refunds."
   owner               = "team-payments"
   data_classification = "pii"
   tags                = { env = "prod", team = "payments" }
@@ -70,7 +70,7 @@ func TestAccEndpointResource_lifecycle(t *testing.T) {
 				}},
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue(endpointAddr, tfjsonpath.New("revision"), knownvalue.Int64Exact(2)),
-					statecheck.ExpectKnownValue(endpointAddr, tfjsonpath.New("description"), knownvalue.StringExact("")),
+					statecheck.ExpectKnownValue(endpointAddr, tfjsonpath.New("description"), knownvalue.StringExact("Card payments and refunds.")),
 					statecheck.ExpectKnownValue(endpointAddr, tfjsonpath.New("tags"), knownvalue.MapExact(map[string]knownvalue.Check{
 						"env": knownvalue.StringExact("prod"), "team": knownvalue.StringExact("payments"),
 					})),
@@ -88,7 +88,7 @@ func TestAccEndpointResource_lifecycle(t *testing.T) {
   name                = "payments-v2"
   url                 = "https://payments.example.com/api"
   api_version         = "2025-01-01"
-  description         = ""
+  description         = "Card payments and refunds."
   owner               = "team-payments"
   data_classification = "pii"
   tags                = { env = "prod", team = "payments" }
@@ -241,7 +241,7 @@ func TestAccEndpointResource_badInput(t *testing.T) {
 		{`name = "ok"` + "\n" + `url = "tcp://db.internal"`, `(?s)Invalid URL.*must name a port`},
 		{`name = "ok"` + "\n" + `url = "https://x.example"` + "\n" + `data_classification = "secret"`, `(?s)Attribute data_classification value must be one of`},
 		{`name = "ok"` + "\n" + `url = "https://x.example"` + "\n" + `tags = { "a:b" = "c" }`, `(?s)tags.*must not contain ':'`},
-		{`name = "ok"` + "\n" + `url = "https://x.example"` + "\n" + `api_version = ""`, `(?s)Attribute api_version string length must be between 1`},
+		{`name = "ok"` + "\n" + `url = "https://x.example"` + "\n" + `api_version = ""`, `(?s)api_version must not be empty; omit the attribute instead`},
 	}
 	var ts []resource.TestStep
 	for _, s := range steps {

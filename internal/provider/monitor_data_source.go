@@ -87,5 +87,10 @@ func (d *monitorDataSource) Read(ctx context.Context, req datasource.ReadRequest
 		return
 	}
 	tflog.Debug(ctx, "read monitor", map[string]any{"monitor_id": m.ID})
-	resp.Diagnostics.Append(resp.State.Set(ctx, monitorModelFromAPI(m, monitorResourceModel{}))...)
+	model, diags := monitorModelFromAPI(ctx, m, monitorResourceModel{})
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	resp.Diagnostics.Append(resp.State.Set(ctx, model)...)
 }

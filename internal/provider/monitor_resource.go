@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework-timetypes/timetypes"
@@ -13,7 +14,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework-validators/setvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
-	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
@@ -34,6 +34,7 @@ var (
 	_ resource.ResourceWithConfigure      = (*monitorResource)(nil)
 	_ resource.ResourceWithImportState    = (*monitorResource)(nil)
 	_ resource.ResourceWithValidateConfig = (*monitorResource)(nil)
+	_ resource.ResourceWithModifyPlan     = (*monitorResource)(nil)
 )
 
 // NewMonitorResource returns the aio_monitor resource.
@@ -44,64 +45,6 @@ type monitorResource struct {
 	client *client.Client
 }
 
-// monitorResourceModel is the state of aio_monitor.
-type monitorResourceModel struct {
-	ID                   types.String         `tfsdk:"id"`
-	Name                 types.String         `tfsdk:"name"`
-	EndpointID           types.String         `tfsdk:"endpoint_id"`
-	Type                 types.String         `tfsdk:"type"`
-	Enabled              types.Bool           `tfsdk:"enabled"`
-	Interval             timetypes.GoDuration `tfsdk:"interval"`
-	Timeout              timetypes.GoDuration `tfsdk:"timeout"`
-	Tags                 types.Map            `tfsdk:"tags"`
-	Request              *monitorRequestModel `tfsdk:"request"`
-	Assertions           []assertionModel     `tfsdk:"assertions"`
-	RetryStrategy        *retryStrategyModel  `tfsdk:"retry_strategy"`
-	DegradedResponseTime timetypes.GoDuration `tfsdk:"degraded_response_time"`
-	Revision             types.Int64          `tfsdk:"revision"`
-	CreatedAt            timetypes.RFC3339    `tfsdk:"created_at"`
-	UpdatedAt            timetypes.RFC3339    `tfsdk:"updated_at"`
-}
-
-type monitorRequestModel struct {
-	Method          types.String     `tfsdk:"method"`
-	Path            types.String     `tfsdk:"path"`
-	Query           types.Map        `tfsdk:"query"`
-	Headers         types.Map        `tfsdk:"headers"`
-	Body            types.String     `tfsdk:"body"`
-	FollowRedirects types.Bool       `tfsdk:"follow_redirects"`
-	CredentialID    types.String     `tfsdk:"credential_id"`
-	TLS             *monitorTLSModel `tfsdk:"tls"`
-}
-
-type monitorTLSModel struct {
-	InsecureSkipVerify types.Bool   `tfsdk:"insecure_skip_verify"`
-	CACert             types.String `tfsdk:"ca_cert"`
-	ServerName         types.String `tfsdk:"server_name"`
-}
-
-type assertionModel struct {
-	Source     types.String `tfsdk:"source"`
-	Property   types.String `tfsdk:"property"`
-	Comparison types.String `tfsdk:"comparison"`
-	Target     types.String `tfsdk:"target"`
-}
-
-type retryStrategyModel struct {
-	Type        types.String         `tfsdk:"type"`
-	MaxRetries  types.Int64          `tfsdk:"max_retries"`
-	BaseBackoff timetypes.GoDuration `tfsdk:"base_backoff"`
-	MaxBackoff  timetypes.GoDuration `tfsdk:"max_backoff"`
-	Jitter      types.Bool           `tfsdk:"jitter"`
-	RetryOn     *retryOnModel        `tfsdk:"retry_on"`
-}
-
-type retryOnModel struct {
-	NetworkError types.Bool `tfsdk:"network_error"`
-	Timeout      types.Bool `tfsdk:"timeout"`
-	StatusCodes  types.Set  `tfsdk:"status_codes"`
-}
-
 func (r *monitorResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
 	resp.TypeName = req.ProviderTypeName + "_monitor"
 }
@@ -110,7 +53,7 @@ func (r *monitorResource) Metadata(_ context.Context, req resource.MetadataReque
 // their computed copy from it.
 func monitorResourceSchema() schema.Schema {
 	durationStr := func(desc string) schema.StringAttribute {
-		return schema.StringAttribute{MarkdownDescription: desc, Optional: true, CustomType: timetypes.GoDurationType{}}
+		return schema.StringAttribute{MarkdownDescription: desc, Optional: true, CustomType: durationType{}}
 	}
 	return schema.Schema{
 		MarkdownDescription: "A monitor: aiod probes its endpoint once per `interval` (HTTP(S) or TCP), checks the answer against the `assertions`, retries as the `retry_strategy` says, and keeps the results that the `aio_monitor_status` data source summarises as availability, response time, throughput, error rate and retry rate.",
@@ -140,7 +83,7 @@ func monitorResourceSchema() schema.Schema {
 			},
 			"interval": schema.StringAttribute{
 				MarkdownDescription: "How often the monitor is probed, as a Go duration from `5s` to `24h`; `60s` and `1m` are the same value. Defaults to `60s`.",
-				Optional:            true, Computed: true, CustomType: timetypes.GoDurationType{},
+				Optional:            true, Computed: true, CustomType: durationType{},
 				Default: stringdefault.StaticString(api.DefaultInterval),
 			},
 			"timeout": durationStr("The time limit of one probe attempt, as a Go duration from `100ms` to the `interval`. When unset, the smaller of `10s` and the `interval` applies."),
@@ -160,7 +103,7 @@ func monitorResourceSchema() schema.Schema {
 					"path": schema.StringAttribute{
 						MarkdownDescription: "A path joined to the endpoint's URL, such as `/health`; no scheme, host or query. Unset by default (the endpoint's URL as is).",
 						Optional:            true,
-						Validators:          []validator.String{stringvalidator.RegexMatches(probePathRegexp, "must be a path such as /health, without scheme, host, query or fragment")},
+						Validators:          optionalString(stringvalidator.RegexMatches(probePathRegexp, "must be a path such as /health, without scheme, host, query or fragment")),
 					},
 					"query": schema.MapAttribute{
 						MarkdownDescription: "Query parameters added to the URL. They never appear in error texts. Unset by default.",
@@ -176,7 +119,7 @@ func monitorResourceSchema() schema.Schema {
 					},
 					"body": schema.StringAttribute{
 						MarkdownDescription: "The request body, at most 64 KiB. Unset by default.",
-						Optional:            true, Validators: []validator.String{stringvalidator.LengthAtMost(api.MaxRequestBody)},
+						Optional:            true, Validators: optionalString(stringvalidator.LengthAtMost(api.MaxRequestBody)),
 					},
 					"follow_redirects": schema.BoolAttribute{
 						MarkdownDescription: "Whether redirects (at most 10) are followed. Credentials are never sent to another host. Defaults to `true`.",
@@ -185,7 +128,7 @@ func monitorResourceSchema() schema.Schema {
 					"credential_id": schema.StringAttribute{
 						MarkdownDescription: "The ID of the `aio_credential` to use. When unset, the endpoint's `credential_id` applies, if any.",
 						Optional:            true,
-						Validators:          []validator.String{stringvalidator.RegexMatches(credentialIDRegexp, "must be a credential ID, as in cred_...")},
+						Validators:          optionalString(stringvalidator.RegexMatches(credentialIDRegexp, "must be a credential ID, as in cred_...")),
 					},
 					"tls": schema.SingleNestedAttribute{
 						MarkdownDescription: "TLS settings of the probe. Unset by default (system trust, the URL's host name).",
@@ -198,11 +141,11 @@ func monitorResourceSchema() schema.Schema {
 							"ca_cert": schema.StringAttribute{
 								MarkdownDescription: "PEM certificates of the authorities to trust. They replace the system's trusted authorities for this monitor (as curl's `--cacert` does), so the endpoint's certificate must chain to one of them. Unset by default (the system's authorities).",
 								Optional:            true,
-								Validators:          []validator.String{stringvalidator.RegexMatches(pemRegexp, "must be PEM certificates")},
+								Validators:          optionalString(stringvalidator.RegexMatches(pemRegexp, "must be PEM certificates")),
 							},
 							"server_name": schema.StringAttribute{
 								MarkdownDescription: "The server name sent in SNI and verified in the certificate, when it differs from the URL's host. Unset by default.",
-								Optional:            true, Validators: []validator.String{stringvalidator.LengthAtLeast(1)},
+								Optional:            true, Validators: optionalString(),
 							},
 						},
 					},
@@ -219,7 +162,7 @@ func monitorResourceSchema() schema.Schema {
 					},
 					"property": schema.StringAttribute{
 						MarkdownDescription: "For `header`, the lower-case header name; for `json_body`, a JSONPath (RFC 9535) such as `$.status`. Not set for other sources.",
-						Optional:            true,
+						Optional:            true, Validators: optionalString(),
 					},
 					"comparison": schema.StringAttribute{
 						MarkdownDescription: "How the value is compared with `target`: one of " + oneOfDescription(api.Comparisons) + ". `status_code` and `response_time` take `equals`, `not_equals`, `less_than` and `greater_than`.",
@@ -227,7 +170,7 @@ func monitorResourceSchema() schema.Schema {
 					},
 					"target": schema.StringAttribute{
 						MarkdownDescription: "The value compared with: a whole number for `status_code`, a Go duration such as `500ms` for `response_time`, an RE2 regular expression for `matches`, text otherwise. Not set for `is_empty` and `not_empty`.",
-						Optional:            true,
+						Optional:            true, Validators: optionalString(),
 					},
 				}},
 			},
@@ -282,12 +225,22 @@ func (r *monitorResource) Schema(_ context.Context, _ resource.SchemaRequest, re
 // ValidateConfig applies the API's own cross-field rules (timeout from
 // 100ms to the interval, degraded_response_time within the timeout,
 // request only for http, what each assertion needs, JSONPaths that parse)
-// at plan time, on the attribute that breaks them.
+// at plan time, on the attribute that breaks them. Rules of a single
+// attribute are the schema's validators; they are not repeated here.
 func (r *monitorResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
 	var m monitorResourceModel
 	resp.Diagnostics.Append(req.Config.Get(ctx, &m)...)
-	if resp.Diagnostics.HasError() || !m.fullyKnown() {
+	if resp.Diagnostics.HasError() {
 		return
+	}
+	// The cross-field rules read these values. While one of them is not
+	// known yet (a module input, another resource's attribute), the rules
+	// wait: Terraform validates the configuration again during apply, when
+	// every value is known.
+	for _, v := range []attr.Value{m.Type, m.Interval, m.Timeout, m.DegradedResponseTime, m.Request, m.Assertions, m.RetryStrategy} {
+		if !fullyKnown(ctx, v) {
+			return
+		}
 	}
 	in, diags := m.toAPI(ctx)
 	if diags.HasError() {
@@ -298,12 +251,14 @@ func (r *monitorResource) ValidateConfig(ctx context.Context, req resource.Valid
 		in.EndpointID = api.PrefixEndpoint
 	}
 	for _, fe := range in.Validate() {
-		// Rules the schema already checks per attribute would repeat.
-		if fe.Field == "name" || fe.Field == "endpoint_id" || strings.HasPrefix(fe.Field, "tags") {
+		if checkedBySchema(fe) {
 			continue
 		}
+		// The detail names the attribute the way Terraform writes paths,
+		// as in assertions[1].target: Terraform shows the resource's first
+		// line for an attribute nested in an object.
 		p, _ := fieldPath(fe.Field)
-		resp.Diagnostics.AddAttributeError(p, "Invalid monitor configuration", fe.Field+" "+fe.Message+".")
+		resp.Diagnostics.AddAttributeError(p, "Invalid monitor configuration", p.String()+" "+fe.Message+".")
 	}
 	if resp.Diagnostics.HasError() || in.Retry == nil {
 		return
@@ -317,30 +272,88 @@ func (r *monitorResource) ValidateConfig(ctx context.Context, req resource.Valid
 	}
 }
 
-// fullyKnown tells whether every value the cross-field rules read is known.
-func (m monitorResourceModel) fullyKnown() bool {
-	vals := []attr.Value{m.Type, m.Interval, m.Timeout, m.DegradedResponseTime}
-	if m.Request != nil {
-		vals = append(vals, m.Request.Method, m.Request.Path, m.Request.Headers, m.Request.Query, m.Request.Body, m.Request.CredentialID)
-		if m.Request.TLS != nil {
-			vals = append(vals, m.Request.TLS.CACert)
+// monitorSchemaFields are the API fields whose every rule is also a
+// validator of their attribute in the schema; an API error on one of them
+// would repeat the schema's error in other words.
+var monitorSchemaFields = map[string]bool{
+	"name": true, "endpoint_id": true, "type": true, "assertions": true,
+	"request.method": true, "request.path": true, "request.query": true, "request.body": true,
+	"request.credential_id": true, "request.tls.ca_cert": true,
+	"retry_strategy.type": true, "retry_strategy.max_retries": true,
+}
+
+// checkedBySchema tells whether a schema validator already reports the
+// API's error fe, so that each mistake is reported once.
+func checkedBySchema(fe api.FieldError) bool {
+	switch {
+	case monitorSchemaFields[fe.Field],
+		strings.HasPrefix(fe.Field, "tags"),
+		strings.HasPrefix(fe.Field, "request.headers."),
+		strings.HasPrefix(fe.Field, "retry_strategy.retry_on.status_codes"):
+		return true
+	case strings.HasSuffix(fe.Field, ".source") || strings.HasSuffix(fe.Field, ".comparison"):
+		// The schema checks the allowed values; the API's other rules on
+		// these (source and comparison combined, tcp) are cross-field.
+		return strings.HasPrefix(fe.Message, "must be one of")
+	}
+	// Every duration has durationType, which refuses what ParseDuration
+	// refuses.
+	return fe.Message == apiDurationMessage
+}
+
+// apiDurationMessage is aiod's message for a value that is not a positive
+// duration, taken from the API package rather than copied.
+var apiDurationMessage = func() string {
+	_, err := api.ParseDuration("")
+	return err.Error()
+}()
+
+// ModifyPlan warns when the monitor's type does not fit its endpoint's URL
+// scheme (an http monitor on a tcp:// endpoint, a tcp monitor on an
+// http(s):// one), which aiod refuses. It reads the endpoint only when both
+// are known and one of them changes; a failed read leaves the check to aiod
+// at apply time rather than failing the plan.
+func (r *monitorResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	if req.Plan.Raw.IsNull() || r.client == nil {
+		return
+	}
+	var typ, endpointID, priorType, priorEndpointID types.String
+	resp.Diagnostics.Append(req.Plan.GetAttribute(ctx, path.Root("type"), &typ)...)
+	resp.Diagnostics.Append(req.Plan.GetAttribute(ctx, path.Root("endpoint_id"), &endpointID)...)
+	if resp.Diagnostics.HasError() || !known(typ) || !known(endpointID) {
+		return
+	}
+	if !req.State.Raw.IsNull() {
+		resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("type"), &priorType)...)
+		resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("endpoint_id"), &priorEndpointID)...)
+		if resp.Diagnostics.HasError() || (typ.Equal(priorType) && endpointID.Equal(priorEndpointID)) {
+			return
 		}
 	}
-	for _, a := range m.Assertions {
-		vals = append(vals, a.Source, a.Property, a.Comparison, a.Target)
+	ep, err := r.client.GetEndpoint(ctx, endpointID.ValueString())
+	if err != nil {
+		tflog.Debug(ctx, "could not read the monitor's endpoint to check its scheme", map[string]any{"endpoint_id": endpointID.ValueString(), "error": err.Error()})
+		return
 	}
-	if rs := m.RetryStrategy; rs != nil {
-		vals = append(vals, rs.Type, rs.MaxRetries, rs.BaseBackoff, rs.MaxBackoff)
-		if rs.RetryOn != nil {
-			vals = append(vals, rs.RetryOn.StatusCodes)
-		}
+	if msg := schemeMismatch(typ.ValueString(), ep.URL); msg != "" {
+		resp.Diagnostics.AddAttributeWarning(path.Root("type"), "Monitor type does not fit the endpoint", msg)
 	}
-	for _, v := range vals {
-		if v.IsUnknown() {
-			return false
-		}
+}
+
+// schemeMismatch says why a monitor of type typ cannot probe an endpoint
+// at rawURL, or returns "".
+func schemeMismatch(typ, rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return ""
 	}
-	return true
+	switch {
+	case typ == api.MonitorHTTP && u.Scheme == "tcp":
+		return fmt.Sprintf("An http monitor sends HTTP requests, but its endpoint's URL %s is a tcp:// address. Use type = \"tcp\", or an endpoint with an http:// or https:// URL; aiod refuses this monitor.", rawURL)
+	case typ == api.MonitorTCP && (u.Scheme == "http" || u.Scheme == "https"):
+		return fmt.Sprintf("A tcp monitor connects to a tcp://host:port address, but its endpoint's URL %s is an %s:// address. Use type = \"http\", or an endpoint with a tcp:// URL; aiod refuses this monitor.", rawURL, u.Scheme)
+	}
+	return ""
 }
 
 func (r *monitorResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
@@ -365,7 +378,12 @@ func (r *monitorResource) Create(ctx context.Context, req resource.CreateRequest
 	}
 	ctx = tflog.SetField(ctx, "monitor_id", out.ID)
 	tflog.Debug(ctx, "created monitor", map[string]any{"revision": out.Revision})
-	resp.Diagnostics.Append(resp.State.Set(ctx, monitorModelFromAPI(out, plan))...)
+	model, diags := monitorModelFromAPI(ctx, out, plan)
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	resp.Diagnostics.Append(resp.State.Set(ctx, model)...)
 }
 
 func (r *monitorResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
@@ -385,7 +403,12 @@ func (r *monitorResource) Read(ctx context.Context, req resource.ReadRequest, re
 		addClientError(&resp.Diagnostics, "Could not read the monitor", err)
 		return
 	}
-	resp.Diagnostics.Append(resp.State.Set(ctx, monitorModelFromAPI(out, state))...)
+	model, diags := monitorModelFromAPI(ctx, out, state)
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	resp.Diagnostics.Append(resp.State.Set(ctx, model)...)
 }
 
 func (r *monitorResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
@@ -407,7 +430,12 @@ func (r *monitorResource) Update(ctx context.Context, req resource.UpdateRequest
 		return
 	}
 	tflog.Debug(ctx, "updated monitor", map[string]any{"revision": out.Revision})
-	resp.Diagnostics.Append(resp.State.Set(ctx, monitorModelFromAPI(out, plan))...)
+	model, diags := monitorModelFromAPI(ctx, out, plan)
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	resp.Diagnostics.Append(resp.State.Set(ctx, model)...)
 }
 
 func (r *monitorResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
@@ -427,142 +455,4 @@ func (r *monitorResource) Delete(ctx context.Context, req resource.DeleteRequest
 
 func (r *monitorResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
 	resource.ImportStatePassthroughID(ctx, path.Root("id"), req, resp)
-}
-
-// durationFromAPI keeps the server's text (which is what was planned) and
-// null for nil. prior, when semantically equal, is kept as written.
-func durationFromAPI(ctx context.Context, v *string, prior timetypes.GoDuration) timetypes.GoDuration {
-	if v == nil {
-		return timetypes.NewGoDurationNull()
-	}
-	nv := timetypes.NewGoDurationValueFromStringMust(*v)
-	if !prior.IsNull() && sameDuration(ctx, prior, nv) {
-		return prior
-	}
-	return nv
-}
-
-func boolFromAPI(v *bool) types.Bool { return types.BoolPointerValue(v) }
-
-func boolPtr(v types.Bool) *bool {
-	if v.IsNull() || v.IsUnknown() {
-		return nil
-	}
-	b := v.ValueBool()
-	return &b
-}
-
-func durationPtr(v timetypes.GoDuration) *string { return stringPtr(v.StringValue) }
-
-// monitorModelFromAPI converts an API monitor to the model; prior (plan or
-// state) keeps durations as written when they mean the same.
-func monitorModelFromAPI(m api.Monitor, prior monitorResourceModel) monitorResourceModel {
-	ctx := context.Background()
-	out := monitorResourceModel{
-		ID:                   types.StringValue(m.ID),
-		Name:                 types.StringValue(m.Name),
-		EndpointID:           types.StringValue(m.EndpointID),
-		Type:                 types.StringValue(m.Type),
-		Enabled:              types.BoolValue(m.IsEnabled()),
-		Interval:             durationFromAPI(ctx, m.Interval, prior.Interval),
-		Timeout:              durationFromAPI(ctx, m.Timeout, prior.Timeout),
-		Tags:                 tagsFromAPI(m.Tags),
-		DegradedResponseTime: durationFromAPI(ctx, m.DegradedResponseTime, prior.DegradedResponseTime),
-		Revision:             types.Int64Value(m.Revision),
-		CreatedAt:            timeValue(m.CreatedAt),
-		UpdatedAt:            timeValue(m.UpdatedAt),
-	}
-	if rq := m.Request; rq != nil {
-		out.Request = &monitorRequestModel{
-			Method: types.StringPointerValue(rq.Method), Path: types.StringPointerValue(rq.Path),
-			Query: tagsFromAPI(rq.Query), Headers: tagsFromAPI(rq.Headers), Body: types.StringPointerValue(rq.Body),
-			FollowRedirects: boolFromAPI(rq.FollowRedirects), CredentialID: types.StringPointerValue(rq.CredentialID),
-		}
-		if t := rq.TLS; t != nil {
-			out.Request.TLS = &monitorTLSModel{
-				InsecureSkipVerify: boolFromAPI(t.InsecureSkipVerify), CACert: types.StringPointerValue(t.CACert),
-				ServerName: types.StringPointerValue(t.ServerName),
-			}
-		}
-	}
-	if m.Assertions != nil {
-		out.Assertions = make([]assertionModel, len(m.Assertions))
-		for i, a := range m.Assertions {
-			out.Assertions[i] = assertionModel{
-				Source: types.StringValue(a.Source), Property: types.StringPointerValue(a.Property),
-				Comparison: types.StringValue(a.Comparison), Target: types.StringPointerValue(a.Target),
-			}
-		}
-	}
-	if rs := m.Retry; rs != nil {
-		var pr retryStrategyModel
-		if prior.RetryStrategy != nil {
-			pr = *prior.RetryStrategy
-		}
-		out.RetryStrategy = &retryStrategyModel{
-			Type: types.StringValue(rs.Type), MaxRetries: types.Int64PointerValue(rs.MaxRetries),
-			BaseBackoff: durationFromAPI(ctx, rs.BaseBackoff, pr.BaseBackoff), MaxBackoff: durationFromAPI(ctx, rs.MaxBackoff, pr.MaxBackoff),
-			Jitter: boolFromAPI(rs.Jitter),
-		}
-		if ro := rs.RetryOn; ro != nil {
-			codes := types.SetNull(types.Int64Type)
-			if ro.StatusCodes != nil {
-				elems := make([]attr.Value, len(ro.StatusCodes))
-				for i, c := range ro.StatusCodes {
-					elems[i] = types.Int64Value(c)
-				}
-				codes = types.SetValueMust(types.Int64Type, elems)
-			}
-			out.RetryStrategy.RetryOn = &retryOnModel{NetworkError: boolFromAPI(ro.NetworkError), Timeout: boolFromAPI(ro.Timeout), StatusCodes: codes}
-		}
-	}
-	return out
-}
-
-// toAPI converts the planned model to the API's form.
-func (m monitorResourceModel) toAPI(ctx context.Context) (api.Monitor, diag.Diagnostics) {
-	var diags diag.Diagnostics
-	tags, d := tagsToAPI(ctx, m.Tags)
-	diags.Append(d...)
-	out := api.Monitor{
-		Name: m.Name.ValueString(), EndpointID: m.EndpointID.ValueString(), Type: m.Type.ValueString(),
-		Enabled: boolPtr(m.Enabled), Interval: durationPtr(m.Interval), Timeout: durationPtr(m.Timeout), Tags: tags,
-		DegradedResponseTime: durationPtr(m.DegradedResponseTime),
-	}
-	if rq := m.Request; rq != nil {
-		query, d := tagsToAPI(ctx, rq.Query)
-		diags.Append(d...)
-		headers, d := tagsToAPI(ctx, rq.Headers)
-		diags.Append(d...)
-		out.Request = &api.MonitorRequest{
-			Method: stringPtr(rq.Method), Path: stringPtr(rq.Path), Query: query, Headers: headers, Body: stringPtr(rq.Body),
-			FollowRedirects: boolPtr(rq.FollowRedirects), CredentialID: stringPtr(rq.CredentialID),
-		}
-		if t := rq.TLS; t != nil {
-			out.Request.TLS = &api.MonitorTLS{InsecureSkipVerify: boolPtr(t.InsecureSkipVerify), CACert: stringPtr(t.CACert), ServerName: stringPtr(t.ServerName)}
-		}
-	}
-	if m.Assertions != nil {
-		out.Assertions = make([]api.Assertion, len(m.Assertions))
-		for i, a := range m.Assertions {
-			out.Assertions[i] = api.Assertion{Source: a.Source.ValueString(), Property: stringPtr(a.Property), Comparison: a.Comparison.ValueString(), Target: stringPtr(a.Target)}
-		}
-	}
-	if rs := m.RetryStrategy; rs != nil {
-		out.Retry = &api.RetryStrategy{
-			Type: rs.Type.ValueString(), BaseBackoff: durationPtr(rs.BaseBackoff), MaxBackoff: durationPtr(rs.MaxBackoff), Jitter: boolPtr(rs.Jitter),
-		}
-		if !rs.MaxRetries.IsNull() && !rs.MaxRetries.IsUnknown() {
-			n := rs.MaxRetries.ValueInt64()
-			out.Retry.MaxRetries = &n
-		}
-		if ro := rs.RetryOn; ro != nil {
-			out.Retry.RetryOn = &api.RetryOn{NetworkError: boolPtr(ro.NetworkError), Timeout: boolPtr(ro.Timeout)}
-			if !ro.StatusCodes.IsNull() && !ro.StatusCodes.IsUnknown() {
-				out.Retry.RetryOn.StatusCodes = []int64{}
-				diags.Append(ro.StatusCodes.ElementsAs(ctx, &out.Retry.RetryOn.StatusCodes, false)...)
-			}
-		}
-	}
-	return out, diags
 }

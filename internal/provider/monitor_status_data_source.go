@@ -29,21 +29,21 @@ type monitorStatusDataSource struct {
 
 // monitorStatusDataSourceModel is the state of aio_monitor_status.
 type monitorStatusDataSourceModel struct {
-	MonitorID           types.String         `tfsdk:"monitor_id"`
-	Window              timetypes.GoDuration `tfsdk:"window"`
-	Status              types.String         `tfsdk:"status"`
-	LastCheckedAt       timetypes.RFC3339    `tfsdk:"last_checked_at"`
-	AvailabilityPercent types.Float64        `tfsdk:"availability_percent"`
-	LatencyAvgMS        types.Float64        `tfsdk:"latency_avg_ms"`
-	LatencyP95MS        types.Float64        `tfsdk:"latency_p95_ms"`
-	LatencyP99MS        types.Float64        `tfsdk:"latency_p99_ms"`
-	ProbesPerMinute     types.Float64        `tfsdk:"probes_per_minute"`
-	BytesPerMinute      types.Float64        `tfsdk:"bytes_per_minute"`
-	ErrorRatePercent    types.Float64        `tfsdk:"error_rate_percent"`
-	RetryRatePercent    types.Float64        `tfsdk:"retry_rate_percent"`
-	Probes              types.Int64          `tfsdk:"probes"`
-	Missed              types.Int64          `tfsdk:"missed"`
-	TLSCertExpiresAt    timetypes.RFC3339    `tfsdk:"tls_cert_expires_at"`
+	MonitorID           types.String      `tfsdk:"monitor_id"`
+	Window              durationValue     `tfsdk:"window"`
+	Status              types.String      `tfsdk:"status"`
+	LastCheckedAt       timetypes.RFC3339 `tfsdk:"last_checked_at"`
+	AvailabilityPercent types.Float64     `tfsdk:"availability_percent"`
+	LatencyAvgMS        types.Float64     `tfsdk:"latency_avg_ms"`
+	LatencyP95MS        types.Float64     `tfsdk:"latency_p95_ms"`
+	LatencyP99MS        types.Float64     `tfsdk:"latency_p99_ms"`
+	ProbesPerMinute     types.Float64     `tfsdk:"probes_per_minute"`
+	BytesPerMinute      types.Float64     `tfsdk:"bytes_per_minute"`
+	ErrorRatePercent    types.Float64     `tfsdk:"error_rate_percent"`
+	RetryRatePercent    types.Float64     `tfsdk:"retry_rate_percent"`
+	Probes              types.Int64       `tfsdk:"probes"`
+	Missed              types.Int64       `tfsdk:"missed"`
+	TLSCertExpiresAt    timetypes.RFC3339 `tfsdk:"tls_cert_expires_at"`
 }
 
 func (d *monitorStatusDataSource) Metadata(_ context.Context, req datasource.MetadataRequest, resp *datasource.MetadataResponse) {
@@ -63,7 +63,7 @@ func (d *monitorStatusDataSource) Schema(_ context.Context, _ datasource.SchemaR
 			},
 			"window": schema.StringAttribute{
 				MarkdownDescription: "The window the figures cover, ending now, as a Go duration from `1m` to `2160h` (90 days). Defaults to `1h`.",
-				Optional:            true, CustomType: timetypes.GoDurationType{},
+				Optional:            true, CustomType: durationType{},
 				Validators: []validator.String{statusWindowValidator{}},
 			},
 			"status":               schema.StringAttribute{MarkdownDescription: "The outcome of the latest probe: `up`, `degraded` or `down`; null before the first probe.", Computed: true},
@@ -141,7 +141,11 @@ func (statusWindowValidator) ValidateString(_ context.Context, req validator.Str
 	}
 	s := req.ConfigValue.ValueString()
 	d, err := time.ParseDuration(s)
-	if err != nil || d < time.Minute || d > api.MaxStatusWindow {
+	if err != nil || d <= 0 {
+		// durationType reports a value that is no positive duration.
+		return
+	}
+	if d < time.Minute || d > api.MaxStatusWindow {
 		resp.Diagnostics.AddAttributeError(req.Path, "Invalid window",
 			fmt.Sprintf("window must be a Go duration from 1m to 2160h (90 days), as in 1h; got %q.", s))
 	}

@@ -186,7 +186,7 @@ func TestAccMonitorStatusDataSource(t *testing.T) {
 				// Bad input, refused at plan time: a window out of range,
 				// and a monitor ID.
 				Config:      cfg(statusData("30s", "")),
-				ExpectError: regexp.MustCompile(`(?s)window\s+must\s+be\s+a\s+Go\s+duration\s+from\s+1m\s+to\s+2160h`),
+				ExpectError: regexp.MustCompile(`(?s)window\s+must\s+be\s+a\s+Go\s+duration\s+from\s+1m\s+to\s+2160h|Invalid duration.*must be a positive Go duration`),
 			},
 			{
 				Config: cfg(`
@@ -253,7 +253,7 @@ func TestAccMonitorStatusDataSource_badWindow(t *testing.T) {
 		steps = append(steps, resource.TestStep{
 			Config:      statusConfig(srv, "http://127.0.0.1:9/", statusData(w, "")),
 			PlanOnly:    true,
-			ExpectError: regexp.MustCompile(`(?s)window\s+must\s+be\s+a\s+Go\s+duration\s+from\s+1m\s+to\s+2160h`),
+			ExpectError: regexp.MustCompile(`(?s)window\s+must\s+be\s+a\s+Go\s+duration\s+from\s+1m\s+to\s+2160h|Invalid duration.*must be a positive Go duration`),
 		})
 	}
 	// The bounds themselves are accepted: the plan only creates the

@@ -25,9 +25,9 @@ type monitorsDataSource struct {
 
 // monitorsDataSourceModel is the state of aio_monitors.
 type monitorsDataSourceModel struct {
-	EndpointID types.String           `tfsdk:"endpoint_id"`
-	Tags       types.Map              `tfsdk:"tags"`
-	Monitors   []monitorResourceModel `tfsdk:"monitors"`
+	EndpointID types.String `tfsdk:"endpoint_id"`
+	Tags       types.Map    `tfsdk:"tags"`
+	Monitors   types.List   `tfsdk:"monitors"`
 }
 
 func (d *monitorsDataSource) Metadata(_ context.Context, req datasource.MetadataRequest, resp *datasource.MetadataResponse) {
@@ -76,9 +76,16 @@ func (d *monitorsDataSource) Read(ctx context.Context, req datasource.ReadReques
 		addClientError(&resp.Diagnostics, "Could not list monitors", err)
 		return
 	}
-	cfg.Monitors = make([]monitorResourceModel, 0, len(items))
+	models := make([]monitorResourceModel, 0, len(items))
 	for _, m := range items {
-		cfg.Monitors = append(cfg.Monitors, monitorModelFromAPI(m, monitorResourceModel{}))
+		model, diags := monitorModelFromAPI(ctx, m, monitorResourceModel{})
+		resp.Diagnostics.Append(diags...)
+		models = append(models, model)
+	}
+	cfg.Monitors, diags = types.ListValueFrom(ctx, monitorResourceSchema().Type(), models)
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
 	}
 	tflog.Debug(ctx, "listed monitors", map[string]any{"count": len(items)})
 	resp.Diagnostics.Append(resp.State.Set(ctx, cfg)...)

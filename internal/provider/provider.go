@@ -12,7 +12,6 @@ import (
 
 	"github.com/hashicorp/go-cleanhttp"
 
-	"github.com/hashicorp/terraform-plugin-framework-timetypes/timetypes"
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/path"
@@ -43,12 +42,12 @@ type aioProvider struct {
 
 // aioProviderModel is the provider block.
 type aioProviderModel struct {
-	Address            types.String         `tfsdk:"address"`
-	Token              types.String         `tfsdk:"token"`
-	RetryMax           types.Int64          `tfsdk:"retry_max"`
-	RequestTimeout     timetypes.GoDuration `tfsdk:"request_timeout"`
-	CACertFile         types.String         `tfsdk:"ca_cert_file"`
-	InsecureSkipVerify types.Bool           `tfsdk:"insecure_skip_verify"`
+	Address            types.String  `tfsdk:"address"`
+	Token              types.String  `tfsdk:"token"`
+	RetryMax           types.Int64   `tfsdk:"retry_max"`
+	RequestTimeout     durationValue `tfsdk:"request_timeout"`
+	CACertFile         types.String  `tfsdk:"ca_cert_file"`
+	InsecureSkipVerify types.Bool    `tfsdk:"insecure_skip_verify"`
 }
 
 // New returns a constructor of the provider at the given version.
@@ -82,7 +81,7 @@ func (p *aioProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp *
 			"request_timeout": schema.StringAttribute{
 				MarkdownDescription: "The time limit of each single attempt of a request, as a Go duration such as `30s` or `2m`. Defaults to `30s`.",
 				Optional:            true,
-				CustomType:          timetypes.GoDurationType{},
+				CustomType:          durationType{},
 			},
 			"ca_cert_file": schema.StringAttribute{
 				MarkdownDescription: "The path of a PEM file of certificate authorities to trust for an `aiod` served over HTTPS with its own certificate (`aiod serve --tls-cert`), in addition to the system's. Falls back to the `AIO_CA_CERT_FILE` environment variable. Unset by default.",
@@ -139,15 +138,8 @@ func (p *aioProvider) Configure(ctx context.Context, req provider.ConfigureReque
 			ccfg.RetryMax = -1
 		}
 	}
-	if !cfg.RequestTimeout.IsNull() {
-		d, diags := cfg.RequestTimeout.ValueGoDuration()
-		resp.Diagnostics.Append(diags...)
-		if d <= 0 {
-			resp.Diagnostics.AddAttributeError(path.Root("request_timeout"), "Invalid request timeout", "The request timeout must be a positive duration, such as 30s.")
-		}
-		if resp.Diagnostics.HasError() {
-			return
-		}
+	if d := cfg.RequestTimeout.ValueDuration(); d > 0 {
+		// durationType has refused anything but a positive duration.
 		ccfg.RequestTimeout = d
 	}
 	caFile := cfg.CACertFile.ValueString()

@@ -81,7 +81,7 @@ data "aio_endpoints" "all" {}
 			},
 			{
 				Config:      fmt.Sprintf("provider \"aio\" {\n  address = %q\n  token = \"x\"\n  request_timeout = \"soon\"\n}\n", srv.URL) + readAll,
-				ExpectError: regexp.MustCompile(`(?s)Invalid Time Duration String Value`),
+				ExpectError: regexp.MustCompile(`(?s)Invalid duration.*must be a positive Go duration`),
 			},
 			{
 				// The environment variables stand in for the block.

@@ -147,3 +147,46 @@ func (hostPatternValidator) ValidateString(_ context.Context, req validator.Stri
 			fmt.Sprintf("The allowed_hosts entry %q is invalid: it %s.", req.ConfigValue.ValueString(), fe.Message))
 	}
 }
+
+// emptyStringMessage is how an empty optional string is refused, here at
+// plan time and by aiod at apply time alike: for aiod, as for Terraform,
+// an unset attribute is null, and "" would be a second way to say the same.
+const emptyStringMessage = "must not be empty; omit the attribute instead"
+
+// optionalString returns the validators of an optional string attribute:
+// an empty string is refused with emptyStringMessage, and inner validators
+// see only non-empty strings, so that "" is one mistake reported once
+// rather than also failing, say, a pattern.
+func optionalString(inner ...validator.String) []validator.String {
+	return []validator.String{notEmptyValidator{inner: inner}}
+}
+
+// notEmptyValidator refuses "" and hands every other value to inner.
+type notEmptyValidator struct {
+	inner []validator.String
+}
+
+var _ validator.String = notEmptyValidator{}
+
+func (v notEmptyValidator) Description(ctx context.Context) string {
+	parts := []string{"value must not be empty"}
+	for _, in := range v.inner {
+		parts = append(parts, in.Description(ctx))
+	}
+	return strings.Join(parts, "; ")
+}
+
+func (v notEmptyValidator) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
+
+func (v notEmptyValidator) ValidateString(ctx context.Context, req validator.StringRequest, resp *validator.StringResponse) {
+	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
+		return
+	}
+	if req.ConfigValue.ValueString() == "" {
+		resp.Diagnostics.AddAttributeError(req.Path, "Empty value", fmt.Sprintf("%s %s.", req.Path, emptyStringMessage))
+		return
+	}
+	for _, in := range v.inner {
+		in.ValidateString(ctx, req, resp)
+	}
+}

@@ -9,7 +9,7 @@ data "aio_audit_events" "ci_changes" {
 # the field "secret", never with its value.
 data "aio_audit_events" "payments_key" {
   kind      = "credential"
-  object_id = "cred_01jdq3v8m5x2k7n4p6r9s0t1w2"
+  object_id = aio_credential.payments.id
 }
 
 output "ci_changes" {

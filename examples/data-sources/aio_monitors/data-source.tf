@@ -1,7 +1,7 @@
 # Every monitor of one endpoint that carries the tag tier=critical. Both
 # filters are optional; without any, every monitor is listed.
 data "aio_monitors" "critical" {
-  endpoint_id = "ep_01jdq3v8m5x2k7n4p6r9s0t1w2"
+  endpoint_id = aio_endpoint.payments.id
 
   tags = {
     tier = "critical"

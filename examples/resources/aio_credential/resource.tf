@@ -1,12 +1,15 @@
 # Write-only mode (Terraform 1.11 or later): the secret comes from an
 # ephemeral variable and is sent to aiod, but is kept in neither the plan nor
-# the state. Set it in the environment, e.g. TF_VAR_payments_api_key, on
-# every plan and apply.
+# the state. Set it in the environment, e.g. TF_VAR_payments_api_key, for
+# the plans and applies that send it: when the credential is created and
+# when secret_wo_version changes. With `default = null`, every other plan
+# (a pull request's, a nightly drift check) runs without the secret.
 variable "payments_api_key" {
-  description = "The payments API key. Ephemeral: never written to the plan or the state."
+  description = "The payments API key. Ephemeral: never written to the plan or the state. Needed only when the secret is sent."
   type        = string
   sensitive   = true
   ephemeral   = true
+  default     = null
 }
 
 # An API key in a header (header names are lower case).
@@ -17,7 +20,7 @@ resource "aio_credential" "payments" {
   header      = "x-api-key"
 
   # The only hosts the key may be sent to. Review every change of this list.
-  allowed_hosts = ["payments.example.com"]
+  allowed_hosts = ["payments.example.com", "*.payments.example.com"]
 
   secret_wo = var.payments_api_key
   # Bump this whenever the key changes: only then is secret_wo sent again.
@@ -25,13 +28,6 @@ resource "aio_credential" "payments" {
 
   rotation_period = "2160h" # 90 days: sets rotation_due_at
   expires_at      = "2027-01-01T00:00:00Z"
-}
-
-# The endpoint reaches the payments API with that credential by default.
-resource "aio_endpoint" "payments" {
-  name          = "payments-api"
-  url           = "https://payments.example.com/api"
-  credential_id = aio_credential.payments.id
 }
 
 variable "partner_key" {

@@ -1,4 +1,6 @@
-# An HTTPS API with every argument set.
+# An HTTPS API with every argument set. Probes reach it with the API key of
+# the aio_credential example by default; a monitor may name another
+# credential.
 resource "aio_endpoint" "payments" {
   name                = "payments-api"
   url                 = "https://payments.example.com/api"
@@ -6,6 +8,7 @@ resource "aio_endpoint" "payments" {
   description         = "Card payments and refunds."
   owner               = "team-payments"
   data_classification = "confidential"
+  credential_id       = aio_credential.payments.id
 
   tags = {
     team = "payments"

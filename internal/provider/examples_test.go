@@ -1,0 +1,75 @@
+package provider
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/hashicorp/terraform-plugin-testing/config"
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+
+	"github.com/aio-platform/terraform-provider-aio/internal/api"
+)
+
+// concatExamples joins the example files that match pattern (relative to
+// the repository root) into one configuration text, as a reader pasting
+// every documentation page's example into one file would.
+func concatExamples(t *testing.T, pattern string) string {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join("..", "..", pattern))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no examples match %s: %v", pattern, err)
+	}
+	var b strings.Builder
+	for _, f := range files {
+		text, err := os.ReadFile(f) //nolint:gosec // G304: the repository's own example files.
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.WriteString("\n# ---- " + filepath.ToSlash(f) + "\n")
+		b.Write(text)
+	}
+	return b.String()
+}
+
+// Every documented example, pasted together into one configuration,
+// validates, plans and applies against aiod: names are unique, and the
+// examples that refer to each other agree. The resource examples are
+// applied first, so that the data-source examples, which look objects up
+// by name, find them when they are read at plan time.
+func TestAccExamples_togetherInOneConfiguration(t *testing.T) {
+	useProviderSource(t)
+	srv := newTestServer(t)
+	resources := concatExamples(t, "examples/resources/*/resource.tf")
+	dataSources := concatExamples(t, "examples/data-sources/*/data-source.tf")
+	secrets := config.Variables{
+		"payments_api_key":      config.StringVariable("payments-SECRET"),
+		"partner_key":           config.StringVariable("partner-SECRET"),
+		"webhook_token":         config.StringVariable("webhook-SECRET"),
+		"oauth_client_secret":   config.StringVariable("oauth-SECRET"),
+		"orders_admin_password": config.StringVariable("orders-SECRET"),
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		TerraformVersionChecks:   testAccVersionChecks,
+		Steps: []resource.TestStep{
+			{
+				Config:          rootHeader(srv, api.RoleEditor) + resources,
+				ConfigVariables: secrets,
+			},
+			{
+				Config:          rootHeader(srv, api.RoleEditor) + resources + dataSources,
+				ConfigVariables: secrets,
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.CompareValuePairs("data.aio_endpoint.payments", tfjsonpath.New("id"), "aio_endpoint.payments", tfjsonpath.New("id"), compareEqual),
+					statecheck.CompareValuePairs("data.aio_credential.payments", tfjsonpath.New("id"), "aio_credential.payments", tfjsonpath.New("id"), compareEqual),
+					statecheck.ExpectKnownValue("data.aio_monitors.critical", tfjsonpath.New("monitors"), knownvalue.ListSizeExact(1)),
+				},
+			},
+		},
+	})
+}
