@@ -58,7 +58,7 @@ func TestAccEndpointResource_lifecycle(t *testing.T) {
   name                = "payments-v2"
   url                 = "https://payments.example.com/api"
   api_version         = "2024-06-01"
-  description         = ""
+  description         = "Card payments."
   owner               = "team-payments"
   data_classification = "pii"
   tags                = { env = "prod", team = "payments" }
@@ -70,7 +70,7 @@ func TestAccEndpointResource_lifecycle(t *testing.T) {
 				}},
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue(endpointAddr, tfjsonpath.New("revision"), knownvalue.Int64Exact(2)),
-					statecheck.ExpectKnownValue(endpointAddr, tfjsonpath.New("description"), knownvalue.StringExact("")),
+					statecheck.ExpectKnownValue(endpointAddr, tfjsonpath.New("description"), knownvalue.StringExact("Card payments.")),
 					statecheck.ExpectKnownValue(endpointAddr, tfjsonpath.New("tags"), knownvalue.MapExact(map[string]knownvalue.Check{
 						"env": knownvalue.StringExact("prod"), "team": knownvalue.StringExact("payments"),
 					})),
@@ -88,7 +88,7 @@ func TestAccEndpointResource_lifecycle(t *testing.T) {
   name                = "payments-v2"
   url                 = "https://payments.example.com/api"
   api_version         = "2025-01-01"
-  description         = ""
+  description         = "Card payments."
   owner               = "team-payments"
   data_classification = "pii"
   tags                = { env = "prod", team = "payments" }
