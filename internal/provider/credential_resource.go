@@ -121,7 +121,7 @@ func (r *credentialResource) Schema(_ context.Context, _ resource.SchemaRequest,
 				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
 			},
 			"name":        schema.StringAttribute{MarkdownDescription: d["name"], Required: true, Validators: nameValidators()},
-			"description": optString("description", stringvalidator.LengthAtMost(api.MaxDescription)),
+			"description": optString("description", append([]validator.String{stringvalidator.LengthAtMost(api.MaxDescription)}, textValidators()...)...),
 			"type": schema.StringAttribute{
 				MarkdownDescription: d["type"], Required: true,
 				Validators: []validator.String{stringvalidator.OneOf(api.CredentialTypes...)},

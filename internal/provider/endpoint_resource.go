@@ -90,7 +90,7 @@ func (r *endpointResource) Schema(_ context.Context, _ resource.SchemaRequest, r
 			},
 			"description": schema.StringAttribute{
 				MarkdownDescription: d["description"], Optional: true,
-				Validators: []validator.String{stringvalidator.LengthAtMost(api.MaxDescription)},
+				Validators: append([]validator.String{stringvalidator.LengthAtMost(api.MaxDescription)}, textValidators()...),
 			},
 			"owner": schema.StringAttribute{
 				MarkdownDescription: d["owner"], Optional: true,

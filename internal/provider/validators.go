@@ -15,12 +15,6 @@ import (
 	"github.com/aio-platform/terraform-provider-aio/internal/api"
 )
 
-// nameValidators check an object name at plan time with the server's own
-// pattern.
-func nameValidators() []validator.String {
-	return []validator.String{stringvalidator.RegexMatches(api.NameRegexp, api.NameMessage)}
-}
-
 // tagsValidators check a tag map at plan time with the server's limits.
 func tagsValidators() []validator.Map {
 	return []validator.Map{
