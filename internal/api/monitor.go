@@ -158,6 +158,28 @@ type RetryOn struct {
 	StatusCodes  []int64 `json:"status_codes"`
 }
 
+// MonitorTypeForScheme is the monitor type that can probe a URL of each
+// endpoint scheme: http monitors send HTTP requests, tcp monitors only
+// connect.
+var MonitorTypeForScheme = map[string]string{"http": MonitorHTTP, "https": MonitorHTTP, "tcp": MonitorTCP}
+
+// MonitorFitsEndpoint returns why a monitor of type monitorType cannot
+// probe an endpoint whose URL is endpointURL, or "" when it can (or when
+// the URL's scheme is unknown, which the endpoint's own validation
+// reports).
+func MonitorFitsEndpoint(monitorType, endpointURL string) string {
+	scheme, _, _ := strings.Cut(endpointURL, "://")
+	want, ok := MonitorTypeForScheme[strings.ToLower(scheme)]
+	if !ok || want == monitorType {
+		return ""
+	}
+	article := "a"
+	if monitorType == MonitorHTTP {
+		article = "an" // "an aitch-tee-tee-pee monitor"
+	}
+	return fmt.Sprintf("%s %s monitor cannot probe a %s:// endpoint; use type %s", article, monitorType, strings.ToLower(scheme), want)
+}
+
 // ParseDuration reads a positive Go duration.
 func ParseDuration(s string) (time.Duration, error) {
 	d, err := time.ParseDuration(s)

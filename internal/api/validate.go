@@ -32,6 +32,9 @@ const (
 	MaxTags        = 50
 )
 
+// TCPCredentialMessage explains why a tcp endpoint takes no credential.
+const TCPCredentialMessage = "a tcp:// endpoint cannot use a credential: credentials are sent in HTTP requests, and a tcp probe only connects"
+
 // ValidateName checks an object name.
 func ValidateName(field, name string) []FieldError {
 	if msg := NameProblem(name); msg != "" {
@@ -129,6 +132,11 @@ func (e *Endpoint) Validate() []FieldError {
 		errs = append(errs, FieldError{Field: "credential_id", Message: EmptyMessage})
 	} else if e.CredentialID != nil && !strings.HasPrefix(*e.CredentialID, PrefixCredential) {
 		errs = append(errs, FieldError{Field: "credential_id", Message: "must be a credential ID, as in cred_..."})
+	} else if e.CredentialID != nil && strings.HasPrefix(e.URL, "tcp://") {
+		// Every credential type is sent in an HTTP request (a header, a
+		// query parameter or an OAuth2 token); a tcp probe only connects,
+		// so the credential would silently never be used.
+		errs = append(errs, FieldError{Field: "credential_id", Message: TCPCredentialMessage})
 	}
 	return errs
 }
