@@ -405,7 +405,7 @@ func (r *credentialResource) Delete(ctx context.Context, req resource.DeleteRequ
 }
 
 func (r *credentialResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	resource.ImportStatePassthroughID(ctx, path.Root("id"), req, resp)
+	importByID(ctx, "aio_credential", api.PrefixCredential, req, resp)
 }
 
 // credentialModelFromAPI converts an API credential to the model. The API
