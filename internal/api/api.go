@@ -53,7 +53,14 @@ func KindOfID(id string) string {
 const (
 	KindEndpoint = "endpoint"
 	KindToken    = "token"
+	// KindEncryptionKey names key rotations (aiod keys rotate).
+	KindEncryptionKey = "encryption_key"
 )
+
+// AuditKinds lists every object kind an audit event can be about, so that
+// a filter on any other kind is refused rather than silently matching
+// nothing.
+var AuditKinds = []string{KindEndpoint, KindCredential, KindMonitor, KindToken, KindEncryptionKey}
 
 // Roles a token can hold.
 const (
