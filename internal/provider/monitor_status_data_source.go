@@ -64,7 +64,7 @@ func (d *monitorStatusDataSource) Schema(_ context.Context, _ datasource.SchemaR
 				Validators: []validator.String{stringvalidator.RegexMatches(monitorIDRegexp, "must be a monitor ID, as in mon_...")},
 			},
 			"window": schema.StringAttribute{
-				MarkdownDescription: "The window the figures cover, ending now, as a Go duration from `1m` to `2160h` (90 days). Defaults to `1h`.",
+				MarkdownDescription: "The window the figures cover, ending now, as a Go duration from `1m` to `2160h` (90 days); `1h` when not set.",
 				Optional:            true, CustomType: timetypes.GoDurationType{},
 				Validators: []validator.String{statusWindowValidator{}},
 			},
