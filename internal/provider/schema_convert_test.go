@@ -51,10 +51,10 @@ func TestDataSourceDescriptionsAreForDataSources(t *testing.T) {
 
 func TestDataSourceDescription(t *testing.T) {
 	cases := map[string]string{
-		"The sensitivity: one of `public`, `internal`. Decides excerpts. Defaults to `internal`.": "The sensitivity: one of `public`, `internal`. Decides excerpts.",
+		"The sensitivity: one of `public`, `internal`. Decides excerpts. Defaults to `internal`.":                                     "The sensitivity: one of `public`, `internal`. Decides excerpts.",
 		"The version, such as `v2` or `2024-06-01`. Changing it is an in-place update that `terraform plan` shows. Unset by default.": "The version, such as `v2` or `2024-06-01`. Null when not set.",
-		"The ID of the credential. Unset by default (no credential). A credential still referenced cannot be deleted.":               "The ID of the credential. Null when not set (no credential). A credential still referenced cannot be deleted.",
-		"A path such as `/a. b`. Unset by default.": "A path such as `/a. b`. Null when not set.",
+		"The ID of the credential. Unset by default (no credential). A credential still referenced cannot be deleted.":                "The ID of the credential. Null when not set (no credential). A credential still referenced cannot be deleted.",
+		"A path such as `/a. b`. Unset by default.":                                                                                   "A path such as `/a. b`. Null when not set.",
 	}
 	for in, want := range cases {
 		if got := dataSourceDescription(in); got != want {
