@@ -83,7 +83,7 @@ hide_repeated_overrides_warning() {
 	awk -v seen="$tmp/overrides-warning.shown" '
 		function bare(s) { gsub(/\033\[[0-9;]*m/, "", s); gsub(/[ \t]/, "", s); return s }
 		BEGIN { shown = (system("test -e \"" seen "\"") == 0) }
-		skip == 1 { if (index($0, "published releases.")) skip = 2; next }
+		skip == 1 { if (index($0, "releases.")) skip = 2; next }
 		skip == 2 { skip = 0; b = bare($0); if (b == "" || b == "╵") next }
 		{
 			warning = index($0, "Provider development overrides are in effect")
