@@ -101,12 +101,14 @@ func (c *Credential) Validate(creating bool) []FieldError {
 		v    *string
 		max  int
 	}{
-		{"header", c.Header, MaxShortText},
+		// Only the limits the provider also checks at plan time; zero
+		// is none.
+		{"header", c.Header, 0},
 		{"query_param", c.QueryParam, MaxShortText},
 		{"username", c.Username, MaxShortText},
-		{"token_url", c.TokenURL, MaxDescription},
-		{"client_id", c.ClientID, MaxShortText},
-		{"rotation_period", c.RotationPeriod, MaxShortText},
+		{"token_url", c.TokenURL, 0},
+		{"client_id", c.ClientID, 0},
+		{"rotation_period", c.RotationPeriod, 0},
 	} {
 		if fe := validateText(f.name, f.v, f.max); fe != nil {
 			errs = append(errs, fe...)

@@ -360,7 +360,9 @@ type textValue struct {
 // optionalTexts names every optional string of a monitor, nested ones by
 // their dotted field path, with the rule each follows.
 func (m *Monitor) optionalTexts() map[string]textValue {
-	line := TextRule{MaxLen: MaxShortText}
+	// No new length limits here: a limit the provider does not check at
+	// plan time would first show at apply.
+	line := TextRule{}
 	out := map[string]textValue{
 		"interval":               {m.Interval, line},
 		"timeout":                {m.Timeout, line},
@@ -368,7 +370,7 @@ func (m *Monitor) optionalTexts() map[string]textValue {
 	}
 	if r := m.Request; r != nil {
 		out["request.method"] = textValue{r.Method, line}
-		out["request.path"] = textValue{r.Path, TextRule{MaxLen: MaxDescription * 2}}
+		out["request.path"] = textValue{r.Path, line}
 		out["request.body"] = textValue{r.Body, TextRule{AnyCharacters: true}}
 		out["request.credential_id"] = textValue{r.CredentialID, line}
 		if t := r.TLS; t != nil {
@@ -377,7 +379,7 @@ func (m *Monitor) optionalTexts() map[string]textValue {
 		}
 	}
 	for i, a := range m.Assertions {
-		out[fmt.Sprintf("assertions.%d.property", i)] = textValue{a.Property, TextRule{MaxLen: MaxDescription}}
+		out[fmt.Sprintf("assertions.%d.property", i)] = textValue{a.Property, line}
 		out[fmt.Sprintf("assertions.%d.target", i)] = textValue{a.Target, TextRule{AnyCharacters: true}}
 	}
 	if rs := m.Retry; rs != nil {

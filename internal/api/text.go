@@ -73,11 +73,6 @@ func ValidateOptionalText(field string, v *string, rule TextRule) []FieldError {
 	return nil
 }
 
-// TextProblem is ValidateOptionalText for a value that is known to be set,
-// returning the message alone (empty when the text is fine). The provider
-// uses it at plan time so that both sides word every mistake the same.
-func TextProblem(s string, rule TextRule) string { return textProblem(s, rule) }
-
 func textProblem(s string, rule TextRule) string {
 	switch {
 	case s == "":
