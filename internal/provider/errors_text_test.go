@@ -5,10 +5,13 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 
 	"github.com/aio-platform/terraform-provider-aio/internal/acctest"
 	"github.com/aio-platform/terraform-provider-aio/internal/api"
@@ -138,4 +141,55 @@ func TestClientErrorDiagnostics_fullText(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestAccClientErrors_asTerraformShowsThem runs terraform against an
+// address where nothing listens and against aiod with a viewer token for a
+// write, and checks the diagnostics as the user reads them: the advice
+// once, the call once.
+func TestAccClientErrors_asTerraformShowsThem(t *testing.T) {
+	srv := newTestServer(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := "http://" + l.Addr().String()
+	l.Close()
+	// diagnostic matches Terraform's rendering of one error: the summary,
+	// the location lines (whose numbers depend on the test framework), and
+	// then exactly the detail, up to the end of the output. Terraform wraps
+	// long lines, so any space may be a line break.
+	diagnostic := func(summary, with, detail string) *regexp.Regexp {
+		flex := func(s string) string { return strings.ReplaceAll(regexp.QuoteMeta(s), " ", `\s+`) }
+		return regexp.MustCompile(`(?s)Error: ` + flex(summary) + `\s+with ` + flex(with) + `,\n[^\n]*\n[^\n]*\n\s*` + flex(detail) + `\s*$`)
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		TerraformVersionChecks:   testAccVersionChecks,
+		Steps: []resource.TestStep{
+			{
+				Config: fmt.Sprintf(`
+provider "aio" {
+  address   = %q
+  token     = "t"
+  retry_max = 1
+}
+data "aio_endpoints" "all" {}
+`, closed),
+				ExpectError: diagnostic("Could not list endpoints", "data.aio_endpoints.all",
+					"aiod is not reachable: check that it is running and the provider's address (or AIO_ADDR). "+
+						"GET /v1/endpoints on "+closed+": connection refused (2 attempts)"),
+			},
+			{
+				Config: srv.ProviderConfig(api.RoleViewer) + `
+resource "aio_endpoint" "e" {
+  name = "viewer-cannot"
+  url  = "https://x.example.com/"
+}`,
+				ExpectError: diagnostic("Could not create the endpoint", "aio_endpoint.e",
+					"The token's role may not do this: configuration changes need an editor or admin token. "+
+						"HTTP 403 Forbidden: role viewer may not POST /v1/endpoints (needs editor)"),
+			},
+		},
+	})
 }
