@@ -27,7 +27,7 @@ const (
 
 // PrefixKinds names the kind of object each ID prefix stands for, in words,
 // so that an ID of the wrong kind can be called what it is.
-var PrefixKinds = map[string]string{
+var PrefixKinds = map[string]string{ //nolint:gosec // G101: kind names, not credentials.
 	PrefixEndpoint:   "an endpoint",
 	PrefixCredential: "a credential",
 	PrefixMonitor:    "a monitor",

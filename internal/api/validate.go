@@ -33,7 +33,7 @@ const (
 )
 
 // TCPCredentialMessage explains why a tcp endpoint takes no credential.
-const TCPCredentialMessage = "a tcp:// endpoint cannot use a credential: credentials are sent in HTTP requests, and a tcp probe only connects"
+const TCPCredentialMessage = "a tcp:// endpoint cannot use a credential: credentials are sent in HTTP requests, and a tcp probe only connects" //nolint:gosec // G101: a message, not a credential.
 
 // ValidateName checks an object name.
 func ValidateName(field, name string) []FieldError {
