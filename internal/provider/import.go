@@ -30,6 +30,9 @@ func importIDProblem(typeName, prefix, id string) string {
 		return ""
 	}
 	want := fmt.Sprintf("%s imports %s ID (%s…)", typeName, api.PrefixKinds[prefix], prefix)
+	if id == prefix {
+		return fmt.Sprintf("%q is only the prefix of an ID; %s.", id, want)
+	}
 	if kind := api.KindOfID(id); kind != "" {
 		return fmt.Sprintf("%q is %s ID; %s.", id, kind, want)
 	}
