@@ -175,7 +175,7 @@ func MonitorFitsEndpoint(monitorType, endpointURL string) string {
 	}
 	article := "a"
 	if monitorType == MonitorHTTP {
-		article = "an" // "an aitch-tee-tee-pee monitor"
+		article = "an" // http is read letter by letter: "an http monitor"
 	}
 	return fmt.Sprintf("%s %s monitor cannot probe a %s:// endpoint; use type %s", article, monitorType, strings.ToLower(scheme), want)
 }
