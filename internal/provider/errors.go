@@ -28,7 +28,10 @@ func addClientError(diags *diag.Diagnostics, summary string, err error) {
 		// request has invalid fields", "the endpoint name is taken") would
 		// only repeat them.
 		for _, fe := range apiErr.FieldErrors {
-			msg := fmt.Sprintf("%s: %s (%s)", fe.Field, fe.Message, apiErr.StatusLine())
+			msg := fmt.Sprintf("%s (%s)", fe.Message, apiErr.StatusLine())
+			if fe.Field != "" {
+				msg = fe.Field + ": " + msg
+			}
 			if p, ok := fieldPath(fe.Field); ok {
 				diags.AddAttributeError(p, summary, msg)
 			} else {

@@ -193,3 +193,14 @@ resource "aio_endpoint" "e" {
 		},
 	})
 }
+
+// TestFieldErrorWithoutField: a problem about the whole request (no field)
+// reads as its message, without a dangling ": ".
+func TestFieldErrorWithoutField(t *testing.T) {
+	var diags diag.Diagnostics
+	addClientError(&diags, "Could not create the endpoint", &client.APIError{Status: http.StatusBadRequest, Title: "Bad Request",
+		Detail: "the request has invalid fields", FieldErrors: []api.FieldError{{Message: "the body is not valid JSON"}}})
+	if len(diags) != 1 || render(diags[0]) != "Could not create the endpoint\nthe body is not valid JSON (HTTP 400 Bad Request)" {
+		t.Errorf("diagnostics = %v", diags)
+	}
+}
