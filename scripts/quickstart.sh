@@ -22,11 +22,15 @@ port="${AIO_PORT:-7420}"
 addr="http://127.0.0.1:${port}"
 token="dev-root-token"
 
-step=0
+# The run has a set-up and then seven numbered sections, the same 1 to 7
+# as the README's list; each section has steps.
+setup() { printf '\n==> Set-up: %s\n\n' "$*"; }
 section() {
-	step=$((step + 1))
-	printf '\n==> %d. %s\n\n' "$step" "$*"
+	local n=$1
+	shift
+	printf '\n==> %s. %s\n\n' "$n" "$*"
 }
+step() { printf '\n--> %s\n\n' "$*"; }
 fail() {
 	printf '\nquickstart FAILED: %s\n' "$*" >&2
 	exit 1
@@ -45,8 +49,13 @@ cleanup() {
 		wait "$aiod_pid" 2>/dev/null || true
 	fi
 	if [[ $rc -ne 0 && -s "$tmp/aiod.log" ]]; then
-		printf '\n--- last lines of the aiod log (%s) ---\n' "$tmp/aiod.log" >&2
-		tail -n 30 "$tmp/aiod.log" >&2 || true
+		# The temporary directory goes, but the log of a failed run is
+		# kept where the message says it is.
+		local kept
+		kept="$(mktemp "${TMPDIR:-/tmp}/aio-quickstart-aiod-log.XXXXXX")"
+		cp "$tmp/aiod.log" "$kept"
+		printf '\n--- last lines of the aiod log (kept in %s) ---\n' "$kept" >&2
+		tail -n 30 "$kept" >&2 || true
 	fi
 	rm -rf "$tmp"
 	exit "$rc"
@@ -58,13 +67,52 @@ if [[ ! -t 1 ]]; then
 	export TF_CLI_ARGS="-no-color"
 fi
 
-section "Build terraform-provider-aio and aiod into ./bin"
+# tf runs terraform with its errors in its output, and shows Terraform's
+# "Provider development overrides are in effect" warning only the first
+# time: it is the same on every command, and repeated it would drown the
+# output it is meant to qualify.
+tf() {
+	local rc
+	set +e
+	terraform "$@" 2>&1 | hide_repeated_overrides_warning
+	rc=${PIPESTATUS[0]}
+	set -e
+	return "$rc"
+}
+hide_repeated_overrides_warning() {
+	awk -v seen="$tmp/overrides-warning.shown" '
+		function bare(s) { gsub(/\033\[[0-9;]*m/, "", s); gsub(/[ \t]/, "", s); return s }
+		BEGIN { shown = (system("test -e \"" seen "\"") == 0) }
+		skip == 1 { if (index($0, "releases.")) skip = 2; next }
+		skip == 2 { skip = 0; b = bare($0); if (b == "" || b == "╵") next }
+		{
+			warning = index($0, "Provider development overrides are in effect")
+			if (held != "") {
+				if (warning && shown) { held = ""; skip = 1; next }
+				print held; held = ""
+			}
+			if (bare($0) == "╷") { held = $0; next }
+			if (warning) {
+				if (shown) { skip = 1; next }
+				shown = 1; system("touch \"" seen "\"")
+			}
+			print
+			fflush()
+		}
+		END { if (held != "") print held }
+	'
+}
+
+setup "Build terraform-provider-aio and aiod into ./bin"
 make -C "$repo" --no-print-directory build
 [[ -x "$repo/bin/terraform-provider-aio" && -x "$repo/bin/aiod" ]] || fail "make build did not produce bin/terraform-provider-aio and bin/aiod"
 
-section "Start aiod dev on ${addr} (SQLite in a temporary directory)"
-if curl -fsS -o /dev/null "$addr/healthz" 2>/dev/null; then
-	fail "something already answers on ${addr}; stop it or pick another port with AIO_PORT=..."
+setup "Start aiod dev on ${addr} (SQLite in a temporary directory)"
+port_busy="port ${port} is already in use (by another aiod, or any other program): stop it, or pick another port, as in AIO_PORT=7431 make quickstart"
+# Anything that accepts a connection on the port (HTTP or not) would make
+# aiod dev fail to listen; say so before starting it.
+if (exec 3<>"/dev/tcp/127.0.0.1/${port}") 2>/dev/null; then
+	fail "$port_busy"
 fi
 # aiod dev writes its key file into --data before it creates the database,
 # so the directory must exist.
@@ -75,13 +123,16 @@ for _ in $(seq 1 300); do # up to 30 s
 	if curl -fsS -o /dev/null "$addr/healthz" 2>/dev/null; then
 		break
 	fi
-	kill -0 "$aiod_pid" 2>/dev/null || fail "aiod dev exited during start-up"
+	if ! kill -0 "$aiod_pid" 2>/dev/null; then
+		grep -qi "address already in use" "$tmp/aiod.log" && fail "$port_busy"
+		fail "aiod dev exited during start-up (its log follows)"
+	fi
 	sleep 0.1
 done
 curl -fsS "$addr/healthz" >/dev/null || fail "aiod dev did not answer on $addr/healthz"
 echo "aiod dev is up (pid $aiod_pid): GET /healthz -> $(curl -fsS "$addr/healthz")"
 
-section "Point Terraform at ./bin through dev_overrides"
+setup "Point Terraform at ./bin through dev_overrides"
 cat >"$tmp/terraform.rc" <<EOF
 provider_installation {
   dev_overrides {
@@ -120,7 +171,7 @@ cd "$work"
 # fails unless the exit code is the wanted one.
 expect_plan() {
 	local want=$1 what=$2 rc=0
-	terraform plan -detailed-exitcode -input=false >"$tmp/plan.out" 2>&1 || rc=$?
+	tf plan -detailed-exitcode -input=false >"$tmp/plan.out" || rc=$?
 	cat "$tmp/plan.out"
 	[[ "$rc" == "$want" ]] || fail "terraform plan -detailed-exitcode exited $rc, want $want ($what)"
 	printf '\n>>> terraform plan -detailed-exitcode exited %s, as expected (%s)\n' "$rc" "$what"
@@ -165,11 +216,11 @@ json_number() {
 	fi
 }
 
-section "terraform plan (four endpoints, a credential and a monitor to create)"
-terraform plan -input=false -out="$tmp/create.tfplan"
+section 1 "terraform plan (four endpoints, a credential and a monitor to create)"
+tf plan -input=false -out="$tmp/create.tfplan"
 
-section "terraform apply"
-terraform apply -input=false -auto-approve "$tmp/create.tfplan"
+section 2 "terraform apply, and the write-only secret is in neither the state nor the API"
+tf apply -input=false -auto-approve "$tmp/create.tfplan"
 ep_id="$(terraform output -raw payments_api_id)"
 [[ "$ep_id" == ep_* ]] || fail "output payments_api_id is '$ep_id', want an ep_ ID"
 cred_id="$(terraform output -raw payments_api_key_credential_id)"
@@ -177,7 +228,7 @@ cred_id="$(terraform output -raw payments_api_key_credential_id)"
 mon_id="$(terraform output -raw aiod_health_monitor_id)"
 [[ "$mon_id" == mon_* ]] || fail "output aiod_health_monitor_id is '$mon_id', want a mon_ ID"
 
-section "The write-only secret is in neither the state nor the API"
+step "The write-only secret is in neither the state nor the API"
 [[ -s terraform.tfstate ]] || fail "no terraform.tfstate after apply"
 if grep -qF "$TF_VAR_payments_api_key" terraform.tfstate; then
 	fail "the secret of $cred_id is in terraform.tfstate"
@@ -196,10 +247,11 @@ echo "GET /v1/credentials/$cred_id (metadata only; aiod never returns the secret
 cat "$tmp/cred.json"
 echo
 
-section "terraform plan -detailed-exitcode (no changes expected: exit 0)"
+section 3 "terraform plan -detailed-exitcode (no changes expected: exit 0)"
 expect_plan 0 "no changes after apply"
 
-section "Drift: change ${ep_id} outside Terraform through the aiod API"
+section 4 "Drift of an endpoint: found by the plan, repaired by apply"
+step "Change ${ep_id} outside Terraform through the aiod API"
 # Read the endpoint and its revision (the ETag), then replace it with a new
 # description, guarded by If-Match so that a concurrent change would get 412.
 api_get endpoints "$ep_id"
@@ -214,19 +266,20 @@ fi
 grep -q "$new_description" "$tmp/put.json" || fail "could not change the description in the request body"
 api_put endpoints "$ep_id"
 
-section "terraform plan -detailed-exitcode (drift expected: exit 2)"
+step "terraform plan -detailed-exitcode (drift expected: exit 2)"
 expect_plan 2 "drift found"
 grep -q "$new_description" "$tmp/plan.out" || fail "the plan does not show the changed description"
 grep -Eq '~ *description' "$tmp/plan.out" || fail "the plan does not update description"
 echo "The plan shows the out-of-band description and puts the configured one back."
 
-section "terraform apply (restore the declared configuration)"
-terraform apply -input=false -auto-approve
+step "terraform apply (restore the declared configuration)"
+tf apply -input=false -auto-approve
 
-section "terraform plan -detailed-exitcode (no changes expected: exit 0)"
+step "terraform plan -detailed-exitcode (no changes expected: exit 0)"
 expect_plan 0 "drift repaired"
 
-section "Drift of the secret: change the secret of ${cred_id} outside Terraform"
+section 5 "Drift of the secret: found by the plan, repaired by apply"
+step "Change the secret of ${cred_id} outside Terraform"
 # The API takes a new secret in the write-only field "secret" of a PUT and
 # bumps secret_revision. Terraform never sees secrets, but it kept the
 # secret_revision it last wrote in the resource's private state: the next
@@ -239,19 +292,19 @@ else
 fi
 api_put credentials "$cred_id"
 
-section "terraform plan -detailed-exitcode (secret drift expected: exit 2)"
+step "terraform plan -detailed-exitcode (secret drift expected: exit 2)"
 expect_plan 2 "secret changed outside Terraform"
 grep -q "Secret changed outside Terraform" "$tmp/plan.out" || fail "the plan does not warn that the secret changed outside Terraform"
 grep -Eq '~ *secret_revision' "$tmp/plan.out" || fail "the plan does not update secret_revision"
 echo "The plan warns that the secret changed outside Terraform; apply sends the configured one again."
 
-section "terraform apply (send the configured secret again)"
-terraform apply -input=false -auto-approve
+step "terraform apply (send the configured secret again)"
+tf apply -input=false -auto-approve
 
-section "terraform plan -detailed-exitcode (no changes expected: exit 0)"
+step "terraform plan -detailed-exitcode (no changes expected: exit 0)"
 expect_plan 0 "secret restored"
 
-section "Real health figures of ${mon_id} (aiod probes its own /healthz every 5 s)"
+section 6 "Real health figures of ${mon_id} (aiod probes its own /healthz every 5 s)"
 # Wait until the monitor has a few probes in the window (at most 60 s).
 probes=0
 for _ in $(seq 1 60); do
@@ -269,7 +322,7 @@ echo
 # and stores the figures in the state, changing nothing else. The figures
 # are not outputs: they change with every probe and would make every plan
 # show a change.
-terraform apply -refresh-only -input=false -auto-approve
+tf apply -refresh-only -input=false -auto-approve
 echo
 terraform show -json >"$tmp/show.json"
 if have_jq; then
@@ -300,10 +353,11 @@ echo
 echo "GET /metrics (Prometheus), the per-monitor gauges:"
 curl -fsS "$addr/metrics" | grep -E "^aio_monitor_(up|latency_seconds)\{monitor_id=\"$mon_id\"\}" || fail "/metrics has no gauges for $mon_id"
 
-section "terraform plan -detailed-exitcode (no changes expected: exit 0)"
+step "terraform plan -detailed-exitcode (no changes expected: exit 0)"
 expect_plan 0 "the figures changed, the configuration did not"
 
-section "Audit trail of ${ep_id} and ${cred_id} (GET /v1/audit-events)"
+section 7 "Audit trail, then terraform destroy"
+step "Audit trail of ${ep_id} and ${cred_id} (GET /v1/audit-events)"
 for obj in "$ep_id" "$cred_id"; do
 	curl -fsS -H "Authorization: Bearer $AIO_TOKEN" "$addr/v1/audit-events?object_id=$obj" >"$tmp/audit.json"
 	if have_jq; then
@@ -314,8 +368,8 @@ for obj in "$ep_id" "$cred_id"; do
 	fi
 done
 
-section "terraform destroy"
-terraform destroy -input=false -auto-approve
+step "terraform destroy"
+tf destroy -input=false -auto-approve
 for kind in monitors endpoints credentials; do
 	left="$(curl -fsS -H "Authorization: Bearer $AIO_TOKEN" "$addr/v1/$kind")"
 	grep -Eq '"items":(\[\]|null)' <<<"$left" || fail "$kind remain after destroy: $left"

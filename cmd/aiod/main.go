@@ -301,11 +301,11 @@ func cmdKeys(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	if *keyFile != "" {
-		fmt.Fprintf(stdout, "re-wrapped %d secrets under the new key %s\n", res.Rewrapped, res.NewKey.ID)
+		fmt.Fprintf(stdout, "re-wrapped %s under the new key %s\n", secretsCount(res.Rewrapped), res.NewKey.ID)
 		fmt.Fprintf(stdout, "%s now holds the new key first and the old ones after it; a running aiod picks it up by itself\n", *keyFile)
 		return nil
 	}
-	fmt.Fprintf(stdout, "re-wrapped %d secrets under %s, the first key of %s\n", res.Rewrapped, res.NewKey.ID, daemon.EnvEncryptionKey)
+	fmt.Fprintf(stdout, "re-wrapped %s under %s, the first key of %s\n", secretsCount(res.Rewrapped), res.NewKey.ID, daemon.EnvEncryptionKey)
 	if len(res.Keys) > 1 {
 		fmt.Fprintf(stdout, "no secret uses the other keys any more: once every aiod runs with it, %s=%s is enough (keep the old value with your backups)\n",
 			daemon.EnvEncryptionKey, res.Keys[0].String())
@@ -328,4 +328,12 @@ func cmdBackup(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	fmt.Fprintf(stdout, "wrote a consistent copy of %s to %s\nback up the encryption key too: without it every stored secret is lost\n", *db, *out)
 	return nil
+}
+
+// secretsCount is "1 secret" or "n secrets".
+func secretsCount(n int) string {
+	if n == 1 {
+		return "1 secret"
+	}
+	return fmt.Sprintf("%d secrets", n)
 }

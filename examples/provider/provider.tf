@@ -13,17 +13,13 @@ terraform {
 #   export AIO_TOKEN=...
 provider "aio" {}
 
-# Every argument set explicitly.
-provider "aio" {
-  alias           = "explicit"
-  address         = "https://aio.example.com"
-  token           = var.aio_token
-  retry_max       = 4
-  request_timeout = "30s"
-}
-
-variable "aio_token" {
-  description = "An aiod API token with the editor role."
-  type        = string
-  sensitive   = true
-}
+# Every argument, set explicitly, looks like this (the token from a
+# sensitive variable, or left out to come from AIO_TOKEN):
+#
+# provider "aio" {
+#   address         = "https://aio.example.com"
+#   token           = var.aio_token
+#   ca_cert_file    = "/etc/aio/ca.pem" # only for a private certificate authority
+#   retry_max       = 4                 # retries after a connection error, 429, 502, 503 or 504
+#   request_timeout = "30s"             # time limit of each attempt
+# }

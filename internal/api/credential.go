@@ -98,7 +98,30 @@ func (c *Credential) Validate(creating bool) []FieldError {
 	var errs []FieldError
 	add := func(field, msg string) { errs = append(errs, FieldError{Field: field, Message: msg}) }
 	errs = append(errs, ValidateName("name", c.Name)...)
-	errs = append(errs, validateText("description", c.Description, MaxDescription, true)...)
+	errs = append(errs, validateDescription("description", c.Description)...)
+	// The optional one-line fields first get the rules every optional
+	// string shares (not empty, no control characters, bounded); a field
+	// that fails them gets no further, more specific, message.
+	bad := map[string]bool{}
+	for _, f := range []struct {
+		name string
+		v    *string
+		max  int
+	}{
+		// Only the limits the provider also checks at plan time; zero
+		// is none.
+		{"header", c.Header, 0},
+		{"query_param", c.QueryParam, MaxShortText},
+		{"username", c.Username, MaxShortText},
+		{"token_url", c.TokenURL, 0},
+		{"client_id", c.ClientID, 0},
+		{"rotation_period", c.RotationPeriod, 0},
+	} {
+		if fe := validateText(f.name, f.v, f.max); fe != nil {
+			errs = append(errs, fe...)
+			bad[f.name] = true
+		}
+	}
 	if !slices.Contains(CredentialTypes, c.Type) {
 		add("type", "must be one of "+strings.Join(CredentialTypes, ", "))
 	}
@@ -115,7 +138,7 @@ func (c *Credential) Validate(creating bool) []FieldError {
 	only("token_url", c.TokenURL != nil, CredOAuth2Client)
 	only("client_id", c.ClientID != nil, CredOAuth2Client)
 	only("scopes", c.Scopes != nil, CredOAuth2Client)
-	if c.Header != nil && !HeaderNameRegexp.MatchString(*c.Header) {
+	if c.Header != nil && !bad["header"] && !HeaderNameRegexp.MatchString(*c.Header) {
 		add("header", "must be a lower-case HTTP header name, as in x-api-key")
 	}
 	if c.Header != nil && *c.Header == "authorization" {
@@ -124,23 +147,20 @@ func (c *Credential) Validate(creating bool) []FieldError {
 	if c.Header != nil && c.QueryParam != nil {
 		add("query_param", "set either header or query_param, not both")
 	}
-	if c.QueryParam != nil && (*c.QueryParam == "" || len(*c.QueryParam) > MaxShortText) {
-		add("query_param", fmt.Sprintf("must be 1 to %d characters", MaxShortText))
-	}
 	if c.Type == CredBasic {
-		if c.Username == nil || *c.Username == "" {
+		if c.Username == nil {
 			add("username", "is required for type basic")
-		} else if strings.Contains(*c.Username, ":") || len(*c.Username) > MaxShortText {
+		} else if !bad["username"] && strings.Contains(*c.Username, ":") {
 			add("username", "must be at most 256 characters without ':'")
 		}
 	}
 	if c.Type == CredOAuth2Client {
 		if c.TokenURL == nil {
 			add("token_url", "is required for type oauth2_client_credentials")
-		} else if u, err := url.Parse(*c.TokenURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		} else if u, err := url.Parse(*c.TokenURL); !bad["token_url"] && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "") {
 			add("token_url", "must be an absolute http or https URL")
 		}
-		if c.ClientID == nil || *c.ClientID == "" {
+		if c.ClientID == nil {
 			add("client_id", "is required for type oauth2_client_credentials")
 		}
 		seen := map[string]bool{}
@@ -169,7 +189,7 @@ func (c *Credential) Validate(creating bool) []FieldError {
 	} else if *c.Secret == "" || len(*c.Secret) > MaxSecret {
 		add("secret", fmt.Sprintf("must be 1 to %d characters", MaxSecret))
 	}
-	if c.RotationPeriod != nil {
+	if c.RotationPeriod != nil && !bad["rotation_period"] {
 		if _, err := ParseRotationPeriod(*c.RotationPeriod); err != nil {
 			add("rotation_period", err.Error())
 		}

@@ -2,6 +2,7 @@ package api
 
 import (
 	"fmt"
+	"maps"
 	"net/url"
 	"regexp"
 	"slices"
@@ -157,6 +158,28 @@ type RetryOn struct {
 	StatusCodes  []int64 `json:"status_codes"`
 }
 
+// MonitorTypeForScheme is the monitor type that can probe a URL of each
+// endpoint scheme: http monitors send HTTP requests, tcp monitors only
+// connect.
+var MonitorTypeForScheme = map[string]string{"http": MonitorHTTP, "https": MonitorHTTP, "tcp": MonitorTCP}
+
+// MonitorFitsEndpoint returns why a monitor of type monitorType cannot
+// probe an endpoint whose URL is endpointURL, or "" when it can (or when
+// the URL's scheme is unknown, which the endpoint's own validation
+// reports).
+func MonitorFitsEndpoint(monitorType, endpointURL string) string {
+	scheme, _, _ := strings.Cut(endpointURL, "://")
+	want, ok := MonitorTypeForScheme[strings.ToLower(scheme)]
+	if !ok || want == monitorType {
+		return ""
+	}
+	article := "a"
+	if monitorType == MonitorHTTP {
+		article = "an" // http is read letter by letter: "an http monitor"
+	}
+	return fmt.Sprintf("%s %s monitor cannot probe a %s:// endpoint; use type %s", article, monitorType, strings.ToLower(scheme), want)
+}
+
 // ParseDuration reads a positive Go duration.
 func ParseDuration(s string) (time.Duration, error) {
 	d, err := time.ParseDuration(s)
@@ -222,6 +245,18 @@ func (m *Monitor) Validate() []FieldError {
 	var errs []FieldError
 	add := func(field, msg string) { errs = append(errs, FieldError{Field: field, Message: msg}) }
 	errs = append(errs, ValidateName("name", m.Name)...)
+	// Every optional string first gets the rules they all share (not
+	// empty, no control characters); a field that fails them gets no
+	// further, more specific, message.
+	bad := map[string]bool{}
+	texts := m.optionalTexts()
+	for _, field := range slices.Sorted(maps.Keys(texts)) {
+		v := texts[field]
+		if fe := ValidateOptionalText(field, v.value, v.rule); fe != nil {
+			errs = append(errs, fe...)
+			bad[field] = true
+		}
+	}
 	if !strings.HasPrefix(m.EndpointID, PrefixEndpoint) {
 		add("endpoint_id", "must be an endpoint ID, as in ep_...")
 	}
@@ -232,7 +267,7 @@ func (m *Monitor) Validate() []FieldError {
 	// timesOK: interval and timeout parse, so that the effective timeout
 	// is the one the probe will use and can bound degraded_response_time.
 	timesOK := true
-	if m.Interval != nil {
+	if m.Interval != nil && !bad["interval"] {
 		if d, err := ParseDuration(*m.Interval); err != nil {
 			add("interval", err.Error())
 			timesOK = false
@@ -240,7 +275,10 @@ func (m *Monitor) Validate() []FieldError {
 			add("interval", "must be from 5s to 24h")
 		}
 	}
-	if m.Timeout != nil {
+	if bad["interval"] || bad["timeout"] {
+		timesOK = false
+	}
+	if m.Timeout != nil && !bad["timeout"] {
 		if d, err := ParseDuration(*m.Timeout); err != nil {
 			add("timeout", err.Error())
 			timesOK = false
@@ -250,7 +288,7 @@ func (m *Monitor) Validate() []FieldError {
 			add("timeout", "must be less than or equal to the interval")
 		}
 	}
-	if m.DegradedResponseTime != nil {
+	if m.DegradedResponseTime != nil && !bad["degraded_response_time"] {
 		if d, err := ParseDuration(*m.DegradedResponseTime); err != nil {
 			add("degraded_response_time", err.Error())
 		} else if timeout := m.EffectiveTimeout(); timesOK && d > timeout {
@@ -269,10 +307,10 @@ func (m *Monitor) Validate() []FieldError {
 		add("request", "is only valid for http monitors")
 	}
 	if r := m.Request; r != nil {
-		if r.Method != nil && !slices.Contains(HTTPMethods, *r.Method) {
+		if r.Method != nil && !bad["request.method"] && !slices.Contains(HTTPMethods, *r.Method) {
 			add("request.method", "must be one of "+strings.Join(HTTPMethods, ", "))
 		}
-		if r.Path != nil {
+		if r.Path != nil && !bad["request.path"] {
 			if u, err := url.Parse(*r.Path); err != nil || u.IsAbs() || u.Host != "" || u.RawQuery != "" || u.Fragment != "" {
 				add("request.path", "must be a path without scheme, host or query; use query for parameters")
 			}
@@ -293,10 +331,10 @@ func (m *Monitor) Validate() []FieldError {
 		if r.Body != nil && len(*r.Body) > MaxRequestBody {
 			add("request.body", fmt.Sprintf("must be at most %d bytes", MaxRequestBody))
 		}
-		if r.CredentialID != nil && !strings.HasPrefix(*r.CredentialID, PrefixCredential) {
+		if r.CredentialID != nil && !bad["request.credential_id"] && !strings.HasPrefix(*r.CredentialID, PrefixCredential) {
 			add("request.credential_id", "must be a credential ID, as in cred_...")
 		}
-		if r.TLS != nil && r.TLS.CACert != nil && !strings.Contains(*r.TLS.CACert, "-----BEGIN CERTIFICATE-----") {
+		if r.TLS != nil && r.TLS.CACert != nil && !bad["request.tls.ca_cert"] && !strings.Contains(*r.TLS.CACert, "-----BEGIN CERTIFICATE-----") {
 			add("request.tls.ca_cert", "must be PEM certificates")
 		}
 	}
@@ -304,15 +342,56 @@ func (m *Monitor) Validate() []FieldError {
 		add("assertions", fmt.Sprintf("must hold at most %d assertions", MaxAssertions))
 	}
 	for i, a := range m.Assertions {
-		errs = append(errs, a.validate(fmt.Sprintf("assertions.%d", i), m.Type)...)
+		field := fmt.Sprintf("assertions.%d", i)
+		errs = append(errs, a.validate(field, m.Type, bad[field+".property"], bad[field+".target"])...)
 	}
 	if rs := m.Retry; rs != nil {
-		errs = append(errs, rs.validate()...)
+		errs = append(errs, rs.validate(bad)...)
 	}
 	return errs
 }
 
-func (a Assertion) validate(field, monitorType string) []FieldError {
+// textValue is an optional string and the rule it follows.
+type textValue struct {
+	value *string
+	rule  TextRule
+}
+
+// optionalTexts names every optional string of a monitor, nested ones by
+// their dotted field path, with the rule each follows.
+func (m *Monitor) optionalTexts() map[string]textValue {
+	// No new length limits here: a limit the provider does not check at
+	// plan time would first show at apply.
+	line := TextRule{}
+	out := map[string]textValue{
+		"interval":               {m.Interval, line},
+		"timeout":                {m.Timeout, line},
+		"degraded_response_time": {m.DegradedResponseTime, line},
+	}
+	if r := m.Request; r != nil {
+		out["request.method"] = textValue{r.Method, line}
+		out["request.path"] = textValue{r.Path, line}
+		out["request.body"] = textValue{r.Body, TextRule{AnyCharacters: true}}
+		out["request.credential_id"] = textValue{r.CredentialID, line}
+		if t := r.TLS; t != nil {
+			out["request.tls.ca_cert"] = textValue{t.CACert, TextRule{Multiline: true}}
+			out["request.tls.server_name"] = textValue{t.ServerName, line}
+		}
+	}
+	for i, a := range m.Assertions {
+		out[fmt.Sprintf("assertions.%d.property", i)] = textValue{a.Property, line}
+		out[fmt.Sprintf("assertions.%d.target", i)] = textValue{a.Target, TextRule{AnyCharacters: true}}
+	}
+	if rs := m.Retry; rs != nil {
+		out["retry_strategy.base_backoff"] = textValue{rs.BaseBackoff, line}
+		out["retry_strategy.max_backoff"] = textValue{rs.MaxBackoff, line}
+	}
+	return out
+}
+
+// validate checks one assertion; badProperty and badTarget say that the
+// property or target already failed the rules of every optional string.
+func (a Assertion) validate(field, monitorType string, badProperty, badTarget bool) []FieldError {
 	var errs []FieldError
 	add := func(f, msg string) { errs = append(errs, FieldError{Field: field + f, Message: msg}) }
 	if !slices.Contains(AssertionSources, a.Source) {
@@ -328,6 +407,7 @@ func (a Assertion) validate(field, monitorType string) []FieldError {
 	}
 	needsProperty := a.Source == SourceHeader || a.Source == SourceJSONBody
 	switch {
+	case badProperty:
 	case needsProperty && a.Property == nil:
 		add(".property", "is required for source "+a.Source)
 	case !needsProperty && a.Property != nil:
@@ -350,7 +430,7 @@ func (a Assertion) validate(field, monitorType string) []FieldError {
 		add(".target", "is required for "+a.Comparison)
 	}
 	numeric := a.Source == SourceStatusCode || a.Source == SourceResponseTime
-	if numeric && a.Target != nil {
+	if numeric && a.Target != nil && !badTarget {
 		switch a.Comparison {
 		case CmpEquals, CmpNotEquals, CmpLessThan, CmpGreaterThan:
 			if a.Source == SourceResponseTime {
@@ -364,7 +444,7 @@ func (a Assertion) validate(field, monitorType string) []FieldError {
 			add(".comparison", "must be equals, not_equals, less_than or greater_than for source "+a.Source)
 		}
 	}
-	if a.Comparison == CmpMatches && a.Target != nil {
+	if a.Comparison == CmpMatches && a.Target != nil && !badTarget {
 		if _, err := regexp.Compile(*a.Target); err != nil {
 			add(".target", "must be a valid regular expression (RE2)")
 		}
@@ -372,7 +452,9 @@ func (a Assertion) validate(field, monitorType string) []FieldError {
 	return errs
 }
 
-func (rs RetryStrategy) validate() []FieldError {
+// validate checks a retry strategy; bad names the fields that already
+// failed the rules of every optional string.
+func (rs RetryStrategy) validate(bad map[string]bool) []FieldError {
 	var errs []FieldError
 	add := func(f, msg string) { errs = append(errs, FieldError{Field: "retry_strategy." + f, Message: msg}) }
 	if !slices.Contains(RetryTypes, rs.Type) {
@@ -383,12 +465,12 @@ func (rs RetryStrategy) validate() []FieldError {
 	}
 	var base, maxB time.Duration
 	var err error
-	if rs.BaseBackoff != nil {
+	if rs.BaseBackoff != nil && !bad["retry_strategy.base_backoff"] {
 		if base, err = ParseDuration(*rs.BaseBackoff); err != nil {
 			add("base_backoff", err.Error())
 		}
 	}
-	if rs.MaxBackoff != nil {
+	if rs.MaxBackoff != nil && !bad["retry_strategy.max_backoff"] {
 		if maxB, err = ParseDuration(*rs.MaxBackoff); err != nil {
 			add("max_backoff", err.Error())
 		}

@@ -43,7 +43,6 @@ func TestMonitorValidateJSONPath(t *testing.T) {
 		{"$.", false},
 		{"$.a b", false},
 		{"status", false},
-		{"", false},
 	}
 	for _, c := range cases {
 		m := validMonitor(func(m *Monitor) {

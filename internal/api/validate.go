@@ -32,10 +32,13 @@ const (
 	MaxTags        = 50
 )
 
+// TCPCredentialMessage explains why a tcp endpoint takes no credential.
+const TCPCredentialMessage = "a tcp:// endpoint cannot use a credential: credentials are sent in HTTP requests, and a tcp probe only connects" //nolint:gosec // G101: a message, not a credential.
+
 // ValidateName checks an object name.
 func ValidateName(field, name string) []FieldError {
-	if !NameRegexp.MatchString(name) {
-		return []FieldError{{Field: field, Message: NameMessage}}
+	if msg := NameProblem(name); msg != "" {
+		return []FieldError{{Field: field, Message: msg}}
 	}
 	return nil
 }
@@ -101,17 +104,15 @@ func ValidateTags(field string, tags map[string]string) []FieldError {
 	return errs
 }
 
-func validateText(field string, v *string, maxLen int, allowEmpty bool) []FieldError {
-	if v == nil {
-		return nil
-	}
-	if !allowEmpty && *v == "" {
-		return []FieldError{{Field: field, Message: "must not be empty; leave it out instead"}}
-	}
-	if len(*v) > maxLen {
-		return []FieldError{{Field: field, Message: fmt.Sprintf("must be at most %d characters", maxLen)}}
-	}
-	return nil
+// validateText checks an optional one-line text field.
+func validateText(field string, v *string, maxLen int) []FieldError {
+	return ValidateOptionalText(field, v, TextRule{MaxLen: maxLen})
+}
+
+// validateDescription checks an optional description: free text in which
+// tabs and line breaks are kept.
+func validateDescription(field string, v *string) []FieldError {
+	return ValidateOptionalText(field, v, TextRule{MaxLen: MaxDescription, Multiline: true})
 }
 
 // Validate checks an endpoint as received from a client. It does not fill
@@ -120,15 +121,22 @@ func (e *Endpoint) Validate() []FieldError {
 	var errs []FieldError
 	errs = append(errs, ValidateName("name", e.Name)...)
 	errs = append(errs, ValidateURL("url", e.URL)...)
-	errs = append(errs, validateText("api_version", e.APIVersion, MaxShortText, false)...)
-	errs = append(errs, validateText("description", e.Description, MaxDescription, true)...)
-	errs = append(errs, validateText("owner", e.Owner, MaxShortText, false)...)
+	errs = append(errs, validateText("api_version", e.APIVersion, MaxShortText)...)
+	errs = append(errs, validateDescription("description", e.Description)...)
+	errs = append(errs, validateText("owner", e.Owner, MaxShortText)...)
 	if e.DataClassification != "" && !slices.Contains(DataClassifications, e.DataClassification) {
 		errs = append(errs, FieldError{Field: "data_classification", Message: "must be one of " + strings.Join(DataClassifications, ", ")})
 	}
 	errs = append(errs, ValidateTags("tags", e.Tags)...)
-	if e.CredentialID != nil && !strings.HasPrefix(*e.CredentialID, PrefixCredential) {
+	if e.CredentialID != nil && *e.CredentialID == "" {
+		errs = append(errs, FieldError{Field: "credential_id", Message: EmptyMessage})
+	} else if e.CredentialID != nil && !strings.HasPrefix(*e.CredentialID, PrefixCredential) {
 		errs = append(errs, FieldError{Field: "credential_id", Message: "must be a credential ID, as in cred_..."})
+	} else if e.CredentialID != nil && strings.HasPrefix(e.URL, "tcp://") {
+		// Every credential type is sent in an HTTP request (a header, a
+		// query parameter or an OAuth2 token); a tcp probe only connects,
+		// so the credential would silently never be used.
+		errs = append(errs, FieldError{Field: "credential_id", Message: TCPCredentialMessage})
 	}
 	return errs
 }

@@ -236,6 +236,11 @@ func (c *Client) send(ctx context.Context, r request, out any) error {
 	rc, attempts := c.retryClient(ctx, req.Request, r)
 	resp, err := rc.Do(req)
 	if err != nil {
+		var te *TransportError
+		if errors.As(err, &te) {
+			// Already names the call; naming it again would repeat it.
+			return err
+		}
 		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 			// go-retryablehttp returns the bare context error when the
 			// caller gives up during a backoff wait; say which call it was.
@@ -293,9 +298,13 @@ func (c *Client) retryClient(ctx context.Context, httpReq *http.Request, r reque
 			if resp == nil && err != nil && ctx.Err() != nil {
 				// The caller gave up; "giving up after N attempts" would
 				// wrongly suggest the server was unreachable.
+				var urlErr *url.Error
+				if errors.As(err, &urlErr) {
+					err = urlErr.Err // it repeats the method and the URL
+				}
 				return nil, fmt.Errorf("%s %s: %w", r.method, r.path, err)
 			}
-			return nil, giveUp(r.method, r.path, resp, err, attempts)
+			return nil, c.giveUp(r.method, r.path, resp, err, attempts)
 		},
 		RequestLogHook:  hooks.request,
 		ResponseLogHook: hooks.response,
@@ -304,9 +313,9 @@ func (c *Client) retryClient(ctx context.Context, httpReq *http.Request, r reque
 
 // giveUp turns the outcome of the last attempt into the error returned to
 // the caller once no further attempt will be made: the last response
-// becomes an *APIError, and a connection error says how many attempts were
-// made and wraps the cause.
-func giveUp(method, path string, resp *http.Response, err error, attempts int) error {
+// becomes an *APIError, and a connection error a *TransportError that says
+// how many attempts were made and wraps the cause.
+func (c *Client) giveUp(method, path string, resp *http.Response, err error, attempts int) error {
 	if resp != nil && err == nil {
 		defer resp.Body.Close()
 		return newAPIError(resp, attempts)
@@ -317,7 +326,7 @@ func giveUp(method, path string, resp *http.Response, err error, attempts int) e
 	if err == nil {
 		err = errors.New("no response")
 	}
-	return fmt.Errorf("%s %s: giving up after %d attempt(s): %w", method, path, attempts, err)
+	return newTransportError(method, path, c.baseURL, attempts, c.httpClient.Timeout, err)
 }
 
 // isWrite reports whether method changes state on the server, and so needs

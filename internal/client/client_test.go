@@ -479,7 +479,7 @@ func TestConnectionErrorsExhausted(t *testing.T) {
 	if errors.As(err, &apiErr) {
 		t.Fatalf("err = %v, want a connection error, not an APIError", err)
 	}
-	if !strings.Contains(err.Error(), "3 attempt(s)") || !strings.Contains(err.Error(), "/v1/endpoints/ep_1") {
+	if !strings.Contains(err.Error(), "(3 attempts)") || !strings.Contains(err.Error(), "/v1/endpoints/ep_1") {
 		t.Errorf("message %q should name the call and the number of attempts", err)
 	}
 	if errors.Unwrap(err) == nil {
@@ -496,7 +496,7 @@ func TestConnectionRefusedIsRetried(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = c.GetEndpoint(context.Background(), "ep_1")
-	if err == nil || !strings.Contains(err.Error(), "3 attempt(s)") {
+	if err == nil || !strings.Contains(err.Error(), "(3 attempts)") {
 		t.Errorf("err = %v, want a connection error after 3 attempts", err)
 	}
 }
@@ -521,7 +521,7 @@ func TestTLSVerificationErrorNotRetried(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = c.GetEndpoint(context.Background(), "ep_1")
-	if err == nil || !strings.Contains(err.Error(), "1 attempt(s)") {
+	if err == nil || !strings.Contains(err.Error(), "(1 attempt)") {
 		t.Errorf("err = %v, want a certificate error after 1 attempt", err)
 	}
 	if n := conns.Load(); n != 1 {

@@ -8,7 +8,10 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"net/url"
 	"strings"
+	"syscall"
+	"time"
 	"unicode/utf8"
 
 	"github.com/aio-platform/terraform-provider-aio/internal/api"
@@ -60,29 +63,16 @@ type APIError struct {
 	Attempts int
 }
 
-// Error returns a one-line description including the field errors. A 412
-// says what to do about it, because "precondition failed" alone means
-// nothing to someone running terraform apply.
+// Error returns a one-line description including the field errors. It
+// states what aiod answered and nothing more: what to do about it is the
+// caller's to say (the provider says it once, in addClientError), so that
+// no advice is printed twice.
 func (e *APIError) Error() string {
 	var b strings.Builder
-	status := fmt.Sprintf("HTTP %d", e.Status)
-	if e.Title != "" {
-		status += " " + e.Title
-	}
-	if e.Status == http.StatusPreconditionFailed {
-		b.WriteString("the object changed since it was read; run plan again (")
-		b.WriteString(status)
-		if e.Detail != "" {
-			b.WriteString(": ")
-			b.WriteString(e.Detail)
-		}
-		b.WriteString(")")
-	} else {
-		b.WriteString(status)
-		if e.Detail != "" && e.Detail != e.Title {
-			b.WriteString(": ")
-			b.WriteString(e.Detail)
-		}
+	b.WriteString(e.StatusLine())
+	if e.Detail != "" && e.Detail != e.Title {
+		b.WriteString(": ")
+		b.WriteString(e.Detail)
 	}
 	if len(e.FieldErrors) > 0 {
 		b.WriteString(" [")
@@ -102,6 +92,81 @@ func (e *APIError) Error() string {
 		fmt.Fprintf(&b, " (after %d attempts)", e.Attempts)
 	}
 	return b.String()
+}
+
+// StatusLine is "HTTP <status> <title>", as in "HTTP 409 Conflict".
+func (e *APIError) StatusLine() string {
+	status := fmt.Sprintf("HTTP %d", e.Status)
+	if e.Title != "" {
+		status += " " + e.Title
+	}
+	return status
+}
+
+// TransportError is a call that got no HTTP answer at all: the connection
+// was refused or reset, an attempt timed out, or TLS failed. It names the
+// call once (method, path and address) and wraps the cause, with the URL
+// that net/http repeats in its own errors taken out.
+type TransportError struct {
+	// Method and Path name the call, as in GET /v1/endpoints.
+	Method, Path string
+	// Address is the aiod base URL the call was sent to.
+	Address string
+	// Attempts is how many attempts were made.
+	Attempts int
+	// Timeout is the per-attempt timeout; it is reported when the last
+	// attempt ran out of it.
+	Timeout time.Duration
+	// Err is the cause of the last attempt's failure.
+	Err error
+}
+
+// Error says what failed once: "GET /v1/endpoints on http://host:7420:
+// connection refused (2 attempts)".
+func (e *TransportError) Error() string {
+	var cause string
+	switch {
+	case e.Refused():
+		cause = "connection refused"
+	case e.TimedOut():
+		cause = fmt.Sprintf("no answer within the request timeout of %s", e.Timeout)
+	default:
+		cause = e.Err.Error()
+	}
+	return fmt.Sprintf("%s %s on %s: %s (%s)", e.Method, e.Path, e.Address, cause, plural(e.Attempts, "attempt"))
+}
+
+// Unwrap returns the cause, so that errors.Is(err, syscall.ECONNREFUSED)
+// and the like work.
+func (e *TransportError) Unwrap() error { return e.Err }
+
+// Refused reports whether nothing listened at the address.
+func (e *TransportError) Refused() bool { return errors.Is(e.Err, syscall.ECONNREFUSED) }
+
+// TimedOut reports whether the last attempt ran out of the per-attempt
+// timeout (rather than the caller giving up).
+func (e *TransportError) TimedOut() bool {
+	var t interface{ Timeout() bool }
+	return e.Timeout > 0 && errors.As(e.Err, &t) && t.Timeout()
+}
+
+// newTransportError builds the error for a call that got no answer. A
+// *url.Error is unwrapped: it repeats the method and the full URL, which
+// the TransportError already names.
+func newTransportError(method, path, address string, attempts int, timeout time.Duration, err error) *TransportError {
+	var urlErr *url.Error
+	if errors.As(err, &urlErr) {
+		err = urlErr.Err
+	}
+	return &TransportError{Method: method, Path: path, Address: address, Attempts: attempts, Timeout: timeout, Err: err}
+}
+
+// plural is "1 attempt" or "n attempts".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 // Is matches the sentinel errors by status, so that errors.Is works on an

@@ -210,7 +210,7 @@ func TestTypedErrors(t *testing.T) {
 		contains []string
 	}{
 		{"missing", ErrNotFound, 404, []string{"HTTP 404 Not Found", "endpoint missing does not exist"}},
-		{"stale", ErrPreconditionFailed, 412, []string{"changed since it was read; run plan again", "revision 3"}},
+		{"stale", ErrPreconditionFailed, 412, []string{"HTTP 412 Precondition Failed: revision 3 is not the current revision 4"}},
 		{"used", ErrConflict, 409, []string{"409", "referenced by mon_1"}},
 		{"noauth", ErrUnauthorized, 401, []string{"401 Unauthorized"}},
 		{"forbidden", ErrForbidden, 403, []string{"403", "role viewer may not write"}},

@@ -109,6 +109,9 @@ func Serve(ctx context.Context, o Options) error {
 	if (o.TLSCert == "") != (o.TLSKey == "") {
 		return errors.New("give both --tls-cert and --tls-key, or neither")
 	}
+	if o.Keyring != nil {
+		o.Keyring.SetLogger(o.Logger)
+	}
 	if o.Keyring == nil {
 		o.Logger.Warn("no encryption key given: aiod will refuse to store credentials until started with --key-file or " + EnvEncryptionKey)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/aio-platform/terraform-provider-aio/internal/api"
 	"github.com/aio-platform/terraform-provider-aio/internal/auth"
 	"github.com/aio-platform/terraform-provider-aio/internal/clock"
 	"github.com/aio-platform/terraform-provider-aio/internal/secret"
@@ -138,7 +139,7 @@ func RotateKeys(ctx context.Context, st store.Store, clk clock.Clock, current *s
 		}
 	}
 	err = st.Write(ctx, func(tx store.Tx) error {
-		return tx.InsertAuditEvent(ctx, auth.Event(clk.Now(), auth.CLIActor, "rotate_key", "encryption_key", res.NewKey.ID, 0, []string{"secret_key_id"}))
+		return tx.InsertAuditEvent(ctx, auth.Event(clk.Now(), auth.CLIActor, "rotate_key", api.KindEncryptionKey, res.NewKey.ID, 0, []string{"secret_key_id"}))
 	})
 	return res, err
 }

@@ -4,8 +4,10 @@ import (
 	"context"
 
 	"github.com/hashicorp/terraform-plugin-framework-timetypes/timetypes"
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
@@ -57,8 +59,11 @@ func (d *auditEventsDataSource) Schema(_ context.Context, _ datasource.SchemaReq
 		MarkdownDescription: "Lists audit events, oldest first, for compliance reporting: every change made through the API or the `aiod` command line, with who made it and which fields changed. Secret values are never recorded; a secret change is recorded as a change of `secret`.",
 		Attributes: map[string]schema.Attribute{
 			"object_id": schema.StringAttribute{MarkdownDescription: "Lists only events about the object with this ID. Unset by default (every object).", Optional: true},
-			"kind":      schema.StringAttribute{MarkdownDescription: "Lists only events about objects of this kind, such as `endpoint`, `credential` or `token`. Unset by default (every kind).", Optional: true},
-			"actor":     schema.StringAttribute{MarkdownDescription: "Lists only events made by this actor: a token name, or `cli` for the `aiod` command line. Unset by default (every actor).", Optional: true},
+			"kind": schema.StringAttribute{
+				MarkdownDescription: "Lists only events about objects of this kind: one of " + oneOfDescription(api.AuditKinds) + ". Unset by default (every kind).",
+				Optional:            true, Validators: []validator.String{stringvalidator.OneOf(api.AuditKinds...)},
+			},
+			"actor": schema.StringAttribute{MarkdownDescription: "Lists only events made by this actor: a token name, or `cli` for the `aiod` command line. Unset by default (every actor).", Optional: true},
 			"since": schema.StringAttribute{
 				MarkdownDescription: "Lists only events at or after this time, in RFC 3339 format. Unset by default (from the first event).",
 				Optional:            true, CustomType: timetypes.RFC3339Type{},

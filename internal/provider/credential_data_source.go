@@ -59,7 +59,7 @@ func (d *credentialDataSource) Metadata(_ context.Context, req datasource.Metada
 }
 
 func (d *credentialDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, resp *datasource.SchemaResponse) {
-	desc := credentialDescriptions
+	desc := dataSourceDescriptions(credentialDescriptions)
 	str := func(name string) schema.StringAttribute {
 		return schema.StringAttribute{MarkdownDescription: desc[name], Computed: true}
 	}

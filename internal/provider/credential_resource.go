@@ -129,7 +129,7 @@ func (r *credentialResource) Schema(_ context.Context, _ resource.SchemaRequest,
 				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
 			},
 			"name":        schema.StringAttribute{MarkdownDescription: d["name"], Required: true, Validators: nameValidators()},
-			"description": optString("description", stringvalidator.LengthAtMost(api.MaxDescription)),
+			"description": optString("description", append([]validator.String{stringvalidator.LengthAtMost(api.MaxDescription)}, textValidators()...)...),
 			"type": schema.StringAttribute{
 				MarkdownDescription: d["type"], Required: true,
 				Validators: []validator.String{stringvalidator.OneOf(api.CredentialTypes...)},
@@ -495,7 +495,7 @@ func (r *credentialResource) Delete(ctx context.Context, req resource.DeleteRequ
 }
 
 func (r *credentialResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	resource.ImportStatePassthroughID(ctx, path.Root("id"), req, resp)
+	importByID(ctx, "aio_credential", api.PrefixCredential, req, resp)
 }
 
 // credentialModelFromAPI converts an API credential to the model. The API

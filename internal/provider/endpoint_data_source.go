@@ -37,7 +37,7 @@ func (d *endpointDataSource) Metadata(_ context.Context, req datasource.Metadata
 // endpointDataSourceAttributes are the attributes of one endpoint, all
 // computed, for the data sources. lookup makes id and name inputs.
 func endpointDataSourceAttributes(lookup bool) map[string]schema.Attribute {
-	d := endpointDescriptions
+	d := dataSourceDescriptions(endpointDescriptions)
 	computed := func(name string) schema.StringAttribute {
 		return schema.StringAttribute{MarkdownDescription: d[name], Computed: true}
 	}

@@ -236,7 +236,7 @@ func TestAccEndpointResource_badInput(t *testing.T) {
 		body string
 		want string
 	}{
-		{`name = "pay ments"` + "\n" + `url = "https://x.example"`, `(?s)Attribute name.*letters, digits`},
+		{`name = "pay ments"` + "\n" + `url = "https://x.example"`, `(?s)Invalid name.*letters, digits`},
 		{`name = "ok"` + "\n" + `url = "ftp://x.example"`, `(?s)Invalid URL.*scheme must be one of`},
 		{`name = "ok"` + "\n" + `url = "tcp://db.internal"`, `(?s)Invalid URL.*must name a port`},
 		{`name = "ok"` + "\n" + `url = "https://x.example"` + "\n" + `data_classification = "secret"`, `(?s)Attribute data_classification value must be one of`},

@@ -3,6 +3,7 @@ package provider
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"strconv"
 	"strings"
 
@@ -13,18 +14,23 @@ import (
 )
 
 // addClientError is the one place where client errors become diagnostics.
-// Field errors from the API land on the attribute they name (the API's
-// field names are the attribute names); a stale revision says what to do.
+// Each layer adds its context once: aiod says what is wrong (the problem's
+// detail and field errors), the client names the call only when there was
+// no answer (a TransportError), and this function adds the one sentence
+// that says what to do. Field errors from the API land on the attribute
+// they name (the API's field names are the attribute names).
 func addClientError(diags *diag.Diagnostics, summary string, err error) {
 	var apiErr *client.APIError
+	var transportErr *client.TransportError
 	switch {
-	case errors.Is(err, client.ErrPreconditionFailed):
-		diags.AddError(summary, "The object changed since it was read; run plan again.\n\n"+err.Error())
 	case errors.As(err, &apiErr) && len(apiErr.FieldErrors) > 0:
+		// The field messages say it all; the problem's detail ("the
+		// request has invalid fields", "the endpoint name is taken") would
+		// only repeat them.
 		for _, fe := range apiErr.FieldErrors {
-			msg := fmt.Sprintf("%s: %s", fe.Field, fe.Message)
-			if apiErr.Detail != "" {
-				msg += "\n\n" + apiErr.Detail
+			msg := fmt.Sprintf("%s (%s)", fe.Message, apiErr.StatusLine())
+			if fe.Field != "" {
+				msg = fe.Field + ": " + msg
 			}
 			if p, ok := fieldPath(fe.Field); ok {
 				diags.AddAttributeError(p, summary, msg)
@@ -32,10 +38,19 @@ func addClientError(diags *diag.Diagnostics, summary string, err error) {
 				diags.AddError(summary, msg)
 			}
 		}
+	case errors.Is(err, client.ErrPreconditionFailed):
+		diags.AddError(summary, "Run plan again: it was made from an older revision.\n\n"+err.Error())
 	case errors.Is(err, client.ErrUnauthorized):
 		diags.AddError(summary, "aiod refused the token: check the provider's token or AIO_TOKEN.\n\n"+err.Error())
 	case errors.Is(err, client.ErrForbidden):
 		diags.AddError(summary, "The token's role may not do this: configuration changes need an editor or admin token.\n\n"+err.Error())
+	case errors.As(err, &apiErr) && apiErr.Status == http.StatusTooManyRequests:
+		diags.AddError(summary, "aiod is rate limiting this token and the retries ran out: run again later, "+
+			"raise the provider's retry_max, or lower terraform's -parallelism.\n\n"+err.Error())
+	case errors.As(err, &transportErr) && transportErr.Refused():
+		diags.AddError(summary, "aiod is not reachable: check that it is running and the provider's address (or AIO_ADDR).\n\n"+err.Error())
+	case errors.As(err, &transportErr) && transportErr.TimedOut():
+		diags.AddError(summary, "aiod did not answer in time: check that it is healthy, or raise the provider's request_timeout.\n\n"+err.Error())
 	default:
 		diags.AddError(summary, err.Error())
 	}

@@ -454,5 +454,5 @@ func (r *monitorResource) Delete(ctx context.Context, req resource.DeleteRequest
 }
 
 func (r *monitorResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	resource.ImportStatePassthroughID(ctx, path.Root("id"), req, resp)
+	importByID(ctx, "aio_monitor", api.PrefixMonitor, req, resp)
 }

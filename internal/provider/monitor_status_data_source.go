@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -9,6 +10,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
@@ -62,7 +64,7 @@ func (d *monitorStatusDataSource) Schema(_ context.Context, _ datasource.SchemaR
 				Validators: []validator.String{stringvalidator.RegexMatches(monitorIDRegexp, "must be a monitor ID, as in mon_...")},
 			},
 			"window": schema.StringAttribute{
-				MarkdownDescription: "The window the figures cover, ending now, as a Go duration from `1m` to `2160h` (90 days). Defaults to `1h`.",
+				MarkdownDescription: "The window the figures cover, ending now, as a Go duration from `1m` to `2160h` (90 days); `1h` when not set.",
 				Optional:            true, CustomType: durationType{},
 				Validators: []validator.String{statusWindowValidator{}},
 			},
@@ -98,6 +100,13 @@ func (d *monitorStatusDataSource) Read(ctx context.Context, req datasource.ReadR
 		window = api.DefaultStatusWindow
 	}
 	st, err := d.client.MonitorStatus(ctx, cfg.MonitorID.ValueString(), window)
+	if errors.Is(err, client.ErrNotFound) {
+		// Said like the other data sources say it, on the attribute, rather
+		// than as the raw HTTP answer.
+		resp.Diagnostics.AddAttributeError(path.Root("monitor_id"), "Monitor not found",
+			fmt.Sprintf("No monitor has the ID %q: it was deleted, or the ID is of another kind of object.", cfg.MonitorID.ValueString()))
+		return
+	}
 	if err != nil {
 		addClientError(&resp.Diagnostics, "Could not read the monitor's status", err)
 		return

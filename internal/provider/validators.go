@@ -15,12 +15,6 @@ import (
 	"github.com/aio-platform/terraform-provider-aio/internal/api"
 )
 
-// nameValidators check an object name at plan time with the server's own
-// pattern.
-func nameValidators() []validator.String {
-	return []validator.String{stringvalidator.RegexMatches(api.NameRegexp, api.NameMessage)}
-}
-
 // tagsValidators check a tag map at plan time with the server's limits.
 func tagsValidators() []validator.Map {
 	return []validator.Map{
@@ -151,7 +145,7 @@ func (hostPatternValidator) ValidateString(_ context.Context, req validator.Stri
 // emptyStringMessage is how an empty optional string is refused, here at
 // plan time and by aiod at apply time alike: for aiod, as for Terraform,
 // an unset attribute is null, and "" would be a second way to say the same.
-const emptyStringMessage = "must not be empty; omit the attribute instead"
+const emptyStringMessage = api.EmptyMessage
 
 // optionalString returns the validators of an optional string attribute:
 // an empty string is refused with emptyStringMessage, and inner validators

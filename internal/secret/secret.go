@@ -21,9 +21,11 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -111,6 +113,41 @@ type Keyring struct {
 	// stamp is the key file's modification time and size when it was
 	// read: a change means `aiod keys rotate` wrote a new primary.
 	stamp fileStamp
+	// log, when set, hears about every re-read of the key file that
+	// changed the keys, so that an operator sees a rotation take effect.
+	log *slog.Logger
+}
+
+// SetLogger makes the keyring log, at info, every re-read of its key file
+// that changed the keys: the file, the primary key's ID and every key's
+// ID. Key IDs are short hashes; key material is never logged.
+func (r *Keyring) SetLogger(l *slog.Logger) {
+	r.mu.Lock()
+	r.log = l
+	r.mu.Unlock()
+}
+
+// reloaded replaces the keys with those just read from the key file and
+// logs the change when there is one.
+func (r *Keyring) reloaded(keys []Key, st fileStamp) {
+	r.mu.Lock()
+	before := keyIDs(r.keys)
+	r.keys, r.stamp = keys, st
+	log := r.log
+	r.mu.Unlock()
+	after := keyIDs(keys)
+	if log != nil && !slices.Equal(before, after) {
+		log.Info("re-read the encryption key file", "key_file", r.file, "primary_key_id", after[0],
+			"key_ids", strings.Join(after, ","), "previous_key_ids", strings.Join(before, ","))
+	}
+}
+
+func keyIDs(keys []Key) []string {
+	ids := make([]string, len(keys))
+	for i, k := range keys {
+		ids[i] = k.ID
+	}
+	return ids
 }
 
 type fileStamp struct {
@@ -202,9 +239,7 @@ func (r *Keyring) refresh() {
 	if err != nil {
 		return
 	}
-	r.mu.Lock()
-	r.keys, r.stamp = keys, st
-	r.mu.Unlock()
+	r.reloaded(keys, st)
 }
 
 func readKeyFile(path string) ([]Key, error) {
@@ -332,9 +367,7 @@ func (r *Keyring) lookup(id string) (Key, error) {
 	if r.file != "" {
 		st := stampOf(r.file)
 		if keys, err := readKeyFile(r.file); err == nil {
-			r.mu.Lock()
-			r.keys, r.stamp = keys, st
-			r.mu.Unlock()
+			r.reloaded(keys, st)
 			if k, ok := r.find(id); ok {
 				return k, nil
 			}

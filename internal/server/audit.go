@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aio-platform/terraform-provider-aio/internal/api"
@@ -18,6 +19,9 @@ func (s *Server) listAuditEvents(w http.ResponseWriter, r *http.Request, _ princ
 	// 500, and one below 1 would silently give the first page.
 	if n, err := strconv.ParseInt(after, 10, 64); after != "" && (err != nil || n < 1) && !slices.Contains(errs, badCursor) {
 		errs = append(errs, badCursor)
+	}
+	if k := q.Get("kind"); k != "" && !slices.Contains(api.AuditKinds, k) {
+		errs = append(errs, api.FieldError{Field: "kind", Message: "must be one of " + strings.Join(api.AuditKinds, ", ")})
 	}
 	aq := store.AuditQuery{ObjectID: q.Get("object_id"), Kind: q.Get("kind"), Actor: q.Get("actor"), Limit: limit, After: after}
 	if v := q.Get("since"); v != "" {

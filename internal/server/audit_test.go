@@ -189,3 +189,19 @@ func cursorAfter(t *testing.T, srv *acctest.Server, objectID string, n int) stri
 	}
 	return url.QueryEscape(l.NextCursor)
 }
+
+// TestAuditUnknownKindRefused: a kind filter that no event can have is the
+// caller's mistake (a typo would otherwise list nothing, silently), so it
+// gets 400 on kind naming the kinds there are.
+func TestAuditUnknownKindRefused(t *testing.T) {
+	srv := acctest.NewServer(t)
+	r := call(t, srv, http.MethodGet, "/v1/audit-events?kind=nonsense", srv.Tokens[api.RoleViewer], nil)
+	p := wantProblem(t, r, http.StatusBadRequest)
+	wantFields(t, p, "kind")
+	if want := "must be one of endpoint, credential, monitor, token, encryption_key"; len(p.Errors) == 1 && p.Errors[0].Message != want {
+		t.Errorf("message = %q, want %q", p.Errors[0].Message, want)
+	}
+	for _, k := range api.AuditKinds {
+		wantStatus(t, call(t, srv, http.MethodGet, "/v1/audit-events?kind="+k, srv.Tokens[api.RoleViewer], nil), http.StatusOK)
+	}
+}

@@ -161,7 +161,7 @@ func TestCredentialCreateEachType(t *testing.T) {
 		due string
 	}{
 		{"api_key with header", map[string]any{"name": "key-header", "type": "api_key", "header": "x-api-key",
-			"description": "", "rotation_period": "720h"}, rfc(now.Add(720 * time.Hour))},
+			"description": "Used by the probe.", "rotation_period": "720h"}, rfc(now.Add(720 * time.Hour))},
 		{"api_key with query_param", map[string]any{"name": "key-query", "type": "api_key", "query_param": "api_key",
 			// No rotation period: the rotation is due when the secret expires.
 			"expires_at": "2027-01-02T03:04:05Z"}, `"2027-01-02T03:04:05Z"`},

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/aio-platform/terraform-provider-aio/internal/api"
 	"github.com/aio-platform/terraform-provider-aio/internal/auth"
@@ -106,6 +107,9 @@ func (s *Server) updateEndpoint(w http.ResponseWriter, r *http.Request, p princi
 			return result{}, err
 		}
 		in.ID = cur.ID
+		if err := checkMonitorsFit(r.Context(), tx, cur, in.URL); err != nil {
+			return result{}, err
+		}
 		if err := checkEndpointHosts(r.Context(), tx, &cur, in); err != nil {
 			return result{}, err
 		}
@@ -165,6 +169,38 @@ func endpointChanges(a, b api.Endpoint) []string {
 	out = append(out, nestedChanges("tags", a.Tags, b.Tags)...)
 	add("credential_id", !eqPtr(a.CredentialID, b.CredentialID))
 	return out
+}
+
+// checkMonitorsFit answers 400 on url when a new URL's scheme no longer
+// fits the type of a monitor of the endpoint (an https endpoint turned
+// into tcp:// with http monitors on it), naming the monitors, so that the
+// change is made together with the monitors' and not discovered at probe
+// time.
+func checkMonitorsFit(ctx context.Context, tx store.Reader, cur api.Endpoint, newURL string) error {
+	curScheme, _, _ := strings.Cut(strings.ToLower(cur.URL), "://")
+	newScheme, _, _ := strings.Cut(strings.ToLower(newURL), "://")
+	if api.MonitorTypeForScheme[curScheme] == api.MonitorTypeForScheme[newScheme] {
+		return nil
+	}
+	monitors, err := store.ListAll(ctx, func(ctx context.Context, q store.ListQuery) ([]api.Monitor, string, error) {
+		q.EndpointID = cur.ID
+		return tx.ListMonitors(ctx, q)
+	})
+	if err != nil {
+		return err
+	}
+	var misfits []string
+	for _, m := range monitors {
+		if api.MonitorFitsEndpoint(m.Type, newURL) != "" {
+			misfits = append(misfits, fmt.Sprintf("%s (%s, type %s)", m.Name, m.ID, m.Type))
+		}
+	}
+	if len(misfits) == 0 {
+		return nil
+	}
+	msg := fmt.Sprintf("a %s:// URL does not fit the monitors of this endpoint: %s; change their type or point them elsewhere first",
+		newScheme, strings.Join(misfits, ", "))
+	return invalid([]api.FieldError{{Field: "url", Message: msg}})
 }
 
 func eqPtr[T comparable](a, b *T) bool {

@@ -23,9 +23,9 @@ func TestEndpointCRUD(t *testing.T) {
 	srv := acctest.NewServer(t, acctest.Options{Clock: fake})
 	editor := srv.Tokens[api.RoleEditor]
 
-	// Create: description "" and tags {} are kept as sent; api_version
+	// Create: description and tags {} are kept as sent; api_version
 	// left out stays null; data_classification gets its one default.
-	sent := `{"name":"orders-api","url":"https://orders.example.com/v1","description":"","owner":"team-a","tags":{}}`
+	sent := `{"name":"orders-api","url":"https://orders.example.com/v1","description":"Orders.","owner":"team-a","tags":{}}`
 	r := call(t, srv, http.MethodPost, "/v1/endpoints", editor, sent)
 	wantStatus(t, r, http.StatusCreated)
 	wantHeader(t, r, "Content-Type", api.ContentTypeJSON)
@@ -35,7 +35,7 @@ func TestEndpointCRUD(t *testing.T) {
 	wantRaw(t, obj, "name", `"orders-api"`)
 	wantRaw(t, obj, "url", `"https://orders.example.com/v1"`)
 	wantRaw(t, obj, "api_version", `null`)
-	wantRaw(t, obj, "description", `""`)
+	wantRaw(t, obj, "description", `"Orders."`)
 	wantRaw(t, obj, "owner", `"team-a"`)
 	wantRaw(t, obj, "tags", `{}`)
 	wantRaw(t, obj, "data_classification", `"internal"`)
@@ -73,7 +73,7 @@ func TestEndpointCRUD(t *testing.T) {
 
 	// PUT changing the url: revision 2, updated_at moves, created_at stays.
 	fake.Advance(time.Second)
-	put := `{"name":"orders-api","url":"https://orders.example.com/v2","description":"","owner":"team-a","tags":{}}`
+	put := `{"name":"orders-api","url":"https://orders.example.com/v2","description":"Orders.","owner":"team-a","tags":{}}`
 	r = call(t, srv, http.MethodPut, "/v1/endpoints/"+created.ID, editor, put, "If-Match", `"1"`)
 	wantStatus(t, r, http.StatusOK)
 	wantHeader(t, r, "ETag", `"2"`)
@@ -84,7 +84,7 @@ func TestEndpointCRUD(t *testing.T) {
 	wantRaw(t, obj, "revision", `2`)
 	wantRaw(t, obj, "created_at", `"`+t0Micro+`"`)
 	wantRaw(t, obj, "updated_at", `"2026-03-01T10:00:01.123456Z"`)
-	wantRaw(t, obj, "description", `""`)
+	wantRaw(t, obj, "description", `"Orders."`)
 	wantRaw(t, obj, "tags", `{}`)
 	wantRaw(t, obj, "api_version", `null`)
 	updatedBody := r.Body
@@ -103,7 +103,7 @@ func TestEndpointCRUD(t *testing.T) {
 		{"same body", put, []string{"If-Match", `"2"`}},
 		{"weak etag", put, []string{"If-Match", `W/"2"`}},
 		{"no If-Match", put, nil},
-		{"explicit default", `{"name":"orders-api","url":"https://orders.example.com/v2","description":"","owner":"team-a","tags":{},"data_classification":"internal"}`, nil},
+		{"explicit default", `{"name":"orders-api","url":"https://orders.example.com/v2","description":"Orders.","owner":"team-a","tags":{},"data_classification":"internal"}`, nil},
 	} {
 		t.Run("noop/"+tc.name, func(t *testing.T) {
 			r := call(t, srv, http.MethodPut, "/v1/endpoints/"+created.ID, editor, tc.body, tc.hdr...)
@@ -133,7 +133,7 @@ func TestEndpointCRUD(t *testing.T) {
 	// Null and {} are different values: going from tags {} to no tags is
 	// a change.
 	r = call(t, srv, http.MethodPut, "/v1/endpoints/"+created.ID, editor,
-		`{"name":"orders-api","url":"https://orders.example.com/v2","description":"","owner":"team-a"}`, "If-Match", `"2"`)
+		`{"name":"orders-api","url":"https://orders.example.com/v2","description":"Orders.","owner":"team-a"}`, "If-Match", `"2"`)
 	wantStatus(t, r, http.StatusOK)
 	wantHeader(t, r, "ETag", `"3"`)
 	obj = rawObject(t, r.Body)

@@ -42,10 +42,17 @@ func readMonitor(r *http.Request) ([]byte, api.Monitor, error) {
 // checkMonitorRefs answers 400 on the field when the endpoint or the
 // credential a monitor names does not exist.
 func checkMonitorRefs(ctx context.Context, tx store.Reader, m api.Monitor) error {
-	if _, err := tx.GetEndpoint(ctx, m.EndpointID); errors.Is(err, store.ErrNotFound) {
+	ep, err := tx.GetEndpoint(ctx, m.EndpointID)
+	if errors.Is(err, store.ErrNotFound) {
 		return invalid([]api.FieldError{{Field: "endpoint_id", Message: fmt.Sprintf("no endpoint has the ID %q", m.EndpointID)}})
 	} else if err != nil {
 		return err
+	}
+	// A monitor whose type does not fit its endpoint's scheme would only
+	// fail (or wrongly pass) when it first runs; it is refused now, on the
+	// type, since the endpoint is the one that says what it is.
+	if msg := api.MonitorFitsEndpoint(m.Type, ep.URL); msg != "" {
+		return invalid([]api.FieldError{{Field: "type", Message: fmt.Sprintf("%s (endpoint %s is %s)", msg, ep.ID, ep.URL)}})
 	}
 	if m.Request != nil {
 		return checkCredentialRef(ctx, tx, "request.credential_id", m.Request.CredentialID)

@@ -111,7 +111,7 @@ func ifMatch(r *http.Request) (int64, error) {
 func checkRevision(kind string, want, have int64) error {
 	if want != 0 && want != have {
 		return problemf(http.StatusPreconditionFailed,
-			"the %s changed since it was read (you sent revision %d, it is now at %d); read it again", kind, want, have)
+			"the %s changed since it was read (you sent revision %d, it is now at %d)", kind, want, have)
 	}
 	return nil
 }

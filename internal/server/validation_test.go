@@ -62,6 +62,10 @@ func TestBadInput(t *testing.T) {
 		{name: "empty tag key", body: ep(`,"tags":{"":"c"}`), prefix: "tags"},
 		{name: "empty api_version", body: ep(`,"api_version":""`), fields: []string{"api_version"}},
 		{name: "empty owner", body: ep(`,"owner":""`), fields: []string{"owner"}},
+		{name: "empty description", body: ep(`,"description":""`), fields: []string{"description"}},
+		{name: "name with ESC", body: `{"name":"pay\u001bments","url":"https://x.example.com/"}`, fields: []string{"name"}},
+		{name: "description with NUL", body: ep(`,"description":"a\u0000b"`), fields: []string{"description"}},
+		{name: "description with bidi override", body: ep(`,"description":"a\u202eb"`), fields: []string{"description"}},
 		{name: "long description", body: ep(`,"description":"` + strings.Repeat("d", api.MaxDescription+1) + `"`), fields: []string{"description"}},
 		{name: "several fields at once", body: `{"name":"","url":"ftp://x","api_version":""}`, fields: []string{"name", "url", "api_version"}},
 
