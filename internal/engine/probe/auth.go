@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/aio-platform/terraform-provider-aio/internal/api"
+	"github.com/aio-platform/terraform-provider-aio/internal/engine/egress"
 )
 
 // Token cache tuning.
@@ -254,7 +255,10 @@ func (p *Prober) fetchToken(ctx context.Context, c *Credential, secret string) (
 	resp, err := p.tokenClient.Do(req)
 	if err != nil {
 		kind := failNetwork
-		if isTimeout(ctx, err) {
+		switch {
+		case egress.IsDenied(err):
+			kind = failFatal
+		case isTimeout(ctx, err):
 			kind = failTimeout
 		}
 		return "", 0, kind, errors.New(sanitizeError(err))

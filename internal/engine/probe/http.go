@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/aio-platform/terraform-provider-aio/internal/api"
+	"github.com/aio-platform/terraform-provider-aio/internal/engine/egress"
 )
 
 // userAgent identifies probes in the targets' logs, so that their owners can
@@ -235,6 +236,10 @@ func (r *run) classify(ctx, actx context.Context, err error, prefix string) (fai
 	switch {
 	case ctx.Err() != nil:
 		return failFatal, "probe canceled: " + msg
+	case egress.IsDenied(err):
+		// The policy will not change between attempts: no retry, and
+		// no traffic.
+		return failFatal, msg
 	case isTimeout(actx, err):
 		return failTimeout, fmt.Sprintf("timeout after %s: %s", r.timeout, msg)
 	case errors.Is(err, errTooManyRedirects):
@@ -384,7 +389,7 @@ func (p *Prober) transport(o *api.MonitorTLS) (*http.Transport, error) {
 	}
 	tr := &http.Transport{
 		Proxy:              nil,
-		DialContext:        newDialer().DialContext,
+		DialContext:        p.dialer.DialContext,
 		TLSClientConfig:    cfg,
 		DisableKeepAlives:  true,
 		ForceAttemptHTTP2:  false,
@@ -396,10 +401,6 @@ func (p *Prober) transport(o *api.MonitorTLS) (*http.Transport, error) {
 	p.transports[k] = tr
 	return tr, nil
 }
-
-// newDialer dials without TCP keep-alive probes: connections live for one
-// request.
-func newDialer() *net.Dialer { return &net.Dialer{KeepAlive: -1} }
 
 // phases are the optional timings of a result, in milliseconds.
 type phases struct {
