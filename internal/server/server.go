@@ -47,6 +47,14 @@ type Config struct {
 	OnChange func(kind, id string)
 	// Metrics, when set, is served at /metrics (Prometheus text format).
 	Metrics http.Handler
+	// MaxMonitors caps the number of monitors: creating one more is
+	// refused with 400. Zero or less means no cap.
+	MaxMonitors int
+	// MaxProbeRate caps the probes per second that the enabled monitors
+	// ask for together (the sum of 1/interval): a create or update that
+	// would raise the sum past it is refused with 400 on interval. Zero or
+	// less means no cap.
+	MaxProbeRate float64
 }
 
 // Defaults of Config.
