@@ -11,9 +11,11 @@ import (
 	"crypto/x509/pkix"
 	"encoding/json"
 	"encoding/pem"
+	"fmt"
 	"math/big"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -322,4 +324,76 @@ func selfSignedCert(t *testing.T, dir string) (string, string, *x509.CertPool) {
 	pool := x509.NewCertPool()
 	pool.AddCert(cert)
 	return certFile, keyFile, pool
+}
+
+// TestServeEgressAndCapFlags: the egress and cap flags reach the daemon's
+// options, from the flags or from the environment (the flag winning), and
+// bad values are refused before aiod starts.
+func TestServeEgressAndCapFlags(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "aio.db")
+	o, err := serveOptions([]string{"--database", db}, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.MaxMonitors != daemon.DefaultMaxMonitors || o.MaxProbeRate != daemon.DefaultMaxProbeRate ||
+		o.Egress == nil || len(o.Egress.AllowCIDRs)+len(o.Egress.DenyCIDRs)+len(o.Egress.DenyHosts) != 0 {
+		t.Fatalf("defaults: %+v %+v", o, o.Egress)
+	}
+	// The defaults admit what the probe benchmark runs: 10,000 monitors
+	// every 10 s.
+	if o.MaxMonitors < 10000 || o.MaxProbeRate < 1000 {
+		t.Errorf("default caps %d monitors, %g probes/s are below the benchmark's load", o.MaxMonitors, o.MaxProbeRate)
+	}
+
+	t.Setenv("AIOD_PROBE_ALLOW_CIDRS", "169.254.20.0/24")
+	t.Setenv("AIOD_PROBE_DENY_CIDRS", "10.0.0.0/8")
+	t.Setenv("AIOD_PROBE_DENY_HOSTS", "*.corp.example")
+	t.Setenv("AIOD_MAX_MONITORS", "50")
+	t.Setenv("AIOD_MAX_PROBE_RATE", "2.5")
+	o, err = serveOptions([]string{"--database", db, "--probe-deny-cidrs", "127.0.0.2, ::1/128", "--max-monitors", "0"}, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := fmt.Sprint(o.Egress.AllowCIDRs, o.Egress.DenyCIDRs, o.Egress.DenyHosts, o.MaxMonitors, o.MaxProbeRate)
+	if want := "[169.254.20.0/24] [127.0.0.2/32 ::1/128] [*.corp.example] 0 2.5"; got != want {
+		t.Errorf("options = %s, want %s", got, want)
+	}
+
+	for _, c := range []struct {
+		args []string
+		env  [2]string
+		want string
+	}{
+		{[]string{"--probe-deny-cidrs", "10.0.0.1/8"}, [2]string{}, "--probe-deny-cidrs"},
+		{[]string{"--probe-allow-cidrs", "nope"}, [2]string{}, "--probe-allow-cidrs"},
+		{[]string{"--probe-deny-hosts", "http://x"}, [2]string{}, "--probe-deny-hosts"},
+		{[]string{"--max-monitors", "-1"}, [2]string{}, "--max-monitors"},
+		{nil, [2]string{"AIOD_MAX_PROBE_RATE", "fast"}, "AIOD_MAX_PROBE_RATE"},
+		{nil, [2]string{"AIOD_MAX_MONITORS", "1e3"}, "AIOD_MAX_MONITORS"},
+	} {
+		if c.env[0] != "" {
+			t.Setenv(c.env[0], c.env[1])
+		}
+		_, err := serveOptions(append([]string{"--database", db}, c.args...), &bytes.Buffer{})
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v %v: got %v, want an error naming %s", c.args, c.env, err, c.want)
+		}
+		if c.env[0] != "" {
+			t.Setenv(c.env[0], "")
+		}
+	}
+}
+
+// TestDevProbesLoopback: the quickstart's targets live on this machine, so
+// aiod dev allows loopback explicitly.
+func TestDevProbesLoopback(t *testing.T) {
+	p := devEgress()
+	for _, a := range []string{"127.0.0.1", "::1"} {
+		if err := p.CheckAddr(netip.MustParseAddr(a)); err != nil {
+			t.Errorf("dev policy denies %s: %v", a, err)
+		}
+	}
+	if err := p.CheckAddr(netip.MustParseAddr("169.254.169.254")); err == nil {
+		t.Error("dev policy allows the metadata service")
+	}
 }

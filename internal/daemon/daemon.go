@@ -126,6 +126,7 @@ func Serve(ctx context.Context, o Options) error {
 	if o.Keyring == nil {
 		o.Logger.Warn("no encryption key given: aiod will refuse to store credentials until started with --key-file or " + EnvEncryptionKey)
 	}
+	logEgress(o.Logger, o.Egress)
 	eng := engine.New(engine.Config{Store: st, Keyring: o.Keyring, Clock: o.Clock, Logger: o.Logger, Egress: o.Egress})
 	srv, err := server.New(ctx, server.Config{Store: st, Clock: o.Clock, Logger: o.Logger, Keyring: o.Keyring,
 		OnChange: eng.Notify, Metrics: eng.MetricsHandler(), MaxMonitors: o.MaxMonitors, MaxProbeRate: o.MaxProbeRate})
@@ -177,6 +178,17 @@ func Serve(ctx context.Context, o Options) error {
 		err = eerr
 	}
 	return err
+}
+
+// logEgress states the probes' egress policy at startup, so that an
+// operator can check what the flags made of it.
+func logEgress(log *slog.Logger, p *egress.Policy) {
+	if p == nil {
+		p = &egress.Policy{}
+	}
+	log.Info("probe egress policy", "default_deny_cidrs", fmt.Sprint(egress.DefaultDenyCIDRs),
+		"default_deny_hosts", strings.Join(egress.DefaultDenyHosts, ","), "allow_cidrs", fmt.Sprint(p.AllowCIDRs),
+		"deny_cidrs", fmt.Sprint(p.DenyCIDRs), "deny_hosts", strings.Join(p.DenyHosts, ","))
 }
 
 // EnsureRootToken makes sure an admin token named "root" with the given
