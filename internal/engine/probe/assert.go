@@ -32,6 +32,12 @@ type evalInput struct {
 	// no body excerpt, because the failure text is stored and shown in the
 	// API just as an excerpt would be.
 	hideContent bool
+	// cut scrubs a value taken from the response of every secret the
+	// probe used and then cuts it to n bytes (scrubber.cut): a value is
+	// scrubbed before it is cut, so that no cut leaves part of a secret
+	// that the final scrubbing of the error text would not recognise.
+	// Nil only cuts (for tests that evaluate without a probe).
+	cut func(s string, n int) string
 
 	// The body parsed as JSON, once, on first use.
 	jsonDone bool
@@ -179,10 +185,10 @@ func extract(a api.Assertion, in *evalInput) (v value, problem string) {
 		}
 		// Repeated fields combine as RFC 9110 §5.3 says.
 		s := strings.Join(vals, ", ")
-		return value{present: true, text: s, empty: s == "", shown: strconv.Quote(truncate(s, maxShown)), content: true}, ""
+		return value{present: true, text: s, empty: s == "", shown: strconv.Quote(in.shown(s)), content: true}, ""
 	case api.SourceTextBody:
 		s := string(in.body)
-		return value{present: true, text: s, empty: s == "", shown: strconv.Quote(truncate(s, maxShown)), content: true}, ""
+		return value{present: true, text: s, empty: s == "", shown: strconv.Quote(in.shown(s)), content: true}, ""
 	case api.SourceJSONBody:
 		return extractJSON(deref(a.Property), in)
 	}
@@ -213,18 +219,27 @@ func extractJSON(path string, in *evalInput) (value, string) {
 	}
 	switch x := nodes[0].(type) {
 	case string:
-		return value{present: true, text: x, empty: x == "", shown: strconv.Quote(truncate(x, maxShown)), content: true}, ""
+		return value{present: true, text: x, empty: x == "", shown: strconv.Quote(in.shown(x)), content: true}, ""
 	case json.Number:
 		f, err := x.Float64()
 		return value{present: true, text: x.String(), num: f, isNum: err == nil, shown: x.String(), content: true}, ""
 	case []any, map[string]any:
 		b, _ := json.Marshal(x)
 		s := string(b)
-		return value{present: true, text: s, empty: s == "[]" || s == "{}", shown: truncate(s, maxShown), content: true}, ""
+		return value{present: true, text: s, empty: s == "[]" || s == "{}", shown: in.shown(s), content: true}, ""
 	default: // true, false, null
 		b, _ := json.Marshal(x)
 		return value{present: true, text: string(b), shown: string(b), content: true}, ""
 	}
+}
+
+// shown is how a failure message quotes a value from the response: scrubbed,
+// then cut to maxShown bytes.
+func (in *evalInput) shown(s string) string {
+	if in.cut == nil {
+		return truncate(s, maxShown)
+	}
+	return in.cut(s, maxShown)
 }
 
 // parseNumber reads a decimal number, surrounding spaces allowed (header

@@ -213,17 +213,17 @@ func (r *run) httpAttempt(ctx context.Context) attempt {
 	}
 	if readErr != nil {
 		a.kind, a.err = r.classify(ctx, actx, readErr, "reading the response body: ")
-		a.excerpt = excerptOf(buf.Bytes())
+		a.excerpt = r.excerpt(buf.Bytes())
 		return a
 	}
 	if status == http.StatusUnauthorized && r.token != "" {
 		r.p.invalidateToken(r.t.Credential, r.token)
 	}
 	ev := &evalInput{status: status, hasResponse: true, latency: a.latency, header: resp.Header, body: buf.Bytes(),
-		hideContent: !excerptAllowed(r.t.Endpoint.DataClassification)}
+		hideContent: !excerptAllowed(r.t.Endpoint.DataClassification), cut: r.scrub.cut}
 	if msg, ok := evaluate(r.t.Monitor.Assertions, ev, false); !ok {
 		a.kind, a.err = failResponse, msg
-		a.excerpt = excerptOf(buf.Bytes())
+		a.excerpt = r.excerpt(buf.Bytes())
 		return a
 	}
 	a.passed = true
@@ -313,13 +313,14 @@ func defaultPort(scheme string) string {
 	return ""
 }
 
-// excerptOf copies at most BodyExcerptBytes of a body as valid UTF-8 (cut on
-// a rune boundary), or nil for an empty body.
-func excerptOf(b []byte) *string {
+// excerpt is at most BodyExcerptBytes of a body, scrubbed before it is
+// cut and valid UTF-8, or nil for an empty body. Only what the scrubber
+// looks at is copied out of the pooled buffer.
+func (r *run) excerpt(b []byte) *string {
 	if len(b) == 0 {
 		return nil
 	}
-	s := truncate(string(b[:min(len(b), BodyExcerptBytes+4)]), BodyExcerptBytes)
+	s := r.scrub.cut(string(b[:min(len(b), BodyExcerptBytes+scrubSlack+1)]), BodyExcerptBytes)
 	return &s
 }
 
