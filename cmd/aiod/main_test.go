@@ -12,15 +12,18 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
+	"io"
 	"math/big"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -395,5 +398,99 @@ func TestDevProbesLoopback(t *testing.T) {
 	}
 	if err := p.CheckAddr(netip.MustParseAddr("169.254.169.254")); err == nil {
 		t.Error("dev policy allows the metadata service")
+	}
+}
+
+// TestServeEnforcesEgressAndCaps runs aiod serve with a deny rule on a local
+// target and a cap of one monitor: the flags reach the engine and the
+// server, so the probe is recorded down with the denial (the target sees
+// nothing) and a second monitor is refused.
+func TestServeEnforcesEgressAndCaps(t *testing.T) {
+	var hits atomic.Int32
+	target := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { hits.Add(1) }))
+	defer target.Close()
+	dir := t.TempDir()
+	db := filepath.Join(dir, "aio.db")
+	out, err := runCLI(t, "token", "create", "--name", "admin", "--role", "admin", "--database", db)
+	if err != nil {
+		t.Fatal(err, out)
+	}
+	tok := strings.TrimSpace(out)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var logs syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"serve", "--listen", "127.0.0.1:0", "--database", db, "--log-format", "json",
+			"--probe-deny-cidrs", "127.0.0.1/32", "--max-monitors", "1"}, &bytes.Buffer{}, &logs)
+	}()
+	var addr string
+	deadline := time.Now().Add(10 * time.Second)
+	for addr == "" && time.Now().Before(deadline) {
+		if m := regexp.MustCompile(`"address":"([^"]+)"`).FindStringSubmatch(logs.String()); m != nil {
+			addr = m[1]
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if addr == "" {
+		t.Fatalf("serve did not start:\n%s", logs.String())
+	}
+	call := func(method, path string, body any) (int, []byte) {
+		t.Helper()
+		var rd io.Reader
+		if body != nil {
+			b, _ := json.Marshal(body)
+			rd = bytes.NewReader(b)
+		}
+		req, _ := http.NewRequest(method, "http://"+addr+path, rd)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var buf bytes.Buffer
+		_, _ = buf.ReadFrom(resp.Body)
+		return resp.StatusCode, buf.Bytes()
+	}
+	status, body := call(http.MethodPost, "/v1/endpoints", map[string]any{"name": "t", "url": target.URL})
+	var ep api.Endpoint
+	if status != http.StatusCreated || json.Unmarshal(body, &ep) != nil {
+		t.Fatalf("endpoint: %d %s", status, body)
+	}
+	mon := func(name string) map[string]any {
+		return map[string]any{"name": name, "endpoint_id": ep.ID, "type": "http", "interval": "5s"}
+	}
+	status, body = call(http.MethodPost, "/v1/monitors", mon("m1"))
+	var m api.Monitor
+	if status != http.StatusCreated || json.Unmarshal(body, &m) != nil {
+		t.Fatalf("monitor: %d %s", status, body)
+	}
+	if status, body := call(http.MethodPost, "/v1/monitors", mon("m2")); status != http.StatusBadRequest || !strings.Contains(string(body), "--max-monitors 1") {
+		t.Errorf("a second monitor past --max-monitors 1: %d %s", status, body)
+	}
+	var res struct{ Items []api.ProbeResult }
+	deadline = time.Now().Add(20 * time.Second)
+	for len(res.Items) == 0 && time.Now().Before(deadline) {
+		time.Sleep(200 * time.Millisecond)
+		_, body := call(http.MethodGet, "/v1/monitors/"+m.ID+"/results", nil)
+		_ = json.Unmarshal(body, &res)
+	}
+	if len(res.Items) == 0 {
+		t.Fatal("no result within 20 s")
+	}
+	if r := res.Items[0]; r.Outcome != api.OutcomeDown || r.Error == nil || !strings.Contains(*r.Error, "egress denied: 127.0.0.1 is in 127.0.0.1/32 (probe deny list)") {
+		t.Errorf("result %+v", r)
+	}
+	if n := hits.Load(); n != 0 {
+		t.Errorf("the denied target got %d requests", n)
+	}
+	if !strings.Contains(logs.String(), `"deny_cidrs":"[127.0.0.1/32]"`) {
+		t.Errorf("the startup log does not state the policy:\n%s", logs.String())
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }
