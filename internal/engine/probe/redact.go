@@ -51,25 +51,34 @@ const scrubSlack = 64 << 10
 // beginning of a form of a secret, so that a secret crossing the cut does
 // not survive minus its last characters.
 type scrubber struct {
-	words map[string]bool
-	forms []string // every form of every word, deduplicated
-	seen  map[string]bool
+	words   []string        // registered words
+	pending int             // words[pending:] have no forms yet
+	forms   []string        // every form of words[:pending], deduplicated
+	seen    map[string]bool // the forms, and the words
 }
 
-// add registers w and every form of it (see formsOf). Even a short secret
-// is scrubbed: mangled error text is a better failure than a leaked secret.
+// add registers w for scrubbing in every form (see formsOf). Even a short
+// secret is scrubbed: mangled error text is a better failure than a leaked
+// secret. The forms are computed when text is first scrubbed, so that a
+// probe that passes does not pay for them.
 func (s *scrubber) add(w string) {
-	if w == "" || s.words[w] {
+	if w == "" || slices.Contains(s.words, w) {
 		return
 	}
-	if s.words == nil {
-		s.words, s.seen = map[string]bool{}, map[string]bool{}
-	}
-	s.words[w] = true
-	for _, f := range formsOf(w) {
-		if f != "" && !s.seen[f] {
-			s.seen[f] = true
-			s.forms = append(s.forms, f)
+	s.words = append(s.words, w)
+}
+
+// prepare computes the forms of the words added since the last call.
+func (s *scrubber) prepare() {
+	for ; s.pending < len(s.words); s.pending++ {
+		if s.seen == nil {
+			s.seen = map[string]bool{}
+		}
+		for _, f := range formsOf(s.words[s.pending]) {
+			if f != "" && !s.seen[f] {
+				s.seen[f] = true
+				s.forms = append(s.forms, f)
+			}
 		}
 	}
 }
@@ -212,6 +221,7 @@ func lowerHex(c byte) byte {
 // overlapping or touching occurrences becomes one marker: replacing one
 // form at a time could leave the tail of another form that overlapped it.
 func (s *scrubber) redact(text string) string {
+	s.prepare()
 	type span struct{ from, to int }
 	var spans []span
 	for _, f := range s.forms {
@@ -280,6 +290,7 @@ func prefixAtEnd(text, f string, maxLen int) int {
 // cut scrubs text and cuts it to at most n bytes, marking the cut with an
 // ellipsis. The result is valid UTF-8.
 func (s *scrubber) cut(text string, n int) string {
+	s.prepare()
 	window := len(text) > n+scrubSlack
 	if window {
 		text = text[:n+scrubSlack]
