@@ -321,9 +321,14 @@ func (d *Dialer) DialContext(ctx context.Context, network, addr string) (net.Con
 		}
 	}
 	nd := &net.Dialer{KeepAlive: d.KeepAlive, Control: d.control}
+	ips = interleave(ips)
 	var first error
-	for _, ip := range ips {
-		conn, err := nd.DialContext(ctx, network, net.JoinHostPort(ip.String(), port))
+	for i, ip := range ips {
+		dctx, cancel := partialDeadline(ctx, len(ips)-i)
+		// Canceling after the dial does not touch an established
+		// connection.
+		conn, err := nd.DialContext(dctx, network, net.JoinHostPort(ip.String(), port))
+		cancel()
 		if err == nil {
 			return conn, nil
 		}
@@ -335,6 +340,50 @@ func (d *Dialer) DialContext(ctx context.Context, network, addr string) (net.Con
 		}
 	}
 	return nil, first
+}
+
+// minDialShare is the least time one address gets when several share the
+// dial's deadline, as in the net package.
+const minDialShare = 2 * time.Second
+
+// partialDeadline gives one of the remaining addresses its share of ctx's
+// deadline, so that an address that swallows packets does not take all the
+// time from the ones after it (net.Dialer does the same; the addresses are
+// dialed one by one here because each is checked before it is dialed).
+func partialDeadline(ctx context.Context, remaining int) (context.Context, context.CancelFunc) {
+	deadline, ok := ctx.Deadline()
+	if !ok || remaining <= 1 {
+		return ctx, func() {}
+	}
+	left := time.Until(deadline)
+	return context.WithTimeout(ctx, max(left/time.Duration(remaining), min(minDialShare, left)))
+}
+
+// interleave alternates the address families, first family first (RFC
+// 8305 §4), so that a family that does not work costs one attempt, not one
+// per address.
+func interleave(ips []netip.Addr) []netip.Addr {
+	if len(ips) < 3 {
+		return ips
+	}
+	var same, other []netip.Addr
+	for _, ip := range ips {
+		if ip.Unmap().Is4() == ips[0].Unmap().Is4() {
+			same = append(same, ip)
+		} else {
+			other = append(other, ip)
+		}
+	}
+	out := make([]netip.Addr, 0, len(ips))
+	for i := 0; i < len(same) || i < len(other); i++ {
+		if i < len(same) {
+			out = append(out, same[i])
+		}
+		if i < len(other) {
+			out = append(out, other[i])
+		}
+	}
+	return out
 }
 
 // control checks the address the socket is about to connect to.

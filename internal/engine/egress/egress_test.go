@@ -243,3 +243,35 @@ func mustHosts(t *testing.T, s string) []string {
 	}
 	return hs
 }
+
+func TestInterleave(t *testing.T) {
+	a := func(s string) netip.Addr { return netip.MustParseAddr(s) }
+	got := interleave([]netip.Addr{a("::1"), a("::2"), a("::3"), a("10.0.0.1"), a("10.0.0.2")})
+	want := []netip.Addr{a("::1"), a("10.0.0.1"), a("::2"), a("10.0.0.2"), a("::3")}
+	if !slices.Equal(got, want) {
+		t.Errorf("interleave = %v, want %v", got, want)
+	}
+}
+
+// TestDialerTriesTheNextAddress: an address that refuses the connection
+// does not end the dial while another answers.
+func TestDialerTriesTheNextAddress(t *testing.T) {
+	ln, accepted := listen(t, "127.0.0.1:0")
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	// Nothing listens on 127.0.0.3 at that port: refused at once.
+	r := &rebinder{answers: [][]netip.Addr{{netip.MustParseAddr("127.0.0.3"), netip.MustParseAddr("127.0.0.1")}}}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	conn, err := (&Dialer{Resolver: r}).DialContext(ctx, "tcp", net.JoinHostPort("two.test", port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn.Close()
+	deadline := time.Now().Add(2 * time.Second)
+	for accepted.Load() == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if accepted.Load() != 1 {
+		t.Errorf("accepted %d connections, want 1", accepted.Load())
+	}
+}
