@@ -8,9 +8,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -18,6 +20,7 @@ import (
 	"github.com/aio-platform/terraform-provider-aio/internal/auth"
 	"github.com/aio-platform/terraform-provider-aio/internal/clock"
 	"github.com/aio-platform/terraform-provider-aio/internal/daemon"
+	"github.com/aio-platform/terraform-provider-aio/internal/engine/egress"
 	"github.com/aio-platform/terraform-provider-aio/internal/secret"
 	"github.com/aio-platform/terraform-provider-aio/internal/store"
 )
@@ -33,7 +36,9 @@ const usage = `aiod — the AIO control plane
 Usage:
   aiod serve  [--listen ADDR] [--database FILE] [--key-file FILE] [--tls-cert FILE --tls-key FILE]
               [--log-level LEVEL] [--log-format text|json]
-  aiod dev    [--listen ADDR] [--data DIR] [--root-token TOKEN]
+              [--probe-allow-cidrs CIDRS] [--probe-deny-cidrs CIDRS] [--probe-deny-hosts HOSTS]
+              [--max-monitors N] [--max-probe-rate PROBES_PER_SECOND]
+  aiod dev    [--listen ADDR] [--data DIR] [--root-token TOKEN]     (probes may reach loopback)
               (off loopback, --root-token must be given, and not the default)
   aiod token create --name NAME --role admin|editor|viewer [--ttl DURATION] [--database FILE]
   aiod token list   [--database FILE]
@@ -46,7 +51,11 @@ Usage:
   aiod version
 
 Environment: AIOD_LISTEN, AIOD_DATABASE, AIOD_KEY_FILE, AIOD_ENCRYPTION_KEY (base64 keys,
-comma-separated, primary first), AIOD_LOG_LEVEL, AIOD_LOG_FORMAT.
+comma-separated, primary first), AIOD_LOG_LEVEL, AIOD_LOG_FORMAT, AIOD_TLS_CERT, AIOD_TLS_KEY,
+AIOD_PROBE_ALLOW_CIDRS, AIOD_PROBE_DENY_CIDRS, AIOD_PROBE_DENY_HOSTS, AIOD_MAX_MONITORS,
+AIOD_MAX_PROBE_RATE. A flag wins over its variable.
+
+Probes obey an egress policy and the monitors are capped: see aiod serve --help.
 
 Back up the key file (or AIOD_ENCRYPTION_KEY) with the database: without it every
 stored secret is lost.
@@ -95,6 +104,28 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return fmt.Errorf("unknown command %q", args[0])
 }
 
+// serveUsage heads aiod serve --help: the egress policy and the caps need
+// more words than a flag's line.
+const serveUsage = `Usage: aiod serve [flags]
+
+Probe egress policy. By default probes never reach link-local addresses (169.254.0.0/16,
+fe80::/10), the cloud metadata services (fd00:ec2::254, 100.100.100.200, 168.63.129.16,
+192.0.0.192; the names metadata.google.internal, metadata.goog, metadata, metadata.azure.com,
+instance-data, ...) or the addresses of this host by another name (0.0.0.0/8, ::). Everything
+else, loopback and private networks included, is allowed: monitoring internal services is
+the point. The policy is checked after DNS resolution, on every redirect hop, for HTTP, TCP
+and OAuth2 token requests; a denied probe is down with "egress denied: ..." and sends nothing.
+Precedence, strongest first: denied hosts (default and --probe-deny-hosts, checked before
+DNS), --probe-deny-cidrs, --probe-allow-cidrs, the default deny list. To keep probes off this
+machine too: --probe-deny-cidrs 127.0.0.0/8,::1/128.
+
+Caps. A monitor create past --max-monitors, or a create or update that would take the enabled
+monitors' probes per second (the sum of 1/interval) past --max-probe-rate, is refused with 400.
+
+Flags (each also read from the environment variable in capitals with the AIOD_ prefix, as
+AIOD_PROBE_DENY_CIDRS; a flag wins over its variable):
+`
+
 func newFlags(name string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("aiod "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -102,7 +133,21 @@ func newFlags(name string, stderr io.Writer) *flag.FlagSet {
 }
 
 func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
+	o, err := serveOptions(args, stderr)
+	if err != nil {
+		return err
+	}
+	return daemon.Serve(ctx, o)
+}
+
+// serveOptions parses the flags (and their environment variables) of aiod
+// serve into the daemon's options.
+func serveOptions(args []string, stderr io.Writer) (daemon.Options, error) {
 	fs := newFlags("serve", stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, serveUsage)
+		fs.PrintDefaults()
+	}
 	listen := fs.String("listen", env("AIOD_LISTEN", daemon.DefaultListen), "address to listen on")
 	db := fs.String("database", env("AIOD_DATABASE", daemon.DefaultDatabase), "SQLite database file")
 	level := fs.String("log-level", env("AIOD_LOG_LEVEL", "info"), "log level: debug, info, warn, error")
@@ -110,18 +155,86 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	keyFile := fs.String("key-file", env("AIOD_KEY_FILE", ""), "file of encryption keys (else AIOD_ENCRYPTION_KEY)")
 	tlsCert := fs.String("tls-cert", env("AIOD_TLS_CERT", ""), "TLS certificate (PEM); serves HTTPS with --tls-key")
 	tlsKey := fs.String("tls-key", env("AIOD_TLS_KEY", ""), "TLS private key (PEM)")
+	allowCIDRs := fs.String("probe-allow-cidrs", env("AIOD_PROBE_ALLOW_CIDRS", ""),
+		"comma-separated CIDRs probes may reach though the default deny list covers them")
+	denyCIDRs := fs.String("probe-deny-cidrs", env("AIOD_PROBE_DENY_CIDRS", ""),
+		"comma-separated CIDRs probes may never reach (wins over every allow)")
+	denyHosts := fs.String("probe-deny-hosts", env("AIOD_PROBE_DENY_HOSTS", ""),
+		"comma-separated host names (or *.domain) probes may never reach, checked before DNS")
+	maxMonitors, err := envInt("AIOD_MAX_MONITORS", daemon.DefaultMaxMonitors)
+	if err != nil {
+		return daemon.Options{}, err
+	}
+	maxRate, err := envFloat("AIOD_MAX_PROBE_RATE", daemon.DefaultMaxProbeRate)
+	if err != nil {
+		return daemon.Options{}, err
+	}
+	fs.IntVar(&maxMonitors, "max-monitors", maxMonitors, "most monitors this aiod accepts (0: no cap)")
+	fs.Float64Var(&maxRate, "max-probe-rate", maxRate, "most probes per second the enabled monitors may ask for together (0: no cap)")
 	if err := fs.Parse(args); err != nil {
-		return err
+		return daemon.Options{}, err
+	}
+	if maxMonitors < 0 || maxRate < 0 {
+		return daemon.Options{}, errors.New("--max-monitors and --max-probe-rate must be 0 (no cap) or more")
+	}
+	pol, err := egressPolicy(*allowCIDRs, *denyCIDRs, *denyHosts)
+	if err != nil {
+		return daemon.Options{}, err
 	}
 	logger, err := daemon.NewLogger(stderr, *level, *format)
 	if err != nil {
-		return err
+		return daemon.Options{}, err
 	}
 	kr, err := daemon.LoadKeyring(*keyFile, os.Getenv(daemon.EnvEncryptionKey))
 	if err != nil {
-		return err
+		return daemon.Options{}, err
 	}
-	return daemon.Serve(ctx, daemon.Options{Listen: *listen, Database: *db, Logger: logger, Keyring: kr, TLSCert: *tlsCert, TLSKey: *tlsKey})
+	return daemon.Options{Listen: *listen, Database: *db, Logger: logger, Keyring: kr, TLSCert: *tlsCert, TLSKey: *tlsKey,
+		Egress: pol, MaxMonitors: maxMonitors, MaxProbeRate: maxRate}, nil
+}
+
+// egressPolicy builds the probes' egress policy from the flags' values.
+func egressPolicy(allowCIDRs, denyCIDRs, denyHosts string) (*egress.Policy, error) {
+	var p egress.Policy
+	var err error
+	if p.AllowCIDRs, err = egress.ParseCIDRs(allowCIDRs); err != nil {
+		return nil, fmt.Errorf("--probe-allow-cidrs: %w", err)
+	}
+	if p.DenyCIDRs, err = egress.ParseCIDRs(denyCIDRs); err != nil {
+		return nil, fmt.Errorf("--probe-deny-cidrs: %w", err)
+	}
+	if p.DenyHosts, err = egress.ParseHosts(denyHosts); err != nil {
+		return nil, fmt.Errorf("--probe-deny-hosts: %w", err)
+	}
+	return &p, nil
+}
+
+// envInt is the integer in the environment variable name, or def when it is
+// unset.
+func envInt(name string, def int) (int, error) {
+	v := os.Getenv(name)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return 0, fmt.Errorf("%s=%q: want a whole number", name, v)
+	}
+	return n, nil
+}
+
+// envFloat is the number in the environment variable name, or def when it
+// is unset.
+func envFloat(name string, def float64) (float64, error) {
+	v := os.Getenv(name)
+	if v == "" {
+		return def, nil
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil {
+		return 0, fmt.Errorf("%s=%q: want a number", name, v)
+	}
+	return f, nil
 }
 
 func cmdDev(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -171,7 +284,16 @@ func cmdDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	return daemon.Serve(ctx, daemon.Options{Listen: *listen, Database: dbPath, Logger: logger, Keyring: kr,
+		Egress: devEgress(), MaxMonitors: daemon.DefaultMaxMonitors, MaxProbeRate: daemon.DefaultMaxProbeRate,
 		Ready: func(addr string) { fmt.Fprint(stdout, daemon.DevBanner(addr, *root, dir)) }})
+}
+
+// devEgress is the egress policy of aiod dev: the default one, with
+// loopback allowed explicitly, since the quickstart probes targets on this
+// machine; the explicit allow keeps that true should loopback ever join the
+// default deny list.
+func devEgress() *egress.Policy {
+	return &egress.Policy{AllowCIDRs: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}}
 }
 
 func cmdToken(ctx context.Context, args []string, stdout, stderr io.Writer) error {

@@ -11,13 +11,18 @@ import (
 	"crypto/x509/pkix"
 	"encoding/json"
 	"encoding/pem"
+	"fmt"
+	"io"
 	"math/big"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -340,5 +345,171 @@ func TestDevRefusesTheWellKnownTokenOffLoopback(t *testing.T) {
 	_ = run(context.Background(), []string{"dev", "--listen", "127.0.0.1:0", "--data", notADir}, &bytes.Buffer{}, &stderr)
 	if strings.Contains(stderr.String(), "WARN") {
 		t.Errorf("a warning on loopback:\n%s", stderr.String())
+	}
+}
+
+// TestServeEgressAndCapFlags: the egress and cap flags reach the daemon's
+// options, from the flags or from the environment (the flag winning), and
+// bad values are refused before aiod starts.
+func TestServeEgressAndCapFlags(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "aio.db")
+	o, err := serveOptions([]string{"--database", db}, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.MaxMonitors != daemon.DefaultMaxMonitors || o.MaxProbeRate != daemon.DefaultMaxProbeRate ||
+		o.Egress == nil || len(o.Egress.AllowCIDRs)+len(o.Egress.DenyCIDRs)+len(o.Egress.DenyHosts) != 0 {
+		t.Fatalf("defaults: %+v %+v", o, o.Egress)
+	}
+	// The defaults admit what the probe benchmark runs: 10,000 monitors
+	// every 10 s.
+	if o.MaxMonitors < 10000 || o.MaxProbeRate < 1000 {
+		t.Errorf("default caps %d monitors, %g probes/s are below the benchmark's load", o.MaxMonitors, o.MaxProbeRate)
+	}
+
+	t.Setenv("AIOD_PROBE_ALLOW_CIDRS", "169.254.20.0/24")
+	t.Setenv("AIOD_PROBE_DENY_CIDRS", "10.0.0.0/8")
+	t.Setenv("AIOD_PROBE_DENY_HOSTS", "*.corp.example")
+	t.Setenv("AIOD_MAX_MONITORS", "50")
+	t.Setenv("AIOD_MAX_PROBE_RATE", "2.5")
+	o, err = serveOptions([]string{"--database", db, "--probe-deny-cidrs", "127.0.0.2, ::1/128", "--max-monitors", "0"}, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := fmt.Sprint(o.Egress.AllowCIDRs, o.Egress.DenyCIDRs, o.Egress.DenyHosts, o.MaxMonitors, o.MaxProbeRate)
+	if want := "[169.254.20.0/24] [127.0.0.2/32 ::1/128] [*.corp.example] 0 2.5"; got != want {
+		t.Errorf("options = %s, want %s", got, want)
+	}
+
+	for _, c := range []struct {
+		args []string
+		env  [2]string
+		want string
+	}{
+		{[]string{"--probe-deny-cidrs", "10.0.0.1/8"}, [2]string{}, "--probe-deny-cidrs"},
+		{[]string{"--probe-allow-cidrs", "nope"}, [2]string{}, "--probe-allow-cidrs"},
+		{[]string{"--probe-deny-hosts", "http://x"}, [2]string{}, "--probe-deny-hosts"},
+		{[]string{"--max-monitors", "-1"}, [2]string{}, "--max-monitors"},
+		{nil, [2]string{"AIOD_MAX_PROBE_RATE", "fast"}, "AIOD_MAX_PROBE_RATE"},
+		{nil, [2]string{"AIOD_MAX_MONITORS", "1e3"}, "AIOD_MAX_MONITORS"},
+	} {
+		if c.env[0] != "" {
+			t.Setenv(c.env[0], c.env[1])
+		}
+		_, err := serveOptions(append([]string{"--database", db}, c.args...), &bytes.Buffer{})
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v %v: got %v, want an error naming %s", c.args, c.env, err, c.want)
+		}
+		if c.env[0] != "" {
+			t.Setenv(c.env[0], "")
+		}
+	}
+}
+
+// TestDevProbesLoopback: the quickstart's targets live on this machine, so
+// aiod dev allows loopback explicitly.
+func TestDevProbesLoopback(t *testing.T) {
+	p := devEgress()
+	for _, a := range []string{"127.0.0.1", "::1"} {
+		if err := p.CheckAddr(netip.MustParseAddr(a)); err != nil {
+			t.Errorf("dev policy denies %s: %v", a, err)
+		}
+	}
+	if err := p.CheckAddr(netip.MustParseAddr("169.254.169.254")); err == nil {
+		t.Error("dev policy allows the metadata service")
+	}
+}
+
+// TestServeEnforcesEgressAndCaps runs aiod serve with a deny rule on a local
+// target and a cap of one monitor: the flags reach the engine and the
+// server, so the probe is recorded down with the denial (the target sees
+// nothing) and a second monitor is refused.
+func TestServeEnforcesEgressAndCaps(t *testing.T) {
+	var hits atomic.Int32
+	target := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { hits.Add(1) }))
+	defer target.Close()
+	dir := t.TempDir()
+	db := filepath.Join(dir, "aio.db")
+	out, err := runCLI(t, "token", "create", "--name", "admin", "--role", "admin", "--database", db)
+	if err != nil {
+		t.Fatal(err, out)
+	}
+	tok := strings.TrimSpace(out)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var logs testutil.SyncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"serve", "--listen", "127.0.0.1:0", "--database", db, "--log-format", "json",
+			"--probe-deny-cidrs", "127.0.0.1/32", "--max-monitors", "1"}, &bytes.Buffer{}, &logs)
+	}()
+	var addr string
+	deadline := time.Now().Add(10 * time.Second)
+	for addr == "" && time.Now().Before(deadline) {
+		if m := regexp.MustCompile(`"address":"([^"]+)"`).FindStringSubmatch(logs.String()); m != nil {
+			addr = m[1]
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if addr == "" {
+		t.Fatalf("serve did not start:\n%s", logs.String())
+	}
+	call := func(method, path string, body any) (int, []byte) {
+		t.Helper()
+		var rd io.Reader
+		if body != nil {
+			b, _ := json.Marshal(body)
+			rd = bytes.NewReader(b)
+		}
+		req, _ := http.NewRequest(method, "http://"+addr+path, rd)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var buf bytes.Buffer
+		_, _ = buf.ReadFrom(resp.Body)
+		return resp.StatusCode, buf.Bytes()
+	}
+	status, body := call(http.MethodPost, "/v1/endpoints", map[string]any{"name": "t", "url": target.URL})
+	var ep api.Endpoint
+	if status != http.StatusCreated || json.Unmarshal(body, &ep) != nil {
+		t.Fatalf("endpoint: %d %s", status, body)
+	}
+	mon := func(name string) map[string]any {
+		return map[string]any{"name": name, "endpoint_id": ep.ID, "type": "http", "interval": "5s"}
+	}
+	status, body = call(http.MethodPost, "/v1/monitors", mon("m1"))
+	var m api.Monitor
+	if status != http.StatusCreated || json.Unmarshal(body, &m) != nil {
+		t.Fatalf("monitor: %d %s", status, body)
+	}
+	if status, body := call(http.MethodPost, "/v1/monitors", mon("m2")); status != http.StatusBadRequest || !strings.Contains(string(body), "--max-monitors 1") {
+		t.Errorf("a second monitor past --max-monitors 1: %d %s", status, body)
+	}
+	var res struct{ Items []api.ProbeResult }
+	deadline = time.Now().Add(20 * time.Second)
+	for len(res.Items) == 0 && time.Now().Before(deadline) {
+		time.Sleep(200 * time.Millisecond)
+		_, body := call(http.MethodGet, "/v1/monitors/"+m.ID+"/results", nil)
+		_ = json.Unmarshal(body, &res)
+	}
+	if len(res.Items) == 0 {
+		t.Fatal("no result within 20 s")
+	}
+	if r := res.Items[0]; r.Outcome != api.OutcomeDown || r.Error == nil || !strings.Contains(*r.Error, "egress denied: 127.0.0.1 is in 127.0.0.1/32 (probe deny list)") {
+		t.Errorf("result %+v", r)
+	}
+	if n := hits.Load(); n != 0 {
+		t.Errorf("the denied target got %d requests", n)
+	}
+	if !strings.Contains(logs.String(), `"deny_cidrs":"[127.0.0.1/32]"`) {
+		t.Errorf("the startup log does not state the policy:\n%s", logs.String())
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }

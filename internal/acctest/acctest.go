@@ -18,6 +18,7 @@ import (
 	"github.com/aio-platform/terraform-provider-aio/internal/auth"
 	"github.com/aio-platform/terraform-provider-aio/internal/clock"
 	"github.com/aio-platform/terraform-provider-aio/internal/engine"
+	"github.com/aio-platform/terraform-provider-aio/internal/engine/egress"
 	"github.com/aio-platform/terraform-provider-aio/internal/secret"
 	"github.com/aio-platform/terraform-provider-aio/internal/server"
 	"github.com/aio-platform/terraform-provider-aio/internal/store"
@@ -61,6 +62,11 @@ type Options struct {
 	TLS bool
 	// Engine runs the probe engine, so that monitors are really probed.
 	Engine bool
+	// Egress is the engine's egress policy (nil: the default policy).
+	Egress *egress.Policy
+	// MaxMonitors and MaxProbeRate are the server's caps (zero: none).
+	MaxMonitors  int
+	MaxProbeRate float64
 }
 
 // NewServer starts an aiod on a temporary SQLite file and stops it when
@@ -103,10 +109,11 @@ func NewServer(t testing.TB, opts ...Options) *Server {
 		t.Fatalf("create tokens: %v", err)
 	}
 	scfg := server.Config{Store: st, Clock: o.Clock, Logger: o.Logger, RateLimit: o.RateLimit, RateBurst: o.RateBurst, Keyring: o.Keyring,
-		AuthFailureLimit: o.AuthFailureLimit, AuthFailureWindow: o.AuthFailureWindow, BodyReadTimeout: o.BodyReadTimeout}
+		AuthFailureLimit: o.AuthFailureLimit, AuthFailureWindow: o.AuthFailureWindow, BodyReadTimeout: o.BodyReadTimeout,
+		MaxMonitors: o.MaxMonitors, MaxProbeRate: o.MaxProbeRate}
 	var eng *engine.Engine
 	if o.Engine {
-		eng = engine.New(engine.Config{Store: st, Keyring: o.Keyring, Clock: o.Clock, Logger: o.Logger})
+		eng = engine.New(engine.Config{Store: st, Keyring: o.Keyring, Clock: o.Clock, Logger: o.Logger, Egress: o.Egress})
 		scfg.OnChange, scfg.Metrics = eng.Notify, eng.MetricsHandler()
 		ectx, stop := context.WithCancel(context.Background())
 		done := make(chan error, 1)

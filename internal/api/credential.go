@@ -39,6 +39,18 @@ const HeaderNamePattern = "^[a-z0-9!#$%&'*+.^_`|~-]+$"
 // HeaderNameRegexp is HeaderNamePattern compiled.
 var HeaderNameRegexp = regexp.MustCompile(HeaderNamePattern)
 
+// HeaderValuePattern is an HTTP header value without control characters
+// (RFC 9110 §5.5): tab is the only one allowed. CR and LF would split the
+// header (Go's client refuses them only when the probe runs, as a confusing
+// network error), and NUL or ESC have no place in a header either.
+const HeaderValuePattern = "^[^\x00-\x08\x0a-\x1f\x7f]*$"
+
+// HeaderValueRegexp is HeaderValuePattern compiled.
+var HeaderValueRegexp = regexp.MustCompile(HeaderValuePattern)
+
+// headerValueMessage is the error of a value HeaderValueRegexp refuses.
+const headerValueMessage = "must not contain control characters such as CR, LF or NUL (tab is allowed)"
+
 // Credential is the secret used to reach an endpoint. The secret itself is
 // write-only: accepted on create and update (left out of a PUT, it is
 // unchanged) and never returned.
@@ -188,6 +200,11 @@ func (c *Credential) Validate(creating bool) []FieldError {
 		}
 	} else if *c.Secret == "" || len(*c.Secret) > MaxSecret {
 		add("secret", fmt.Sprintf("must be 1 to %d characters", MaxSecret))
+	} else if sentInHeader := c.Type == CredBearer || (c.Type == CredAPIKey && c.QueryParam == nil); sentInHeader &&
+		!HeaderValueRegexp.MatchString(*c.Secret) {
+		// The secret itself is not echoed: the message only says what is
+		// wrong with it.
+		add("secret", headerValueMessage+": it is sent in an HTTP header")
 	}
 	if c.RotationPeriod != nil && !bad["rotation_period"] {
 		if _, err := ParseRotationPeriod(*c.RotationPeriod); err != nil {

@@ -315,12 +315,14 @@ func (m *Monitor) Validate() []FieldError {
 				add("request.path", "must be a path without scheme, host or query; use query for parameters")
 			}
 		}
-		for k := range r.Headers {
+		for _, k := range slices.Sorted(maps.Keys(r.Headers)) {
 			switch {
 			case !HeaderNameRegexp.MatchString(k):
 				add("request.headers."+k, "header names must be lower case")
 			case k == "authorization":
 				add("request.headers.authorization", "is refused: use a credential")
+			case !HeaderValueRegexp.MatchString(r.Headers[k]):
+				add("request.headers."+k, headerValueMessage)
 			}
 		}
 		for k := range r.Query {

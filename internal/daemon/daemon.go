@@ -21,6 +21,7 @@ import (
 	"github.com/aio-platform/terraform-provider-aio/internal/auth"
 	"github.com/aio-platform/terraform-provider-aio/internal/clock"
 	"github.com/aio-platform/terraform-provider-aio/internal/engine"
+	"github.com/aio-platform/terraform-provider-aio/internal/engine/egress"
 	"github.com/aio-platform/terraform-provider-aio/internal/secret"
 	"github.com/aio-platform/terraform-provider-aio/internal/server"
 	"github.com/aio-platform/terraform-provider-aio/internal/store"
@@ -32,6 +33,12 @@ const (
 	DefaultDatabase  = "aio.db"
 	DefaultRootToken = "dev-root-token" //nolint:gosec // G101: the documented token of the throwaway dev mode.
 	shutdownTimeout  = 15 * time.Second
+	// DefaultMaxMonitors is the default cap on monitors: twice the 10,000
+	// monitors the probe benchmark shows one aiod handles.
+	DefaultMaxMonitors = 20000
+	// DefaultMaxProbeRate is the default cap on probes per second: twice
+	// the 1,000/s of 10,000 monitors every 10 s.
+	DefaultMaxProbeRate = 2000
 )
 
 // Options configure a running aiod.
@@ -49,6 +56,14 @@ type Options struct {
 	Keyring *secret.Keyring
 	// TLSCert and TLSKey, when both set, make aiod serve HTTPS.
 	TLSCert, TLSKey string
+	// Egress is where probes may connect; nil is the default policy
+	// (cloud metadata and link-local addresses denied, the rest allowed).
+	Egress *egress.Policy
+	// MaxMonitors and MaxProbeRate cap the monitors and their total probes
+	// per second (see server.Config); zero means no cap. The command line
+	// defaults them to DefaultMaxMonitors and DefaultMaxProbeRate.
+	MaxMonitors  int
+	MaxProbeRate float64
 }
 
 // ErrNoAdminToken is returned when aiod would start with nobody able to
@@ -115,9 +130,10 @@ func Serve(ctx context.Context, o Options) error {
 	if o.Keyring == nil {
 		o.Logger.Warn("no encryption key given: aiod will refuse to store credentials until started with --key-file or " + EnvEncryptionKey)
 	}
-	eng := engine.New(engine.Config{Store: st, Keyring: o.Keyring, Clock: o.Clock, Logger: o.Logger})
+	logEgress(o.Logger, o.Egress)
+	eng := engine.New(engine.Config{Store: st, Keyring: o.Keyring, Clock: o.Clock, Logger: o.Logger, Egress: o.Egress})
 	srv, err := server.New(ctx, server.Config{Store: st, Clock: o.Clock, Logger: o.Logger, Keyring: o.Keyring,
-		OnChange: eng.Notify, Metrics: eng.MetricsHandler()})
+		OnChange: eng.Notify, Metrics: eng.MetricsHandler(), MaxMonitors: o.MaxMonitors, MaxProbeRate: o.MaxProbeRate})
 	if err != nil {
 		return err
 	}
@@ -166,6 +182,17 @@ func Serve(ctx context.Context, o Options) error {
 		err = eerr
 	}
 	return err
+}
+
+// logEgress states the probes' egress policy at startup, so that an
+// operator can check what the flags made of it.
+func logEgress(log *slog.Logger, p *egress.Policy) {
+	if p == nil {
+		p = &egress.Policy{}
+	}
+	log.Info("probe egress policy", "default_deny_cidrs", fmt.Sprint(egress.DefaultDenyCIDRs),
+		"default_deny_hosts", strings.Join(egress.DefaultDenyHosts, ","), "allow_cidrs", fmt.Sprint(p.AllowCIDRs),
+		"deny_cidrs", fmt.Sprint(p.DenyCIDRs), "deny_hosts", strings.Join(p.DenyHosts, ","))
 }
 
 // EnsureRootToken makes sure an admin token named "root" with the given

@@ -12,6 +12,7 @@ import (
 
 	"github.com/aio-platform/terraform-provider-aio/internal/api"
 	"github.com/aio-platform/terraform-provider-aio/internal/clock"
+	"github.com/aio-platform/terraform-provider-aio/internal/engine/egress"
 	"github.com/aio-platform/terraform-provider-aio/internal/engine/metrics"
 	"github.com/aio-platform/terraform-provider-aio/internal/engine/probe"
 	"github.com/aio-platform/terraform-provider-aio/internal/engine/results"
@@ -36,6 +37,9 @@ type Config struct {
 	// Observer, when set, sees every dispatch and result beside the
 	// engine's own metrics (the benchmark uses it).
 	Observer scheduler.Observer
+	// Egress is the probes' egress policy; nil is the default policy
+	// (see package egress).
+	Egress *egress.Policy
 }
 
 // Engine runs the monitors.
@@ -56,7 +60,7 @@ func New(cfg Config) *Engine {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	p := probe.New(probe.Config{Clock: cfg.Clock})
+	p := probe.New(probe.Config{Clock: cfg.Clock, Egress: cfg.Egress})
 	w := results.New(cfg.Store, results.Config{Clock: cfg.Clock, Logger: cfg.Logger})
 	m := metrics.New(metrics.Config{ResultsDropped: w.Dropped})
 	s := scheduler.New(scheduler.Config{

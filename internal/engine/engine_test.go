@@ -23,6 +23,7 @@ import (
 	"github.com/aio-platform/terraform-provider-aio/internal/client"
 	"github.com/aio-platform/terraform-provider-aio/internal/clock"
 	"github.com/aio-platform/terraform-provider-aio/internal/engine"
+	"github.com/aio-platform/terraform-provider-aio/internal/engine/egress"
 	"github.com/aio-platform/terraform-provider-aio/internal/secret"
 	"github.com/aio-platform/terraform-provider-aio/internal/store"
 )
@@ -369,4 +370,55 @@ func TestMetricsShowDroppedResults(t *testing.T) {
 	if m := scrape(t, srv.URL); !strings.Contains(m, "\naio_results_dropped_total 2\n") {
 		t.Fatalf("/metrics lacks aio_results_dropped_total 2:\n%s", m)
 	}
+}
+
+// TestEngineEnforcesEgressPolicy: the policy given to the engine reaches
+// the prober. A monitor of a local target on a denied address is recorded
+// down with the denial, and the target sees no request.
+func TestEngineEnforcesEgressPolicy(t *testing.T) {
+	ctx := context.Background()
+	target, hits := countingTarget(t)
+	deny, err := egress.ParseCIDRs("127.0.0.1/32")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := acctest.NewServer(t, acctest.Options{Engine: true, Egress: &egress.Policy{DenyCIDRs: deny}})
+	c, err := client.New(client.Config{Address: srv.URL, Token: srv.AdminToken})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ep, err := c.CreateEndpoint(ctx, api.Endpoint{Name: "target", URL: target.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := c.CreateMonitor(ctx, api.Monitor{Name: "target-health", EndpointID: ep.ID, Type: api.MonitorHTTP,
+		Enabled: ptr(true), Interval: ptr("5s")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res api.ProbeResult
+	eventually(t, 20*time.Second, "the first result", func() bool {
+		l, err := c.ListResults(ctx, m.ID, client.ResultQuery{Limit: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(l.Items) == 0 {
+			return false
+		}
+		res = l.Items[0]
+		return true
+	})
+	if res.Outcome != api.OutcomeDown || res.Error == nil || !strings.Contains(*res.Error, "egress denied: 127.0.0.1 is in 127.0.0.1/32 (probe deny list)") {
+		t.Fatalf("result %+v (error %q)", res, deref(res.Error))
+	}
+	if n := hits.Load(); n != 0 {
+		t.Errorf("the denied target got %d requests", n)
+	}
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
 }

@@ -75,6 +75,9 @@ func (s *Server) createMonitor(w http.ResponseWriter, r *http.Request, p princip
 		if err := checkMonitorHosts(r.Context(), tx, nil, in); err != nil {
 			return result{}, err
 		}
+		if err := s.checkMonitorCaps(r.Context(), tx, nil, in); err != nil {
+			return result{}, err
+		}
 		now := s.now()
 		in.ID = ids.New(api.PrefixMonitor, now)
 		in.Revision = 1
@@ -129,6 +132,9 @@ func (s *Server) updateMonitor(w http.ResponseWriter, r *http.Request, p princip
 		changed := monitorChanges(cur, in)
 		if len(changed) == 0 {
 			return result{status: http.StatusOK, body: cur, header: map[string]string{"ETag": etag(cur.Revision)}}, nil
+		}
+		if err := s.checkMonitorCaps(r.Context(), tx, &cur, in); err != nil {
+			return result{}, err
 		}
 		now := s.now()
 		in.ID, in.CreatedAt, in.UpdatedAt, in.Revision = cur.ID, cur.CreatedAt, now, cur.Revision+1

@@ -57,6 +57,14 @@ type Config struct {
 	// handling to the last byte of its body. A client that sends its body
 	// more slowly gets 408 and its connection is closed.
 	BodyReadTimeout time.Duration
+	// MaxMonitors caps the number of monitors: creating one more is
+	// refused with 400. Zero or less means no cap.
+	MaxMonitors int
+	// MaxProbeRate caps the probes per second that the enabled monitors
+	// ask for together (the sum of 1/interval): a create or update that
+	// would raise the sum past it is refused with 400 on interval. Zero or
+	// less means no cap.
+	MaxProbeRate float64
 }
 
 // Defaults of Config.

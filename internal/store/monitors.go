@@ -126,6 +126,24 @@ func (r sqlReader) EndpointReferrers(ctx context.Context, id string) ([]string, 
 	return r.ids(ctx, `SELECT id FROM monitors WHERE endpoint_id = ? ORDER BY id`, id)
 }
 
+func (r sqlReader) MonitorIntervals(ctx context.Context, except string) ([]IntervalCount, error) {
+	rows, err := r.query(ctx, `SELECT interval, enabled, COUNT(*) FROM monitors WHERE id <> ?
+		GROUP BY interval, enabled ORDER BY interval, enabled`, except)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []IntervalCount{}
+	for rows.Next() {
+		var c IntervalCount
+		if err := rows.Scan(&c.Interval, &c.Enabled, &c.Count); err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
 func (r sqlReader) ids(ctx context.Context, q string, args ...any) ([]string, error) {
 	rows, err := r.query(ctx, q, args...)
 	if err != nil {

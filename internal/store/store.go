@@ -86,6 +86,11 @@ type Reader interface {
 	ListMonitors(ctx context.Context, q ListQuery) ([]api.Monitor, string, error)
 	// EndpointReferrers returns the IDs of the monitors of an endpoint.
 	EndpointReferrers(ctx context.Context, id string) ([]string, error)
+	// MonitorIntervals counts the monitors by interval (as stored) and
+	// enabled state, leaving out the monitor whose ID is except ("" for
+	// none): what the per-aiod caps on monitors and probe rate are computed
+	// from, without reading every monitor.
+	MonitorIntervals(ctx context.Context, except string) ([]IntervalCount, error)
 
 	// GetSetting returns a value of aiod's own settings, or ErrNotFound.
 	GetSetting(ctx context.Context, key string) ([]byte, error)
@@ -200,6 +205,14 @@ type IdempotencyRecord struct {
 	// CreatedAt and ExpiresAt bound the record's life.
 	CreatedAt time.Time
 	ExpiresAt time.Time
+}
+
+// IntervalCount is how many monitors have one interval and enabled state.
+type IntervalCount struct {
+	// Interval is the interval as stored, e.g. "30s" or "1m".
+	Interval string
+	Enabled  bool
+	Count    int
 }
 
 // ListAll reads every page of a listing, as for loading the whole

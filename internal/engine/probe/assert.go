@@ -32,6 +32,12 @@ type evalInput struct {
 	// no body excerpt, because the failure text is stored and shown in the
 	// API just as an excerpt would be.
 	hideContent bool
+	// cut scrubs a value taken from the response of every secret the
+	// probe used and then cuts it to n bytes (scrubber.cut): a value is
+	// scrubbed before it is cut, so that no cut leaves part of a secret
+	// that the final scrubbing of the error text would not recognise.
+	// Nil only cuts (for tests that evaluate without a probe).
+	cut func(s string, n int) string
 
 	// The body parsed as JSON, once, on first use.
 	jsonDone bool
@@ -92,8 +98,27 @@ type value struct {
 	num     float64 // the value as a number, when isNum
 	isNum   bool    // compared numerically by equals and not_equals too
 	empty   bool    // for is_empty and not_empty
-	shown   string  // how a failure shows it
+	shown   string  // how a failure shows it, unless raw is set
 	content bool    // the value is response content (header, body, JSON)
+	// raw is response content that a failure shows scrubbed, cut to
+	// maxShown and, when quoted, Go-quoted. It is rendered only when the
+	// assertion fails (see display): scrubbing costs more than a passing
+	// probe should pay.
+	raw    string
+	hasRaw bool
+	quoted bool
+}
+
+// display is how a failure shows v.
+func (v value) display(in *evalInput) string {
+	if !v.hasRaw {
+		return v.shown
+	}
+	s := in.shown(v.raw)
+	if v.quoted {
+		return strconv.Quote(s)
+	}
+	return s
 }
 
 // check evaluates one assertion; on failure it says what was found.
@@ -112,10 +137,18 @@ func check(a api.Assertion, in *evalInput) (bool, string) {
 			return ms(d), err == nil
 		}
 	}
-	got := "got " + v.shown
-	if v.content && in.hideContent {
-		// Say how much came back, never what.
-		got = fmt.Sprintf("got a value of %d bytes", len(v.text))
+	got := func() string {
+		if v.content && in.hideContent {
+			// Say how much came back, never what.
+			return fmt.Sprintf("got a value of %d bytes", len(v.text))
+		}
+		return "got " + v.display(in)
+	}
+	verdict := func(ok bool) (bool, string) {
+		if ok {
+			return true, ""
+		}
+		return false, got()
 	}
 	switch a.Comparison {
 	case api.CmpEquals, api.CmpNotEquals:
@@ -125,7 +158,7 @@ func check(a api.Assertion, in *evalInput) (bool, string) {
 				eq = v.num == t
 			}
 		}
-		return eq == (a.Comparison == api.CmpEquals), got
+		return verdict(eq == (a.Comparison == api.CmpEquals))
 	case api.CmpLessThan, api.CmpGreaterThan:
 		// Numeric only: comparing text by byte order would pass and fail
 		// by accident.
@@ -138,26 +171,26 @@ func check(a api.Assertion, in *evalInput) (bool, string) {
 			return false, fmt.Sprintf("target %q is not a number", truncate(target, maxShown))
 		}
 		if !ok {
-			return false, got + " (not a number)"
+			return false, got() + " (not a number)"
 		}
 		if a.Comparison == api.CmpLessThan {
-			return n < t, got
+			return verdict(n < t)
 		}
-		return n > t, got
+		return verdict(n > t)
 	case api.CmpContains:
-		return v.present && strings.Contains(v.text, target), got
+		return verdict(v.present && strings.Contains(v.text, target))
 	case api.CmpNotContains:
-		return !v.present || !strings.Contains(v.text, target), got
+		return verdict(!v.present || !strings.Contains(v.text, target))
 	case api.CmpMatches:
 		re, err := regexp.Compile(target)
 		if err != nil {
 			return false, "target is not a valid regular expression (RE2)"
 		}
-		return v.present && re.MatchString(v.text), got
+		return verdict(v.present && re.MatchString(v.text))
 	case api.CmpIsEmpty:
-		return v.empty, got
+		return verdict(v.empty)
 	case api.CmpNotEmpty:
-		return !v.empty, got
+		return verdict(!v.empty)
 	}
 	return false, fmt.Sprintf("unknown comparison %q", a.Comparison)
 }
@@ -179,10 +212,10 @@ func extract(a api.Assertion, in *evalInput) (v value, problem string) {
 		}
 		// Repeated fields combine as RFC 9110 §5.3 says.
 		s := strings.Join(vals, ", ")
-		return value{present: true, text: s, empty: s == "", shown: strconv.Quote(truncate(s, maxShown)), content: true}, ""
+		return value{present: true, text: s, empty: s == "", raw: s, hasRaw: true, quoted: true, content: true}, ""
 	case api.SourceTextBody:
 		s := string(in.body)
-		return value{present: true, text: s, empty: s == "", shown: strconv.Quote(truncate(s, maxShown)), content: true}, ""
+		return value{present: true, text: s, empty: s == "", raw: s, hasRaw: true, quoted: true, content: true}, ""
 	case api.SourceJSONBody:
 		return extractJSON(deref(a.Property), in)
 	}
@@ -213,18 +246,27 @@ func extractJSON(path string, in *evalInput) (value, string) {
 	}
 	switch x := nodes[0].(type) {
 	case string:
-		return value{present: true, text: x, empty: x == "", shown: strconv.Quote(truncate(x, maxShown)), content: true}, ""
+		return value{present: true, text: x, empty: x == "", raw: x, hasRaw: true, quoted: true, content: true}, ""
 	case json.Number:
 		f, err := x.Float64()
-		return value{present: true, text: x.String(), num: f, isNum: err == nil, shown: x.String(), content: true}, ""
+		return value{present: true, text: x.String(), num: f, isNum: err == nil, raw: x.String(), hasRaw: true, content: true}, ""
 	case []any, map[string]any:
 		b, _ := json.Marshal(x)
 		s := string(b)
-		return value{present: true, text: s, empty: s == "[]" || s == "{}", shown: truncate(s, maxShown), content: true}, ""
+		return value{present: true, text: s, empty: s == "[]" || s == "{}", raw: s, hasRaw: true, content: true}, ""
 	default: // true, false, null
 		b, _ := json.Marshal(x)
 		return value{present: true, text: string(b), shown: string(b), content: true}, ""
 	}
+}
+
+// shown is how a failure message quotes a value from the response: scrubbed,
+// then cut to maxShown bytes.
+func (in *evalInput) shown(s string) string {
+	if in.cut == nil {
+		return truncate(s, maxShown)
+	}
+	return in.cut(s, maxShown)
 }
 
 // parseNumber reads a decimal number, surrounding spaces allowed (header

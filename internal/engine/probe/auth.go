@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/aio-platform/terraform-provider-aio/internal/api"
+	"github.com/aio-platform/terraform-provider-aio/internal/engine/egress"
 )
 
 // Token cache tuning.
@@ -119,8 +120,11 @@ func (r *run) applyCredential(ctx context.Context, req *http.Request) (failKind,
 				user = *c.Username
 			}
 			req.SetBasicAuth(user, string(secret))
-			// The encoded form is what would appear if echoed back.
-			r.scrub.add(req.Header.Get("Authorization")[len("Basic "):])
+			// user:pass is what the header encodes: its base64 forms
+			// are what a target echoing the header sends back. The
+			// secret alone is registered already, embedded base64
+			// included, for a target that re-encodes it otherwise.
+			r.scrub.add(user + ":" + string(secret))
 		case r.placement.queryParam != "":
 			q := req.URL.Query()
 			q.Set(r.placement.queryParam, string(secret))
@@ -211,7 +215,7 @@ func (p *Prober) token(ctx context.Context, r *run) (string, failKind, string) {
 	// the measured latency either.
 	tctx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
-	tok, lifetime, kind, err := p.fetchToken(tctx, c, string(secret))
+	tok, lifetime, kind, err := p.fetchToken(tctx, c, string(secret), r.scrub.cut)
 	if err != nil {
 		if ctx.Err() != nil {
 			kind = failFatal
@@ -248,7 +252,11 @@ type tokenResponse struct {
 // document for this grant, and unlike HTTP Basic it needs no form-encoding of
 // the ID and secret that servers decode inconsistently. Error text carries
 // neither the secret nor the token URL's query.
-func (p *Prober) fetchToken(ctx context.Context, c *Credential, secret string) (string, time.Duration, failKind, error) {
+//
+// cut scrubs and cuts what the error text quotes of the response
+// (scrubber.cut), so that a server echoing the secret where a token type
+// belongs does not leak part of it.
+func (p *Prober) fetchToken(ctx context.Context, c *Credential, secret string, cut func(string, int) string) (string, time.Duration, failKind, error) {
 	tokenURL := deref(c.TokenURL)
 	form := url.Values{
 		"grant_type":    {"client_credentials"},
@@ -268,7 +276,10 @@ func (p *Prober) fetchToken(ctx context.Context, c *Credential, secret string) (
 	resp, err := p.tokenClient.Do(req)
 	if err != nil {
 		kind := failNetwork
-		if isTimeout(ctx, err) {
+		switch {
+		case egress.IsDenied(err):
+			kind = failFatal
+		case isTimeout(ctx, err):
 			kind = failTimeout
 		}
 		return "", 0, kind, errors.New(sanitizeError(err))
@@ -297,7 +308,7 @@ func (p *Prober) fetchToken(ctx context.Context, c *Credential, secret string) (
 		return "", 0, failOther, fmt.Errorf("token endpoint %q returned no access_token", redactURL(tokenURL))
 	}
 	if tr.TokenType != "" && !strings.EqualFold(tr.TokenType, "bearer") {
-		return "", 0, failOther, fmt.Errorf("token endpoint %q returned token_type %q; only bearer is supported", redactURL(tokenURL), truncate(tr.TokenType, 32))
+		return "", 0, failOther, fmt.Errorf("token endpoint %q returned token_type %q; only bearer is supported", redactURL(tokenURL), cut(tr.TokenType, 32))
 	}
 	return tr.AccessToken, expiresIn(tr.ExpiresIn), failNone, nil
 }

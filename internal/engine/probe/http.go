@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/aio-platform/terraform-provider-aio/internal/api"
+	"github.com/aio-platform/terraform-provider-aio/internal/engine/egress"
 )
 
 // userAgent identifies probes in the targets' logs, so that their owners can
@@ -217,17 +218,17 @@ func (r *run) httpAttempt(ctx context.Context) attempt {
 	}
 	if readErr != nil {
 		a.kind, a.err = r.classify(ctx, actx, readErr, "reading the response body: ")
-		a.excerpt = excerptOf(buf.Bytes())
+		a.excerpt = r.excerpt(buf.Bytes())
 		return a
 	}
 	if status == http.StatusUnauthorized && r.token != "" {
 		r.p.invalidateToken(r.t.Credential, r.token)
 	}
 	ev := &evalInput{status: status, hasResponse: true, latency: a.latency, header: resp.Header, body: buf.Bytes(),
-		hideContent: !excerptAllowed(r.t.Endpoint.DataClassification)}
+		hideContent: !excerptAllowed(r.t.Endpoint.DataClassification), cut: r.scrub.cut}
 	if msg, ok := evaluate(r.t.Monitor.Assertions, ev, false); !ok {
 		a.kind, a.err = failResponse, msg
-		a.excerpt = excerptOf(buf.Bytes())
+		a.excerpt = r.excerpt(buf.Bytes())
 		return a
 	}
 	a.passed = true
@@ -240,6 +241,10 @@ func (r *run) classify(ctx, actx context.Context, err error, prefix string) (fai
 	switch {
 	case ctx.Err() != nil:
 		return failFatal, "probe canceled: " + msg
+	case egress.IsDenied(err):
+		// The policy will not change between attempts: no retry, and
+		// no traffic.
+		return failFatal, msg
 	case isTimeout(actx, err):
 		return failTimeout, fmt.Sprintf("timeout after %s: %s", r.timeout, msg)
 	case errors.Is(err, errTooManyRedirects):
@@ -313,13 +318,14 @@ func defaultPort(scheme string) string {
 	return ""
 }
 
-// excerptOf copies at most BodyExcerptBytes of a body as valid UTF-8 (cut on
-// a rune boundary), or nil for an empty body.
-func excerptOf(b []byte) *string {
+// excerpt is at most BodyExcerptBytes of a body, scrubbed before it is
+// cut and valid UTF-8, or nil for an empty body. Only what the scrubber
+// looks at is copied out of the pooled buffer.
+func (r *run) excerpt(b []byte) *string {
 	if len(b) == 0 {
 		return nil
 	}
-	s := truncate(string(b[:min(len(b), BodyExcerptBytes+4)]), BodyExcerptBytes)
+	s := r.scrub.cut(string(b[:min(len(b), BodyExcerptBytes+scrubSlack+1)]), BodyExcerptBytes)
 	return &s
 }
 
@@ -389,7 +395,7 @@ func (p *Prober) transport(o *api.MonitorTLS) (*http.Transport, error) {
 	}
 	tr := &http.Transport{
 		Proxy:              nil,
-		DialContext:        newDialer().DialContext,
+		DialContext:        p.dialer.DialContext,
 		TLSClientConfig:    cfg,
 		DisableKeepAlives:  true,
 		ForceAttemptHTTP2:  false,
@@ -401,10 +407,6 @@ func (p *Prober) transport(o *api.MonitorTLS) (*http.Transport, error) {
 	p.transports[k] = tr
 	return tr, nil
 }
-
-// newDialer dials without TCP keep-alive probes: connections live for one
-// request.
-func newDialer() *net.Dialer { return &net.Dialer{KeepAlive: -1} }
 
 // phases are the optional timings of a result, in milliseconds.
 type phases struct {

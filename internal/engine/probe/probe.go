@@ -22,6 +22,7 @@ import (
 
 	"github.com/aio-platform/terraform-provider-aio/internal/api"
 	"github.com/aio-platform/terraform-provider-aio/internal/clock"
+	"github.com/aio-platform/terraform-provider-aio/internal/engine/egress"
 )
 
 // DefaultMaxBodyBytes is how much of a response body a probe reads when
@@ -89,6 +90,12 @@ type Config struct {
 	// Rand returns a number in [0, 1) for backoff jitter. Default
 	// math/rand/v2.Float64.
 	Rand func() float64
+	// Egress is the policy every connection of a probe obeys: HTTP
+	// requests and each of their redirect hops, TCP connects and OAuth2
+	// token requests. Nil is the default policy (egress.Policy's zero
+	// value), never "allow everything", so that a caller who forgets it
+	// still keeps probes away from the metadata services.
+	Egress *egress.Policy
 }
 
 // Prober runs probes. It is safe for concurrent use: the scheduler calls
@@ -99,6 +106,7 @@ type Prober struct {
 	sleep   func(ctx context.Context, d time.Duration) error
 	maxBody int64
 	rand    func() float64
+	dialer  *egress.Dialer
 
 	mu         sync.Mutex
 	transports map[tlsKey]*http.Transport
@@ -119,10 +127,12 @@ type Prober struct {
 // New returns a Prober with cfg's defaults filled in.
 func New(cfg Config) *Prober {
 	p := &Prober{
-		clock:      cfg.Clock,
-		sleep:      cfg.Sleep,
-		maxBody:    cfg.MaxBodyBytes,
-		rand:       cfg.Rand,
+		clock:   cfg.Clock,
+		sleep:   cfg.Sleep,
+		maxBody: cfg.MaxBodyBytes,
+		rand:    cfg.Rand,
+		// Connections live for one request: no TCP keep-alive probes.
+		dialer:     &egress.Dialer{Policy: cfg.Egress, KeepAlive: -1},
 		transports: map[tlsKey]*http.Transport{},
 		tokens:     map[tokenKey]*tokenEntry{},
 	}
@@ -141,7 +151,7 @@ func New(cfg Config) *Prober {
 	p.tokenClient = &http.Client{
 		Transport: &http.Transport{
 			Proxy:               nil, // no proxy from the environment: aiod reaches targets directly
-			DialContext:         newDialer().DialContext,
+			DialContext:         p.dialer.DialContext,
 			TLSHandshakeTimeout: 10 * time.Second,
 			MaxIdleConnsPerHost: 2,
 			IdleConnTimeout:     90 * time.Second,

@@ -18,7 +18,7 @@ func (r *run) tcpAttempt(ctx context.Context) attempt {
 	tr := &tracer{}
 	dctx := httptrace.WithClientTrace(actx, tr.clientTrace())
 	start := time.Now()
-	conn, err := newDialer().DialContext(dctx, "tcp", r.addr)
+	conn, err := r.p.dialer.DialContext(dctx, "tcp", r.addr)
 	a := attempt{latency: time.Since(start)}
 	a.phases, _ = tr.result()
 	if err != nil {
