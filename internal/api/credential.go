@@ -48,8 +48,8 @@ const HeaderValuePattern = "^[^\x00-\x08\x0a-\x1f\x7f]*$"
 // HeaderValueRegexp is HeaderValuePattern compiled.
 var HeaderValueRegexp = regexp.MustCompile(HeaderValuePattern)
 
-// headerValueMessage is the error of a value HeaderValueRegexp refuses.
-const headerValueMessage = "must not contain control characters such as CR, LF or NUL (tab is allowed)"
+// HeaderValueMessage is the error of a value HeaderValueRegexp refuses.
+const HeaderValueMessage = "must not contain control characters such as CR, LF or NUL (tab is allowed)"
 
 // Credential is the secret used to reach an endpoint. The secret itself is
 // write-only: accepted on create and update (left out of a PUT, it is
@@ -204,7 +204,7 @@ func (c *Credential) Validate(creating bool) []FieldError {
 		!HeaderValueRegexp.MatchString(*c.Secret) {
 		// The secret itself is not echoed: the message only says what is
 		// wrong with it.
-		add("secret", headerValueMessage+": it is sent in an HTTP header")
+		add("secret", HeaderValueMessage+": it is sent in an HTTP header")
 	}
 	if c.RotationPeriod != nil && !bad["rotation_period"] {
 		if _, err := ParseRotationPeriod(*c.RotationPeriod); err != nil {

@@ -322,7 +322,7 @@ func (m *Monitor) Validate() []FieldError {
 			case k == "authorization":
 				add("request.headers.authorization", "is refused: use a credential")
 			case !HeaderValueRegexp.MatchString(r.Headers[k]):
-				add("request.headers."+k, headerValueMessage)
+				add("request.headers."+k, HeaderValueMessage)
 			}
 		}
 		for k := range r.Query {

@@ -26,7 +26,7 @@ func TestEmptyOptionalStringsRefused(t *testing.T) {
 	}
 	cred := func(mod func(*Credential)) func() []FieldError {
 		return func() []FieldError {
-			c := Credential{Name: "c", Type: CredAPIKey, Secret: ptr("s")}
+			c := Credential{Name: "c", Type: CredAPIKey, Secret: ptr("s"), AllowedHosts: []string{"api.example.com", "auth.example.com"}}
 			mod(&c)
 			return c.Validate(true)
 		}

@@ -89,7 +89,7 @@ func TestClientErrorDiagnostics_fullText(t *testing.T) {
 		{"401", "Could not list endpoints", func() error {
 			_, err := newClient(srv.URL, "not-a-token", client.Config{}).ListAllEndpoints(ctx, client.ListOptions{})
 			return err
-		}, "Could not list endpoints\naiod refused the token: check the provider's token or AIO_TOKEN.\n\nHTTP 401 Unauthorized: the token is not valid"},
+		}, "Could not list endpoints\naiod refused the token: check the provider's token or AIO_TOKEN.\n\nHTTP 401 Unauthorized: a valid bearer token is required"},
 		{"403", "Could not create the endpoint", func() error {
 			_, err := newClient(srv.URL, srv.Tokens[api.RoleViewer], client.Config{}).CreateEndpoint(ctx, api.Endpoint{Name: "x", URL: "https://x.example.com/"})
 			return err

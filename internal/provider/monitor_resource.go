@@ -113,9 +113,12 @@ func monitorResourceSchema() schema.Schema {
 					"headers": schema.MapAttribute{
 						MarkdownDescription: "Request headers, with lower-case names. `authorization` is refused: use `credential_id`. Unset by default.",
 						Optional:            true, ElementType: types.StringType,
-						Validators: []validator.Map{mapvalidator.KeysAre(
-							stringvalidator.RegexMatches(api.HeaderNameRegexp, "must be a lower-case header name"),
-							stringvalidator.NoneOf("authorization"))},
+						Validators: []validator.Map{
+							mapvalidator.KeysAre(
+								stringvalidator.RegexMatches(api.HeaderNameRegexp, "must be a lower-case header name"),
+								stringvalidator.NoneOf("authorization")),
+							mapvalidator.ValueStringsAre(stringvalidator.RegexMatches(api.HeaderValueRegexp, api.HeaderValueMessage)),
+						},
 					},
 					"body": schema.StringAttribute{
 						MarkdownDescription: "The request body, at most 64 KiB. Unset by default.",
@@ -297,8 +300,8 @@ func checkedBySchema(fe api.FieldError) bool {
 		return strings.HasPrefix(fe.Message, "must be one of")
 	}
 	// Every duration has durationType, which refuses what ParseDuration
-	// refuses.
-	return fe.Message == apiDurationMessage
+	// refuses, and every optional string refuses "" (optionalString).
+	return fe.Message == apiDurationMessage || fe.Message == api.EmptyMessage
 }
 
 // apiDurationMessage is aiod's message for a value that is not a positive

@@ -34,11 +34,13 @@ func TestAccTextValidators_controlCharacters(t *testing.T) {
 }`, `(?s)Invalid characters.*description must not contain control characters other than tab and line\s+breaks`),
 			step(`resource "aio_credential" "c" {
   name   = "c\u0000"
+  allowed_hosts = ["x.example.com"]
   type   = "bearer"
   secret = "s"
 }`, `(?s)Invalid name.*name must not contain control characters`),
 			step(`resource "aio_credential" "c" {
   name        = "c"
+  allowed_hosts = ["x.example.com"]
   description = "bell \u0007"
   type        = "bearer"
   secret      = "s"

@@ -169,6 +169,7 @@ func TestEgressDeniedTokenURL(t *testing.T) {
 	tg.Credential = newCred(api.CredOAuth2Client, secret, nil, func(c *api.Credential) {
 		c.TokenURL = ptr(tokenSrv.URL + "/oauth/token")
 		c.ClientID = ptr("cid")
+		c.AllowedHosts = append(c.AllowedHosts, "127.0.0.2")
 	})
 	res := f.probe(t, tg)
 	msg := mustDown(t, res)
