@@ -277,27 +277,21 @@ func insertMonitors(ctx context.Context, st store.Store, o options, ports []int)
 		err := st.Write(ctx, func(tx store.Tx) error {
 			for i := base; i < base+n; i++ {
 				ep := api.Endpoint{
-					ID:                 fmt.Sprintf("%sbench%06d", api.PrefixEndpoint, i),
+					Meta:               api.Meta{ID: fmt.Sprintf("%sbench%06d", api.PrefixEndpoint, i), Revision: 1, CreatedAt: now, UpdatedAt: now},
 					Name:               fmt.Sprintf("bench-endpoint-%06d", i),
 					URL:                fmt.Sprintf("http://127.0.0.1:%d/health/%d", ports[i%len(ports)], i),
 					DataClassification: api.ClassInternal,
-					Revision:           1,
-					CreatedAt:          now,
-					UpdatedAt:          now,
 				}
 				if err := tx.InsertEndpoint(ctx, ep); err != nil {
 					return err
 				}
 				m := api.Monitor{
-					ID:         fmt.Sprintf("%sbench%06d", api.PrefixMonitor, i),
+					Meta:       api.Meta{ID: fmt.Sprintf("%sbench%06d", api.PrefixMonitor, i), Revision: 1, CreatedAt: now, UpdatedAt: now},
 					Name:       fmt.Sprintf("bench-monitor-%06d", i),
 					EndpointID: ep.ID,
 					Type:       api.MonitorHTTP,
 					Enabled:    &enabled,
 					Interval:   &interval,
-					Revision:   1,
-					CreatedAt:  now,
-					UpdatedAt:  now,
 				}
 				if err := tx.InsertMonitor(ctx, m); err != nil {
 					return err

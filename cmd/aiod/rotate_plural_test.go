@@ -36,8 +36,7 @@ func TestKeysRotateCountsInEnglish(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec := store.CredentialRecord{Credential: api.Credential{ID: "cred_1", Name: "c", Type: api.CredBearer,
-		Revision: 1, SecretRevision: 1, CreatedAt: now, UpdatedAt: now, LastRotatedAt: &now}, Sealed: sealed}
+	rec := store.CredentialRecord{Credential: api.Credential{Meta: api.Meta{ID: "cred_1", Revision: 1, CreatedAt: now, UpdatedAt: now}, Name: "c", Type: api.CredBearer, SecretRevision: 1, LastRotatedAt: &now}, Sealed: sealed}
 	if err := st.Write(ctx, func(tx store.Tx) error { return tx.InsertCredential(ctx, rec) }); err != nil {
 		t.Fatal(err)
 	}

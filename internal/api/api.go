@@ -84,7 +84,7 @@ var DataClassifications = []string{ClassPublic, ClassInternal, ClassConfidential
 // Endpoint is an integration target: an API, webhook, queue or partner
 // service. Optional fields are pointers so that null stays null on the wire.
 type Endpoint struct {
-	ID                 string            `json:"id,omitempty"`
+	Meta
 	Name               string            `json:"name"`
 	URL                string            `json:"url"`
 	APIVersion         *string           `json:"api_version"`
@@ -94,10 +94,7 @@ type Endpoint struct {
 	Tags               map[string]string `json:"tags"`
 	// CredentialID names the credential used by default to reach the
 	// endpoint; monitors may name another.
-	CredentialID *string   `json:"credential_id"`
-	Revision     int64     `json:"revision,omitempty"`
-	CreatedAt    time.Time `json:"created_at,omitzero"`
-	UpdatedAt    time.Time `json:"updated_at,omitzero"`
+	CredentialID *string `json:"credential_id"`
 }
 
 // List is one page of a listing. NextCursor is empty on the last page.

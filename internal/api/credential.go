@@ -55,7 +55,7 @@ const HeaderValueMessage = "must not contain control characters such as CR, LF o
 // write-only: accepted on create and update (left out of a PUT, it is
 // unchanged) and never returned.
 type Credential struct {
-	ID          string  `json:"id,omitempty"`
+	Meta
 	Name        string  `json:"name"`
 	Description *string `json:"description"`
 	Type        string  `json:"type"`
@@ -90,9 +90,6 @@ type Credential struct {
 	SecretRevision int64 `json:"secret_revision,omitempty"`
 	// LastRotatedAt is when the secret last changed (computed).
 	LastRotatedAt *time.Time `json:"last_rotated_at"`
-	Revision      int64      `json:"revision,omitempty"`
-	CreatedAt     time.Time  `json:"created_at,omitzero"`
-	UpdatedAt     time.Time  `json:"updated_at,omitzero"`
 }
 
 // ParseRotationPeriod reads a rotation period: a positive Go duration.

@@ -96,7 +96,7 @@ const (
 
 // Monitor probes an endpoint and yields the health figures.
 type Monitor struct {
-	ID         string            `json:"id,omitempty"`
+	Meta
 	Name       string            `json:"name"`
 	EndpointID string            `json:"endpoint_id"`
 	Type       string            `json:"type"`
@@ -108,10 +108,7 @@ type Monitor struct {
 	Assertions []Assertion       `json:"assertions"`
 	Retry      *RetryStrategy    `json:"retry_strategy"`
 	// DegradedResponseTime: a passing probe slower than this is degraded.
-	DegradedResponseTime *string   `json:"degraded_response_time"`
-	Revision             int64     `json:"revision,omitempty"`
-	CreatedAt            time.Time `json:"created_at,omitzero"`
-	UpdatedAt            time.Time `json:"updated_at,omitzero"`
+	DegradedResponseTime *string `json:"degraded_response_time"`
 }
 
 // MonitorRequest is the HTTP request of an http monitor.

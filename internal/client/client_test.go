@@ -103,7 +103,7 @@ func TestHeadersOnEveryRequest(t *testing.T) {
 			e.ID, e.Revision = "ep_1", 1
 			writeJSON(w, http.StatusCreated, e)
 		case http.MethodGet:
-			writeJSON(w, http.StatusOK, api.Endpoint{ID: "ep_1", Name: "payments", Revision: 1})
+			writeJSON(w, http.StatusOK, api.Endpoint{Meta: api.Meta{ID: "ep_1", Revision: 1}, Name: "payments"})
 		case http.MethodDelete:
 			w.WriteHeader(http.StatusNoContent)
 		}
@@ -219,7 +219,7 @@ func TestIdempotencyKeySameOnEveryRetryOfOneCall(t *testing.T) {
 			w.WriteHeader(http.StatusServiceUnavailable)
 			return
 		}
-		writeJSON(w, http.StatusCreated, api.Endpoint{ID: "ep_1", Name: "payments"})
+		writeJSON(w, http.StatusCreated, api.Endpoint{Meta: api.Meta{ID: "ep_1"}, Name: "payments"})
 	}), nil)
 
 	for range 2 {
@@ -254,7 +254,7 @@ func TestRetryAfterHonoured(t *testing.T) {
 			w.WriteHeader(http.StatusTooManyRequests)
 			return
 		}
-		writeJSON(w, http.StatusOK, api.Endpoint{ID: "ep_1"})
+		writeJSON(w, http.StatusOK, api.Endpoint{Meta: api.Meta{ID: "ep_1"}})
 	}), func(cfg *Config) { cfg.MaxBackoff = 5 * time.Second })
 
 	start := time.Now()
@@ -277,7 +277,7 @@ func TestRetryAfterCappedByMaxBackoff(t *testing.T) {
 			w.WriteHeader(http.StatusTooManyRequests)
 			return
 		}
-		writeJSON(w, http.StatusCreated, api.Endpoint{ID: "ep_1"})
+		writeJSON(w, http.StatusCreated, api.Endpoint{Meta: api.Meta{ID: "ep_1"}})
 	}), func(cfg *Config) { cfg.MaxBackoff = 200 * time.Millisecond })
 
 	start := time.Now()
@@ -301,7 +301,7 @@ func TestRetriedStatuses(t *testing.T) {
 					w.WriteHeader(status)
 					return
 				}
-				writeJSON(w, http.StatusOK, api.Endpoint{ID: "ep_1"})
+				writeJSON(w, http.StatusOK, api.Endpoint{Meta: api.Meta{ID: "ep_1"}})
 			}), nil)
 			got, err := c.GetEndpoint(context.Background(), "ep_1")
 			if err != nil {
@@ -439,7 +439,7 @@ func TestConnectionErrorRetried(t *testing.T) {
 					hijackAndClose(t, w)
 					return
 				}
-				writeJSON(w, http.StatusOK, api.Endpoint{ID: "ep_1"})
+				writeJSON(w, http.StatusOK, api.Endpoint{Meta: api.Meta{ID: "ep_1"}})
 			}), nil)
 
 			var err error
@@ -504,7 +504,7 @@ func TestConnectionRefusedIsRetried(t *testing.T) {
 func TestTLSVerificationErrorNotRetried(t *testing.T) {
 	var conns atomic.Int32
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, api.Endpoint{ID: "ep_1"})
+		writeJSON(w, http.StatusOK, api.Endpoint{Meta: api.Meta{ID: "ep_1"}})
 	}))
 	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
 		if s == http.StateNew {
@@ -549,7 +549,7 @@ func TestEachAttemptIsBoundedByRequestTimeout(t *testing.T) {
 			}
 			return
 		}
-		writeJSON(w, http.StatusOK, api.Endpoint{ID: "ep_1"})
+		writeJSON(w, http.StatusOK, api.Endpoint{Meta: api.Meta{ID: "ep_1"}})
 	}), func(cfg *Config) { cfg.RequestTimeout = 150 * time.Millisecond })
 
 	start := time.Now()
@@ -631,7 +631,7 @@ func TestLoggingNeverContainsToken(t *testing.T) {
 			w.WriteHeader(http.StatusServiceUnavailable)
 			return
 		}
-		writeJSON(w, http.StatusCreated, api.Endpoint{ID: "ep_logged"})
+		writeJSON(w, http.StatusCreated, api.Endpoint{Meta: api.Meta{ID: "ep_logged"}})
 	}), nil)
 
 	if _, err := c.CreateEndpoint(ctx, sampleEndpoint()); err != nil {

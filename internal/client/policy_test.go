@@ -279,9 +279,9 @@ func TestListAllEndpointsFollowsCursor(t *testing.T) {
 	var mu sync.Mutex
 	var queries []url.Values
 	pages := map[string]api.List[api.Endpoint]{
-		"":   {Items: []api.Endpoint{{ID: "ep_1"}, {ID: "ep_2"}}, NextCursor: "c1"},
-		"c1": {Items: []api.Endpoint{{ID: "ep_3"}, {ID: "ep_4"}}, NextCursor: "c2"},
-		"c2": {Items: []api.Endpoint{{ID: "ep_5"}}},
+		"":   {Items: []api.Endpoint{{Meta: api.Meta{ID: "ep_1"}}, {Meta: api.Meta{ID: "ep_2"}}}, NextCursor: "c1"},
+		"c1": {Items: []api.Endpoint{{Meta: api.Meta{ID: "ep_3"}}, {Meta: api.Meta{ID: "ep_4"}}}, NextCursor: "c2"},
+		"c2": {Items: []api.Endpoint{{Meta: api.Meta{ID: "ep_5"}}}},
 	}
 	c, _ := newTestClient(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/v1/endpoints" || r.Method != http.MethodGet {
@@ -338,7 +338,7 @@ func TestListAllEndpointsFollowsCursor(t *testing.T) {
 
 func TestListAllDetectsCursorLoop(t *testing.T) {
 	c, _ := newTestClient(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, api.List[api.Endpoint]{Items: []api.Endpoint{{ID: "ep_1"}}, NextCursor: "same"})
+		writeJSON(w, http.StatusOK, api.List[api.Endpoint]{Items: []api.Endpoint{{Meta: api.Meta{ID: "ep_1"}}}, NextCursor: "same"})
 	}), nil)
 	if _, err := c.ListAllEndpoints(context.Background(), ListOptions{}); err == nil || !strings.Contains(err.Error(), "twice") {
 		t.Errorf("err = %v, want a cursor loop error", err)
@@ -499,7 +499,7 @@ func TestPathPrefixIsKept(t *testing.T) {
 	var path string
 	c, srv := newTestClient(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		path = r.URL.Path
-		_ = json.NewEncoder(w).Encode(api.Endpoint{ID: "ep_1"})
+		_ = json.NewEncoder(w).Encode(api.Endpoint{Meta: api.Meta{ID: "ep_1"}})
 	}), nil)
 	c2, err := New(Config{Address: srv.URL + "/aio/", Token: testToken})
 	if err != nil {

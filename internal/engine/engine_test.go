@@ -242,12 +242,12 @@ func TestEngineSurvivesAFailedFirstLoad(t *testing.T) {
 	}
 
 	err = sq.Write(ctx, func(tx store.Tx) error {
-		if err := tx.InsertEndpoint(ctx, api.Endpoint{ID: "ep_1", Name: "target", URL: target.URL,
-			DataClassification: api.ClassInternal, Revision: 1, CreatedAt: start, UpdatedAt: start}); err != nil {
+		if err := tx.InsertEndpoint(ctx, api.Endpoint{Meta: api.Meta{ID: "ep_1", Revision: 1, CreatedAt: start, UpdatedAt: start}, Name: "target", URL: target.URL,
+			DataClassification: api.ClassInternal}); err != nil {
 			return err
 		}
-		return tx.InsertMonitor(ctx, api.Monitor{ID: "mon_1", Name: "target-health", EndpointID: "ep_1",
-			Type: api.MonitorHTTP, Enabled: ptr(true), Interval: ptr("5s"), Revision: 1, CreatedAt: start, UpdatedAt: start})
+		return tx.InsertMonitor(ctx, api.Monitor{Meta: api.Meta{ID: "mon_1", Revision: 1, CreatedAt: start, UpdatedAt: start}, Name: "target-health", EndpointID: "ep_1",
+			Type: api.MonitorHTTP, Enabled: ptr(true), Interval: ptr("5s")})
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -302,17 +302,17 @@ func TestCredentialChangeDropsCachedToken(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = sq.Write(ctx, func(tx store.Tx) error {
-		if err := tx.InsertCredential(ctx, store.CredentialRecord{Credential: api.Credential{ID: "cred_1", Name: "idp",
+		if err := tx.InsertCredential(ctx, store.CredentialRecord{Credential: api.Credential{Meta: api.Meta{ID: "cred_1", Revision: 1, CreatedAt: t0, UpdatedAt: t0}, Name: "idp",
 			Type: api.CredOAuth2Client, TokenURL: ptr(idp.URL), ClientID: ptr("aio"), AllowedHosts: []string{"127.0.0.1"}, SecretRevision: 1,
-			LastRotatedAt: &t0, Revision: 1, CreatedAt: t0, UpdatedAt: t0}, Sealed: sealed}); err != nil {
+			LastRotatedAt: &t0}, Sealed: sealed}); err != nil {
 			return err
 		}
-		if err := tx.InsertEndpoint(ctx, api.Endpoint{ID: "ep_1", Name: "target", URL: target.URL, CredentialID: ptr("cred_1"),
-			DataClassification: api.ClassInternal, Revision: 1, CreatedAt: t0, UpdatedAt: t0}); err != nil {
+		if err := tx.InsertEndpoint(ctx, api.Endpoint{Meta: api.Meta{ID: "ep_1", Revision: 1, CreatedAt: t0, UpdatedAt: t0}, Name: "target", URL: target.URL, CredentialID: ptr("cred_1"),
+			DataClassification: api.ClassInternal}); err != nil {
 			return err
 		}
-		return tx.InsertMonitor(ctx, api.Monitor{ID: "mon_1", Name: "target-health", EndpointID: "ep_1",
-			Type: api.MonitorHTTP, Enabled: ptr(true), Interval: ptr("10s"), Revision: 1, CreatedAt: t0, UpdatedAt: t0})
+		return tx.InsertMonitor(ctx, api.Monitor{Meta: api.Meta{ID: "mon_1", Revision: 1, CreatedAt: t0, UpdatedAt: t0}, Name: "target-health", EndpointID: "ep_1",
+			Type: api.MonitorHTTP, Enabled: ptr(true), Interval: ptr("10s")})
 	})
 	if err != nil {
 		t.Fatal(err)

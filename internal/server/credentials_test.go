@@ -826,8 +826,8 @@ func TestCredentialsWithoutKeyring(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := time.Now().UTC().Truncate(time.Microsecond)
-	rec := store.CredentialRecord{Credential: api.Credential{ID: "cred_01jzzzzzzzzzzzzzzzzzzzzzzz", Name: "sealed-earlier", Type: api.CredBearer,
-		AllowedHosts: []string{"*.example.com"}, SecretRevision: 1, LastRotatedAt: &now, Revision: 1, CreatedAt: now, UpdatedAt: now}}
+	rec := store.CredentialRecord{Credential: api.Credential{Meta: api.Meta{ID: "cred_01jzzzzzzzzzzzzzzzzzzzzzzz", Revision: 1, CreatedAt: now, UpdatedAt: now}, Name: "sealed-earlier", Type: api.CredBearer,
+		AllowedHosts: []string{"*.example.com"}, SecretRevision: 1, LastRotatedAt: &now}}
 	if rec.Sealed, err = kr.Seal([]byte("old-secret"), secret.Binding{ObjectID: rec.ID, Revision: 1}); err != nil {
 		t.Fatal(err)
 	}

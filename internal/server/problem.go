@@ -77,7 +77,10 @@ func jsonProblem(err error) *problemError {
 	)
 	switch {
 	case errors.As(err, &typeErr):
-		return invalid([]api.FieldError{{Field: typeErr.Field, Message: "must be a JSON " + jsonKind(typeErr.Type.Kind().String())}})
+		// encoding/json names a field of an embedded struct with the Go
+		// name of the embedding (Meta.revision); the API's field is its
+		// JSON name alone.
+		return invalid([]api.FieldError{{Field: strings.TrimPrefix(typeErr.Field, "Meta."), Message: "must be a JSON " + jsonKind(typeErr.Type.Kind().String())}})
 	case errors.As(err, &syntaxErr):
 		return invalid([]api.FieldError{{Field: "", Message: fmt.Sprintf("malformed JSON at byte %d", syntaxErr.Offset)}})
 	case strings.HasPrefix(err.Error(), "json: unknown field "):

@@ -104,13 +104,10 @@ func wantErr(t *testing.T, what string, err, target error) {
 // endpoint returns a minimal endpoint: every optional field nil.
 func endpoint(id, name string) api.Endpoint {
 	return api.Endpoint{
-		ID:                 id,
+		Meta:               api.Meta{ID: id, Revision: 1, CreatedAt: t0, UpdatedAt: t0},
 		Name:               name,
 		URL:                "https://" + id + ".example.com/v1",
 		DataClassification: api.ClassInternal,
-		Revision:           1,
-		CreatedAt:          t0,
-		UpdatedAt:          t0,
 	}
 }
 
@@ -214,7 +211,8 @@ func checkIDs(t *testing.T, what string, got, want []string) {
 func testEndpointRoundTrip(t *testing.T, s Store, _ func(*testing.T) Store) {
 	cet := time.FixedZone("CET", 3600)
 	full := api.Endpoint{
-		ID:                 "ep_full",
+		// A time in another zone comes back as the same instant in UTC.
+		Meta:               api.Meta{ID: "ep_full", Revision: 42, CreatedAt: t0, UpdatedAt: time.Date(2025, time.April, 1, 9, 30, 0, 999999999, cet)},
 		Name:               "payments",
 		URL:                "https://payments.example.com/api?x=1",
 		APIVersion:         new("2024-06-01"),
@@ -222,13 +220,9 @@ func testEndpointRoundTrip(t *testing.T, s Store, _ func(*testing.T) Store) {
 		Owner:              new("team-payments"),
 		DataClassification: api.ClassPII,
 		Tags:               map[string]string{"env": "prod", "team": "payments", "with space": "ünïcode: value"},
-		Revision:           42,
-		CreatedAt:          t0,
-		// A time in another zone comes back as the same instant in UTC.
-		UpdatedAt: time.Date(2025, time.April, 1, 9, 30, 0, 999999999, cet),
 	}
 	empties := api.Endpoint{
-		ID:                 "ep_empties",
+		Meta:               api.Meta{ID: "ep_empties", Revision: 1, CreatedAt: at(time.Nanosecond), UpdatedAt: at(999 * time.Nanosecond)},
 		Name:               "empties",
 		URL:                "https://empties.example.com/",
 		APIVersion:         new(""),
@@ -236,9 +230,6 @@ func testEndpointRoundTrip(t *testing.T, s Store, _ func(*testing.T) Store) {
 		Owner:              new(""),
 		DataClassification: api.ClassPublic,
 		Tags:               map[string]string{},
-		Revision:           1,
-		CreatedAt:          at(time.Nanosecond),
-		UpdatedAt:          at(999 * time.Nanosecond),
 	}
 	nils := endpoint("ep_nils", "nils")
 	nils.CreatedAt = time.Date(2025, time.March, 14, 15, 9, 26, 0, time.UTC)
@@ -319,7 +310,7 @@ func testEndpointInsertConflict(t *testing.T, s Store, _ func(*testing.T) Store)
 
 func testEndpointUpdate(t *testing.T, s Store, _ func(*testing.T) Store) {
 	orig := api.Endpoint{
-		ID:                 "ep_1",
+		Meta:               api.Meta{ID: "ep_1", Revision: 1, CreatedAt: t0, UpdatedAt: t0},
 		Name:               "before",
 		URL:                "https://before.example.com/",
 		APIVersion:         new("v1"),
@@ -327,15 +318,12 @@ func testEndpointUpdate(t *testing.T, s Store, _ func(*testing.T) Store) {
 		Owner:              new("team-a"),
 		DataClassification: api.ClassConfidential,
 		Tags:               map[string]string{"env": "prod", "team": "a"},
-		Revision:           1,
-		CreatedAt:          t0,
-		UpdatedAt:          t0,
 	}
 	other := tagged(endpoint("ep_2", "other"), map[string]string{"team": "a"})
 	insertEndpoints(t, s, orig, other)
 
 	upd := api.Endpoint{
-		ID:                 "ep_1",
+		Meta:               api.Meta{ID: "ep_1", Revision: 2, CreatedAt: at(-time.Hour), UpdatedAt: at(36*time.Hour + 123*time.Nanosecond)},
 		Name:               "after",
 		URL:                "https://after.example.com/v2",
 		APIVersion:         nil,
@@ -343,9 +331,6 @@ func testEndpointUpdate(t *testing.T, s Store, _ func(*testing.T) Store) {
 		Owner:              new(""),
 		DataClassification: api.ClassPublic,
 		Tags:               map[string]string{"env": "dev", "tier": "gold"},
-		Revision:           2,
-		CreatedAt:          at(-time.Hour),
-		UpdatedAt:          at(36*time.Hour + 123*time.Nanosecond),
 	}
 	write(t, s, func(tx Tx) error { return tx.UpdateEndpoint(t.Context(), upd) })
 	checkEndpoint(t, getEndpoint(t, s, "ep_1"), stored(upd))
@@ -1521,9 +1506,9 @@ func testConcurrentWritesAndReads(t *testing.T, s Store, _ func(*testing.T) Stor
 func testReopen(t *testing.T, s Store, open func(*testing.T) Store) {
 	ctx := t.Context()
 	e := api.Endpoint{
-		ID: "ep_1", Name: "durable", URL: "https://durable.example.com/",
+		Meta: api.Meta{ID: "ep_1", Revision: 3, CreatedAt: t0, UpdatedAt: at(time.Hour)}, Name: "durable", URL: "https://durable.example.com/",
 		APIVersion: new("v1"), Description: new(""), DataClassification: api.ClassConfidential,
-		Tags: map[string]string{"env": "prod"}, Revision: 3, CreatedAt: t0, UpdatedAt: at(time.Hour),
+		Tags: map[string]string{"env": "prod"},
 	}
 	ev := auditEvent("aud_1", at(time.Hour), "alice", api.KindEndpoint, "ep_1")
 	key := IdempotencyKey{TokenID: "tok_1", Method: "PUT", Path: "/v1/endpoints/ep_1", Key: "k"}

@@ -349,8 +349,8 @@ func testCredList(t *testing.T, s Store) {
 func testCredReferrers(t *testing.T, s Store) {
 	credInsert(t, s, credMinimal("cred_a", "a"), credMinimal("cred_b", "b"))
 	ep := func(id string, cred *string) api.Endpoint {
-		return api.Endpoint{ID: id, Name: id, URL: "https://" + id + ".example.com/", DataClassification: api.ClassInternal,
-			CredentialID: cred, Revision: 1, CreatedAt: credT0, UpdatedAt: credT0}
+		return api.Endpoint{Meta: api.Meta{ID: id, Revision: 1, CreatedAt: credT0, UpdatedAt: credT0}, Name: id, URL: "https://" + id + ".example.com/", DataClassification: api.ClassInternal,
+			CredentialID: cred}
 	}
 	a, b := "cred_a", "cred_b"
 	credWrite(t, s, func(tx Tx) error {

@@ -43,8 +43,7 @@ func testMonitorIntervals(t *testing.T, s Store) {
 		t.Fatalf("empty store: %#v, want an empty slice", got)
 	}
 	mon := func(id, interval string, enabled bool) api.Monitor {
-		m := api.Monitor{ID: id, Name: id, EndpointID: "ep_1", Type: api.MonitorHTTP, Enabled: &enabled,
-			Revision: 1, CreatedAt: t0, UpdatedAt: t0}
+		m := api.Monitor{Meta: api.Meta{ID: id, Revision: 1, CreatedAt: t0, UpdatedAt: t0}, Name: id, EndpointID: "ep_1", Type: api.MonitorHTTP, Enabled: &enabled}
 		if interval != "" {
 			m.Interval = &interval
 		}

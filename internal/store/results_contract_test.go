@@ -720,8 +720,7 @@ func testResultsDeleteOrphans(t *testing.T, open func(t *testing.T) Store) {
 	s := open(t)
 	resWriteFixture(t, s)
 	enabled, interval := true, "10s"
-	m := api.Monitor{ID: resA, Name: "res-a", EndpointID: "ep_x", Type: api.MonitorHTTP, Enabled: &enabled, Interval: &interval,
-		Revision: 1, CreatedAt: resBase, UpdatedAt: resBase}
+	m := api.Monitor{Meta: api.Meta{ID: resA, Revision: 1, CreatedAt: resBase, UpdatedAt: resBase}, Name: "res-a", EndpointID: "ep_x", Type: api.MonitorHTTP, Enabled: &enabled, Interval: &interval}
 	if err := s.Write(t.Context(), func(tx Tx) error { return tx.InsertMonitor(t.Context(), m) }); err != nil {
 		t.Fatal(err)
 	}

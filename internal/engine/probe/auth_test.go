@@ -22,7 +22,7 @@ const secret = "s3cr3t-Value/+="
 func newCred(typ, secret string, opens *atomic.Int32, mod func(*api.Credential)) *Credential {
 	c := &Credential{
 		// Every local target listens on 127.0.0.1, on any port.
-		Credential: api.Credential{ID: "cred_test", Name: "test", Type: typ, SecretRevision: 1, AllowedHosts: []string{"127.0.0.1"}},
+		Credential: api.Credential{Meta: api.Meta{ID: "cred_test"}, Name: "test", Type: typ, SecretRevision: 1, AllowedHosts: []string{"127.0.0.1"}},
 		Open: func(context.Context) ([]byte, error) {
 			if opens != nil {
 				opens.Add(1)

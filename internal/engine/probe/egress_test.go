@@ -149,7 +149,7 @@ func TestEgressDeniedAfterRedirect(t *testing.T) {
 func TestEgressDeniedTCP(t *testing.T) {
 	srv := newCountedServer(t, "127.0.0.2:0", ok200())
 	f := newFixture(t, Config{Egress: denyCIDRs(t, "127.0.0.2/32")})
-	m := api.Monitor{ID: "mon_tcp", Type: api.MonitorTCP, Timeout: ptr("2s")}
+	m := api.Monitor{Meta: api.Meta{ID: "mon_tcp"}, Type: api.MonitorTCP, Timeout: ptr("2s")}
 	m.Normalize()
 	res := f.probe(t, Target{Monitor: m, Endpoint: api.Endpoint{URL: "tcp://" + srv.Listener.Addr().String()}})
 	if msg := mustDown(t, res); msg != "egress denied: 127.0.0.2 is in 127.0.0.2/32 (probe deny list)" {

@@ -73,12 +73,12 @@ func (f *fixture) probe(t *testing.T, tg Target) api.ProbeResult {
 
 // httpTarget is an http monitor of url with the given timeout.
 func httpTarget(url string, mods ...func(*api.Monitor)) Target {
-	m := api.Monitor{ID: "mon_test", Name: "test", EndpointID: "ep_test", Type: api.MonitorHTTP, Timeout: ptr("2s")}
+	m := api.Monitor{Meta: api.Meta{ID: "mon_test"}, Name: "test", EndpointID: "ep_test", Type: api.MonitorHTTP, Timeout: ptr("2s")}
 	for _, mod := range mods {
 		mod(&m)
 	}
 	m.Normalize()
-	return Target{Monitor: m, Endpoint: api.Endpoint{ID: "ep_test", URL: url, DataClassification: api.ClassInternal}}
+	return Target{Monitor: m, Endpoint: api.Endpoint{Meta: api.Meta{ID: "ep_test"}, URL: url, DataClassification: api.ClassInternal}}
 }
 
 // req returns the monitor's request, creating it.

@@ -422,7 +422,7 @@ func TestTCP(t *testing.T) {
 		}
 	}()
 	tcpTarget := func(addr string, mods ...func(*api.Monitor)) Target {
-		m := api.Monitor{ID: "mon_tcp", Type: api.MonitorTCP, Timeout: ptr("2s")}
+		m := api.Monitor{Meta: api.Meta{ID: "mon_tcp"}, Type: api.MonitorTCP, Timeout: ptr("2s")}
 		for _, mod := range mods {
 			mod(&m)
 		}

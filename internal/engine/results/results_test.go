@@ -328,8 +328,7 @@ func TestConcurrentRecord(t *testing.T) {
 func addMonitor(t *testing.T, st store.Store, id string) {
 	t.Helper()
 	enabled, interval := true, "10s"
-	m := api.Monitor{ID: id, Name: "m-" + id, EndpointID: "ep_x", Type: api.MonitorHTTP, Enabled: &enabled, Interval: &interval,
-		Revision: 1, CreatedAt: base, UpdatedAt: base}
+	m := api.Monitor{Meta: api.Meta{ID: id, Revision: 1, CreatedAt: base, UpdatedAt: base}, Name: "m-" + id, EndpointID: "ep_x", Type: api.MonitorHTTP, Enabled: &enabled, Interval: &interval}
 	if err := st.Write(t.Context(), func(tx store.Tx) error { return tx.InsertMonitor(t.Context(), m) }); err != nil {
 		t.Fatal(err)
 	}

@@ -263,8 +263,7 @@ func (f *fixture) write(fn func(tx store.Tx) error) {
 func (f *fixture) addEndpoint(url string, credID *string) api.Endpoint {
 	f.t.Helper()
 	id := f.next(api.PrefixEndpoint)
-	e := api.Endpoint{ID: id, Name: "ep-" + id, URL: url, DataClassification: api.ClassInternal, CredentialID: credID,
-		Revision: 1, CreatedAt: t0, UpdatedAt: t0}
+	e := api.Endpoint{Meta: api.Meta{ID: id, Revision: 1, CreatedAt: t0, UpdatedAt: t0}, Name: "ep-" + id, URL: url, DataClassification: api.ClassInternal, CredentialID: credID}
 	f.write(func(tx store.Tx) error { return tx.InsertEndpoint(f.ctx, e) })
 	return e
 }
@@ -281,8 +280,8 @@ func (f *fixture) updateEndpoint(e api.Endpoint) api.Endpoint {
 func (f *fixture) addMonitor(endpointID, interval string, mods ...func(*api.Monitor)) api.Monitor {
 	f.t.Helper()
 	id := f.next(api.PrefixMonitor)
-	m := api.Monitor{ID: id, Name: "mon-" + id, EndpointID: endpointID, Type: api.MonitorHTTP,
-		Enabled: ptr(true), Interval: ptr(interval), Revision: 1, CreatedAt: t0, UpdatedAt: t0}
+	m := api.Monitor{Meta: api.Meta{ID: id, Revision: 1, CreatedAt: t0, UpdatedAt: t0}, Name: "mon-" + id, EndpointID: endpointID, Type: api.MonitorHTTP,
+		Enabled: ptr(true), Interval: ptr(interval)}
 	for _, mod := range mods {
 		mod(&m)
 	}
@@ -307,8 +306,8 @@ func (f *fixture) addCredential(typ, secretText string) store.CredentialRecord {
 		f.t.Fatal(err)
 	}
 	// The local targets all listen on 127.0.0.1.
-	rec := store.CredentialRecord{Credential: api.Credential{ID: id, Name: "cred-" + id, Type: typ, AllowedHosts: []string{"127.0.0.1"},
-		SecretRevision: 1, LastRotatedAt: ptr(t0), Revision: 1, CreatedAt: t0, UpdatedAt: t0}, Sealed: sealed}
+	rec := store.CredentialRecord{Credential: api.Credential{Meta: api.Meta{ID: id, Revision: 1, CreatedAt: t0, UpdatedAt: t0}, Name: "cred-" + id, Type: typ, AllowedHosts: []string{"127.0.0.1"},
+		SecretRevision: 1, LastRotatedAt: ptr(t0)}, Sealed: sealed}
 	f.write(func(tx store.Tx) error { return tx.InsertCredential(f.ctx, rec) })
 	return rec
 }
