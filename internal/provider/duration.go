@@ -105,9 +105,6 @@ func (v durationValue) ValueDuration() time.Duration {
 	return d
 }
 
-func durationNull() durationValue    { return durationValue{StringValue: basetypes.NewStringNull()} }
-func durationUnknown() durationValue { return durationValue{StringValue: basetypes.NewStringUnknown()} }
-
 // durationOf keeps a nil duration null.
 func durationOf(s *string) durationValue {
 	return durationValue{StringValue: basetypes.NewStringPointerValue(s)}

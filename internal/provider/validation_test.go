@@ -33,10 +33,6 @@ func oneErrorAt(line, text string) *regexp.Regexp {
 		`[^\n]*` + noError + text + noError + `$`)
 }
 
-// oneError matches the output of a failed Terraform command that holds
-// exactly one error, whose summary and detail match text.
-func oneError(text string) *regexp.Regexp { return oneErrorAt("", text) }
-
 // TestOneErrorAt makes sure the matcher itself tells one error from two,
 // since every test below relies on it.
 func TestOneErrorAt(t *testing.T) {
