@@ -26,7 +26,7 @@ func credentialView(c store.CredentialRecord) api.Credential {
 	out.Secret = nil
 	out.RotationDueAt = nil
 	if c.RotationPeriod != nil && c.LastRotatedAt != nil {
-		if d, err := api.ParseRotationPeriod(*c.RotationPeriod); err == nil {
+		if d, err := api.ParseDuration(*c.RotationPeriod); err == nil {
 			due := c.LastRotatedAt.Add(d)
 			out.RotationDueAt = &due
 		}
@@ -287,8 +287,8 @@ func sameDuration(a, b *string) bool {
 	if a == nil || b == nil {
 		return a == b
 	}
-	da, errA := api.ParseRotationPeriod(*a)
-	db, errB := api.ParseRotationPeriod(*b)
+	da, errA := api.ParseDuration(*a)
+	db, errB := api.ParseDuration(*b)
 	if errA != nil || errB != nil {
 		return *a == *b
 	}
