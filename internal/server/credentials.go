@@ -172,24 +172,19 @@ func (s *Server) sameSecret(ctx context.Context, cur store.CredentialRecord, pla
 // the secret is compared separately. Durations compare by value, scopes as
 // sets.
 func metadataChanges(a, b api.Credential) []string {
-	var out []string
-	add := func(name string, differ bool) {
-		if differ {
-			out = append(out, name)
-		}
-	}
-	add("name", a.Name != b.Name)
-	add("description", !eqPtr(a.Description, b.Description))
-	add("type", a.Type != b.Type)
-	add("header", !eqPtr(a.Header, b.Header))
-	add("query_param", !eqPtr(a.QueryParam, b.QueryParam))
-	add("username", !eqPtr(a.Username, b.Username))
-	add("token_url", !eqPtr(a.TokenURL, b.TokenURL))
-	add("client_id", !eqPtr(a.ClientID, b.ClientID))
-	add("scopes", !sameSet(a.Scopes, b.Scopes))
-	add("allowed_hosts", !sameSet(a.AllowedHosts, b.AllowedHosts))
-	add("expires_at", !eqTime(a.ExpiresAt, b.ExpiresAt))
-	add("rotation_period", !sameDuration(a.RotationPeriod, b.RotationPeriod))
+	var out changeList
+	out.add("name", a.Name != b.Name)
+	out.add("description", !eqPtr(a.Description, b.Description))
+	out.add("type", a.Type != b.Type)
+	out.add("header", !eqPtr(a.Header, b.Header))
+	out.add("query_param", !eqPtr(a.QueryParam, b.QueryParam))
+	out.add("username", !eqPtr(a.Username, b.Username))
+	out.add("token_url", !eqPtr(a.TokenURL, b.TokenURL))
+	out.add("client_id", !eqPtr(a.ClientID, b.ClientID))
+	out.add("scopes", !sameSet(a.Scopes, b.Scopes))
+	out.add("allowed_hosts", !sameSet(a.AllowedHosts, b.AllowedHosts))
+	out.add("expires_at", !eqTime(a.ExpiresAt, b.ExpiresAt))
+	out.add("rotation_period", !sameDuration(a.RotationPeriod, b.RotationPeriod))
 	return out
 }
 

@@ -48,20 +48,15 @@ func checkEndpoint(ctx context.Context, tx store.Reader, cur *api.Endpoint, next
 // endpointChanges names the fields that differ between two endpoints,
 // ignoring the server-managed ones; a tag is named by its key ("tags.env").
 func endpointChanges(a, b api.Endpoint) []string {
-	var out []string
-	add := func(name string, differ bool) {
-		if differ {
-			out = append(out, name)
-		}
-	}
-	add("name", a.Name != b.Name)
-	add("url", a.URL != b.URL)
-	add("api_version", !eqPtr(a.APIVersion, b.APIVersion))
-	add("description", !eqPtr(a.Description, b.Description))
-	add("owner", !eqPtr(a.Owner, b.Owner))
-	add("data_classification", a.DataClassification != b.DataClassification)
-	out = append(out, nestedChanges("tags", a.Tags, b.Tags)...)
-	add("credential_id", !eqPtr(a.CredentialID, b.CredentialID))
+	var out changeList
+	out.add("name", a.Name != b.Name)
+	out.add("url", a.URL != b.URL)
+	out.add("api_version", !eqPtr(a.APIVersion, b.APIVersion))
+	out.add("description", !eqPtr(a.Description, b.Description))
+	out.add("owner", !eqPtr(a.Owner, b.Owner))
+	out.add("data_classification", a.DataClassification != b.DataClassification)
+	out.nested("tags", a.Tags, b.Tags)
+	out.add("credential_id", !eqPtr(a.CredentialID, b.CredentialID))
 	return out
 }
 

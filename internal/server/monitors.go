@@ -89,23 +89,18 @@ func (s *Server) notify(kind, id string) {
 // "tags.env", "assertions.1"), so that the audit trail shows what a
 // reviewer must look at, not just that "request" changed.
 func monitorChanges(a, b api.Monitor) []string {
-	var out []string
-	add := func(name string, differ bool) {
-		if differ {
-			out = append(out, name)
-		}
-	}
-	add("name", a.Name != b.Name)
-	add("endpoint_id", a.EndpointID != b.EndpointID)
-	add("type", a.Type != b.Type)
-	add("enabled", !eqPtr(a.Enabled, b.Enabled))
-	add("interval", !sameDuration(a.Interval, b.Interval))
-	add("timeout", !sameDuration(a.Timeout, b.Timeout))
-	out = append(out, nestedChanges("tags", a.Tags, b.Tags)...)
-	out = append(out, nestedChanges("request", a.Request, b.Request)...)
-	out = append(out, nestedChanges("assertions", a.Assertions, b.Assertions)...)
-	out = append(out, nestedChanges("retry_strategy", a.Retry, b.Retry)...)
-	add("degraded_response_time", !sameDuration(a.DegradedResponseTime, b.DegradedResponseTime))
+	var out changeList
+	out.add("name", a.Name != b.Name)
+	out.add("endpoint_id", a.EndpointID != b.EndpointID)
+	out.add("type", a.Type != b.Type)
+	out.add("enabled", !eqPtr(a.Enabled, b.Enabled))
+	out.add("interval", !sameDuration(a.Interval, b.Interval))
+	out.add("timeout", !sameDuration(a.Timeout, b.Timeout))
+	out.nested("tags", a.Tags, b.Tags)
+	out.nested("request", a.Request, b.Request)
+	out.nested("assertions", a.Assertions, b.Assertions)
+	out.nested("retry_strategy", a.Retry, b.Retry)
+	out.add("degraded_response_time", !sameDuration(a.DegradedResponseTime, b.DegradedResponseTime))
 	return out
 }
 

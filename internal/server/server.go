@@ -44,8 +44,9 @@ type Config struct {
 	// Keyring seals credential secrets. Without it, aiod serves everything
 	// but the storing of secrets.
 	Keyring *secret.Keyring
-	// OnChange, when set, is called after a monitor (or what it depends
-	// on) changed, so that the engine picks the change up at once.
+	// OnChange, when set, is called after every successful write of a
+	// configuration object (create, update, delete, replays included),
+	// with its kind and ID, so that the engine picks the change up at once.
 	OnChange func(kind, id string)
 	// Metrics, when set, is served at /metrics (Prometheus text format).
 	Metrics http.Handler
