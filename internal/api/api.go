@@ -3,10 +3,7 @@
 // JSON field names are the Terraform attribute names.
 package api
 
-import (
-	"strings"
-	"time"
-)
+import "time"
 
 // ID prefixes, one per kind, so that an ID says what it names.
 const (
@@ -24,43 +21,6 @@ const (
 	ContentTypeJSON    = "application/json"
 	ContentTypeProblem = "application/problem+json"
 )
-
-// PrefixKinds names the kind of object each ID prefix stands for, in words,
-// so that an ID of the wrong kind can be called what it is.
-var PrefixKinds = map[string]string{ //nolint:gosec // G101: kind names, not credentials.
-	PrefixEndpoint:   "an endpoint",
-	PrefixCredential: "a credential",
-	PrefixMonitor:    "a monitor",
-	PrefixThreshold:  "an alert threshold",
-	PrefixChannel:    "a notification channel",
-	PrefixRetention:  "a retention policy",
-	PrefixAuditEvent: "an audit event",
-	PrefixAlertEvent: "an alert event",
-	PrefixToken:      "a token",
-}
-
-// KindOfID returns the kind an ID's prefix stands for ("a monitor"), or ""
-// when the prefix is none of the API's.
-func KindOfID(id string) string {
-	prefix, _, ok := strings.Cut(id, "_")
-	if !ok {
-		return ""
-	}
-	return PrefixKinds[prefix+"_"]
-}
-
-// Kind names as they appear in audit events and URL paths.
-const (
-	KindEndpoint = "endpoint"
-	KindToken    = "token"
-	// KindEncryptionKey names key rotations (aiod keys rotate).
-	KindEncryptionKey = "encryption_key"
-)
-
-// AuditKinds lists every object kind an audit event can be about, so that
-// a filter on any other kind is refused rather than silently matching
-// nothing.
-var AuditKinds = []string{KindEndpoint, KindCredential, KindMonitor, KindToken, KindEncryptionKey}
 
 // Roles a token can hold.
 const (

@@ -177,15 +177,6 @@ func MonitorFitsEndpoint(monitorType, endpointURL string) string {
 	return fmt.Sprintf("%s %s monitor cannot probe a %s:// endpoint; use type %s", article, monitorType, strings.ToLower(scheme), want)
 }
 
-// ParseDuration reads a positive Go duration.
-func ParseDuration(s string) (time.Duration, error) {
-	d, err := time.ParseDuration(s)
-	if err != nil || d <= 0 {
-		return 0, fmt.Errorf("must be a positive duration, as in 30s or 5m")
-	}
-	return d, nil
-}
-
 // EffectiveInterval is the monitor's interval, with the default.
 func (m *Monitor) EffectiveInterval() time.Duration {
 	if m.Interval != nil {

@@ -1,12 +1,14 @@
 package api
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 )
 
 // NamePattern is the format of every object name. The provider validates the
@@ -147,4 +149,16 @@ func (e *Endpoint) Normalize() {
 	if e.DataClassification == "" {
 		e.DataClassification = ClassInternal
 	}
+}
+
+// ParseDuration reads a positive Go duration ("30s", "720h"), the form of
+// every duration field of every kind: monitor intervals and timeouts,
+// backoffs, rotation periods. Fields compare by the value it returns, not
+// by their text, so that "60s" and "1m" are the same.
+func ParseDuration(s string) (time.Duration, error) {
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return 0, errors.New("must be a positive duration, as in 30s or 5m")
+	}
+	return d, nil
 }

@@ -2,12 +2,7 @@ package server_test
 
 import (
 	"fmt"
-	"go/ast"
-	"go/parser"
-	gotoken "go/token"
 	"net/http"
-	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +10,7 @@ import (
 	"github.com/aio-platform/terraform-provider-aio/internal/acctest"
 	"github.com/aio-platform/terraform-provider-aio/internal/api"
 	"github.com/aio-platform/terraform-provider-aio/internal/clock"
+	"github.com/aio-platform/terraform-provider-aio/internal/server"
 )
 
 // target is what one request of the matrix needs: its path and body, and
@@ -29,21 +25,22 @@ type target struct {
 	check func(t *testing.T, allowed bool)
 }
 
-// route is one API route and the least role it needs.
+// route is what the matrix knows of one API route: the least role it
+// should need, which the server's table must agree with.
 type route struct {
-	pattern string // as registered: "METHOD /path"
-	need    string
+	need string
 	// prepare makes a fresh target (a real object, so that a refusal is
 	// never a 404 in disguise).
 	prepare func(t *testing.T, srv *acctest.Server, seq string) target
 }
 
-// apiRoutes is the single table of every authenticated route.
-var apiRoutes = []route{
-	{"GET /v1/endpoints", api.RoleViewer, func(t *testing.T, srv *acctest.Server, seq string) target {
+// apiRoutes holds, for every authenticated route of the server's table
+// ("METHOD /path"), the role it should need and how to exercise it.
+var apiRoutes = map[string]route{
+	"GET /v1/endpoints": {api.RoleViewer, func(t *testing.T, srv *acctest.Server, seq string) target {
 		return target{path: "/v1/endpoints", wantOK: http.StatusOK}
 	}},
-	{"POST /v1/endpoints", api.RoleEditor, func(t *testing.T, srv *acctest.Server, seq string) target {
+	"POST /v1/endpoints": {api.RoleEditor, func(t *testing.T, srv *acctest.Server, seq string) target {
 		name := "matrix-post-" + seq
 		return target{path: "/v1/endpoints", body: minimal(name), wantOK: http.StatusCreated,
 			check: func(t *testing.T, allowed bool) {
@@ -53,11 +50,11 @@ var apiRoutes = []route{
 				}
 			}}
 	}},
-	{"GET /v1/endpoints/{id}", api.RoleViewer, func(t *testing.T, srv *acctest.Server, seq string) target {
+	"GET /v1/endpoints/{id}": {api.RoleViewer, func(t *testing.T, srv *acctest.Server, seq string) target {
 		e := createEndpoint(t, srv, srv.AdminToken, minimal("matrix-get-"+seq))
 		return target{path: "/v1/endpoints/" + e.ID, wantOK: http.StatusOK}
 	}},
-	{"PUT /v1/endpoints/{id}", api.RoleEditor, func(t *testing.T, srv *acctest.Server, seq string) target {
+	"PUT /v1/endpoints/{id}": {api.RoleEditor, func(t *testing.T, srv *acctest.Server, seq string) target {
 		e := createEndpoint(t, srv, srv.AdminToken, minimal("matrix-put-"+seq))
 		body := minimal(e.Name)
 		body["url"] = "https://changed.example.com/"
@@ -68,7 +65,7 @@ var apiRoutes = []route{
 				wantHeader(t, r, "ETag", map[bool]string{true: `"2"`, false: `"1"`}[allowed])
 			}}
 	}},
-	{"DELETE /v1/endpoints/{id}", api.RoleEditor, func(t *testing.T, srv *acctest.Server, seq string) target {
+	"DELETE /v1/endpoints/{id}": {api.RoleEditor, func(t *testing.T, srv *acctest.Server, seq string) target {
 		e := createEndpoint(t, srv, srv.AdminToken, minimal("matrix-del-"+seq))
 		return target{path: "/v1/endpoints/" + e.ID, wantOK: http.StatusNoContent,
 			check: func(t *testing.T, allowed bool) {
@@ -76,11 +73,11 @@ var apiRoutes = []route{
 				wantStatus(t, r, map[bool]int{true: http.StatusNotFound, false: http.StatusOK}[allowed])
 			}}
 	}},
-	{"GET /v1/credentials", api.RoleViewer, func(t *testing.T, srv *acctest.Server, seq string) target {
+	"GET /v1/credentials": {api.RoleViewer, func(t *testing.T, srv *acctest.Server, seq string) target {
 		createCredential(t, srv, srv.AdminToken, credBody("matrix-list-"+seq, api.CredBearer, "s-"+seq))
 		return target{path: "/v1/credentials", wantOK: http.StatusOK}
 	}},
-	{"POST /v1/credentials", api.RoleEditor, func(t *testing.T, srv *acctest.Server, seq string) target {
+	"POST /v1/credentials": {api.RoleEditor, func(t *testing.T, srv *acctest.Server, seq string) target {
 		name := "matrix-cred-post-" + seq
 		return target{path: "/v1/credentials", body: credBody(name, api.CredBasic, "s-"+seq), wantOK: http.StatusCreated,
 			check: func(t *testing.T, allowed bool) {
@@ -90,11 +87,11 @@ var apiRoutes = []route{
 				}
 			}}
 	}},
-	{"GET /v1/credentials/{id}", api.RoleViewer, func(t *testing.T, srv *acctest.Server, seq string) target {
+	"GET /v1/credentials/{id}": {api.RoleViewer, func(t *testing.T, srv *acctest.Server, seq string) target {
 		c := createCredential(t, srv, srv.AdminToken, credBody("matrix-cred-get-"+seq, api.CredBearer, "s-"+seq))
 		return target{path: "/v1/credentials/" + c.ID, wantOK: http.StatusOK}
 	}},
-	{"PUT /v1/credentials/{id}", api.RoleEditor, func(t *testing.T, srv *acctest.Server, seq string) target {
+	"PUT /v1/credentials/{id}": {api.RoleEditor, func(t *testing.T, srv *acctest.Server, seq string) target {
 		name := "matrix-cred-put-" + seq
 		c := createCredential(t, srv, srv.AdminToken, credBody(name, api.CredBearer, "old-"+seq))
 		// A new secret and a metadata change: a refused request must
@@ -112,7 +109,7 @@ var apiRoutes = []route{
 				}
 			}}
 	}},
-	{"DELETE /v1/credentials/{id}", api.RoleEditor, func(t *testing.T, srv *acctest.Server, seq string) target {
+	"DELETE /v1/credentials/{id}": {api.RoleEditor, func(t *testing.T, srv *acctest.Server, seq string) target {
 		c := createCredential(t, srv, srv.AdminToken, credBody("matrix-cred-del-"+seq, api.CredBearer, "s-"+seq))
 		return target{path: "/v1/credentials/" + c.ID, wantOK: http.StatusNoContent,
 			check: func(t *testing.T, allowed bool) {
@@ -120,10 +117,10 @@ var apiRoutes = []route{
 				wantStatus(t, r, map[bool]int{true: http.StatusNotFound, false: http.StatusOK}[allowed])
 			}}
 	}},
-	{"GET /v1/monitors", api.RoleViewer, func(t *testing.T, srv *acctest.Server, seq string) target {
+	"GET /v1/monitors": {api.RoleViewer, func(t *testing.T, srv *acctest.Server, seq string) target {
 		return target{path: "/v1/monitors", wantOK: http.StatusOK}
 	}},
-	{"POST /v1/monitors", api.RoleEditor, func(t *testing.T, srv *acctest.Server, seq string) target {
+	"POST /v1/monitors": {api.RoleEditor, func(t *testing.T, srv *acctest.Server, seq string) target {
 		e := createEndpoint(t, srv, srv.AdminToken, minimal("matrix-mon-ep-"+seq))
 		name := "matrix-mon-post-" + seq
 		return target{path: "/v1/monitors", body: monitorBody(name, e.ID), wantOK: http.StatusCreated,
@@ -135,11 +132,11 @@ var apiRoutes = []route{
 				}
 			}}
 	}},
-	{"GET /v1/monitors/{id}", api.RoleViewer, func(t *testing.T, srv *acctest.Server, seq string) target {
+	"GET /v1/monitors/{id}": {api.RoleViewer, func(t *testing.T, srv *acctest.Server, seq string) target {
 		m := createMonitor(t, srv, "matrix-mon-get-"+seq)
 		return target{path: "/v1/monitors/" + m.ID, wantOK: http.StatusOK}
 	}},
-	{"PUT /v1/monitors/{id}", api.RoleEditor, func(t *testing.T, srv *acctest.Server, seq string) target {
+	"PUT /v1/monitors/{id}": {api.RoleEditor, func(t *testing.T, srv *acctest.Server, seq string) target {
 		m := createMonitor(t, srv, "matrix-mon-put-"+seq)
 		body := monitorBody(m.Name, m.EndpointID)
 		body["interval"] = "30s"
@@ -149,7 +146,7 @@ var apiRoutes = []route{
 				wantHeader(t, r, "ETag", map[bool]string{true: `"2"`, false: `"1"`}[allowed])
 			}}
 	}},
-	{"DELETE /v1/monitors/{id}", api.RoleEditor, func(t *testing.T, srv *acctest.Server, seq string) target {
+	"DELETE /v1/monitors/{id}": {api.RoleEditor, func(t *testing.T, srv *acctest.Server, seq string) target {
 		m := createMonitor(t, srv, "matrix-mon-del-"+seq)
 		return target{path: "/v1/monitors/" + m.ID, wantOK: http.StatusNoContent,
 			check: func(t *testing.T, allowed bool) {
@@ -157,21 +154,21 @@ var apiRoutes = []route{
 				wantStatus(t, r, map[bool]int{true: http.StatusNotFound, false: http.StatusOK}[allowed])
 			}}
 	}},
-	{"GET /v1/monitors/{id}/status", api.RoleViewer, func(t *testing.T, srv *acctest.Server, seq string) target {
+	"GET /v1/monitors/{id}/status": {api.RoleViewer, func(t *testing.T, srv *acctest.Server, seq string) target {
 		m := createMonitor(t, srv, "matrix-mon-status-"+seq)
 		return target{path: "/v1/monitors/" + m.ID + "/status?window=1h", wantOK: http.StatusOK}
 	}},
-	{"GET /v1/monitors/{id}/results", api.RoleViewer, func(t *testing.T, srv *acctest.Server, seq string) target {
+	"GET /v1/monitors/{id}/results": {api.RoleViewer, func(t *testing.T, srv *acctest.Server, seq string) target {
 		m := createMonitor(t, srv, "matrix-mon-results-"+seq)
 		return target{path: "/v1/monitors/" + m.ID + "/results", wantOK: http.StatusOK}
 	}},
-	{"GET /v1/audit-events", api.RoleViewer, func(t *testing.T, srv *acctest.Server, seq string) target {
+	"GET /v1/audit-events": {api.RoleViewer, func(t *testing.T, srv *acctest.Server, seq string) target {
 		return target{path: "/v1/audit-events", wantOK: http.StatusOK}
 	}},
-	{"GET /v1/tokens", api.RoleAdmin, func(t *testing.T, srv *acctest.Server, seq string) target {
+	"GET /v1/tokens": {api.RoleAdmin, func(t *testing.T, srv *acctest.Server, seq string) target {
 		return target{path: "/v1/tokens", wantOK: http.StatusOK}
 	}},
-	{"POST /v1/tokens", api.RoleAdmin, func(t *testing.T, srv *acctest.Server, seq string) target {
+	"POST /v1/tokens": {api.RoleAdmin, func(t *testing.T, srv *acctest.Server, seq string) target {
 		name := "matrix-tok-" + seq
 		return target{path: "/v1/tokens", body: map[string]string{"name": name, "role": api.RoleViewer}, wantOK: http.StatusCreated,
 			check: func(t *testing.T, allowed bool) {
@@ -182,7 +179,7 @@ var apiRoutes = []route{
 				}
 			}}
 	}},
-	{"DELETE /v1/tokens/{id}", api.RoleAdmin, func(t *testing.T, srv *acctest.Server, seq string) target {
+	"DELETE /v1/tokens/{id}": {api.RoleAdmin, func(t *testing.T, srv *acctest.Server, seq string) target {
 		tok, secret := storeToken(t, srv, nil, "matrix-victim-"+seq, api.RoleViewer, 0)
 		return target{path: "/v1/tokens/" + tok.ID, wantOK: http.StatusNoContent,
 			check: func(t *testing.T, allowed bool) {
@@ -192,64 +189,24 @@ var apiRoutes = []route{
 	}},
 }
 
-func (r route) method() string { m, _, _ := strings.Cut(r.pattern, " "); return m }
-
-// TestRouteTableMatchesServer makes the matrix fail when a route is added
-// to server.go, or its role changed, without the table following.
-func TestRouteTableMatchesServer(t *testing.T) {
-	fset := gotoken.NewFileSet()
-	f, err := parser.ParseFile(fset, "server.go", nil, 0)
-	if err != nil {
-		t.Fatalf("parse server.go: %v", err)
-	}
-	registered := map[string]string{} // pattern → role constant, "" when unauthenticated
-	ast.Inspect(f, func(n ast.Node) bool {
-		c, ok := n.(*ast.CallExpr)
-		if !ok || len(c.Args) != 2 {
-			return true
-		}
-		sel, ok := c.Fun.(*ast.SelectorExpr)
-		if !ok || (sel.Sel.Name != "Handle" && sel.Sel.Name != "HandleFunc") {
-			return true
-		}
-		lit, ok := c.Args[0].(*ast.BasicLit)
-		if !ok || lit.Kind != gotoken.STRING {
-			return true
-		}
-		pattern, err := strconv.Unquote(lit.Value)
-		if err != nil {
-			t.Fatalf("unquote %s: %v", lit.Value, err)
-		}
-		role := ""
-		if wrap, ok := c.Args[1].(*ast.CallExpr); ok && len(wrap.Args) == 2 {
-			if fn, ok := wrap.Fun.(*ast.SelectorExpr); ok && fn.Sel.Name == "api" {
-				if r, ok := wrap.Args[0].(*ast.SelectorExpr); ok {
-					role = strings.ToLower(strings.TrimPrefix(r.Sel.Name, "Role"))
-				}
-			}
-		}
-		registered[pattern] = role
-		return true
-	})
-	var inTable []string
-	for _, r := range apiRoutes {
-		inTable = append(inTable, r.pattern)
-		if got, ok := registered[r.pattern]; !ok {
-			t.Errorf("route %s of the table is not registered in server.go", r.pattern)
-		} else if got != r.need {
-			t.Errorf("route %s needs %q in server.go, %q in the table", r.pattern, got, r.need)
+// TestRouteTableIsCovered makes the matrix fail when the server's route
+// table gains a route, or changes its role, without the matrix following,
+// and when the matrix keeps a route the table no longer has.
+func TestRouteTableIsCovered(t *testing.T) {
+	inTable := map[string]bool{}
+	for _, rt := range server.Routes() {
+		pattern := rt.Method + " " + rt.Pattern
+		inTable[pattern] = true
+		if want, ok := apiRoutes[pattern]; !ok {
+			t.Errorf("route %s of the server's table is missing from the matrix", pattern)
+		} else if rt.Role != want.need {
+			t.Errorf("route %s needs %q in the server's table, %q in the matrix", pattern, rt.Role, want.need)
 		}
 	}
-	for p, role := range registered {
-		if role != "" && !slices.Contains(inTable, p) {
-			t.Errorf("authenticated route %s (role %s) is missing from the matrix table", p, role)
+	for pattern := range apiRoutes {
+		if !inTable[pattern] {
+			t.Errorf("route %s of the matrix is not in the server's table", pattern)
 		}
-		if role == "" && strings.Contains(p, "/v1/") {
-			t.Errorf("route %s under /v1 is not wrapped by s.api", p)
-		}
-	}
-	if len(registered) < len(apiRoutes)+3 { // + healthz, readyz, the 404 fallback
-		t.Errorf("found only %d registrations in server.go: %v", len(registered), registered)
 	}
 }
 
@@ -281,8 +238,14 @@ func TestAuthMatrix(t *testing.T) {
 		{"expired token", "Bearer " + expired, invalid},
 	}
 	seq := 0
-	for _, rt := range apiRoutes {
-		t.Run(rt.pattern, func(t *testing.T) {
+	for _, info := range server.Routes() {
+		pattern := info.Method + " " + info.Pattern
+		rt, ok := apiRoutes[pattern]
+		if !ok {
+			t.Errorf("route %s has no entry in the matrix", pattern)
+			continue
+		}
+		t.Run(pattern, func(t *testing.T) {
 			for _, u := range unauth {
 				t.Run(u.name, func(t *testing.T) {
 					seq++
@@ -291,7 +254,7 @@ func TestAuthMatrix(t *testing.T) {
 					if u.header != "" {
 						hdr = []string{"Authorization", u.header}
 					}
-					r := call(t, srv, rt.method(), tg.path, "", tg.body, hdr...)
+					r := call(t, srv, info.Method, tg.path, "", tg.body, hdr...)
 					wantProblem(t, r, http.StatusUnauthorized)
 					wantHeader(t, r, "WWW-Authenticate", u.www)
 					if tg.check != nil {
@@ -304,7 +267,7 @@ func TestAuthMatrix(t *testing.T) {
 					seq++
 					tg := rt.prepare(t, srv, fmt.Sprint(seq))
 					allowed := rank(role) >= rank(rt.need)
-					r := call(t, srv, rt.method(), tg.path, srv.Tokens[role], tg.body)
+					r := call(t, srv, info.Method, tg.path, srv.Tokens[role], tg.body)
 					if allowed {
 						wantStatus(t, r, tg.wantOK)
 					} else {

@@ -7,6 +7,22 @@ import (
 	"strconv"
 )
 
+// changeList collects, in order, the names of the fields that differ
+// between two objects, as the audit event records them.
+type changeList []string
+
+// add names the field when its values differ.
+func (c *changeList) add(name string, differ bool) {
+	if differ {
+		*c = append(*c, name)
+	}
+}
+
+// nested names the paths at which a nested field differs.
+func (c *changeList) nested(field string, a, b any) {
+	*c = append(*c, nestedChanges(field, a, b)...)
+}
+
 // nestedChanges names the paths at which two values of a nested field
 // differ, in the dotted form field errors use: "request.credential_id",
 // "tags.env", "assertions.1.target". An object compares member by member,

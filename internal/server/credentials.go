@@ -5,14 +5,11 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"net/http"
 	"slices"
 	"time"
 
 	"github.com/aio-platform/terraform-provider-aio/internal/api"
-	"github.com/aio-platform/terraform-provider-aio/internal/auth"
-	"github.com/aio-platform/terraform-provider-aio/internal/ids"
 	"github.com/aio-platform/terraform-provider-aio/internal/secret"
 	"github.com/aio-platform/terraform-provider-aio/internal/store"
 )
@@ -26,7 +23,7 @@ func credentialView(c store.CredentialRecord) api.Credential {
 	out.Secret = nil
 	out.RotationDueAt = nil
 	if c.RotationPeriod != nil && c.LastRotatedAt != nil {
-		if d, err := api.ParseRotationPeriod(*c.RotationPeriod); err == nil {
+		if d, err := api.ParseDuration(*c.RotationPeriod); err == nil {
 			due := c.LastRotatedAt.Add(d)
 			out.RotationDueAt = &due
 		}
@@ -38,41 +35,46 @@ func credentialView(c store.CredentialRecord) api.Credential {
 	return out
 }
 
-func (s *Server) listCredentials(w http.ResponseWriter, r *http.Request, _ principal) error {
-	return serveList(w, r, api.PrefixCredential, nil, func(ctx context.Context, q store.ListQuery) ([]api.Credential, string, error) {
-		recs, next, err := s.store.ListCredentials(ctx, q)
-		items := make([]api.Credential, len(recs))
-		for i, c := range recs {
-			items[i] = credentialView(c)
-		}
-		return items, next, err
-	})
-}
-
-func (s *Server) getCredential(w http.ResponseWriter, r *http.Request, _ principal) error {
-	get := func(ctx context.Context, id string) (api.Credential, error) {
-		c, err := s.store.GetCredential(ctx, id)
-		return credentialView(c), err
+// credentials declares the credential kind. The store keeps the record
+// with its sealed secret; the API shows credentialView of it. Endpoints and
+// monitors reference a credential and block its delete; narrowing its
+// allowed_hosts must still allow them.
+func (s *Server) credentials() *kindSpec[store.CredentialRecord, *store.CredentialRecord] {
+	return &kindSpec[store.CredentialRecord, *store.CredentialRecord]{
+		kind:      api.CredentialKind,
+		get:       store.Reader.GetCredential,
+		list:      listOf(store.Reader.ListCredentials),
+		insert:    store.Tx.InsertCredential,
+		update:    store.Tx.UpdateCredential,
+		remove:    store.Tx.DeleteCredential,
+		referrers: store.Reader.CredentialReferrers,
+		name:      func(c store.CredentialRecord) string { return c.Name },
+		decode:    s.decodeCredential,
+		check: func(ctx context.Context, tx store.Reader, cur *store.CredentialRecord, next store.CredentialRecord) error {
+			if cur == nil || sameSet(cur.AllowedHosts, next.AllowedHosts) {
+				return nil
+			}
+			return checkCredentialNarrowing(ctx, tx, next.Credential)
+		},
+		changes:     s.credentialChanges,
+		beforeWrite: s.sealSecret,
+		view:        func(c store.CredentialRecord) any { return credentialView(c) },
+		notify:      true,
 	}
-	return serveObject(w, r, api.KindCredential, get, func(c api.Credential) int64 { return c.Revision })
 }
 
-// readCredential decodes and validates a credential body. The bytes it
+// decodeCredential decodes and validates a credential body. The bytes it
 // returns are what the idempotency fingerprint is made of: the body with
 // the secret replaced by a MAC under the encryption key. The fingerprint is
 // stored for 24 h with a key kept in the same database; a hash of the
 // plain secret there would let whoever holds the file test guesses of it,
 // while the MAC needs the encryption key, which is not in the file.
-func (s *Server) readCredential(r *http.Request, creating bool) ([]byte, api.Credential, error) {
+func (s *Server) decodeCredential(body []byte, creating bool) ([]byte, store.CredentialRecord, error) {
 	var c api.Credential
-	body, err := readBody(r)
-	if err != nil {
-		return nil, c, err
-	}
 	if p := decodeJSON(body, &c); p != nil {
 		// Nothing is stored for a request that fails: the raw body is only
 		// compared in memory.
-		return body, c, p
+		return body, store.CredentialRecord{Credential: c}, p
 	}
 	fp := c
 	if fp.Secret != nil {
@@ -82,8 +84,9 @@ func (s *Server) readCredential(r *http.Request, creating bool) ([]byte, api.Cre
 		}
 		fp.Secret = &marker
 	}
-	if body, err = json.Marshal(fp); err != nil { //nolint:gosec // G117: the secret is replaced by its MAC above.
-		return nil, c, err
+	body, err := json.Marshal(fp) //nolint:gosec // G117: the secret is replaced by its MAC above.
+	if err != nil {
+		return nil, store.CredentialRecord{Credential: c}, err
 	}
 	errs := c.Validate(creating)
 	if c.ExpiresAt != nil {
@@ -98,9 +101,9 @@ func (s *Server) readCredential(r *http.Request, creating bool) ([]byte, api.Cre
 		}
 	}
 	if len(errs) > 0 {
-		return body, c, invalid(errs)
+		return body, store.CredentialRecord{Credential: c}, invalid(errs)
 	}
-	return body, c, nil
+	return body, store.CredentialRecord{Credential: c}, nil
 }
 
 // keyring answers 503 when aiod runs without an encryption key: it can
@@ -113,110 +116,40 @@ func (s *Server) keyring() (*secret.Keyring, error) {
 	return s.cfg.Keyring, nil
 }
 
-func (s *Server) createCredential(w http.ResponseWriter, r *http.Request, p principal) error {
-	body, in, err := s.readCredential(r, true)
-	if body == nil && err != nil {
-		return err
+// credentialChanges names the fields that differ, the secret included:
+// on create (cur has no ID) it is always new; on update, sending the
+// secret the credential already has is no change.
+func (s *Server) credentialChanges(ctx context.Context, cur, next store.CredentialRecord) []string {
+	changed := metadataChanges(cur.Credential, next.Credential)
+	if next.Secret != nil && (cur.ID == "" || !s.sameSecret(ctx, cur, *next.Secret)) {
+		changed = append(changed, "secret")
 	}
-	kr, kerr := s.keyring()
-	return s.mutate(w, r, p, body, func(tx store.Tx) (result, error) {
-		if err != nil {
-			return result{}, err
-		}
-		if kerr != nil {
-			return result{}, kerr
-		}
-		now := s.now()
-		rec := store.CredentialRecord{Credential: in}
-		rec.Secret = nil
-		rec.ID = ids.New(api.PrefixCredential, now)
-		rec.Revision, rec.SecretRevision = 1, 1
-		rec.CreatedAt, rec.UpdatedAt, rec.LastRotatedAt = now, now, &now
-		sealed, err := kr.Seal([]byte(*in.Secret), secret.Binding{ObjectID: rec.ID, Revision: 1})
-		if err != nil {
-			return result{}, err
-		}
-		rec.Sealed = sealed
-		if err := tx.InsertCredential(r.Context(), rec); errors.Is(err, store.ErrConflict) {
-			return result{}, nameTaken(api.KindCredential, in.Name)
-		} else if err != nil {
-			return result{}, err
-		}
-		fields := append(credentialChanges(api.Credential{}, rec.Credential), "secret")
-		if err := tx.InsertAuditEvent(r.Context(), auth.Event(now, p.actor(), api.ActionCreate, api.KindCredential, rec.ID, 1, fields)); err != nil {
-			return result{}, err
-		}
-		return result{status: http.StatusCreated, body: credentialView(rec),
-			header: map[string]string{"Location": "/v1/credentials/" + rec.ID, "ETag": etag(1)}}, nil
-	})
+	return changed
 }
 
-func (s *Server) updateCredential(w http.ResponseWriter, r *http.Request, p principal) error {
-	want, err := ifMatch(r)
+// sealSecret stores a new secret sealed, bound to the credential's ID and
+// secret revision, and never in the clear; a credential whose secret did
+// not change keeps its sealed secret, secret revision and rotation time.
+// Without an encryption key, only a new secret is refused (503).
+func (s *Server) sealSecret(_ context.Context, cur, next *store.CredentialRecord, changed []string) error {
+	plain := next.Secret
+	next.Secret = nil
+	if cur != nil {
+		next.Sealed, next.SecretRevision, next.LastRotatedAt = cur.Sealed, cur.SecretRevision, cur.LastRotatedAt
+		if !slices.Contains(changed, "secret") {
+			return nil
+		}
+	}
+	kr, err := s.keyring()
 	if err != nil {
 		return err
 	}
-	body, in, err := s.readCredential(r, false)
-	if body == nil && err != nil {
-		return err
+	now := next.UpdatedAt
+	next.SecretRevision, next.LastRotatedAt = 1, &now
+	if cur != nil {
+		next.SecretRevision = cur.SecretRevision + 1
 	}
-	id := r.PathValue("id")
-	err = s.mutate(w, r, p, body, func(tx store.Tx) (result, error) {
-		if err != nil {
-			return result{}, err
-		}
-		cur, err := tx.GetCredential(r.Context(), id)
-		if errors.Is(err, store.ErrNotFound) {
-			return result{}, problemf(http.StatusNotFound, "no credential with id %q", id)
-		} else if err != nil {
-			return result{}, err
-		}
-		if err := checkRevision(api.KindCredential, want, cur.Revision); err != nil {
-			return result{}, err
-		}
-		changed := credentialChanges(cur.Credential, in)
-		if !sameSet(cur.AllowedHosts, in.AllowedHosts) {
-			narrowed := in
-			narrowed.ID = cur.ID
-			if err := checkCredentialNarrowing(r.Context(), tx, narrowed); err != nil {
-				return result{}, err
-			}
-		}
-		secretChanged := in.Secret != nil && !s.sameSecret(r.Context(), cur, *in.Secret)
-		if len(changed) == 0 && !secretChanged {
-			// Sending the secret it already has is no change either.
-			return result{status: http.StatusOK, body: credentialView(cur), header: map[string]string{"ETag": etag(cur.Revision)}}, nil
-		}
-		now := s.now()
-		next := store.CredentialRecord{Credential: in, Sealed: cur.Sealed}
-		next.Secret = nil
-		next.ID, next.CreatedAt, next.UpdatedAt, next.Revision = cur.ID, cur.CreatedAt, now, cur.Revision+1
-		next.SecretRevision, next.LastRotatedAt = cur.SecretRevision, cur.LastRotatedAt
-		if secretChanged {
-			kr, err := s.keyring()
-			if err != nil {
-				return result{}, err
-			}
-			next.SecretRevision, next.LastRotatedAt = cur.SecretRevision+1, &now
-			if next.Sealed, err = kr.Seal([]byte(*in.Secret), secret.Binding{ObjectID: cur.ID, Revision: next.SecretRevision}); err != nil {
-				return result{}, err
-			}
-			changed = append(changed, "secret")
-		}
-		if err := tx.UpdateCredential(r.Context(), next); errors.Is(err, store.ErrConflict) {
-			return result{}, nameTaken(api.KindCredential, in.Name)
-		} else if err != nil {
-			return result{}, err
-		}
-		ev := auth.Event(now, p.actor(), api.ActionUpdate, api.KindCredential, cur.ID, next.Revision, changed)
-		if err := tx.InsertAuditEvent(r.Context(), ev); err != nil {
-			return result{}, err
-		}
-		return result{status: http.StatusOK, body: credentialView(next), header: map[string]string{"ETag": etag(next.Revision)}}, nil
-	})
-	if err == nil {
-		s.notify(api.KindCredential, id)
-	}
+	next.Sealed, err = kr.Seal([]byte(*plain), secret.Binding{ObjectID: next.ID, Revision: next.SecretRevision})
 	return err
 }
 
@@ -235,41 +168,23 @@ func (s *Server) sameSecret(ctx context.Context, cur store.CredentialRecord, pla
 	return subtle.ConstantTimeCompare(old, []byte(plaintext)) == 1
 }
 
-func (s *Server) deleteCredential(w http.ResponseWriter, r *http.Request, p principal) error {
-	return s.deleteObject(w, r, p, deletion{
-		kind: api.KindCredential,
-		revision: func(ctx context.Context, tx store.Tx, id string) (int64, error) {
-			c, err := tx.GetCredential(ctx, id)
-			return c.Revision, err
-		},
-		referrers: func(ctx context.Context, tx store.Tx, id string) ([]string, error) {
-			return tx.CredentialReferrers(ctx, id)
-		},
-		remove: func(ctx context.Context, tx store.Tx, id string) error { return tx.DeleteCredential(ctx, id) },
-	})
-}
-
-// credentialChanges names the metadata fields that differ; the secret is
-// compared separately. Durations compare by value, scopes as sets.
-func credentialChanges(a, b api.Credential) []string {
-	var out []string
-	add := func(name string, differ bool) {
-		if differ {
-			out = append(out, name)
-		}
-	}
-	add("name", a.Name != b.Name)
-	add("description", !eqPtr(a.Description, b.Description))
-	add("type", a.Type != b.Type)
-	add("header", !eqPtr(a.Header, b.Header))
-	add("query_param", !eqPtr(a.QueryParam, b.QueryParam))
-	add("username", !eqPtr(a.Username, b.Username))
-	add("token_url", !eqPtr(a.TokenURL, b.TokenURL))
-	add("client_id", !eqPtr(a.ClientID, b.ClientID))
-	add("scopes", !sameSet(a.Scopes, b.Scopes))
-	add("allowed_hosts", !sameSet(a.AllowedHosts, b.AllowedHosts))
-	add("expires_at", !eqTime(a.ExpiresAt, b.ExpiresAt))
-	add("rotation_period", !sameDuration(a.RotationPeriod, b.RotationPeriod))
+// metadataChanges names the metadata fields of a credential that differ;
+// the secret is compared separately. Durations compare by value, scopes as
+// sets.
+func metadataChanges(a, b api.Credential) []string {
+	var out changeList
+	out.add("name", a.Name != b.Name)
+	out.add("description", !eqPtr(a.Description, b.Description))
+	out.add("type", a.Type != b.Type)
+	out.add("header", !eqPtr(a.Header, b.Header))
+	out.add("query_param", !eqPtr(a.QueryParam, b.QueryParam))
+	out.add("username", !eqPtr(a.Username, b.Username))
+	out.add("token_url", !eqPtr(a.TokenURL, b.TokenURL))
+	out.add("client_id", !eqPtr(a.ClientID, b.ClientID))
+	out.add("scopes", !sameSet(a.Scopes, b.Scopes))
+	out.add("allowed_hosts", !sameSet(a.AllowedHosts, b.AllowedHosts))
+	out.add("expires_at", !eqTime(a.ExpiresAt, b.ExpiresAt))
+	out.add("rotation_period", !sameDuration(a.RotationPeriod, b.RotationPeriod))
 	return out
 }
 
@@ -287,8 +202,8 @@ func sameDuration(a, b *string) bool {
 	if a == nil || b == nil {
 		return a == b
 	}
-	da, errA := api.ParseRotationPeriod(*a)
-	db, errB := api.ParseRotationPeriod(*b)
+	da, errA := api.ParseDuration(*a)
+	db, errB := api.ParseDuration(*b)
 	if errA != nil || errB != nil {
 		return *a == *b
 	}

@@ -4,170 +4,59 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"strings"
 
 	"github.com/aio-platform/terraform-provider-aio/internal/api"
-	"github.com/aio-platform/terraform-provider-aio/internal/auth"
-	"github.com/aio-platform/terraform-provider-aio/internal/ids"
 	"github.com/aio-platform/terraform-provider-aio/internal/store"
 )
 
-func (s *Server) listEndpoints(w http.ResponseWriter, r *http.Request, _ principal) error {
-	return serveList(w, r, api.PrefixEndpoint, nil, s.store.ListEndpoints)
-}
-
-func (s *Server) getEndpoint(w http.ResponseWriter, r *http.Request, _ principal) error {
-	return serveObject(w, r, api.KindEndpoint, s.store.GetEndpoint, func(e api.Endpoint) int64 { return e.Revision })
-}
-
-// readEndpoint decodes, validates and normalizes an endpoint body.
-func readEndpoint(r *http.Request) ([]byte, api.Endpoint, error) {
-	var e api.Endpoint
-	body, err := readBody(r)
-	if err != nil {
-		return nil, e, err
+// endpoints declares the endpoint kind. An endpoint references its
+// default credential, which must allow its URL; monitors reference it, and
+// block its delete.
+func (s *Server) endpoints() *kindSpec[api.Endpoint, *api.Endpoint] {
+	return &kindSpec[api.Endpoint, *api.Endpoint]{
+		kind:      api.EndpointKind,
+		get:       store.Reader.GetEndpoint,
+		list:      listOf(store.Reader.ListEndpoints),
+		insert:    store.Tx.InsertEndpoint,
+		update:    store.Tx.UpdateEndpoint,
+		remove:    store.Tx.DeleteEndpoint,
+		referrers: store.Reader.EndpointReferrers,
+		name:      func(e api.Endpoint) string { return e.Name },
+		decode:    decodeObject[api.Endpoint],
+		check:     checkEndpoint,
+		changes:   func(_ context.Context, a, b api.Endpoint) []string { return endpointChanges(a, b) },
+		notify:    true,
 	}
-	if p := decodeJSON(body, &e); p != nil {
-		return body, e, p
-	}
-	if errs := e.Validate(); len(errs) > 0 {
-		return body, e, invalid(errs)
-	}
-	e.Normalize()
-	return body, e, nil
 }
 
-// nameTaken answers 409 on the name field when a kind's name is in use.
-func nameTaken(kind, name string) error {
-	p := problemf(http.StatusConflict, "the %s name %q is already taken", kind, name)
-	p.fields = []api.FieldError{{Field: "name", Message: "is already taken"}}
-	return p
-}
-
-func (s *Server) createEndpoint(w http.ResponseWriter, r *http.Request, p principal) error {
-	body, in, err := readEndpoint(r)
-	if body == nil && err != nil {
+// checkEndpoint refuses an endpoint (cur is nil on create) whose credential
+// does not exist or does not allow its URL, or whose new URL no longer fits
+// its monitors.
+func checkEndpoint(ctx context.Context, tx store.Reader, cur *api.Endpoint, next api.Endpoint) error {
+	if err := checkCredentialRef(ctx, tx, "credential_id", next.CredentialID); err != nil {
 		return err
 	}
-	return s.mutate(w, r, p, body, func(tx store.Tx) (result, error) {
-		if err != nil {
-			return result{}, err
+	if cur != nil {
+		if err := checkMonitorsFit(ctx, tx, *cur, next.URL); err != nil {
+			return err
 		}
-		if err := checkCredentialRef(r.Context(), tx, "credential_id", in.CredentialID); err != nil {
-			return result{}, err
-		}
-		if err := checkEndpointHosts(r.Context(), tx, nil, in); err != nil {
-			return result{}, err
-		}
-		now := s.now()
-		in.ID = ids.New(api.PrefixEndpoint, now)
-		in.Revision = 1
-		in.CreatedAt, in.UpdatedAt = now, now
-		if err := tx.InsertEndpoint(r.Context(), in); errors.Is(err, store.ErrConflict) {
-			return result{}, nameTaken(api.KindEndpoint, in.Name)
-		} else if err != nil {
-			return result{}, err
-		}
-		ev := auth.Event(now, p.actor(), api.ActionCreate, api.KindEndpoint, in.ID, 1, endpointChanges(api.Endpoint{}, in))
-		if err := tx.InsertAuditEvent(r.Context(), ev); err != nil {
-			return result{}, err
-		}
-		return result{status: http.StatusCreated, body: in,
-			header: map[string]string{"Location": "/v1/endpoints/" + in.ID, "ETag": etag(1)}}, nil
-	})
-}
-
-func (s *Server) updateEndpoint(w http.ResponseWriter, r *http.Request, p principal) error {
-	want, err := ifMatch(r)
-	if err != nil {
-		return err
 	}
-	body, in, err := readEndpoint(r)
-	if body == nil && err != nil {
-		return err
-	}
-	id := r.PathValue("id")
-	err = s.mutate(w, r, p, body, func(tx store.Tx) (result, error) {
-		// Validation errors are returned inside the transaction so that a
-		// replayed request still gets its stored answer first.
-		if err != nil {
-			return result{}, err
-		}
-		cur, err := tx.GetEndpoint(r.Context(), id)
-		if errors.Is(err, store.ErrNotFound) {
-			return result{}, problemf(http.StatusNotFound, "no endpoint with id %q", id)
-		} else if err != nil {
-			return result{}, err
-		}
-		if err := checkRevision(api.KindEndpoint, want, cur.Revision); err != nil {
-			return result{}, err
-		}
-		if err := checkCredentialRef(r.Context(), tx, "credential_id", in.CredentialID); err != nil {
-			return result{}, err
-		}
-		in.ID = cur.ID
-		if err := checkMonitorsFit(r.Context(), tx, cur, in.URL); err != nil {
-			return result{}, err
-		}
-		if err := checkEndpointHosts(r.Context(), tx, &cur, in); err != nil {
-			return result{}, err
-		}
-		changed := endpointChanges(cur, in)
-		if len(changed) == 0 {
-			// A PUT that changes nothing bumps nothing and is not audited.
-			return result{status: http.StatusOK, body: cur, header: map[string]string{"ETag": etag(cur.Revision)}}, nil
-		}
-		now := s.now()
-		in.ID, in.CreatedAt, in.UpdatedAt, in.Revision = cur.ID, cur.CreatedAt, now, cur.Revision+1
-		if err := tx.UpdateEndpoint(r.Context(), in); errors.Is(err, store.ErrConflict) {
-			return result{}, nameTaken(api.KindEndpoint, in.Name)
-		} else if err != nil {
-			return result{}, err
-		}
-		ev := auth.Event(now, p.actor(), api.ActionUpdate, api.KindEndpoint, in.ID, in.Revision, changed)
-		if err := tx.InsertAuditEvent(r.Context(), ev); err != nil {
-			return result{}, err
-		}
-		return result{status: http.StatusOK, body: in, header: map[string]string{"ETag": etag(in.Revision)}}, nil
-	})
-	if err == nil {
-		s.notify(api.KindEndpoint, id)
-	}
-	return err
-}
-
-func (s *Server) deleteEndpoint(w http.ResponseWriter, r *http.Request, p principal) error {
-	return s.deleteObject(w, r, p, deletion{
-		kind: api.KindEndpoint,
-		revision: func(ctx context.Context, tx store.Tx, id string) (int64, error) {
-			e, err := tx.GetEndpoint(ctx, id)
-			return e.Revision, err
-		},
-		referrers: func(ctx context.Context, tx store.Tx, id string) ([]string, error) {
-			return tx.EndpointReferrers(ctx, id)
-		},
-		remove: func(ctx context.Context, tx store.Tx, id string) error { return tx.DeleteEndpoint(ctx, id) },
-	})
+	return checkEndpointHosts(ctx, tx, cur, next)
 }
 
 // endpointChanges names the fields that differ between two endpoints,
 // ignoring the server-managed ones; a tag is named by its key ("tags.env").
 func endpointChanges(a, b api.Endpoint) []string {
-	var out []string
-	add := func(name string, differ bool) {
-		if differ {
-			out = append(out, name)
-		}
-	}
-	add("name", a.Name != b.Name)
-	add("url", a.URL != b.URL)
-	add("api_version", !eqPtr(a.APIVersion, b.APIVersion))
-	add("description", !eqPtr(a.Description, b.Description))
-	add("owner", !eqPtr(a.Owner, b.Owner))
-	add("data_classification", a.DataClassification != b.DataClassification)
-	out = append(out, nestedChanges("tags", a.Tags, b.Tags)...)
-	add("credential_id", !eqPtr(a.CredentialID, b.CredentialID))
+	var out changeList
+	out.add("name", a.Name != b.Name)
+	out.add("url", a.URL != b.URL)
+	out.add("api_version", !eqPtr(a.APIVersion, b.APIVersion))
+	out.add("description", !eqPtr(a.Description, b.Description))
+	out.add("owner", !eqPtr(a.Owner, b.Owner))
+	out.add("data_classification", a.DataClassification != b.DataClassification)
+	out.nested("tags", a.Tags, b.Tags)
+	out.add("credential_id", !eqPtr(a.CredentialID, b.CredentialID))
 	return out
 }
 
@@ -183,8 +72,7 @@ func checkMonitorsFit(ctx context.Context, tx store.Reader, cur api.Endpoint, ne
 		return nil
 	}
 	monitors, err := store.ListAll(ctx, func(ctx context.Context, q store.ListQuery) ([]api.Monitor, string, error) {
-		q.EndpointID = cur.ID
-		return tx.ListMonitors(ctx, q)
+		return listMonitors(tx, ctx, q, cur.ID)
 	})
 	if err != nil {
 		return err

@@ -6,37 +6,53 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/aio-platform/terraform-provider-aio/internal/api"
-	"github.com/aio-platform/terraform-provider-aio/internal/auth"
-	"github.com/aio-platform/terraform-provider-aio/internal/ids"
 	"github.com/aio-platform/terraform-provider-aio/internal/store"
 )
 
-func (s *Server) listMonitors(w http.ResponseWriter, r *http.Request, _ principal) error {
-	byEndpoint := func(q *store.ListQuery) { q.EndpointID = r.URL.Query().Get("endpoint_id") }
-	return serveList(w, r, api.PrefixMonitor, byEndpoint, s.store.ListMonitors)
+// monitors declares the monitor kind. A monitor references its endpoint
+// and maybe a credential, is held to aiod's caps, and takes its results
+// with it when deleted.
+func (s *Server) monitors() *kindSpec[api.Monitor, *api.Monitor] {
+	return &kindSpec[api.Monitor, *api.Monitor]{
+		kind: api.MonitorKind,
+		get:  store.Reader.GetMonitor,
+		list: func(r store.Reader, ctx context.Context, q store.ListQuery, params url.Values) ([]api.Monitor, string, error) {
+			return listMonitors(r, ctx, q, params.Get("endpoint_id"))
+		},
+		insert: store.Tx.InsertMonitor,
+		update: store.Tx.UpdateMonitor,
+		remove: store.Tx.DeleteMonitor,
+		name:   func(m api.Monitor) string { return m.Name },
+		decode: decodeObject[api.Monitor],
+		check: func(ctx context.Context, tx store.Reader, cur *api.Monitor, next api.Monitor) error {
+			if err := checkMonitorRefs(ctx, tx, next); err != nil {
+				return err
+			}
+			return checkMonitorHosts(ctx, tx, cur, next)
+		},
+		changes: func(_ context.Context, a, b api.Monitor) []string { return monitorChanges(a, b) },
+		admit:   s.checkMonitorCaps,
+		afterDelete: func(ctx context.Context, id string) {
+			// The results go with the monitor. Results still queued may
+			// land after this; retention prunes those of monitors that no
+			// longer exist.
+			if err := s.store.DeleteMonitorData(ctx, id); err != nil {
+				s.log.ErrorContext(ctx, "delete monitor results", "monitor_id", id, "error", err)
+			}
+		},
+		notify: true,
+	}
 }
 
-func (s *Server) getMonitor(w http.ResponseWriter, r *http.Request, _ principal) error {
-	return serveObject(w, r, api.KindMonitor, s.store.GetMonitor, func(m api.Monitor) int64 { return m.Revision })
-}
-
-func readMonitor(r *http.Request) ([]byte, api.Monitor, error) {
-	var m api.Monitor
-	body, err := readBody(r)
-	if err != nil {
-		return nil, m, err
-	}
-	if p := decodeJSON(body, &m); p != nil {
-		return body, m, p
-	}
-	if errs := m.Validate(); len(errs) > 0 {
-		return body, m, invalid(errs)
-	}
-	m.Normalize()
-	return body, m, nil
+// listMonitors reads one page of monitors, of one endpoint when endpointID
+// is set. It is the one place that calls the store's ListMonitors.
+func listMonitors(r store.Reader, ctx context.Context, q store.ListQuery, endpointID string) ([]api.Monitor, string, error) {
+	q.EndpointID = endpointID
+	return r.ListMonitors(ctx, q)
 }
 
 // checkMonitorRefs answers 400 on the field when the endpoint or the
@@ -60,120 +76,6 @@ func checkMonitorRefs(ctx context.Context, tx store.Reader, m api.Monitor) error
 	return nil
 }
 
-func (s *Server) createMonitor(w http.ResponseWriter, r *http.Request, p principal) error {
-	body, in, err := readMonitor(r)
-	if body == nil && err != nil {
-		return err
-	}
-	err = s.mutate(w, r, p, body, func(tx store.Tx) (result, error) {
-		if err != nil {
-			return result{}, err
-		}
-		if err := checkMonitorRefs(r.Context(), tx, in); err != nil {
-			return result{}, err
-		}
-		if err := checkMonitorHosts(r.Context(), tx, nil, in); err != nil {
-			return result{}, err
-		}
-		if err := s.checkMonitorCaps(r.Context(), tx, nil, in); err != nil {
-			return result{}, err
-		}
-		now := s.now()
-		in.ID = ids.New(api.PrefixMonitor, now)
-		in.Revision = 1
-		in.CreatedAt, in.UpdatedAt = now, now
-		if err := tx.InsertMonitor(r.Context(), in); errors.Is(err, store.ErrConflict) {
-			return result{}, nameTaken(api.KindMonitor, in.Name)
-		} else if err != nil {
-			return result{}, err
-		}
-		ev := auth.Event(now, p.actor(), api.ActionCreate, api.KindMonitor, in.ID, 1, monitorChanges(api.Monitor{}, in))
-		if err := tx.InsertAuditEvent(r.Context(), ev); err != nil {
-			return result{}, err
-		}
-		return result{status: http.StatusCreated, body: in,
-			header: map[string]string{"Location": "/v1/monitors/" + in.ID, "ETag": etag(1)}}, nil
-	})
-	if err == nil {
-		s.notify(api.KindMonitor, in.ID)
-	}
-	return err
-}
-
-func (s *Server) updateMonitor(w http.ResponseWriter, r *http.Request, p principal) error {
-	want, err := ifMatch(r)
-	if err != nil {
-		return err
-	}
-	body, in, err := readMonitor(r)
-	if body == nil && err != nil {
-		return err
-	}
-	id := r.PathValue("id")
-	err = s.mutate(w, r, p, body, func(tx store.Tx) (result, error) {
-		if err != nil {
-			return result{}, err
-		}
-		cur, err := tx.GetMonitor(r.Context(), id)
-		if errors.Is(err, store.ErrNotFound) {
-			return result{}, problemf(http.StatusNotFound, "no monitor with id %q", id)
-		} else if err != nil {
-			return result{}, err
-		}
-		if err := checkRevision(api.KindMonitor, want, cur.Revision); err != nil {
-			return result{}, err
-		}
-		if err := checkMonitorRefs(r.Context(), tx, in); err != nil {
-			return result{}, err
-		}
-		if err := checkMonitorHosts(r.Context(), tx, &cur, in); err != nil {
-			return result{}, err
-		}
-		changed := monitorChanges(cur, in)
-		if len(changed) == 0 {
-			return result{status: http.StatusOK, body: cur, header: map[string]string{"ETag": etag(cur.Revision)}}, nil
-		}
-		if err := s.checkMonitorCaps(r.Context(), tx, &cur, in); err != nil {
-			return result{}, err
-		}
-		now := s.now()
-		in.ID, in.CreatedAt, in.UpdatedAt, in.Revision = cur.ID, cur.CreatedAt, now, cur.Revision+1
-		if err := tx.UpdateMonitor(r.Context(), in); errors.Is(err, store.ErrConflict) {
-			return result{}, nameTaken(api.KindMonitor, in.Name)
-		} else if err != nil {
-			return result{}, err
-		}
-		ev := auth.Event(now, p.actor(), api.ActionUpdate, api.KindMonitor, in.ID, in.Revision, changed)
-		if err := tx.InsertAuditEvent(r.Context(), ev); err != nil {
-			return result{}, err
-		}
-		return result{status: http.StatusOK, body: in, header: map[string]string{"ETag": etag(in.Revision)}}, nil
-	})
-	if err == nil {
-		s.notify(api.KindMonitor, id)
-	}
-	return err
-}
-
-func (s *Server) deleteMonitor(w http.ResponseWriter, r *http.Request, p principal) error {
-	return s.deleteObject(w, r, p, deletion{
-		kind: api.KindMonitor,
-		revision: func(ctx context.Context, tx store.Tx, id string) (int64, error) {
-			m, err := tx.GetMonitor(ctx, id)
-			return m.Revision, err
-		},
-		remove: func(ctx context.Context, tx store.Tx, id string) error { return tx.DeleteMonitor(ctx, id) },
-		after: func(ctx context.Context, id string) {
-			// The results go with the monitor. Results still queued may
-			// land after this; retention prunes those of monitors that no
-			// longer exist.
-			if err := s.store.DeleteMonitorData(ctx, id); err != nil {
-				s.log.ErrorContext(ctx, "delete monitor results", "monitor_id", id, "error", err)
-			}
-		},
-	})
-}
-
 // notify tells the engine that configuration changed, so that it takes
 // effect without a restart.
 func (s *Server) notify(kind, id string) {
@@ -187,23 +89,18 @@ func (s *Server) notify(kind, id string) {
 // "tags.env", "assertions.1"), so that the audit trail shows what a
 // reviewer must look at, not just that "request" changed.
 func monitorChanges(a, b api.Monitor) []string {
-	var out []string
-	add := func(name string, differ bool) {
-		if differ {
-			out = append(out, name)
-		}
-	}
-	add("name", a.Name != b.Name)
-	add("endpoint_id", a.EndpointID != b.EndpointID)
-	add("type", a.Type != b.Type)
-	add("enabled", !eqPtr(a.Enabled, b.Enabled))
-	add("interval", !sameDuration(a.Interval, b.Interval))
-	add("timeout", !sameDuration(a.Timeout, b.Timeout))
-	out = append(out, nestedChanges("tags", a.Tags, b.Tags)...)
-	out = append(out, nestedChanges("request", a.Request, b.Request)...)
-	out = append(out, nestedChanges("assertions", a.Assertions, b.Assertions)...)
-	out = append(out, nestedChanges("retry_strategy", a.Retry, b.Retry)...)
-	add("degraded_response_time", !sameDuration(a.DegradedResponseTime, b.DegradedResponseTime))
+	var out changeList
+	out.add("name", a.Name != b.Name)
+	out.add("endpoint_id", a.EndpointID != b.EndpointID)
+	out.add("type", a.Type != b.Type)
+	out.add("enabled", !eqPtr(a.Enabled, b.Enabled))
+	out.add("interval", !sameDuration(a.Interval, b.Interval))
+	out.add("timeout", !sameDuration(a.Timeout, b.Timeout))
+	out.nested("tags", a.Tags, b.Tags)
+	out.nested("request", a.Request, b.Request)
+	out.nested("assertions", a.Assertions, b.Assertions)
+	out.nested("retry_strategy", a.Retry, b.Retry)
+	out.add("degraded_response_time", !sameDuration(a.DegradedResponseTime, b.DegradedResponseTime))
 	return out
 }
 

@@ -1,9 +1,7 @@
 package server
 
 import (
-	"context"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -13,7 +11,6 @@ import (
 	"time"
 
 	"github.com/aio-platform/terraform-provider-aio/internal/api"
-	"github.com/aio-platform/terraform-provider-aio/internal/auth"
 	"github.com/aio-platform/terraform-provider-aio/internal/ids"
 	"github.com/aio-platform/terraform-provider-aio/internal/store"
 )
@@ -120,103 +117,3 @@ func etag(rev int64) string { return fmt.Sprintf(`"%d"`, rev) }
 
 // now returns the server time at the precision every store keeps.
 func (s *Server) now() time.Time { return s.clock.Now().Truncate(time.Microsecond) }
-
-// deletion describes how to delete one kind of object; deleteObject does
-// the rest the same way for every kind.
-type deletion struct {
-	kind string
-	// revision reads the object's revision, or store.ErrNotFound.
-	revision func(ctx context.Context, tx store.Tx, id string) (int64, error)
-	// referrers, when set, names the objects that still reference it.
-	referrers func(ctx context.Context, tx store.Tx, id string) ([]string, error)
-	remove    func(ctx context.Context, tx store.Tx, id string) error
-	// after, when set, runs once the deletion is committed.
-	after func(ctx context.Context, id string)
-}
-
-// deleteObject answers DELETE /v1/<kind>/{id}: 404 when absent, 412 on a
-// stale If-Match, 409 naming the referrers, else 204 with the audit event
-// in the same transaction, and the engine told.
-func (s *Server) deleteObject(w http.ResponseWriter, r *http.Request, p principal, d deletion) error {
-	want, err := ifMatch(r)
-	if err != nil {
-		return err
-	}
-	id := r.PathValue("id")
-	ctx := r.Context()
-	err = s.mutate(w, r, p, nil, func(tx store.Tx) (result, error) {
-		rev, err := d.revision(ctx, tx, id)
-		if errors.Is(err, store.ErrNotFound) {
-			return result{}, problemf(http.StatusNotFound, "no %s with id %q", d.kind, id)
-		} else if err != nil {
-			return result{}, err
-		}
-		if err := checkRevision(d.kind, want, rev); err != nil {
-			return result{}, err
-		}
-		if d.referrers != nil {
-			refs, err := d.referrers(ctx, tx, id)
-			if err != nil {
-				return result{}, err
-			}
-			if len(refs) > 0 {
-				return result{}, referrersConflict(d.kind, refs)
-			}
-		}
-		if err := d.remove(ctx, tx, id); err != nil {
-			return result{}, err
-		}
-		ev := auth.Event(s.now(), p.actor(), api.ActionDelete, d.kind, id, rev, nil)
-		if err := tx.InsertAuditEvent(ctx, ev); err != nil {
-			return result{}, err
-		}
-		return result{status: http.StatusNoContent}, nil
-	})
-	if err != nil {
-		return err
-	}
-	s.notify(d.kind, id)
-	if d.after != nil {
-		d.after(ctx, id)
-	}
-	return nil
-}
-
-// serveObject answers GET /v1/<kind>/{id}: the object with its revision as
-// ETag, or 404.
-func serveObject[T any](w http.ResponseWriter, r *http.Request, kind string,
-	get func(ctx context.Context, id string) (T, error), revision func(T) int64,
-) error {
-	id := r.PathValue("id")
-	obj, err := get(r.Context(), id)
-	if errors.Is(err, store.ErrNotFound) {
-		return problemf(http.StatusNotFound, "no %s with id %q", kind, id)
-	}
-	if err != nil {
-		return err
-	}
-	w.Header().Set("ETag", etag(revision(obj)))
-	writeJSON(w, http.StatusOK, obj)
-	return nil
-}
-
-// serveList answers GET /v1/<kind>: one page with the filters every kind
-// takes, and those extra adds. prefix is the kind's ID prefix, which its
-// cursors carry.
-func serveList[T any](w http.ResponseWriter, r *http.Request, prefix string, extra func(q *store.ListQuery),
-	list func(ctx context.Context, q store.ListQuery) ([]T, string, error),
-) error {
-	q, err := listParams(r, prefix)
-	if err != nil {
-		return err
-	}
-	if extra != nil {
-		extra(&q)
-	}
-	items, next, err := list(r.Context(), q)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, api.List[T]{Items: items, NextCursor: encodeCursor(next)})
-	return nil
-}

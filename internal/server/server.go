@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -43,8 +44,9 @@ type Config struct {
 	// Keyring seals credential secrets. Without it, aiod serves everything
 	// but the storing of secrets.
 	Keyring *secret.Keyring
-	// OnChange, when set, is called after a monitor (or what it depends
-	// on) changed, so that the engine picks the change up at once.
+	// OnChange, when set, is called after every successful write of a
+	// configuration object (create, update, delete, replays included),
+	// with its kind and ID, so that the engine picks the change up at once.
 	OnChange func(kind, id string)
 	// Metrics, when set, is served at /metrics (Prometheus text format).
 	Metrics http.Handler
@@ -207,31 +209,9 @@ func (s *Server) routes() {
 		m.Handle("GET /metrics", s.cfg.Metrics)
 	}
 
-	m.Handle("GET /v1/endpoints", s.api(api.RoleViewer, s.listEndpoints))
-	m.Handle("POST /v1/endpoints", s.api(api.RoleEditor, s.createEndpoint))
-	m.Handle("GET /v1/endpoints/{id}", s.api(api.RoleViewer, s.getEndpoint))
-	m.Handle("PUT /v1/endpoints/{id}", s.api(api.RoleEditor, s.updateEndpoint))
-	m.Handle("DELETE /v1/endpoints/{id}", s.api(api.RoleEditor, s.deleteEndpoint))
-
-	m.Handle("GET /v1/credentials", s.api(api.RoleViewer, s.listCredentials))
-	m.Handle("POST /v1/credentials", s.api(api.RoleEditor, s.createCredential))
-	m.Handle("GET /v1/credentials/{id}", s.api(api.RoleViewer, s.getCredential))
-	m.Handle("PUT /v1/credentials/{id}", s.api(api.RoleEditor, s.updateCredential))
-	m.Handle("DELETE /v1/credentials/{id}", s.api(api.RoleEditor, s.deleteCredential))
-
-	m.Handle("GET /v1/monitors", s.api(api.RoleViewer, s.listMonitors))
-	m.Handle("POST /v1/monitors", s.api(api.RoleEditor, s.createMonitor))
-	m.Handle("GET /v1/monitors/{id}", s.api(api.RoleViewer, s.getMonitor))
-	m.Handle("PUT /v1/monitors/{id}", s.api(api.RoleEditor, s.updateMonitor))
-	m.Handle("DELETE /v1/monitors/{id}", s.api(api.RoleEditor, s.deleteMonitor))
-	m.Handle("GET /v1/monitors/{id}/status", s.api(api.RoleViewer, s.monitorStatus))
-	m.Handle("GET /v1/monitors/{id}/results", s.api(api.RoleViewer, s.monitorResults))
-
-	m.Handle("GET /v1/audit-events", s.api(api.RoleViewer, s.listAuditEvents))
-
-	m.Handle("GET /v1/tokens", s.api(api.RoleAdmin, s.listTokens))
-	m.Handle("POST /v1/tokens", s.api(api.RoleAdmin, s.createToken))
-	m.Handle("DELETE /v1/tokens/{id}", s.api(api.RoleAdmin, s.revokeToken))
+	for _, rt := range s.apiRoutes() {
+		m.Handle(rt.method+" "+rt.pattern, s.api(rt.role, rt.handle))
+	}
 
 	// Everything else is a problem+json answer rather than the mux's plain
 	// text: 405 with Allow when the path exists for other methods, else 404.
@@ -246,6 +226,33 @@ func (s *Server) routes() {
 		writeProblem(w, problemf(http.StatusNotFound, "no route for %s %s", r.Method, r.URL.Path))
 	})
 	s.mux = m
+}
+
+// route is one authenticated API route: the method and path pattern the
+// mux matches, the least role that may use it, and its handler.
+type route struct {
+	method, pattern, role string
+	handle                handlerFunc
+}
+
+// apiRoutes is the one table of every authenticated route. The mux is made
+// from it, and the authorization test walks it, so that a route cannot be
+// served without the roles test knowing it. A configuration kind adds its
+// five routes with one line.
+func (s *Server) apiRoutes() []route {
+	return slices.Concat(
+		kindRoutes(s, s.endpoints()),
+		kindRoutes(s, s.credentials()),
+		kindRoutes(s, s.monitors()),
+		[]route{
+			{http.MethodGet, "/v1/monitors/{id}/status", api.RoleViewer, s.monitorStatus},
+			{http.MethodGet, "/v1/monitors/{id}/results", api.RoleViewer, s.monitorResults},
+			{http.MethodGet, "/v1/audit-events", api.RoleViewer, s.listAuditEvents},
+			{http.MethodGet, "/v1/tokens", api.RoleAdmin, s.listTokens},
+			{http.MethodPost, "/v1/tokens", api.RoleAdmin, s.createToken},
+			{http.MethodDelete, "/v1/tokens/{id}", api.RoleAdmin, s.revokeToken},
+		},
+	)
 }
 
 func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
