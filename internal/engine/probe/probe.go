@@ -38,11 +38,6 @@ const MaxRedirects = 10
 // see an error message, too little to be a copy of the data.
 const BodyExcerptBytes = 512
 
-// DefaultRetries is the number of retries of a retry strategy whose type is
-// not none but whose max_retries is unset: a strategy that names a backoff
-// but no count clearly wants some retries, and two keeps a probe run short.
-const DefaultRetries = 2
-
 // Target is what one probe run needs: the monitor, its endpoint and the
 // credential to apply, resolved by the caller so that this package never
 // reads the store.
@@ -219,7 +214,7 @@ func (p *Prober) Probe(ctx context.Context, t Target) api.ProbeResult {
 	for {
 		n++
 		a = r.attempt(ctx)
-		if a.passed || n > pol.maxRetries || !pol.shouldRetry(a) || ctx.Err() != nil {
+		if a.passed || n > pol.Retries || !pol.shouldRetry(a) || ctx.Err() != nil {
 			break
 		}
 		if err := p.sleep(ctx, pol.backoff(n, p.rand)); err != nil {
