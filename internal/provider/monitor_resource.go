@@ -27,7 +27,6 @@ import (
 
 	"github.com/aio-platform/terraform-provider-aio/internal/api"
 	"github.com/aio-platform/terraform-provider-aio/internal/client"
-	"github.com/aio-platform/terraform-provider-aio/internal/engine/probe"
 )
 
 var (
@@ -268,7 +267,7 @@ func (r *monitorResource) ValidateConfig(ctx context.Context, req resource.Valid
 	}
 	// Retries are allowed to outlast the interval, but then runs are
 	// skipped and counted as missed: say so while it is cheap to change.
-	if worst, interval := probe.WorstCaseDuration(in), in.EffectiveInterval(); worst > interval {
+	if worst, interval := in.WorstCaseDuration(), in.EffectiveInterval(); worst > interval {
 		resp.Diagnostics.AddAttributeWarning(path.Root("retry_strategy"), "Retries can outlast the interval",
 			fmt.Sprintf("With every attempt timing out, one run takes up to %s (attempts of %s plus the waits between them), longer than the interval of %s: the runs that come due meanwhile are skipped and counted as missed. Shorten the timeout or the retries, or lengthen the interval.",
 				worst, in.EffectiveTimeout(), interval))

@@ -22,7 +22,9 @@ const maxShown = 128
 // evalInput is what assertions are checked against: the final response of
 // an attempt (or, for TCP, only the latency).
 type evalInput struct {
-	status      int
+	status int
+	// hasResponse is false when the attempt brings back no response to
+	// inspect, only its latency (a TCP connect); see evaluate.
 	hasResponse bool
 	latency     time.Duration
 	header      http.Header
@@ -49,20 +51,23 @@ type evalInput struct {
 // as `assertion 2 (json_body $.status equals "ok") failed: got "degraded"`
 // (numbered from 1, in the order of the monitor's list). When
 // in.hideContent is set, a value taken from the response (header, body,
-// JSON) is not quoted: the text says `got a value of 8 bytes` instead. Without assertions
-// an HTTP probe passes on any 2xx status and a TCP probe on connecting: the
-// implicit default is resolved here, never stored. TCP probes check only
-// response_time assertions, the only ones that mean anything without a
-// response.
-func evaluate(as []api.Assertion, in *evalInput, tcp bool) (string, bool) {
+// JSON) is not quoted: the text says `got a value of 8 bytes` instead.
+//
+// What applies follows from what the attempt brought back, not from the
+// probe type: an attempt without a response (a TCP connect) can only be
+// judged on its latency, so only response_time assertions are checked, and
+// without assertions it passes on having connected; an attempt with a
+// response passes by default on any 2xx status. The implicit default is
+// resolved here, never stored.
+func evaluate(as []api.Assertion, in *evalInput) (string, bool) {
 	if len(as) == 0 {
-		if !tcp && in.status/100 != 2 {
+		if in.hasResponse && in.status/100 != 2 {
 			return fmt.Sprintf("default assertion (status_code 2xx) failed: got %d", in.status), false
 		}
 		return "", true
 	}
 	for i, a := range as {
-		if tcp && a.Source != api.SourceResponseTime {
+		if !in.hasResponse && a.Source != api.SourceResponseTime {
 			continue
 		}
 		ok, got := check(a, in)

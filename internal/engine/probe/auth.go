@@ -83,7 +83,7 @@ func (r *run) openSecret(ctx context.Context) ([]byte, error) {
 
 // applyCredential puts the credential on req as its type says. The secret is
 // opened here, in the attempt, so that it exists only while a probe runs.
-func (r *run) applyCredential(ctx context.Context, req *http.Request) (failKind, string) {
+func (r *httpRun) applyCredential(ctx context.Context, req *http.Request) (failKind, string) {
 	c := r.t.Credential
 	if c == nil {
 		return failNone, ""
@@ -134,7 +134,7 @@ func (r *run) applyCredential(ctx context.Context, req *http.Request) (failKind,
 		}
 		return failNone, ""
 	case api.CredOAuth2Client:
-		tok, kind, msg := r.p.token(ctx, r)
+		tok, kind, msg := r.p.token(ctx, r.run)
 		if kind != failNone {
 			return kind, msg
 		}

@@ -15,7 +15,7 @@ import (
 // cloud load balancer) could hand the request to another tenant. The API
 // refuses such monitors too; this check is what holds when the data was
 // changed some other way, and it runs on the actual URL of every request.
-func (r *run) refusedHost(u *url.URL) string {
+func (r *httpRun) refusedHost(u *url.URL) string {
 	c := r.t.Credential
 	if c == nil {
 		return ""

@@ -14,11 +14,9 @@ import (
 	"net/http/httptrace"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/aio-platform/terraform-provider-aio/internal/api"
-	"github.com/aio-platform/terraform-provider-aio/internal/engine/egress"
 )
 
 // userAgent identifies probes in the targets' logs, so that their owners can
@@ -28,24 +26,12 @@ const userAgent = "aio-probe/1"
 // errTooManyRedirects ends a redirect chain longer than MaxRedirects.
 var errTooManyRedirects = fmt.Errorf("stopped after %d redirects", MaxRedirects)
 
-// run is one probe run's prepared state, shared by its attempts.
-type run struct {
-	p *Prober
-	t *Target
+// httpRun is an http monitor's run: the request every attempt sends and
+// the client that sends it.
+type httpRun struct {
+	*run
 
-	scrub         scrubber
-	placement     credentialHeaders
-	timeout       time.Duration
-	degradedAfter time.Duration
-
-	// setupErr is set when the monitor cannot be probed at all (bad URL,
-	// bad CA certificate): every attempt fails with it and none is retried.
-	setupErr string
-
-	tcp  bool
-	addr string // tcp: host:port
-
-	url     *url.URL // http: the request URL, without the credential
+	url     *url.URL // the request URL, without the credential
 	method  string
 	body    string
 	headers map[string]string
@@ -54,61 +40,22 @@ type run struct {
 	serverName string
 	client     *http.Client
 
-	// The secret, opened at most once per run (see openSecret), and the
-	// OAuth2 access token applied to the current attempt.
-	secret       []byte
-	secretOpened bool
-	token        string
+	// token is the OAuth2 access token applied to the current attempt.
+	token string
 }
 
-// newRun resolves the monitor's implicit behaviour (defaults, URL, TLS
-// transport) once for all attempts of a run.
-func (p *Prober) newRun(t *Target) *run {
-	m := &t.Monitor
-	r := &run{
-		p:         p,
-		t:         t,
-		timeout:   m.EffectiveTimeout(),
-		placement: credentialPlacement(t.Credential),
-		method:    api.DefaultMethod,
-		follow:    api.DefaultFollowRedirects,
-	}
-	if m.DegradedResponseTime != nil {
-		if d, err := api.ParseDuration(*m.DegradedResponseTime); err == nil {
-			r.degradedAfter = d
-		}
-	}
-	u, err := url.Parse(t.Endpoint.URL)
-	if err != nil || u.Host == "" {
-		r.setupErr = "invalid endpoint URL"
-		return r
-	}
-	if u.RawQuery != "" {
-		r.scrub.add(u.RawQuery)
-	}
-	r.tcp = m.Type == api.MonitorTCP || (m.Type == "" && u.Scheme == "tcp")
-	if r.tcp {
-		// A tcp monitor may point at an http(s) endpoint: it then checks
-		// that the port accepts connections.
-		port := u.Port()
-		if port == "" {
-			port = defaultPort(u.Scheme)
-		}
-		if port == "" {
-			r.setupErr = "endpoint URL has no port to connect to"
-			return r
-		}
-		r.addr = net.JoinHostPort(u.Hostname(), port)
-		return r
-	}
+// prepareHTTP is the http probe type: it builds the request URL from the
+// endpoint and the monitor's request settings, and picks the transport for
+// the TLS options, once for all attempts.
+func prepareHTTP(r *run, u *url.URL) (attemptFunc, string) {
 	if u.Scheme != "http" && u.Scheme != "https" {
-		r.setupErr = fmt.Sprintf("an http monitor needs an http or https endpoint URL, not %q", u.Scheme)
-		return r
+		return nil, fmt.Sprintf("an http monitor needs an http or https endpoint URL, not %q", u.Scheme)
 	}
+	h := &httpRun{run: r, method: api.DefaultMethod, follow: api.DefaultFollowRedirects}
 	var tlsOpts *api.MonitorTLS
-	if req := m.Request; req != nil {
+	if req := r.t.Monitor.Request; req != nil {
 		if req.Method != nil && *req.Method != "" {
-			r.method = *req.Method
+			h.method = *req.Method
 		}
 		if req.Path != nil && *req.Path != "" {
 			u = u.JoinPath(*req.Path)
@@ -120,54 +67,33 @@ func (p *Prober) newRun(t *Target) *run {
 			}
 			u.RawQuery = q.Encode()
 		}
-		r.headers = req.Headers
+		h.headers = req.Headers
 		if req.Body != nil {
-			r.body = *req.Body
+			h.body = *req.Body
 		}
 		if req.FollowRedirects != nil {
-			r.follow = *req.FollowRedirects
+			h.follow = *req.FollowRedirects
 		}
 		tlsOpts = req.TLS
 		if tlsOpts != nil {
-			r.serverName = deref(tlsOpts.ServerName)
+			h.serverName = deref(tlsOpts.ServerName)
 		}
 	}
 	if u.RawQuery != "" {
 		r.scrub.add(u.RawQuery)
 	}
-	r.url = u
-	tr, err := p.transport(tlsOpts)
+	h.url = u
+	tr, err := r.p.transport(tlsOpts)
 	if err != nil {
-		r.setupErr = err.Error()
-		return r
+		return nil, err.Error()
 	}
-	r.client = &http.Client{Transport: tr, CheckRedirect: r.checkRedirect}
-	return r
+	h.client = &http.Client{Transport: tr, CheckRedirect: h.checkRedirect}
+	return h.attempt, ""
 }
 
-// close ends the run, zeroing the decrypted secret: best effort, since
-// strings built from it cannot be zeroed, but it shortens the time the
-// plain bytes sit in memory.
-func (r *run) close() {
-	clear(r.secret)
-}
-
-// attempt makes one try.
-func (r *run) attempt(ctx context.Context) attempt {
-	switch {
-	case r.setupErr != "":
-		return attempt{kind: failFatal, err: r.setupErr}
-	case ctx.Err() != nil:
-		return attempt{kind: failFatal, err: "probe canceled: " + ctx.Err().Error()}
-	case r.tcp:
-		return r.tcpAttempt(ctx)
-	}
-	return r.httpAttempt(ctx)
-}
-
-// httpAttempt sends the request, reads the body up to the limit, and checks
-// the assertions against the final response.
-func (r *run) httpAttempt(ctx context.Context) attempt {
+// attempt sends the request, reads the body up to the limit, and checks the
+// assertions against the final response.
+func (r *httpRun) attempt(ctx context.Context) attempt {
 	var body io.Reader
 	if r.body != "" {
 		body = strings.NewReader(r.body)
@@ -226,40 +152,13 @@ func (r *run) httpAttempt(ctx context.Context) attempt {
 	}
 	ev := &evalInput{status: status, hasResponse: true, latency: a.latency, header: resp.Header, body: buf.Bytes(),
 		hideContent: !excerptAllowed(r.t.Endpoint.DataClassification), cut: r.scrub.cut}
-	if msg, ok := evaluate(r.t.Monitor.Assertions, ev, false); !ok {
+	if msg, ok := evaluate(r.t.Monitor.Assertions, ev); !ok {
 		a.kind, a.err = failResponse, msg
 		a.excerpt = r.excerpt(buf.Bytes())
 		return a
 	}
 	a.passed = true
 	return a
-}
-
-// classify turns a transport error into a failure kind and sanitized text.
-func (r *run) classify(ctx, actx context.Context, err error, prefix string) (failKind, string) {
-	msg := prefix + sanitizeError(err)
-	switch {
-	case ctx.Err() != nil:
-		return failFatal, "probe canceled: " + msg
-	case egress.IsDenied(err):
-		// The policy will not change between attempts: no retry, and
-		// no traffic.
-		return failFatal, msg
-	case isTimeout(actx, err):
-		return failTimeout, fmt.Sprintf("timeout after %s: %s", r.timeout, msg)
-	case errors.Is(err, errTooManyRedirects):
-		return failOther, msg
-	}
-	return failNetwork, msg
-}
-
-// isTimeout tells whether err comes from the attempt's deadline.
-func isTimeout(actx context.Context, err error) bool {
-	if errors.Is(err, context.DeadlineExceeded) || errors.Is(actx.Err(), context.DeadlineExceeded) {
-		return true
-	}
-	var ne net.Error
-	return errors.As(err, &ne) && ne.Timeout()
 }
 
 // checkRedirect follows at most MaxRedirects redirects, or none when
@@ -271,7 +170,7 @@ func isTimeout(actx context.Context, err error) bool {
 // to other domains but not custom headers, nor query parameters the target
 // copied into Location, nor the Referer it adds (which carries the previous
 // URL's query): all are handled here.
-func (r *run) checkRedirect(req *http.Request, via []*http.Request) error {
+func (r *httpRun) checkRedirect(req *http.Request, via []*http.Request) error {
 	if !r.follow {
 		return http.ErrUseLastResponse
 	}
@@ -406,95 +305,4 @@ func (p *Prober) transport(o *api.MonitorTLS) (*http.Transport, error) {
 	}
 	p.transports[k] = tr
 	return tr, nil
-}
-
-// phases are the optional timings of a result, in milliseconds.
-type phases struct {
-	dns, connect, tls, firstByte *float64
-}
-
-// tracer records httptrace events. The hooks run on the transport's
-// goroutines (the dial may even finish after the attempt gave up), hence the
-// mutex.
-type tracer struct {
-	mu sync.Mutex
-	traceTimes
-}
-
-// traceTimes are the recorded events of one hop.
-type traceTimes struct {
-	dnsStart, dnsDone, connStart, connDone time.Time
-	tlsStart, tlsDone, gotConn, firstByte  time.Time
-	certExpiry                             *time.Time
-}
-
-// clientTrace returns the hooks. A redirect starts a new connection
-// (GetConn), which resets the record: the phases describe the final hop,
-// like the status code.
-func (t *tracer) clientTrace() *httptrace.ClientTrace {
-	stamp := func(p *time.Time) {
-		now := time.Now()
-		t.mu.Lock()
-		*p = now
-		t.mu.Unlock()
-	}
-	return &httptrace.ClientTrace{
-		GetConn: func(string) {
-			t.mu.Lock()
-			t.traceTimes = traceTimes{}
-			t.mu.Unlock()
-		},
-		DNSStart: func(httptrace.DNSStartInfo) { stamp(&t.dnsStart) },
-		DNSDone:  func(httptrace.DNSDoneInfo) { stamp(&t.dnsDone) },
-		ConnectStart: func(string, string) {
-			now := time.Now()
-			t.mu.Lock()
-			if t.connStart.IsZero() { // the first address tried starts the phase
-				t.connStart = now
-			}
-			t.mu.Unlock()
-		},
-		ConnectDone: func(_, _ string, err error) {
-			if err == nil {
-				stamp(&t.connDone)
-			}
-		},
-		TLSHandshakeStart: func() { stamp(&t.tlsStart) },
-		TLSHandshakeDone: func(cs tls.ConnectionState, err error) {
-			if err != nil {
-				return
-			}
-			stamp(&t.tlsDone)
-			if len(cs.PeerCertificates) > 0 {
-				na := cs.PeerCertificates[0].NotAfter.UTC()
-				t.mu.Lock()
-				t.certExpiry = &na
-				t.mu.Unlock()
-			}
-		},
-		GotConn:              func(httptrace.GotConnInfo) { stamp(&t.gotConn) },
-		GotFirstResponseByte: func() { stamp(&t.firstByte) },
-	}
-}
-
-// result returns the phase durations: DNS (nil for an IP address), connect
-// (first dial attempt to established connection), TLS handshake (nil for
-// http), and first byte (connection ready to the first response byte:
-// writing the request plus the server's think time), and the leaf
-// certificate's expiry.
-func (t *tracer) result() (phases, *time.Time) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	span := func(a, b time.Time) *float64 {
-		if a.IsZero() || b.IsZero() || b.Before(a) {
-			return nil
-		}
-		return msPtr(b.Sub(a))
-	}
-	return phases{
-		dns:       span(t.dnsStart, t.dnsDone),
-		connect:   span(t.connStart, t.connDone),
-		tls:       span(t.tlsStart, t.tlsDone),
-		firstByte: span(t.gotConn, t.firstByte),
-	}, t.certExpiry
 }

@@ -17,6 +17,7 @@ import (
 	"context"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"sync"
 	"time"
 
@@ -37,11 +38,6 @@ const MaxRedirects = 10
 // BodyExcerptBytes bounds the body excerpt kept on a failed probe: enough to
 // see an error message, too little to be a copy of the data.
 const BodyExcerptBytes = 512
-
-// DefaultRetries is the number of retries of a retry strategy whose type is
-// not none but whose max_retries is unset: a strategy that names a backoff
-// but no count clearly wants some retries, and two keeps a probe run short.
-const DefaultRetries = 2
 
 // Target is what one probe run needs: the monitor, its endpoint and the
 // credential to apply, resolved by the caller so that this package never
@@ -98,10 +94,37 @@ type Config struct {
 	Egress *egress.Policy
 }
 
+// prepareFunc is one probe type. Given a run's shared state and the
+// endpoint URL, it resolves once what its attempts need (an address to
+// dial, a request and its transport) and returns the function that makes
+// one attempt; the shared code around it (Prober.Probe) retries, judges the
+// outcome and builds the result the same way for every type. A non-empty
+// problem means the monitor cannot be probed at all: every attempt fails
+// with it and none is retried.
+type prepareFunc func(r *run, u *url.URL) (try attemptFunc, problem string)
+
+// attemptFunc makes one attempt of a run.
+type attemptFunc func(ctx context.Context) attempt
+
+// builtinTypes maps each monitor type aiod probes to its prepareFunc, one
+// file per protocol. Adding a protocol is a file with its prepareFunc and
+// one entry here (and the type in api). The map is built afresh for each
+// Prober, so that no package-level state can be changed behind a running
+// engine.
+func builtinTypes() map[string]prepareFunc {
+	return map[string]prepareFunc{
+		api.MonitorHTTP: prepareHTTP,
+		api.MonitorTCP:  prepareTCP,
+	}
+}
+
 // Prober runs probes. It is safe for concurrent use: the scheduler calls
 // Probe from many goroutines. It caches HTTP transports (one per distinct
 // TLS configuration) and OAuth2 access tokens.
 type Prober struct {
+	// types is the registry of probe types, read-only once built.
+	types map[string]prepareFunc
+
 	clock   clock.Clock
 	sleep   func(ctx context.Context, d time.Duration) error
 	maxBody int64
@@ -124,9 +147,18 @@ type Prober struct {
 	bufs sync.Pool
 }
 
-// New returns a Prober with cfg's defaults filled in.
+// New returns a Prober for the built-in probe types with cfg's defaults
+// filled in.
 func New(cfg Config) *Prober {
+	return newProber(cfg, builtinTypes())
+}
+
+// newProber returns a Prober for the probe types in types, which it keeps
+// and never changes; a monitor of any other type gets a down result that
+// names its type.
+func newProber(cfg Config, types map[string]prepareFunc) *Prober {
 	p := &Prober{
+		types:   types,
 		clock:   cfg.Clock,
 		sleep:   cfg.Sleep,
 		maxBody: cfg.MaxBodyBytes,
@@ -219,7 +251,7 @@ func (p *Prober) Probe(ctx context.Context, t Target) api.ProbeResult {
 	for {
 		n++
 		a = r.attempt(ctx)
-		if a.passed || n > pol.maxRetries || !pol.shouldRetry(a) || ctx.Err() != nil {
+		if a.passed || n > pol.Retries || !pol.shouldRetry(a) || ctx.Err() != nil {
 			break
 		}
 		if err := p.sleep(ctx, pol.backoff(n, p.rand)); err != nil {

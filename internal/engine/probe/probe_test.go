@@ -204,7 +204,7 @@ func TestBackoff(t *testing.T) {
 		{api.RetryFixed, 100 * ms, time.Second, true, 0, []time.Duration{0, 0}},
 	}
 	for _, tc := range cases {
-		p := retryPolicy{kind: tc.typ, base: tc.base, max: tc.max, jitter: tc.jitter}
+		p := retryPolicy{RetrySchedule: api.RetrySchedule{Type: tc.typ, Base: tc.base, Max: tc.max}, jitter: tc.jitter}
 		for i, want := range tc.want {
 			if got := p.backoff(i+1, func() float64 { return tc.rnd }); got != want {
 				t.Errorf("%s base %v max %v jitter %v: retry %d waits %v, want %v", tc.typ, tc.base, tc.max, tc.jitter, i+1, got, want)
@@ -212,13 +212,13 @@ func TestBackoff(t *testing.T) {
 		}
 	}
 	// Huge exponents saturate at the cap instead of overflowing.
-	p := retryPolicy{kind: api.RetryExponential, base: time.Hour, max: 30 * time.Second}
+	p := retryPolicy{RetrySchedule: api.RetrySchedule{Type: api.RetryExponential, Base: time.Hour, Max: 30 * time.Second}}
 	if got := p.backoff(64, nil); got != 30*time.Second {
 		t.Errorf("retry 64 waits %v, want the cap", got)
 	}
 	// Defaults: base 1s, max 30s, 2 retries.
 	d := newRetryPolicy(&api.RetryStrategy{Type: api.RetryExponential})
-	if d.base != time.Second || d.max != 30*time.Second || d.maxRetries != 2 || d.explicit {
+	if d.Base != time.Second || d.Max != 30*time.Second || d.Retries != 2 || d.explicit {
 		t.Errorf("defaults = %+v", d)
 	}
 }
