@@ -165,6 +165,9 @@ var apiRoutes = map[string]route{
 	"GET /v1/audit-events": {api.RoleViewer, func(t *testing.T, srv *acctest.Server, seq string) target {
 		return target{path: "/v1/audit-events", wantOK: http.StatusOK}
 	}},
+	"GET /v1/whoami": {api.RoleViewer, func(t *testing.T, srv *acctest.Server, seq string) target {
+		return target{path: "/v1/whoami", wantOK: http.StatusOK}
+	}},
 	"GET /v1/tokens": {api.RoleAdmin, func(t *testing.T, srv *acctest.Server, seq string) target {
 		return target{path: "/v1/tokens", wantOK: http.StatusOK}
 	}},

@@ -308,3 +308,20 @@ func TestRequestLogs(t *testing.T) {
 		}
 	}
 }
+
+// TestWhoami names the caller's own token and role, for every role, and
+// never its secret.
+func TestWhoami(t *testing.T) {
+	srv := acctest.NewServer(t)
+	for role, secret := range srv.Tokens {
+		r := call(t, srv, http.MethodGet, "/v1/whoami", secret, nil)
+		var tok api.Token
+		decode(t, r, &tok)
+		if tok.Name != "test-"+role || tok.Role != role || !strings.HasPrefix(tok.ID, api.PrefixToken) {
+			t.Errorf("whoami as %s = %+v", role, tok)
+		}
+		if strings.Contains(string(r.Body), secret) {
+			t.Errorf("whoami as %s returns the token's secret", role)
+		}
+	}
+}

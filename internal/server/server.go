@@ -248,6 +248,7 @@ func (s *Server) apiRoutes() []route {
 			{http.MethodGet, "/v1/monitors/{id}/status", api.RoleViewer, s.monitorStatus},
 			{http.MethodGet, "/v1/monitors/{id}/results", api.RoleViewer, s.monitorResults},
 			{http.MethodGet, "/v1/audit-events", api.RoleViewer, s.listAuditEvents},
+			{http.MethodGet, "/v1/whoami", api.RoleViewer, s.whoami},
 			{http.MethodGet, "/v1/tokens", api.RoleAdmin, s.listTokens},
 			{http.MethodPost, "/v1/tokens", api.RoleAdmin, s.createToken},
 			{http.MethodDelete, "/v1/tokens/{id}", api.RoleAdmin, s.revokeToken},

@@ -123,3 +123,11 @@ func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request, p principal
 		return result{status: http.StatusNoContent}, nil
 	})
 }
+
+// whoami answers the caller's own token (never its secret), so that a
+// client can tell which token and role it runs with — the provider uses it
+// to tell its own changes from changes made outside Terraform.
+func (s *Server) whoami(w http.ResponseWriter, _ *http.Request, p principal) error {
+	writeJSON(w, http.StatusOK, p.token)
+	return nil
+}
