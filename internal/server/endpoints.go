@@ -182,7 +182,7 @@ func checkMonitorsFit(ctx context.Context, tx store.Reader, cur api.Endpoint, ne
 	if api.MonitorTypeForScheme[curScheme] == api.MonitorTypeForScheme[newScheme] {
 		return nil
 	}
-	monitors, err := store.ListAll(ctx, func(ctx context.Context, q store.ListQuery) ([]api.Monitor, string, error) {
+	monitors, err := store.ListAll(ctx, func(ctx context.Context, q store.MonitorQuery) ([]api.Monitor, string, error) {
 		q.EndpointID = cur.ID
 		return tx.ListMonitors(ctx, q)
 	})

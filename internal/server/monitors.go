@@ -15,8 +15,9 @@ import (
 )
 
 func (s *Server) listMonitors(w http.ResponseWriter, r *http.Request, _ principal) error {
-	byEndpoint := func(q *store.ListQuery) { q.EndpointID = r.URL.Query().Get("endpoint_id") }
-	return serveList(w, r, api.PrefixMonitor, byEndpoint, s.store.ListMonitors)
+	return serveList(w, r, api.PrefixMonitor, nil, func(ctx context.Context, q store.ListQuery) ([]api.Monitor, string, error) {
+		return s.store.ListMonitors(ctx, store.MonitorQuery{ListQuery: q, EndpointID: r.URL.Query().Get("endpoint_id")})
+	})
 }
 
 func (s *Server) getMonitor(w http.ResponseWriter, r *http.Request, _ principal) error {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"time"
 
 	"github.com/aio-platform/terraform-provider-aio/internal/api"
@@ -18,10 +17,18 @@ type CredentialRecord struct {
 	Sealed secret.Sealed
 }
 
-//nolint:gosec // G101: column names, not a credential.
-const credentialColumns = `id, name, description, type, header, query_param, username, token_url, client_id, scopes,
-	allowed_hosts, expires_at, rotation_period, secret_key_id, secret_wrapped, secret_ciphertext, secret_revision, last_rotated_at,
-	revision, created_at, updated_at`
+// credentials is how credentials are stored. They carry no tags.
+var credentials = newTable(table[CredentialRecord]{
+	tableSpec: tableSpec{
+		name: "credentials",
+		columns: []string{"id", "name", "description", "type", "header", "query_param", "username", "token_url", "client_id",
+			"scopes", "allowed_hosts", "expires_at", "rotation_period", "secret_key_id", "secret_wrapped", "secret_ciphertext",
+			"secret_revision", "last_rotated_at", "revision", "created_at", "updated_at"},
+	},
+	scan: scanCredential,
+	args: credentialArgs,
+	id:   func(c CredentialRecord) string { return c.ID },
+})
 
 func scanCredential(s scanner) (CredentialRecord, error) {
 	var (
@@ -95,21 +102,11 @@ func credentialArgs(c CredentialRecord) ([]any, error) {
 }
 
 func (r sqlReader) GetCredential(ctx context.Context, id string) (CredentialRecord, error) {
-	c, err := scanCredential(r.queryRow(ctx, `SELECT `+credentialColumns+` FROM credentials WHERE id = ?`, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return c, ErrNotFound
-	}
-	return c, err
+	return getObject(ctx, r, credentials, id)
 }
 
 func (r sqlReader) ListCredentials(ctx context.Context, q ListQuery) ([]CredentialRecord, string, error) {
-	if len(q.Tags) > 0 {
-		// Credentials carry no tags: a tag filter matches none.
-		return []CredentialRecord{}, "", nil
-	}
-	where, args := listWhere(q)
-	return listByID(ctx, r, `SELECT `+credentialColumns+` FROM credentials`+where, args, q.Limit, scanCredential,
-		func(c CredentialRecord) string { return c.ID })
+	return listObjects(ctx, r, credentials, q)
 }
 
 func (r sqlReader) CountCredentials(ctx context.Context) (int, error) {
@@ -119,28 +116,15 @@ func (r sqlReader) CountCredentials(ctx context.Context) (int, error) {
 }
 
 func (r sqlReader) CredentialReferrers(ctx context.Context, id string) ([]string, error) {
-	return r.ids(ctx, `SELECT id FROM endpoints WHERE credential_id = ?
-		UNION SELECT id FROM monitors WHERE credential_id = ? ORDER BY id`, id, id)
+	return r.referrers(ctx, api.KindCredential, id)
 }
 
 func (t sqlTx) InsertCredential(ctx context.Context, c CredentialRecord) error {
-	args, err := credentialArgs(c)
-	if err != nil {
-		return err
-	}
-	_, err = t.exec(ctx, `INSERT INTO credentials (`+credentialColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...)
-	return err
+	return insertObject(ctx, t, credentials, c)
 }
 
 func (t sqlTx) UpdateCredential(ctx context.Context, c CredentialRecord) error {
-	args, err := credentialArgs(c)
-	if err != nil {
-		return err
-	}
-	return t.execOne(ctx, `UPDATE credentials SET id = ?, name = ?, description = ?, type = ?, header = ?, query_param = ?,
-		username = ?, token_url = ?, client_id = ?, scopes = ?, allowed_hosts = ?, expires_at = ?, rotation_period = ?, secret_key_id = ?,
-		secret_wrapped = ?, secret_ciphertext = ?, secret_revision = ?, last_rotated_at = ?, revision = ?, created_at = ?,
-		updated_at = ? WHERE id = ?`, append(args, c.ID)...)
+	return updateObject(ctx, t, credentials, c)
 }
 
 func (t sqlTx) UpdateSealed(ctx context.Context, id string, s secret.Sealed) error {
@@ -149,5 +133,5 @@ func (t sqlTx) UpdateSealed(ctx context.Context, id string, s secret.Sealed) err
 }
 
 func (t sqlTx) DeleteCredential(ctx context.Context, id string) error {
-	return t.execOne(ctx, `DELETE FROM credentials WHERE id = ?`, id)
+	return deleteObject(ctx, t, credentials, id)
 }
