@@ -21,13 +21,13 @@ type CredentialRecord struct {
 var credentials = newTable(table[CredentialRecord]{
 	tableSpec: tableSpec{
 		name: "credentials",
-		columns: []string{"id", "name", "description", "type", "header", "query_param", "username", "token_url", "client_id",
+		columns: []string{"name", "description", "type", "header", "query_param", "username", "token_url", "client_id",
 			"scopes", "allowed_hosts", "expires_at", "rotation_period", "secret_key_id", "secret_wrapped", "secret_ciphertext",
-			"secret_revision", "last_rotated_at", "revision", "created_at", "updated_at"},
+			"secret_revision", "last_rotated_at"},
 	},
 	scan: scanCredential,
 	args: credentialArgs,
-	id:   func(c CredentialRecord) string { return c.ID },
+	meta: func(c *CredentialRecord) *api.Meta { return &c.Meta },
 })
 
 func scanCredential(s scanner) (CredentialRecord, error) {
@@ -35,11 +35,10 @@ func scanCredential(s scanner) (CredentialRecord, error) {
 		c                                                  CredentialRecord
 		desc, header, qp, user, tokenURL, clientID, scopes sql.NullString
 		expires, period                                    sql.NullString
-		hosts, lastRotated, created, updated               string
+		hosts, lastRotated                                 string
 	)
-	err := s.Scan(&c.ID, &c.Name, &desc, &c.Type, &header, &qp, &user, &tokenURL, &clientID, &scopes,
-		&hosts, &expires, &period, &c.Sealed.KeyID, &c.Sealed.WrappedKey, &c.Sealed.Ciphertext, &c.SecretRevision, &lastRotated,
-		&c.Revision, &created, &updated)
+	err := s.Scan(&c.Name, &desc, &c.Type, &header, &qp, &user, &tokenURL, &clientID, &scopes,
+		&hosts, &expires, &period, &c.Sealed.KeyID, &c.Sealed.WrappedKey, &c.Sealed.Ciphertext, &c.SecretRevision, &lastRotated)
 	if err != nil {
 		return c, err
 	}
@@ -64,14 +63,7 @@ func scanCredential(s scanner) (CredentialRecord, error) {
 		return c, err
 	}
 	lr, err := parseTime(lastRotated)
-	if err != nil {
-		return c, err
-	}
 	c.LastRotatedAt = &lr
-	if c.CreatedAt, err = parseTime(created); err != nil {
-		return c, err
-	}
-	c.UpdatedAt, err = parseTime(updated)
 	return c, err
 }
 
@@ -96,9 +88,9 @@ func credentialArgs(c CredentialRecord) ([]any, error) {
 	if c.LastRotatedAt != nil {
 		lastRotated = *c.LastRotatedAt
 	}
-	return []any{c.ID, c.Name, c.Description, c.Type, c.Header, c.QueryParam, c.Username, c.TokenURL, c.ClientID, scopes,
+	return []any{c.Name, c.Description, c.Type, c.Header, c.QueryParam, c.Username, c.TokenURL, c.ClientID, scopes,
 		string(hosts), fmtTimePtr(c.ExpiresAt), c.RotationPeriod, c.Sealed.KeyID, c.Sealed.WrappedKey, c.Sealed.Ciphertext, c.SecretRevision,
-		fmtTime(lastRotated), c.Revision, fmtTime(c.CreatedAt), fmtTime(c.UpdatedAt)}, nil
+		fmtTime(lastRotated)}, nil
 }
 
 func (r sqlReader) GetCredential(ctx context.Context, id string) (CredentialRecord, error) {

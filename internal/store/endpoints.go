@@ -10,39 +10,28 @@ import (
 // endpoints is how endpoints are stored.
 var endpoints = newTable(table[api.Endpoint]{
 	tableSpec: tableSpec{
-		name: "endpoints",
-		columns: []string{"id", "name", "url", "api_version", "description", "owner", "data_classification", "tags",
-			"credential_id", "revision", "created_at", "updated_at"},
-		refs: []reference{{column: "credential_id", kind: api.KindCredential}},
+		name:    "endpoints",
+		columns: []string{"name", "url", "api_version", "description", "owner", "data_classification", "tags", "credential_id"},
+		refs:    []reference{{column: "credential_id", kind: api.KindCredential}},
 	},
 	scan: scanEndpoint,
 	args: endpointArgs,
-	id:   func(e api.Endpoint) string { return e.ID },
+	meta: func(e *api.Endpoint) *api.Meta { return &e.Meta },
 	tags: func(e api.Endpoint) map[string]string { return e.Tags },
 })
 
 func scanEndpoint(s scanner) (api.Endpoint, error) {
 	var (
-		e                    api.Endpoint
-		apiVer, desc, owner  sql.NullString
-		tags, credentialID   sql.NullString
-		createdAt, updatedAt string
+		e                                       api.Endpoint
+		apiVer, desc, owner, tags, credentialID sql.NullString
 	)
-	if err := s.Scan(&e.ID, &e.Name, &e.URL, &apiVer, &desc, &owner, &e.DataClassification, &tags, &credentialID, &e.Revision, &createdAt, &updatedAt); err != nil {
+	if err := s.Scan(&e.Name, &e.URL, &apiVer, &desc, &owner, &e.DataClassification, &tags, &credentialID); err != nil {
 		return e, err
 	}
-	e.APIVersion = nullStringPtr(apiVer)
-	e.Description = nullStringPtr(desc)
-	e.Owner = nullStringPtr(owner)
+	e.APIVersion, e.Description, e.Owner = nullStringPtr(apiVer), nullStringPtr(desc), nullStringPtr(owner)
 	e.CredentialID = nullStringPtr(credentialID)
 	var err error
-	if e.Tags, err = decodeTags(tags); err != nil {
-		return e, err
-	}
-	if e.CreatedAt, err = parseTime(createdAt); err != nil {
-		return e, err
-	}
-	e.UpdatedAt, err = parseTime(updatedAt)
+	e.Tags, err = decodeTags(tags)
 	return e, err
 }
 
@@ -51,8 +40,7 @@ func endpointArgs(e api.Endpoint) ([]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return []any{e.ID, e.Name, e.URL, e.APIVersion, e.Description, e.Owner, e.DataClassification, tags, e.CredentialID,
-		e.Revision, fmtTime(e.CreatedAt), fmtTime(e.UpdatedAt)}, nil
+	return []any{e.Name, e.URL, e.APIVersion, e.Description, e.Owner, e.DataClassification, tags, e.CredentialID}, nil
 }
 
 func (r sqlReader) GetEndpoint(ctx context.Context, id string) (api.Endpoint, error) {

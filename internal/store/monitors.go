@@ -12,13 +12,13 @@ import (
 var monitors = newTable(table[api.Monitor]{
 	tableSpec: tableSpec{
 		name: "monitors",
-		columns: []string{"id", "name", "endpoint_id", "type", "enabled", "interval", "timeout", "tags", "request",
-			"assertions", "retry_strategy", "degraded_response_time", "credential_id", "revision", "created_at", "updated_at"},
+		columns: []string{"name", "endpoint_id", "type", "enabled", "interval", "timeout", "tags", "request",
+			"assertions", "retry_strategy", "degraded_response_time", "credential_id"},
 		refs: []reference{{column: "endpoint_id", kind: api.KindEndpoint}, {column: "credential_id", kind: api.KindCredential}},
 	},
 	scan: scanMonitor,
 	args: monitorArgs,
-	id:   func(m api.Monitor) string { return m.ID },
+	meta: func(m *api.Monitor) *api.Meta { return &m.Meta },
 	tags: func(m api.Monitor) map[string]string { return m.Tags },
 })
 
@@ -36,10 +36,9 @@ func scanMonitor(s scanner) (api.Monitor, error) {
 		enabled                                        bool
 		interval                                       string
 		timeout, tags, req, asserts, retry, degr, cred sql.NullString
-		created, updated                               string
 	)
-	if err := s.Scan(&m.ID, &m.Name, &m.EndpointID, &m.Type, &enabled, &interval, &timeout, &tags, &req, &asserts,
-		&retry, &degr, &cred, &m.Revision, &created, &updated); err != nil {
+	if err := s.Scan(&m.Name, &m.EndpointID, &m.Type, &enabled, &interval, &timeout, &tags, &req, &asserts,
+		&retry, &degr, &cred); err != nil {
 		return m, err
 	}
 	m.Enabled, m.Interval = &enabled, &interval
@@ -48,28 +47,17 @@ func scanMonitor(s scanner) (api.Monitor, error) {
 	if m.Tags, err = decodeTags(tags); err != nil {
 		return m, err
 	}
-	if req.Valid {
-		m.Request = &api.MonitorRequest{}
-		if err := decodeJSONColumn(req, m.Request); err != nil {
-			return m, err
-		}
-	}
-	if asserts.Valid {
-		m.Assertions = []api.Assertion{}
-		if err := decodeJSONColumn(asserts, &m.Assertions); err != nil {
-			return m, err
-		}
-	}
-	if retry.Valid {
-		m.Retry = &api.RetryStrategy{}
-		if err := decodeJSONColumn(retry, m.Retry); err != nil {
-			return m, err
-		}
-	}
-	if m.CreatedAt, err = parseTime(created); err != nil {
+	if m.Request, err = decodeJSONPtr[api.MonitorRequest](req); err != nil {
 		return m, err
 	}
-	m.UpdatedAt, err = parseTime(updated)
+	if m.Retry, err = decodeJSONPtr[api.RetryStrategy](retry); err != nil {
+		return m, err
+	}
+	// An empty list of assertions ("[]") stays empty, apart from none (NULL).
+	assertions, err := decodeJSONPtr[[]api.Assertion](asserts)
+	if assertions != nil {
+		m.Assertions = *assertions
+	}
 	return m, err
 }
 
@@ -98,8 +86,8 @@ func monitorArgs(m api.Monitor) ([]any, error) {
 	if m.Interval != nil {
 		interval = *m.Interval
 	}
-	return []any{m.ID, m.Name, m.EndpointID, m.Type, m.IsEnabled(), interval, m.Timeout, tags, req, asserts, retry,
-		m.DegradedResponseTime, cred, m.Revision, fmtTime(m.CreatedAt), fmtTime(m.UpdatedAt)}, nil
+	return []any{m.Name, m.EndpointID, m.Type, m.IsEnabled(), interval, m.Timeout, tags, req, asserts, retry,
+		m.DegradedResponseTime, cred}, nil
 }
 
 func (r sqlReader) GetMonitor(ctx context.Context, id string) (api.Monitor, error) {
@@ -117,19 +105,11 @@ func (r sqlReader) ListMonitors(ctx context.Context, q MonitorQuery) ([]api.Moni
 func (r sqlReader) MonitorIntervals(ctx context.Context, except string) ([]IntervalCount, error) {
 	rows, err := r.query(ctx, `SELECT interval, enabled, COUNT(*) FROM monitors WHERE id <> ?
 		GROUP BY interval, enabled ORDER BY interval, enabled`, except)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []IntervalCount{}
-	for rows.Next() {
+	return collect(rows, err, func(s scanner) (IntervalCount, error) {
 		var c IntervalCount
-		if err := rows.Scan(&c.Interval, &c.Enabled, &c.Count); err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
+		err := s.Scan(&c.Interval, &c.Enabled, &c.Count)
+		return c, err
+	})
 }
 
 func (t sqlTx) InsertMonitor(ctx context.Context, m api.Monitor) error {

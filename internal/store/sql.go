@@ -283,19 +283,7 @@ func (r sqlReader) GetTokenByHash(ctx context.Context, hash string) (api.Token, 
 
 func (r sqlReader) ListTokens(ctx context.Context) ([]api.Token, error) {
 	rows, err := r.query(ctx, `SELECT `+tokenColumns+` FROM tokens ORDER BY name`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []api.Token{}
-	for rows.Next() {
-		tok, err := scanToken(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, tok)
-	}
-	return out, rows.Err()
+	return collect(rows, err, scanToken)
 }
 
 func (r sqlReader) CountUsableAdminTokens(ctx context.Context, now time.Time) (int, error) {

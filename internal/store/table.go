@@ -12,18 +12,26 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
+
+	"github.com/aio-platform/terraform-provider-aio/internal/api"
 )
 
-// table is how one kind of object is stored.
+// table is how one kind of object is stored. Every kind's table starts
+// with the id column and ends with revision, created_at and updated_at,
+// the columns of the api.Meta every object embeds: the generic code reads
+// and writes those, so a kind's scan and args handle only its own columns.
 type table[T any] struct {
 	tableSpec
-	// scan reads one row of the columns, in order.
+	// scan reads the kind's own columns of one row, in order, with exactly
+	// one call of Scan.
 	scan func(scanner) (T, error)
-	// args returns the values of the columns for v, in order.
+	// args returns the values of the kind's own columns for v, in order.
 	args func(v T) ([]any, error)
-	// id returns v's ID: the key of updates, of tag rows and of cursors.
-	id func(v T) string
+	// meta returns v's Meta: its ID (the key of updates, of tag rows and of
+	// cursors), revision and timestamps.
+	meta func(v *T) *api.Meta
 	// tags returns v's tags. It is nil for a kind that carries no tags:
 	// such a kind keeps no tag rows, and a tag filter matches none of it.
 	tags func(v T) map[string]string
@@ -35,8 +43,8 @@ type table[T any] struct {
 type tableSpec struct {
 	// name is the SQL table.
 	name string
-	// columns are read by scan and written by args in this order. The first
-	// is the primary key, id, which updates never change.
+	// columns are the kind's own columns, between id and the Meta columns
+	// that newTable adds.
 	columns []string
 	// refs are the columns that hold the ID of another object, by the kind
 	// of that object: what makes this kind's objects referrers of it.
@@ -62,23 +70,65 @@ type statements struct {
 
 // newTable builds the statements of t.
 func newTable[T any](t table[T]) *table[T] {
-	cols := strings.Join(t.columns, ", ")
+	all := slices.Concat([]string{"id"}, t.columns, []string{"revision", "created_at", "updated_at"})
+	cols := strings.Join(all, ", ")
 	t.sql = statements{
 		get:    `SELECT ` + cols + ` FROM ` + t.name + ` WHERE id = ?`,
 		list:   `SELECT ` + cols + ` FROM ` + t.name,
-		insert: `INSERT INTO ` + t.name + ` (` + cols + `) VALUES (` + placeholders(len(t.columns)) + `)`,
-		update: `UPDATE ` + t.name + ` SET ` + strings.Join(t.columns[1:], " = ?, ") + ` = ? WHERE id = ?`,
+		insert: `INSERT INTO ` + t.name + ` (` + cols + `) VALUES (` + placeholders(len(all)) + `)`,
+		update: `UPDATE ` + t.name + ` SET ` + strings.Join(all[1:], " = ?, ") + ` = ? WHERE id = ?`,
 		delete: `DELETE FROM ` + t.name + ` WHERE id = ?`,
 	}
 	return &t
 }
+
+// id returns v's ID.
+func (t *table[T]) id(v T) string { return t.meta(&v).ID }
+
+// scanRow reads one whole row: the kind's scan reads its own columns
+// through a scanner that adds the Meta columns around them.
+func (t *table[T]) scanRow(s scanner) (T, error) {
+	var (
+		m                api.Meta
+		created, updated string
+	)
+	v, err := t.scan(scanFunc(func(dest ...any) error {
+		return s.Scan(slices.Concat([]any{&m.ID}, dest, []any{&m.Revision, &created, &updated})...)
+	}))
+	if err != nil {
+		return v, err
+	}
+	if m.CreatedAt, err = parseTime(created); err != nil {
+		return v, err
+	}
+	if m.UpdatedAt, err = parseTime(updated); err != nil {
+		return v, err
+	}
+	*t.meta(&v) = m
+	return v, nil
+}
+
+// row returns the values of every column for v, in order.
+func (t *table[T]) row(v T) ([]any, error) {
+	own, err := t.args(v)
+	if err != nil {
+		return nil, err
+	}
+	m := t.meta(&v)
+	return slices.Concat([]any{m.ID}, own, []any{m.Revision, fmtTime(m.CreatedAt), fmtTime(m.UpdatedAt)}), nil
+}
+
+// scanFunc turns a function into a scanner.
+type scanFunc func(dest ...any) error
+
+func (f scanFunc) Scan(dest ...any) error { return f(dest...) }
 
 // scanner is what both *sql.Row and *sql.Rows offer.
 type scanner interface{ Scan(dest ...any) error }
 
 // getObject returns the object with the given ID, or ErrNotFound.
 func getObject[T any](ctx context.Context, r sqlReader, t *table[T], id string) (T, error) {
-	v, err := t.scan(r.queryRow(ctx, t.sql.get, id))
+	v, err := t.scanRow(r.queryRow(ctx, t.sql.get, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return v, ErrNotFound
 	}
@@ -92,14 +142,27 @@ type filter struct {
 }
 
 // listObjects returns one page of objects that pass q and the kind's own
-// filters (extra), ordered by ID, and the cursor of the next page.
+// filters (extra), ordered by ID, and the cursor of the next page: the last
+// ID of this one. It reads one row more than the page to know whether
+// another page follows.
 func listObjects[T any](ctx context.Context, r sqlReader, t *table[T], q ListQuery, extra ...filter) ([]T, string, error) {
 	if t.tags == nil && len(q.Tags) > 0 {
 		// A kind without tags has no object that carries the tag.
 		return []T{}, "", nil
 	}
 	where, args := listWhere(q, extra)
-	return listByID(ctx, r, t.sql.list+where, args, q.Limit, t.scan, t.id)
+	limit := clampLimit(q.Limit)
+	rows, err := r.query(ctx, t.sql.list+where+` ORDER BY id LIMIT ?`, append(args, limit+1)...)
+	out, err := collect(rows, err, t.scanRow)
+	if err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if len(out) > limit {
+		out = out[:limit]
+		next = t.id(out[limit-1])
+	}
+	return out, next, nil
 }
 
 // listWhere builds the filter of a listing: the ones every kind takes and
@@ -137,41 +200,10 @@ func listWhere(q ListQuery, extra []filter) (string, []any) {
 	return " WHERE " + strings.Join(conds, " AND "), args
 }
 
-// listByID reads one page of objects ordered by ID, fetching one row more
-// than the page to know whether another page follows; the cursor is the
-// page's last ID. query selects and filters; listByID orders and limits.
-func listByID[T any](ctx context.Context, r sqlReader, query string, args []any, limit int,
-	scan func(scanner) (T, error), id func(T) string,
-) ([]T, string, error) {
-	limit = clampLimit(limit)
-	rows, err := r.query(ctx, query+` ORDER BY id LIMIT ?`, append(args, limit+1)...)
-	if err != nil {
-		return nil, "", err
-	}
-	defer rows.Close()
-	out := []T{}
-	for rows.Next() {
-		v, err := scan(rows)
-		if err != nil {
-			return nil, "", err
-		}
-		out = append(out, v)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, "", err
-	}
-	next := ""
-	if len(out) > limit {
-		out = out[:limit]
-		next = id(out[limit-1])
-	}
-	return out, next, nil
-}
-
 // insertObject stores a new object and its tag rows; a taken name or ID is
 // ErrConflict.
 func insertObject[T any](ctx context.Context, tx sqlTx, t *table[T], v T) error {
-	args, err := t.args(v)
+	args, err := t.row(v)
 	if err != nil {
 		return err
 	}
@@ -185,7 +217,7 @@ func insertObject[T any](ctx context.Context, tx sqlTx, t *table[T], v T) error 
 // and its tag rows; ErrNotFound if absent, ErrConflict if the new name is
 // taken.
 func updateObject[T any](ctx context.Context, tx sqlTx, t *table[T], v T) error {
-	args, err := t.args(v)
+	args, err := t.row(v)
 	if err != nil {
 		return err
 	}
@@ -251,17 +283,28 @@ func (r sqlReader) referrers(ctx context.Context, kind, id string) ([]string, er
 // ids runs a query that selects one column of IDs.
 func (r sqlReader) ids(ctx context.Context, q string, args ...any) ([]string, error) {
 	rows, err := r.query(ctx, q, args...)
+	return collect(rows, err, func(s scanner) (string, error) {
+		var id string
+		err := s.Scan(&id)
+		return id, err
+	})
+}
+
+// collect reads every row of a query with scan and closes the rows; err is
+// the query's own error, so that a query and its reading are one call.
+// There is always a slice, empty when no row matched.
+func collect[T any](rows *sql.Rows, err error, scan func(scanner) (T, error)) ([]T, error) {
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	out := []string{}
+	out := []T{}
 	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
+		v, err := scan(rows)
+		if err != nil {
 			return nil, err
 		}
-		out = append(out, id)
+		out = append(out, v)
 	}
 	return out, rows.Err()
 }
@@ -303,9 +346,12 @@ func jsonColumn(v any, isNil bool) (any, error) {
 	return string(b), err
 }
 
-func decodeJSONColumn(s sql.NullString, v any) error {
+// decodeJSONPtr decodes an optional JSON column into a new value, NULL
+// into nil.
+func decodeJSONPtr[T any](s sql.NullString) (*T, error) {
 	if !s.Valid {
-		return nil
+		return nil, nil
 	}
-	return json.Unmarshal([]byte(s.String), v)
+	v := new(T)
+	return v, json.Unmarshal([]byte(s.String), v)
 }
