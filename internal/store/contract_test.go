@@ -1,8 +1,8 @@
 package store
 
-// The store contract suite: every backend must pass every scenario here.
-// A backend joins the suite with one Test function that calls runContract
-// with a function opening that backend (see TestContractSQLite).
+// The store contract suite: every backend must pass every scenario here,
+// and the kind scenarios of kinds_contract_test.go with them. TestContract
+// (backends_test.go) runs it on every backend.
 
 import (
 	"context"

@@ -1,14 +1,14 @@
 package store
 
-// Credential scenarios of the store contract. They are kept apart from
-// contract_test.go; a backend joins them with one Test function that calls
-// runCredentialContract (see TestContractSQLiteCredentials).
+// Credential scenarios of the store contract that only credentials have:
+// the sealed secret and the plaintext that must never be stored. What every
+// kind does is in kinds_contract_test.go. TestContractCredentials
+// (backends_test.go) runs them on every backend.
 
 import (
 	"bytes"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"reflect"
 	"slices"
 	"testing"
@@ -22,17 +22,6 @@ import (
 var credT0 = time.Date(2025, time.July, 4, 12, 30, 45, 987654321, time.FixedZone("CEST", 2*3600))
 
 func credUS(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
-
-func TestContractSQLiteCredentials(t *testing.T) {
-	runCredentialContract(t, func(t *testing.T) Store {
-		s, err := OpenSQLite(t.Context(), filepath.Join(t.TempDir(), "aio.db"))
-		if err != nil {
-			t.Fatalf("OpenSQLite: %v", err)
-		}
-		t.Cleanup(func() { _ = s.Close() })
-		return s
-	})
-}
 
 // runCredentialContract runs every credential scenario against a new,
 // empty store made by open.

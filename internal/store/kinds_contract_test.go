@@ -45,11 +45,12 @@ type kindFixture[T any] struct {
 	// stored returns what the store gives back for v.
 	stored func(v T) T
 
-	get    func(ctx context.Context, r Reader, id string) (T, error)
-	list   func(ctx context.Context, r Reader, q ListQuery) ([]T, string, error)
-	insert func(ctx context.Context, tx Tx, v T) error
-	update func(ctx context.Context, tx Tx, v T) error
-	delete func(ctx context.Context, tx Tx, id string) error
+	// The kind's methods of Reader and Tx, as method expressions.
+	get    func(r Reader, ctx context.Context, id string) (T, error)
+	list   func(r Reader, ctx context.Context, q ListQuery) ([]T, string, error)
+	insert func(tx Tx, ctx context.Context, v T) error
+	update func(tx Tx, ctx context.Context, v T) error
+	delete func(tx Tx, ctx context.Context, id string) error
 }
 
 // kindScenarios returns the kind scenarios of the store contract for every
@@ -122,13 +123,11 @@ var endpointKind = kindFixture[api.Endpoint]{
 	withTags: tagged,
 	meta:     func(e *api.Endpoint) *api.Meta { return &e.Meta },
 	stored:   stored,
-	get:      func(ctx context.Context, r Reader, id string) (api.Endpoint, error) { return r.GetEndpoint(ctx, id) },
-	list: func(ctx context.Context, r Reader, q ListQuery) ([]api.Endpoint, string, error) {
-		return r.ListEndpoints(ctx, q)
-	},
-	insert: func(ctx context.Context, tx Tx, e api.Endpoint) error { return tx.InsertEndpoint(ctx, e) },
-	update: func(ctx context.Context, tx Tx, e api.Endpoint) error { return tx.UpdateEndpoint(ctx, e) },
-	delete: func(ctx context.Context, tx Tx, id string) error { return tx.DeleteEndpoint(ctx, id) },
+	get:      Reader.GetEndpoint,
+	list:     Reader.ListEndpoints,
+	insert:   Tx.InsertEndpoint,
+	update:   Tx.UpdateEndpoint,
+	delete:   Tx.DeleteEndpoint,
 }
 
 // credentialKind carries no tags; its round trip of the sealed secret and
@@ -145,15 +144,11 @@ var credentialKind = kindFixture[CredentialRecord]{
 	},
 	meta:   func(c *CredentialRecord) *api.Meta { return &c.Meta },
 	stored: credStored,
-	get: func(ctx context.Context, r Reader, id string) (CredentialRecord, error) {
-		return r.GetCredential(ctx, id)
-	},
-	list: func(ctx context.Context, r Reader, q ListQuery) ([]CredentialRecord, string, error) {
-		return r.ListCredentials(ctx, q)
-	},
-	insert: func(ctx context.Context, tx Tx, c CredentialRecord) error { return tx.InsertCredential(ctx, c) },
-	update: func(ctx context.Context, tx Tx, c CredentialRecord) error { return tx.UpdateCredential(ctx, c) },
-	delete: func(ctx context.Context, tx Tx, id string) error { return tx.DeleteCredential(ctx, id) },
+	get:    Reader.GetCredential,
+	list:   Reader.ListCredentials,
+	insert: Tx.InsertCredential,
+	update: Tx.UpdateCredential,
+	delete: Tx.DeleteCredential,
 }
 
 var monitorKind = kindFixture[api.Monitor]{
@@ -195,13 +190,14 @@ var monitorKind = kindFixture[api.Monitor]{
 	withTags: func(m api.Monitor, tags map[string]string) api.Monitor { m.Tags = tags; return m },
 	meta:     func(m *api.Monitor) *api.Meta { return &m.Meta },
 	stored:   storedMonitor,
-	get:      func(ctx context.Context, r Reader, id string) (api.Monitor, error) { return r.GetMonitor(ctx, id) },
-	list: func(ctx context.Context, r Reader, q ListQuery) ([]api.Monitor, string, error) {
+	get:      Reader.GetMonitor,
+	// The shared filters only: the endpoint filter has its own scenario.
+	list: func(r Reader, ctx context.Context, q ListQuery) ([]api.Monitor, string, error) {
 		return r.ListMonitors(ctx, MonitorQuery{ListQuery: q})
 	},
-	insert: func(ctx context.Context, tx Tx, m api.Monitor) error { return tx.InsertMonitor(ctx, m) },
-	update: func(ctx context.Context, tx Tx, m api.Monitor) error { return tx.UpdateMonitor(ctx, m) },
-	delete: func(ctx context.Context, tx Tx, id string) error { return tx.DeleteMonitor(ctx, id) },
+	insert: Tx.InsertMonitor,
+	update: Tx.UpdateMonitor,
+	delete: Tx.DeleteMonitor,
 }
 
 // monitor returns a minimal monitor of endpoint ep_1: every optional field
@@ -265,7 +261,7 @@ func (k kindFixture[T]) put(t *testing.T, s Store, vs ...T) {
 	t.Helper()
 	write(t, s, func(tx Tx) error {
 		for _, v := range vs {
-			if err := k.insert(t.Context(), tx, v); err != nil {
+			if err := k.insert(tx, t.Context(), v); err != nil {
 				return fmt.Errorf("insert %s: %w", k.id(v), err)
 			}
 		}
@@ -276,7 +272,7 @@ func (k kindFixture[T]) put(t *testing.T, s Store, vs ...T) {
 // check fails unless the object with want's ID reads back as want.
 func (k kindFixture[T]) check(t *testing.T, r Reader, want T) {
 	t.Helper()
-	got, err := k.get(t.Context(), r, k.id(want))
+	got, err := k.get(r, t.Context(), k.id(want))
 	if err != nil {
 		t.Fatalf("get %s: %v", k.id(want), err)
 	}
@@ -293,7 +289,7 @@ func (k kindFixture[T]) listIDs(t *testing.T, r Reader, q ListQuery) []string {
 		if page > 10000 {
 			t.Fatalf("list %s (%+v): cursor never ends", k.name, q)
 		}
-		items, next, err := k.list(t.Context(), r, q)
+		items, next, err := k.list(r, t.Context(), q)
 		if err != nil {
 			t.Fatalf("list %s (%+v): %v", k.name, q, err)
 		}
@@ -331,7 +327,7 @@ func testKindRoundTrip[T any](t *testing.T, s Store, k kindFixture[T]) {
 		k.check(t, s, k.stored(v))
 	}
 	// Listing returns the same objects as get, ordered by ID.
-	items, next, err := k.list(t.Context(), s, ListQuery{})
+	items, next, err := k.list(s, t.Context(), ListQuery{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -361,12 +357,12 @@ func cmpString(a, b string) int {
 }
 
 func testKindNotFound[T any](t *testing.T, s Store, k kindFixture[T]) {
-	_, err := k.get(t.Context(), s, k.prefix+"unknown")
+	_, err := k.get(s, t.Context(), k.prefix+"unknown")
 	wantErr(t, "get of an unknown ID", err, ErrNotFound)
 	k.put(t, s, k.minimal(k.prefix+"1", "one"))
-	_, err = k.get(t.Context(), s, k.prefix+"unknown")
+	_, err = k.get(s, t.Context(), k.prefix+"unknown")
 	wantErr(t, "get of an unknown ID next to a known one", err, ErrNotFound)
-	_, err = k.get(t.Context(), s, "one") // a name is not an ID
+	_, err = k.get(s, t.Context(), "one") // a name is not an ID
 	wantErr(t, "get by name", err, ErrNotFound)
 }
 
@@ -374,15 +370,15 @@ func testKindInsertConflict[T any](t *testing.T, s Store, k kindFixture[T]) {
 	first := k.minimal(k.prefix+"1", "taken")
 	k.put(t, s, first)
 
-	err := s.Write(t.Context(), func(tx Tx) error { return k.insert(t.Context(), tx, k.minimal(k.prefix+"2", "taken")) })
+	err := s.Write(t.Context(), func(tx Tx) error { return k.insert(tx, t.Context(), k.minimal(k.prefix+"2", "taken")) })
 	wantErr(t, "insert of a taken name", err, ErrConflict)
 	if errors.Is(err, ErrNotFound) {
 		t.Errorf("a conflict should not also be ErrNotFound: %v", err)
 	}
-	_, err = k.get(t.Context(), s, k.prefix+"2")
+	_, err = k.get(s, t.Context(), k.prefix+"2")
 	wantErr(t, "the refused object", err, ErrNotFound)
 
-	err = s.Write(t.Context(), func(tx Tx) error { return k.insert(t.Context(), tx, k.minimal(k.prefix+"1", "other-name")) })
+	err = s.Write(t.Context(), func(tx Tx) error { return k.insert(tx, t.Context(), k.minimal(k.prefix+"1", "other-name")) })
 	wantErr(t, "insert of a taken ID", err, ErrConflict)
 
 	k.check(t, s, k.stored(first))
@@ -399,7 +395,7 @@ func testKindUpdate[T any](t *testing.T, s Store, k kindFixture[T]) {
 	upd := k.tagged(k.minimal(id, "after"), map[string]string{"env": "dev", "tier": "gold"})
 	upd = k.withRevision(upd, 2, 36*time.Hour+123*time.Nanosecond)
 	k.meta(&upd).CreatedAt = at(-time.Hour)
-	write(t, s, func(tx Tx) error { return k.update(t.Context(), tx, upd) })
+	write(t, s, func(tx Tx) error { return k.update(tx, t.Context(), upd) })
 	k.check(t, s, k.stored(upd))
 	k.check(t, s, k.stored(other))
 	checkIDs(t, "old name", k.listIDs(t, s, ListQuery{Name: "before"}), nil)
@@ -412,18 +408,18 @@ func testKindUpdate[T any](t *testing.T, s Store, k kindFixture[T]) {
 		checkIDs(t, "tag tier=gold", k.listIDs(t, s, ListQuery{Tags: []Tag{{"tier", "gold"}}}), []string{id})
 		// Updating to nil tags removes every tag row and stores null.
 		untagged := k.withRevision(k.withTags(upd, nil), 3, time.Second)
-		write(t, s, func(tx Tx) error { return k.update(t.Context(), tx, untagged) })
+		write(t, s, func(tx Tx) error { return k.update(tx, t.Context(), untagged) })
 		k.check(t, s, k.stored(untagged))
 		checkIDs(t, "tag env=dev after clearing tags", k.listIDs(t, s, ListQuery{Tags: []Tag{{"env", "dev"}}}), nil)
 	}
 	back := k.withRevision(k.full(id, "before"), 4, 48*time.Hour)
-	write(t, s, func(tx Tx) error { return k.update(t.Context(), tx, back) })
+	write(t, s, func(tx Tx) error { return k.update(tx, t.Context(), back) })
 	k.check(t, s, k.stored(back))
 
 	// A failed transaction leaves nothing of its update behind.
 	boom := errors.New("boom")
 	err := s.Write(t.Context(), func(tx Tx) error {
-		if err := k.update(t.Context(), tx, upd); err != nil {
+		if err := k.update(tx, t.Context(), upd); err != nil {
 			return err
 		}
 		return boom
@@ -433,14 +429,14 @@ func testKindUpdate[T any](t *testing.T, s Store, k kindFixture[T]) {
 
 	// The name an update gave up is free again.
 	write(t, s, func(tx Tx) error {
-		return k.update(t.Context(), tx, k.withRevision(k.full(id, "renamed"), 5, time.Hour))
+		return k.update(tx, t.Context(), k.withRevision(k.full(id, "renamed"), 5, time.Hour))
 	})
 	k.put(t, s, k.minimal(k.prefix+"3", "before"))
 
 	// Update of an unknown ID.
-	err = s.Write(t.Context(), func(tx Tx) error { return k.update(t.Context(), tx, k.minimal(k.prefix+"unknown", "ghost")) })
+	err = s.Write(t.Context(), func(tx Tx) error { return k.update(tx, t.Context(), k.minimal(k.prefix+"unknown", "ghost")) })
 	wantErr(t, "update of an unknown ID", err, ErrNotFound)
-	_, err = k.get(t.Context(), s, k.prefix+"unknown")
+	_, err = k.get(s, t.Context(), k.prefix+"unknown")
 	wantErr(t, "update must not create", err, ErrNotFound)
 }
 
@@ -450,7 +446,7 @@ func testKindUpdateConflict[T any](t *testing.T, s Store, k kindFixture[T]) {
 	k.put(t, s, a, b)
 
 	moved := k.tagged(k.withRevision(k.minimal(k.prefix+"a", "bravo"), 2, 0), map[string]string{"k": "moved"})
-	err := s.Write(t.Context(), func(tx Tx) error { return k.update(t.Context(), tx, moved) })
+	err := s.Write(t.Context(), func(tx Tx) error { return k.update(tx, t.Context(), moved) })
 	wantErr(t, "update to a taken name", err, ErrConflict)
 
 	// Nothing of the refused update is stored, tags included.
@@ -463,7 +459,7 @@ func testKindUpdateConflict[T any](t *testing.T, s Store, k kindFixture[T]) {
 
 	// Keeping one's own name is no conflict.
 	same := k.withRevision(a, 2, 0)
-	write(t, s, func(tx Tx) error { return k.update(t.Context(), tx, same) })
+	write(t, s, func(tx Tx) error { return k.update(tx, t.Context(), same) })
 	k.check(t, s, k.stored(same))
 }
 
@@ -472,15 +468,15 @@ func testKindDelete[T any](t *testing.T, s Store, k kindFixture[T]) {
 	b := k.tagged(k.minimal(k.prefix+"b", "bravo"), map[string]string{"env": "prod"})
 	k.put(t, s, a, b)
 
-	write(t, s, func(tx Tx) error { return k.delete(t.Context(), tx, k.prefix+"a") })
-	_, err := k.get(t.Context(), s, k.prefix+"a")
+	write(t, s, func(tx Tx) error { return k.delete(tx, t.Context(), k.prefix+"a") })
+	_, err := k.get(s, t.Context(), k.prefix+"a")
 	wantErr(t, "get after delete", err, ErrNotFound)
 	k.check(t, s, k.stored(b))
 	checkIDs(t, "list after delete", k.listIDs(t, s, ListQuery{}), []string{k.prefix + "b"})
 
-	err = s.Write(t.Context(), func(tx Tx) error { return k.delete(t.Context(), tx, k.prefix+"a") })
+	err = s.Write(t.Context(), func(tx Tx) error { return k.delete(tx, t.Context(), k.prefix+"a") })
 	wantErr(t, "second delete", err, ErrNotFound)
-	err = s.Write(t.Context(), func(tx Tx) error { return k.delete(t.Context(), tx, k.prefix+"unknown") })
+	err = s.Write(t.Context(), func(tx Tx) error { return k.delete(tx, t.Context(), k.prefix+"unknown") })
 	wantErr(t, "delete of an unknown ID", err, ErrNotFound)
 
 	// The name and the ID are free again, and the old tags do not come back.
@@ -512,7 +508,7 @@ func testKindListPaging[T any](t *testing.T, s Store, k kindFixture[T]) {
 		after string
 	)
 	for page := 0; page < 5; page++ {
-		items, next, err := k.list(t.Context(), s, ListQuery{Limit: 10, After: after})
+		items, next, err := k.list(s, t.Context(), ListQuery{Limit: 10, After: after})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -532,7 +528,7 @@ func testKindListPaging[T any](t *testing.T, s Store, k kindFixture[T]) {
 	checkIDs(t, "every page", got, want)
 
 	// A page that ends exactly at the last object says so.
-	items, next, err := k.list(t.Context(), s, ListQuery{Limit: 5, After: want[19]})
+	items, next, err := k.list(s, t.Context(), ListQuery{Limit: 5, After: want[19]})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -541,7 +537,7 @@ func testKindListPaging[T any](t *testing.T, s Store, k kindFixture[T]) {
 		t.Errorf("a page ending at the last object should've had no next cursor, got %q", next)
 	}
 	// One page holding everything.
-	items, next, err = k.list(t.Context(), s, ListQuery{Limit: 25})
+	items, next, err = k.list(s, t.Context(), ListQuery{Limit: 25})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -549,7 +545,7 @@ func testKindListPaging[T any](t *testing.T, s Store, k kindFixture[T]) {
 		t.Errorf("limit 25 should've returned 25 items and no cursor, got %d and %q", len(items), next)
 	}
 	// Past the end.
-	items, next, err = k.list(t.Context(), s, ListQuery{Limit: 10, After: want[24]})
+	items, next, err = k.list(s, t.Context(), ListQuery{Limit: 10, After: want[24]})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -621,7 +617,7 @@ func testKindListFilterNamePrefix[T any](t *testing.T, s Store, k kindFixture[T]
 		checkIDs(t, fmt.Sprintf("name_prefix=%q", c.prefix), k.listIDs(t, s, ListQuery{NamePrefix: c.prefix}), c.want)
 	}
 	// The prefix filter pages like any other.
-	items, next, err := k.list(t.Context(), s, ListQuery{NamePrefix: "100", Limit: 2})
+	items, next, err := k.list(s, t.Context(), ListQuery{NamePrefix: "100", Limit: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -639,7 +635,7 @@ func testKindListFilterTags[T any](t *testing.T, s Store, k kindFixture[T]) {
 		// matches none, even an empty value, and ends the listing.
 		k.put(t, s, k.obj(1, "one"), k.obj(2, "two"))
 		for _, tags := range [][]Tag{{{"env", "prod"}}, {{"team", ""}}, {{"env", "prod"}, {"team", "a"}}} {
-			items, next, err := k.list(t.Context(), s, ListQuery{Tags: tags})
+			items, next, err := k.list(s, t.Context(), ListQuery{Tags: tags})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -680,7 +676,7 @@ func testKindListFilterTags[T any](t *testing.T, s Store, k kindFixture[T]) {
 	}
 	// Tags with other filters and with a cursor.
 	checkIDs(t, "env=prod prefix=t", k.listIDs(t, s, ListQuery{Tags: []Tag{{"env", "prod"}}, NamePrefix: "t"}), []string{id(2)})
-	items, next, err := k.list(t.Context(), s, ListQuery{Tags: []Tag{{"env", "prod"}}, Limit: 1})
+	items, next, err := k.list(s, t.Context(), ListQuery{Tags: []Tag{{"env", "prod"}}, Limit: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -688,7 +684,7 @@ func testKindListFilterTags[T any](t *testing.T, s Store, k kindFixture[T]) {
 	if next != id(1) {
 		t.Fatalf("next cursor should've been %q, got %q", id(1), next)
 	}
-	items, next, err = k.list(t.Context(), s, ListQuery{Tags: []Tag{{"env", "prod"}}, Limit: 1, After: next})
+	items, next, err = k.list(s, t.Context(), ListQuery{Tags: []Tag{{"env", "prod"}}, Limit: 1, After: next})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -722,7 +718,7 @@ func testKindListLimits[T any](t *testing.T, s Store, k kindFixture[T]) {
 		{"limit MaxLimit+1 is clamped", MaxLimit + 1, MaxLimit, ids[MaxLimit-1]},
 		{"limit 10*MaxLimit is clamped", 10 * MaxLimit, MaxLimit, ids[MaxLimit-1]},
 	} {
-		items, next, err := k.list(t.Context(), s, ListQuery{Limit: c.limit})
+		items, next, err := k.list(s, t.Context(), ListQuery{Limit: c.limit})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -735,7 +731,7 @@ func testKindListLimits[T any](t *testing.T, s Store, k kindFixture[T]) {
 			t.Errorf("%s: next cursor should've been %q, got %q", c.name, c.wantNext, next)
 		}
 	}
-	items, next, err := k.list(t.Context(), s, ListQuery{Limit: 10 * MaxLimit, After: ids[MaxLimit-1]})
+	items, next, err := k.list(s, t.Context(), ListQuery{Limit: 10 * MaxLimit, After: ids[MaxLimit-1]})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -745,7 +741,7 @@ func testKindListLimits[T any](t *testing.T, s Store, k kindFixture[T]) {
 	}
 	checkIDs(t, "all pages of the default size", k.listIDs(t, s, ListQuery{}), ids)
 	// ListAll reads every page, more than one of MaxLimit here.
-	all, err := ListAll(t.Context(), func(ctx context.Context, q ListQuery) ([]T, string, error) { return k.list(ctx, s, q) })
+	all, err := ListAll(t.Context(), func(ctx context.Context, q ListQuery) ([]T, string, error) { return k.list(s, ctx, q) })
 	if err != nil {
 		t.Fatal(err)
 	}
