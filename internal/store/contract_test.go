@@ -113,18 +113,6 @@ func stored(e api.Endpoint) api.Endpoint {
 	return e
 }
 
-func insertEndpoints(t *testing.T, s Store, eps ...api.Endpoint) {
-	t.Helper()
-	write(t, s, func(tx Tx) error {
-		for _, e := range eps {
-			if err := tx.InsertEndpoint(t.Context(), e); err != nil {
-				return fmt.Errorf("insert %s: %w", e.ID, err)
-			}
-		}
-		return nil
-	})
-}
-
 func getEndpoint(t *testing.T, r Reader, id string) api.Endpoint {
 	t.Helper()
 	e, err := r.GetEndpoint(t.Context(), id)
@@ -239,7 +227,7 @@ func testWriteRollback(t *testing.T, s Store, _ func(*testing.T) Store) {
 	checkRolledBack(t, s, key)
 
 	// A store error part-way rolls back what came before it.
-	insertEndpoints(t, s, endpoint("ep_taken", "taken"))
+	endpointKind.put(t, s, endpoint("ep_taken", "taken"))
 	err = s.Write(t.Context(), func(tx Tx) error {
 		ctx := t.Context()
 		if err := tx.InsertEndpoint(ctx, tagged(endpoint("ep_1", "one"), map[string]string{"env": "prod"})); err != nil {

@@ -133,18 +133,6 @@ func credCheck(t *testing.T, r Reader, want CredentialRecord) {
 	}
 }
 
-func credInsert(t *testing.T, s Store, cs ...CredentialRecord) {
-	t.Helper()
-	credWrite(t, s, func(tx Tx) error {
-		for _, c := range cs {
-			if err := tx.InsertCredential(t.Context(), c); err != nil {
-				return fmt.Errorf("insert %s: %w", c.ID, err)
-			}
-		}
-		return nil
-	})
-}
-
 func credWantErr(t *testing.T, what string, err, target error) {
 	t.Helper()
 	if !errors.Is(err, target) {
@@ -161,7 +149,7 @@ func testCredRoundTrip(t *testing.T, s Store) {
 	leaky := credMinimal("cred_d", "leaky")
 	p := "plaintext-must-not-be-stored"
 	leaky.Secret = &p
-	credInsert(t, s, full, minimal, empty, leaky)
+	credentialKind.put(t, s, full, minimal, empty, leaky)
 	// Reads inside the writing transaction see it too.
 	credWrite(t, s, func(tx Tx) error {
 		credCheck(t, tx, credStored(full))
@@ -195,7 +183,7 @@ func testCredNotFound(t *testing.T, s Store) {
 
 func testCredUpdateSealed(t *testing.T, s Store) {
 	c := credFull("cred_a", "a")
-	credInsert(t, s, c, credMinimal("cred_b", "b"))
+	credentialKind.put(t, s, c, credMinimal("cred_b", "b"))
 	rot := secret.Sealed{KeyID: "knew", WrappedKey: []byte("new-wrap\x00"), Ciphertext: bytes.Clone(c.Sealed.Ciphertext)}
 	credWrite(t, s, func(tx Tx) error { return tx.UpdateSealed(t.Context(), "cred_a", rot) })
 	want := credStored(c)

@@ -284,24 +284,30 @@ func (k kindFixture[T]) check(t *testing.T, r Reader, want T) {
 // listIDs lists every page of q and returns the IDs in order.
 func (k kindFixture[T]) listIDs(t *testing.T, r Reader, q ListQuery) []string {
 	t.Helper()
-	var ids []string
-	for page := 0; ; page++ {
-		if page > 10000 {
-			t.Fatalf("list %s (%+v): cursor never ends", k.name, q)
-		}
-		items, next, err := k.list(r, t.Context(), q)
+	return k.ids(allPages(t, func(ctx context.Context, q ListQuery) ([]T, string, error) { return k.list(r, ctx, q) }, q))
+}
+
+// allPages reads every page of q with list, checking that each page is a
+// slice (an empty one when nothing matched) and that the cursor ends.
+func allPages[T, Q any, PQ pageQuery[Q]](t *testing.T, list func(ctx context.Context, q Q) ([]T, string, error), q Q) []T {
+	t.Helper()
+	var out []T
+	for range 10000 {
+		items, next, err := list(t.Context(), q)
 		if err != nil {
-			t.Fatalf("list %s (%+v): %v", k.name, q, err)
+			t.Fatalf("list (%+v): %v", q, err)
 		}
 		if items == nil {
-			t.Fatalf("list %s (%+v): a nil page, want an empty slice", k.name, q)
+			t.Fatalf("list (%+v): a nil page, want an empty slice", q)
 		}
-		ids = append(ids, k.ids(items)...)
+		out = append(out, items...)
 		if next == "" {
-			return ids
+			return out
 		}
-		q.After = next
+		PQ(&q).page().After = next
 	}
+	t.Fatalf("list (%+v): the cursor never ends", q)
+	return nil
 }
 
 // withRevision returns v with the given revision, moved in time by d.
@@ -762,23 +768,6 @@ func testMonitorFilterEndpoint(t *testing.T, s Store, _ func(*testing.T) Store) 
 		on(k.withTags(k.obj(4, "a-four"), map[string]string{"env": "prod"}), "ep_1"),
 		on(k.withTags(k.obj(5, "a-five"), map[string]string{"env": "prod"}), "ep_2"),
 	)
-	ids := func(q MonitorQuery) []string {
-		t.Helper()
-		var out []string
-		for range 100 {
-			page, next, err := s.ListMonitors(t.Context(), q)
-			if err != nil {
-				t.Fatalf("ListMonitors(%+v): %v", q, err)
-			}
-			out = append(out, k.ids(page)...)
-			if next == "" {
-				return out
-			}
-			q.After = next
-		}
-		t.Fatalf("ListMonitors(%+v): the cursor never ends", q)
-		return nil
-	}
 	for _, c := range []struct {
 		name string
 		q    MonitorQuery
@@ -794,7 +783,7 @@ func testMonitorFilterEndpoint(t *testing.T, s Store, _ func(*testing.T) Store) 
 		{"ep_2 prefix a-", MonitorQuery{ListQuery: ListQuery{NamePrefix: "a-"}, EndpointID: "ep_2"}, []string{"mon_05"}},
 		{"ep_2 name a-one", MonitorQuery{ListQuery: ListQuery{Name: "a-one"}, EndpointID: "ep_2"}, nil},
 	} {
-		checkIDs(t, c.name, ids(c.q), c.want)
+		checkIDs(t, c.name, k.ids(allPages(t, s.ListMonitors, c.q)), c.want)
 	}
 	// ListAll takes the monitors' own query type; a filter set by the list
 	// function holds on every page.

@@ -120,7 +120,7 @@ func TestSQLitePathIsNotAURI(t *testing.T) {
 // see: deleting an endpoint leaves no tag rows behind.
 func TestSQLiteDeleteEndpointRemovesTagRows(t *testing.T) {
 	s := openSQLite(t, filepath.Join(t.TempDir(), "aio.db"))
-	insertEndpoints(t, s,
+	endpointKind.put(t, s,
 		tagged(endpoint("ep_1", "one"), map[string]string{"a": "1", "b": "2"}),
 		tagged(endpoint("ep_2", "two"), map[string]string{"a": "1"}),
 	)
