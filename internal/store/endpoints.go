@@ -11,36 +11,28 @@ import (
 var endpoints = newTable(table[api.Endpoint]{
 	tableSpec: tableSpec{
 		name:    "endpoints",
-		columns: []string{"name", "url", "api_version", "description", "owner", "data_classification", "tags", "credential_id"},
+		columns: []string{"name", "url", "api_version", "description", "owner", "data_classification", "credential_id"},
 		refs:    []reference{{column: "credential_id", kind: api.KindCredential}},
 	},
 	scan: scanEndpoint,
 	args: endpointArgs,
 	meta: func(e *api.Endpoint) *api.Meta { return &e.Meta },
-	tags: func(e api.Endpoint) map[string]string { return e.Tags },
+	tags: func(e *api.Endpoint) *map[string]string { return &e.Tags },
 })
 
 func scanEndpoint(s scanner) (api.Endpoint, error) {
 	var (
-		e                                       api.Endpoint
-		apiVer, desc, owner, tags, credentialID sql.NullString
+		e                                 api.Endpoint
+		apiVer, desc, owner, credentialID sql.NullString
 	)
-	if err := s.Scan(&e.Name, &e.URL, &apiVer, &desc, &owner, &e.DataClassification, &tags, &credentialID); err != nil {
-		return e, err
-	}
+	err := s.Scan(&e.Name, &e.URL, &apiVer, &desc, &owner, &e.DataClassification, &credentialID)
 	e.APIVersion, e.Description, e.Owner = nullStringPtr(apiVer), nullStringPtr(desc), nullStringPtr(owner)
 	e.CredentialID = nullStringPtr(credentialID)
-	var err error
-	e.Tags, err = decodeTags(tags)
 	return e, err
 }
 
 func endpointArgs(e api.Endpoint) ([]any, error) {
-	tags, err := encodeTags(e.Tags)
-	if err != nil {
-		return nil, err
-	}
-	return []any{e.Name, e.URL, e.APIVersion, e.Description, e.Owner, e.DataClassification, tags, e.CredentialID}, nil
+	return []any{e.Name, e.URL, e.APIVersion, e.Description, e.Owner, e.DataClassification, e.CredentialID}, nil
 }
 
 func (r sqlReader) GetEndpoint(ctx context.Context, id string) (api.Endpoint, error) {

@@ -12,14 +12,14 @@ import (
 var monitors = newTable(table[api.Monitor]{
 	tableSpec: tableSpec{
 		name: "monitors",
-		columns: []string{"name", "endpoint_id", "type", "enabled", "interval", "timeout", "tags", "request",
+		columns: []string{"name", "endpoint_id", "type", "enabled", "interval", "timeout", "request",
 			"assertions", "retry_strategy", "degraded_response_time", "credential_id"},
 		refs: []reference{{column: "endpoint_id", kind: api.KindEndpoint}, {column: "credential_id", kind: api.KindCredential}},
 	},
 	scan: scanMonitor,
 	args: monitorArgs,
 	meta: func(m *api.Monitor) *api.Meta { return &m.Meta },
-	tags: func(m api.Monitor) map[string]string { return m.Tags },
+	tags: func(m *api.Monitor) *map[string]string { return &m.Tags },
 })
 
 // MonitorQuery selects a page of monitors: the filters of every kind and
@@ -32,21 +32,18 @@ type MonitorQuery struct {
 
 func scanMonitor(s scanner) (api.Monitor, error) {
 	var (
-		m                                              api.Monitor
-		enabled                                        bool
-		interval                                       string
-		timeout, tags, req, asserts, retry, degr, cred sql.NullString
+		m                                        api.Monitor
+		enabled                                  bool
+		interval                                 string
+		timeout, req, asserts, retry, degr, cred sql.NullString
 	)
-	if err := s.Scan(&m.Name, &m.EndpointID, &m.Type, &enabled, &interval, &timeout, &tags, &req, &asserts,
+	if err := s.Scan(&m.Name, &m.EndpointID, &m.Type, &enabled, &interval, &timeout, &req, &asserts,
 		&retry, &degr, &cred); err != nil {
 		return m, err
 	}
 	m.Enabled, m.Interval = &enabled, &interval
 	m.Timeout, m.DegradedResponseTime = nullStringPtr(timeout), nullStringPtr(degr)
 	var err error
-	if m.Tags, err = decodeTags(tags); err != nil {
-		return m, err
-	}
 	if m.Request, err = decodeJSONPtr[api.MonitorRequest](req); err != nil {
 		return m, err
 	}
@@ -62,10 +59,6 @@ func scanMonitor(s scanner) (api.Monitor, error) {
 }
 
 func monitorArgs(m api.Monitor) ([]any, error) {
-	tags, err := encodeTags(m.Tags)
-	if err != nil {
-		return nil, err
-	}
 	req, err := jsonColumn(m.Request, m.Request == nil)
 	if err != nil {
 		return nil, err
@@ -86,7 +79,7 @@ func monitorArgs(m api.Monitor) ([]any, error) {
 	if m.Interval != nil {
 		interval = *m.Interval
 	}
-	return []any{m.Name, m.EndpointID, m.Type, m.IsEnabled(), interval, m.Timeout, tags, req, asserts, retry,
+	return []any{m.Name, m.EndpointID, m.Type, m.IsEnabled(), interval, m.Timeout, req, asserts, retry,
 		m.DegradedResponseTime, cred}, nil
 }
 

@@ -18,9 +18,9 @@ import (
 	"github.com/aio-platform/terraform-provider-aio/internal/api"
 )
 
-// table is how one kind of object is stored. Every kind's table starts
-// with the id column and ends with revision, created_at and updated_at,
-// the columns of the api.Meta every object embeds: the generic code reads
+// table is how one kind of object is stored. Every kind's table has the
+// id, revision, created_at and updated_at columns of the api.Meta every
+// object embeds, and a tagged kind a tags column: the generic code reads
 // and writes those, so a kind's scan and args handle only its own columns.
 type table[T any] struct {
 	tableSpec
@@ -32,9 +32,10 @@ type table[T any] struct {
 	// meta returns v's Meta: its ID (the key of updates, of tag rows and of
 	// cursors), revision and timestamps.
 	meta func(v *T) *api.Meta
-	// tags returns v's tags. It is nil for a kind that carries no tags:
-	// such a kind keeps no tag rows, and a tag filter matches none of it.
-	tags func(v T) map[string]string
+	// tags returns where v keeps its tags. It is nil for a kind that
+	// carries no tags: such a kind has no tags column and keeps no tag
+	// rows, and a tag filter matches none of it.
+	tags func(v *T) *map[string]string
 }
 
 // tableSpec is the part of a table that does not depend on the Go type of
@@ -43,8 +44,8 @@ type table[T any] struct {
 type tableSpec struct {
 	// name is the SQL table.
 	name string
-	// columns are the kind's own columns, between id and the Meta columns
-	// that newTable adds.
+	// columns are the kind's own columns, to which newTable adds id, tags
+	// and the Meta columns.
 	columns []string
 	// refs are the columns that hold the ID of another object, by the kind
 	// of that object: what makes this kind's objects referrers of it.
@@ -70,7 +71,7 @@ type statements struct {
 
 // newTable builds the statements of t.
 func newTable[T any](t table[T]) *table[T] {
-	all := slices.Concat([]string{"id"}, t.columns, []string{"revision", "created_at", "updated_at"})
+	all := slices.Concat([]string{"id"}, t.columns, t.tagColumn(), []string{"revision", "created_at", "updated_at"})
 	cols := strings.Join(all, ", ")
 	t.sql = statements{
 		get:    `SELECT ` + cols + ` FROM ` + t.name + ` WHERE id = ?`,
@@ -82,18 +83,32 @@ func newTable[T any](t table[T]) *table[T] {
 	return &t
 }
 
+// tagColumn is the tags column of a tagged kind: the tags as given (null
+// stays null), where the tag rows are what filters read.
+func (t *table[T]) tagColumn() []string {
+	if t.tags == nil {
+		return nil
+	}
+	return []string{"tags"}
+}
+
 // id returns v's ID.
 func (t *table[T]) id(v T) string { return t.meta(&v).ID }
 
 // scanRow reads one whole row: the kind's scan reads its own columns
-// through a scanner that adds the Meta columns around them.
+// through a scanner that adds the shared columns around them.
 func (t *table[T]) scanRow(s scanner) (T, error) {
 	var (
 		m                api.Meta
+		tags             sql.NullString
 		created, updated string
 	)
+	var tagDest []any
+	if t.tags != nil {
+		tagDest = []any{&tags}
+	}
 	v, err := t.scan(scanFunc(func(dest ...any) error {
-		return s.Scan(slices.Concat([]any{&m.ID}, dest, []any{&m.Revision, &created, &updated})...)
+		return s.Scan(slices.Concat([]any{&m.ID}, dest, tagDest, []any{&m.Revision, &created, &updated})...)
 	}))
 	if err != nil {
 		return v, err
@@ -105,7 +120,10 @@ func (t *table[T]) scanRow(s scanner) (T, error) {
 		return v, err
 	}
 	*t.meta(&v) = m
-	return v, nil
+	if t.tags != nil {
+		*t.tags(&v), err = decodeTags(tags)
+	}
+	return v, err
 }
 
 // row returns the values of every column for v, in order.
@@ -114,8 +132,16 @@ func (t *table[T]) row(v T) ([]any, error) {
 	if err != nil {
 		return nil, err
 	}
+	var tags []any
+	if t.tags != nil {
+		enc, err := encodeTags(*t.tags(&v))
+		if err != nil {
+			return nil, err
+		}
+		tags = []any{enc}
+	}
 	m := t.meta(&v)
-	return slices.Concat([]any{m.ID}, own, []any{m.Revision, fmtTime(m.CreatedAt), fmtTime(m.UpdatedAt)}), nil
+	return slices.Concat([]any{m.ID}, own, tags, []any{m.Revision, fmtTime(m.CreatedAt), fmtTime(m.UpdatedAt)}), nil
 }
 
 // scanFunc turns a function into a scanner.
@@ -251,7 +277,7 @@ func putTags[T any](ctx context.Context, tx sqlTx, t *table[T], v T) error {
 	if _, err := tx.exec(ctx, `DELETE FROM object_tags WHERE object_id = ?`, id); err != nil {
 		return err
 	}
-	for k, val := range t.tags(v) {
+	for k, val := range *t.tags(&v) {
 		if _, err := tx.exec(ctx, `INSERT INTO object_tags (object_id, key, value) VALUES (?, ?, ?)`, id, k, val); err != nil {
 			return err
 		}
