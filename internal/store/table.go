@@ -6,6 +6,14 @@ package store
 // SQL of those five operations, the shared list filters, the cursor paging,
 // the tag rows and the referrer queries are written here once, so that a
 // new kind adds a spec, not another copy of the SQL.
+//
+// Adding a kind (endpoints.go is the example): a migration creating its
+// table (id, its own columns, tags if tagged, revision, created_at,
+// updated_at); a file with its table spec (newTable), the scan and args of
+// its own columns and its one-line methods; the methods in Reader and Tx,
+// and a query type embedding ListQuery if it has filters of its own; its
+// spec in tables; a fixture in kinds_contract_test.go, which runs every
+// kind scenario on it.
 
 import (
 	"context"
