@@ -38,7 +38,7 @@ func (s *timedStore) WriteResults(ctx context.Context, results []api.ProbeResult
 	return err
 }
 
-func (s *timedStore) ListMonitors(ctx context.Context, q store.ListQuery) ([]api.Monitor, string, error) {
+func (s *timedStore) ListMonitors(ctx context.Context, q store.MonitorQuery) ([]api.Monitor, string, error) {
 	start := time.Now()
 	page, next, err := s.Store.ListMonitors(ctx, q)
 	s.add(&s.listing, span{start, time.Since(start), len(page)})

@@ -194,7 +194,7 @@ type flakyStore struct {
 	failures atomic.Int64
 }
 
-func (s *flakyStore) ListMonitors(ctx context.Context, q store.ListQuery) ([]api.Monitor, string, error) {
+func (s *flakyStore) ListMonitors(ctx context.Context, q store.MonitorQuery) ([]api.Monitor, string, error) {
 	if s.failures.Add(-1) >= 0 {
 		return nil, "", errors.New("database is not ready")
 	}

@@ -51,8 +51,7 @@ func (s *Server) monitors() *kindSpec[api.Monitor, *api.Monitor] {
 // listMonitors reads one page of monitors, of one endpoint when endpointID
 // is set. It is the one place that calls the store's ListMonitors.
 func listMonitors(r store.Reader, ctx context.Context, q store.ListQuery, endpointID string) ([]api.Monitor, string, error) {
-	q.EndpointID = endpointID
-	return r.ListMonitors(ctx, q)
+	return r.ListMonitors(ctx, store.MonitorQuery{ListQuery: q, EndpointID: endpointID})
 }
 
 // checkMonitorRefs answers 400 on the field when the endpoint or the

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"time"
 
 	"github.com/aio-platform/terraform-provider-aio/internal/api"
@@ -18,21 +17,28 @@ type CredentialRecord struct {
 	Sealed secret.Sealed
 }
 
-//nolint:gosec // G101: column names, not a credential.
-const credentialColumns = `id, name, description, type, header, query_param, username, token_url, client_id, scopes,
-	allowed_hosts, expires_at, rotation_period, secret_key_id, secret_wrapped, secret_ciphertext, secret_revision, last_rotated_at,
-	revision, created_at, updated_at`
+// credentials is how credentials are stored. They carry no tags.
+var credentials = newTable(table[CredentialRecord]{
+	tableSpec: tableSpec{
+		name: "credentials",
+		columns: []string{"name", "description", "type", "header", "query_param", "username", "token_url", "client_id",
+			"scopes", "allowed_hosts", "expires_at", "rotation_period", "secret_key_id", "secret_wrapped", "secret_ciphertext",
+			"secret_revision", "last_rotated_at"},
+	},
+	scan: scanCredential,
+	args: credentialArgs,
+	meta: func(c *CredentialRecord) *api.Meta { return &c.Meta },
+})
 
 func scanCredential(s scanner) (CredentialRecord, error) {
 	var (
 		c                                                  CredentialRecord
 		desc, header, qp, user, tokenURL, clientID, scopes sql.NullString
 		expires, period                                    sql.NullString
-		hosts, lastRotated, created, updated               string
+		hosts, lastRotated                                 string
 	)
-	err := s.Scan(&c.ID, &c.Name, &desc, &c.Type, &header, &qp, &user, &tokenURL, &clientID, &scopes,
-		&hosts, &expires, &period, &c.Sealed.KeyID, &c.Sealed.WrappedKey, &c.Sealed.Ciphertext, &c.SecretRevision, &lastRotated,
-		&c.Revision, &created, &updated)
+	err := s.Scan(&c.Name, &desc, &c.Type, &header, &qp, &user, &tokenURL, &clientID, &scopes,
+		&hosts, &expires, &period, &c.Sealed.KeyID, &c.Sealed.WrappedKey, &c.Sealed.Ciphertext, &c.SecretRevision, &lastRotated)
 	if err != nil {
 		return c, err
 	}
@@ -57,14 +63,7 @@ func scanCredential(s scanner) (CredentialRecord, error) {
 		return c, err
 	}
 	lr, err := parseTime(lastRotated)
-	if err != nil {
-		return c, err
-	}
 	c.LastRotatedAt = &lr
-	if c.CreatedAt, err = parseTime(created); err != nil {
-		return c, err
-	}
-	c.UpdatedAt, err = parseTime(updated)
 	return c, err
 }
 
@@ -89,27 +88,17 @@ func credentialArgs(c CredentialRecord) ([]any, error) {
 	if c.LastRotatedAt != nil {
 		lastRotated = *c.LastRotatedAt
 	}
-	return []any{c.ID, c.Name, c.Description, c.Type, c.Header, c.QueryParam, c.Username, c.TokenURL, c.ClientID, scopes,
+	return []any{c.Name, c.Description, c.Type, c.Header, c.QueryParam, c.Username, c.TokenURL, c.ClientID, scopes,
 		string(hosts), fmtTimePtr(c.ExpiresAt), c.RotationPeriod, c.Sealed.KeyID, c.Sealed.WrappedKey, c.Sealed.Ciphertext, c.SecretRevision,
-		fmtTime(lastRotated), c.Revision, fmtTime(c.CreatedAt), fmtTime(c.UpdatedAt)}, nil
+		fmtTime(lastRotated)}, nil
 }
 
 func (r sqlReader) GetCredential(ctx context.Context, id string) (CredentialRecord, error) {
-	c, err := scanCredential(r.queryRow(ctx, `SELECT `+credentialColumns+` FROM credentials WHERE id = ?`, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return c, ErrNotFound
-	}
-	return c, err
+	return getObject(ctx, r, credentials, id)
 }
 
 func (r sqlReader) ListCredentials(ctx context.Context, q ListQuery) ([]CredentialRecord, string, error) {
-	if len(q.Tags) > 0 {
-		// Credentials carry no tags: a tag filter matches none.
-		return []CredentialRecord{}, "", nil
-	}
-	where, args := listWhere(q)
-	return listByID(ctx, r, `SELECT `+credentialColumns+` FROM credentials`+where, args, q.Limit, scanCredential,
-		func(c CredentialRecord) string { return c.ID })
+	return listObjects(ctx, r, credentials, q)
 }
 
 func (r sqlReader) CountCredentials(ctx context.Context) (int, error) {
@@ -119,28 +108,15 @@ func (r sqlReader) CountCredentials(ctx context.Context) (int, error) {
 }
 
 func (r sqlReader) CredentialReferrers(ctx context.Context, id string) ([]string, error) {
-	return r.ids(ctx, `SELECT id FROM endpoints WHERE credential_id = ?
-		UNION SELECT id FROM monitors WHERE credential_id = ? ORDER BY id`, id, id)
+	return r.referrers(ctx, api.KindCredential, id)
 }
 
 func (t sqlTx) InsertCredential(ctx context.Context, c CredentialRecord) error {
-	args, err := credentialArgs(c)
-	if err != nil {
-		return err
-	}
-	_, err = t.exec(ctx, `INSERT INTO credentials (`+credentialColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...)
-	return err
+	return insertObject(ctx, t, credentials, c)
 }
 
 func (t sqlTx) UpdateCredential(ctx context.Context, c CredentialRecord) error {
-	args, err := credentialArgs(c)
-	if err != nil {
-		return err
-	}
-	return t.execOne(ctx, `UPDATE credentials SET id = ?, name = ?, description = ?, type = ?, header = ?, query_param = ?,
-		username = ?, token_url = ?, client_id = ?, scopes = ?, allowed_hosts = ?, expires_at = ?, rotation_period = ?, secret_key_id = ?,
-		secret_wrapped = ?, secret_ciphertext = ?, secret_revision = ?, last_rotated_at = ?, revision = ?, created_at = ?,
-		updated_at = ? WHERE id = ?`, append(args, c.ID)...)
+	return updateObject(ctx, t, credentials, c)
 }
 
 func (t sqlTx) UpdateSealed(ctx context.Context, id string, s secret.Sealed) error {
@@ -149,5 +125,5 @@ func (t sqlTx) UpdateSealed(ctx context.Context, id string, s secret.Sealed) err
 }
 
 func (t sqlTx) DeleteCredential(ctx context.Context, id string) error {
-	return t.execOne(ctx, `DELETE FROM credentials WHERE id = ?`, id)
+	return deleteObject(ctx, t, credentials, id)
 }

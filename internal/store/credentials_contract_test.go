@@ -1,14 +1,14 @@
 package store
 
-// Credential scenarios of the store contract. They are kept apart from
-// contract_test.go; a backend joins them with one Test function that calls
-// runCredentialContract (see TestContractSQLiteCredentials).
+// Credential scenarios of the store contract that only credentials have:
+// the sealed secret and the plaintext that must never be stored. What every
+// kind does is in kinds_contract_test.go. TestContractCredentials
+// (backends_test.go) runs them on every backend.
 
 import (
 	"bytes"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"reflect"
 	"slices"
 	"testing"
@@ -23,17 +23,6 @@ var credT0 = time.Date(2025, time.July, 4, 12, 30, 45, 987654321, time.FixedZone
 
 func credUS(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
 
-func TestContractSQLiteCredentials(t *testing.T) {
-	runCredentialContract(t, func(t *testing.T) Store {
-		s, err := OpenSQLite(t.Context(), filepath.Join(t.TempDir(), "aio.db"))
-		if err != nil {
-			t.Fatalf("OpenSQLite: %v", err)
-		}
-		t.Cleanup(func() { _ = s.Close() })
-		return s
-	})
-}
-
 // runCredentialContract runs every credential scenario against a new,
 // empty store made by open.
 func runCredentialContract(t *testing.T, open func(t *testing.T) Store) {
@@ -43,12 +32,7 @@ func runCredentialContract(t *testing.T, open func(t *testing.T) Store) {
 	}{
 		{"RoundTrip", testCredRoundTrip},
 		{"NotFound", testCredNotFound},
-		{"NameConflict", testCredNameConflict},
-		{"Update", testCredUpdate},
 		{"UpdateSealed", testCredUpdateSealed},
-		{"Delete", testCredDelete},
-		{"List", testCredList},
-		{"Referrers", testCredReferrers},
 	} {
 		t.Run(sc.name, func(t *testing.T) { sc.run(t, open(t)) })
 	}
@@ -149,18 +133,6 @@ func credCheck(t *testing.T, r Reader, want CredentialRecord) {
 	}
 }
 
-func credInsert(t *testing.T, s Store, cs ...CredentialRecord) {
-	t.Helper()
-	credWrite(t, s, func(tx Tx) error {
-		for _, c := range cs {
-			if err := tx.InsertCredential(t.Context(), c); err != nil {
-				return fmt.Errorf("insert %s: %w", c.ID, err)
-			}
-		}
-		return nil
-	})
-}
-
 func credWantErr(t *testing.T, what string, err, target error) {
 	t.Helper()
 	if !errors.Is(err, target) {
@@ -177,7 +149,7 @@ func testCredRoundTrip(t *testing.T, s Store) {
 	leaky := credMinimal("cred_d", "leaky")
 	p := "plaintext-must-not-be-stored"
 	leaky.Secret = &p
-	credInsert(t, s, full, minimal, empty, leaky)
+	credentialKind.put(t, s, full, minimal, empty, leaky)
 	// Reads inside the writing transaction see it too.
 	credWrite(t, s, func(tx Tx) error {
 		credCheck(t, tx, credStored(full))
@@ -209,52 +181,9 @@ func testCredNotFound(t *testing.T, s Store) {
 	}
 }
 
-func testCredNameConflict(t *testing.T, s Store) {
-	credInsert(t, s, credMinimal("cred_a", "taken"), credMinimal("cred_b", "other"))
-	err := s.Write(t.Context(), func(tx Tx) error { return tx.InsertCredential(t.Context(), credMinimal("cred_c", "taken")) })
-	credWantErr(t, "insert a taken name", err, ErrConflict)
-	err = s.Write(t.Context(), func(tx Tx) error { return tx.InsertCredential(t.Context(), credMinimal("cred_a", "fresh")) })
-	if err == nil {
-		t.Error("insert of a taken ID succeeded")
-	}
-	renamed := credMinimal("cred_b", "taken")
-	renamed.Revision = 2
-	err = s.Write(t.Context(), func(tx Tx) error { return tx.UpdateCredential(t.Context(), renamed) })
-	credWantErr(t, "rename onto a taken name", err, ErrConflict)
-	credCheck(t, s, credStored(credMinimal("cred_b", "other")))
-	if n, _ := s.CountCredentials(t.Context()); n != 2 {
-		t.Errorf("%d credentials after refused writes, want 2", n)
-	}
-}
-
-func testCredUpdate(t *testing.T, s Store) {
-	credInsert(t, s, credFull("cred_a", "a"))
-	// Everything replaced; optional fields cleared to nil.
-	next := credMinimal("cred_a", "a-renamed")
-	next.Sealed = credSealed("v2")
-	next.SecretRevision, next.Revision = 4, 8
-	next.UpdatedAt = credT0.Add(3 * time.Hour)
-	credWrite(t, s, func(tx Tx) error { return tx.UpdateCredential(t.Context(), next) })
-	credCheck(t, s, credStored(next))
-	// And back.
-	full := credFull("cred_a", "a")
-	credWrite(t, s, func(tx Tx) error { return tx.UpdateCredential(t.Context(), full) })
-	credCheck(t, s, credStored(full))
-	// A failed transaction leaves nothing behind.
-	boom := errors.New("boom")
-	err := s.Write(t.Context(), func(tx Tx) error {
-		if err := tx.UpdateCredential(t.Context(), next); err != nil {
-			return err
-		}
-		return boom
-	})
-	credWantErr(t, "rolled back update", err, boom)
-	credCheck(t, s, credStored(full))
-}
-
 func testCredUpdateSealed(t *testing.T, s Store) {
 	c := credFull("cred_a", "a")
-	credInsert(t, s, c, credMinimal("cred_b", "b"))
+	credentialKind.put(t, s, c, credMinimal("cred_b", "b"))
 	rot := secret.Sealed{KeyID: "knew", WrappedKey: []byte("new-wrap\x00"), Ciphertext: bytes.Clone(c.Sealed.Ciphertext)}
 	credWrite(t, s, func(tx Tx) error { return tx.UpdateSealed(t.Context(), "cred_a", rot) })
 	want := credStored(c)
@@ -263,153 +192,4 @@ func testCredUpdateSealed(t *testing.T, s Store) {
 	// or timestamp.
 	credCheck(t, s, want)
 	credCheck(t, s, credStored(credMinimal("cred_b", "b")))
-}
-
-func testCredDelete(t *testing.T, s Store) {
-	credInsert(t, s, credMinimal("cred_a", "a"), credMinimal("cred_b", "b"))
-	credWrite(t, s, func(tx Tx) error { return tx.DeleteCredential(t.Context(), "cred_a") })
-	_, err := s.GetCredential(t.Context(), "cred_a")
-	credWantErr(t, "get after delete", err, ErrNotFound)
-	credWantErr(t, "second delete", s.Write(t.Context(), func(tx Tx) error { return tx.DeleteCredential(t.Context(), "cred_a") }), ErrNotFound)
-	credCheck(t, s, credStored(credMinimal("cred_b", "b")))
-	// The name is free again.
-	credInsert(t, s, credMinimal("cred_c", "a"))
-}
-
-func testCredList(t *testing.T, s Store) {
-	var all []string
-	var recs []CredentialRecord
-	for i := range 7 {
-		id := fmt.Sprintf("cred_%02d", 7-i) // inserted out of order
-		name := fmt.Sprintf("svc-%d", i)
-		if i%2 == 1 {
-			name = fmt.Sprintf("other-%d", i)
-		}
-		recs = append(recs, credMinimal(id, name))
-		all = append(all, id)
-	}
-	credInsert(t, s, recs...)
-	slices.Sort(all)
-	ids := func(q ListQuery) []string {
-		t.Helper()
-		var out []string
-		for range 100 {
-			page, next, err := s.ListCredentials(t.Context(), q)
-			if err != nil {
-				t.Fatalf("ListCredentials(%+v): %v", q, err)
-			}
-			if page == nil {
-				t.Fatalf("ListCredentials(%+v) returned a nil page", q)
-			}
-			for _, c := range page {
-				out = append(out, c.ID)
-				if c.Secret != nil {
-					t.Errorf("listed %s with a secret", c.ID)
-				}
-				if len(c.Sealed.Ciphertext) == 0 {
-					t.Errorf("listed %s without its sealed secret", c.ID)
-				}
-			}
-			if next == "" {
-				return out
-			}
-			q.After = next
-		}
-		t.Fatalf("ListCredentials(%+v): the cursor never ends", q)
-		return nil
-	}
-	for _, tc := range []struct {
-		q    ListQuery
-		want []string
-	}{
-		{ListQuery{}, all},
-		{ListQuery{Limit: 1}, all},
-		{ListQuery{Limit: 3}, all},
-		{ListQuery{Limit: 7}, all},
-		{ListQuery{Name: "svc-2"}, []string{"cred_05"}},
-		{ListQuery{Name: "svc"}, nil},
-		{ListQuery{NamePrefix: "other-"}, []string{"cred_02", "cred_04", "cred_06"}},
-		{ListQuery{NamePrefix: "other-", Limit: 2}, []string{"cred_02", "cred_04", "cred_06"}},
-		{ListQuery{Tags: []Tag{{Key: "env", Value: "prod"}}}, nil},
-		{ListQuery{After: "cred_05"}, []string{"cred_06", "cred_07"}},
-	} {
-		if got := ids(tc.q); !slices.Equal(got, tc.want) {
-			t.Errorf("ListCredentials(%+v) = %q, want %q", tc.q, got, tc.want)
-		}
-	}
-	page, next, err := s.ListCredentials(t.Context(), ListQuery{Limit: 7})
-	if err != nil || len(page) != 7 || next != "" {
-		t.Errorf("a full last page: %d items, next %q, %v; want 7 and no cursor", len(page), next, err)
-	}
-	if n, err := s.CountCredentials(t.Context()); err != nil || n != 7 {
-		t.Errorf("CountCredentials = %d, %v; want 7", n, err)
-	}
-}
-
-func testCredReferrers(t *testing.T, s Store) {
-	credInsert(t, s, credMinimal("cred_a", "a"), credMinimal("cred_b", "b"))
-	ep := func(id string, cred *string) api.Endpoint {
-		return api.Endpoint{Meta: api.Meta{ID: id, Revision: 1, CreatedAt: credT0, UpdatedAt: credT0}, Name: id, URL: "https://" + id + ".example.com/", DataClassification: api.ClassInternal,
-			CredentialID: cred}
-	}
-	a, b := "cred_a", "cred_b"
-	credWrite(t, s, func(tx Tx) error {
-		for _, e := range []api.Endpoint{ep("ep_3", &a), ep("ep_1", &a), ep("ep_2", &b), ep("ep_4", nil)} {
-			if err := tx.InsertEndpoint(t.Context(), e); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	refs := func(id string) []string {
-		t.Helper()
-		got, err := s.CredentialReferrers(t.Context(), id)
-		if err != nil {
-			t.Fatalf("CredentialReferrers(%s): %v", id, err)
-		}
-		if got == nil {
-			t.Fatalf("CredentialReferrers(%s) = nil, want a slice", id)
-		}
-		return got
-	}
-	if got := refs("cred_a"); !slices.Equal(got, []string{"ep_1", "ep_3"}) {
-		t.Errorf("referrers of cred_a = %q", got)
-	}
-	if got := refs("cred_b"); !slices.Equal(got, []string{"ep_2"}) {
-		t.Errorf("referrers of cred_b = %q", got)
-	}
-	if got := refs("cred_none"); len(got) != 0 {
-		t.Errorf("referrers of an unknown credential = %q", got)
-	}
-	// The credential_id of an endpoint round-trips.
-	e, err := s.GetEndpoint(t.Context(), "ep_3")
-	if err != nil || e.CredentialID == nil || *e.CredentialID != "cred_a" {
-		t.Errorf("endpoint ep_3 credential_id: %+v, %v", e.CredentialID, err)
-	}
-	// Re-pointed and deleted endpoints stop referring; reads inside the
-	// transaction see it at once.
-	credWrite(t, s, func(tx Tx) error {
-		moved := ep("ep_1", &b)
-		moved.Revision = 2
-		if err := tx.UpdateEndpoint(t.Context(), moved); err != nil {
-			return err
-		}
-		if err := tx.DeleteEndpoint(t.Context(), "ep_2"); err != nil {
-			return err
-		}
-		got, err := tx.CredentialReferrers(t.Context(), "cred_b")
-		if err != nil {
-			return err
-		}
-		if !slices.Equal(got, []string{"ep_1"}) {
-			t.Errorf("referrers of cred_b inside the transaction = %q", got)
-		}
-		return nil
-	})
-	if got := refs("cred_a"); !slices.Equal(got, []string{"ep_3"}) {
-		t.Errorf("referrers of cred_a after re-pointing = %q", got)
-	}
-	if got := refs("cred_b"); !slices.Equal(got, []string{"ep_1"}) {
-		t.Errorf("referrers of cred_b after re-pointing = %q", got)
-	}
 }

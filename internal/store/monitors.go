@@ -3,79 +3,62 @@ package store
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
-	"errors"
 
 	"github.com/aio-platform/terraform-provider-aio/internal/api"
 )
 
-const monitorColumns = `id, name, endpoint_id, type, enabled, interval, timeout, tags, request, assertions, retry_strategy,
-	degraded_response_time, credential_id, revision, created_at, updated_at`
+// monitors is how monitors are stored. The credential of a monitor's
+// request has a column of its own, so that referrers find it.
+var monitors = newTable(table[api.Monitor]{
+	tableSpec: tableSpec{
+		name: "monitors",
+		columns: []string{"name", "endpoint_id", "type", "enabled", "interval", "timeout", "request",
+			"assertions", "retry_strategy", "degraded_response_time", "credential_id"},
+		refs: []reference{{column: "endpoint_id", kind: api.KindEndpoint}, {column: "credential_id", kind: api.KindCredential}},
+	},
+	scan: scanMonitor,
+	args: monitorArgs,
+	meta: func(m *api.Monitor) *api.Meta { return &m.Meta },
+	tags: func(m *api.Monitor) *map[string]string { return &m.Tags },
+})
 
-// jsonColumn encodes an optional value as JSON text, nil as NULL.
-func jsonColumn(v any, isNil bool) (any, error) {
-	if isNil {
-		return nil, nil
-	}
-	b, err := json.Marshal(v)
-	return string(b), err
-}
-
-func decodeJSONColumn(s sql.NullString, v any) error {
-	if !s.Valid {
-		return nil
-	}
-	return json.Unmarshal([]byte(s.String), v)
+// MonitorQuery selects a page of monitors: the filters of every kind and
+// the monitors' own.
+type MonitorQuery struct {
+	ListQuery
+	// EndpointID selects the monitors of this endpoint.
+	EndpointID string
 }
 
 func scanMonitor(s scanner) (api.Monitor, error) {
 	var (
-		m                                              api.Monitor
-		enabled                                        bool
-		interval                                       string
-		timeout, tags, req, asserts, retry, degr, cred sql.NullString
-		created, updated                               string
+		m                                        api.Monitor
+		enabled                                  bool
+		interval                                 string
+		timeout, req, asserts, retry, degr, cred sql.NullString
 	)
-	if err := s.Scan(&m.ID, &m.Name, &m.EndpointID, &m.Type, &enabled, &interval, &timeout, &tags, &req, &asserts,
-		&retry, &degr, &cred, &m.Revision, &created, &updated); err != nil {
+	if err := s.Scan(&m.Name, &m.EndpointID, &m.Type, &enabled, &interval, &timeout, &req, &asserts,
+		&retry, &degr, &cred); err != nil {
 		return m, err
 	}
 	m.Enabled, m.Interval = &enabled, &interval
 	m.Timeout, m.DegradedResponseTime = nullStringPtr(timeout), nullStringPtr(degr)
 	var err error
-	if m.Tags, err = decodeTags(tags); err != nil {
+	if m.Request, err = decodeJSONPtr[api.MonitorRequest](req); err != nil {
 		return m, err
 	}
-	if req.Valid {
-		m.Request = &api.MonitorRequest{}
-		if err := decodeJSONColumn(req, m.Request); err != nil {
-			return m, err
-		}
-	}
-	if asserts.Valid {
-		m.Assertions = []api.Assertion{}
-		if err := decodeJSONColumn(asserts, &m.Assertions); err != nil {
-			return m, err
-		}
-	}
-	if retry.Valid {
-		m.Retry = &api.RetryStrategy{}
-		if err := decodeJSONColumn(retry, m.Retry); err != nil {
-			return m, err
-		}
-	}
-	if m.CreatedAt, err = parseTime(created); err != nil {
+	if m.Retry, err = decodeJSONPtr[api.RetryStrategy](retry); err != nil {
 		return m, err
 	}
-	m.UpdatedAt, err = parseTime(updated)
+	// An empty list of assertions ("[]") stays empty, apart from none (NULL).
+	assertions, err := decodeJSONPtr[[]api.Assertion](asserts)
+	if assertions != nil {
+		m.Assertions = *assertions
+	}
 	return m, err
 }
 
 func monitorArgs(m api.Monitor) ([]any, error) {
-	tags, err := encodeTags(m.Tags)
-	if err != nil {
-		return nil, err
-	}
 	req, err := jsonColumn(m.Request, m.Request == nil)
 	if err != nil {
 		return nil, err
@@ -96,99 +79,40 @@ func monitorArgs(m api.Monitor) ([]any, error) {
 	if m.Interval != nil {
 		interval = *m.Interval
 	}
-	return []any{m.ID, m.Name, m.EndpointID, m.Type, m.IsEnabled(), interval, m.Timeout, tags, req, asserts, retry,
-		m.DegradedResponseTime, cred, m.Revision, fmtTime(m.CreatedAt), fmtTime(m.UpdatedAt)}, nil
+	return []any{m.Name, m.EndpointID, m.Type, m.IsEnabled(), interval, m.Timeout, req, asserts, retry,
+		m.DegradedResponseTime, cred}, nil
 }
 
 func (r sqlReader) GetMonitor(ctx context.Context, id string) (api.Monitor, error) {
-	m, err := scanMonitor(r.queryRow(ctx, `SELECT `+monitorColumns+` FROM monitors WHERE id = ?`, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return m, ErrNotFound
-	}
-	return m, err
+	return getObject(ctx, r, monitors, id)
 }
 
-func (r sqlReader) ListMonitors(ctx context.Context, q ListQuery) ([]api.Monitor, string, error) {
-	where, args := listWhere(q)
+func (r sqlReader) ListMonitors(ctx context.Context, q MonitorQuery) ([]api.Monitor, string, error) {
+	var extra []filter
 	if q.EndpointID != "" {
-		if where == "" {
-			where = " WHERE endpoint_id = ?"
-		} else {
-			where += " AND endpoint_id = ?"
-		}
-		args = append(args, q.EndpointID)
+		extra = append(extra, filter{"endpoint_id = ?", q.EndpointID})
 	}
-	return listByID(ctx, r, `SELECT `+monitorColumns+` FROM monitors`+where, args, q.Limit, scanMonitor,
-		func(m api.Monitor) string { return m.ID })
-}
-
-func (r sqlReader) EndpointReferrers(ctx context.Context, id string) ([]string, error) {
-	return r.ids(ctx, `SELECT id FROM monitors WHERE endpoint_id = ? ORDER BY id`, id)
+	return listObjects(ctx, r, monitors, q.ListQuery, extra...)
 }
 
 func (r sqlReader) MonitorIntervals(ctx context.Context, except string) ([]IntervalCount, error) {
 	rows, err := r.query(ctx, `SELECT interval, enabled, COUNT(*) FROM monitors WHERE id <> ?
 		GROUP BY interval, enabled ORDER BY interval, enabled`, except)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []IntervalCount{}
-	for rows.Next() {
+	return collect(rows, err, func(s scanner) (IntervalCount, error) {
 		var c IntervalCount
-		if err := rows.Scan(&c.Interval, &c.Enabled, &c.Count); err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
-}
-
-func (r sqlReader) ids(ctx context.Context, q string, args ...any) ([]string, error) {
-	rows, err := r.query(ctx, q, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []string{}
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		out = append(out, id)
-	}
-	return out, rows.Err()
+		err := s.Scan(&c.Interval, &c.Enabled, &c.Count)
+		return c, err
+	})
 }
 
 func (t sqlTx) InsertMonitor(ctx context.Context, m api.Monitor) error {
-	args, err := monitorArgs(m)
-	if err != nil {
-		return err
-	}
-	if _, err := t.exec(ctx, `INSERT INTO monitors (`+monitorColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...); err != nil {
-		return err
-	}
-	return t.putTags(ctx, m.ID, m.Tags)
+	return insertObject(ctx, t, monitors, m)
 }
 
 func (t sqlTx) UpdateMonitor(ctx context.Context, m api.Monitor) error {
-	args, err := monitorArgs(m)
-	if err != nil {
-		return err
-	}
-	if err := t.execOne(ctx, `UPDATE monitors SET id = ?, name = ?, endpoint_id = ?, type = ?, enabled = ?, interval = ?,
-		timeout = ?, tags = ?, request = ?, assertions = ?, retry_strategy = ?, degraded_response_time = ?, credential_id = ?,
-		revision = ?, created_at = ?, updated_at = ? WHERE id = ?`, append(args, m.ID)...); err != nil {
-		return err
-	}
-	return t.putTags(ctx, m.ID, m.Tags)
+	return updateObject(ctx, t, monitors, m)
 }
 
 func (t sqlTx) DeleteMonitor(ctx context.Context, id string) error {
-	if err := t.execOne(ctx, `DELETE FROM monitors WHERE id = ?`, id); err != nil {
-		return err
-	}
-	_, err := t.exec(ctx, `DELETE FROM object_tags WHERE object_id = ?`, id)
-	return err
+	return deleteObject(ctx, t, monitors, id)
 }

@@ -1,27 +1,14 @@
 package store
 
-// Monitor-load scenarios of the store contract, kept in their own file; a
-// backend joins them with one Test function that calls
-// runMonitorLoadContract (see TestContractSQLiteMonitorLoad).
+// Monitor-load scenarios of the store contract, kept in their own file.
+// TestContractMonitorLoad (backends_test.go) runs them on every backend.
 
 import (
-	"path/filepath"
 	"reflect"
 	"testing"
 
 	"github.com/aio-platform/terraform-provider-aio/internal/api"
 )
-
-func TestContractSQLiteMonitorLoad(t *testing.T) {
-	runMonitorLoadContract(t, func(t *testing.T) Store {
-		s, err := OpenSQLite(t.Context(), filepath.Join(t.TempDir(), "aio.db"))
-		if err != nil {
-			t.Fatalf("OpenSQLite: %v", err)
-		}
-		t.Cleanup(func() { _ = s.Close() })
-		return s
-	})
-}
 
 func runMonitorLoadContract(t *testing.T, open func(t *testing.T) Store) {
 	t.Run("MonitorIntervals", func(t *testing.T) { testMonitorIntervals(t, open(t)) })

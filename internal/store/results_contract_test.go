@@ -1,8 +1,8 @@
 package store
 
 // Result scenarios of the store contract: probe results, their rollups,
-// the figures over a window and retention. A backend joins them with one
-// Test function that calls runResultsContract (see TestResultsContractSQLite).
+// the figures over a window and retention. TestContractResults
+// (backends_test.go) runs them on every backend.
 //
 // The fixture is hand-made so that every count can be worked out on paper:
 // monitor resA is probed every 10 s for 3 hours from resBase, 250 ms past
@@ -35,17 +35,6 @@ import (
 	"github.com/aio-platform/terraform-provider-aio/internal/api"
 	"github.com/aio-platform/terraform-provider-aio/internal/stats"
 )
-
-func TestResultsContractSQLite(t *testing.T) {
-	runResultsContract(t, func(t *testing.T) Store {
-		s, err := OpenSQLite(t.Context(), filepath.Join(t.TempDir(), "aio.db"))
-		if err != nil {
-			t.Fatalf("OpenSQLite: %v", err)
-		}
-		t.Cleanup(func() { _ = s.Close() })
-		return s
-	})
-}
 
 // runResultsContract runs every result scenario. open must return a store
 // on a new, empty database each time it is called (BatchingInvariance calls

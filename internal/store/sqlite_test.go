@@ -8,29 +8,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 )
-
-// TestContractSQLite runs the store contract against SQLite, one database
-// file per scenario.
-func TestContractSQLite(t *testing.T) {
-	var (
-		mu    sync.Mutex
-		paths = map[*testing.T]string{}
-	)
-	runContract(t, func(t *testing.T) Store {
-		// The first call for t makes a new file; later calls reopen it.
-		mu.Lock()
-		path, ok := paths[t]
-		if !ok {
-			path = filepath.Join(t.TempDir(), "aio.db")
-			paths[t] = path
-		}
-		mu.Unlock()
-		return openSQLite(t, path)
-	})
-}
 
 func openSQLite(t *testing.T, path string) *SQLite {
 	t.Helper()
@@ -141,7 +120,7 @@ func TestSQLitePathIsNotAURI(t *testing.T) {
 // see: deleting an endpoint leaves no tag rows behind.
 func TestSQLiteDeleteEndpointRemovesTagRows(t *testing.T) {
 	s := openSQLite(t, filepath.Join(t.TempDir(), "aio.db"))
-	insertEndpoints(t, s,
+	endpointKind.put(t, s,
 		tagged(endpoint("ep_1", "one"), map[string]string{"a": "1", "b": "2"}),
 		tagged(endpoint("ep_2", "two"), map[string]string{"a": "1"}),
 	)

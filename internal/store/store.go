@@ -82,9 +82,10 @@ type Reader interface {
 	// GetMonitor returns the monitor with the given ID, or ErrNotFound.
 	GetMonitor(ctx context.Context, id string) (api.Monitor, error)
 	// ListMonitors returns one page of monitors ordered by ID and the next
-	// cursor; ListQuery.EndpointID filters by endpoint.
-	ListMonitors(ctx context.Context, q ListQuery) ([]api.Monitor, string, error)
-	// EndpointReferrers returns the IDs of the monitors of an endpoint.
+	// cursor; MonitorQuery.EndpointID filters by endpoint.
+	ListMonitors(ctx context.Context, q MonitorQuery) ([]api.Monitor, string, error)
+	// EndpointReferrers returns the IDs of the objects that reference the
+	// endpoint (its monitors), ordered by ID.
 	EndpointReferrers(ctx context.Context, id string) ([]string, error)
 	// MonitorIntervals counts the monitors by interval (as stored) and
 	// enabled state, leaving out the monitor whose ID is except ("" for
@@ -147,7 +148,9 @@ type Tx interface {
 	PutSetting(ctx context.Context, key string, value []byte) error
 }
 
-// ListQuery selects a page of objects of one kind.
+// ListQuery selects a page of objects of one kind: the filters every kind
+// takes. A kind with filters of its own has a query type that embeds
+// ListQuery (MonitorQuery).
 type ListQuery struct {
 	// Name selects the object with exactly this name.
 	Name string
@@ -155,8 +158,6 @@ type ListQuery struct {
 	NamePrefix string
 	// Tags selects objects that carry every one of these key/value pairs.
 	Tags []Tag
-	// EndpointID selects monitors of this endpoint (monitors only).
-	EndpointID string
 	// Limit is the page size; 0 means DefaultLimit.
 	Limit int
 	// After is the cursor returned with the previous page.
@@ -215,13 +216,28 @@ type IntervalCount struct {
 	Count    int
 }
 
+// page returns the shared part of a query; kinds' query types have it by
+// embedding ListQuery, which is what ListAll needs of them.
+func (q *ListQuery) page() *ListQuery { return q }
+
+// pageQuery is a pointer to ListQuery or to a kind's query type embedding it.
+type pageQuery[Q any] interface {
+	*Q
+	page() *ListQuery
+}
+
 // ListAll reads every page of a listing, as for loading the whole
-// configuration: list is a List method of a Reader, bound to ctx.
-func ListAll[T any](ctx context.Context, list func(ctx context.Context, q ListQuery) ([]T, string, error)) ([]T, error) {
-	var out []T
-	after := ""
+// configuration: list is a List method of a Reader, bound to ctx, and Q its
+// query type. Every page is read with Q's zero filters; a list function
+// that wants filters sets them on the query it is given.
+func ListAll[T, Q any, PQ pageQuery[Q]](ctx context.Context, list func(ctx context.Context, q Q) ([]T, string, error)) ([]T, error) {
+	var (
+		out []T
+		q   Q
+	)
+	PQ(&q).page().Limit = MaxLimit
 	for {
-		page, next, err := list(ctx, ListQuery{Limit: MaxLimit, After: after})
+		page, next, err := list(ctx, q)
 		if err != nil {
 			return nil, err
 		}
@@ -229,6 +245,6 @@ func ListAll[T any](ctx context.Context, list func(ctx context.Context, q ListQu
 		if next == "" {
 			return out, nil
 		}
-		after = next
+		PQ(&q).page().After = next
 	}
 }
