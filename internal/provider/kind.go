@@ -40,7 +40,8 @@ type kind[T any, M objectModel[T]] struct {
 	// resource and data source are aio_<name>, messages speak of "the
 	// <name>", and log lines carry <name>_id.
 	name string
-	// plural names the list data source, as in "endpoints" (aio_endpoints).
+	// plural names the list data source and its list attribute, as in
+	// "endpoints" (aio_endpoints).
 	plural string
 	// prefix is the kind's ID prefix (api.PrefixEndpoint), checked on
 	// import.
@@ -91,6 +92,10 @@ func (k *kind[T, M]) title() string {
 
 // noun is the kind's noun inside a sentence, as in "the alert threshold".
 func (k *kind[T, M]) noun() string { return strings.ReplaceAll(k.name, "_", " ") }
+
+// pluralNoun is the kind's plural inside a sentence, as in "alert
+// thresholds".
+func (k *kind[T, M]) pluralNoun() string { return strings.ReplaceAll(k.plural, "_", " ") }
 
 // could is the summary of a failed call, as in "Could not read the
 // endpoint".

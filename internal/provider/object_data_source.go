@@ -145,8 +145,8 @@ type objectsDataSource[T any, M objectModel[T]] struct {
 
 var _ datasource.DataSourceWithConfigure = (*objectsDataSource[any, objectModel[any]])(nil)
 
-// namePrefixFilter is the name_prefix filter of a list of plural (such as
-// "endpoints").
+// namePrefixFilter is the name_prefix filter of a list of plural, the
+// kind's plural noun (such as "endpoints").
 func namePrefixFilter(plural string) schema.Attribute {
 	return schema.StringAttribute{
 		MarkdownDescription: "Lists only " + plural + " whose name starts with this text. Unset by default (no name filter).",
@@ -155,7 +155,8 @@ func namePrefixFilter(plural string) schema.Attribute {
 	}
 }
 
-// tagsFilter is the tags filter of a list of plural (such as "endpoints").
+// tagsFilter is the tags filter of a list of plural, the kind's plural
+// noun (such as "endpoints").
 func tagsFilter(plural string) schema.Attribute {
 	return schema.MapAttribute{
 		MarkdownDescription: "Lists only " + plural + " that carry every one of these tags with exactly these values. Unset by default (no tag filter).",
@@ -173,7 +174,7 @@ func (d *objectsDataSource[T, M]) Schema(_ context.Context, _ datasource.SchemaR
 		attrs[name] = a
 	}
 	attrs[d.kind.plural] = schema.ListNestedAttribute{
-		MarkdownDescription: "The matching " + d.kind.plural + ", each with every attribute of the `aio_" + d.kind.name + "` resource.",
+		MarkdownDescription: "The matching " + d.kind.pluralNoun() + ", each with every attribute of the `aio_" + d.kind.name + "` resource.",
 		Computed:            true,
 		NestedObject:        schema.NestedAttributeObject{Attributes: dataSourceAttributes(d.kind)},
 	}
@@ -195,7 +196,7 @@ func (d *objectsDataSource[T, M]) Read(ctx context.Context, req datasource.ReadR
 	}
 	items, err := d.kind.list(ctx, d.client, opts, extra)
 	if err != nil {
-		addClientError(&resp.Diagnostics, resp.State.Schema, "Could not list "+d.kind.plural, err)
+		addClientError(&resp.Diagnostics, resp.State.Schema, "Could not list "+d.kind.pluralNoun(), err)
 		return
 	}
 	listType := resp.State.Schema.Type().(types.ObjectType).AttrTypes[d.kind.plural].(types.ListType)
@@ -217,7 +218,7 @@ func (d *objectsDataSource[T, M]) Read(ctx context.Context, req datasource.ReadR
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	tflog.Debug(ctx, "listed "+d.kind.plural, map[string]any{"count": len(items)})
+	tflog.Debug(ctx, "listed "+d.kind.pluralNoun(), map[string]any{"count": len(items)})
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root(d.kind.plural), list)...)
 }
 
