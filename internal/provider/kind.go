@@ -103,26 +103,26 @@ func (k *kind[T, M]) could(verb string) string {
 	return fmt.Sprintf("Could not %s the %s", verb, k.noun())
 }
 
-// objectType is the attribute type of the kind's model: the resource
-// schema's object type.
-func (k *kind[T, M]) objectType() types.ObjectType {
-	return k.schema().Type().(types.ObjectType)
+// modelTypes are the attribute types of the kind's model: those of the
+// resource schema.
+func (k *kind[T, M]) modelTypes() map[string]attr.Type {
+	return k.schema().Type().(types.ObjectType).AttrTypes
 }
 
-// objectValue converts a model to an object of the given attribute types,
-// which must be those of the resource schema or a subset of them (a data
-// source that omits attributes): the model is converted whole, and the
-// attributes that attrTypes lacks are dropped.
-func (k *kind[T, M]) objectValue(ctx context.Context, m M, attrTypes map[string]attr.Type) (types.Object, diag.Diagnostics) {
-	full, diags := types.ObjectValueFrom(ctx, k.objectType().AttrTypes, m)
+// modelObject converts a model, whose attribute types are modelTypes, to
+// an object of the attribute types want, which must be those or a subset
+// of them (a data source that omits attributes): the model is converted
+// whole, and the attributes that want lacks are dropped.
+func modelObject(ctx context.Context, m any, modelTypes, want map[string]attr.Type) (types.Object, diag.Diagnostics) {
+	full, diags := types.ObjectValueFrom(ctx, modelTypes, m)
 	if diags.HasError() {
-		return types.ObjectNull(attrTypes), diags
+		return types.ObjectNull(want), diags
 	}
-	values := make(map[string]attr.Value, len(attrTypes))
-	for name := range attrTypes {
+	values := make(map[string]attr.Value, len(want))
+	for name := range want {
 		values[name] = full.Attributes()[name]
 	}
-	obj, d := types.ObjectValue(attrTypes, values)
+	obj, d := types.ObjectValue(want, values)
 	diags.Append(d...)
 	return obj, diags
 }

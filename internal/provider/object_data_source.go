@@ -88,7 +88,7 @@ func (d *objectDataSource[T, M]) Read(ctx context.Context, req datasource.ReadRe
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	obj, diags := d.kind.objectValue(ctx, m, resp.State.Schema.Type().(types.ObjectType).AttrTypes)
+	obj, diags := modelObject(ctx, m, d.kind.modelTypes(), resp.State.Schema.Type().(types.ObjectType).AttrTypes)
 	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() {
 		return
@@ -201,12 +201,13 @@ func (d *objectsDataSource[T, M]) Read(ctx context.Context, req datasource.ReadR
 	}
 	listType := resp.State.Schema.Type().(types.ObjectType).AttrTypes[d.kind.plural].(types.ListType)
 	elemTypes := listType.ElemType.(types.ObjectType).AttrTypes
+	modelTypes := d.kind.modelTypes()
 	elems := make([]attr.Value, 0, len(items))
 	var zero M
 	for _, item := range items {
 		m, diags := d.kind.fromAPI(ctx, item, zero)
 		resp.Diagnostics.Append(diags...)
-		obj, diags := d.kind.objectValue(ctx, m, elemTypes)
+		obj, diags := modelObject(ctx, m, modelTypes, elemTypes)
 		resp.Diagnostics.Append(diags...)
 		elems = append(elems, obj)
 	}
