@@ -20,10 +20,12 @@ import (
 // resource's CRUD and import (object_resource.go), the data source that
 // reads one object by id or name and the one that lists them
 // (object_data_source.go). A kind's own files then hold only what is
-// particular to it: its model and conversions and its kind value (the noun
-// file, such as endpoint.go), and the rules of its resource that no other
-// kind has (credential_resource.go's secret, monitor_resource.go's
-// cross-field validation).
+// particular to it: its kind value, model and conversions (the noun file,
+// such as endpoint.go); its resource schema, from which the data sources
+// derive theirs, and the rules of its resource that no other kind has
+// (<noun>_resource.go: the credential's secret, the monitor's cross-field
+// validation); one-line constructors of its data sources, with a list
+// data source's own filters; and one line each in provider.go.
 
 // objectModel is the Terraform model of a kind whose API type is T. Only
 // the conversion to the API is a method; the conversion back is the kind's
