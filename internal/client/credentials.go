@@ -37,3 +37,9 @@ func (c *Client) DeleteCredential(ctx context.Context, id string, revision int64
 func (c *Client) ListCredentials(ctx context.Context, opts ListOptions) (api.List[api.Credential], error) {
 	return listPage[api.Credential](ctx, c, pathCredentials, opts.values())
 }
+
+// ListAllCredentials reads every page of credentials matching opts,
+// starting at opts.After, with opts.Limit as the page size.
+func (c *Client) ListAllCredentials(ctx context.Context, opts ListOptions) ([]api.Credential, error) {
+	return listAll[api.Credential](ctx, c, pathCredentials, opts.values())
+}

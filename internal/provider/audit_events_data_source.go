@@ -111,7 +111,7 @@ func (d *auditEventsDataSource) Read(ctx context.Context, req datasource.ReadReq
 	}
 	events, err := d.client.ListAllAuditEvents(ctx, f)
 	if err != nil {
-		addClientError(&resp.Diagnostics, "Could not list audit events", err)
+		addClientError(&resp.Diagnostics, resp.State.Schema, "Could not list audit events", err)
 		return
 	}
 	cfg.Events = make([]auditEventModel, 0, len(events))

@@ -2,10 +2,8 @@ package provider
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
-	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-timetypes/timetypes"
 	"github.com/hashicorp/terraform-plugin-framework-validators/setvalidator"
@@ -22,7 +20,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/aio-platform/terraform-provider-aio/internal/api"
-	"github.com/aio-platform/terraform-provider-aio/internal/client"
 )
 
 var (
@@ -30,6 +27,7 @@ var (
 	_ resource.ResourceWithImportState    = (*credentialResource)(nil)
 	_ resource.ResourceWithModifyPlan     = (*credentialResource)(nil)
 	_ resource.ResourceWithValidateConfig = (*credentialResource)(nil)
+	_ resource.ResourceWithUpgradeState   = (*credentialResource)(nil)
 )
 
 // privateSecretRevision is the private-state key holding the server's
@@ -39,40 +37,20 @@ var (
 const privateSecretRevision = "secret_revision"
 
 // NewCredentialResource returns the aio_credential resource.
-func NewCredentialResource() resource.Resource { return &credentialResource{} }
+func NewCredentialResource() resource.Resource {
+	return &credentialResource{objectResource[api.Credential, credentialModel]{kind: credentialKind}}
+}
 
-// credentialResource manages a credential and its secret.
+// credentialResource manages a credential and its secret. Read, Delete and
+// import are the generic resource's; Create and Update add the secret when
+// it is to be sent and keep its secret_revision in private state, and
+// ModifyPlan decides at plan time whether it will be.
 type credentialResource struct {
-	client *client.Client
+	objectResource[api.Credential, credentialModel]
 }
 
-// credentialResourceModel is the state of aio_credential.
-type credentialResourceModel struct {
-	ID              types.String      `tfsdk:"id"`
-	Name            types.String      `tfsdk:"name"`
-	Description     types.String      `tfsdk:"description"`
-	Type            types.String      `tfsdk:"type"`
-	Header          types.String      `tfsdk:"header"`
-	QueryParam      types.String      `tfsdk:"query_param"`
-	Username        types.String      `tfsdk:"username"`
-	TokenURL        types.String      `tfsdk:"token_url"`
-	ClientID        types.String      `tfsdk:"client_id"`
-	Scopes          types.Set         `tfsdk:"scopes"`
-	AllowedHosts    types.Set         `tfsdk:"allowed_hosts"`
-	Secret          types.String      `tfsdk:"secret"`
-	SecretWO        types.String      `tfsdk:"secret_wo"`
-	SecretWOVersion types.Int64       `tfsdk:"secret_wo_version"`
-	ExpiresAt       timetypes.RFC3339 `tfsdk:"expires_at"`
-	RotationPeriod  durationValue     `tfsdk:"rotation_period"`
-	RotationDueAt   timetypes.RFC3339 `tfsdk:"rotation_due_at"`
-	SecretRevision  types.Int64       `tfsdk:"secret_revision"`
-	LastRotatedAt   timetypes.RFC3339 `tfsdk:"last_rotated_at"`
-	Revision        types.Int64       `tfsdk:"revision"`
-	CreatedAt       timetypes.RFC3339 `tfsdk:"created_at"`
-	UpdatedAt       timetypes.RFC3339 `tfsdk:"updated_at"`
-}
-
-// credentialDescriptions are shared by the resource and the data source.
+// credentialDescriptions are the attributes' descriptions in the resource;
+// the data source rewrites them (schema_convert.go).
 //
 //nolint:gosec // G101: attribute descriptions, not credentials.
 var credentialDescriptions = map[string]string{
@@ -109,11 +87,9 @@ var credentialDescriptions = map[string]string{
 	"updated_at":        "When the credential was last changed, in RFC 3339 format.",
 }
 
-func (r *credentialResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
-	resp.TypeName = req.ProviderTypeName + "_credential"
-}
-
-func (r *credentialResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+// credentialResourceSchema is the schema of aio_credential; the data
+// source derives its own from it.
+func credentialResourceSchema() schema.Schema {
 	d := credentialDescriptions
 	optString := func(name string, v ...validator.String) schema.StringAttribute {
 		return schema.StringAttribute{MarkdownDescription: d[name], Optional: true, Validators: optionalString(v...)}
@@ -121,7 +97,10 @@ func (r *credentialResource) Schema(_ context.Context, _ resource.SchemaRequest,
 	computedTime := func(name string) schema.StringAttribute {
 		return schema.StringAttribute{MarkdownDescription: d[name], Computed: true, CustomType: timetypes.RFC3339Type{}}
 	}
-	resp.Schema = schema.Schema{
+	return schema.Schema{
+		// Version 0 is the first shape of the state; see UpgradeState in
+		// object_resource.go before changing it.
+		Version:             0,
 		MarkdownDescription: "A credential: the secret aiod uses to reach an endpoint. The secret is encrypted at rest and never returned by the API; with `secret_wo` it is in neither the plan nor the state. A secret changed outside Terraform still shows in `terraform plan`, through `secret_revision`.",
 		Attributes: map[string]schema.Attribute{
 			"id": schema.StringAttribute{
@@ -192,7 +171,7 @@ func (r *credentialResource) Schema(_ context.Context, _ resource.SchemaRequest,
 // input, another resource's attribute) may turn out null, so it is judged
 // when Terraform validates again with known values.
 func (r *credentialResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
-	var m credentialResourceModel
+	var m credentialModel
 	resp.Diagnostics.Append(req.Config.Get(ctx, &m)...)
 	if resp.Diagnostics.HasError() || m.Type.IsUnknown() || m.Type.IsNull() {
 		return
@@ -228,7 +207,7 @@ func (r *credentialResource) ValidateConfig(ctx context.Context, req resource.Va
 // validateTokenURLAllowed reports on token_url when allowed_hosts, both
 // known, leave out its host: the client secret is sent there, and aiod
 // would refuse the credential.
-func validateTokenURLAllowed(ctx context.Context, m credentialResourceModel, diags *diag.Diagnostics) {
+func validateTokenURLAllowed(ctx context.Context, m credentialModel, diags *diag.Diagnostics) {
 	if m.TokenURL.IsNull() || m.TokenURL.IsUnknown() || m.AllowedHosts.IsNull() || m.AllowedHosts.IsUnknown() {
 		return
 	}
@@ -249,13 +228,9 @@ func validateTokenURLAllowed(ctx context.Context, m credentialResourceModel, dia
 	}
 }
 
-func (r *credentialResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
-	r.client = configuredClient(req.ProviderData, &resp.Diagnostics)
-}
-
 // secretFromConfig returns the configured secret: secret_wo is only in the
 // configuration (never in the plan), secret is in both.
-func secretFromConfig(ctx context.Context, cfg configGetter, plan credentialResourceModel) (*string, diag.Diagnostics) {
+func secretFromConfig(ctx context.Context, cfg configGetter, plan credentialModel) (*string, diag.Diagnostics) {
 	var wo types.String
 	diags := cfg.GetAttribute(ctx, path.Root("secret_wo"), &wo)
 	if !wo.IsNull() && !wo.IsUnknown() {
@@ -284,13 +259,10 @@ func setPrivateRevision(ctx context.Context, p interface {
 }
 
 func (r *credentialResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
-	var plan credentialResourceModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	if resp.Diagnostics.HasError() {
+	plan, in, ok := r.planned(ctx, req.Plan, &resp.Diagnostics)
+	if !ok {
 		return
 	}
-	in, diags := plan.toAPI(ctx)
-	resp.Diagnostics.Append(diags...)
 	secret, diags := secretFromConfig(ctx, req.Config, plan)
 	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() {
@@ -298,35 +270,12 @@ func (r *credentialResource) Create(ctx context.Context, req resource.CreateRequ
 	}
 	in.Secret = secret
 	ctx = maskSecret(ctx, *secret)
-	out, err := r.client.CreateCredential(ctx, in)
-	if err != nil {
-		addClientError(&resp.Diagnostics, "Could not create the credential", err)
+	out, ok := r.createObject(ctx, in, plan, &resp.State, &resp.Diagnostics)
+	if !ok {
 		return
 	}
-	ctx = tflog.SetField(ctx, "credential_id", out.ID)
-	tflog.Debug(ctx, "created credential", map[string]any{"revision": out.Revision, "secret_revision": out.SecretRevision})
-	resp.Diagnostics.Append(resp.State.Set(ctx, credentialModelFromAPI(out, plan))...)
+	tflog.Debug(ctx, "stored the credential's secret", map[string]any{"credential_id": out.ID, "secret_revision": out.SecretRevision})
 	resp.Diagnostics.Append(setPrivateRevision(ctx, resp.Private, out.SecretRevision)...)
-}
-
-func (r *credentialResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
-	var state credentialResourceModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	ctx = tflog.SetField(ctx, "credential_id", state.ID.ValueString())
-	out, err := r.client.GetCredential(ctx, state.ID.ValueString())
-	if errors.Is(err, client.ErrNotFound) {
-		tflog.Debug(ctx, "credential is gone; removing it from state")
-		resp.State.RemoveResource(ctx)
-		return
-	}
-	if err != nil {
-		addClientError(&resp.Diagnostics, "Could not read the credential", err)
-		return
-	}
-	resp.Diagnostics.Append(resp.State.Set(ctx, credentialModelFromAPI(out, state))...)
 }
 
 // secretState is what ModifyPlan and Update decide about the secret.
@@ -345,7 +294,7 @@ type secretState struct {
 // wrote), or Terraform has no record of it (after an import).
 func secretDecision(ctx context.Context, priv interface {
 	GetKey(context.Context, string) ([]byte, diag.Diagnostics)
-}, plan, state credentialResourceModel) (secretState, diag.Diagnostics) {
+}, plan, state credentialModel) (secretState, diag.Diagnostics) {
 	raw, diags := priv.GetKey(ctx, privateSecretRevision)
 	var s secretState
 	if len(raw) == 0 {
@@ -369,7 +318,7 @@ func (r *credentialResource) ModifyPlan(ctx context.Context, req resource.Modify
 	if req.Plan.Raw.IsNull() {
 		return
 	}
-	var plan, state credentialResourceModel
+	var plan, state credentialModel
 	var wo types.String
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
 	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("secret_wo"), &wo)...)
@@ -446,20 +395,17 @@ func addMissingSecret(diags *diag.Diagnostics, why string) {
 }
 
 func (r *credentialResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
-	var plan, state credentialResourceModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	plan, in, ok := r.planned(ctx, req.Plan, &resp.Diagnostics)
+	var state credentialModel
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() {
+	if !ok || resp.Diagnostics.HasError() {
 		return
 	}
-	in, diags := plan.toAPI(ctx)
-	resp.Diagnostics.Append(diags...)
 	dec, diags := secretDecision(ctx, req.Private, plan, state)
 	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	ctx = tflog.SetField(ctx, "credential_id", state.ID.ValueString())
 	if dec.send {
 		secret, diags := secretFromConfig(ctx, req.Config, plan)
 		resp.Diagnostics.Append(diags...)
@@ -469,109 +415,12 @@ func (r *credentialResource) Update(ctx context.Context, req resource.UpdateRequ
 		in.Secret = secret
 		ctx = maskSecret(ctx, *secret)
 	}
-	out, err := r.client.UpdateCredential(ctx, state.ID.ValueString(), state.Revision.ValueInt64(), in)
-	if err != nil {
-		addClientError(&resp.Diagnostics, "Could not update the credential", err)
+	out, ok := r.updateObject(ctx, req.State, in, plan, &resp.State, &resp.Diagnostics)
+	if !ok {
 		return
 	}
-	tflog.Debug(ctx, "updated credential", map[string]any{"revision": out.Revision, "secret_sent": dec.send, "secret_revision": out.SecretRevision})
-	resp.Diagnostics.Append(resp.State.Set(ctx, credentialModelFromAPI(out, plan))...)
+	tflog.Debug(ctx, "updated the credential's secret", map[string]any{"credential_id": out.ID, "secret_sent": dec.send, "secret_revision": out.SecretRevision})
 	resp.Diagnostics.Append(setPrivateRevision(ctx, resp.Private, out.SecretRevision)...)
-}
-
-func (r *credentialResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
-	var state credentialResourceModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	ctx = tflog.SetField(ctx, "credential_id", state.ID.ValueString())
-	err := r.client.DeleteCredential(ctx, state.ID.ValueString(), state.Revision.ValueInt64())
-	if err != nil && !errors.Is(err, client.ErrNotFound) {
-		addClientError(&resp.Diagnostics, "Could not delete the credential", err)
-		return
-	}
-	tflog.Debug(ctx, "deleted credential")
-}
-
-func (r *credentialResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	importByID(ctx, "aio_credential", api.PrefixCredential, req, resp)
-}
-
-// credentialModelFromAPI converts an API credential to the model. The API
-// never returns the secret, so secret and secret_wo_version are carried
-// over from prior (the plan or the prior state); secret_wo is never kept.
-func credentialModelFromAPI(c api.Credential, prior credentialResourceModel) credentialResourceModel {
-	m := credentialResourceModel{
-		ID:              types.StringValue(c.ID),
-		Name:            types.StringValue(c.Name),
-		Description:     types.StringPointerValue(c.Description),
-		Type:            types.StringValue(c.Type),
-		Header:          types.StringPointerValue(c.Header),
-		QueryParam:      types.StringPointerValue(c.QueryParam),
-		Username:        types.StringPointerValue(c.Username),
-		TokenURL:        types.StringPointerValue(c.TokenURL),
-		ClientID:        types.StringPointerValue(c.ClientID),
-		Scopes:          stringSetFromAPI(c.Scopes),
-		AllowedHosts:    stringSetFromAPI(c.AllowedHosts),
-		Secret:          prior.Secret,
-		SecretWO:        types.StringNull(),
-		SecretWOVersion: prior.SecretWOVersion,
-		ExpiresAt:       keepSameInstant(context.Background(), prior.ExpiresAt, timePtrValue(c.ExpiresAt)),
-		RotationPeriod:  durationOf(c.RotationPeriod),
-		RotationDueAt:   timePtrValue(c.RotationDueAt),
-		SecretRevision:  types.Int64Value(c.SecretRevision),
-		LastRotatedAt:   timePtrValue(c.LastRotatedAt),
-		Revision:        types.Int64Value(c.Revision),
-		CreatedAt:       timeValue(c.CreatedAt),
-		UpdatedAt:       timeValue(c.UpdatedAt),
-	}
-	if m.Secret.IsUnknown() {
-		m.Secret = types.StringNull()
-	}
-	if m.SecretWOVersion.IsUnknown() {
-		m.SecretWOVersion = types.Int64Null()
-	}
-	return m
-}
-
-// toAPI converts the planned model to the API's form, without the secret,
-// which Create and Update add when it is to be sent.
-func (m credentialResourceModel) toAPI(ctx context.Context) (api.Credential, diag.Diagnostics) {
-	var diags diag.Diagnostics
-	c := api.Credential{
-		Name:        m.Name.ValueString(),
-		Description: stringPtr(m.Description),
-		Type:        m.Type.ValueString(),
-		Header:      stringPtr(m.Header),
-		QueryParam:  stringPtr(m.QueryParam),
-		Username:    stringPtr(m.Username),
-		TokenURL:    stringPtr(m.TokenURL),
-		ClientID:    stringPtr(m.ClientID),
-	}
-	if !m.Scopes.IsNull() && !m.Scopes.IsUnknown() {
-		c.Scopes = []string{}
-		diags.Append(m.Scopes.ElementsAs(ctx, &c.Scopes, false)...)
-	}
-	if !m.AllowedHosts.IsNull() && !m.AllowedHosts.IsUnknown() {
-		c.AllowedHosts = []string{}
-		diags.Append(m.AllowedHosts.ElementsAs(ctx, &c.AllowedHosts, false)...)
-	}
-	if !m.ExpiresAt.IsNull() && !m.ExpiresAt.IsUnknown() {
-		t, d := m.ExpiresAt.ValueRFC3339Time()
-		diags.Append(d...)
-		c.ExpiresAt = &t
-	}
-	c.RotationPeriod = stringPtr(m.RotationPeriod.StringValue)
-	return c, diags
-}
-
-// timePtrValue renders an optional server timestamp.
-func timePtrValue(t *time.Time) timetypes.RFC3339 {
-	if t == nil {
-		return timetypes.NewRFC3339Null()
-	}
-	return timeValue(*t)
 }
 
 // sameDuration tells whether two durations are both null or the same
@@ -582,27 +431,6 @@ func sameDuration(ctx context.Context, a, b durationValue) bool {
 	}
 	eq, _ := a.StringSemanticEquals(ctx, b)
 	return eq
-}
-
-// sameInstant tells whether two timestamps are both null or the same
-// instant, whatever their offsets.
-func sameInstant(_ context.Context, a, b timetypes.RFC3339) bool {
-	if a.IsNull() || b.IsNull() || a.IsUnknown() || b.IsUnknown() {
-		return a.Equal(b)
-	}
-	ta, da := a.ValueRFC3339Time()
-	tb, db := b.ValueRFC3339Time()
-	return !da.HasError() && !db.HasError() && ta.Equal(tb)
-}
-
-// keepSameInstant keeps the configured form of a timestamp (its offset)
-// when aiod returns the same instant in UTC, so that "+02:00" in the
-// configuration does not read back as a change.
-func keepSameInstant(ctx context.Context, prior, got timetypes.RFC3339) timetypes.RFC3339 {
-	if sameInstant(ctx, prior, got) && !prior.IsNull() && !prior.IsUnknown() {
-		return prior
-	}
-	return got
 }
 
 // maskSecret keeps the secret out of every log line written with ctx, by

@@ -7,8 +7,10 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/types/basetypes"
 
 	"github.com/aio-platform/terraform-provider-aio/internal/client"
 )
@@ -17,9 +19,10 @@ import (
 // Each layer adds its context once: aiod says what is wrong (the problem's
 // detail and field errors), the client names the call only when there was
 // no answer (a TransportError), and this function adds the one sentence
-// that says what to do. Field errors from the API land on the attribute
-// they name (the API's field names are the attribute names).
-func addClientError(diags *diag.Diagnostics, summary string, err error) {
+// that says what to do. Field errors from the API land on the attribute of
+// s that they name (the API's field names are the attribute names); with s
+// nil, or a field s does not have, they land on no attribute.
+func addClientError(diags *diag.Diagnostics, s schemaTyper, summary string, err error) {
 	var apiErr *client.APIError
 	var transportErr *client.TransportError
 	switch {
@@ -32,7 +35,7 @@ func addClientError(diags *diag.Diagnostics, summary string, err error) {
 			if fe.Field != "" {
 				msg = fe.Field + ": " + msg
 			}
-			if p, ok := fieldPath(fe.Field); ok {
+			if p, ok := fieldPath(s, fe.Field); ok {
 				diags.AddAttributeError(p, summary, msg)
 			} else {
 				diags.AddError(summary, msg)
@@ -56,46 +59,62 @@ func addClientError(diags *diag.Diagnostics, summary string, err error) {
 	}
 }
 
-// mapAttributes are the attributes whose next field segment is a map key;
-// listAttributes those whose next segment is a list index. The API's field
-// names are the attribute names, so only these need the schema's help.
-var (
-	mapAttributes  = map[string]bool{"tags": true, "headers": true, "query": true}
-	listAttributes = map[string]bool{"assertions": true}
-	// setAttributes cannot be indexed: an error lands on the set itself.
-	setAttributes = map[string]bool{"scopes": true, "status_codes": true, "allowed_hosts": true}
-)
+// schemaTyper is any schema: a resource's or a data source's, or the one
+// a plan or state carries. Its type decides where an API field error lands.
+type schemaTyper interface {
+	Type() attr.Type
+}
 
 // fieldPath maps an API field path ("name", "tags.env",
-// "assertions.2.target", "request.headers.x-a") to the attribute path.
-func fieldPath(field string) (path.Path, bool) {
-	if field == "" {
+// "assertions.2.target", "request.headers.x-a") to the attribute path in
+// s, whose attribute names are the API's field names. The schema's types
+// say how to read each segment after the first: the rest of the field,
+// dots included, is a map's key; a number is a list's index; a set's
+// elements cannot be addressed, so the error lands on the set; any other
+// segment names a nested attribute. Where the schema ends or has no
+// attribute of that name, the error lands on the last attribute found; a
+// field whose first segment is no attribute of s (or s nil) has no path.
+func fieldPath(s schemaTyper, field string) (path.Path, bool) {
+	if s == nil || field == "" {
 		return path.Empty(), false
 	}
 	segs := strings.Split(field, ".")
-	if segs[0] == "" || strings.ContainsAny(segs[0], "-[ ") || segs[0] != strings.ToLower(segs[0]) {
+	t, ok := attributeType(s.Type(), segs[0])
+	if !ok {
 		return path.Empty(), false
 	}
 	p := path.Root(segs[0])
-	prev := segs[0]
 	for i := 1; i < len(segs); i++ {
-		seg := segs[i]
-		switch {
-		case mapAttributes[prev]:
-			// The rest, dots included, is the key.
+		switch t.(type) {
+		case basetypes.MapTypable:
 			return p.AtMapKey(strings.Join(segs[i:], ".")), true
-		case setAttributes[prev]:
-			return p, true
-		case listAttributes[prev]:
-			n, err := strconv.Atoi(seg)
+		case basetypes.ListTypable:
+			n, err := strconv.Atoi(segs[i])
 			if err != nil {
 				return p, true
 			}
 			p = p.AtListIndex(n)
+			t = t.(attr.TypeWithElementType).ElementType()
+		case basetypes.ObjectTypable:
+			next, found := attributeType(t, segs[i])
+			if !found {
+				return p, true
+			}
+			p, t = p.AtName(segs[i]), next
 		default:
-			p = p.AtName(seg)
+			// A set, whose elements have no path, or a primitive.
+			return p, true
 		}
-		prev = seg
 	}
 	return p, true
+}
+
+// attributeType returns the type of the attribute name of an object type.
+func attributeType(t attr.Type, name string) (attr.Type, bool) {
+	obj, ok := t.(attr.TypeWithAttributeTypes)
+	if !ok {
+		return nil, false
+	}
+	at, ok := obj.AttributeTypes()[name]
+	return at, ok
 }

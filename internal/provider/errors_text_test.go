@@ -132,7 +132,7 @@ func TestClientErrorDiagnostics_fullText(t *testing.T) {
 				t.Fatal("the call succeeded")
 			}
 			var diags diag.Diagnostics
-			addClientError(&diags, c.summary, err)
+			addClientError(&diags, endpointResourceSchema(), c.summary, err)
 			if len(diags) != 1 {
 				t.Fatalf("%d diagnostics, want 1: %v", len(diags), diags)
 			}
@@ -198,7 +198,7 @@ resource "aio_endpoint" "e" {
 // reads as its message, without a dangling ": ".
 func TestFieldErrorWithoutField(t *testing.T) {
 	var diags diag.Diagnostics
-	addClientError(&diags, "Could not create the endpoint", &client.APIError{Status: http.StatusBadRequest, Title: "Bad Request",
+	addClientError(&diags, nil, "Could not create the endpoint", &client.APIError{Status: http.StatusBadRequest, Title: "Bad Request",
 		Detail: "the request has invalid fields", FieldErrors: []api.FieldError{{Message: "the body is not valid JSON"}}})
 	if len(diags) != 1 || render(diags[0]) != "Could not create the endpoint\nthe body is not valid JSON (HTTP 400 Bad Request)" {
 		t.Errorf("diagnostics = %v", diags)

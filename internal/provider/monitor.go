@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types/basetypes"
 
 	"github.com/aio-platform/terraform-provider-aio/internal/api"
+	"github.com/aio-platform/terraform-provider-aio/internal/client"
 )
 
 // The monitor's model and its conversions to and from the API, shared by
@@ -23,8 +24,26 @@ import (
 // hold that. The structs below are read from and written to those values
 // with As and ObjectValueFrom, and only once the values are known.
 
-// monitorResourceModel is the state of aio_monitor.
-type monitorResourceModel struct {
+// monitorKind describes monitors to the generic resource and data sources.
+var monitorKind = &kind[api.Monitor, monitorModel]{
+	name:                  "monitor",
+	plural:                "monitors",
+	prefix:                api.PrefixMonitor,
+	schema:                monitorResourceSchema,
+	dataSourceDescription: "Reads one monitor, chosen by `id` or by `name`, as aiod has it now.",
+	fromAPI:               monitorModelFromAPI,
+	create:                (*client.Client).CreateMonitor,
+	get:                   (*client.Client).GetMonitor,
+	update:                (*client.Client).UpdateMonitor,
+	delete:                (*client.Client).DeleteMonitor,
+	list: func(ctx context.Context, c *client.Client, opts client.ListOptions, extra map[string]string) ([]api.Monitor, error) {
+		return c.ListAllMonitors(ctx, client.MonitorListOptions{ListOptions: opts, EndpointID: extra["endpoint_id"]})
+	},
+}
+
+// monitorModel is the state of aio_monitor, of the aio_monitor data source
+// and of each item of aio_monitors.
+type monitorModel struct {
 	ID                   types.String      `tfsdk:"id"`
 	Name                 types.String      `tfsdk:"name"`
 	EndpointID           types.String      `tfsdk:"endpoint_id"`
@@ -148,10 +167,10 @@ func durationPtr(v durationValue) *string { return stringPtr(v.StringValue) }
 // monitorModelFromAPI converts an API monitor to the model; prior (plan or
 // state, or the zero value) keeps durations as written when they mean the
 // same.
-func monitorModelFromAPI(ctx context.Context, m api.Monitor, prior monitorResourceModel) (monitorResourceModel, diag.Diagnostics) {
+func monitorModelFromAPI(ctx context.Context, m api.Monitor, prior monitorModel) (monitorModel, diag.Diagnostics) {
 	var diags diag.Diagnostics
 	nt := monitorTypes()
-	out := monitorResourceModel{
+	out := monitorModel{
 		ID:                   types.StringValue(m.ID),
 		Name:                 types.StringValue(m.Name),
 		EndpointID:           types.StringValue(m.EndpointID),
@@ -234,7 +253,7 @@ func monitorModelFromAPI(ctx context.Context, m api.Monitor, prior monitorResour
 // toAPI converts the model to the API's form. Every value it reads must be
 // known, as it is in a plan given to Create or Update; ValidateConfig and
 // ModifyPlan check fullyKnown first.
-func (m monitorResourceModel) toAPI(ctx context.Context) (api.Monitor, diag.Diagnostics) {
+func (m monitorModel) toAPI(ctx context.Context) (api.Monitor, diag.Diagnostics) {
 	var diags diag.Diagnostics
 	tags, d := tagsToAPI(ctx, m.Tags)
 	diags.Append(d...)

@@ -2,7 +2,6 @@ package provider
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -26,7 +25,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/aio-platform/terraform-provider-aio/internal/api"
-	"github.com/aio-platform/terraform-provider-aio/internal/client"
 )
 
 var (
@@ -34,18 +32,19 @@ var (
 	_ resource.ResourceWithImportState    = (*monitorResource)(nil)
 	_ resource.ResourceWithValidateConfig = (*monitorResource)(nil)
 	_ resource.ResourceWithModifyPlan     = (*monitorResource)(nil)
+	_ resource.ResourceWithUpgradeState   = (*monitorResource)(nil)
 )
 
 // NewMonitorResource returns the aio_monitor resource.
-func NewMonitorResource() resource.Resource { return &monitorResource{} }
-
-// monitorResource manages a monitor that aiod probes on its interval.
-type monitorResource struct {
-	client *client.Client
+func NewMonitorResource() resource.Resource {
+	return &monitorResource{objectResource[api.Monitor, monitorModel]{kind: monitorKind}}
 }
 
-func (r *monitorResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
-	resp.TypeName = req.ProviderTypeName + "_monitor"
+// monitorResource manages a monitor that aiod probes on its interval. Its
+// CRUD and import are the generic resource's; ValidateConfig and
+// ModifyPlan apply the monitor's own rules at plan time.
+type monitorResource struct {
+	objectResource[api.Monitor, monitorModel]
 }
 
 // monitorResourceSchema is the resource schema; the data sources derive
@@ -55,6 +54,9 @@ func monitorResourceSchema() schema.Schema {
 		return schema.StringAttribute{MarkdownDescription: desc, Optional: true, CustomType: durationType{}}
 	}
 	return schema.Schema{
+		// Version 0 is the first shape of the state; see UpgradeState in
+		// object_resource.go before changing it.
+		Version:             0,
 		MarkdownDescription: "A monitor: aiod probes its endpoint once per `interval` (HTTP(S) or TCP), checks the answer against the `assertions`, retries as the `retry_strategy` says, and keeps the results that the `aio_monitor_status` data source summarises as availability, response time, throughput, error rate and retry rate.",
 		Attributes: map[string]schema.Attribute{
 			"id": schema.StringAttribute{
@@ -220,17 +222,13 @@ func monitorResourceSchema() schema.Schema {
 	}
 }
 
-func (r *monitorResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
-	resp.Schema = monitorResourceSchema()
-}
-
 // ValidateConfig applies the API's own cross-field rules (timeout from
 // 100ms to the interval, degraded_response_time within the timeout,
 // request only for http, what each assertion needs, JSONPaths that parse)
 // at plan time, on the attribute that breaks them. Rules of a single
 // attribute are the schema's validators; they are not repeated here.
 func (r *monitorResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
-	var m monitorResourceModel
+	var m monitorModel
 	resp.Diagnostics.Append(req.Config.Get(ctx, &m)...)
 	if resp.Diagnostics.HasError() {
 		return
@@ -259,7 +257,7 @@ func (r *monitorResource) ValidateConfig(ctx context.Context, req resource.Valid
 		// The detail names the attribute the way Terraform writes paths,
 		// as in assertions[1].target: Terraform shows the resource's first
 		// line for an attribute nested in an object.
-		p, _ := fieldPath(fe.Field)
+		p, _ := fieldPath(req.Config.Schema, fe.Field)
 		resp.Diagnostics.AddAttributeError(p, "Invalid monitor configuration", p.String()+" "+fe.Message+".")
 	}
 	if resp.Diagnostics.HasError() || in.Retry == nil {
@@ -356,105 +354,4 @@ func schemeMismatch(typ, rawURL string) string {
 		return fmt.Sprintf("A tcp monitor connects to a tcp://host:port address, but its endpoint's URL %s is an %s:// address. Use type = \"http\", or an endpoint with a tcp:// URL; aiod refuses this monitor.", rawURL, u.Scheme)
 	}
 	return ""
-}
-
-func (r *monitorResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
-	r.client = configuredClient(req.ProviderData, &resp.Diagnostics)
-}
-
-func (r *monitorResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
-	var plan monitorResourceModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	in, diags := plan.toAPI(ctx)
-	resp.Diagnostics.Append(diags...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	out, err := r.client.CreateMonitor(ctx, in)
-	if err != nil {
-		addClientError(&resp.Diagnostics, "Could not create the monitor", err)
-		return
-	}
-	ctx = tflog.SetField(ctx, "monitor_id", out.ID)
-	tflog.Debug(ctx, "created monitor", map[string]any{"revision": out.Revision})
-	model, diags := monitorModelFromAPI(ctx, out, plan)
-	resp.Diagnostics.Append(diags...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	resp.Diagnostics.Append(resp.State.Set(ctx, model)...)
-}
-
-func (r *monitorResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
-	var state monitorResourceModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	ctx = tflog.SetField(ctx, "monitor_id", state.ID.ValueString())
-	out, err := r.client.GetMonitor(ctx, state.ID.ValueString())
-	if errors.Is(err, client.ErrNotFound) {
-		tflog.Debug(ctx, "monitor is gone; removing it from state")
-		resp.State.RemoveResource(ctx)
-		return
-	}
-	if err != nil {
-		addClientError(&resp.Diagnostics, "Could not read the monitor", err)
-		return
-	}
-	model, diags := monitorModelFromAPI(ctx, out, state)
-	resp.Diagnostics.Append(diags...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	resp.Diagnostics.Append(resp.State.Set(ctx, model)...)
-}
-
-func (r *monitorResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
-	var plan, state monitorResourceModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	in, diags := plan.toAPI(ctx)
-	resp.Diagnostics.Append(diags...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	ctx = tflog.SetField(ctx, "monitor_id", state.ID.ValueString())
-	out, err := r.client.UpdateMonitor(ctx, state.ID.ValueString(), state.Revision.ValueInt64(), in)
-	if err != nil {
-		addClientError(&resp.Diagnostics, "Could not update the monitor", err)
-		return
-	}
-	tflog.Debug(ctx, "updated monitor", map[string]any{"revision": out.Revision})
-	model, diags := monitorModelFromAPI(ctx, out, plan)
-	resp.Diagnostics.Append(diags...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	resp.Diagnostics.Append(resp.State.Set(ctx, model)...)
-}
-
-func (r *monitorResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
-	var state monitorResourceModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	ctx = tflog.SetField(ctx, "monitor_id", state.ID.ValueString())
-	err := r.client.DeleteMonitor(ctx, state.ID.ValueString(), state.Revision.ValueInt64())
-	if err != nil && !errors.Is(err, client.ErrNotFound) {
-		addClientError(&resp.Diagnostics, "Could not delete the monitor", err)
-		return
-	}
-	tflog.Debug(ctx, "deleted monitor")
-}
-
-func (r *monitorResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	importByID(ctx, "aio_monitor", api.PrefixMonitor, req, resp)
 }

@@ -108,7 +108,7 @@ func (d *monitorStatusDataSource) Read(ctx context.Context, req datasource.ReadR
 		return
 	}
 	if err != nil {
-		addClientError(&resp.Diagnostics, "Could not read the monitor's status", err)
+		addClientError(&resp.Diagnostics, resp.State.Schema, "Could not read the monitor's status", err)
 		return
 	}
 	tflog.Debug(ctx, "read monitor status", map[string]any{"monitor_id": st.MonitorID, "probes": st.Probes})

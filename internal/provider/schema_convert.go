@@ -42,16 +42,6 @@ func computedAttribute(a rschema.Attribute) dschema.Attribute {
 	panic("computedAttribute: unsupported attribute type")
 }
 
-// dataSourceDescriptions applies dataSourceDescription to every value of a
-// resource's description map.
-func dataSourceDescriptions(in map[string]string) map[string]string {
-	out := make(map[string]string, len(in))
-	for k, v := range in {
-		out[k] = dataSourceDescription(v)
-	}
-	return out
-}
-
 // dataSourceDescription rewrites a resource attribute's description for a
 // data source, which only reads the value: sentences about what happens
 // when the attribute is set or changed in configuration (its default, an
