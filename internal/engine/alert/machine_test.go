@@ -148,8 +148,8 @@ func TestMachines(t *testing.T) {
 			},
 		},
 		{
-			name: "escalation: a warning delivered before the critical stays delivered, its reminders wait",
-			rule: func(r *Rule) { r.ReminderInterval = 2 * m },
+			name:   "escalation: a warning delivered before the critical stays delivered, its reminders wait",
+			rule:   func(r *Rule) { r.ReminderInterval = 2 * m },
 			series: "6 12 12 12 6 3",
 			want: []string{
 				"0 w ok>firing! 6",
