@@ -1,14 +1,3 @@
-// Package alert is the evaluation core of alert thresholds: the rule of a
-// threshold, the health figures it can watch, the SLO burn-rate arithmetic,
-// and a state machine per threshold and severity
-// (ok → pending → firing → resolved → ok).
-//
-// It is a pure library: it does no I/O, reads no clock (the time of every
-// evaluation is passed in) and holds no globals. The engine fetches the
-// figures (rollups of a window, the latest outcomes, expiry times), computes
-// a value with the functions of metric.go, and feeds it to Threshold.Evaluate;
-// the transitions it gets back are the alert events to store, and those with
-// Notify set are the ones to deliver.
 package alert
 
 import (
@@ -269,6 +258,11 @@ func (r *Rule) Validate() []api.FieldError {
 		if r.SLO.Period <= 0 {
 			add("slo.period", "must be a positive duration")
 		}
+	}
+	if r.BurnRateWindows == nil && r.SLO != nil && r.SLO.Period > 0 && r.SLO.Period < defaultWindows[2].Long {
+		// The workbook's pairs are tuned for a 30-day period; the 3-day
+		// window cannot be read against a shorter one.
+		add("slo.period", "must be at least %s for the default burn_rate_windows, or set burn_rate_windows", defaultWindows[2].Long)
 	}
 	if r.BurnRateWindows != nil && len(r.BurnRateWindows) == 0 {
 		add("burn_rate_windows", "must hold at least one pair, or be null for the defaults")

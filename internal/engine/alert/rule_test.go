@@ -74,6 +74,12 @@ func TestRuleValidate(t *testing.T) {
 		{name: "burn without slo", burn: true, edit: func(r *Rule) { r.SLO = nil }, fields: []string{"slo"}},
 		{name: "burn bad slo", burn: true, edit: func(r *Rule) { r.SLO = &SLO{ObjectivePercent: 100} },
 			fields: []string{"slo.objective_percent", "slo.period"}},
+		{name: "burn short period with default pairs", burn: true, edit: func(r *Rule) { r.SLO.Period = 24 * time.Hour },
+			fields: []string{"slo.period"}},
+		{name: "burn short period with own pairs", burn: true, edit: func(r *Rule) {
+			r.SLO.Period = 24 * time.Hour
+			r.BurnRateWindows = []BurnRateWindow{{Long: time.Hour, Short: 5 * time.Minute, Factor: 14.4, Severity: Critical}}
+		}},
 		{name: "burn empty pairs", burn: true, edit: func(r *Rule) { r.BurnRateWindows = []BurnRateWindow{} },
 			fields: []string{"burn_rate_windows"}},
 		{name: "burn bad pair", burn: true, edit: func(r *Rule) {

@@ -19,7 +19,9 @@ import (
 // that fired before the critical keeps its delivered firing and its
 // delivered resolution; one that fired while the critical was firing and
 // is still firing when the critical resolves is delivered then, as a
-// reminder, so that the receivers learn it is not over.
+// reminder, so that the receivers learn it is not over; one delivered before
+// the critical fired resumes its reminders when the critical resolves, the
+// first one at once if it fell due meanwhile.
 //
 // A Threshold is not safe for concurrent use; the engine evaluates each one
 // from one goroutine at a time.
