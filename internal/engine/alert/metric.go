@@ -44,7 +44,7 @@ const (
 	// CredentialExpiresInDays is the time until the earlier of a
 	// credential's expires_at and rotation_due_at, in days (fractional;
 	// negative once past).
-	CredentialExpiresInDays Metric = "credential_expires_in_days"
+	CredentialExpiresInDays Metric = "credential_expires_in_days" //nolint:gosec // G101: a metric name, not a credential.
 	// ErrorBudgetBurnRate is how fast the SLO's error budget is spent: the
 	// error ratio (down / probes) of a window divided by the budget
 	// (1 − objective). 1 spends exactly the budget over the SLO period;
