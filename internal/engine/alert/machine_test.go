@@ -2,6 +2,7 @@ package alert
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strconv"
 	"strings"
@@ -318,5 +319,86 @@ func TestResolveAll(t *testing.T) {
 	}
 	if th.Critical.State != OK || th.Warning.State != OK {
 		t.Errorf("states after ResolveAll: %s, %s", th.Critical.State, th.Warning.State)
+	}
+}
+
+// TestMachineInvariants drives random rules over random series and checks
+// what must hold whatever the figures: the transitions of a severity chain
+// (each starts where the previous ended), deliveries pair up (a delivered
+// resolution closes exactly one delivered firing, reminders come only in
+// between), no warning is delivered while the critical fires, and a
+// threshold restored from its stored machines carries on exactly as one
+// that never stopped.
+func TestMachineInvariants(t *testing.T) {
+	rng := rand.New(rand.NewPCG(10, 10))
+	values := []*float64{f(1), f(6), f(7.5), f(9), f(12), nil}
+	durations := []time.Duration{0, 10 * time.Second, time.Minute, 3 * time.Minute}
+	policies := []NoData{NoDataOK, NoDataAlerting, NoDataKeepLast}
+	for run := range 300 {
+		r := Rule{
+			Metric: ErrorRatePercent, Comparison: Above, Warning: f(5), Critical: f(10), Window: time.Minute,
+			PendingFor: durations[rng.IntN(4)], RecoveryFor: durations[rng.IntN(4)],
+			ReminderInterval: durations[rng.IntN(4)], NoData: policies[rng.IntN(3)],
+		}
+		if rng.IntN(2) == 0 {
+			r.RecoveryWarning, r.RecoveryCritical = f(3), f(8)
+		}
+		if errs := r.Validate(); errs != nil {
+			t.Fatalf("invalid rule: %v", errs)
+		}
+		th, first := NewThreshold(r), NewThreshold(r)
+		var second *Threshold
+		state := map[Severity]State{Critical: OK, Warning: OK}
+		open := map[Severity]bool{}
+		n := 200
+		for i := range n {
+			now := t0.Add(time.Duration(i) * 20 * time.Second)
+			v := values[rng.IntN(len(values))]
+			trs := th.Evaluate(now, v)
+			// The same series through a threshold stored and restored
+			// half way.
+			if i == n/2 {
+				second = &Threshold{Rule: r, Critical: first.Critical, Warning: first.Warning}
+				first = second
+			}
+			if got, want := shows(first.Evaluate(now, v)), shows(trs); !slices.Equal(got, want) {
+				t.Fatalf("run %d step %d: restored threshold gave %q, want %q", run, i, got, want)
+			}
+			for _, tr := range trs {
+				s := tr.Severity
+				if tr.From != state[s] {
+					t.Fatalf("run %d step %d: %s from %s, but it was %s", run, i, s, tr.From, state[s])
+				}
+				state[s] = tr.To
+				switch {
+				case !tr.Notify:
+				case tr.To == Resolved:
+					if !open[s] {
+						t.Fatalf("run %d step %d: %s resolution delivered without a delivered firing", run, i, s)
+					}
+					open[s] = false
+				case tr.To == Firing && tr.From == Firing && !tr.Reminder:
+					t.Fatalf("run %d step %d: firing>firing that is not a reminder", run, i)
+				case tr.To == Firing && tr.From != Firing:
+					if open[s] {
+						t.Fatalf("run %d step %d: %s delivered firing twice", run, i, s)
+					}
+					open[s] = true
+				case tr.Reminder:
+					// A reminder opens a suppressed firing or repeats an
+					// open one; either way the alert is firing.
+					open[s] = true
+				default:
+					t.Fatalf("run %d step %d: delivered %s>%s", run, i, tr.From, tr.To)
+				}
+				if s == Warning && tr.Notify && tr.To != Resolved && th.Critical.State == Firing {
+					t.Fatalf("run %d step %d: warning delivered while critical fires", run, i)
+				}
+			}
+			if th.Critical.state() != state[Critical] || th.Warning.state() != state[Warning] {
+				t.Fatalf("run %d step %d: machines %s/%s, transitions say %s/%s", run, i,
+					th.Critical.state(), th.Warning.state(), state[Critical], state[Warning])
+			}
+		}
 	}
 }
