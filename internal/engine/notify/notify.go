@@ -132,6 +132,11 @@ type Sender interface {
 	Send(ctx context.Context, d Delivery, ch Channel) Result
 }
 
+// DefaultAttemptTimeout is the per-attempt timeout the delivery worker
+// should give Send: long enough for a slow receiver on another continent,
+// short enough that a hanging one holds a worker only briefly.
+const DefaultAttemptTimeout = 10 * time.Second
+
 // Outcome is how an attempt ended.
 type Outcome string
 
