@@ -284,3 +284,23 @@ func FormatValue(v *float64) string {
 	}
 	return strconv.FormatFloat(math.Round(*v*1000)/1000, 'f', -1, 64)
 }
+
+// TestEvent is the event a channel test (POST
+// /v1/notification-channels/{id}/test) sends: a resolved warning in the
+// real schema, so that the receiver sees exactly the format of real events
+// while nothing is firing and no incident is opened (PagerDuty gets a
+// resolve, which closes nothing that is open). The threshold's ID is empty
+// and its name says what the message is.
+func TestEvent(eventID string, now time.Time) Event {
+	now = now.UTC().Truncate(time.Second)
+	return Event{
+		EventID:    eventID,
+		State:      StateResolved,
+		Severity:   SeverityWarning,
+		Threshold:  Ref{ID: "", Name: "AIO test message"},
+		Metric:     "availability_percent",
+		Window:     "5m",
+		StartedAt:  now,
+		ResolvedAt: &now,
+	}
+}

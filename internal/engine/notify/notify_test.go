@@ -268,3 +268,15 @@ func TestPostJSONClassification(t *testing.T) {
 		}
 	}
 }
+
+// TestTestEvent: a channel test is a resolution, so it opens nothing.
+func TestTestEvent(t *testing.T) {
+	now := time.Date(2026, 1, 2, 3, 4, 5, 600, time.UTC)
+	e := notify.TestEvent("evt_test", now)
+	if e.State != notify.StateResolved || e.ResolvedAt == nil || !e.StartedAt.Equal(now.Truncate(time.Second)) || e.EventID != "evt_test" {
+		t.Errorf("TestEvent = %+v", e)
+	}
+	if got := notify.Describe(e); !strings.Contains(got, "AIO test message") {
+		t.Errorf("Describe = %s", got)
+	}
+}
