@@ -1,0 +1,75 @@
+package notify
+
+import (
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"net/url"
+	"strings"
+	"unicode/utf8"
+)
+
+// Redacted replaces scrubbed text.
+const Redacted = "[redacted]"
+
+// MaxErrorText bounds the error and reply text of a Result: long enough for
+// any network error or a receiver's explanation, short enough that a
+// hostile receiver cannot fill the deliveries table.
+const MaxErrorText = 512
+
+// Scrub returns text with every secret replaced by Redacted, in the forms in
+// which a library or a receiver may echo it: as is, JSON- and Go-quoted,
+// URL-encoded (query and path), hex and base64 (standard and URL alphabets,
+// with and without padding). It then cuts the text to MaxErrorText.
+//
+// Senders build error text without secrets in the first place; Scrub is the
+// second line, for what a library or a receiver echoes back.
+func Scrub(text string, secrets ...[]byte) string {
+	for _, s := range secrets {
+		if len(s) == 0 {
+			continue
+		}
+		for _, f := range SecretForms(s) {
+			if f != "" {
+				text = strings.ReplaceAll(text, f, Redacted)
+			}
+		}
+	}
+	return truncate(text, MaxErrorText)
+}
+
+// SecretForms returns secret in the encodings Scrub removes. Tests use it
+// to prove that no output carries a secret in any of them.
+func SecretForms(secret []byte) []string {
+	w := string(secret)
+	out := []string{w}
+	if j, err := json.Marshal(w); err == nil {
+		out = append(out, string(j[1:len(j)-1]))
+	}
+	out = append(out, url.QueryEscape(w), url.PathEscape(w))
+	h := hex.EncodeToString(secret)
+	out = append(out, h, strings.ToUpper(h))
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.URLEncoding, base64.RawStdEncoding, base64.RawURLEncoding} {
+		out = append(out, enc.EncodeToString(secret))
+	}
+	// Longest first, so that a form is replaced before a shorter form
+	// inside it could leave a tail of it behind.
+	for i := 1; i < len(out); i++ {
+		for j := i; j > 0 && len(out[j]) > len(out[j-1]); j-- {
+			out[j], out[j-1] = out[j-1], out[j]
+		}
+	}
+	return out
+}
+
+// truncate cuts s to at most n bytes on a rune boundary, marking the cut.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n - len("…")
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
+}
