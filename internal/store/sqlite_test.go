@@ -137,3 +137,43 @@ func TestSQLiteDeleteEndpointRemovesTagRows(t *testing.T) {
 		t.Errorf("tag rows of the other endpoint should've stayed: %d, %v", n, err)
 	}
 }
+
+// TestSQLiteAlertingQueriesUseTheirIndexes checks the plans of the outbox's
+// hot queries: the worker's poll, the metrics and the current alerts must
+// read an index, never scan tables that grow with history.
+func TestSQLiteAlertingQueriesUseTheirIndexes(t *testing.T) {
+	s := openSQLite(t, filepath.Join(t.TempDir(), "aio.db"))
+	for _, c := range []struct {
+		query, index string
+		args         []any
+	}{
+		{`SELECT d.id FROM deliveries d JOIN alert_events e ON e.id = d.event_id
+			WHERE d.state = 'pending' AND d.next_attempt_at <= ? ORDER BY d.next_attempt_at, d.seq LIMIT ?`,
+			"deliveries_due", []any{"x", 10}},
+		{`SELECT COUNT(*), MIN(created_at) FROM deliveries WHERE state = 'pending'`, "deliveries_", nil},
+		{`SELECT threshold_id FROM alert_states WHERE state IN ('pending', 'firing') AND severity = ?
+			ORDER BY threshold_id, severity LIMIT ?`, "alert_states_current", []any{"critical", 10}},
+	} {
+		rows, err := s.reader.QueryContext(t.Context(), `EXPLAIN QUERY PLAN `+c.query, c.args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var plan []string
+		for rows.Next() {
+			var id, parent, unused int
+			var detail string
+			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+				t.Fatal(err)
+			}
+			plan = append(plan, detail)
+		}
+		rows.Close()
+		text := strings.Join(plan, "\n")
+		// A scan of a partial index reads only the rows it holds; a scan
+		// of a table reads its history.
+		fullScan := slices.ContainsFunc(plan, func(l string) bool { return strings.HasPrefix(l, "SCAN ") && !strings.Contains(l, " USING ") })
+		if !strings.Contains(text, c.index) || fullScan {
+			t.Errorf("%s should've searched %s, plan:\n%s", c.query, c.index, text)
+		}
+	}
+}

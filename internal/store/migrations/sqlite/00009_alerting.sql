@@ -65,10 +65,10 @@ CREATE TABLE deliveries (
     created_at       TEXT NOT NULL,
     delivered_at     TEXT
 );
--- Due deliveries and the outbox's depth and oldest entry: pending rows
--- only, which stay few while the receivers answer.
-CREATE INDEX deliveries_due ON deliveries (next_attempt_at) WHERE state = 'pending';
-CREATE INDEX deliveries_pending_created ON deliveries (created_at) WHERE state = 'pending';
+-- Due deliveries, in due order; with deliveries_state, the outbox's depth
+-- and oldest entry read only the pending rows, which stay few while the
+-- receivers answer.
+CREATE INDEX deliveries_due ON deliveries (state, next_attempt_at);
 CREATE INDEX deliveries_channel ON deliveries (channel_id, seq);
 CREATE INDEX deliveries_event ON deliveries (event_id);
 CREATE INDEX deliveries_state ON deliveries (state, seq);
