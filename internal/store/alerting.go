@@ -95,8 +95,11 @@ type DeliveryAttemptRecord struct {
 	// when the receiver acknowledged it, DeliveryPending to try again at
 	// NextAttemptAt, DeliveryFailed to give up. A delivered delivery stays
 	// delivered whatever a later attempt says, and a cancelled one stays
-	// cancelled unless this attempt delivered it.
-	State         string
+	// cancelled unless this attempt delivered it. Any other state is
+	// ErrBadDeliveryState.
+	State string
+	// NextAttemptAt is when a delivery left pending is due again; the zero
+	// time makes it due at once.
 	NextAttemptAt time.Time
 }
 
@@ -612,7 +615,16 @@ func (t sqlTx) RecordTransitions(ctx context.Context, b AlertBatch) error {
 	return t.putAlertStates(ctx, b.States)
 }
 
+// ErrBadDeliveryState means an attempt named a state a delivery cannot
+// take after an attempt.
+var ErrBadDeliveryState = errors.New("an attempt leaves a delivery pending, delivered or failed")
+
 func (t sqlTx) RecordDeliveryAttempt(ctx context.Context, a DeliveryAttemptRecord) (api.Delivery, error) {
+	switch a.State {
+	case api.DeliveryPending, api.DeliveryDelivered, api.DeliveryFailed:
+	default:
+		return api.Delivery{}, fmt.Errorf("%w, not %q", ErrBadDeliveryState, a.State)
+	}
 	d, err := t.getDelivery(ctx, a.DeliveryID)
 	if err != nil {
 		return d, err

@@ -417,6 +417,14 @@ func testDeliveredNeverDueAgain(t *testing.T, open func(t *testing.T) Store) {
 	_, err = s.RecordDeliveryAttempt(ctx, DeliveryAttemptRecord{DeliveryAttempt: api.DeliveryAttempt{DeliveryID: "dlv_none", At: alAt(0)},
 		State: api.DeliveryDelivered})
 	wantErr(t, "an attempt of an unknown delivery", err, ErrNotFound)
+	for _, bad := range []string{"", api.DeliveryCancelled, "sent"} {
+		_, err = s.RecordDeliveryAttempt(ctx, DeliveryAttemptRecord{DeliveryAttempt: api.DeliveryAttempt{DeliveryID: "dlv_1", At: alAt(0)},
+			State: bad})
+		wantErr(t, fmt.Sprintf("an attempt leaving the state %q", bad), err, ErrBadDeliveryState)
+	}
+	if a, err := s.ListDeliveryAttempts(ctx, "dlv_1"); err != nil || len(a) != 2 {
+		t.Errorf("refused attempts should've recorded nothing, got %d attempts, %v", len(a), err)
+	}
 	if a, err := s.ListDeliveryAttempts(ctx, "dlv_none"); err != nil || len(a) != 0 {
 		t.Errorf("an unknown delivery should've had no attempts, got %+v, %v", a, err)
 	}

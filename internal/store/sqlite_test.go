@@ -1,14 +1,20 @@
 package store
 
 import (
+	"bufio"
 	"database/sql"
+	"fmt"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/aio-platform/terraform-provider-aio/internal/api"
 )
 
 func openSQLite(t *testing.T, path string) *SQLite {
@@ -176,4 +182,78 @@ func TestSQLiteAlertingQueriesUseTheirIndexes(t *testing.T) {
 			t.Errorf("%s should've searched %s, plan:\n%s", c.query, c.index, text)
 		}
 	}
+}
+
+// crashHelperEnv names the database a re-executed test binary writes to
+// before it is killed (TestSQLiteOutboxSurvivesSIGKILL).
+const crashHelperEnv = "AIO_STORE_CRASH_HELPER_DB"
+
+// TestSQLiteOutboxSurvivesSIGKILL kills a process with SIGKILL after it
+// recorded an alert event with two deliveries and delivered one of them,
+// with the store still open (no checkpoint, no Close), and checks that a
+// new store on the file finds the other delivery due and the delivered one
+// not: the outbox's promise across a crash of aiod.
+func TestSQLiteOutboxSurvivesSIGKILL(t *testing.T) {
+	if db := os.Getenv(crashHelperEnv); db != "" {
+		crashHelper(t, db)
+		return
+	}
+	db := filepath.Join(t.TempDir(), "aio.db")
+	cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^TestSQLiteOutboxSurvivesSIGKILL$", "-test.count=1")
+	cmd.Env = append(os.Environ(), crashHelperEnv+"="+db)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// The helper prints "recorded" once both transactions committed, then
+	// waits to be killed.
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil || line != "recorded\n" {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		t.Fatalf("the helper should've said recorded, got %q, %v", line, err)
+	}
+	// Kill is SIGKILL on Unix: no deferred function, no Close runs.
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+
+	s := openSQLite(t, db)
+	due, err := s.DueDeliveries(t.Context(), alAt(time.Hour), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(due) != 1 || due[0].Delivery.ID != "dlv_pending" || due[0].Event.ID != "evt_1" {
+		t.Errorf("after the crash, only dlv_pending should've been due, with its event, got %+v", due)
+	}
+	l, _, err := s.ListDeliveries(t.Context(), DeliveryQuery{State: api.DeliveryDelivered})
+	if err != nil || len(l) != 1 || l[0].ID != "dlv_done" {
+		t.Errorf("dlv_done should've stayed delivered, got %+v, %v", l, err)
+	}
+}
+
+// crashHelper is the process TestSQLiteOutboxSurvivesSIGKILL kills.
+func crashHelper(t *testing.T, db string) {
+	s, err := OpenSQLite(t.Context(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := alEvent("evt_1", "thr_a", 0)
+	if err := s.RecordTransitions(t.Context(), AlertBatch{Events: []api.AlertEvent{ev},
+		Deliveries: []api.Delivery{alDelivery("dlv_pending", ev, "chan_a"), alDelivery("dlv_done", ev, "chan_b")}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.RecordDeliveryAttempt(t.Context(), DeliveryAttemptRecord{DeliveryAttempt: api.DeliveryAttempt{
+		DeliveryID: "dlv_done", At: alAt(time.Second), Status: new(200)}, State: api.DeliveryDelivered}); err != nil {
+		t.Fatal(err)
+	}
+	fmt.Println("recorded")
+	// Killed here; the deadline only ends a helper whose parent died.
+	time.Sleep(time.Minute)
+	t.Fatal("the helper should've been killed")
 }
