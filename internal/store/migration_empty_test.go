@@ -2,45 +2,25 @@ package store
 
 import (
 	"database/sql"
-	"io/fs"
 	"path/filepath"
+	"strings"
 	"testing"
-
-	"github.com/pressly/goose/v3"
 )
 
-// migrateUpTo applies the migrations up to and including version to db.
-func migrateUpTo(t *testing.T, db *sql.DB, version int64) {
-	t.Helper()
-	sub, err := fs.Sub(sqliteMigrations, "migrations/sqlite")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := goose.NewProvider(goose.DialectSQLite3, db, sub, goose.WithGoMigrations(goMigrations()...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := p.UpTo(t.Context(), version); err != nil {
-		t.Fatalf("migrate up to %d: %v", version, err)
-	}
-}
-
 // TestMigrationEmptyStringsToNull writes "" into every optional text column
-// the old API could leave as "" into a database migrated up to 00005, runs
-// migration 00006 by opening it, as an upgrade would, and checks that
+// the old API could leave as "", re-runs migration 00006's SQL and reopens
+// the file, as an upgrade would, and checks that
 // the values come back as null through the store, while a real value and
 // an assertion target of "" are kept.
 func TestMigrationEmptyStringsToNull(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "aio.db")
+	if err := openSQLite(t, path).Close(); err != nil {
+		t.Fatal(err)
+	}
 	db, err := sql.Open("sqlite", sqliteDSN(path, false))
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The database is made as an aiod before 00006 left it; opening it
-	// then upgrades it, as it would upgrade a user's file. (Forgetting
-	// that 00006 ran on an up-to-date file would not do: goose refuses to
-	// apply a migration older than the latest applied.)
-	migrateUpTo(t, db, 5)
 	stmts := []string{
 		`INSERT INTO endpoints (id, name, url, api_version, description, owner, data_classification, revision, created_at, updated_at)
 		 VALUES ('ep_1', 'e1', 'https://x.example.com/', '', '', 'team', 'internal', 1, '2026-01-01T00:00:00.000000Z', '2026-01-01T00:00:00.000000Z')`,
@@ -52,6 +32,15 @@ func TestMigrationEmptyStringsToNull(t *testing.T) {
 		   '{"method":"POST","path":"","body":"","tls":{"server_name":""}}',
 		   '[{"source":"text_body","comparison":"equals","target":""}]', 1, '2026-01-01T00:00:00.000000Z', '2026-01-01T00:00:00.000000Z')`,
 	}
+	// Migration 00006 runs again as its own SQL, not by forgetting that
+	// it ran: goose refuses to apply a migration lower than later ones
+	// that already ran (00007 and on).
+	up, err := sqliteMigrations.ReadFile("migrations/sqlite/00006_empty_strings_to_null.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _, _ := strings.Cut(string(up), "-- +goose Down")
+	stmts = append(stmts, body)
 	for _, q := range stmts {
 		if _, err := db.ExecContext(t.Context(), q); err != nil {
 			t.Fatalf("%s: %v", q, err)
