@@ -72,10 +72,13 @@ func (s *Server) listAlerts(w http.ResponseWriter, r *http.Request, _ principal)
 // those thresholds; scoped tells whether any such filter was given.
 //
 // TODO(issue 10): the alert thresholds kind (its table and listing) lands
-// on another branch. Once it has, list the thresholds with ListQuery.Tags
-// and an EndpointID filter (ListAll over the store's ListAlertThresholds)
-// and return their IDs here. Until then the filters are refused rather
-// than ignored, since ignoring them would list alerts the caller excluded.
+// on another branch. Once both are merged, either resolve the filters here
+// (ListAll over the store's ListThresholds with ThresholdQuery.EndpointID
+// and ListQuery.Tags; AlertQuery.ThresholdIDs holds at most 1000), or,
+// better for thousands of thresholds, give AlertQuery EndpointID and Tags
+// and let CurrentAlerts select threshold_id IN a subquery of the
+// thresholds table. Until then the filters are refused rather than
+// ignored, since ignoring them would list alerts the caller excluded.
 func (s *Server) alertThresholdScope(_ *http.Request, q url.Values) (ids []string, scoped bool, errs []api.FieldError) {
 	for _, f := range []string{"endpoint_id", "tag"} {
 		if q.Has(f) {
