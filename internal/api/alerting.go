@@ -62,15 +62,19 @@ type Alert struct {
 
 // AlertEvent is one transition of an alert (or a reminder of a firing
 // one), as GET /v1/alert-events lists it. It keeps the threshold's name and
-// the monitor and endpoint it watched at the time, so that the event (and
-// the notifications made from it) still reads right after the threshold is
+// runbook and the monitor and endpoint it watched, with their names, as
+// they were at the time, so that the event (and the notifications made
+// from it, retried for hours) still reads right after any of them is
 // renamed or deleted.
 type AlertEvent struct {
 	ID            string  `json:"id"`
 	ThresholdID   string  `json:"threshold_id"`
 	ThresholdName string  `json:"threshold_name"`
 	MonitorID     *string `json:"monitor_id"`
+	MonitorName   *string `json:"monitor_name"`
 	EndpointID    *string `json:"endpoint_id"`
+	EndpointName  *string `json:"endpoint_name"`
+	RunbookURL    *string `json:"runbook_url"`
 	Severity      string  `json:"severity"`
 	FromState     string  `json:"from_state"`
 	ToState       string  `json:"to_state"`

@@ -54,7 +54,7 @@ func seedAlerting(t *testing.T, srv *acctest.Server) alertFixture {
 		at := base.Add(time.Duration(i) * time.Minute)
 		thr := []string{f.thrA, f.thrB}[i%2]
 		ev := api.AlertEvent{ID: ids.New(api.PrefixAlertEvent, at), ThresholdID: thr, ThresholdName: "thr-" + thr[len(thr)-4:],
-			MonitorID: new(ids.New(api.PrefixMonitor, at)), Severity: api.SeverityCritical, FromState: api.AlertPending,
+			MonitorID: new(ids.New(api.PrefixMonitor, at)), MonitorName: new("checkout"), Severity: api.SeverityCritical, FromState: api.AlertPending,
 			ToState: api.AlertFiring, Metric: "error_rate_percent", Window: new("5m"), Value: new(float64(10 + i)), At: at,
 			StartedAt: new(at)}
 		b := store.AlertBatch{Events: []api.AlertEvent{ev}}
@@ -182,7 +182,8 @@ func TestListAlertEvents(t *testing.T) {
 		NextCursor string `json:"next_cursor"`
 	}
 	decodeLoose(t, r.Body, &raw)
-	wantMembers(t, raw.Items[0], "id", "threshold_id", "threshold_name", "monitor_id", "endpoint_id", "severity", "from_state",
+	wantMembers(t, raw.Items[0], "id", "threshold_id", "threshold_name", "monitor_id", "monitor_name", "endpoint_id", "endpoint_name",
+		"runbook_url", "severity", "from_state",
 		"to_state", "metric", "window", "value", "at", "started_at", "resolved_at", "reason", "reminder")
 	if raw.NextCursor == "" {
 		t.Error("a page of 1 of 5 should've had a next_cursor")

@@ -151,7 +151,7 @@ type OutboxStats struct {
 	OldestAge time.Duration
 }
 
-// alertRowsPerInsert bounds the rows of one multi-row insert: at 17
+// alertRowsPerInsert bounds the rows of one multi-row insert: at 19
 // columns, 200 rows stay well below every dialect's placeholder limit.
 const alertRowsPerInsert = 200
 
@@ -358,10 +358,10 @@ func (t sqlTx) DeleteAlertStates(ctx context.Context, thresholdID string) error 
 
 // ---- alert events ----
 
-const alertEventColumns = `id, threshold_id, threshold_name, monitor_id, endpoint_id, severity, from_state, to_state,
-	metric, metric_window, value, at, started_at, resolved_at, reason, reminder`
+const alertEventColumns = `id, threshold_id, threshold_name, monitor_id, monitor_name, endpoint_id, endpoint_name, runbook_url,
+	severity, from_state, to_state, metric, metric_window, value, at, started_at, resolved_at, reason, reminder`
 
-const alertEventColumnCount = 16
+const alertEventColumnCount = 19
 
 // prefixed qualifies each column of a column list with a table alias.
 func prefixed(alias, columns string) string {
@@ -373,7 +373,8 @@ func prefixed(alias, columns string) string {
 }
 
 func alertEventArgs(e api.AlertEvent) []any {
-	return []any{e.ID, e.ThresholdID, e.ThresholdName, e.MonitorID, e.EndpointID, e.Severity, e.FromState, e.ToState,
+	return []any{e.ID, e.ThresholdID, e.ThresholdName, e.MonitorID, e.MonitorName, e.EndpointID, e.EndpointName, e.RunbookURL,
+		e.Severity, e.FromState, e.ToState,
 		e.Metric, e.Window, e.Value, fmtTime(e.At), fmtTimePtr(e.StartedAt), fmtTimePtr(e.ResolvedAt), e.Reason, e.Reminder}
 }
 
@@ -381,14 +382,17 @@ func alertEventArgs(e api.AlertEvent) []any {
 // and what turns them into e's fields after the Scan.
 func alertEventDest(e *api.AlertEvent) ([]any, func() error) {
 	var (
-		monitor, ep, window, reason sql.NullString
-		value                       sql.NullFloat64
-		nt                          nullTimes
+		monitor, monitorName, ep, epName sql.NullString
+		runbook, window, reason          sql.NullString
+		value                            sql.NullFloat64
+		nt                               nullTimes
 	)
-	dest := []any{&e.ID, &e.ThresholdID, &e.ThresholdName, &monitor, &ep, &e.Severity, &e.FromState, &e.ToState,
-		&e.Metric, &window, &value, nt.toZero(&e.At), nt.toPtr(&e.StartedAt), nt.toPtr(&e.ResolvedAt), &reason, &e.Reminder}
+	dest := []any{&e.ID, &e.ThresholdID, &e.ThresholdName, &monitor, &monitorName, &ep, &epName, &runbook,
+		&e.Severity, &e.FromState, &e.ToState, &e.Metric, &window, &value,
+		nt.toZero(&e.At), nt.toPtr(&e.StartedAt), nt.toPtr(&e.ResolvedAt), &reason, &e.Reminder}
 	return dest, func() error {
-		e.MonitorID, e.EndpointID, e.Window, e.Reason = nullStringPtr(monitor), nullStringPtr(ep), nullStringPtr(window), nullStringPtr(reason)
+		e.MonitorID, e.MonitorName, e.EndpointID, e.EndpointName = nullStringPtr(monitor), nullStringPtr(monitorName), nullStringPtr(ep), nullStringPtr(epName)
+		e.RunbookURL, e.Window, e.Reason = nullStringPtr(runbook), nullStringPtr(window), nullStringPtr(reason)
 		e.Value = nullFloat(value)
 		return nt.parse()
 	}

@@ -215,6 +215,7 @@ func testAlertEventsRoundTrip(t *testing.T, open func(t *testing.T) Store) {
 	ctx := t.Context()
 	full := alEvent("evt_full", "thr_a", 0)
 	full.EndpointID, full.ResolvedAt, full.Reason, full.Reminder = new("ep_1"), new(alAt(time.Hour)), new("threshold deleted"), true
+	full.MonitorName, full.EndpointName, full.RunbookURL = new("checkout"), new("payments"), new("https://runbooks.example.com/checkout")
 	full.FromState, full.ToState = api.AlertFiring, api.AlertResolved
 	// Every optional field null, and no value: a no-data event.
 	bare := api.AlertEvent{ID: "evt_bare", ThresholdID: "thr_a", ThresholdName: "a", Severity: api.SeverityWarning,
