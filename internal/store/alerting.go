@@ -38,6 +38,14 @@ type AlertStore interface {
 	// CancelDeliveries runs Tx.CancelDeliveries in a write transaction of
 	// its own.
 	CancelDeliveries(ctx context.Context, channelID string) (int64, error)
+	// ClaimDeliveries takes at most limit of the deliveries DueDeliveries
+	// would return at now and, in the same transaction, moves their next
+	// attempt to until: a lease. While the lease runs no other claim (a
+	// second worker, or a replica) gets them; if the worker dies before it
+	// records the attempt, they are due again when the lease ends, and
+	// sent again (receivers deduplicate by delivery ID). until should
+	// exceed the attempt timeout.
+	ClaimDeliveries(ctx context.Context, now, until time.Time, limit int) ([]DueDelivery, error)
 	// DeleteDeliveriesBefore deletes at most limit (DefaultDeleteBatch when
 	// limit <= 0) deliveries created before `before` that are no longer
 	// pending, with their attempts, and returns how many deliveries it
@@ -699,6 +707,36 @@ func (s *SQLite) CancelDeliveries(ctx context.Context, channelID string) (int64,
 		return err
 	})
 	return n, err
+}
+
+// ClaimDeliveries selects and leases the due deliveries in one write
+// transaction. SQLite's single writer makes the two statements atomic;
+// with PostgreSQL the selection needs FOR UPDATE SKIP LOCKED, so that
+// replicas claim disjoint deliveries without waiting for each other.
+func (s *SQLite) ClaimDeliveries(ctx context.Context, now, until time.Time, limit int) ([]DueDelivery, error) {
+	var out []DueDelivery
+	err := s.Write(ctx, func(tx Tx) error {
+		t := tx.(sqlTx)
+		due, err := t.DueDeliveries(ctx, now, limit)
+		if err != nil || len(due) == 0 {
+			out = due
+			return err
+		}
+		args := []any{fmtTime(until)}
+		for _, d := range due {
+			args = append(args, d.Delivery.ID)
+		}
+		if _, err := t.exec(ctx, `UPDATE deliveries SET next_attempt_at = ? WHERE state = 'pending' AND id IN (`+
+			placeholders(len(due))+`)`, args...); err != nil {
+			return fmt.Errorf("lease deliveries: %w", err)
+		}
+		for i := range due {
+			due[i].Delivery.NextAttemptAt = new(until)
+		}
+		out = due
+		return nil
+	})
+	return out, err
 }
 
 // DeleteDeliveriesBefore deletes one batch in its own transaction.

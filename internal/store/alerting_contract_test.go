@@ -32,6 +32,7 @@ func runAlertingContract(t *testing.T, open func(t *testing.T) Store) {
 		{"DeliveredNeverDueAgain", testDeliveredNeverDueAgain},
 		{"RetryAndGiveUp", testDeliveryRetryAndGiveUp},
 		{"CancelByChannel", testCancelDeliveries},
+		{"ClaimLeases", testClaimDeliveries},
 		{"DeliveriesListing", testDeliveriesListing},
 		{"Reopen", testAlertingReopen},
 		{"OutboxStats", testOutboxStats},
@@ -658,4 +659,40 @@ func testAlertingRetention(t *testing.T, open func(t *testing.T) Store) {
 	}
 	wantIDs(t, "events left: the new one and the one still being delivered", kept, []string{"evt_5", "evt_4"})
 	wantIDs(t, "due after retention", dueIDs(t, s, alAt(time.Hour), 0), []string{"dlv_4"})
+}
+
+func testClaimDeliveries(t *testing.T, open func(t *testing.T) Store) {
+	s := open(t)
+	ctx := t.Context()
+	ev := alEvent("evt_1", "thr_a", 0)
+	later := alDelivery("dlv_later", ev, "chan_a")
+	later.NextAttemptAt = new(alAt(time.Hour))
+	record(t, s, AlertBatch{Events: []api.AlertEvent{ev}, Deliveries: []api.Delivery{
+		alDelivery("dlv_1", ev, "chan_a"), alDelivery("dlv_2", ev, "chan_b"), alDelivery("dlv_3", ev, "chan_c"), later,
+	}})
+	claim := func(now, until time.Time, limit int) []string {
+		t.Helper()
+		due, err := s.ClaimDeliveries(ctx, now, until, limit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := []string{}
+		for _, d := range due {
+			out = append(out, d.Delivery.ID)
+			if d.Event.ID != "evt_1" || !reflect.DeepEqual(d.Delivery.NextAttemptAt, new(until)) {
+				t.Errorf("a claimed delivery should've come with its event and its lease, got %+v", d)
+			}
+		}
+		return out
+	}
+	lease := alAt(time.Minute)
+	wantIDs(t, "first claim, limit 2", claim(alAt(0), lease, 2), []string{"dlv_1", "dlv_2"})
+	wantIDs(t, "second claim", claim(alAt(0), lease, 0), []string{"dlv_3"})
+	wantIDs(t, "while leased", claim(alAt(30*time.Second), lease, 0), []string{})
+	// dlv_1 is delivered under its lease; dlv_2's worker died.
+	attempt(t, s, DeliveryAttemptRecord{DeliveryAttempt: api.DeliveryAttempt{DeliveryID: "dlv_1", At: alAt(time.Second), Status: new(200)},
+		State: api.DeliveryDelivered})
+	wantIDs(t, "after the lease", dueIDs(t, s, lease, 0), []string{"dlv_2", "dlv_3"})
+	wantIDs(t, "claimed again after the lease", claim(lease, alAt(2*time.Minute), 0), []string{"dlv_2", "dlv_3"})
+	wantIDs(t, "at the hour", claim(alAt(time.Hour), alAt(2*time.Hour), 0), []string{"dlv_2", "dlv_3", "dlv_later"})
 }
