@@ -184,9 +184,14 @@ func TestSQLiteAlertingQueriesUseTheirIndexes(t *testing.T) {
 	}
 }
 
-// crashHelperEnv names the database a re-executed test binary writes to
-// before it is killed (TestSQLiteOutboxSurvivesSIGKILL).
-const crashHelperEnv = "AIO_STORE_CRASH_HELPER_DB"
+// crashHelperEnv marks a re-executed test binary as the process that
+// TestSQLiteOutboxSurvivesSIGKILL kills. The helper writes crashHelperDB in
+// its working directory: a constant path, so that no value from the
+// environment flows into a file path.
+const (
+	crashHelperEnv = "AIO_STORE_CRASH_HELPER"
+	crashHelperDB  = "aio.db"
+)
 
 // TestSQLiteOutboxSurvivesSIGKILL kills a process with SIGKILL after it
 // recorded an alert event with two deliveries and delivered one of them,
@@ -194,13 +199,18 @@ const crashHelperEnv = "AIO_STORE_CRASH_HELPER_DB"
 // new store on the file finds the other delivery due and the delivered one
 // not: the outbox's promise across a crash of aiod.
 func TestSQLiteOutboxSurvivesSIGKILL(t *testing.T) {
-	if db := os.Getenv(crashHelperEnv); db != "" {
-		crashHelper(t, db)
+	if os.Getenv(crashHelperEnv) == "1" {
+		crashHelper(t)
 		return
 	}
-	db := filepath.Join(t.TempDir(), "aio.db")
-	cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^TestSQLiteOutboxSurvivesSIGKILL$", "-test.count=1")
-	cmd.Env = append(os.Environ(), crashHelperEnv+"="+db)
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	cmd := exec.CommandContext(t.Context(), exe, "-test.run=^TestSQLiteOutboxSurvivesSIGKILL$", "-test.count=1")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), crashHelperEnv+"=1")
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -223,7 +233,7 @@ func TestSQLiteOutboxSurvivesSIGKILL(t *testing.T) {
 	}
 	_ = cmd.Wait()
 
-	s := openSQLite(t, db)
+	s := openSQLite(t, filepath.Join(dir, crashHelperDB))
 	due, err := s.DueDeliveries(t.Context(), alAt(time.Hour), 0)
 	if err != nil {
 		t.Fatal(err)
@@ -238,8 +248,8 @@ func TestSQLiteOutboxSurvivesSIGKILL(t *testing.T) {
 }
 
 // crashHelper is the process TestSQLiteOutboxSurvivesSIGKILL kills.
-func crashHelper(t *testing.T, db string) {
-	s, err := OpenSQLite(t.Context(), db)
+func crashHelper(t *testing.T) {
+	s, err := OpenSQLite(t.Context(), crashHelperDB)
 	if err != nil {
 		t.Fatal(err)
 	}
