@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -136,6 +137,12 @@ func (r *httpRun) attempt(ctx context.Context) attempt {
 	}
 	req.Header.Set("User-Agent", userAgent)
 	for k, v := range r.headers {
+		if slices.Contains(api.BodyShapingHeaders, strings.ToLower(k)) {
+			// The API refuses these; a monitor stored before it did
+			// must not get around the scrubber either (see
+			// api.BodyShapingHeaders).
+			continue
+		}
 		if strings.EqualFold(k, "host") {
 			req.Host = v
 			continue

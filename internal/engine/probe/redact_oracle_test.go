@@ -1,6 +1,8 @@
 package probe
 
 import (
+	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -131,4 +133,39 @@ func TestResponseNotRedactedWithoutCredential(t *testing.T) {
 		m.Assertions = []api.Assertion{{Source: api.SourceTextBody, Comparison: api.CmpContains, Target: ptr("X-Api-Key: visible")}}
 	})
 	mustUp(t, f.probe(t, tg))
+}
+
+// TestBodyShapingHeadersNotSent: a monitor stored with accept-encoding
+// (before the API refused it) must not turn off Go's transparent
+// decompression: the excerpt would be raw gzip, in which the scrubber
+// cannot see the secret a target echoes.
+func TestBodyShapingHeadersNotSent(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Range") != "" || r.Header.Get("Te") != "" {
+			http.Error(w, "body-shaping header sent", http.StatusTeapot)
+			return
+		}
+		body := []byte("X-Api-Key: " + r.Header.Get("X-Api-Key") + "\n")
+		if strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
+			var b bytes.Buffer
+			zw := gzip.NewWriter(&b)
+			_, _ = zw.Write(body)
+			_ = zw.Close()
+			body = b.Bytes()
+			w.Header().Set("Content-Encoding", "gzip")
+		}
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = w.Write(body)
+	}))
+	t.Cleanup(srv.Close)
+	f := newFixture(t, Config{})
+	tg := httpTarget(srv.URL, func(m *api.Monitor) {
+		req(m).Headers = map[string]string{"accept-encoding": "gzip", "range": "bytes=0-5", "te": "trailers"}
+	})
+	tg.Credential = newCred(api.CredAPIKey, oracleSecret, nil, nil)
+	res := f.probe(t, tg)
+	mustDown(t, res)
+	if got := deref0(res.BodyExcerpt); got != "X-Api-Key: "+redacted+"\n" {
+		t.Fatalf("excerpt %q, want the decompressed body with the key redacted", got)
+	}
 }
