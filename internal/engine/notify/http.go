@@ -101,7 +101,7 @@ func postJSON(ctx context.Context, client *http.Client, p Post) Result {
 	head, _ := io.ReadAll(io.LimitReader(resp.Body, replyBytes))
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, drainBytes))
 
-	res := Result{Status: resp.StatusCode, Reply: excerpt(head)}
+	res := Result{Status: resp.StatusCode, Reply: excerpt(head, len(head) == replyBytes, p.Secrets)}
 	code := resp.StatusCode
 	switch {
 	case code >= 200 && code < 300:
@@ -183,16 +183,28 @@ func responseTime(resp *http.Response) time.Time {
 	return time.Now()
 }
 
-// excerpt makes a receiver's answer one short line of printable text.
-func excerpt(b []byte) string {
-	s := strings.Map(func(r rune) rune {
+// excerpt makes a receiver's answer one short line of printable text,
+// without the secrets. The order matters: the whole answer is scrubbed
+// before anything cuts or rewrites it, so that a secret the receiver
+// echoes where the 200-byte cut falls is seen whole and replaced rather
+// than kept as its prefix; it is scrubbed again after control characters
+// and runs of whitespace are collapsed, which could make a form of a
+// secret out of text that was not one; and what the cut (or the read
+// limit, when truncated) leaves of a secret at the end is removed.
+func excerpt(b []byte, truncated bool, secrets [][]byte) string {
+	forms := allForms(secrets)
+	s := redact(strings.ToValidUTF8(string(b), "?"), forms)
+	if truncated {
+		s = trimPartial(s, forms)
+	}
+	s = strings.Map(func(r rune) rune {
 		if r < ' ' || r == 0x7f {
 			return ' '
 		}
 		return r
-	}, strings.ToValidUTF8(string(b), "?"))
-	s = strings.Join(strings.Fields(s), " ")
-	return truncate(s, maxReply)
+	}, s)
+	s = redact(strings.Join(strings.Fields(s), " "), forms)
+	return cutScrubbed(s, maxReply, forms)
 }
 
 // ShowURL names a URL in error text without its query string, fragment or

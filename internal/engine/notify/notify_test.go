@@ -280,3 +280,32 @@ func TestTestEvent(t *testing.T) {
 		t.Errorf("Describe = %s", got)
 	}
 }
+
+// TestReplyScrubbedBeforeCut: a receiver that echoes the secret (a routing
+// key, a signing secret) where the reply's 200-byte cut falls must not get
+// any beginning of it into the stored reply or error text. It fails when
+// the reply is cut before it is scrubbed.
+func TestReplyScrubbedBeforeCut(t *testing.T) {
+	secret := []byte("R0utingKey-Zq7-0123456789abcdef")
+	for pad := 150; pad < 205; pad++ {
+		for _, sep := range []string{" ", "\n\t  "} {
+			rcv := notifytest.NewReceiver(t, func(w http.ResponseWriter, r *http.Request) {
+				w.WriteHeader(http.StatusBadRequest)
+				_, _ = w.Write([]byte(strings.Repeat("x", pad) + sep + string(secret) + " invalid"))
+			})
+			res := notify.PostJSON(context.Background(), rcv.Client(), notify.Post{URL: rcv.URL, Show: "receiver", Body: []byte(`{}`), Secrets: [][]byte{secret}})
+			for what, text := range map[string]string{"reply": res.Reply, "error": res.Error} {
+				for _, f := range notify.SecretForms(secret) {
+					for k := 3; k <= len(f); k++ {
+						if strings.Contains(text, f[:k]) {
+							t.Fatalf("pad %d: the %s holds %q, the start of the secret's form %q: %q", pad, what, f[:k], f, text)
+						}
+					}
+				}
+			}
+			if len(res.Reply) > 200 {
+				t.Fatalf("pad %d: reply of %d bytes", pad, len(res.Reply))
+			}
+		}
+	}
+}
