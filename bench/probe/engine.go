@@ -18,6 +18,7 @@ import (
 	"github.com/aio-platform/terraform-provider-aio/internal/api"
 	"github.com/aio-platform/terraform-provider-aio/internal/clock"
 	"github.com/aio-platform/terraform-provider-aio/internal/engine"
+	"github.com/aio-platform/terraform-provider-aio/internal/engine/egress"
 	"github.com/aio-platform/terraform-provider-aio/internal/store"
 )
 
@@ -163,9 +164,13 @@ func runEngine(ctx context.Context, o options, tg *targets, logger *slog.Logger)
 
 	// The real engine, as aiod wires it (internal/daemon: engine.New with
 	// the store, a real clock and the default workers), with the recorder
-	// observing beside the engine's own metrics.
+	// observing beside the engine's own metrics. The targets listen on
+	// loopback, which the default egress policy denies, so loopback is
+	// allowed as aiod serve --probe-allow-cidrs 127.0.0.0/8,::1/128 would;
+	// the policy is checked on every dial all the same.
 	rec := &recorder{outcomes: map[string]int64{}, lags: make([]time.Duration, 0, 1<<16), latencies: make([]time.Duration, 0, 1<<16)}
-	e := engine.New(engine.Config{Store: ts, Clock: clock.Real{}, Logger: logger, Workers: o.workers, Resolution: o.resol, Observer: rec})
+	e := engine.New(engine.Config{Store: ts, Clock: clock.Real{}, Logger: logger, Workers: o.workers, Resolution: o.resol, Observer: rec,
+		Egress: egress.AllowLoopback()})
 
 	ectx, cancel := context.WithCancel(ctx)
 	defer cancel()

@@ -8,7 +8,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/netip"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -111,13 +110,14 @@ const serveUsage = `Usage: aiod serve [flags]
 Probe egress policy. By default probes never reach link-local addresses (169.254.0.0/16,
 fe80::/10), the cloud metadata services (fd00:ec2::254, 100.100.100.200, 168.63.129.16,
 192.0.0.192; the names metadata.google.internal, metadata.goog, metadata, metadata.azure.com,
-instance-data, ...) or the addresses of this host by another name (0.0.0.0/8, ::). Everything
-else, loopback and private networks included, is allowed: monitoring internal services is
-the point. The policy is checked after DNS resolution, on every redirect hop, for HTTP, TCP
-and OAuth2 token requests; a denied probe is down with "egress denied: ..." and sends nothing.
-Precedence, strongest first: denied hosts (default and --probe-deny-hosts, checked before
-DNS), --probe-deny-cidrs, --probe-allow-cidrs, the default deny list. To keep probes off this
-machine too: --probe-deny-cidrs 127.0.0.0/8,::1/128.
+instance-data, ...), loopback (127.0.0.0/8, ::1/128: local admin services trust whoever
+reaches them) or the addresses of this host by another name (0.0.0.0/8, ::). Everything else,
+private networks included, is allowed: monitoring internal services is the point. The policy
+is checked after DNS resolution, on every redirect hop, for HTTP, TCP and OAuth2 token
+requests; a denied probe is down with "egress denied: ..." and sends nothing. Precedence,
+strongest first: denied hosts (default and --probe-deny-hosts, checked before DNS),
+--probe-deny-cidrs, --probe-allow-cidrs, the default deny list. To monitor services on this
+machine: --probe-allow-cidrs 127.0.0.0/8,::1/128 (aiod dev allows loopback itself).
 
 Caps. A monitor create past --max-monitors, or a create or update that would take the enabled
 monitors' probes per second (the sum of 1/interval) past --max-probe-rate, is refused with 400.
@@ -156,7 +156,7 @@ func serveOptions(args []string, stderr io.Writer) (daemon.Options, error) {
 	tlsCert := fs.String("tls-cert", env("AIOD_TLS_CERT", ""), "TLS certificate (PEM); serves HTTPS with --tls-key")
 	tlsKey := fs.String("tls-key", env("AIOD_TLS_KEY", ""), "TLS private key (PEM)")
 	allowCIDRs := fs.String("probe-allow-cidrs", env("AIOD_PROBE_ALLOW_CIDRS", ""),
-		"comma-separated CIDRs probes may reach though the default deny list covers them")
+		"comma-separated CIDRs probes may reach though the default deny list covers them (127.0.0.0/8,::1/128: this machine)")
 	denyCIDRs := fs.String("probe-deny-cidrs", env("AIOD_PROBE_DENY_CIDRS", ""),
 		"comma-separated CIDRs probes may never reach (wins over every allow)")
 	denyHosts := fs.String("probe-deny-hosts", env("AIOD_PROBE_DENY_HOSTS", ""),
@@ -289,11 +289,11 @@ func cmdDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 }
 
 // devEgress is the egress policy of aiod dev: the default one, with
-// loopback allowed explicitly, since the quickstart probes targets on this
-// machine; the explicit allow keeps that true should loopback ever join the
-// default deny list.
+// loopback allowed explicitly (the default denies it), since the quickstart
+// probes targets on this machine and aiod dev is a single developer's
+// sandbox, not a shared service.
 func devEgress() *egress.Policy {
-	return &egress.Policy{AllowCIDRs: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}}
+	return egress.AllowLoopback()
 }
 
 func cmdToken(ctx context.Context, args []string, stdout, stderr io.Writer) error {

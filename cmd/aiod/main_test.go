@@ -420,96 +420,170 @@ func TestDevProbesLoopback(t *testing.T) {
 	}
 }
 
-// TestServeEnforcesEgressAndCaps runs aiod serve with a deny rule on a local
-// target and a cap of one monitor: the flags reach the engine and the
-// server, so the probe is recorded down with the denial (the target sees
-// nothing) and a second monitor is refused.
-func TestServeEnforcesEgressAndCaps(t *testing.T) {
-	var hits atomic.Int32
-	target := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { hits.Add(1) }))
-	defer target.Close()
-	dir := t.TempDir()
-	db := filepath.Join(dir, "aio.db")
+// servedAiod is an aiod serve run by a test, with an admin token.
+type servedAiod struct {
+	t    *testing.T
+	addr string
+	tok  string
+	logs *testutil.SyncBuffer
+}
+
+// startServe runs aiod serve on a loopback port with args added, and stops
+// it (checking it stops cleanly) when the test ends.
+func startServe(t *testing.T, args ...string) *servedAiod {
+	t.Helper()
+	db := filepath.Join(t.TempDir(), "aio.db")
 	out, err := runCLI(t, "token", "create", "--name", "admin", "--role", "admin", "--database", db)
 	if err != nil {
 		t.Fatal(err, out)
 	}
-	tok := strings.TrimSpace(out)
+	a := &servedAiod{t: t, tok: strings.TrimSpace(out), logs: &testutil.SyncBuffer{}}
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var logs testutil.SyncBuffer
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"serve", "--listen", "127.0.0.1:0", "--database", db, "--log-format", "json",
-			"--probe-deny-cidrs", "127.0.0.1/32", "--max-monitors", "1"}, &bytes.Buffer{}, &logs)
+		done <- run(ctx, append([]string{"serve", "--listen", "127.0.0.1:0", "--database", db, "--log-format", "json"}, args...),
+			&bytes.Buffer{}, a.logs)
 	}()
-	var addr string
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	})
 	deadline := time.Now().Add(10 * time.Second)
-	for addr == "" && time.Now().Before(deadline) {
-		if m := regexp.MustCompile(`"address":"([^"]+)"`).FindStringSubmatch(logs.String()); m != nil {
-			addr = m[1]
+	for a.addr == "" && time.Now().Before(deadline) {
+		if m := regexp.MustCompile(`"address":"([^"]+)"`).FindStringSubmatch(a.logs.String()); m != nil {
+			a.addr = m[1]
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	if addr == "" {
-		t.Fatalf("serve did not start:\n%s", logs.String())
+	if a.addr == "" {
+		t.Fatalf("serve did not start:\n%s", a.logs.String())
 	}
-	call := func(method, path string, body any) (int, []byte) {
-		t.Helper()
-		var rd io.Reader
-		if body != nil {
-			b, _ := json.Marshal(body)
-			rd = bytes.NewReader(b)
-		}
-		req, _ := http.NewRequest(method, "http://"+addr+path, rd)
-		req.Header.Set("Authorization", "Bearer "+tok)
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var buf bytes.Buffer
-		_, _ = buf.ReadFrom(resp.Body)
-		return resp.StatusCode, buf.Bytes()
+	return a
+}
+
+// call sends an API request as the admin and returns the status and body.
+func (a *servedAiod) call(method, path string, body any) (int, []byte) {
+	a.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
 	}
-	status, body := call(http.MethodPost, "/v1/endpoints", map[string]any{"name": "t", "url": target.URL})
+	req, _ := http.NewRequest(method, "http://"+a.addr+path, rd)
+	req.Header.Set("Authorization", "Bearer "+a.tok)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var buf bytes.Buffer
+	_, _ = buf.ReadFrom(resp.Body)
+	return resp.StatusCode, buf.Bytes()
+}
+
+// monitor creates an endpoint of url and an http monitor of it, and
+// returns the monitor's create status, body and ID.
+func (a *servedAiod) monitor(name, url string) (int, []byte, string) {
+	a.t.Helper()
+	status, body := a.call(http.MethodPost, "/v1/endpoints", map[string]any{"name": name, "url": url})
 	var ep api.Endpoint
 	if status != http.StatusCreated || json.Unmarshal(body, &ep) != nil {
-		t.Fatalf("endpoint: %d %s", status, body)
+		a.t.Fatalf("endpoint: %d %s", status, body)
 	}
-	mon := func(name string) map[string]any {
-		return map[string]any{"name": name, "endpoint_id": ep.ID, "type": "http", "interval": "5s"}
-	}
-	status, body = call(http.MethodPost, "/v1/monitors", mon("m1"))
+	status, body = a.call(http.MethodPost, "/v1/monitors", map[string]any{"name": name, "endpoint_id": ep.ID, "type": "http", "interval": "5s"})
 	var m api.Monitor
-	if status != http.StatusCreated || json.Unmarshal(body, &m) != nil {
-		t.Fatalf("monitor: %d %s", status, body)
-	}
-	if status, body := call(http.MethodPost, "/v1/monitors", mon("m2")); status != http.StatusBadRequest || !strings.Contains(string(body), "--max-monitors 1") {
-		t.Errorf("a second monitor past --max-monitors 1: %d %s", status, body)
-	}
+	_ = json.Unmarshal(body, &m)
+	return status, body, m.ID
+}
+
+// firstResult waits for the monitor's first probe result.
+func (a *servedAiod) firstResult(id string) api.ProbeResult {
+	a.t.Helper()
 	var res struct{ Items []api.ProbeResult }
-	deadline = time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(20 * time.Second)
 	for len(res.Items) == 0 && time.Now().Before(deadline) {
 		time.Sleep(200 * time.Millisecond)
-		_, body := call(http.MethodGet, "/v1/monitors/"+m.ID+"/results", nil)
+		_, body := a.call(http.MethodGet, "/v1/monitors/"+id+"/results", nil)
 		_ = json.Unmarshal(body, &res)
 	}
 	if len(res.Items) == 0 {
-		t.Fatal("no result within 20 s")
+		a.t.Fatal("no result within 20 s")
 	}
-	if r := res.Items[0]; r.Outcome != api.OutcomeDown || r.Error == nil || !strings.Contains(*r.Error, "egress denied: 127.0.0.1 is in 127.0.0.1/32 (probe deny list)") {
+	return res.Items[0]
+}
+
+// countingServer is an HTTP server on addr (a loopback address) that
+// counts the requests it gets.
+func countingServer(t *testing.T, addr string) (*httptest.Server, *atomic.Int32) {
+	t.Helper()
+	var hits atomic.Int32
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { hits.Add(1) }))
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Skipf("cannot listen on %s: %v", addr, err)
+	}
+	srv.Listener.Close()
+	srv.Listener = ln
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return srv, &hits
+}
+
+// TestServeDeniesLoopbackAndCaps runs aiod serve as deployed, without
+// egress flags, and a cap of one monitor: a monitor of a service on this
+// machine's loopback (where local admin APIs listen) is recorded down with
+// the default denial and the service sees nothing, and a second monitor is
+// refused.
+func TestServeDeniesLoopbackAndCaps(t *testing.T) {
+	target, hits := countingServer(t, "127.0.0.1:0")
+	a := startServe(t, "--max-monitors", "1")
+	status, body, id := a.monitor("m1", target.URL)
+	if status != http.StatusCreated {
+		t.Fatalf("monitor: %d %s", status, body)
+	}
+	if status, body, _ := a.monitor("m2", target.URL); status != http.StatusBadRequest || !strings.Contains(string(body), "--max-monitors 1") {
+		t.Errorf("a second monitor past --max-monitors 1: %d %s", status, body)
+	}
+	if r := a.firstResult(id); r.Outcome != api.OutcomeDown || r.Error == nil || !strings.Contains(*r.Error, "egress denied: 127.0.0.1 is in 127.0.0.0/8 (default deny list)") {
 		t.Errorf("result %+v", r)
 	}
 	if n := hits.Load(); n != 0 {
+		t.Errorf("the loopback target got %d requests", n)
+	}
+	if !strings.Contains(a.logs.String(), `127.0.0.0/8 ::1/128]"`) {
+		t.Errorf("the startup log does not state the default deny list with loopback:\n%s", a.logs.String())
+	}
+}
+
+// TestServeEgressFlags runs aiod serve with loopback allowed, the documented
+// way to monitor services on aiod's own host, and one loopback address
+// denied: the flags reach the engine, so the allowed target is probed and
+// the denied one sees nothing.
+func TestServeEgressFlags(t *testing.T) {
+	allowed, allowedHits := countingServer(t, "127.0.0.1:0")
+	denied, deniedHits := countingServer(t, "127.0.0.2:0")
+	a := startServe(t, "--probe-allow-cidrs", "127.0.0.0/8,::1/128", "--probe-deny-cidrs", "127.0.0.2/32")
+	_, body, up := a.monitor("allowed", allowed.URL)
+	if up == "" {
+		t.Fatalf("monitor: %s", body)
+	}
+	_, body, down := a.monitor("denied", denied.URL)
+	if down == "" {
+		t.Fatalf("monitor: %s", body)
+	}
+	if r := a.firstResult(up); r.Outcome != api.OutcomeUp || allowedHits.Load() == 0 {
+		t.Errorf("allowed target: result %+v (error %v), %d requests", r, r.Error, allowedHits.Load())
+	}
+	if r := a.firstResult(down); r.Outcome != api.OutcomeDown || r.Error == nil || !strings.Contains(*r.Error, "egress denied: 127.0.0.2 is in 127.0.0.2/32 (probe deny list)") {
+		t.Errorf("denied target: result %+v", r)
+	}
+	if n := deniedHits.Load(); n != 0 {
 		t.Errorf("the denied target got %d requests", n)
 	}
-	if !strings.Contains(logs.String(), `"deny_cidrs":"[127.0.0.1/32]"`) {
-		t.Errorf("the startup log does not state the policy:\n%s", logs.String())
-	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
+	if !strings.Contains(a.logs.String(), `"allow_cidrs":"[127.0.0.0/8 ::1/128]"`) || !strings.Contains(a.logs.String(), `"deny_cidrs":"[127.0.0.2/32]"`) {
+		t.Errorf("the startup log does not state the policy:\n%s", a.logs.String())
 	}
 }

@@ -62,7 +62,9 @@ type Options struct {
 	TLS bool
 	// Engine runs the probe engine, so that monitors are really probed.
 	Engine bool
-	// Egress is the engine's egress policy (nil: the default policy).
+	// Egress is the engine's egress policy. Nil allows loopback (as aiod
+	// dev does), since the tests' targets listen there and the default
+	// policy denies it; pass &egress.Policy{} for the default policy.
 	Egress *egress.Policy
 	// MaxMonitors and MaxProbeRate are the server's caps (zero: none).
 	MaxMonitors  int
@@ -79,6 +81,9 @@ func NewServer(t testing.TB, opts ...Options) *Server {
 	}
 	if o.Clock == nil {
 		o.Clock = clock.Real{}
+	}
+	if o.Egress == nil {
+		o.Egress = egress.AllowLoopback()
 	}
 	if o.Keyring == nil {
 		kr, err := secret.NewKeyring(secret.NewKey())

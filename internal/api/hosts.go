@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"golang.org/x/net/publicsuffix"
 )
 
 // MaxAllowedHosts bounds how many host patterns a credential may carry.
@@ -17,7 +19,8 @@ const MaxAllowedHosts = 100
 const HostPatternRule = "A pattern is a host name (`api.example.com`), an IPv4 address (`127.0.0.1`) or an IPv6 address in brackets (`[::1]`), " +
 	"optionally followed by `:port` (`api.example.com:8443`, `[::1]:8080`). Host names compare without regard to case; " +
 	"addresses compare as addresses. `*.example.com` matches every name below `example.com` at any depth (`a.example.com`, `a.b.example.com`) " +
-	"but not `example.com` itself; `*` is allowed only as the whole first label of a name with at least two more labels. " +
+	"but not `example.com` itself; `*` is allowed only as the whole first label of a name with at least two more labels, " +
+	"and not directly above a public suffix (`*.com`, `*.co.uk`, `*.herokuapp.com`, `*.github.io`), where anyone can register a name. " +
 	"A pattern without a port matches every port of the host; with a port, only that port (a URL without a port uses 80 for `http` and 443 for `https`)."
 
 // hostPattern is a parsed allowed_hosts entry.
@@ -126,10 +129,41 @@ func checkHostName(h string) error {
 	return nil
 }
 
-// ValidateHostPattern checks one allowed_hosts entry.
+// ValidateHostPattern checks one allowed_hosts entry: its syntax, and that a
+// wildcard does not sit directly above a public suffix.
 func ValidateHostPattern(field, s string) []FieldError {
-	if _, err := parseHostPattern(s); err != nil {
+	p, err := parseHostPattern(s)
+	if err == nil && p.wildcard {
+		err = checkWildcardOwner(p.name)
+	}
+	if err != nil {
 		return []FieldError{{Field: field, Message: err.Error()}}
+	}
+	return nil
+}
+
+// wildcardProbeLabel stands for "any label" when asking the public suffix
+// list whether a rule covers the names directly below a domain. It is no
+// real name, so no exception rule ("!city.kawasaki.jp") can match it.
+const wildcardProbeLabel = "aio-any-label"
+
+// checkWildcardOwner refuses a wildcard "*.name" when the names it covers
+// are open to registration by anyone: when name is itself a public suffix
+// (ICANN's, as com or co.uk, or a private one, as herokuapp.com or
+// github.io), or when a wildcard rule of the list makes every name directly
+// below it one (*.compute-1.amazonaws.com). Such a pattern would let the
+// secret go to a host anybody can create, so it means "any host" and is no
+// binding at all. The list is the one compiled into golang.org/x/net, so
+// this check is made when a pattern is written, not when it is matched: a
+// newer list must not silently disable a credential that was stored under
+// an older one.
+func checkWildcardOwner(name string) error {
+	if ps, _ := publicsuffix.PublicSuffix(name); ps == name {
+		return fmt.Errorf("must not be a wildcard directly under the public suffix %s, where anyone can register a name: list the hosts themselves, as in app.%s", name, name)
+	}
+	below := wildcardProbeLabel + "." + name
+	if ps, _ := publicsuffix.PublicSuffix(below); ps == below {
+		return fmt.Errorf("must not be a wildcard over %s, every name directly under which is a public suffix where anyone can register a name: list the hosts themselves", name)
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/url"
+	"strings"
 	"testing"
 )
 
@@ -89,6 +90,31 @@ func TestValidateAllowedHosts(t *testing.T) {
 	errs := ValidateAllowedHosts("allowed_hosts", []string{"a.example", "a.example"})
 	if len(errs) != 1 || errs[0].Field != "allowed_hosts.1" {
 		t.Errorf("repeated pattern: %v", errs)
+	}
+}
+
+// TestWildcardUnderPublicSuffix: a wildcard directly above a public suffix
+// (ICANN's or a private one) covers names anyone can register, so it would
+// send the secret to any host there; it is refused with a message on the
+// entry. Wildcards under a registrable domain stay valid.
+func TestWildcardUnderPublicSuffix(t *testing.T) {
+	for _, b := range []string{"*.co.uk", "*.herokuapp.com", "*.azurewebsites.net", "*.execute-api.us-east-1.amazonaws.com",
+		"*.github.io", "*.s3.amazonaws.com", "*.HerokuApp.com:443", "*.compute-1.amazonaws.com"} {
+		errs := ValidateAllowedHosts("allowed_hosts", []string{"ok.example", b})
+		if len(errs) != 1 || errs[0].Field != "allowed_hosts.1" || !strings.Contains(errs[0].Message, "anyone can register") {
+			t.Errorf("%q: errors %v, want one on allowed_hosts.1 saying anyone can register a name there", b, errs)
+		}
+	}
+	for _, g := range []string{"*.example.co.uk", "*.myapp.herokuapp.com", "*.abc123.execute-api.us-east-1.amazonaws.com",
+		"*.corp.internal", "*.svc.cluster.local", "*.partner.example", "herokuapp.com", "myapp.herokuapp.com"} {
+		if errs := ValidateAllowedHosts("allowed_hosts", []string{g}); errs != nil {
+			t.Errorf("%q refused: %v", g, errs)
+		}
+	}
+	errs := ValidateHostPattern("allowed_hosts.0", "*.herokuapp.com")
+	want := "must not be a wildcard directly under the public suffix herokuapp.com, where anyone can register a name: list the hosts themselves, as in app.herokuapp.com"
+	if len(errs) != 1 || errs[0].Message != want {
+		t.Errorf("message: %v, want %q", errs, want)
 	}
 }
 

@@ -57,7 +57,8 @@ type Options struct {
 	// TLSCert and TLSKey, when both set, make aiod serve HTTPS.
 	TLSCert, TLSKey string
 	// Egress is where probes may connect; nil is the default policy
-	// (cloud metadata and link-local addresses denied, the rest allowed).
+	// (cloud metadata, link-local and loopback addresses denied, the rest
+	// allowed).
 	Egress *egress.Policy
 	// MaxMonitors and MaxProbeRate cap the monitors and their total probes
 	// per second (see server.Config); zero means no cap. The command line

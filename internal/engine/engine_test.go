@@ -217,7 +217,9 @@ func TestEngineSurvivesAFailedFirstLoad(t *testing.T) {
 	start := time.Now().UTC().Truncate(time.Second)
 	clk := clock.NewFake(start)
 	var logs testutil.SyncBuffer
-	e := engine.New(engine.Config{Store: st, Clock: clk, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	// The target listens on loopback, which the default egress policy
+	// denies.
+	e := engine.New(engine.Config{Store: st, Clock: clk, Logger: slog.New(slog.NewTextHandler(&logs, nil)), Egress: egress.AllowLoopback()})
 	rctx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- e.Run(rctx) }()
@@ -317,7 +319,7 @@ func TestCredentialChangeDropsCachedToken(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := engine.New(engine.Config{Store: sq, Keyring: kr, Clock: clk})
+	e := engine.New(engine.Config{Store: sq, Keyring: kr, Clock: clk, Egress: egress.AllowLoopback()})
 	wctx, cancel := context.WithCancel(ctx)
 	t.Cleanup(func() { cancel(); e.Scheduler.Wait() })
 	if err := e.Scheduler.Load(ctx); err != nil {
@@ -382,7 +384,9 @@ func TestEngineEnforcesEgressPolicy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := acctest.NewServer(t, acctest.Options{Engine: true, Egress: &egress.Policy{DenyCIDRs: deny}})
+	// acctest allows loopback unless told otherwise; this policy allows it
+	// too but denies the target's address, so the denial cites the rule.
+	srv := acctest.NewServer(t, acctest.Options{Engine: true, Egress: &egress.Policy{AllowCIDRs: egress.LoopbackCIDRs, DenyCIDRs: deny}})
 	c, err := client.New(client.Config{Address: srv.URL, Token: srv.AdminToken})
 	if err != nil {
 		t.Fatal(err)

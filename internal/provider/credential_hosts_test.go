@@ -136,6 +136,15 @@ resource "aio_credential" "test" {
 				ExpectError: regexp.MustCompile(`(?s)Invalid host pattern.*Invalid host pattern`),
 			},
 			{
+				// A wildcard directly above a public suffix covers names
+				// anyone can register: refused at plan time, on the entry.
+				Config:   cfg(`"api.example.com", "*.herokuapp.com"`, ""),
+				PlanOnly: true,
+				// Terraform wraps the detail, so words may be apart by any space.
+				ExpectError: regexp.MustCompile(`(?s)Invalid host pattern.*"\*\.herokuapp\.com" is invalid: it must not be a\s+wildcard` +
+					`.*public\s+suffix\s+herokuapp\.com.*anyone\s+can\s+register`),
+			},
+			{
 				Config:      cfg("", ""),
 				PlanOnly:    true,
 				ExpectError: regexp.MustCompile(`(?s)allowed_hosts.*at least 1`),

@@ -18,12 +18,12 @@
 //  2. an address in Policy.DenyCIDRs (explicit deny) is denied;
 //  3. an address in Policy.AllowCIDRs (explicit allow) is allowed;
 //  4. an address in DefaultDenyCIDRs (default deny) is denied;
-//  5. any other address is allowed: monitoring internal services,
-//     loopback included, is the product's job.
+//  5. any other address is allowed: monitoring internal services is the
+//     product's job.
 //
-// An explicit allow thus reopens part of the default deny list (say, an
-// internal service on a link-local address) while an explicit deny always
-// wins.
+// An explicit allow thus reopens part of the default deny list (say,
+// loopback for aiod dev and for services on aiod's own host, or an internal
+// service on a link-local address) while an explicit deny always wins.
 package egress
 
 import (
@@ -40,9 +40,16 @@ import (
 
 // DefaultDenyCIDRs are the addresses no probe reaches unless an allow CIDR
 // reopens them: link-local ranges, where every major cloud serves instance
-// metadata and credentials, the cloud metadata addresses outside them, and
-// the "this host" addresses, which the kernel connects to the local machine
-// and which would otherwise walk around a deny rule on loopback.
+// metadata and credentials, the cloud metadata addresses outside them,
+// loopback, and the "this host" addresses, which the kernel connects to the
+// local machine and which would otherwise walk around the loopback rule.
+//
+// Loopback is denied because the services listening there (Consul's and
+// Docker's APIs, a kubelet's read-only port, databases without passwords,
+// aiod itself) trust whoever can reach them, and a monitor may send any
+// method, headers and body: an editor could otherwise drive them from aiod's
+// host. aiod dev allows loopback explicitly, and aiod serve does when
+// --probe-allow-cidrs names it.
 var DefaultDenyCIDRs = []netip.Prefix{
 	// IPv4 link-local: AWS, GCP, Azure, OpenStack, DigitalOcean, Oracle
 	// and Hetzner metadata at 169.254.169.254, the AWS ECS task metadata
@@ -64,6 +71,9 @@ var DefaultDenyCIDRs = []netip.Prefix{
 	netip.MustParsePrefix("0.0.0.0/8"),
 	// The IPv6 unspecified address, which likewise reaches the local host.
 	netip.MustParsePrefix("::/128"),
+	// Loopback, IPv4 and IPv6 (LoopbackCIDRs).
+	netip.MustParsePrefix("127.0.0.0/8"),
+	netip.MustParsePrefix("::1/128"),
 }
 
 // DefaultDenyHosts are host names denied before any lookup, whatever the
@@ -93,6 +103,18 @@ type Policy struct {
 	// DefaultDenyHosts: an exact name, or "*.example.com" for every name
 	// under example.com (not example.com itself).
 	DenyHosts []string
+}
+
+// LoopbackCIDRs are the loopback networks, which DefaultDenyCIDRs denies
+// and AllowLoopback reopens.
+var LoopbackCIDRs = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
+
+// AllowLoopback returns the default policy with loopback allowed
+// explicitly: the policy of aiod dev, whose quickstart probes targets on the
+// same machine, and of tests and benchmarks whose targets listen on
+// loopback. The "this host" addresses (0.0.0.0/8, ::) stay denied.
+func AllowLoopback() *Policy {
+	return &Policy{AllowCIDRs: slices.Clone(LoopbackCIDRs)}
 }
 
 // DeniedError is the error of a connection the policy refused. Its text is

@@ -21,7 +21,7 @@ func TestDefaultDenyList(t *testing.T) {
 		cidrs = append(cidrs, p.String())
 	}
 	want := []string{"169.254.0.0/16", "fe80::/10", "fd00:ec2::254/128", "100.100.100.200/32",
-		"168.63.129.16/32", "192.0.0.192/32", "0.0.0.0/8", "::/128"}
+		"168.63.129.16/32", "192.0.0.192/32", "0.0.0.0/8", "::/128", "127.0.0.0/8", "::1/128"}
 	if !slices.Equal(cidrs, want) {
 		t.Errorf("DefaultDenyCIDRs = %v, want %v", cidrs, want)
 	}
@@ -34,7 +34,9 @@ func TestDefaultDenyList(t *testing.T) {
 	var p Policy // the zero value is the default policy
 	denied := []string{"169.254.169.254", "169.254.170.2", "fe80::1", "fe80::1%eth0", "fd00:ec2::254",
 		"100.100.100.200", "168.63.129.16", "192.0.0.192", "0.0.0.0", "0.1.2.3", "::",
-		"::ffff:169.254.169.254", "64:ff9b::a9fe:a9fe"}
+		"::ffff:169.254.169.254", "64:ff9b::a9fe:a9fe",
+		// Loopback: the local admin services trust whoever reaches them.
+		"127.0.0.1", "127.1.2.3", "::1", "::ffff:127.0.0.1", "64:ff9b::7f00:1"}
 	for _, s := range denied {
 		err := p.CheckAddr(netip.MustParseAddr(s))
 		var de *DeniedError
@@ -42,7 +44,7 @@ func TestDefaultDenyList(t *testing.T) {
 			t.Errorf("default policy: %s: got %v, want a denial from the default deny list", s, err)
 		}
 	}
-	allowed := []string{"127.0.0.1", "::1", "10.0.0.1", "192.168.1.1", "8.8.8.8", "2001:db8::1",
+	allowed := []string{"10.0.0.1", "192.168.1.1", "8.8.8.8", "2001:db8::1",
 		"fd00:ec2::253", "100.100.100.201", "169.253.255.255"}
 	for _, s := range allowed {
 		if err := p.CheckAddr(netip.MustParseAddr(s)); err != nil {
@@ -58,6 +60,31 @@ func TestDefaultDenyList(t *testing.T) {
 		if err := p.CheckHost(h); err != nil {
 			t.Errorf("default policy: host %s: %v, want allowed", h, err)
 		}
+	}
+}
+
+// TestAllowLoopback: the policy of aiod dev and of tests reopens loopback
+// and nothing else of the default deny list.
+func TestAllowLoopback(t *testing.T) {
+	p := AllowLoopback()
+	for _, s := range []string{"127.0.0.1", "127.0.0.2", "::1", "::ffff:127.0.0.1", "10.0.0.1"} {
+		if err := p.CheckAddr(netip.MustParseAddr(s)); err != nil {
+			t.Errorf("%s: %v, want allowed", s, err)
+		}
+	}
+	for _, s := range []string{"0.0.0.0", "::", "169.254.169.254", "fd00:ec2::254"} {
+		if err := p.CheckAddr(netip.MustParseAddr(s)); err == nil {
+			t.Errorf("%s allowed, want denied", s)
+		}
+	}
+	if err := p.CheckHost("metadata.google.internal"); err == nil {
+		t.Error("metadata.google.internal allowed, want denied")
+	}
+	// Each call returns its own policy, so that a caller who adds to it
+	// does not change another's.
+	p.AllowCIDRs[0] = netip.MustParsePrefix("10.0.0.0/8")
+	if got := AllowLoopback().AllowCIDRs[0].String(); got != "127.0.0.0/8" {
+		t.Errorf("AllowLoopback shares its list: %s", got)
 	}
 }
 
@@ -182,7 +209,10 @@ func TestDialerChecksResolvedAddresses(t *testing.T) {
 	allowedLn, allowedAccepted := listen(t, "127.0.0.1:"+port)
 	_ = allowedLn
 	r := &rebinder{answers: [][]netip.Addr{{allowed}, {denied}, {allowed, denied}}}
-	d := &Dialer{Policy: &Policy{DenyCIDRs: mustCIDRs(t, "127.0.0.2/32")}, Resolver: r}
+	// Loopback is on the default deny list: reopen it, then deny one
+	// address of it, the way a deployment that monitors local services
+	// but not one of them would.
+	d := &Dialer{Policy: &Policy{AllowCIDRs: LoopbackCIDRs, DenyCIDRs: mustCIDRs(t, "127.0.0.2/32")}, Resolver: r}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 
@@ -210,6 +240,28 @@ func TestDialerChecksResolvedAddresses(t *testing.T) {
 	}
 	if n := allowedAccepted.Load(); n != 1 {
 		t.Errorf("the allowed listener accepted %d connections, want 1", n)
+	}
+}
+
+// TestDefaultDialerDeniesLoopback: the default policy (what aiod serve runs
+// without flags) connects to no loopback listener, whether the probe names
+// an address or a name that resolves to one.
+func TestDefaultDialerDeniesLoopback(t *testing.T) {
+	ln, accepted := listen(t, "127.0.0.1:0")
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	r := &rebinder{answers: [][]netip.Addr{{netip.MustParseAddr("127.0.0.1")}}}
+	d := &Dialer{Resolver: r}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for _, addr := range []string{ln.Addr().String(), net.JoinHostPort("localhost", port), net.JoinHostPort("::ffff:127.0.0.1", port)} {
+		_, err := d.DialContext(ctx, "tcp", addr)
+		if err == nil || !strings.Contains(err.Error(), "is in 127.0.0.0/8 (default deny list)") {
+			t.Errorf("%s: got %v, want a denial from the default deny list", addr, err)
+		}
+	}
+	time.Sleep(50 * time.Millisecond) // let the accept loop count
+	if n := accepted.Load(); n != 0 {
+		t.Errorf("the loopback listener accepted %d connections", n)
 	}
 }
 
@@ -262,7 +314,7 @@ func TestDialerTriesTheNextAddress(t *testing.T) {
 	r := &rebinder{answers: [][]netip.Addr{{netip.MustParseAddr("127.0.0.3"), netip.MustParseAddr("127.0.0.1")}}}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	conn, err := (&Dialer{Resolver: r}).DialContext(ctx, "tcp", net.JoinHostPort("two.test", port))
+	conn, err := (&Dialer{Policy: AllowLoopback(), Resolver: r}).DialContext(ctx, "tcp", net.JoinHostPort("two.test", port))
 	if err != nil {
 		t.Fatal(err)
 	}

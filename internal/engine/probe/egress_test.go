@@ -51,13 +51,16 @@ func (cs *countedServer) noConnections(t *testing.T) {
 	}
 }
 
+// denyCIDRs is a policy that allows loopback (which the default denies, and
+// where the tests' targets listen) but denies the CIDRs s lists, so that a
+// denial cites the explicit rule.
 func denyCIDRs(t *testing.T, s string) *egress.Policy {
 	t.Helper()
 	ps, err := egress.ParseCIDRs(s)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &egress.Policy{DenyCIDRs: ps}
+	return &egress.Policy{AllowCIDRs: egress.LoopbackCIDRs, DenyCIDRs: ps}
 }
 
 func ok200() http.Handler { return http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}) }
@@ -81,9 +84,46 @@ func TestEgressDeniedAddress(t *testing.T) {
 	}
 	srv.noConnections(t)
 
-	// The same target under the default policy is reached: loopback is
-	// allowed unless denied.
-	mustUp(t, newFixture(t, Config{}).probe(t, httpTarget(srv.URL)))
+	// The same target under a policy that allows loopback is reached, so
+	// the test can fail.
+	mustUp(t, newFixture(t, Config{Egress: egress.AllowLoopback()}).probe(t, httpTarget(srv.URL)))
+}
+
+// TestEgressDefaultDeniesLoopback: the default policy, which aiod serve
+// runs without --probe-allow-cidrs, keeps probes off this machine's
+// loopback services (a Consul or Docker API, a kubelet, aiod itself), by
+// address or by a name that resolves there, for HTTP and TCP, with no
+// connection made.
+func TestEgressDefaultDeniesLoopback(t *testing.T) {
+	srv := newCountedServer(t, "127.0.0.1:0", ok200())
+	_, port, _ := net.SplitHostPort(srv.Listener.Addr().String())
+	f := newFixture(t, Config{Egress: &egress.Policy{}})
+	targets := []string{srv.URL, "http://[::ffff:127.0.0.1]:" + port + "/"}
+	if ips, err := net.DefaultResolver.LookupNetIP(t.Context(), "ip4", "localhost"); err == nil && len(ips) > 0 {
+		targets = append(targets, "http://localhost:"+port+"/")
+	}
+	for _, u := range targets {
+		msg := mustDown(t, f.probe(t, httpTarget(u)))
+		if !strings.Contains(msg, "egress denied: ") || !strings.Contains(msg, "is in 127.0.0.0/8 (default deny list)") {
+			t.Errorf("%s: error = %q", u, msg)
+		}
+	}
+	m := api.Monitor{Meta: api.Meta{ID: "mon_tcp"}, Type: api.MonitorTCP, Timeout: ptr("2s")}
+	m.Normalize()
+	res := f.probe(t, Target{Monitor: m, Endpoint: api.Endpoint{URL: "tcp://" + srv.Listener.Addr().String()}})
+	if msg := mustDown(t, res); msg != "egress denied: 127.0.0.1 is in 127.0.0.0/8 (default deny list)" {
+		t.Errorf("tcp: error = %q", msg)
+	}
+	srv.noConnections(t)
+	// IPv6 loopback too, where the machine has it.
+	if ln, err := net.Listen("tcp", "[::1]:0"); err == nil {
+		ln.Close()
+		v6 := newCountedServer(t, "[::1]:0", ok200())
+		if msg := mustDown(t, f.probe(t, httpTarget(v6.URL))); !strings.Contains(msg, "egress denied: ::1 is in ::1/128 (default deny list)") {
+			t.Errorf("[::1]: error = %q", msg)
+		}
+		v6.noConnections(t)
+	}
 }
 
 // TestEgressDeniedAfterResolution: a host name that resolves to a denied
@@ -102,9 +142,10 @@ func TestEgressDeniedAfterResolution(t *testing.T) {
 	srv.noConnections(t)
 }
 
-// TestEgressDefaultDeniesThisHost: under the default policy, 0.0.0.0 (which
-// Linux connects to the local host, here to a live listener) is denied, so
-// that it cannot walk around a deny rule on loopback.
+// TestEgressDefaultDeniesThisHost: 0.0.0.0 (which Linux connects to the
+// local host, here to a live listener) stays denied even under a policy
+// that allows loopback (the fixture's), so that it cannot walk around the
+// loopback rule or an explicit deny on loopback.
 func TestEgressDefaultDeniesThisHost(t *testing.T) {
 	srv := newCountedServer(t, "127.0.0.1:0", ok200())
 	_, port, _ := net.SplitHostPort(srv.Listener.Addr().String())

@@ -9,6 +9,7 @@ import (
 
 	"github.com/aio-platform/terraform-provider-aio/internal/api"
 	"github.com/aio-platform/terraform-provider-aio/internal/clock"
+	"github.com/aio-platform/terraform-provider-aio/internal/engine/egress"
 )
 
 // t0 is the fake clock's start; results must carry it as their time.
@@ -47,8 +48,15 @@ type fixture struct {
 	sleep *sleepRecorder
 }
 
+// newFixture returns a Prober with cfg. Test targets listen on loopback,
+// which the default egress policy denies, so a nil cfg.Egress allows
+// loopback as aiod dev does; a test of the default policy passes
+// &egress.Policy{}, its zero value.
 func newFixture(t *testing.T, cfg Config) *fixture {
 	t.Helper()
+	if cfg.Egress == nil {
+		cfg.Egress = egress.AllowLoopback()
+	}
 	f := &fixture{clock: clock.NewFake(t0), sleep: &sleepRecorder{}}
 	cfg.Clock = f.clock
 	cfg.Sleep = f.sleep.sleep

@@ -21,6 +21,7 @@ import (
 
 	"github.com/aio-platform/terraform-provider-aio/internal/api"
 	"github.com/aio-platform/terraform-provider-aio/internal/clock"
+	"github.com/aio-platform/terraform-provider-aio/internal/engine/egress"
 	"github.com/aio-platform/terraform-provider-aio/internal/engine/probe"
 	"github.com/aio-platform/terraform-provider-aio/internal/engine/results"
 	"github.com/aio-platform/terraform-provider-aio/internal/secret"
@@ -230,9 +231,11 @@ func newFixture(t *testing.T, o fixtureOptions) *fixture {
 	if skr == nil && !o.noKeyring {
 		skr = kr
 	}
+	// The targets listen on loopback, which the default egress policy
+	// denies.
 	f.s = New(Config{
 		Store:    st,
-		Prober:   probe.New(probe.Config{Clock: f.clk}),
+		Prober:   probe.New(probe.Config{Clock: f.clk, Egress: egress.AllowLoopback()}),
 		Sink:     f.w,
 		Keyring:  skr,
 		Clock:    f.clk,
@@ -619,7 +622,7 @@ func TestShutdownCancelsRunningProbes(t *testing.T) {
 	// A scheduler of its own, whose workers' context the test ends.
 	ctx, cancel := context.WithCancel(f.ctx)
 	defer cancel()
-	s := New(Config{Store: f.st, Prober: probe.New(probe.Config{Clock: f.clk}), Sink: f.w, Clock: f.clk,
+	s := New(Config{Store: f.st, Prober: probe.New(probe.Config{Clock: f.clk, Egress: egress.AllowLoopback()}), Sink: f.w, Clock: f.clk,
 		Rand: func() float64 { return 0.5 }})
 	if err := s.Load(f.ctx); err != nil {
 		t.Fatal(err)

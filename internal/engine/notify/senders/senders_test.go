@@ -51,7 +51,9 @@ func TestEgressPolicy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := senders.Registry(senders.Options{HTTPClient: senders.NewHTTPClient(&egress.Policy{DenyCIDRs: deny})})
+	// Loopback is on the default deny list: reopen it and deny the
+	// receiver's address, so that the denial comes from the given policy.
+	r := senders.Registry(senders.Options{HTTPClient: senders.NewHTTPClient(&egress.Policy{AllowCIDRs: egress.LoopbackCIDRs, DenyCIDRs: deny})})
 	channels := []notify.Channel{
 		{Type: "webhook", Settings: json.RawMessage(`{"url":"` + srv.URL + `/hook"}`), Secret: []byte("whsec")},
 		{Type: "slack", Secret: []byte(srv.URL + "/services/T/B/x")},
@@ -67,10 +69,21 @@ func TestEgressPolicy(t *testing.T) {
 	if n := conns.Load(); n != 0 {
 		t.Errorf("the denied receiver accepted %d connections", n)
 	}
-	// With the default policy the same receiver is reached, so the test
-	// can fail.
+	// The default policy (Options' zero value) denies loopback too, with
+	// no connection.
 	res := senders.Registry(senders.Options{}).Send(context.Background(), notify.Delivery{ID: "dlv_1", Event: notifytest.Event()}, channels[0])
-	if res.Outcome != notify.Delivered {
+	if res.Outcome != notify.Failed || !strings.Contains(res.Error, "egress denied: 127.0.0.2 is in 127.0.0.0/8 (default deny list)") {
 		t.Errorf("default policy: %+v", res)
+	}
+	time.Sleep(50 * time.Millisecond)
+	if n := conns.Load(); n != 0 {
+		t.Errorf("the receiver accepted %d connections under the default policy", n)
+	}
+	// With loopback allowed the same receiver is reached, so the test can
+	// fail.
+	res = senders.Registry(senders.Options{HTTPClient: senders.NewHTTPClient(egress.AllowLoopback())}).
+		Send(context.Background(), notify.Delivery{ID: "dlv_1", Event: notifytest.Event()}, channels[0])
+	if res.Outcome != notify.Delivered {
+		t.Errorf("loopback allowed: %+v", res)
 	}
 }
