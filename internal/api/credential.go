@@ -283,8 +283,16 @@ func (c Credential) apiKeyPlace() string {
 
 // ResendsSecretMessage explains, after the field name "secret", why an
 // update that changes fields (as ResendsSecret names them) must carry the
-// secret. aiod and the provider say it in the same words.
+// secret.
 func ResendsSecretMessage(fields []string) string {
+	return "is required because this update " + ResendsSecretChanges(fields) +
+		": the secret would be sent somewhere new or in a new form, and only someone who holds it may send it there; send the secret with the update"
+}
+
+// ResendsSecretChanges says what an update changes, from the fields
+// ResendsSecret names, as in "widens allowed_hosts and changes type", so
+// that aiod and the provider describe it in the same words.
+func ResendsSecretChanges(fields []string) string {
 	var parts, changed []string
 	for _, f := range fields {
 		if f == "allowed_hosts" {
@@ -296,6 +304,5 @@ func ResendsSecretMessage(fields []string) string {
 	if len(changed) > 0 {
 		parts = append(parts, "changes "+strings.Join(changed, ", "))
 	}
-	return "is required because this update " + strings.Join(parts, " and ") +
-		": the secret would be sent somewhere new or in a new form, and only someone who holds it may send it there; send the secret with the update"
+	return strings.Join(parts, " and ")
 }

@@ -286,12 +286,17 @@ type secretState struct {
 	changed bool
 	drifted bool
 	noTrace bool
+	// resends names the attributes whose planned change would send the
+	// secret somewhere new or in a new form (api.Credential.ResendsSecret):
+	// aiod refuses such an update without the secret.
+	resends []string
 }
 
 // secretDecision tells whether the secret must be sent: its version or
 // value changed in the configuration, it was changed outside Terraform
 // (the refreshed secret_revision differs from the one Terraform last
-// wrote), or Terraform has no record of it (after an import).
+// wrote), Terraform has no record of it (after an import), or the update
+// would send it somewhere new or in a new form (secretResends).
 func secretDecision(ctx context.Context, priv interface {
 	GetKey(context.Context, string) ([]byte, diag.Diagnostics)
 }, plan, state credentialModel) (secretState, diag.Diagnostics) {
@@ -303,17 +308,82 @@ func secretDecision(ctx context.Context, priv interface {
 		s.drifted = true
 	}
 	s.changed = !plan.SecretWOVersion.Equal(state.SecretWOVersion) || !plan.Secret.Equal(state.Secret)
-	s.send = s.noTrace || s.drifted || s.changed
+	s.resends = secretResends(state, plan)
+	s.send = s.noTrace || s.drifted || s.changed || len(s.resends) > 0
 	return s, diags
+}
+
+// secretResends names the attributes whose change from state to plan
+// would make aiod send the secret somewhere new or in a new form, by the
+// rule aiod applies (api.Credential.ResendsSecret). Only known values are
+// judged: an attribute not known yet is taken as unchanged at plan time,
+// and the apply, where every value is known, judges it again.
+func secretResends(state, plan credentialModel) []string {
+	old := credentialSecretFields(state, nil)
+	return old.ResendsSecret(credentialSecretFields(plan, &old))
+}
+
+// credentialSecretFields is the part of m that decides where and how the
+// secret is sent. A value of m that is not known yet is taken from
+// fallback, when given.
+func credentialSecretFields(m credentialModel, fallback *api.Credential) api.Credential {
+	var c api.Credential
+	if fallback != nil {
+		c = *fallback
+	}
+	if !m.Type.IsUnknown() {
+		c.Type = m.Type.ValueString()
+	}
+	for _, f := range []struct {
+		v   types.String
+		dst **string
+	}{
+		{m.Header, &c.Header},
+		{m.QueryParam, &c.QueryParam},
+		{m.Username, &c.Username},
+		{m.TokenURL, &c.TokenURL},
+		{m.ClientID, &c.ClientID},
+	} {
+		if !f.v.IsUnknown() {
+			*f.dst = stringPtr(f.v)
+		}
+	}
+	if hosts, ok := knownStrings(m.AllowedHosts); ok {
+		c.AllowedHosts = hosts
+	}
+	return c
+}
+
+// knownStrings returns the elements of a set of strings, or false when the
+// set or one of its elements is not known yet.
+func knownStrings(s types.Set) ([]string, bool) {
+	if s.IsUnknown() {
+		return nil, false
+	}
+	var out []string
+	for _, e := range s.Elements() {
+		v, ok := e.(types.String)
+		if !ok || v.IsUnknown() {
+			return nil, false
+		}
+		if !v.IsNull() {
+			out = append(out, v.ValueString())
+		}
+	}
+	return out, true
 }
 
 // ModifyPlan decides at plan time what the apply will do with the secret,
 // and plans rotation_due_at null when nothing can set it.
 //
-// A secret is required only when it is going to be sent: on create, and
-// when secret_wo_version or secret changes. Any other plan, such as a
-// nightly drift check, runs without the secret (an ephemeral variable left
-// unset), since aiod keeps the one it has.
+// A secret is required only when it is going to be sent: on create, when
+// secret_wo_version or secret changes, and when the update would send the
+// secret somewhere new or in a new form (a widened allowed_hosts, another
+// type, header, query_param, token_url, client_id or username), which aiod
+// accepts only from someone who holds the secret. Any other plan, such as
+// a nightly drift check or a narrowing of allowed_hosts, runs without the
+// secret (an ephemeral variable left unset), since aiod keeps the one it
+// has.
 func (r *credentialResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
 	if req.Plan.Raw.IsNull() {
 		return
@@ -355,6 +425,14 @@ func (r *credentialResource) ModifyPlan(ctx context.Context, req resource.Modify
 	// and fails on secret_wo if it must send a secret it does not have.
 	if dec.changed && noSecret && !plan.SecretWOVersion.IsUnknown() {
 		addMissingSecret(&resp.Diagnostics, "secret_wo_version (or secret) changed, so the apply sends the secret")
+		return
+	}
+	// aiod sends the secret somewhere new or in a new form only when the
+	// update carries it, so that only someone who holds the secret can
+	// widen where it goes.
+	if len(dec.resends) > 0 && noSecret {
+		addMissingSecret(&resp.Diagnostics, "This update "+api.ResendsSecretChanges(dec.resends)+
+			", which would send the secret somewhere new or in a new form, so aiod accepts it only with the secret")
 		return
 	}
 	if dec.drifted {
