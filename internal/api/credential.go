@@ -219,3 +219,107 @@ func (c *Credential) Validate(creating bool) []FieldError {
 	}
 	return errs
 }
+
+// ResendsSecret names the fields of next, an update of the credential c,
+// whose change would make aiod send c's secret somewhere new or in a new
+// form. Such an update must carry the secret: only someone who holds the
+// secret may decide where it goes, so that an editor who does not know it
+// cannot, say, add their own host to allowed_hosts and then point an
+// endpoint there to receive it. aiod refuses such an update without the
+// secret, and the provider asks for the secret at plan time; both use this
+// one rule. The fields are:
+//
+//   - allowed_hosts, when next allows a host or port that c does not
+//     (WidenedHosts); a narrowing or a reordering is no widening;
+//   - type, which changes how and to whom the secret is presented (a
+//     client secret meant for the token server would go to the API host as
+//     a bearer token);
+//   - header and query_param (api_key), when the place of the key changes:
+//     a query parameter lands in access logs and proxies, a header name may
+//     be one the target logs or echoes; header unset and header x-api-key
+//     are the same place;
+//   - token_url (oauth2_client_credentials): the client secret is sent
+//     there, and another path on an allowed host may be another service;
+//   - username (basic) and client_id (oauth2_client_credentials): the
+//     secret is the password of that user or the secret of that client;
+//     presented as someone else's, on a shared service whose other accounts
+//     an editor may own, it would be tried (and perhaps logged) for them.
+//
+// Scopes, names, descriptions and rotation fields change none of this and
+// need no secret.
+func (c Credential) ResendsSecret(next Credential) []string {
+	var out []string
+	if len(WidenedHosts(c.AllowedHosts, next.AllowedHosts)) > 0 {
+		out = append(out, "allowed_hosts")
+	}
+	if c.Type != next.Type {
+		// Every other field is read differently under another type, so
+		// the type names the change.
+		return append(out, "type")
+	}
+	differ := func(a, b *string) bool {
+		if a == nil || b == nil {
+			return a != b
+		}
+		return *a != *b
+	}
+	if c.Type == CredAPIKey && c.apiKeyPlace() != next.apiKeyPlace() {
+		if differ(c.Header, next.Header) {
+			out = append(out, "header")
+		}
+		if differ(c.QueryParam, next.QueryParam) {
+			out = append(out, "query_param")
+		}
+	}
+	for _, f := range []struct {
+		name string
+		a, b *string
+	}{
+		{"token_url", c.TokenURL, next.TokenURL},
+		{"client_id", c.ClientID, next.ClientID},
+		{"username", c.Username, next.Username},
+	} {
+		if differ(f.a, f.b) {
+			out = append(out, f.name)
+		}
+	}
+	return out
+}
+
+// apiKeyPlace is where an api_key credential's probes put the key: a query
+// parameter or a header, the default header when none is named.
+func (c Credential) apiKeyPlace() string {
+	switch {
+	case c.QueryParam != nil:
+		return "query " + *c.QueryParam
+	case c.Header != nil:
+		return "header " + *c.Header
+	}
+	return "header " + DefaultAPIKeyHeader
+}
+
+// ResendsSecretMessage explains, after the field name "secret", why an
+// update that changes fields (as ResendsSecret names them) must carry the
+// secret.
+func ResendsSecretMessage(fields []string) string {
+	return "is required because this update " + ResendsSecretChanges(fields) +
+		": the secret would be sent somewhere new or in a new form, and only someone who holds it may send it there; send the secret with the update"
+}
+
+// ResendsSecretChanges says what an update changes, from the fields
+// ResendsSecret names, as in "widens allowed_hosts and changes type", so
+// that aiod and the provider describe it in the same words.
+func ResendsSecretChanges(fields []string) string {
+	var parts, changed []string
+	for _, f := range fields {
+		if f == "allowed_hosts" {
+			parts = append(parts, "widens allowed_hosts")
+		} else {
+			changed = append(changed, f)
+		}
+	}
+	if len(changed) > 0 {
+		parts = append(parts, "changes "+strings.Join(changed, ", "))
+	}
+	return strings.Join(parts, " and ")
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -265,4 +266,46 @@ func (c *Credential) AllowsURL(raw string) (string, bool) {
 		return raw, false
 	}
 	return HostPort(u), HostsAllow(c.AllowedHosts, u)
+}
+
+// covers tells whether every host and port p matches, q matches too. It
+// judges a new allowed_hosts entry against the old ones: an entry that an
+// old one already covers (`a.example.com` under `*.example.com`, or
+// `api.example.com:8443` under `api.example.com`) sends the secret nowhere
+// new.
+func (q hostPattern) covers(p hostPattern) bool {
+	if q.port != "" && q.port != p.port {
+		return false
+	}
+	switch {
+	case q.ip != nil:
+		return p.ip != nil && q.ip.Equal(p.ip)
+	case p.ip != nil:
+		return false
+	case q.wildcard:
+		return strings.HasSuffix(p.name, "."+q.name) || (p.wildcard && p.name == q.name)
+	}
+	return !p.wildcard && p.name == q.name
+}
+
+// WidenedHosts returns the entries of next that no entry of old covers:
+// the hosts (or ports) a secret bound to next could reach and one bound to
+// old could not. Nothing is returned for an unchanged or narrowed set. An
+// entry that does not parse counts as a widening, so that the answer errs
+// on the side of asking for the secret.
+func WidenedHosts(old, next []string) []string {
+	var olds []hostPattern
+	for _, s := range old {
+		if q, err := parseHostPattern(s); err == nil {
+			olds = append(olds, q)
+		}
+	}
+	var out []string
+	for _, s := range next {
+		p, err := parseHostPattern(s)
+		if err != nil || !slices.ContainsFunc(olds, func(q hostPattern) bool { return q.covers(p) }) {
+			out = append(out, s)
+		}
+	}
+	return out
 }

@@ -13,10 +13,12 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-testing/config"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
 	"github.com/hashicorp/terraform-plugin-testing/plancheck"
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/aio-platform/terraform-provider-aio/internal/acctest"
@@ -172,4 +174,102 @@ func TestHostPatternValidatorReportsOnTheElement(t *testing.T) {
 	if !ok || !d.Path().Equal(want) {
 		t.Errorf("error %v, want it on %s", resp.Diagnostics.Errors()[0], want)
 	}
+}
+
+// woHostsConfig is a credential with a write-only secret from an ephemeral
+// variable that may be left unset, as in a plan run without secrets.
+func woHostsConfig(srv *acctest.Server, hosts string) string {
+	return srv.ProviderConfig(api.RoleEditor) + fmt.Sprintf(`
+variable "api_key" {
+  type      = string
+  sensitive = true
+  ephemeral = true
+  default   = null
+}
+
+resource "aio_credential" "test" {
+  name              = "payments-key"
+  type              = "api_key"
+  secret_wo         = var.api_key
+  secret_wo_version = 1
+  allowed_hosts     = [%s]
+}
+`, hosts)
+}
+
+// TestAccCredentialResource_wideningNeedsTheSecret: aiod accepts a
+// widening of allowed_hosts only with the secret, so the plan asks for it;
+// a narrowing needs none.
+func TestAccCredentialResource_wideningNeedsTheSecret(t *testing.T) {
+	srv := newTestServer(t)
+	const value = "widen-SECRET-3d9e"
+	vars := config.Variables{"api_key": config.StringVariable(value)}
+	const narrow = `"api.payments.example.com"`
+	const wide = `"api.payments.example.com", "status.partner.example"`
+	var id string
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		TerraformVersionChecks:   testAccVersionChecks,
+		Steps: []resource.TestStep{
+			{
+				Config:          woHostsConfig(srv, narrow),
+				ConfigVariables: vars,
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(credentialAddr, tfjsonpath.New("secret_revision"), knownvalue.Int64Exact(1)),
+				},
+				Check: func(s *terraform.State) error { id = credentialID(s); return nil },
+			},
+			{
+				// Without the secret, the widening fails at plan, on
+				// secret_wo, naming what needs it.
+				Config:      woHostsConfig(srv, wide),
+				PlanOnly:    true,
+				ExpectError: regexp.MustCompile(`(?s)Missing secret.*This\s+update\s+widens\s+allowed_hosts.*secret_wo`),
+			},
+			{
+				// With it, the widening applies and the secret is sent
+				// again at the next secret_revision.
+				Config:          woHostsConfig(srv, wide),
+				ConfigVariables: vars,
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(credentialAddr, plancheck.ResourceActionUpdate),
+					plancheck.ExpectUnknownValue(credentialAddr, tfjsonpath.New("secret_revision")),
+				}},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(credentialAddr, tfjsonpath.New("secret_revision"), knownvalue.Int64Exact(2)),
+					statecheck.ExpectKnownValue(credentialAddr, tfjsonpath.New("allowed_hosts"),
+						hostsValue("api.payments.example.com", "status.partner.example")),
+				},
+				Check: func(s *terraform.State) error {
+					if got := storedSecret(t, srv, id); got != value {
+						return fmt.Errorf("aiod holds %q after the widening", got)
+					}
+					return nil
+				},
+			},
+			{
+				// A plan that changes nothing still needs no secret.
+				Config:   woHostsConfig(srv, wide),
+				PlanOnly: true,
+			},
+			{
+				// A narrowing needs no secret and leaves it alone.
+				Config: woHostsConfig(srv, narrow),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(credentialAddr, plancheck.ResourceActionUpdate),
+					plancheck.ExpectKnownValue(credentialAddr, tfjsonpath.New("secret_revision"), knownvalue.Int64Exact(2)),
+				}},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(credentialAddr, tfjsonpath.New("secret_revision"), knownvalue.Int64Exact(2)),
+					statecheck.ExpectKnownValue(credentialAddr, tfjsonpath.New("allowed_hosts"), hostsValue("api.payments.example.com")),
+				},
+			},
+			{
+				// Another header moves the secret too: it needs the secret.
+				Config:      strings.Replace(woHostsConfig(srv, narrow), `type              = "api_key"`, `type              = "api_key"`+"\n  header = \"x-echo\"", 1),
+				PlanOnly:    true,
+				ExpectError: regexp.MustCompile(`(?s)Missing secret.*changes\s+header`),
+			},
+		},
+	})
 }

@@ -73,9 +73,12 @@ var credentialDescriptions = map[string]string{
 		"Examples: `[\"api.payments.example.com\"]`, `[\"*.partner.example\", \"auth.partner.example:8443\"]`, `[\"127.0.0.1\", \"[::1]:8080\"]`. " +
 		"**Review every change of this attribute:** it is what keeps the secret from reaching a host chosen by whoever can edit endpoints and monitors, " +
 		"so a widening (a new host, a wildcard, a port dropped) hands the secret to more servers. " +
+		"For that reason a widening needs the secret: the plan fails with \"Missing secret\" on `secret_wo` unless `secret_wo` (or `secret`) has a value, " +
+		"and the apply sends the secret again (`secret_revision` goes up by one); aiod itself refuses a widening without the secret. " +
+		"A narrowing needs no secret. " +
 		"Credentials created before this attribute existed were given the hosts of what used them, and an empty set when nothing did (such a credential is sent nowhere).",
 	"secret":            "The secret (key, token, password or client secret) for Terraform before 1.11 and OpenTofu. It is marked sensitive but **is stored in the Terraform state**; prefer `secret_wo`. Conflicts with `secret_wo`; one of the two must have a value when the credential is created and when the secret changes. Unset by default.",
-	"secret_wo":         "The secret as a write-only value (Terraform 1.11 or later): sent to aiod and kept in neither plan nor state. Requires `secret_wo_version`; bump the version to send a new secret. Needed only by the plans and applies that send the secret (on create, and when `secret_wo_version` changes): other plans, such as a drift check in CI, may leave it null. Conflicts with `secret`. Unset by default.",
+	"secret_wo":         "The secret as a write-only value (Terraform 1.11 or later): sent to aiod and kept in neither plan nor state. Requires `secret_wo_version`; bump the version to send a new secret. Needed only by the plans and applies that send the secret: on create, when `secret_wo_version` changes, and when the update would send the secret somewhere new or in a new form (a widened `allowed_hosts`, or another `type`, `header`, `query_param`, `token_url`, `client_id` or `username`), which aiod accepts only from someone who holds the secret. Other plans, such as a drift check in CI, may leave it null. Conflicts with `secret`. Unset by default.",
 	"secret_wo_version": "The version of `secret_wo`, any whole number you choose. Changing it sends the current `secret_wo` to aiod; without a change, `secret_wo` is not sent again and may be null. Required with `secret_wo`. Unset by default.",
 	"expires_at":        "When the secret stops working, in RFC 3339 format, if known. Unset by default.",
 	"rotation_period":   "How often the secret should be rotated, as a Go duration such as `720h` (30 days). Sets `rotation_due_at`. Unset by default.",
@@ -286,12 +289,17 @@ type secretState struct {
 	changed bool
 	drifted bool
 	noTrace bool
+	// resends names the attributes whose planned change would send the
+	// secret somewhere new or in a new form (api.Credential.ResendsSecret):
+	// aiod refuses such an update without the secret.
+	resends []string
 }
 
 // secretDecision tells whether the secret must be sent: its version or
 // value changed in the configuration, it was changed outside Terraform
 // (the refreshed secret_revision differs from the one Terraform last
-// wrote), or Terraform has no record of it (after an import).
+// wrote), Terraform has no record of it (after an import), or the update
+// would send it somewhere new or in a new form (secretResends).
 func secretDecision(ctx context.Context, priv interface {
 	GetKey(context.Context, string) ([]byte, diag.Diagnostics)
 }, plan, state credentialModel) (secretState, diag.Diagnostics) {
@@ -303,17 +311,82 @@ func secretDecision(ctx context.Context, priv interface {
 		s.drifted = true
 	}
 	s.changed = !plan.SecretWOVersion.Equal(state.SecretWOVersion) || !plan.Secret.Equal(state.Secret)
-	s.send = s.noTrace || s.drifted || s.changed
+	s.resends = secretResends(state, plan)
+	s.send = s.noTrace || s.drifted || s.changed || len(s.resends) > 0
 	return s, diags
+}
+
+// secretResends names the attributes whose change from state to plan
+// would make aiod send the secret somewhere new or in a new form, by the
+// rule aiod applies (api.Credential.ResendsSecret). Only known values are
+// judged: an attribute not known yet is taken as unchanged at plan time,
+// and the apply, where every value is known, judges it again.
+func secretResends(state, plan credentialModel) []string {
+	old := credentialSecretFields(state, nil)
+	return old.ResendsSecret(credentialSecretFields(plan, &old))
+}
+
+// credentialSecretFields is the part of m that decides where and how the
+// secret is sent. A value of m that is not known yet is taken from
+// fallback, when given.
+func credentialSecretFields(m credentialModel, fallback *api.Credential) api.Credential {
+	var c api.Credential
+	if fallback != nil {
+		c = *fallback
+	}
+	if !m.Type.IsUnknown() {
+		c.Type = m.Type.ValueString()
+	}
+	for _, f := range []struct {
+		v   types.String
+		dst **string
+	}{
+		{m.Header, &c.Header},
+		{m.QueryParam, &c.QueryParam},
+		{m.Username, &c.Username},
+		{m.TokenURL, &c.TokenURL},
+		{m.ClientID, &c.ClientID},
+	} {
+		if !f.v.IsUnknown() {
+			*f.dst = stringPtr(f.v)
+		}
+	}
+	if hosts, ok := knownStrings(m.AllowedHosts); ok {
+		c.AllowedHosts = hosts
+	}
+	return c
+}
+
+// knownStrings returns the elements of a set of strings, or false when the
+// set or one of its elements is not known yet.
+func knownStrings(s types.Set) ([]string, bool) {
+	if s.IsUnknown() {
+		return nil, false
+	}
+	var out []string
+	for _, e := range s.Elements() {
+		v, ok := e.(types.String)
+		if !ok || v.IsUnknown() {
+			return nil, false
+		}
+		if !v.IsNull() {
+			out = append(out, v.ValueString())
+		}
+	}
+	return out, true
 }
 
 // ModifyPlan decides at plan time what the apply will do with the secret,
 // and plans rotation_due_at null when nothing can set it.
 //
-// A secret is required only when it is going to be sent: on create, and
-// when secret_wo_version or secret changes. Any other plan, such as a
-// nightly drift check, runs without the secret (an ephemeral variable left
-// unset), since aiod keeps the one it has.
+// A secret is required only when it is going to be sent: on create, when
+// secret_wo_version or secret changes, and when the update would send the
+// secret somewhere new or in a new form (a widened allowed_hosts, another
+// type, header, query_param, token_url, client_id or username), which aiod
+// accepts only from someone who holds the secret. Any other plan, such as
+// a nightly drift check or a narrowing of allowed_hosts, runs without the
+// secret (an ephemeral variable left unset), since aiod keeps the one it
+// has.
 func (r *credentialResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
 	if req.Plan.Raw.IsNull() {
 		return
@@ -355,6 +428,14 @@ func (r *credentialResource) ModifyPlan(ctx context.Context, req resource.Modify
 	// and fails on secret_wo if it must send a secret it does not have.
 	if dec.changed && noSecret && !plan.SecretWOVersion.IsUnknown() {
 		addMissingSecret(&resp.Diagnostics, "secret_wo_version (or secret) changed, so the apply sends the secret")
+		return
+	}
+	// aiod sends the secret somewhere new or in a new form only when the
+	// update carries it, so that only someone who holds the secret can
+	// widen where it goes.
+	if len(dec.resends) > 0 && noSecret {
+		addMissingSecret(&resp.Diagnostics, "This update "+api.ResendsSecretChanges(dec.resends)+
+			", which would send the secret somewhere new or in a new form, so aiod accepts it only with the secret")
 		return
 	}
 	if dec.drifted {

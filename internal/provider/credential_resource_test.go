@@ -188,14 +188,16 @@ func TestAccCredentialResource_writeOnly(t *testing.T) {
 				},
 			},
 			{
-				// Someone changes the metadata through the API.
+				// Someone changes the metadata through the API (a field that
+				// does not move the secret, which aiod would refuse without
+				// it).
 				PreConfig: func() {
 					cur, err := c.GetCredential(testContext(), id)
 					if err != nil {
 						t.Fatal(err)
 					}
-					h := "x-other"
-					cur.Header = &h
+					d := "changed elsewhere"
+					cur.Description = &d
 					if _, err := c.UpdateCredential(testContext(), id, cur.Revision, cur); err != nil {
 						t.Fatal(err)
 					}
@@ -210,15 +212,16 @@ func TestAccCredentialResource_writeOnly(t *testing.T) {
 				ConfigVariables: vars(second),
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 					plancheck.ExpectResourceAction(credentialAddr, plancheck.ResourceActionUpdate),
-					plancheck.ExpectKnownValue(credentialAddr, tfjsonpath.New("header"), knownvalue.StringExact("x-payments-key")),
+					plancheck.ExpectKnownValue(credentialAddr, tfjsonpath.New("description"), knownvalue.StringExact("rotated monthly")),
+					plancheck.ExpectKnownValue(credentialAddr, tfjsonpath.New("secret_revision"), knownvalue.Int64Exact(4)),
 				}},
 				Check: func(s *terraform.State) error {
 					cur, err := c.GetCredential(testContext(), id)
 					if err != nil {
 						return err
 					}
-					if cur.Header == nil || *cur.Header != "x-payments-key" || cur.SecretRevision != 4 {
-						return fmt.Errorf("apply did not restore the header alone: %+v", cur)
+					if cur.Description == nil || *cur.Description != "rotated monthly" || cur.SecretRevision != 4 {
+						return fmt.Errorf("apply did not restore the description alone: %+v", cur)
 					}
 					return nil
 				},
@@ -832,6 +835,13 @@ func TestCredentialResource_planSecretDecision(t *testing.T) {
 		"updated_at": str("2025-01-02T03:04:05Z"),
 	}
 	prior := with(configured, computed)
+	hosts := func(hs ...string) map[string]tftypes.Value {
+		vals := make([]tftypes.Value, len(hs))
+		for i, h := range hs {
+			vals[i] = str(h)
+		}
+		return map[string]tftypes.Value{"allowed_hosts": tftypes.NewValue(tftypes.Set{ElementType: tftypes.String}, vals)}
+	}
 	sensitivePrior := with(with(prior, map[string]tftypes.Value{"secret": str("pw-a")}), map[string]tftypes.Value{"secret_wo_version": tftypes.NewValue(tftypes.Number, nil)})
 
 	cases := []struct {
@@ -850,6 +860,10 @@ func TestCredentialResource_planSecretDecision(t *testing.T) {
 		{name: "changed outside Terraform, unreadable record", prior: prior, config: configured, wo: true, private: `"x"`, wantWarning: true, wantSend: true},
 		{name: "no record (imported)", prior: prior, config: configured, wo: true, private: "", wantSend: true},
 		{name: "secret_wo_version bumped", prior: prior, config: with(configured, map[string]tftypes.Value{"secret_wo_version": num(2)}), wo: true, private: "3", wantSend: true},
+		{name: "allowed_hosts widened", prior: with(prior, hosts("a.example.com")), config: with(configured, hosts("a.example.com", "b.example.com")), wo: true, private: "3", wantSend: true},
+		{name: "allowed_hosts narrowed, no secret", prior: with(prior, hosts("a.example.com", "b.example.com")), config: with(configured, hosts("b.example.com")), private: "3"},
+		{name: "allowed_hosts not known yet, no secret", prior: with(prior, hosts("a.example.com")),
+			config: with(configured, map[string]tftypes.Value{"allowed_hosts": tftypes.NewValue(tftypes.Set{ElementType: tftypes.String}, tftypes.UnknownValue)}), private: "3"},
 		{name: "sensitive, unchanged", prior: sensitivePrior, config: map[string]tftypes.Value{"name": str("planned"), "type": str("bearer"), "secret": str("pw-a")}, private: "3", unchanged: true},
 		{name: "sensitive, secret changed", prior: sensitivePrior, config: map[string]tftypes.Value{"name": str("planned"), "type": str("bearer"), "secret": str("pw-b")}, private: "3", wantSend: true},
 		{name: "sensitive, changed outside Terraform", prior: sensitivePrior, config: map[string]tftypes.Value{"name": str("planned"), "type": str("bearer"), "secret": str("pw-a")}, private: "4", wantWarning: true, wantSend: true},

@@ -51,7 +51,13 @@ func (s *Server) credentials() *kindSpec[store.CredentialRecord, *store.Credenti
 		name:      func(c store.CredentialRecord) string { return c.Name },
 		decode:    s.decodeCredential,
 		check: func(ctx context.Context, tx store.Reader, cur *store.CredentialRecord, next store.CredentialRecord) error {
-			if cur == nil || sameSet(cur.AllowedHosts, next.AllowedHosts) {
+			if cur == nil {
+				return nil
+			}
+			if err := checkSecretResent(*cur, next); err != nil {
+				return err
+			}
+			if sameSet(cur.AllowedHosts, next.AllowedHosts) {
 				return nil
 			}
 			return checkCredentialNarrowing(ctx, tx, next.Credential)
@@ -61,6 +67,25 @@ func (s *Server) credentials() *kindSpec[store.CredentialRecord, *store.Credenti
 		view:        func(c store.CredentialRecord) any { return credentialView(c) },
 		notify:      true,
 	}
+}
+
+// checkSecretResent refuses an update that would send the secret somewhere
+// new or in a new form (api.Credential.ResendsSecret: a widened
+// allowed_hosts, another type, key placement, token URL, client ID or user
+// name) unless it carries the secret. Without this, an editor who cannot
+// read the secret could still obtain it: add their own host to
+// allowed_hosts, then point an endpoint there. Sending the secret proves
+// the request comes from someone who already holds it. Admin tokens follow
+// the same rule: one rule is easier to reason about, and an admin who
+// lacks the secret should not move it either.
+func checkSecretResent(cur, next store.CredentialRecord) error {
+	if next.Secret != nil {
+		return nil
+	}
+	if fields := cur.ResendsSecret(next.Credential); len(fields) > 0 {
+		return invalid([]api.FieldError{{Field: "secret", Message: api.ResendsSecretMessage(fields)}})
+	}
+	return nil
 }
 
 // decodeCredential decodes and validates a credential body. The bytes it
@@ -118,10 +143,13 @@ func (s *Server) keyring() (*secret.Keyring, error) {
 
 // credentialChanges names the fields that differ, the secret included:
 // on create (cur has no ID) it is always new; on update, sending the
-// secret the credential already has is no change.
+// secret the credential already has is no change, unless the update sends
+// it somewhere new (checkSecretResent): then the secret counts as given
+// anew, so that it is sealed at a new secret_revision and the audit event
+// shows that whoever widened its reach supplied it.
 func (s *Server) credentialChanges(ctx context.Context, cur, next store.CredentialRecord) []string {
 	changed := metadataChanges(cur.Credential, next.Credential)
-	if next.Secret != nil && (cur.ID == "" || !s.sameSecret(ctx, cur, *next.Secret)) {
+	if next.Secret != nil && (cur.ID == "" || len(cur.ResendsSecret(next.Credential)) > 0 || !s.sameSecret(ctx, cur, *next.Secret)) {
 		changed = append(changed, "secret")
 	}
 	return changed

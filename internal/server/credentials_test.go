@@ -479,8 +479,12 @@ func TestCredentialUpdateSetsAndTypes(t *testing.T) {
 		t.Errorf("events %+v", evs)
 	}
 
-	// A change of type: the fields of the old type must go with it.
+	// A change of type: the fields of the old type must go with it, and
+	// the secret too, as it is now presented another way.
 	r = call(t, srv, http.MethodPut, path, editor, map[string]any{"name": "oauth", "type": "basic", "username": "u", "allowed_hosts": []string{"a.example.com"}})
+	wantFields(t, wantProblem(t, r, http.StatusBadRequest), "secret")
+	r = call(t, srv, http.MethodPut, path, editor, map[string]any{"name": "oauth", "type": "basic", "username": "u", "allowed_hosts": []string{"a.example.com"},
+		"secret": "password"})
 	wantStatus(t, r, http.StatusOK)
 	obj := rawObject(t, r.Body)
 	wantKeys(t, obj, credentialKeys...)
@@ -488,9 +492,9 @@ func TestCredentialUpdateSetsAndTypes(t *testing.T) {
 		wantRaw(t, obj, k, `null`)
 	}
 	wantRaw(t, obj, "username", `"u"`)
-	wantRaw(t, obj, "secret_revision", `1`)
+	wantRaw(t, obj, "secret_revision", `2`)
 	evs = auditFor(t, srv, c.ID)
-	if got := evs[len(evs)-1].ChangedFields; !slices.Equal(got, []string{"type", "username", "token_url", "client_id"}) {
+	if got := evs[len(evs)-1].ChangedFields; !slices.Equal(got, []string{"type", "username", "token_url", "client_id", "secret"}) {
 		t.Errorf("type change fields %q", got)
 	}
 	r = call(t, srv, http.MethodPut, path, editor, map[string]any{"name": "oauth", "type": "basic", "username": "u", "client_id": "c", "allowed_hosts": []string{"a.example.com"}})

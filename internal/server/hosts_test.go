@@ -147,12 +147,14 @@ func TestEditorCannotSendASecretToAForeignHost(t *testing.T) {
 		if !strings.Contains(p.Errors[0].Message, rig.ep.ID) {
 			t.Errorf("message %q does not name the endpoint %s", p.Errors[0].Message, rig.ep.ID)
 		}
-		// Widening is a change like any other: accepted and audited.
+		// Widening needs the secret (TestWideningNeedsTheSecret); with
+		// it, it is a change like any other: accepted and audited.
 		r = call(t, srv, http.MethodPut, "/v1/credentials/"+rig.cred.ID, editor, map[string]any{"name": "payments", "type": "api_key",
-			"allowed_hosts": []string{"api.payments.example.com", "*.partner.example:8443", "*.payments.example.com"}}, "If-Match", `"1"`)
+			"allowed_hosts": []string{"api.payments.example.com", "*.partner.example:8443", "*.payments.example.com"}, "secret": "pay-secret"},
+			"If-Match", `"1"`)
 		wantStatus(t, r, http.StatusOK)
 		evs := auditFor(t, srv, rig.cred.ID)
-		if got := evs[len(evs)-1]; got.Revision != 2 || !slices.Equal(got.ChangedFields, []string{"allowed_hosts"}) {
+		if got := evs[len(evs)-1]; got.Revision != 2 || !slices.Equal(got.ChangedFields, []string{"allowed_hosts", "secret"}) {
 			t.Errorf("widening event %+v", got)
 		}
 	})
@@ -192,4 +194,123 @@ func TestMonitorAuditNamesSubFields(t *testing.T) {
 	if got := evs[len(evs)-1].ChangedFields; !slices.Equal(got, want) {
 		t.Errorf("changed fields %q, want %q", got, want)
 	}
+}
+
+// wantSecretRequired checks a 400 on secret alone whose message names the
+// changes that need it.
+func wantSecretRequired(t *testing.T, r response, changes ...string) {
+	t.Helper()
+	p := wantProblem(t, r, http.StatusBadRequest)
+	wantFields(t, p, "secret")
+	for _, c := range changes {
+		if len(p.Errors) == 1 && !strings.Contains(p.Errors[0].Message, c) {
+			t.Errorf("message %q does not name %q", p.Errors[0].Message, c)
+		}
+	}
+}
+
+// TestWideningNeedsTheSecret: an editor who cannot read a secret must not
+// be able to send it somewhere new either, so an update that widens
+// allowed_hosts or changes how the secret is presented must carry it.
+func TestWideningNeedsTheSecret(t *testing.T) {
+	t.Run("the two-call attack ends at the first call", func(t *testing.T) {
+		rig := newHostRig(t)
+		r := call(t, rig.srv, http.MethodPut, "/v1/credentials/"+rig.cred.ID, rig.editor, map[string]any{"name": "payments", "type": "api_key",
+			"allowed_hosts": []string{"api.payments.example.com", "*.partner.example:8443", "evil.example"}}, "If-Match", `"1"`)
+		wantSecretRequired(t, r, "widens allowed_hosts")
+		// So the second call, which would point the endpoint at the new
+		// host, is refused as before.
+		r = call(t, rig.srv, http.MethodPut, "/v1/endpoints/"+rig.ep.ID, rig.editor,
+			map[string]any{"name": "payments", "url": "https://evil.example/v1", "credential_id": rig.cred.ID}, "If-Match", `"1"`)
+		wantRefused(t, r, "url", "evil.example:443")
+		if cred, _ := getCredential(t, rig.srv, rig.cred.ID); cred.Revision != 1 || len(auditFor(t, rig.srv, rig.cred.ID)) != 1 {
+			t.Errorf("the refused widening changed the credential: %+v", cred)
+		}
+	})
+
+	t.Run("admin tokens follow the same rule", func(t *testing.T) {
+		rig := newHostRig(t)
+		r := call(t, rig.srv, http.MethodPut, "/v1/credentials/"+rig.cred.ID, rig.srv.Tokens[api.RoleAdmin], map[string]any{"name": "payments",
+			"type": "api_key", "allowed_hosts": []string{"*.payments.example.com", "*.partner.example:8443"}}, "If-Match", `"1"`)
+		wantSecretRequired(t, r, "widens allowed_hosts")
+	})
+
+	t.Run("narrowing and no change need no secret", func(t *testing.T) {
+		rig := newHostRig(t)
+		path := "/v1/credentials/" + rig.cred.ID
+		// The same hosts in another order, a description and a port added
+		// to a pattern (a narrowing) are no widening.
+		r := call(t, rig.srv, http.MethodPut, path, rig.editor, map[string]any{"name": "payments", "type": "api_key", "description": "d",
+			"allowed_hosts": []string{"*.partner.example:8443", "api.payments.example.com"}}, "If-Match", `"1"`)
+		wantStatus(t, r, http.StatusOK)
+		r = call(t, rig.srv, http.MethodPut, path, rig.editor, map[string]any{"name": "payments", "type": "api_key", "description": "d",
+			"allowed_hosts": []string{"api.payments.example.com:443"}}, "If-Match", `"2"`)
+		wantStatus(t, r, http.StatusOK)
+		var c api.Credential
+		decode(t, r, &c)
+		if c.Revision != 3 || c.SecretRevision != 1 {
+			t.Errorf("after narrowing: revision %d, secret_revision %d; want 3, 1", c.Revision, c.SecretRevision)
+		}
+	})
+
+	t.Run("widening with the secret", func(t *testing.T) {
+		rig := newHostRig(t)
+		// The same secret as before: sending it proves the sender holds
+		// it, and it is sealed again at the next secret_revision.
+		r := call(t, rig.srv, http.MethodPut, "/v1/credentials/"+rig.cred.ID, rig.editor, map[string]any{"name": "payments", "type": "api_key",
+			"allowed_hosts": []string{"api.payments.example.com", "*.partner.example:8443", "status.example.org"}, "secret": "pay-secret"},
+			"If-Match", `"1"`)
+		wantStatus(t, r, http.StatusOK)
+		var c api.Credential
+		decode(t, r, &c)
+		if c.Revision != 2 || c.SecretRevision != 2 {
+			t.Errorf("after widening with the secret: revision %d, secret_revision %d; want 2, 2", c.Revision, c.SecretRevision)
+		}
+		if got := storedSecret(t, rig.srv, rig.cred.ID); got != "pay-secret" {
+			t.Errorf("aiod holds %q", got)
+		}
+	})
+
+	t.Run("a new form of the secret", func(t *testing.T) {
+		srv := acctest.NewServer(t)
+		editor := srv.Tokens[api.RoleEditor]
+		oauth := map[string]any{"name": "o", "type": "oauth2_client_credentials", "token_url": "https://auth.example.com/token",
+			"client_id": "c", "allowed_hosts": []string{"*.example.com"}}
+		oc := createCredential(t, srv, editor, with(oauth, "secret", "client-secret"))
+		key := map[string]any{"name": "k", "type": "api_key", "header": "x-key", "allowed_hosts": []string{"*.example.com"}}
+		kc := createCredential(t, srv, editor, with(key, "secret", "key-secret"))
+		basic := map[string]any{"name": "b", "type": "basic", "username": "svc", "allowed_hosts": []string{"*.example.com"}}
+		bc := createCredential(t, srv, editor, with(basic, "secret", "password"))
+		cases := []struct {
+			name, id string
+			body     map[string]any
+			change   string
+		}{
+			// The client secret, meant for the token server, would go to
+			// the API host.
+			{"oauth2 to bearer", oc.ID, map[string]any{"name": "o", "type": "bearer", "allowed_hosts": []string{"*.example.com"}}, "type"},
+			{"another token URL on an allowed host", oc.ID, with(oauth, "token_url", "https://logs.example.com/collect"), "token_url"},
+			{"another client ID", oc.ID, with(oauth, "client_id", "mine"), "client_id"},
+			// Into the URL, and so into access logs.
+			{"header to query parameter", kc.ID, with(without(key, "header"), "query_param", "key"), "query_param"},
+			{"another header", kc.ID, with(key, "header", "x-echo"), "header"},
+			{"another user", bc.ID, with(basic, "username", "someone-else"), "username"},
+		}
+		for _, tc := range cases {
+			r := call(t, srv, http.MethodPut, "/v1/credentials/"+tc.id, editor, tc.body)
+			wantSecretRequired(t, r, tc.change)
+		}
+		// Scopes are no new form: the client secret goes where it went.
+		wantStatus(t, call(t, srv, http.MethodPut, "/v1/credentials/"+oc.ID, editor, with(oauth, "scopes", []string{"read"})), http.StatusOK)
+		// With the secret, a type change is accepted and bumps
+		// secret_revision.
+		r := call(t, srv, http.MethodPut, "/v1/credentials/"+oc.ID, editor,
+			map[string]any{"name": "o", "type": "bearer", "allowed_hosts": []string{"*.example.com"}, "secret": "a-bearer-token"})
+		wantStatus(t, r, http.StatusOK)
+		var c api.Credential
+		decode(t, r, &c)
+		if c.Type != api.CredBearer || c.SecretRevision != 2 {
+			t.Errorf("after the type change: %+v", c)
+		}
+	})
 }
