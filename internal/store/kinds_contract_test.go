@@ -61,6 +61,7 @@ func kindScenarios() []contractScenario {
 		scenariosOf(endpointKind),
 		scenariosOf(credentialKind),
 		scenariosOf(monitorKind),
+		scenariosOf(channelKind),
 		[]contractScenario{
 			{Name: "MonitorFilterEndpoint", Run: testMonitorFilterEndpoint},
 			{Name: "Referrers", Run: testReferrers},

@@ -3,12 +3,13 @@ package store
 import (
 	"database/sql"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
 // TestMigrationEmptyStringsToNull writes "" into every optional text column
-// the old API could leave as "", re-runs migration 00006 (by forgetting
-// that it ran and reopening the file, as an upgrade would), and checks that
+// the old API could leave as "", re-runs migration 00006's SQL and reopens
+// the file, as an upgrade would, and checks that
 // the values come back as null through the store, while a real value and
 // an assertion target of "" are kept.
 func TestMigrationEmptyStringsToNull(t *testing.T) {
@@ -30,8 +31,16 @@ func TestMigrationEmptyStringsToNull(t *testing.T) {
 		 VALUES ('mon_1', 'm1', 'ep_1', 'http', 1, '60s',
 		   '{"method":"POST","path":"","body":"","tls":{"server_name":""}}',
 		   '[{"source":"text_body","comparison":"equals","target":""}]', 1, '2026-01-01T00:00:00.000000Z', '2026-01-01T00:00:00.000000Z')`,
-		`DELETE FROM goose_db_version WHERE version_id = 6`,
 	}
+	// Migration 00006 runs again as its own SQL, not by forgetting that
+	// it ran: goose refuses to apply a migration lower than later ones
+	// that already ran (00007 and on).
+	up, err := sqliteMigrations.ReadFile("migrations/sqlite/00006_empty_strings_to_null.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _, _ := strings.Cut(string(up), "-- +goose Down")
+	stmts = append(stmts, body)
 	for _, q := range stmts {
 		if _, err := db.ExecContext(t.Context(), q); err != nil {
 			t.Fatalf("%s: %v", q, err)

@@ -93,6 +93,16 @@ type Reader interface {
 	// from, without reading every monitor.
 	MonitorIntervals(ctx context.Context, except string) ([]IntervalCount, error)
 
+	// GetChannel returns the notification channel with the given ID, or
+	// ErrNotFound.
+	GetChannel(ctx context.Context, id string) (ChannelRecord, error)
+	// ListChannels returns one page of notification channels ordered by ID
+	// and the next cursor.
+	ListChannels(ctx context.Context, q ListQuery) ([]ChannelRecord, string, error)
+	// ChannelReferrers returns the IDs of the objects that reference the
+	// channel (alert thresholds), ordered by ID.
+	ChannelReferrers(ctx context.Context, id string) ([]string, error)
+
 	// GetSetting returns a value of aiod's own settings, or ErrNotFound.
 	GetSetting(ctx context.Context, key string) ([]byte, error)
 }
@@ -127,6 +137,18 @@ type Tx interface {
 	UpdateMonitor(ctx context.Context, m api.Monitor) error
 	// DeleteMonitor removes a monitor; ErrNotFound if absent.
 	DeleteMonitor(ctx context.Context, id string) error
+
+	// InsertChannel stores a new notification channel; a taken name is
+	// ErrConflict.
+	InsertChannel(ctx context.Context, c ChannelRecord) error
+	// UpdateChannel replaces the channel with c.ID; ErrNotFound if absent,
+	// ErrConflict if the new name is taken.
+	UpdateChannel(ctx context.Context, c ChannelRecord) error
+	// UpdateChannelSealed replaces only the sealed secret of a channel
+	// (key rotation): no revision or timestamp changes.
+	UpdateChannelSealed(ctx context.Context, id string, s secret.Sealed) error
+	// DeleteChannel removes a notification channel; ErrNotFound if absent.
+	DeleteChannel(ctx context.Context, id string) error
 
 	// InsertAuditEvent appends an audit event.
 	InsertAuditEvent(ctx context.Context, ev api.AuditEvent) error

@@ -69,7 +69,7 @@ type reference struct {
 }
 
 // tables lists every kind's table, for referrers.
-var tables = []*tableSpec{&endpoints.tableSpec, &credentials.tableSpec, &monitors.tableSpec}
+var tables = []*tableSpec{&endpoints.tableSpec, &credentials.tableSpec, &monitors.tableSpec, &channels.tableSpec}
 
 // statements are a table's SQL, built once from its spec by newTable.
 type statements struct {
