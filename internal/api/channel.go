@@ -154,11 +154,21 @@ func (c *NotificationChannel) validateSecret(creating bool) []FieldError {
 	case HasForbiddenRune(*c.Secret, false):
 		return fe(ControlMessage)
 	case c.Type == ChannelSlack:
-		if u, err := url.Parse(*c.Secret); err != nil || u.Scheme != "https" || u.Host == "" {
-			return fe("must be a Slack incoming-webhook URL: an absolute https URL")
+		if msg := SlackWebhookProblem(*c.Secret); msg != "" {
+			return fe(msg)
 		}
 	}
 	return nil
+}
+
+// SlackWebhookProblem returns why a slack channel's secret is not an
+// incoming-webhook URL (an absolute https URL), or "". The message never
+// quotes the secret.
+func SlackWebhookProblem(s string) string {
+	if u, err := url.Parse(s); err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil {
+		return "must be a Slack incoming-webhook URL: an absolute https URL"
+	}
+	return ""
 }
 
 // HTTPURLProblem returns why raw is not an absolute http or https URL with

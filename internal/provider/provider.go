@@ -170,6 +170,7 @@ func (p *aioProvider) Resources(_ context.Context) []func() resource.Resource {
 		NewEndpointResource,
 		NewCredentialResource,
 		NewMonitorResource,
+		NewChannelResource,
 	}
 }
 
@@ -182,6 +183,7 @@ func (p *aioProvider) DataSources(_ context.Context) []func() datasource.DataSou
 		NewMonitorDataSource,
 		NewMonitorsDataSource,
 		NewMonitorStatusDataSource,
+		NewChannelDataSource,
 	}
 }
 
