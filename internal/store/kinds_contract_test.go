@@ -62,9 +62,12 @@ func kindScenarios() []contractScenario {
 		scenariosOf(credentialKind),
 		scenariosOf(monitorKind),
 		scenariosOf(channelKind),
+		scenariosOf(thresholdKind),
 		[]contractScenario{
 			{Name: "MonitorFilterEndpoint", Run: testMonitorFilterEndpoint},
 			{Name: "Referrers", Run: testReferrers},
+			{Name: "ThresholdFilters", Run: testThresholdFilters},
+			{Name: "ThresholdReferrers", Run: testThresholdReferrers},
 		},
 	)
 }
