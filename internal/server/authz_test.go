@@ -206,6 +206,41 @@ var apiRoutes = map[string]route{
 		m := createMonitor(t, srv, "matrix-mon-results-"+seq)
 		return target{path: "/v1/monitors/" + m.ID + "/results", wantOK: http.StatusOK}
 	}},
+	"GET /v1/alert-thresholds": {api.RoleViewer, func(t *testing.T, srv *acctest.Server, seq string) target {
+		return target{path: "/v1/alert-thresholds", wantOK: http.StatusOK}
+	}},
+	"POST /v1/alert-thresholds": {api.RoleEditor, func(t *testing.T, srv *acctest.Server, seq string) target {
+		m := createMonitor(t, srv, "matrix-thr-mon-"+seq)
+		name := "matrix-thr-post-" + seq
+		return target{path: "/v1/alert-thresholds", body: thrBody(name, m.ID), wantOK: http.StatusCreated,
+			check: func(t *testing.T, allowed bool) {
+				r := call(t, srv, http.MethodGet, "/v1/alert-thresholds?name="+name, srv.AdminToken, nil)
+				if got := strings.Contains(string(r.Body), `"name":"`+name+`"`); got != allowed {
+					t.Errorf("threshold %s exists = %v, want %v", name, got, allowed)
+				}
+			}}
+	}},
+	"GET /v1/alert-thresholds/{id}": {api.RoleViewer, func(t *testing.T, srv *acctest.Server, seq string) target {
+		a := createThreshold(t, srv, srv.AdminToken, thrBody("matrix-thr-get-"+seq, createMonitor(t, srv, "matrix-thr-get-mon-"+seq).ID))
+		return target{path: "/v1/alert-thresholds/" + a.ID, wantOK: http.StatusOK}
+	}},
+	"PUT /v1/alert-thresholds/{id}": {api.RoleEditor, func(t *testing.T, srv *acctest.Server, seq string) target {
+		m := createMonitor(t, srv, "matrix-thr-put-mon-"+seq)
+		a := createThreshold(t, srv, srv.AdminToken, thrBody("matrix-thr-put-"+seq, m.ID))
+		return target{path: "/v1/alert-thresholds/" + a.ID, body: with(thrBody(a.Name, m.ID), "critical", 98), wantOK: http.StatusOK,
+			check: func(t *testing.T, allowed bool) {
+				r := call(t, srv, http.MethodGet, "/v1/alert-thresholds/"+a.ID, srv.AdminToken, nil)
+				wantHeader(t, r, "ETag", map[bool]string{true: `"2"`, false: `"1"`}[allowed])
+			}}
+	}},
+	"DELETE /v1/alert-thresholds/{id}": {api.RoleEditor, func(t *testing.T, srv *acctest.Server, seq string) target {
+		a := createThreshold(t, srv, srv.AdminToken, thrBody("matrix-thr-del-"+seq, createMonitor(t, srv, "matrix-thr-del-mon-"+seq).ID))
+		return target{path: "/v1/alert-thresholds/" + a.ID, wantOK: http.StatusNoContent,
+			check: func(t *testing.T, allowed bool) {
+				r := call(t, srv, http.MethodGet, "/v1/alert-thresholds/"+a.ID, srv.AdminToken, nil)
+				wantStatus(t, r, map[bool]int{true: http.StatusNotFound, false: http.StatusOK}[allowed])
+			}}
+	}},
 	"GET /v1/audit-events": {api.RoleViewer, func(t *testing.T, srv *acctest.Server, seq string) target {
 		return target{path: "/v1/audit-events", wantOK: http.StatusOK}
 	}},
