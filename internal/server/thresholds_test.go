@@ -154,8 +154,8 @@ func TestThresholdReferrers(t *testing.T) {
 	onMon := createThreshold(t, srv, editor, with(thrBody("on-mon", m.ID), "channel_ids", []string{ch.ID}))
 	onEp := createThreshold(t, srv, editor, with(burnBody("on-ep", ep.ID), "channel_ids", []string{ch.ID}))
 	for path, want := range map[string][]string{
-		"/v1/monitors/" + m.ID:                {onMon.ID},
-		"/v1/endpoints/" + ep.ID:              {onEp.ID},
+		"/v1/monitors/" + m.ID:               {onMon.ID},
+		"/v1/endpoints/" + ep.ID:             {onEp.ID},
 		"/v1/notification-channels/" + ch.ID: {onMon.ID, onEp.ID},
 	} {
 		r := call(t, srv, http.MethodDelete, path, editor, nil)
