@@ -171,6 +171,7 @@ func (p *aioProvider) Resources(_ context.Context) []func() resource.Resource {
 		NewCredentialResource,
 		NewMonitorResource,
 		NewChannelResource,
+		NewThresholdResource,
 	}
 }
 
@@ -184,6 +185,8 @@ func (p *aioProvider) DataSources(_ context.Context) []func() datasource.DataSou
 		NewMonitorsDataSource,
 		NewMonitorStatusDataSource,
 		NewChannelDataSource,
+		NewThresholdDataSource,
+		NewThresholdsDataSource,
 	}
 }
 
