@@ -3,7 +3,10 @@ package provider
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-testing/config"
@@ -284,4 +287,37 @@ func TestAccChannelResource_badInput(t *testing.T) {
 		TerraformVersionChecks:   testAccVersionChecks,
 		Steps:                    ts,
 	})
+}
+
+// The channel's secret never reaches the provider's trace log, as the
+// credential's does not.
+func TestAccChannelResource_notInTraceLogs(t *testing.T) {
+	srv := newTestServer(t)
+	logPath := filepath.Join(t.TempDir(), "trace.log")
+	t.Setenv("TF_LOG", "trace")
+	t.Setenv("TF_ACC_LOG_PATH", logPath)
+	// The token comes from the environment: the test harness itself logs
+	// the configuration text, which would otherwise hold it.
+	t.Setenv(EnvToken, srv.Tokens[api.RoleEditor])
+	const secretValue = "TRACE-SIGNING-8d2c41"
+	cfg := strings.Replace(webhookChannelConfig(srv, api.RoleEditor, 1, ""), srv.ProviderConfig(api.RoleEditor),
+		fmt.Sprintf("provider \"aio\" {\n  address = %q\n}\n", srv.URL), 1)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		TerraformVersionChecks:   testAccVersionChecks,
+		Steps: []resource.TestStep{{
+			Config:          cfg,
+			ConfigVariables: config.Variables{"signing_secret": config.StringVariable(secretValue)},
+		}},
+	})
+	logs, err := os.ReadFile(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(logs), "/v1/notification-channels") {
+		t.Fatalf("the trace log (%d bytes) does not show the provider's requests; the check below would prove nothing", len(logs))
+	}
+	if strings.Contains(string(logs), secretValue) {
+		t.Error("the channel's secret occurs in the TF_LOG=trace output")
+	}
 }
