@@ -22,7 +22,7 @@ const (
 	MetricProbesPerMinute    = "probes_per_minute"
 	MetricConsecutiveFailure = "consecutive_failures"
 	MetricTLSCertExpiry      = "tls_cert_expires_in_days"
-	MetricCredentialExpiry   = "credential_expires_in_days"
+	MetricCredentialExpiry   = "credential_expires_in_days" //nolint:gosec // G101: a metric name, not a credential.
 	MetricBurnRate           = "error_budget_burn_rate"
 )
 

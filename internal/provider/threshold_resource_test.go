@@ -290,8 +290,11 @@ func TestAccThresholdResource_channelInUse(t *testing.T) {
 			Check: func(s *terraform.State) error {
 				ch := s.RootModule().Resources["aio_notification_channel.mail"].Primary.ID
 				err := c.DeleteChannel(testContext(), ch, 0)
-				if err == nil || !regexp.MustCompile(thresholdID(s)).MatchString(err.Error()) {
-					return fmt.Errorf("deleting a channel in use: %v, want a conflict naming %s", err, thresholdID(s))
+				if err == nil {
+					return fmt.Errorf("deleting a channel in use succeeded, want a conflict naming %s", thresholdID(s))
+				}
+				if !strings.Contains(err.Error(), thresholdID(s)) {
+					return fmt.Errorf("deleting a channel in use: %w; want a conflict naming %s", err, thresholdID(s))
 				}
 				return nil
 			},
