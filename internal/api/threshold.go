@@ -449,6 +449,13 @@ func (a *AlertThreshold) validateBurnRate() []FieldError {
 		}
 	}
 	if a.BurnRateWindows == nil {
+		// The workbook's pairs read a window of up to 3 days, which a
+		// shorter SLO period cannot hold.
+		if longest := DefaultBurnRateWindows[len(DefaultBurnRateWindows)-1].LongWindow; period > 0 {
+			if d, _ := ParseDuration(longest); period < d {
+				add("slo.period", fmt.Sprintf("must be at least %s for the default burn_rate_windows (their longest window), or set burn_rate_windows", longest))
+			}
+		}
 		return errs
 	}
 	if len(a.BurnRateWindows) == 0 || len(a.BurnRateWindows) > MaxBurnRateWindows {

@@ -172,7 +172,7 @@ func thresholdResourceSchema() schema.Schema {
 						Validators:          []validator.Float64{float64validator.Between(0, 100), float64validator.NoneOf(0, 100)},
 					},
 					"period": schema.StringAttribute{
-						MarkdownDescription: "The period the objective holds over, as a Go duration from `24h` to `2160h` (90 days), such as `720h` (30 days). A burn rate of 1 spends the budget exactly over it.",
+						MarkdownDescription: "The period the objective holds over, as a Go duration from `24h` to `2160h` (90 days), such as `720h` (30 days); at least `72h` without `burn_rate_windows`, whose default longest window is 3 days. A burn rate of 1 spends the budget exactly over it.",
 						Required:            true, CustomType: durationType{},
 					},
 				},

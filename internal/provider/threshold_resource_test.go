@@ -255,6 +255,7 @@ func TestAccThresholdResource_badInput(t *testing.T) {
 		{head + `  metric = "consecutive_failures"` + "\n" + `  comparison = "above"` + "\n" + `  critical = 3` + "\n" + `  window = "1h"`, `(?s)window is not used by metric`},
 		{head + `  metric = "availability_percent"` + "\n" + `  comparison = "below"` + "\n" + `  critical = 99` + "\n" + `  window = "1h"` + "\n" + `  pending_for = "-1s"`, `(?s)Invalid duration.*from 0s`},
 		{head + `  metric = "error_budget_burn_rate"`, `(?s)slo is required for metric`},
+		{head + `  metric = "error_budget_burn_rate"` + "\n" + `  slo = { objective_percent = 99.9, period = "48h" }`, `(?s)slo.period must be at least 72h for the default burn_rate_windows`},
 		{head + `  metric = "error_budget_burn_rate"` + "\n" + `  slo = { objective_percent = 99.9, period = "720h" }` + "\n" + `  critical = 2`, `(?s)critical is not used by metric`},
 		{head + `  metric = "error_budget_burn_rate"` + "\n" + `  slo = { objective_percent = 99.9, period = "720h" }` + "\n" +
 			`  burn_rate_windows = [{ long_window = "5m", short_window = "1h", factor = 2, severity = "critical" }]`,

@@ -128,6 +128,7 @@ func TestThresholdValidation(t *testing.T) {
 		{"burn rate with window", with(burn, "window", "1h"), []string{"window"}},
 		{"objective 100", with(burn, "slo", map[string]any{"objective_percent": 100, "period": "720h"}), []string{"slo.objective_percent"}},
 		{"slo period too short", with(burn, "slo", map[string]any{"objective_percent": 99, "period": "1h"}), []string{"slo.period"}},
+		{"slo period shorter than the default windows", with(burn, "slo", map[string]any{"objective_percent": 99, "period": "48h"}), []string{"slo.period"}},
 		{"empty windows", with(burn, "burn_rate_windows", []map[string]any{}), []string{"burn_rate_windows"}},
 		{"short not shorter", with(burn, "burn_rate_windows", windows(win("1h", "1h", 14.4, "critical"))), []string{"burn_rate_windows.0.short_window"}},
 		{"window past the period", with(burn, "burn_rate_windows", windows(win("1h", "5m", 14.4, "critical"), win("800h", "6h", 1, "warning"))), []string{"burn_rate_windows.1.long_window"}},
