@@ -15,6 +15,7 @@ const (
 	PrefixRetention    = "ret_"
 	PrefixAuditEvent   = "aud_"
 	PrefixAlertEvent   = "evt_"
+	PrefixDelivery     = "dlv_"
 	PrefixToken        = "tok_"
 	HeaderIdempotency  = "Idempotency-Key"
 	HeaderReplayed     = "Idempotent-Replayed"

@@ -51,6 +51,23 @@ var HeaderValueRegexp = regexp.MustCompile(HeaderValuePattern)
 // HeaderValueMessage is the error of a value HeaderValueRegexp refuses.
 const HeaderValueMessage = "must not contain control characters such as CR, LF or NUL (tab is allowed)"
 
+// BodyShapingHeaders are the request headers a monitor may not set because
+// they change how the response body is encoded or which part of it comes
+// back. With accept-encoding set by hand, Go's client no longer
+// decompresses the answer: the stored excerpt would be raw gzip, inside
+// which the scrubber cannot see a secret the target echoes, and
+// bytes_received would vary with how well the echo compresses (a length
+// oracle). range and if-range fetch a slice chosen by the monitor, which
+// can cut an echoed secret where no scrubber recognises it; te asks for
+// transfer codings the same way accept-encoding asks for content codings.
+// aiod asks for gzip itself and decompresses it before anything looks at
+// the body.
+var BodyShapingHeaders = []string{"accept-encoding", "if-range", "range", "te"}
+
+// BodyShapingHeaderMessage is the error of a header BodyShapingHeaders
+// lists.
+const BodyShapingHeaderMessage = "is refused: it changes the encoding or the part of the response body that comes back, which would hide an echoed secret from the scrubber; aiod negotiates compression itself"
+
 // Credential is the secret used to reach an endpoint. The secret itself is
 // write-only: accepted on create and update (left out of a PUT, it is
 // unchanged) and never returned.

@@ -47,6 +47,7 @@ var idKinds = append(append([]Kind(nil), ObjectKinds...),
 	Kind{Prefix: PrefixRetention, Noun: "a retention policy"},
 	Kind{Prefix: PrefixAuditEvent, Noun: "an audit event"},
 	Kind{Prefix: PrefixAlertEvent, Noun: "an alert event"},
+	Kind{Prefix: PrefixDelivery, Noun: "a delivery"},
 	TokenKind,
 )
 

@@ -309,6 +309,8 @@ func (m *Monitor) Validate() []FieldError {
 				add("request.headers."+k, "header names must be lower case")
 			case k == "authorization":
 				add("request.headers.authorization", "is refused: use a credential")
+			case slices.Contains(BodyShapingHeaders, k):
+				add("request.headers."+k, BodyShapingHeaderMessage)
 			case !HeaderValueRegexp.MatchString(r.Headers[k]):
 				add("request.headers."+k, HeaderValueMessage)
 			}

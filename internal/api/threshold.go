@@ -60,14 +60,8 @@ const (
 // NoDataPolicies lists every no-data policy.
 var NoDataPolicies = []string{NoDataOK, NoDataAlerting, NoDataKeepLast}
 
-// Severities of an alert.
-const (
-	SeverityWarning  = "warning"
-	SeverityCritical = "critical"
-)
-
-// Severities lists every severity, the less severe first.
-var Severities = []string{SeverityWarning, SeverityCritical}
+// The severities of an alert (SeverityWarning, SeverityCritical and
+// Severities) are in alerting.go.
 
 // Threshold limits and defaults. The defaults the provider plans too are
 // applied by Normalize; the default burn-rate windows are applied when the

@@ -47,3 +47,33 @@ func TestMonitorHeaderValuesRefuseControlCharacters(t *testing.T) {
 		t.Errorf("a tab and non-ASCII text are valid: %q", errs)
 	}
 }
+
+// TestMonitorBodyShapingHeadersRefused: accept-encoding, range, if-range
+// and te are plan-time errors on their map key, reported once (the API's
+// own error on the same field is skipped as schema-checked).
+func TestMonitorBodyShapingHeadersRefused(t *testing.T) {
+	_, objType := monitorServer(t)
+	reqType := objType.AttributeTypes["request"].(tftypes.Object)
+	for _, name := range []string{"accept-encoding", "range", "if-range", "te", "authorization"} {
+		vals := map[string]tftypes.Value{}
+		for n, typ := range reqType.AttributeTypes {
+			vals[n] = tftypes.NewValue(typ, nil)
+		}
+		vals["headers"] = tftypes.NewValue(tftypes.Map{ElementType: tftypes.String},
+			map[string]tftypes.Value{name: tftypes.NewValue(tftypes.String, "gzip"), "accept": tftypes.NewValue(tftypes.String, "*/*")})
+		var errs []string
+		for _, d := range validateMonitor(t, map[string]tftypes.Value{
+			"name":        tftypes.NewValue(tftypes.String, "m"),
+			"endpoint_id": tftypes.NewValue(tftypes.String, "ep_x"),
+			"type":        tftypes.NewValue(tftypes.String, "http"),
+			"request":     tftypes.NewValue(reqType, vals),
+		}) {
+			if d.Severity == tfprotov6.DiagnosticSeverityError {
+				errs = append(errs, d.Attribute.String()+": "+d.Detail)
+			}
+		}
+		if len(errs) != 1 || !strings.Contains(errs[0], `ElementKeyString("`+name+`")`) {
+			t.Errorf("header %q: errors %q, want one on request.headers[%q]", name, errs, name)
+		}
+	}
+}

@@ -112,12 +112,12 @@ func monitorResourceSchema() schema.Schema {
 						Validators: []validator.Map{mapvalidator.KeysAre(stringvalidator.LengthAtLeast(1))},
 					},
 					"headers": schema.MapAttribute{
-						MarkdownDescription: "Request headers, with lower-case names. `authorization` is refused: use `credential_id`. Unset by default.",
+						MarkdownDescription: "Request headers, with lower-case names. `authorization` is refused: use `credential_id`. `accept-encoding`, `range`, `if-range` and `te` are refused: they change the encoding or the part of the response body that comes back, which would hide an echoed secret from the scrubber (aiod negotiates compression itself). Unset by default.",
 						Optional:            true, ElementType: types.StringType,
 						Validators: []validator.Map{
 							mapvalidator.KeysAre(
 								stringvalidator.RegexMatches(api.HeaderNameRegexp, "must be a lower-case header name"),
-								stringvalidator.NoneOf("authorization")),
+								stringvalidator.NoneOf(append([]string{"authorization"}, api.BodyShapingHeaders...)...)),
 							mapvalidator.ValueStringsAre(stringvalidator.RegexMatches(api.HeaderValueRegexp, api.HeaderValueMessage)),
 						},
 					},

@@ -244,6 +244,15 @@ var apiRoutes = map[string]route{
 	"GET /v1/audit-events": {api.RoleViewer, func(t *testing.T, srv *acctest.Server, seq string) target {
 		return target{path: "/v1/audit-events", wantOK: http.StatusOK}
 	}},
+	"GET /v1/alerts": {api.RoleViewer, func(t *testing.T, srv *acctest.Server, seq string) target {
+		return target{path: "/v1/alerts", wantOK: http.StatusOK}
+	}},
+	"GET /v1/alert-events": {api.RoleViewer, func(t *testing.T, srv *acctest.Server, seq string) target {
+		return target{path: "/v1/alert-events", wantOK: http.StatusOK}
+	}},
+	"GET /v1/deliveries": {api.RoleViewer, func(t *testing.T, srv *acctest.Server, seq string) target {
+		return target{path: "/v1/deliveries", wantOK: http.StatusOK}
+	}},
 	"GET /v1/whoami": {api.RoleViewer, func(t *testing.T, srv *acctest.Server, seq string) target {
 		return target{path: "/v1/whoami", wantOK: http.StatusOK}
 	}},

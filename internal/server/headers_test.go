@@ -39,3 +39,24 @@ func TestHeaderValuesRefuseControlCharacters(t *testing.T) {
 	q["query_param"] = "key"
 	wantStatus(t, call(t, srv, http.MethodPost, "/v1/credentials", srv.AdminToken, q), http.StatusCreated)
 }
+
+// TestBodyShapingHeadersRefused: a monitor may not ask for a compressed or
+// partial response body (accept-encoding, range, if-range, te): aiod would
+// then store raw gzip or a slice of the body, in which the scrubber cannot
+// find an echoed secret. Each is a 400 on its own field.
+func TestBodyShapingHeadersRefused(t *testing.T) {
+	srv := acctest.NewServer(t)
+	e := createEndpoint(t, srv, srv.AdminToken, minimal("ep"))
+	for _, name := range []string{"accept-encoding", "range", "if-range", "te"} {
+		body := monitorBody("m", e.ID)
+		body["request"] = map[string]any{"headers": map[string]string{name: "gzip", "x-ok": "1"}}
+		p := wantProblem(t, call(t, srv, http.MethodPost, "/v1/monitors", srv.AdminToken, body), http.StatusBadRequest)
+		wantFields(t, p, "request.headers."+name)
+		if !strings.Contains(p.Errors[0].Message, "scrubber") {
+			t.Errorf("%s: message %q does not say why", name, p.Errors[0].Message)
+		}
+	}
+	body := monitorBody("m", e.ID)
+	body["request"] = map[string]any{"headers": map[string]string{"accept": "application/json"}}
+	wantStatus(t, call(t, srv, http.MethodPost, "/v1/monitors", srv.AdminToken, body), http.StatusCreated)
+}

@@ -73,3 +73,7 @@ func TestContractMonitorLoad(t *testing.T) {
 func TestContractResults(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b backend) { runResultsContract(t, b.newStore) })
 }
+
+func TestContractAlerting(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) { runAlertingContract(t, b.reopening()) })
+}

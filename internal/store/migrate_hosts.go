@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"net"
 	"net/url"
 	"slices"
 	"strings"
@@ -33,7 +34,11 @@ func goMigrations() []*goose.Migration {
 // every existing credential the hosts it is sent to today: the hosts of the
 // endpoints that name it as credential_id, of the endpoints of the
 // monitors that name it as request.credential_id, and, for OAuth2, of its
-// token_url. Each host keeps the port its URL names, if any. A credential
+// token_url. Each host keeps the port its URL names, if any. The names a
+// monitor that uses the credential gives in a Host header or as its TLS
+// server name are added too (see monitorHostNames): the probe checks them
+// against allowed_hosts as well, and such monitors would otherwise go down
+// on the upgrade. A credential
 // used by nothing gets an empty list and is sent nowhere until an editor
 // sets its hosts. Every credential's change is a new revision with an
 // audit event by the actor "migration" that names allowed_hosts, so that
@@ -80,6 +85,15 @@ func migrateAllowedHosts(ctx context.Context, tx *sql.Tx) error {
 				hosts = append(hosts, h)
 			}
 		}
+		named, err := monitorHostNames(ctx, tx, c.id)
+		if err != nil {
+			return err
+		}
+		for _, h := range named {
+			if !slices.Contains(hosts, h) {
+				hosts = append(hosts, h)
+			}
+		}
 		slices.Sort(hosts)
 		enc, err := json.Marshal(hosts)
 		if err != nil {
@@ -97,6 +111,61 @@ func migrateAllowedHosts(ctx context.Context, tx *sql.Tx) error {
 		}
 	}
 	return nil
+}
+
+// monitorHostNames returns the allowed_hosts patterns of the names that
+// monitors using the credential credID (as their own request.credential_id,
+// or through their endpoint's credential_id when they name none) give in
+// request.headers.host (with the port it names, if any) and in
+// request.tls.server_name. The probe sends the secret only when these names
+// are allowed too, because they choose the virtual host at the far end.
+// Names that are no valid pattern are left out, as in hostPattern.
+func monitorHostNames(ctx context.Context, tx *sql.Tx, credID string) ([]string, error) {
+	reqs, err := queryStrings(ctx, tx, `SELECT m.request FROM monitors m JOIN endpoints e ON e.id = m.endpoint_id
+		WHERE COALESCE(m.credential_id, e.credential_id) = ? AND m.request IS NOT NULL ORDER BY m.id`, credID)
+	if err != nil {
+		return nil, err
+	}
+	// The request column as version 5 knows it; only these two fields
+	// matter here. A local type keeps this migration fixed when
+	// api.MonitorRequest changes later.
+	var req struct {
+		Headers map[string]string `json:"headers"`
+		TLS     *struct {
+			ServerName *string `json:"server_name"`
+		} `json:"tls"`
+	}
+	var out []string
+	// add writes host (and port, if any) the way hostPattern does.
+	add := func(host, port string) {
+		h := strings.TrimSuffix(strings.ToLower(strings.Trim(strings.TrimSpace(host), "[]")), ".")
+		if strings.Contains(h, ":") {
+			h = "[" + h + "]"
+		}
+		if port != "" {
+			h += ":" + port
+		}
+		if h != "" && api.ValidateHostPattern("", h) == nil && !slices.Contains(out, h) {
+			out = append(out, h)
+		}
+	}
+	for _, raw := range reqs {
+		req.Headers, req.TLS = nil, nil
+		if json.Unmarshal([]byte(raw), &req) != nil {
+			continue
+		}
+		if h, ok := req.Headers["host"]; ok {
+			host, port := h, ""
+			if sh, sp, err := net.SplitHostPort(h); err == nil {
+				host, port = sh, sp
+			}
+			add(host, port)
+		}
+		if req.TLS != nil && req.TLS.ServerName != nil {
+			add(*req.TLS.ServerName, "")
+		}
+	}
+	return out, nil
 }
 
 // hostPattern turns a URL into the allowed_hosts pattern of its host and,

@@ -54,9 +54,9 @@ func TestMigrationAllowedHosts(t *testing.T) {
 		exec(`INSERT INTO endpoints (id, name, url, data_classification, credential_id, revision, created_at, updated_at)
 			VALUES (?, ?, ?, 'internal', ?, 1, ?, ?)`, id, id, url, credID, ts, ts)
 	}
-	monitor := func(id, endpointID string, credID any) {
-		exec(`INSERT INTO monitors (id, name, endpoint_id, type, enabled, interval, credential_id, revision, created_at, updated_at)
-			VALUES (?, ?, ?, 'http', 1, '60s', ?, 1, ?, ?)`, id, id, endpointID, credID, ts, ts)
+	monitor := func(id, endpointID string, credID, request any) {
+		exec(`INSERT INTO monitors (id, name, endpoint_id, type, enabled, interval, credential_id, request, revision, created_at, updated_at)
+			VALUES (?, ?, ?, 'http', 1, '60s', ?, ?, 1, ?, ?)`, id, id, endpointID, credID, request, ts, ts)
 	}
 	cred("cred_endpoints", api.CredAPIKey, nil)
 	cred("cred_monitor", api.CredBearer, nil)
@@ -67,8 +67,20 @@ func TestMigrationAllowedHosts(t *testing.T) {
 	endpoint("ep_c", "https://api.payments.example.com/v2", "cred_endpoints") // the same host once
 	endpoint("ep_d", "http://[::1]:9090/", nil)
 	endpoint("ep_e", "https://partner.example/", "cred_oauth")
-	monitor("mon_a", "ep_d", "cred_monitor")
-	monitor("mon_b", "ep_a", nil)
+	monitor("mon_a", "ep_d", "cred_monitor", nil)
+	monitor("mon_b", "ep_a", nil, nil)
+	// Monitors that choose the virtual host with a Host header or a TLS
+	// server name: the probe checks those names against allowed_hosts
+	// too, so the migration must give them, for the credential the
+	// monitor names or, when it names none, its endpoint's.
+	cred("cred_vhost", api.CredAPIKey, nil)
+	cred("cred_ep_vhost", api.CredAPIKey, nil)
+	endpoint("ep_f", "https://lb.example.org/", nil)
+	endpoint("ep_g", "http://10.0.0.5/", "cred_ep_vhost")
+	monitor("mon_c", "ep_f", "cred_vhost", `{"credential_id":"cred_vhost","headers":{"host":"App.Internal.example.:8443"},"tls":{"server_name":"sni.internal.example"}}`)
+	monitor("mon_d", "ep_g", nil, `{"headers":{"host":"Tenant.example.com"}}`)
+	monitor("mon_e", "ep_g", "cred_monitor", `{"credential_id":"cred_monitor","headers":{"host":"[fd00::7]"}}`)
+	monitor("mon_f", "ep_f", "cred_vhost", `{"credential_id":"cred_vhost","headers":{"x-host":"not.a.name.example"},"tls":{"insecure_skip_verify":true}}`)
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -76,9 +88,13 @@ func TestMigrationAllowedHosts(t *testing.T) {
 	s := openSQLite(t, path)
 	want := map[string][]string{
 		"cred_endpoints": {"127.0.0.1:8080", "api.payments.example.com"},
-		"cred_monitor":   {"[::1]:9090"},
-		"cred_oauth":     {"idp.example.net", "partner.example"},
-		"cred_unused":    {},
+		// mon_e names its own credential: the Host header it sends goes
+		// to cred_monitor, not to its endpoint's cred_ep_vhost.
+		"cred_monitor":  {"10.0.0.5", "[::1]:9090", "[fd00::7]"},
+		"cred_oauth":    {"idp.example.net", "partner.example"},
+		"cred_unused":   {},
+		"cred_vhost":    {"app.internal.example:8443", "lb.example.org", "sni.internal.example"},
+		"cred_ep_vhost": {"10.0.0.5", "tenant.example.com"},
 	}
 	for id, hosts := range want {
 		c, err := s.GetCredential(ctx, id)
@@ -116,5 +132,10 @@ func TestMigrationAllowedHosts(t *testing.T) {
 	}
 	if _, ok := c.AllowsURL("http://127.0.0.1:9999/"); ok {
 		t.Error("a port the endpoint named is widened to every port")
+	}
+	// The names mon_c sends are allowed as the probe checks them.
+	c, _ = s.GetCredential(ctx, "cred_vhost")
+	if !api.HostsAllowHostPort(c.AllowedHosts, "app.internal.example", "8443") || !api.HostsAllowHostPort(c.AllowedHosts, "sni.internal.example", "443") {
+		t.Errorf("cred_vhost allows %q: not the Host header and server name of its monitor", c.AllowedHosts)
 	}
 }

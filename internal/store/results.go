@@ -334,9 +334,10 @@ func resultCursor(tm time.Time, seq int64) string {
 	return strconv.FormatInt(tm.UnixMicro(), 10) + "." + strconv.FormatInt(seq, 10)
 }
 
-// ErrBadCursor means ResultQuery.After is not a cursor ListResults
-// returned: a caller's mistake, not a fault of the store.
-var ErrBadCursor = errors.New("not a results cursor")
+// ErrBadCursor means the After of a query is not a cursor that the
+// listing returned (ListResults, and the alerting listings): a caller's
+// mistake, not a fault of the store.
+var ErrBadCursor = errors.New("not a cursor of this listing")
 
 func parseResultCursor(s string) (time.Time, int64, error) {
 	a, b, ok := strings.Cut(s, ".")

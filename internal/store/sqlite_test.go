@@ -1,14 +1,20 @@
 package store
 
 import (
+	"bufio"
 	"database/sql"
+	"fmt"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/aio-platform/terraform-provider-aio/internal/api"
 )
 
 func openSQLite(t *testing.T, path string) *SQLite {
@@ -136,4 +142,128 @@ func TestSQLiteDeleteEndpointRemovesTagRows(t *testing.T) {
 	if err != nil || n != 1 {
 		t.Errorf("tag rows of the other endpoint should've stayed: %d, %v", n, err)
 	}
+}
+
+// TestSQLiteAlertingQueriesUseTheirIndexes checks the plans of the outbox's
+// hot queries: the worker's poll, the metrics and the current alerts must
+// read an index, never scan tables that grow with history.
+func TestSQLiteAlertingQueriesUseTheirIndexes(t *testing.T) {
+	s := openSQLite(t, filepath.Join(t.TempDir(), "aio.db"))
+	for _, c := range []struct {
+		query, index string
+		args         []any
+	}{
+		{`SELECT d.id FROM deliveries d JOIN alert_events e ON e.id = d.event_id
+			WHERE d.state = 'pending' AND d.next_attempt_at <= ? ORDER BY d.next_attempt_at, d.seq LIMIT ?`,
+			"deliveries_due", []any{"x", 10}},
+		{`SELECT COUNT(*), MIN(created_at) FROM deliveries WHERE state = 'pending'`, "deliveries_", nil},
+		{`SELECT threshold_id FROM alert_states WHERE state IN ('pending', 'firing') AND severity = ?
+			ORDER BY threshold_id, severity LIMIT ?`, "alert_states_current", []any{"critical", 10}},
+	} {
+		rows, err := s.reader.QueryContext(t.Context(), `EXPLAIN QUERY PLAN `+c.query, c.args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var plan []string
+		for rows.Next() {
+			var id, parent, unused int
+			var detail string
+			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+				t.Fatal(err)
+			}
+			plan = append(plan, detail)
+		}
+		rows.Close()
+		text := strings.Join(plan, "\n")
+		// A scan of a partial index reads only the rows it holds; a scan
+		// of a table reads its history.
+		fullScan := slices.ContainsFunc(plan, func(l string) bool { return strings.HasPrefix(l, "SCAN ") && !strings.Contains(l, " USING ") })
+		if !strings.Contains(text, c.index) || fullScan {
+			t.Errorf("%s should've searched %s, plan:\n%s", c.query, c.index, text)
+		}
+	}
+}
+
+// crashHelperEnv marks a re-executed test binary as the process that
+// TestSQLiteOutboxSurvivesSIGKILL kills. The helper writes crashHelperDB in
+// its working directory: a constant path, so that no value from the
+// environment flows into a file path.
+const (
+	crashHelperEnv = "AIO_STORE_CRASH_HELPER"
+	crashHelperDB  = "aio.db"
+)
+
+// TestSQLiteOutboxSurvivesSIGKILL kills a process with SIGKILL after it
+// recorded an alert event with two deliveries and delivered one of them,
+// with the store still open (no checkpoint, no Close), and checks that a
+// new store on the file finds the other delivery due and the delivered one
+// not: the outbox's promise across a crash of aiod.
+func TestSQLiteOutboxSurvivesSIGKILL(t *testing.T) {
+	if os.Getenv(crashHelperEnv) == "1" {
+		crashHelper(t)
+		return
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	cmd := exec.CommandContext(t.Context(), exe, "-test.run=^TestSQLiteOutboxSurvivesSIGKILL$", "-test.count=1")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), crashHelperEnv+"=1")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// The helper prints "recorded" once both transactions committed, then
+	// waits to be killed.
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil || line != "recorded\n" {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		t.Fatalf("the helper should've said recorded, got %q, %v", line, err)
+	}
+	// Kill is SIGKILL on Unix: no deferred function, no Close runs.
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+
+	s := openSQLite(t, filepath.Join(dir, crashHelperDB))
+	due, err := s.DueDeliveries(t.Context(), alAt(time.Hour), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(due) != 1 || due[0].Delivery.ID != "dlv_pending" || due[0].Event.ID != "evt_1" {
+		t.Errorf("after the crash, only dlv_pending should've been due, with its event, got %+v", due)
+	}
+	l, _, err := s.ListDeliveries(t.Context(), DeliveryQuery{State: api.DeliveryDelivered})
+	if err != nil || len(l) != 1 || l[0].ID != "dlv_done" {
+		t.Errorf("dlv_done should've stayed delivered, got %+v, %v", l, err)
+	}
+}
+
+// crashHelper is the process TestSQLiteOutboxSurvivesSIGKILL kills.
+func crashHelper(t *testing.T) {
+	s, err := OpenSQLite(t.Context(), crashHelperDB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := alEvent("evt_1", "thr_a", 0)
+	if err := s.RecordTransitions(t.Context(), AlertBatch{Events: []api.AlertEvent{ev},
+		Deliveries: []api.Delivery{alDelivery("dlv_pending", ev, "chan_a"), alDelivery("dlv_done", ev, "chan_b")}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.RecordDeliveryAttempt(t.Context(), DeliveryAttemptRecord{DeliveryAttempt: api.DeliveryAttempt{
+		DeliveryID: "dlv_done", At: alAt(time.Second), Status: new(200)}, State: api.DeliveryDelivered}); err != nil {
+		t.Fatal(err)
+	}
+	fmt.Println("recorded")
+	// Killed here; the deadline only ends a helper whose parent died.
+	time.Sleep(time.Minute)
+	t.Fatal("the helper should've been killed")
 }

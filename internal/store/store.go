@@ -31,6 +31,7 @@ var (
 type Store interface {
 	Reader
 	ResultStore
+	AlertStore
 	// Write runs fn in one write transaction. If fn returns an error the
 	// transaction is rolled back and that error is returned; otherwise the
 	// transaction is committed durably.
@@ -116,6 +117,36 @@ type Reader interface {
 
 	// GetSetting returns a value of aiod's own settings, or ErrNotFound.
 	GetSetting(ctx context.Context, key string) ([]byte, error)
+
+	// LoadAlertStates returns every stored alert machine, ordered by
+	// threshold ID and severity, for the engine to resume after a restart.
+	LoadAlertStates(ctx context.Context) ([]AlertStateRecord, error)
+	// CurrentAlerts returns one page of the alerts that are pending or
+	// firing (AlertQuery.State narrows it to one), ordered by threshold ID
+	// and severity, and the cursor of the next page ("" on the last page).
+	// A q.After that is not such a cursor fails with ErrBadCursor.
+	CurrentAlerts(ctx context.Context, q AlertQuery) ([]api.Alert, string, error)
+	// ListAlertEvents returns one page of alert events, newest first (in
+	// the order they were recorded), and the cursor of the next page. A
+	// q.After that is not such a cursor fails with ErrBadCursor.
+	ListAlertEvents(ctx context.Context, q AlertEventQuery) ([]api.AlertEvent, string, error)
+	// GetAlertEvent returns the alert event with the given ID, or
+	// ErrNotFound.
+	GetAlertEvent(ctx context.Context, id string) (api.AlertEvent, error)
+	// ListDeliveries returns one page of deliveries, newest first, and the
+	// cursor of the next page. A q.After that is not such a cursor fails
+	// with ErrBadCursor.
+	ListDeliveries(ctx context.Context, q DeliveryQuery) ([]api.Delivery, string, error)
+	// ListDeliveryAttempts returns every attempt of a delivery, oldest
+	// first; none for an unknown delivery.
+	ListDeliveryAttempts(ctx context.Context, deliveryID string) ([]api.DeliveryAttempt, error)
+	// DueDeliveries returns at most limit (DefaultLimit when limit <= 0,
+	// at most MaxLimit) pending deliveries whose next attempt is due at
+	// now, the longest due first, each with its event.
+	DueDeliveries(ctx context.Context, now time.Time, limit int) ([]DueDelivery, error)
+	// OutboxStats tells how many deliveries are pending and how long the
+	// oldest of them has waited at now.
+	OutboxStats(ctx context.Context, now time.Time) (OutboxStats, error)
 }
 
 // Tx is a write transaction. Callers set IDs, revisions and timestamps;
@@ -188,6 +219,21 @@ type Tx interface {
 
 	// PutSetting stores a value of aiod's own settings, replacing any.
 	PutSetting(ctx context.Context, key string, value []byte) error
+
+	// RecordTransitions stores alert events, their deliveries and the
+	// machines' states of one evaluation (see AlertBatch). Within a Write
+	// they commit together with whatever else the transaction does.
+	RecordTransitions(ctx context.Context, b AlertBatch) error
+	// RecordDeliveryAttempt stores one attempt of a delivery and moves the
+	// delivery on (see DeliveryAttemptRecord), and returns the delivery as
+	// it now is; ErrNotFound if there is no such delivery.
+	RecordDeliveryAttempt(ctx context.Context, a DeliveryAttemptRecord) (api.Delivery, error)
+	// CancelDeliveries cancels every pending delivery to the channel, for
+	// a channel that was disabled or deleted, and returns how many.
+	CancelDeliveries(ctx context.Context, channelID string) (int64, error)
+	// DeleteAlertStates removes the machines of a threshold, for a
+	// threshold that was deleted (after its open alerts were resolved).
+	DeleteAlertStates(ctx context.Context, thresholdID string) error
 }
 
 // ListQuery selects a page of objects of one kind: the filters every kind

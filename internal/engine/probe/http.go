@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -42,6 +43,38 @@ type httpRun struct {
 
 	// token is the OAuth2 access token applied to the current attempt.
 	token string
+	// sentCredential is set once an attempt has put the credential on
+	// its request: from then on, responses are redacted before anything
+	// looks at them (see redactResponse).
+	sentCredential bool
+}
+
+// redactResponse returns the body and header values with every form of
+// every secret the probe used replaced by the marker, for assertions, the
+// excerpt and failure text to look at instead of what the target sent.
+// Scrubbing only what leaves the probe is not enough: whether an assertion
+// passes is itself visible, so a `text_body contains "X-Api-Key: ab"`
+// against a target that echoes requests would tell a viewer, guess by
+// guess, the secret's characters. A secret inside a JSON string becomes
+// the marker inside that string, so the body stays valid JSON. When the
+// body was cut at the read limit (truncated), a tail that begins a form of
+// a secret is removed too, since a cut secret is no longer a whole form and
+// its prefix would answer the same guesses. Only probes that sent a
+// credential pay for this.
+func (r *httpRun) redactResponse(body []byte, h http.Header, truncated bool) ([]byte, http.Header) {
+	s := r.scrub.redact(string(body))
+	if truncated {
+		s = r.scrub.trimTail(s)
+	}
+	out := make(http.Header, len(h))
+	for k, vs := range h {
+		rv := make([]string, len(vs))
+		for i, v := range vs {
+			rv[i] = r.scrub.redact(v)
+		}
+		out[k] = rv
+	}
+	return []byte(s), out
 }
 
 // prepareHTTP is the http probe type: it builds the request URL from the
@@ -104,6 +137,12 @@ func (r *httpRun) attempt(ctx context.Context) attempt {
 	}
 	req.Header.Set("User-Agent", userAgent)
 	for k, v := range r.headers {
+		if slices.Contains(api.BodyShapingHeaders, strings.ToLower(k)) {
+			// The API refuses these; a monitor stored before it did
+			// must not get around the scrubber either (see
+			// api.BodyShapingHeaders).
+			continue
+		}
 		if strings.EqualFold(k, "host") {
 			req.Host = v
 			continue
@@ -117,6 +156,7 @@ func (r *httpRun) attempt(ctx context.Context) attempt {
 	if kind, msg := r.applyCredential(ctx, req); kind != failNone {
 		return attempt{kind: kind, err: msg}
 	}
+	r.sentCredential = r.t.Credential != nil
 
 	actx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
@@ -142,19 +182,26 @@ func (r *httpRun) attempt(ctx context.Context) attempt {
 		na := resp.TLS.PeerCertificates[0].NotAfter.UTC()
 		a.certExpiry = &na
 	}
+	// bytes_received stays what came over the wire: redaction changes the
+	// text that is looked at, not the size of the answer, which does not
+	// depend on any guess.
+	content, header := buf.Bytes(), resp.Header
+	if r.sentCredential {
+		content, header = r.redactResponse(content, header, n >= r.p.maxBody || readErr != nil)
+	}
 	if readErr != nil {
 		a.kind, a.err = r.classify(ctx, actx, readErr, "reading the response body: ")
-		a.excerpt = r.excerpt(buf.Bytes())
+		a.excerpt = r.excerpt(content)
 		return a
 	}
 	if status == http.StatusUnauthorized && r.token != "" {
 		r.p.invalidateToken(r.t.Credential, r.token)
 	}
-	ev := &evalInput{status: status, hasResponse: true, latency: a.latency, header: resp.Header, body: buf.Bytes(),
+	ev := &evalInput{status: status, hasResponse: true, latency: a.latency, header: header, body: content,
 		hideContent: !excerptAllowed(r.t.Endpoint.DataClassification), cut: r.scrub.cut}
 	if msg, ok := evaluate(r.t.Monitor.Assertions, ev); !ok {
 		a.kind, a.err = failResponse, msg
-		a.excerpt = r.excerpt(buf.Bytes())
+		a.excerpt = r.excerpt(content)
 		return a
 	}
 	a.passed = true

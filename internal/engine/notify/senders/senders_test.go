@@ -1,0 +1,76 @@
+package senders_test
+
+import (
+	"context"
+	"encoding/json"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aio-platform/terraform-provider-aio/internal/engine/egress"
+	"github.com/aio-platform/terraform-provider-aio/internal/engine/notify"
+	"github.com/aio-platform/terraform-provider-aio/internal/engine/notify/notifytest"
+	"github.com/aio-platform/terraform-provider-aio/internal/engine/notify/senders"
+)
+
+func TestRegistryTypes(t *testing.T) {
+	r := senders.Registry(senders.Options{})
+	if got := r.Types(); !slices.Equal(got, []string{"email", "pagerduty", "slack", "webhook"}) {
+		t.Errorf("Types = %v", got)
+	}
+	if err := r.Validate("webhook", json.RawMessage(`{"url":"https://example.com/h","headers":{"Authorization":"x"}}`)); err == nil {
+		t.Error("the registry accepts an authorization header")
+	}
+}
+
+// TestEgressPolicy: every HTTP channel type, sent through the registry with
+// a policy that denies 127.0.0.2/32, reaches nothing listening there.
+func TestEgressPolicy(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.2:0")
+	if err != nil {
+		t.Skipf("cannot listen on 127.0.0.2: %v", err)
+	}
+	var conns atomic.Int32
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	srv.Listener.Close()
+	srv.Listener = ln
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	srv.Start()
+	defer srv.Close()
+
+	deny, err := egress.ParseCIDRs("127.0.0.2/32")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := senders.Registry(senders.Options{HTTPClient: senders.NewHTTPClient(&egress.Policy{DenyCIDRs: deny})})
+	channels := []notify.Channel{
+		{Type: "webhook", Settings: json.RawMessage(`{"url":"` + srv.URL + `/hook"}`), Secret: []byte("whsec")},
+		{Type: "slack", Secret: []byte(srv.URL + "/services/T/B/x")},
+		{Type: "pagerduty", Settings: json.RawMessage(`{"events_url":"` + srv.URL + `/v2/enqueue"}`), Secret: []byte("key")},
+	}
+	for _, ch := range channels {
+		res := r.Send(context.Background(), notify.Delivery{ID: "dlv_1", Event: notifytest.Event()}, ch)
+		if res.Outcome != notify.Failed || !strings.Contains(res.Error, "egress denied") {
+			t.Errorf("%s: %+v", ch.Type, res)
+		}
+	}
+	time.Sleep(50 * time.Millisecond) // accepting runs on the server's goroutine
+	if n := conns.Load(); n != 0 {
+		t.Errorf("the denied receiver accepted %d connections", n)
+	}
+	// With the default policy the same receiver is reached, so the test
+	// can fail.
+	res := senders.Registry(senders.Options{}).Send(context.Background(), notify.Delivery{ID: "dlv_1", Event: notifytest.Event()}, channels[0])
+	if res.Outcome != notify.Delivered {
+		t.Errorf("default policy: %+v", res)
+	}
+}
