@@ -26,11 +26,13 @@ var (
 	EndpointKind   = Kind{Name: KindEndpoint, Prefix: PrefixEndpoint, Path: "/v1/endpoints", Noun: "an endpoint"}
 	CredentialKind = Kind{Name: KindCredential, Prefix: PrefixCredential, Path: "/v1/credentials", Noun: "a credential"}
 	MonitorKind    = Kind{Name: KindMonitor, Prefix: PrefixMonitor, Path: "/v1/monitors", Noun: "a monitor"}
+	ChannelKind    = Kind{Name: KindChannel, Prefix: PrefixChannel, Path: "/v1/notification-channels", Noun: "a notification channel"}
+	ThresholdKind  = Kind{Name: KindThreshold, Prefix: PrefixThreshold, Path: "/v1/alert-thresholds", Noun: "an alert threshold"}
 )
 
 // ObjectKinds lists the configuration kinds, in the order the API
 // documents them (and lists them in messages).
-var ObjectKinds = []Kind{EndpointKind, CredentialKind, MonitorKind}
+var ObjectKinds = []Kind{EndpointKind, CredentialKind, MonitorKind, ChannelKind, ThresholdKind}
 
 // TokenKind is the API tokens, which have IDs and audit events but not the
 // shared rules of configuration objects (their secret is shown once, and
@@ -42,8 +44,6 @@ var TokenKind = Kind{Name: KindToken, Prefix: PrefixToken, Path: "/v1/tokens", N
 // made today can never be mistaken for theirs) and the records that are
 // not configuration.
 var idKinds = append(append([]Kind(nil), ObjectKinds...),
-	Kind{Prefix: PrefixThreshold, Noun: "an alert threshold"},
-	Kind{Prefix: PrefixChannel, Noun: "a notification channel"},
 	Kind{Prefix: PrefixRetention, Noun: "a retention policy"},
 	Kind{Prefix: PrefixAuditEvent, Noun: "an audit event"},
 	Kind{Prefix: PrefixAlertEvent, Noun: "an alert event"},

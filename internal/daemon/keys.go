@@ -44,15 +44,72 @@ func EnsureKeyFile(path string) error {
 	return secret.WriteKeyFile(path, []secret.Key{secret.NewKey()})
 }
 
-// eachCredential calls fn for every stored credential.
-func eachCredential(ctx context.Context, r store.Reader, fn func(store.CredentialRecord) error) error {
-	all, err := store.ListAll(ctx, r.ListCredentials)
-	if err != nil {
-		return err
-	}
-	for _, c := range all {
-		if err := fn(c); err != nil {
+// sealedSecret is one stored secret: the object it belongs to, sealed and
+// bound to that object's ID and secret revision.
+type sealedSecret struct {
+	kind, id string
+	sealed   secret.Sealed
+	revision int64
+}
+
+// sealedKinds are the kinds that keep sealed secrets: how to read one
+// object's secret and how to replace it. Credentials and notification
+// channels seal theirs under the same keyring, so that key checks and
+// rotations cover both.
+var sealedKinds = []struct {
+	kind string
+	all  func(ctx context.Context, r store.Reader) ([]sealedSecret, error)
+	get  func(ctx context.Context, r store.Reader, id string) (sealedSecret, error)
+	put  func(tx store.Tx, ctx context.Context, id string, s secret.Sealed) error
+}{
+	{
+		kind: api.KindCredential,
+		all: func(ctx context.Context, r store.Reader) ([]sealedSecret, error) {
+			all, err := store.ListAll(ctx, r.ListCredentials)
+			out := make([]sealedSecret, 0, len(all))
+			for _, c := range all {
+				out = append(out, sealedSecret{api.KindCredential, c.ID, c.Sealed, c.SecretRevision})
+			}
+			return out, err
+		},
+		get: func(ctx context.Context, r store.Reader, id string) (sealedSecret, error) {
+			c, err := r.GetCredential(ctx, id)
+			return sealedSecret{api.KindCredential, c.ID, c.Sealed, c.SecretRevision}, err
+		},
+		put: store.Tx.UpdateSealed,
+	},
+	{
+		kind: api.KindChannel,
+		all: func(ctx context.Context, r store.Reader) ([]sealedSecret, error) {
+			all, err := store.ListAll(ctx, r.ListChannels)
+			out := make([]sealedSecret, 0, len(all))
+			for _, c := range all {
+				// An email channel has no secret.
+				if c.Sealed.KeyID != "" {
+					out = append(out, sealedSecret{api.KindChannel, c.ID, c.Sealed, c.SecretRevision})
+				}
+			}
+			return out, err
+		},
+		get: func(ctx context.Context, r store.Reader, id string) (sealedSecret, error) {
+			c, err := r.GetChannel(ctx, id)
+			return sealedSecret{api.KindChannel, c.ID, c.Sealed, c.SecretRevision}, err
+		},
+		put: store.Tx.UpdateChannelSealed,
+	},
+}
+
+// eachSealed calls fn for every stored secret of every kind.
+func eachSealed(ctx context.Context, r store.Reader, fn func(sealedSecret) error) error {
+	for _, k := range sealedKinds {
+		all, err := k.all(ctx, r)
+		if err != nil {
 			return err
+		}
+		for _, s := range all {
+			if err := fn(s); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -62,8 +119,8 @@ func eachCredential(ctx context.Context, r store.Reader, fn func(store.Credentia
 // secrets exist but no key is given, or one is sealed under a key the
 // keyring lacks.
 func CheckKeys(ctx context.Context, st store.Store, kr *secret.Keyring) error {
-	n, err := st.CountCredentials(ctx)
-	if err != nil {
+	var n int
+	if err := eachSealed(ctx, st, func(sealedSecret) error { n++; return nil }); err != nil {
 		return err
 	}
 	if n == 0 {
@@ -76,9 +133,9 @@ func CheckKeys(ctx context.Context, st store.Store, kr *secret.Keyring) error {
 	for _, k := range kr.Keys() {
 		known[k.ID] = true
 	}
-	return eachCredential(ctx, st, func(c store.CredentialRecord) error {
-		if !known[c.Sealed.KeyID] {
-			return fmt.Errorf("credential %s is sealed under key %s, which the given keys do not include", c.ID, c.Sealed.KeyID)
+	return eachSealed(ctx, st, func(c sealedSecret) error {
+		if !known[c.sealed.KeyID] {
+			return fmt.Errorf("%s %s is sealed under key %s, which the given keys do not include", c.kind, c.id, c.sealed.KeyID)
 		}
 		return nil
 	})
@@ -94,7 +151,7 @@ type RotateResult struct {
 }
 
 // RotateKeys re-wraps every secret's data key under a primary key, one
-// credential per transaction so that aiod keeps serving. The sealed
+// secret per transaction so that aiod keeps serving. The sealed
 // secrets, secret_revision, revision and updated_at do not change, so no
 // plan shows drift.
 //
@@ -125,7 +182,7 @@ func RotateKeys(ctx context.Context, st store.Store, clk clock.Clock, current *s
 		return RotateResult{}, err
 	}
 	res := RotateResult{NewKey: keys[0], Keys: keys}
-	// A credential written by a running aiod during the pass may still
+	// A secret written by a running aiod during the pass may still
 	// land under an older key if that aiod had not seen the new file yet;
 	// a second pass catches it.
 	for pass := 0; pass < 3; pass++ {
@@ -148,29 +205,38 @@ func RotateKeys(ctx context.Context, st store.Store, clk clock.Clock, current *s
 // many it re-wrapped.
 func rewrapAll(ctx context.Context, st store.Store, ring *secret.Keyring, primary string) (int, error) {
 	n := 0
-	err := eachCredential(ctx, st, func(c store.CredentialRecord) error {
-		if c.Sealed.KeyID == primary {
-			return nil
+	for _, k := range sealedKinds {
+		all, err := k.all(ctx, st)
+		if err != nil {
+			return n, err
 		}
-		return st.Write(ctx, func(tx store.Tx) error {
-			cur, err := tx.GetCredential(ctx, c.ID)
-			if errors.Is(err, store.ErrNotFound) {
-				return nil
-			} else if err != nil {
-				return err
+		for _, c := range all {
+			if c.sealed.KeyID == primary {
+				continue
 			}
-			if cur.Sealed.KeyID == primary {
-				return nil
-			}
-			sealed, err := ring.Rewrap(cur.Sealed, secret.Binding{ObjectID: cur.ID, Revision: cur.SecretRevision})
+			err := st.Write(ctx, func(tx store.Tx) error {
+				cur, err := k.get(ctx, tx, c.id)
+				if errors.Is(err, store.ErrNotFound) {
+					return nil
+				} else if err != nil {
+					return err
+				}
+				if cur.sealed.KeyID == primary || cur.sealed.KeyID == "" {
+					return nil
+				}
+				sealed, err := ring.Rewrap(cur.sealed, secret.Binding{ObjectID: cur.id, Revision: cur.revision})
+				if err != nil {
+					return fmt.Errorf("%s %s: %w", k.kind, cur.id, err)
+				}
+				n++
+				return k.put(tx, ctx, cur.id, sealed)
+			})
 			if err != nil {
-				return fmt.Errorf("credential %s: %w", cur.ID, err)
+				return n, err
 			}
-			n++
-			return tx.UpdateSealed(ctx, cur.ID, sealed)
-		})
-	})
-	return n, err
+		}
+	}
+	return n, nil
 }
 
 // Backup writes a consistent copy of the database at dbPath to out.

@@ -281,3 +281,52 @@ func TestRotateKeysFromEnvironment(t *testing.T) {
 		t.Fatalf("second rotation: %+v %v", again, err)
 	}
 }
+
+// TestRotateKeysCoversChannelSecrets: notification channel secrets are
+// sealed with the same keyring as credentials, so a rotation re-wraps them
+// too (an email channel has none), and a start without the keys that seal
+// them is refused.
+func TestRotateKeysCoversChannelSecrets(t *testing.T) {
+	ctx := context.Background()
+	srv, keyFile, c := fileKeyring(t)
+	s := "routing-key-1"
+	pd, err := c.CreateChannel(ctx, api.NotificationChannel{Name: "pd", Type: api.ChannelPagerDuty, Secret: &s})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CreateChannel(ctx, api.NotificationChannel{Name: "mail", Type: api.ChannelEmail, To: []string{"ops@example.com"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckKeys(ctx, srv.Store, nil); err == nil || !strings.Contains(err.Error(), "1 encrypted secrets") {
+		t.Errorf("CheckKeys without a key = %v, want a refusal counting the channel's secret", err)
+	}
+	other, err := LoadKeyring(keyFile, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := RotateKeys(ctx, srv.Store, clock.Real{}, other, keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Rewrapped != 1 {
+		t.Fatalf("rewrapped %d secrets, want the channel's one", res.Rewrapped)
+	}
+	rec, err := srv.Store.GetChannel(ctx, pd.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.Sealed.KeyID != res.NewKey.ID {
+		t.Errorf("channel still sealed under %s", rec.Sealed.KeyID)
+	}
+	got, err := srv.Keyring.Open(rec.Sealed, secret.Binding{ObjectID: pd.ID, Revision: rec.SecretRevision})
+	if err != nil || string(got) != s {
+		t.Errorf("channel secret after rotation: %q, %v", got, err)
+	}
+	only, err := secret.NewKeyring(res.NewKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckKeys(ctx, srv.Store, only); err != nil {
+		t.Errorf("CheckKeys with only the new key: %v", err)
+	}
+}

@@ -233,15 +233,15 @@ func validateTokenURLAllowed(ctx context.Context, m credentialModel, diags *diag
 
 // secretFromConfig returns the configured secret: secret_wo is only in the
 // configuration (never in the plan), secret is in both.
-func secretFromConfig(ctx context.Context, cfg configGetter, plan credentialModel) (*string, diag.Diagnostics) {
+func secretFromConfig(ctx context.Context, cfg configGetter, planSecret types.String) (*string, diag.Diagnostics) {
 	var wo types.String
 	diags := cfg.GetAttribute(ctx, path.Root("secret_wo"), &wo)
 	if !wo.IsNull() && !wo.IsUnknown() {
 		v := wo.ValueString()
 		return &v, diags
 	}
-	if !plan.Secret.IsNull() && !plan.Secret.IsUnknown() {
-		v := plan.Secret.ValueString()
+	if !planSecret.IsNull() && !planSecret.IsUnknown() {
+		v := planSecret.ValueString()
 		return &v, diags
 	}
 	diags.AddAttributeError(path.Root("secret_wo"), "Missing secret",
@@ -266,7 +266,7 @@ func (r *credentialResource) Create(ctx context.Context, req resource.CreateRequ
 	if !ok {
 		return
 	}
-	secret, diags := secretFromConfig(ctx, req.Config, plan)
+	secret, diags := secretFromConfig(ctx, req.Config, plan.Secret)
 	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() {
 		return
@@ -295,6 +295,20 @@ type secretState struct {
 	resends []string
 }
 
+// secretAttrs are the attributes that every resource with a write-only
+// secret has (aio_credential, aio_notification_channel), which the secret
+// rules below read.
+type secretAttrs struct {
+	Secret          types.String
+	SecretWOVersion types.Int64
+	SecretRevision  types.Int64
+}
+
+// secretAttrs returns the credential's secret attributes.
+func (m credentialModel) secretAttrs() secretAttrs {
+	return secretAttrs{Secret: m.Secret, SecretWOVersion: m.SecretWOVersion, SecretRevision: m.SecretRevision}
+}
+
 // secretDecision tells whether the secret must be sent: its version or
 // value changed in the configuration, it was changed outside Terraform
 // (the refreshed secret_revision differs from the one Terraform last
@@ -302,7 +316,7 @@ type secretState struct {
 // would send it somewhere new or in a new form (secretResends).
 func secretDecision(ctx context.Context, priv interface {
 	GetKey(context.Context, string) ([]byte, diag.Diagnostics)
-}, plan, state credentialModel) (secretState, diag.Diagnostics) {
+}, plan, state secretAttrs) (secretState, diag.Diagnostics) {
 	raw, diags := priv.GetKey(ctx, privateSecretRevision)
 	var s secretState
 	if len(raw) == 0 {
@@ -419,7 +433,7 @@ func (r *credentialResource) ModifyPlan(ctx context.Context, req resource.Modify
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	dec, diags := secretDecision(ctx, req.Private, plan, state)
+	dec, diags := secretDecision(ctx, req.Private, plan.secretAttrs(), state.secretAttrs())
 	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() {
 		return
@@ -482,13 +496,13 @@ func (r *credentialResource) Update(ctx context.Context, req resource.UpdateRequ
 	if !ok || resp.Diagnostics.HasError() {
 		return
 	}
-	dec, diags := secretDecision(ctx, req.Private, plan, state)
+	dec, diags := secretDecision(ctx, req.Private, plan.secretAttrs(), state.secretAttrs())
 	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
 	if dec.send {
-		secret, diags := secretFromConfig(ctx, req.Config, plan)
+		secret, diags := secretFromConfig(ctx, req.Config, plan.Secret)
 		resp.Diagnostics.Append(diags...)
 		if resp.Diagnostics.HasError() {
 			return

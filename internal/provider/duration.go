@@ -10,6 +10,8 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/types/basetypes"
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
+
+	"github.com/aio-platform/terraform-provider-aio/internal/api"
 )
 
 // durationType is the custom type of every duration attribute: a Go
@@ -108,4 +110,76 @@ func (v durationValue) ValueDuration() time.Duration {
 // durationOf keeps a nil duration null.
 func durationOf(s *string) durationValue {
 	return durationValue{StringValue: basetypes.NewStringPointerValue(s)}
+}
+
+// holdDurationType is the custom type of the durations that may be zero
+// (an alert threshold's pending_for and recovery_for, where "0s" means at
+// once): durationType's semantics, with aiod's range from 0s to 7 days.
+type holdDurationType struct {
+	durationType
+}
+
+var (
+	_ basetypes.StringTypable                    = holdDurationType{}
+	_ basetypes.StringValuableWithSemanticEquals = holdDurationValue{}
+	_ xattr.ValidateableAttribute                = holdDurationValue{}
+)
+
+func (t holdDurationType) String() string { return "provider.holdDurationType" }
+
+func (t holdDurationType) ValueType(context.Context) attr.Value { return holdDurationValue{} }
+
+func (t holdDurationType) Equal(o attr.Type) bool {
+	_, ok := o.(holdDurationType)
+	return ok
+}
+
+func (t holdDurationType) ValueFromString(_ context.Context, in basetypes.StringValue) (basetypes.StringValuable, diag.Diagnostics) {
+	return holdDurationValue{durationValue{StringValue: in}}, nil
+}
+
+func (t holdDurationType) ValueFromTerraform(ctx context.Context, in tftypes.Value) (attr.Value, error) {
+	v, err := t.durationType.ValueFromTerraform(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	return holdDurationValue{v.(durationValue)}, nil
+}
+
+// holdDurationValue is a value of holdDurationType.
+type holdDurationValue struct {
+	durationValue
+}
+
+func (v holdDurationValue) Type(context.Context) attr.Type { return holdDurationType{} }
+
+func (v holdDurationValue) Equal(o attr.Value) bool {
+	other, ok := o.(holdDurationValue)
+	return ok && v.StringValue.Equal(other.StringValue)
+}
+
+// StringSemanticEquals reports two durations of the same length as equal,
+// "0s" and "0m" included.
+func (v holdDurationValue) StringSemanticEquals(ctx context.Context, o basetypes.StringValuable) (bool, diag.Diagnostics) {
+	other, ok := o.(holdDurationValue)
+	if !ok {
+		return false, nil
+	}
+	return v.durationValue.StringSemanticEquals(ctx, other.durationValue)
+}
+
+// ValidateAttribute refuses anything but a Go duration from 0s to aiod's
+// maximum, with aiod's own message.
+func (v holdDurationValue) ValidateAttribute(_ context.Context, req xattr.ValidateAttributeRequest, resp *xattr.ValidateAttributeResponse) {
+	if v.IsNull() || v.IsUnknown() {
+		return
+	}
+	if _, err := api.ParseHoldDuration(v.ValueString(), api.MaxHoldDuration); err != nil {
+		resp.Diagnostics.AddAttributeError(req.Path, "Invalid duration", fmt.Sprintf("The value %q %s.", v.ValueString(), err.Error()))
+	}
+}
+
+// holdDurationOf keeps a nil duration null.
+func holdDurationOf(s *string) holdDurationValue {
+	return holdDurationValue{durationOf(s)}
 }

@@ -52,6 +52,10 @@ func TestAccExamples_togetherInOneConfiguration(t *testing.T) {
 		"webhook_token":         config.StringVariable("webhook-SECRET"),
 		"oauth_client_secret":   config.StringVariable("oauth-SECRET"),
 		"orders_admin_password": config.StringVariable("orders-SECRET"),
+		// The notification channels' secrets; Slack's is an https URL.
+		"alerts_webhook_signing_secret": config.StringVariable("signing-SECRET"),
+		"slack_webhook_url":             config.StringVariable("https://hooks.slack.example/services/T0/B0/SECRET"),
+		"pagerduty_routing_key":         config.StringVariable("routing-SECRET"),
 	}
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
@@ -68,6 +72,9 @@ func TestAccExamples_togetherInOneConfiguration(t *testing.T) {
 					statecheck.CompareValuePairs("data.aio_endpoint.payments", tfjsonpath.New("id"), "aio_endpoint.payments", tfjsonpath.New("id"), compareEqual),
 					statecheck.CompareValuePairs("data.aio_credential.payments", tfjsonpath.New("id"), "aio_credential.payments", tfjsonpath.New("id"), compareEqual),
 					statecheck.ExpectKnownValue("data.aio_monitors.critical", tfjsonpath.New("monitors"), knownvalue.ListSizeExact(1)),
+					statecheck.ExpectKnownValue("data.aio_alert_thresholds.slo", tfjsonpath.New("alert_thresholds"), knownvalue.ListSizeExact(2)),
+					statecheck.CompareValuePairs("data.aio_alert_threshold.payments_slo", tfjsonpath.New("id"), "aio_alert_threshold.payments_slo", tfjsonpath.New("id"), compareEqual),
+					statecheck.CompareValuePairs("data.aio_notification_channel.payments_mail", tfjsonpath.New("id"), "aio_notification_channel.payments_mail", tfjsonpath.New("id"), compareEqual),
 				},
 			},
 		},

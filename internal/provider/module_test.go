@@ -125,6 +125,24 @@ module "known" {
       }
     }
   }
+
+  thresholds = {
+    availability = {
+      monitor           = "health"
+      metric            = "availability_percent"
+      comparison        = "below"
+      warning           = 99.9
+      critical          = 99.5
+      recovery_critical = 99.7
+      window            = "1h"
+      pending_for       = "2m"
+      runbook_url       = "https://runbooks.example.com/known"
+    }
+    slo = {
+      metric = "error_budget_burn_rate"
+      slo    = { objective_percent = 99.9, period = "720h" }
+    }
+  }
 }
 
 # Every value below is known only after apply, as it is when a module input
@@ -141,6 +159,9 @@ resource "terraform_data" "inputs" {
       { source = "response_time", comparison = "less_than", target = "2s" },
     ]
     retry_strategy = { type = "fixed", max_retries = 1, retry_on = { status_codes = [503] } }
+    window         = "15m"
+    critical       = 5
+    slo_period     = "168h"
   }
 }
 
@@ -166,6 +187,23 @@ module "unknown" {
       request        = terraform_data.inputs.output.request
       assertions     = terraform_data.inputs.output.assertions
       retry_strategy = terraform_data.inputs.output.retry_strategy
+    }
+  }
+
+  thresholds = {
+    errors = {
+      monitor    = "health"
+      metric     = "error_rate_percent"
+      comparison = "above"
+      critical   = terraform_data.inputs.output.critical
+      window     = terraform_data.inputs.output.window
+    }
+    slo = {
+      metric = "error_budget_burn_rate"
+      slo    = { objective_percent = 99.5, period = terraform_data.inputs.output.slo_period }
+      burn_rate_windows = [
+        { long_window = "1h", short_window = "5m", factor = 14.4, severity = "critical" },
+      ]
     }
   }
 }
@@ -211,6 +249,14 @@ output "unknown_health" {
   value = module.unknown.monitors["health"]
 }
 
+output "known_thresholds" {
+  value = module.known.threshold_ids
+}
+
+output "unknown_thresholds" {
+  value = module.unknown.threshold_ids
+}
+
 output "each_credentials" {
   value = { for k, m in module.each : k => m.credential_id }
 }
@@ -244,6 +290,8 @@ func TestAccModuleIntegration(t *testing.T) {
 					plancheck.ExpectUnknownValue(health("unknown"), tfjsonpath.New("retry_strategy")),
 					plancheck.ExpectUnknownValue(health("unknown"), tfjsonpath.New("interval")),
 					plancheck.ExpectUnknownValue(`module.unknown.aio_credential.this[0]`, tfjsonpath.New("header")),
+					plancheck.ExpectUnknownValue(`module.unknown.aio_alert_threshold.this["errors"]`, tfjsonpath.New("window")),
+					plancheck.ExpectUnknownValue(`module.unknown.aio_alert_threshold.this["slo"]`, tfjsonpath.New("slo").AtMapKey("period")),
 					plancheck.ExpectKnownValue(health("known"), tfjsonpath.New("request").AtMapKey("tls").AtMapKey("server_name"), knownvalue.StringExact("svc.internal")),
 				}},
 				ConfigStateChecks: []statecheck.StateCheck{
@@ -255,6 +303,9 @@ func TestAccModuleIntegration(t *testing.T) {
 					statecheck.ExpectKnownOutputValueAtPath("unknown_health", tfjsonpath.New("request").AtMapKey("headers").AtMapKey("x-probe"), knownvalue.StringExact("aio")),
 					statecheck.ExpectKnownOutputValueAtPath("unknown_health", tfjsonpath.New("request").AtMapKey("tls"), knownvalue.Null()),
 					statecheck.ExpectKnownOutputValueAtPath("unknown_health", tfjsonpath.New("retry_strategy").AtMapKey("type"), knownvalue.StringExact("fixed")),
+					statecheck.ExpectKnownOutputValueAtPath("known_thresholds", tfjsonpath.New("availability"), knownvalue.StringRegexp(regexpMust(`^thr_`))),
+					statecheck.ExpectKnownOutputValueAtPath("known_thresholds", tfjsonpath.New("slo"), knownvalue.StringRegexp(regexpMust(`^thr_`))),
+					statecheck.ExpectKnownOutputValueAtPath("unknown_thresholds", tfjsonpath.New("errors"), knownvalue.StringRegexp(regexpMust(`^thr_`))),
 					statecheck.ExpectKnownOutputValueAtPath("each_credentials", tfjsonpath.New("ledger-db"), knownvalue.Null()),
 					statecheck.ExpectKnownOutputValueAtPath("each_credentials", tfjsonpath.New("orders"), knownvalue.StringRegexp(regexpMust(`^cred_`))),
 					statecheck.ExpectKnownOutputValue("each_monitor_types", knownvalue.MapExact(map[string]knownvalue.Check{

@@ -170,6 +170,8 @@ func (p *aioProvider) Resources(_ context.Context) []func() resource.Resource {
 		NewEndpointResource,
 		NewCredentialResource,
 		NewMonitorResource,
+		NewChannelResource,
+		NewThresholdResource,
 	}
 }
 
@@ -182,6 +184,9 @@ func (p *aioProvider) DataSources(_ context.Context) []func() datasource.DataSou
 		NewMonitorDataSource,
 		NewMonitorsDataSource,
 		NewMonitorStatusDataSource,
+		NewChannelDataSource,
+		NewThresholdDataSource,
+		NewThresholdsDataSource,
 	}
 }
 

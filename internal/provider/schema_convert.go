@@ -27,6 +27,8 @@ func computedAttribute(a rschema.Attribute) dschema.Attribute {
 		return dschema.BoolAttribute{MarkdownDescription: desc, Computed: true}
 	case rschema.Int64Attribute:
 		return dschema.Int64Attribute{MarkdownDescription: desc, Computed: true}
+	case rschema.Float64Attribute:
+		return dschema.Float64Attribute{MarkdownDescription: desc, Computed: true}
 	case rschema.MapAttribute:
 		return dschema.MapAttribute{MarkdownDescription: desc, Computed: true, ElementType: a.ElementType}
 	case rschema.SetAttribute:

@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework-validators/mapvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/aio-platform/terraform-provider-aio/internal/api"
 )
@@ -182,5 +183,65 @@ func (v notEmptyValidator) ValidateString(ctx context.Context, req validator.Str
 	}
 	for _, in := range v.inner {
 		in.ValidateString(ctx, req, resp)
+	}
+}
+
+// apiRuleValidator applies one of the API's own rules (a function that
+// returns what is wrong with a value, or "") at plan time, so that the
+// provider and aiod cannot disagree.
+type apiRuleValidator struct {
+	// what names the value in the summary, as in "URL".
+	what string
+	rule func(string) string
+}
+
+var _ validator.String = apiRuleValidator{}
+
+func (v apiRuleValidator) Description(context.Context) string {
+	return "value must be a valid " + v.what + " by aiod's rules"
+}
+
+func (v apiRuleValidator) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
+
+func (v apiRuleValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
+	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
+		return
+	}
+	if msg := v.rule(req.ConfigValue.ValueString()); msg != "" {
+		resp.Diagnostics.AddAttributeError(req.Path, "Invalid "+v.what,
+			fmt.Sprintf("The %s %q %s.", v.what, req.ConfigValue.ValueString(), msg))
+	}
+}
+
+// channelHeadersValidator checks a webhook channel's headers with aiod's
+// rules, each on its own map key.
+type channelHeadersValidator struct{}
+
+var _ validator.Map = channelHeadersValidator{}
+
+func (channelHeadersValidator) Description(context.Context) string {
+	return "at most 20 headers with lower-case names; not authorization nor a header aiod sets; values without control characters"
+}
+
+func (v channelHeadersValidator) MarkdownDescription(ctx context.Context) string {
+	return v.Description(ctx)
+}
+
+func (channelHeadersValidator) ValidateMap(_ context.Context, req validator.MapRequest, resp *validator.MapResponse) {
+	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
+		return
+	}
+	elems := req.ConfigValue.Elements()
+	if len(elems) > api.MaxChannelHeaders {
+		resp.Diagnostics.AddAttributeError(req.Path, "Too many headers", fmt.Sprintf("A channel sends at most %d headers.", api.MaxChannelHeaders))
+	}
+	for k, e := range elems {
+		s, ok := e.(types.String)
+		if !ok || s.IsUnknown() || s.IsNull() {
+			continue
+		}
+		if msg := api.ChannelHeaderProblem(k, s.ValueString()); msg != "" {
+			resp.Diagnostics.AddAttributeError(req.Path.AtMapKey(k), "Invalid header", fmt.Sprintf("The header %q %s.", k, msg))
+		}
 	}
 }

@@ -117,6 +117,50 @@ var apiRoutes = map[string]route{
 				wantStatus(t, r, map[bool]int{true: http.StatusNotFound, false: http.StatusOK}[allowed])
 			}}
 	}},
+	"GET /v1/notification-channels": {api.RoleViewer, func(t *testing.T, srv *acctest.Server, seq string) target {
+		createChannel(t, srv, srv.AdminToken, chanBody("matrix-chan-list-"+seq, api.ChannelWebhook, "s-"+seq))
+		return target{path: "/v1/notification-channels", wantOK: http.StatusOK}
+	}},
+	"POST /v1/notification-channels": {api.RoleEditor, func(t *testing.T, srv *acctest.Server, seq string) target {
+		name := "matrix-chan-post-" + seq
+		return target{path: "/v1/notification-channels", body: chanBody(name, api.ChannelPagerDuty, "s-"+seq), wantOK: http.StatusCreated,
+			check: func(t *testing.T, allowed bool) {
+				r := call(t, srv, http.MethodGet, "/v1/notification-channels?name="+name, srv.AdminToken, nil)
+				if got := strings.Contains(string(r.Body), `"name":"`+name+`"`); got != allowed {
+					t.Errorf("channel %s exists = %v, want %v", name, got, allowed)
+				}
+			}}
+	}},
+	"GET /v1/notification-channels/{id}": {api.RoleViewer, func(t *testing.T, srv *acctest.Server, seq string) target {
+		c := createChannel(t, srv, srv.AdminToken, chanBody("matrix-chan-get-"+seq, api.ChannelSlack, "s-"+seq))
+		return target{path: "/v1/notification-channels/" + c.ID, wantOK: http.StatusOK}
+	}},
+	"PUT /v1/notification-channels/{id}": {api.RoleEditor, func(t *testing.T, srv *acctest.Server, seq string) target {
+		name := "matrix-chan-put-" + seq
+		c := createChannel(t, srv, srv.AdminToken, chanBody(name, api.ChannelWebhook, "old-"+seq))
+		// A new secret and a setting change: a refused request must change
+		// neither.
+		body := with(chanBody(name, api.ChannelWebhook, "new-"+seq), "description", "changed")
+		return target{path: "/v1/notification-channels/" + c.ID, body: body, wantOK: http.StatusOK,
+			check: func(t *testing.T, allowed bool) {
+				g, r := getChannel(t, srv, c.ID)
+				wantHeader(t, r, "ETag", map[bool]string{true: `"2"`, false: `"1"`}[allowed])
+				if want := map[bool]int64{true: 2, false: 1}[allowed]; g.SecretRevision != want {
+					t.Errorf("secret_revision %d, want %d", g.SecretRevision, want)
+				}
+				if got, want := storedChannelSecret(t, srv, c.ID), map[bool]string{true: "new-", false: "old-"}[allowed]+seq; got != want {
+					t.Errorf("stored secret %q, want %q", got, want)
+				}
+			}}
+	}},
+	"DELETE /v1/notification-channels/{id}": {api.RoleEditor, func(t *testing.T, srv *acctest.Server, seq string) target {
+		c := createChannel(t, srv, srv.AdminToken, chanBody("matrix-chan-del-"+seq, api.ChannelEmail, ""))
+		return target{path: "/v1/notification-channels/" + c.ID, wantOK: http.StatusNoContent,
+			check: func(t *testing.T, allowed bool) {
+				r := call(t, srv, http.MethodGet, "/v1/notification-channels/"+c.ID, srv.AdminToken, nil)
+				wantStatus(t, r, map[bool]int{true: http.StatusNotFound, false: http.StatusOK}[allowed])
+			}}
+	}},
 	"GET /v1/monitors": {api.RoleViewer, func(t *testing.T, srv *acctest.Server, seq string) target {
 		return target{path: "/v1/monitors", wantOK: http.StatusOK}
 	}},
@@ -161,6 +205,41 @@ var apiRoutes = map[string]route{
 	"GET /v1/monitors/{id}/results": {api.RoleViewer, func(t *testing.T, srv *acctest.Server, seq string) target {
 		m := createMonitor(t, srv, "matrix-mon-results-"+seq)
 		return target{path: "/v1/monitors/" + m.ID + "/results", wantOK: http.StatusOK}
+	}},
+	"GET /v1/alert-thresholds": {api.RoleViewer, func(t *testing.T, srv *acctest.Server, seq string) target {
+		return target{path: "/v1/alert-thresholds", wantOK: http.StatusOK}
+	}},
+	"POST /v1/alert-thresholds": {api.RoleEditor, func(t *testing.T, srv *acctest.Server, seq string) target {
+		m := createMonitor(t, srv, "matrix-thr-mon-"+seq)
+		name := "matrix-thr-post-" + seq
+		return target{path: "/v1/alert-thresholds", body: thrBody(name, m.ID), wantOK: http.StatusCreated,
+			check: func(t *testing.T, allowed bool) {
+				r := call(t, srv, http.MethodGet, "/v1/alert-thresholds?name="+name, srv.AdminToken, nil)
+				if got := strings.Contains(string(r.Body), `"name":"`+name+`"`); got != allowed {
+					t.Errorf("threshold %s exists = %v, want %v", name, got, allowed)
+				}
+			}}
+	}},
+	"GET /v1/alert-thresholds/{id}": {api.RoleViewer, func(t *testing.T, srv *acctest.Server, seq string) target {
+		a := createThreshold(t, srv, srv.AdminToken, thrBody("matrix-thr-get-"+seq, createMonitor(t, srv, "matrix-thr-get-mon-"+seq).ID))
+		return target{path: "/v1/alert-thresholds/" + a.ID, wantOK: http.StatusOK}
+	}},
+	"PUT /v1/alert-thresholds/{id}": {api.RoleEditor, func(t *testing.T, srv *acctest.Server, seq string) target {
+		m := createMonitor(t, srv, "matrix-thr-put-mon-"+seq)
+		a := createThreshold(t, srv, srv.AdminToken, thrBody("matrix-thr-put-"+seq, m.ID))
+		return target{path: "/v1/alert-thresholds/" + a.ID, body: with(thrBody(a.Name, m.ID), "critical", 98), wantOK: http.StatusOK,
+			check: func(t *testing.T, allowed bool) {
+				r := call(t, srv, http.MethodGet, "/v1/alert-thresholds/"+a.ID, srv.AdminToken, nil)
+				wantHeader(t, r, "ETag", map[bool]string{true: `"2"`, false: `"1"`}[allowed])
+			}}
+	}},
+	"DELETE /v1/alert-thresholds/{id}": {api.RoleEditor, func(t *testing.T, srv *acctest.Server, seq string) target {
+		a := createThreshold(t, srv, srv.AdminToken, thrBody("matrix-thr-del-"+seq, createMonitor(t, srv, "matrix-thr-del-mon-"+seq).ID))
+		return target{path: "/v1/alert-thresholds/" + a.ID, wantOK: http.StatusNoContent,
+			check: func(t *testing.T, allowed bool) {
+				r := call(t, srv, http.MethodGet, "/v1/alert-thresholds/"+a.ID, srv.AdminToken, nil)
+				wantStatus(t, r, map[bool]int{true: http.StatusNotFound, false: http.StatusOK}[allowed])
+			}}
 	}},
 	"GET /v1/audit-events": {api.RoleViewer, func(t *testing.T, srv *acctest.Server, seq string) target {
 		return target{path: "/v1/audit-events", wantOK: http.StatusOK}

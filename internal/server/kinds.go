@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/aio-platform/terraform-provider-aio/internal/api"
 	"github.com/aio-platform/terraform-provider-aio/internal/auth"
@@ -95,9 +96,13 @@ func (k *kindSpec[T, PT]) show(v T) any {
 	return v
 }
 
+// words is the kind's name as messages say it: "alert threshold" for
+// alert_threshold (the name audit events and URLs use).
+func (k *kindSpec[T, PT]) words() string { return strings.ReplaceAll(k.kind.Name, "_", " ") }
+
 // notFound is the 404 of an ID that names no object of the kind.
 func (k *kindSpec[T, PT]) notFound(id string) error {
-	return problemf(http.StatusNotFound, "no %s with id %q", k.kind.Name, id)
+	return problemf(http.StatusNotFound, "no %s with id %q", k.words(), id)
 }
 
 // read reads and decodes a request body. err is a body that could not be
@@ -218,7 +223,7 @@ func (k *kindSpec[T, PT]) replace(s *Server, w http.ResponseWriter, r *http.Requ
 			return result{}, err
 		}
 		cm := PT(&cur).GetMeta()
-		if err := checkRevision(k.kind.Name, want, cm.Revision); err != nil {
+		if err := checkRevision(k.words(), want, cm.Revision); err != nil {
 			return result{}, err
 		}
 		next := in
@@ -276,7 +281,7 @@ func (k *kindSpec[T, PT]) write(ctx context.Context, tx store.Tx, put func(store
 		}
 	}
 	if err := put(tx, ctx, *next); errors.Is(err, store.ErrConflict) {
-		return nameTaken(k.kind.Name, k.name(*next))
+		return nameTaken(k.words(), k.name(*next))
 	} else if err != nil {
 		return err
 	}
@@ -301,7 +306,7 @@ func (k *kindSpec[T, PT]) delete(s *Server, w http.ResponseWriter, r *http.Reque
 			return result{}, err
 		}
 		rev := PT(&cur).GetMeta().Revision
-		if err := checkRevision(k.kind.Name, want, rev); err != nil {
+		if err := checkRevision(k.words(), want, rev); err != nil {
 			return result{}, err
 		}
 		if k.referrers != nil {
@@ -310,7 +315,7 @@ func (k *kindSpec[T, PT]) delete(s *Server, w http.ResponseWriter, r *http.Reque
 				return result{}, err
 			}
 			if len(refs) > 0 {
-				return result{}, referrersConflict(k.kind.Name, refs)
+				return result{}, referrersConflict(k.words(), refs)
 			}
 		}
 		if err := k.remove(tx, ctx, id); err != nil {

@@ -15,7 +15,7 @@ import (
 
 // monitors declares the monitor kind. A monitor references its endpoint
 // and maybe a credential, is held to aiod's caps, and takes its results
-// with it when deleted.
+// with it when deleted; alert thresholds reference it and block its delete.
 func (s *Server) monitors() *kindSpec[api.Monitor, *api.Monitor] {
 	return &kindSpec[api.Monitor, *api.Monitor]{
 		kind: api.MonitorKind,
@@ -23,11 +23,12 @@ func (s *Server) monitors() *kindSpec[api.Monitor, *api.Monitor] {
 		list: func(r store.Reader, ctx context.Context, q store.ListQuery, params url.Values) ([]api.Monitor, string, error) {
 			return listMonitors(r, ctx, q, params.Get("endpoint_id"))
 		},
-		insert: store.Tx.InsertMonitor,
-		update: store.Tx.UpdateMonitor,
-		remove: store.Tx.DeleteMonitor,
-		name:   func(m api.Monitor) string { return m.Name },
-		decode: decodeObject[api.Monitor],
+		insert:    store.Tx.InsertMonitor,
+		update:    store.Tx.UpdateMonitor,
+		remove:    store.Tx.DeleteMonitor,
+		referrers: store.Reader.MonitorReferrers,
+		name:      func(m api.Monitor) string { return m.Name },
+		decode:    decodeObject[api.Monitor],
 		check: func(ctx context.Context, tx store.Reader, cur *api.Monitor, next api.Monitor) error {
 			if err := checkMonitorRefs(ctx, tx, next); err != nil {
 				return err

@@ -244,6 +244,8 @@ func (s *Server) apiRoutes() []route {
 		kindRoutes(s, s.endpoints()),
 		kindRoutes(s, s.credentials()),
 		kindRoutes(s, s.monitors()),
+		kindRoutes(s, s.channels()),
+		kindRoutes(s, s.thresholds()),
 		[]route{
 			{http.MethodGet, "/v1/monitors/{id}/status", api.RoleViewer, s.monitorStatus},
 			{http.MethodGet, "/v1/monitors/{id}/results", api.RoleViewer, s.monitorResults},

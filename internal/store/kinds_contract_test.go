@@ -61,9 +61,13 @@ func kindScenarios() []contractScenario {
 		scenariosOf(endpointKind),
 		scenariosOf(credentialKind),
 		scenariosOf(monitorKind),
+		scenariosOf(channelKind),
+		scenariosOf(thresholdKind),
 		[]contractScenario{
 			{Name: "MonitorFilterEndpoint", Run: testMonitorFilterEndpoint},
 			{Name: "Referrers", Run: testReferrers},
+			{Name: "ThresholdFilters", Run: testThresholdFilters},
+			{Name: "ThresholdReferrers", Run: testThresholdReferrers},
 		},
 	)
 }

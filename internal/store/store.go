@@ -86,13 +86,34 @@ type Reader interface {
 	// cursor; MonitorQuery.EndpointID filters by endpoint.
 	ListMonitors(ctx context.Context, q MonitorQuery) ([]api.Monitor, string, error)
 	// EndpointReferrers returns the IDs of the objects that reference the
-	// endpoint (its monitors), ordered by ID.
+	// endpoint (its monitors and alert thresholds), ordered by ID.
 	EndpointReferrers(ctx context.Context, id string) ([]string, error)
 	// MonitorIntervals counts the monitors by interval (as stored) and
 	// enabled state, leaving out the monitor whose ID is except ("" for
 	// none): what the per-aiod caps on monitors and probe rate are computed
 	// from, without reading every monitor.
 	MonitorIntervals(ctx context.Context, except string) ([]IntervalCount, error)
+
+	// GetChannel returns the notification channel with the given ID, or
+	// ErrNotFound.
+	GetChannel(ctx context.Context, id string) (ChannelRecord, error)
+	// ListChannels returns one page of notification channels ordered by ID
+	// and the next cursor.
+	ListChannels(ctx context.Context, q ListQuery) ([]ChannelRecord, string, error)
+	// ChannelReferrers returns the IDs of the objects that reference the
+	// channel (alert thresholds), ordered by ID.
+	ChannelReferrers(ctx context.Context, id string) ([]string, error)
+
+	// GetThreshold returns the alert threshold with the given ID, or
+	// ErrNotFound.
+	GetThreshold(ctx context.Context, id string) (api.AlertThreshold, error)
+	// ListThresholds returns one page of alert thresholds ordered by ID and
+	// the next cursor; ThresholdQuery filters by monitor, endpoint and
+	// metric.
+	ListThresholds(ctx context.Context, q ThresholdQuery) ([]api.AlertThreshold, string, error)
+	// MonitorReferrers returns the IDs of the objects that reference the
+	// monitor (alert thresholds), ordered by ID.
+	MonitorReferrers(ctx context.Context, id string) ([]string, error)
 
 	// GetSetting returns a value of aiod's own settings, or ErrNotFound.
 	GetSetting(ctx context.Context, key string) ([]byte, error)
@@ -158,6 +179,27 @@ type Tx interface {
 	UpdateMonitor(ctx context.Context, m api.Monitor) error
 	// DeleteMonitor removes a monitor; ErrNotFound if absent.
 	DeleteMonitor(ctx context.Context, id string) error
+
+	// InsertChannel stores a new notification channel; a taken name is
+	// ErrConflict.
+	InsertChannel(ctx context.Context, c ChannelRecord) error
+	// UpdateChannel replaces the channel with c.ID; ErrNotFound if absent,
+	// ErrConflict if the new name is taken.
+	UpdateChannel(ctx context.Context, c ChannelRecord) error
+	// UpdateChannelSealed replaces only the sealed secret of a channel
+	// (key rotation): no revision or timestamp changes.
+	UpdateChannelSealed(ctx context.Context, id string, s secret.Sealed) error
+	// DeleteChannel removes a notification channel; ErrNotFound if absent.
+	DeleteChannel(ctx context.Context, id string) error
+
+	// InsertThreshold stores a new alert threshold; a taken name is
+	// ErrConflict.
+	InsertThreshold(ctx context.Context, a api.AlertThreshold) error
+	// UpdateThreshold replaces the threshold with a.ID; ErrNotFound if
+	// absent, ErrConflict if the new name is taken.
+	UpdateThreshold(ctx context.Context, a api.AlertThreshold) error
+	// DeleteThreshold removes an alert threshold; ErrNotFound if absent.
+	DeleteThreshold(ctx context.Context, id string) error
 
 	// InsertAuditEvent appends an audit event.
 	InsertAuditEvent(ctx context.Context, ev api.AuditEvent) error

@@ -44,6 +44,11 @@ type table[T any] struct {
 	// carries no tags: such a kind has no tags column and keeps no tag
 	// rows, and a tag filter matches none of it.
 	tags func(v *T) *map[string]string
+	// links returns, by column, the IDs of v's references that are sets
+	// (the refs marked set): they are kept as rows of object_links too,
+	// which the referrers of their objects read. Nil for a kind without
+	// such references.
+	links func(v *T) map[string][]string
 }
 
 // tableSpec is the part of a table that does not depend on the Go type of
@@ -62,14 +67,18 @@ type tableSpec struct {
 	sql statements
 }
 
-// reference is one column that holds the ID of an object of another kind.
+// reference is one column that holds the ID of an object of another kind,
+// or, when set is true, a set of such IDs (kept in object_links too, one
+// row per ID, so that finding the referrers of an object needs no
+// dialect's JSON functions).
 type reference struct {
 	column string
 	kind   string
+	set    bool
 }
 
 // tables lists every kind's table, for referrers.
-var tables = []*tableSpec{&endpoints.tableSpec, &credentials.tableSpec, &monitors.tableSpec}
+var tables = []*tableSpec{&endpoints.tableSpec, &credentials.tableSpec, &monitors.tableSpec, &channels.tableSpec, &thresholds.tableSpec}
 
 // statements are a table's SQL, built once from its spec by newTable.
 type statements struct {
@@ -244,6 +253,9 @@ func insertObject[T any](ctx context.Context, tx sqlTx, t *table[T], v T) error 
 	if _, err := tx.exec(ctx, t.sql.insert, args...); err != nil {
 		return err
 	}
+	if err := putLinks(ctx, tx, t, v); err != nil {
+		return err
+	}
 	return putTags(ctx, tx, t, v)
 }
 
@@ -260,6 +272,9 @@ func updateObject[T any](ctx context.Context, tx sqlTx, t *table[T], v T) error 
 	if err := tx.execOne(ctx, t.sql.update, append(args[1:len(args):len(args)], args[0])...); err != nil {
 		return err
 	}
+	if err := putLinks(ctx, tx, t, v); err != nil {
+		return err
+	}
 	return putTags(ctx, tx, t, v)
 }
 
@@ -267,6 +282,11 @@ func updateObject[T any](ctx context.Context, tx sqlTx, t *table[T], v T) error 
 func deleteObject[T any](ctx context.Context, tx sqlTx, t *table[T], id string) error {
 	if err := tx.execOne(ctx, t.sql.delete, id); err != nil {
 		return err
+	}
+	if t.links != nil {
+		if _, err := tx.exec(ctx, `DELETE FROM object_links WHERE object_id = ?`, id); err != nil {
+			return err
+		}
 	}
 	if t.tags == nil {
 		return nil
@@ -293,6 +313,26 @@ func putTags[T any](ctx context.Context, tx sqlTx, t *table[T], v T) error {
 	return nil
 }
 
+// putLinks replaces the object_links rows of v's set references.
+func putLinks[T any](ctx context.Context, tx sqlTx, t *table[T], v T) error {
+	if t.links == nil {
+		return nil
+	}
+	id := t.id(v)
+	if _, err := tx.exec(ctx, `DELETE FROM object_links WHERE object_id = ?`, id); err != nil {
+		return err
+	}
+	for column, targets := range t.links(&v) {
+		for _, target := range targets {
+			if _, err := tx.exec(ctx, `INSERT INTO object_links (object_id, field, target_id) VALUES (?, ?, ?)`,
+				id, t.name+"."+column, target); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 // referrers returns the IDs of the objects of every kind that reference
 // the object of the given kind and ID, ordered by ID.
 func (r sqlReader) referrers(ctx context.Context, kind, id string) ([]string, error) {
@@ -302,7 +342,12 @@ func (r sqlReader) referrers(ctx context.Context, kind, id string) ([]string, er
 	)
 	for _, t := range tables {
 		for _, ref := range t.refs {
-			if ref.kind == kind {
+			switch {
+			case ref.kind != kind:
+			case ref.set:
+				selects = append(selects, `SELECT object_id AS id FROM object_links WHERE field = ? AND target_id = ?`)
+				args = append(args, t.name+"."+ref.column, id)
+			default:
 				selects = append(selects, `SELECT id FROM `+t.name+` WHERE `+ref.column+` = ?`)
 				args = append(args, id)
 			}

@@ -53,3 +53,33 @@ resource "aio_monitor" "this" {
 
   degraded_response_time = each.value.degraded_response_time
 }
+
+# The integration's alert thresholds: on one of its monitors (monitor, a key
+# of var.monitors) or, with monitor null, on the endpoint (all its monitors
+# together).
+resource "aio_alert_threshold" "this" {
+  for_each = var.thresholds
+
+  name        = "${var.name}-${each.key}"
+  monitor_id  = each.value.monitor == null ? null : aio_monitor.this[each.value.monitor].id
+  endpoint_id = each.value.monitor == null ? aio_endpoint.this.id : null
+  metric      = each.value.metric
+  comparison  = each.value.comparison
+  warning     = each.value.warning
+  critical    = each.value.critical
+  window      = each.value.window
+
+  pending_for       = each.value.pending_for
+  recovery_for      = each.value.recovery_for
+  recovery_warning  = each.value.recovery_warning
+  recovery_critical = each.value.recovery_critical
+  no_data           = each.value.no_data
+  reminder_interval = each.value.reminder_interval
+
+  slo               = each.value.slo
+  burn_rate_windows = each.value.burn_rate_windows
+
+  channel_ids = each.value.channel_ids
+  runbook_url = each.value.runbook_url
+  tags        = each.value.tags
+}

@@ -17,3 +17,8 @@ output "monitors" {
   description = "The monitors, by key, with every attribute."
   value       = aio_monitor.this
 }
+
+output "threshold_ids" {
+  description = "The alert thresholds' IDs, by key."
+  value       = { for k, a in aio_alert_threshold.this : k => a.id }
+}

@@ -108,3 +108,35 @@ variable "monitors" {
   }))
   default = {}
 }
+
+variable "thresholds" {
+  description = "The integration's alert thresholds, by key: each on the monitor of that key in monitors, or, with monitor null, on the endpoint; the attributes of aio_alert_threshold."
+  type = map(object({
+    monitor           = optional(string)
+    metric            = string
+    comparison        = optional(string)
+    warning           = optional(number)
+    critical          = optional(number)
+    window            = optional(string)
+    pending_for       = optional(string)
+    recovery_for      = optional(string)
+    recovery_warning  = optional(number)
+    recovery_critical = optional(number)
+    no_data           = optional(string)
+    reminder_interval = optional(string)
+    slo = optional(object({
+      objective_percent = number
+      period            = string
+    }))
+    burn_rate_windows = optional(list(object({
+      long_window  = string
+      short_window = string
+      factor       = number
+      severity     = string
+    })))
+    channel_ids = optional(set(string))
+    runbook_url = optional(string)
+    tags        = optional(map(string))
+  }))
+  default = {}
+}
