@@ -57,7 +57,7 @@ var channelDescriptions = map[string]string{
 	"tags":          "Free-form key/value tags for filtering and ownership, at most 50. Keys are 1 to 128 characters without `:`; values at most 256 characters. Unset by default.",
 	"url":           "For `webhook`: the URL every delivery is POSTed to, an absolute `http` or `https` URL of at most 2,048 characters. Required for that type, not valid for the others. aiod's egress policy applies when it sends.",
 	"headers":       "For `webhook`: extra headers sent with every delivery, at most 20, with lower-case names. `authorization` is refused (receivers verify the `AIO-Signature` header instead), as are the headers aiod sets itself (`content-type`, `content-length`, `host`, `aio-signature`, `aio-delivery-id`, `aio-event-id`); values may not hold control characters. Unset by default.",
-	"events_url":    "For `pagerduty`: the Events API v2 URL, an absolute `http` or `https` URL. Unset by default, which sends to PagerDuty's own `" + api.DefaultPagerDutyEventsURL + "`.",
+	"events_url":    "For `pagerduty`: the Events API v2 URL, an absolute `http` or `https` URL. Unset by default, which sends to PagerDuty's own `" + api.DefaultPagerDutyEventsURL + "`. The routing key is sent to this URL. Changing it sends the secret again: the plan needs `secret_wo` (or `secret`), and aiod refuses the change without it.",
 	"to":            "For `email`: the recipients, a set of 1 to 50 plain addresses such as `ops@example.com` (no display names). Required for that type, not valid for the others.",
 	"secret": "The channel's secret, for Terraform before 1.11 and OpenTofu: the webhook's signing secret (deliveries carry an HMAC-SHA256 signature made with it), the Slack incoming-webhook URL (an `https` URL), or the PagerDuty routing key. " +
 		"Required for those types when the channel is created and when the secret changes; not valid for `email`. It is marked sensitive but **is stored in the Terraform state**; prefer `secret_wo`. Conflicts with `secret_wo`. Unset by default.",
@@ -232,13 +232,20 @@ func (r *channelResource) Create(ctx context.Context, req resource.CreateRequest
 }
 
 // channelSecretDecision is secretDecision for a channel: a type without a
-// secret never sends one, and a change to a type with a secret always
-// does (aiod refuses to carry one type's secret over to another).
+// secret never sends one, and a change to a type with a secret, or of the
+// URL a PagerDuty routing key is sent to, always does (aiod refuses to
+// carry a secret over to another type or another events URL).
 func channelSecretDecision(ctx context.Context, priv interface {
 	GetKey(context.Context, string) ([]byte, diag.Diagnostics)
 }, plan, state channelModel) (secretState, diag.Diagnostics) {
 	dec, diags := secretDecision(ctx, priv, plan.secretAttrs(), state.secretAttrs())
 	if !plan.Type.Equal(state.Type) {
+		dec.changed, dec.send = true, true
+	}
+	// A PagerDuty routing key goes to events_url: moving it elsewhere sends
+	// the key there, which only someone who holds the key may do (aiod
+	// refuses it without the secret, as for a credential's allowed_hosts).
+	if !plan.EventsURL.IsUnknown() && !plan.EventsURL.Equal(state.EventsURL) {
 		dec.changed, dec.send = true, true
 	}
 	if !plan.Type.IsUnknown() && !api.HasSecret(plan.Type.ValueString()) {

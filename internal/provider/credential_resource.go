@@ -313,7 +313,8 @@ func (m credentialModel) secretAttrs() secretAttrs {
 // value changed in the configuration, it was changed outside Terraform
 // (the refreshed secret_revision differs from the one Terraform last
 // wrote), Terraform has no record of it (after an import), or the update
-// would send it somewhere new or in a new form (secretResends).
+// would send it somewhere new or in a new form (credentials add that in
+// credentialSecretDecision).
 func secretDecision(ctx context.Context, priv interface {
 	GetKey(context.Context, string) ([]byte, diag.Diagnostics)
 }, plan, state secretAttrs) (secretState, diag.Diagnostics) {
@@ -325,8 +326,19 @@ func secretDecision(ctx context.Context, priv interface {
 		s.drifted = true
 	}
 	s.changed = !plan.SecretWOVersion.Equal(state.SecretWOVersion) || !plan.Secret.Equal(state.Secret)
+	s.send = s.noTrace || s.drifted || s.changed
+	return s, diags
+}
+
+// credentialSecretDecision is secretDecision for a credential, which also
+// sends the secret when the update would send it somewhere new or in a new
+// form (secretResends).
+func credentialSecretDecision(ctx context.Context, priv interface {
+	GetKey(context.Context, string) ([]byte, diag.Diagnostics)
+}, plan, state credentialModel) (secretState, diag.Diagnostics) {
+	s, diags := secretDecision(ctx, priv, plan.secretAttrs(), state.secretAttrs())
 	s.resends = secretResends(state, plan)
-	s.send = s.noTrace || s.drifted || s.changed || len(s.resends) > 0
+	s.send = s.send || len(s.resends) > 0
 	return s, diags
 }
 
@@ -433,7 +445,7 @@ func (r *credentialResource) ModifyPlan(ctx context.Context, req resource.Modify
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	dec, diags := secretDecision(ctx, req.Private, plan.secretAttrs(), state.secretAttrs())
+	dec, diags := credentialSecretDecision(ctx, req.Private, plan, state)
 	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() {
 		return
@@ -496,7 +508,7 @@ func (r *credentialResource) Update(ctx context.Context, req resource.UpdateRequ
 	if !ok || resp.Diagnostics.HasError() {
 		return
 	}
-	dec, diags := secretDecision(ctx, req.Private, plan.secretAttrs(), state.secretAttrs())
+	dec, diags := credentialSecretDecision(ctx, req.Private, plan, state)
 	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() {
 		return

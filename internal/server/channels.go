@@ -82,12 +82,20 @@ func (s *Server) secretMarker(plain *string) *string {
 
 // checkChannel refuses an update that changes the type to one with a
 // secret without sending one: the old type's secret (a Slack URL, say)
-// must not become the new type's (a PagerDuty routing key).
+// must not become the new type's (a PagerDuty routing key). Likewise a
+// PagerDuty channel's events_url is where its routing key goes: moving it
+// needs the key, or an editor could send the key to a host of their own.
 func checkChannel(_ context.Context, _ store.Reader, cur *store.ChannelRecord, next store.ChannelRecord) error {
-	if cur == nil || cur.Type == next.Type || !api.HasSecret(next.Type) || next.Secret != nil {
+	if cur == nil || !api.HasSecret(next.Type) || next.Secret != nil {
 		return nil
 	}
-	return invalid([]api.FieldError{{Field: "secret", Message: fmt.Sprintf("is required when the type changes to %s", next.Type)}})
+	if cur.Type != next.Type {
+		return invalid([]api.FieldError{{Field: "secret", Message: fmt.Sprintf("is required when the type changes to %s", next.Type)}})
+	}
+	if next.Type == api.ChannelPagerDuty && !eqPtr(cur.EventsURL, next.EventsURL) {
+		return invalid([]api.FieldError{{Field: "secret", Message: "is required when events_url changes: the routing key is sent there, and only someone who holds it may send it somewhere new"}})
+	}
+	return nil
 }
 
 // channelChanges names the fields that differ, the secret included: on

@@ -249,3 +249,27 @@ func TestChannelNameUniqueAndDelete(t *testing.T) {
 	wantStatus(t, call(t, srv, http.MethodDelete, "/v1/notification-channels/"+c.ID, editor, nil), http.StatusNoContent)
 	wantProblem(t, call(t, srv, http.MethodDelete, "/v1/notification-channels/"+c.ID, editor, nil), http.StatusNotFound)
 }
+
+// TestMovingPagerDutyEventsURLNeedsTheKey: a PagerDuty routing key goes to
+// events_url, so an editor who does not hold the key cannot move it to a
+// host of their own; with the key, the move is accepted.
+func TestMovingPagerDutyEventsURLNeedsTheKey(t *testing.T) {
+	srv := acctest.NewServer(t)
+	ed := srv.Tokens[api.RoleEditor]
+	c := createChannel(t, srv, ed, chanBody("pd", api.ChannelPagerDuty, "routing-key-1"))
+	moved := chanBody("pd", api.ChannelPagerDuty, "")
+	delete(moved, "secret")
+	moved["events_url"] = "https://collector.attacker.example/v2/enqueue"
+	r := call(t, srv, http.MethodPut, "/v1/notification-channels/"+c.ID, ed, moved, "If-Match", `"1"`)
+	wantFields(t, wantProblem(t, r, http.StatusBadRequest), "secret")
+	if got := storedChannelSecret(t, srv, c.ID); got != "routing-key-1" {
+		t.Fatalf("stored secret = %q", got)
+	}
+	// A change of anything else needs no key.
+	renamed := chanBody("pd", api.ChannelPagerDuty, "")
+	delete(renamed, "secret")
+	renamed["send_resolved"] = false
+	wantStatus(t, call(t, srv, http.MethodPut, "/v1/notification-channels/"+c.ID, ed, renamed, "If-Match", `"1"`), http.StatusOK)
+	moved["secret"] = "routing-key-1"
+	wantStatus(t, call(t, srv, http.MethodPut, "/v1/notification-channels/"+c.ID, ed, moved, "If-Match", `"2"`), http.StatusOK)
+}
