@@ -39,6 +39,10 @@ type ResultStore interface {
 	// while the tiers it reads still hold the data; see planWindow for how
 	// a window is cut into tiers and what happens past a tier's horizon.
 	MonitorStatus(ctx context.Context, monitorID string, from, to time.Time) (stats.Rollup, MonitorState, error)
+	// LatestOutcomes returns the outcomes of a monitor's latest n raw
+	// results (at most MaxLatestOutcomes), newest first, with their times:
+	// what consecutive_failures is counted from.
+	LatestOutcomes(ctx context.Context, monitorID string, n int) ([]OutcomeAt, error)
 	// DeleteResultsBefore deletes at most limit rows (DefaultDeleteBatch
 	// when limit <= 0) of one tier (TierRaw, TierMinute or TierHour) older
 	// than before, and returns how many it deleted. A caller deletes in
@@ -423,6 +427,36 @@ func nullFloatPtr(f sql.NullFloat64) *float64 {
 		return nil
 	}
 	return new(f.Float64)
+}
+
+// ---- latest outcomes ----
+
+// MaxLatestOutcomes bounds LatestOutcomes.
+const MaxLatestOutcomes = 10000
+
+// OutcomeAt is the outcome of one probe result and its time.
+type OutcomeAt struct {
+	Time    time.Time
+	Outcome string
+}
+
+// LatestOutcomes reads the index on (monitor_id, time) backwards.
+func (s *SQLite) LatestOutcomes(ctx context.Context, monitorID string, n int) ([]OutcomeAt, error) {
+	n = min(max(n, 1), MaxLatestOutcomes)
+	rows, err := sqlReader{q: s.reader, d: s.d}.query(ctx, `SELECT time, outcome FROM probe_results WHERE monitor_id = ?
+		ORDER BY time DESC, seq DESC LIMIT ?`, monitorID, n)
+	return collect(rows, err, func(sc scanner) (OutcomeAt, error) {
+		var (
+			o  OutcomeAt
+			tm string
+		)
+		if err := sc.Scan(&tm, &o.Outcome); err != nil {
+			return o, err
+		}
+		var err error
+		o.Time, err = parseTime(tm)
+		return o, err
+	})
 }
 
 // ---- figures over a window ----

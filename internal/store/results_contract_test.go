@@ -54,6 +54,7 @@ func runResultsContract(t *testing.T, open func(t *testing.T) Store) {
 		{"DeleteMonitorData", testResultsDeleteMonitorData},
 		{"DeleteOrphans", testResultsDeleteOrphans},
 		{"BadCursor", testResultsBadCursor},
+		{"LatestOutcomes", testResultsLatestOutcomes},
 	} {
 		t.Run(sc.name, func(t *testing.T) { sc.run(t, open) })
 	}
@@ -863,5 +864,36 @@ func BenchmarkWriteResults(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// testResultsLatestOutcomes: the latest outcomes of one monitor, newest
+// first, bounded by n; another monitor's never show.
+func testResultsLatestOutcomes(t *testing.T, open func(t *testing.T) Store) {
+	s := open(t)
+	resWriteFixture(t, s)
+	got, err := s.LatestOutcomes(t.Context(), resA, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Probes 1079 back to 1073: slots 5, 4, 3, 2, 1, 0, 5 of hour 2.
+	want := []string{api.OutcomeDown, api.OutcomeDegraded, api.OutcomeDegraded, api.OutcomeUp, api.OutcomeUp, api.OutcomeUp, api.OutcomeDown}
+	if len(got) != len(want) {
+		t.Fatalf("got %d outcomes, want %d", len(got), len(want))
+	}
+	for i, o := range got {
+		if o.Outcome != want[i] {
+			t.Errorf("outcome %d: %s, want %s", i, o.Outcome, want[i])
+		}
+		if i > 0 && !o.Time.Before(got[i-1].Time) {
+			t.Errorf("outcome %d at %s is not older than the one before (%s)", i, o.Time, got[i-1].Time)
+		}
+	}
+	if !got[0].Time.Equal(resAt(2, 59, 50, 250)) {
+		t.Errorf("newest at %s", got[0].Time)
+	}
+	none, err := s.LatestOutcomes(t.Context(), "mon_none", 5)
+	if err != nil || len(none) != 0 {
+		t.Errorf("unknown monitor: %v %v", none, err)
 	}
 }
