@@ -25,6 +25,7 @@ type Metrics struct {
 	monUp        *prometheus.GaugeVec
 	monLatency   *prometheus.GaugeVec
 	monCertExp   *prometheus.GaugeVec
+	alerting     *alerting
 }
 
 // Config holds what the metrics read from the engine's other parts.
@@ -69,6 +70,7 @@ func New(cfg Config) *Metrics {
 	}
 	m.reg.MustRegister(m.probeSeconds, m.lagSeconds, m.probes, m.missed, m.monUp, m.monLatency, m.monCertExp,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.alerting = newAlerting(m.reg)
 	if f := cfg.ResultsDropped; f != nil {
 		m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "aio_results_dropped_total",

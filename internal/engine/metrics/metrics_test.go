@@ -1,6 +1,7 @@
 package metrics_test
 
 import (
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -76,5 +77,27 @@ func TestMissedHelpSaysItCountsUnqueuedRuns(t *testing.T) {
 	}
 	if !strings.Contains(help, "still going") || !strings.Contains(help, "could not be queued") {
 		t.Errorf("help of aio_probes_missed_total: %q", help)
+	}
+}
+
+func TestAlertingMetrics(t *testing.T) {
+	m := metrics.New(metrics.Config{})
+	text := scrape(t, m)
+	for _, want := range []string{`aio_alerts_firing{severity="critical"} 0`, `aio_alerts_firing{severity="warning"} 0`,
+		`aio_alert_evaluations_total{outcome="ok"} 0`} {
+		if !strings.Contains(text, want) {
+			t.Errorf("before any evaluation, /metrics lacks %q", want)
+		}
+	}
+	m.Evaluated(3, 20*time.Millisecond, nil)
+	m.Evaluated(3, 30*time.Millisecond, errors.New("database is locked"))
+	m.AlertsFiring(map[string]int{api.SeverityCritical: 2})
+	text = scrape(t, m)
+	for _, want := range []string{`aio_alerts_firing{severity="critical"} 2`, `aio_alerts_firing{severity="warning"} 0`,
+		`aio_alert_evaluations_total{outcome="ok"} 1`, `aio_alert_evaluations_total{outcome="error"} 1`,
+		`aio_alert_thresholds_evaluated_total 6`, `aio_alert_evaluation_duration_seconds_count 2`} {
+		if !strings.Contains(text, want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
 	}
 }
