@@ -1,6 +1,8 @@
 // Package engine puts aiod's probing together: the scheduler runs the
 // monitors through the prober, the results writer stores what they find in
-// batches, retention prunes old results, and metrics expose it all.
+// batches, retention prunes old results, the alert evaluator turns the
+// stored figures into alert events and deliveries, and metrics expose it
+// all.
 package engine
 
 import (
@@ -12,6 +14,7 @@ import (
 
 	"github.com/aio-platform/terraform-provider-aio/internal/api"
 	"github.com/aio-platform/terraform-provider-aio/internal/clock"
+	"github.com/aio-platform/terraform-provider-aio/internal/engine/alerting"
 	"github.com/aio-platform/terraform-provider-aio/internal/engine/egress"
 	"github.com/aio-platform/terraform-provider-aio/internal/engine/metrics"
 	"github.com/aio-platform/terraform-provider-aio/internal/engine/probe"
@@ -40,6 +43,9 @@ type Config struct {
 	// Egress is the probes' egress policy; nil is the default policy
 	// (see package egress).
 	Egress *egress.Policy
+	// AlertInterval is how often every enabled alert threshold is
+	// evaluated (alerting.DefaultInterval, 10 s, when zero).
+	AlertInterval time.Duration
 }
 
 // Engine runs the monitors.
@@ -50,6 +56,8 @@ type Engine struct {
 	Writer    *results.Writer
 	Scheduler *scheduler.Scheduler
 	Retention *results.Retention
+	// Alerts evaluates the alert thresholds.
+	Alerts *alerting.Evaluator
 }
 
 // New wires the engine's parts.
@@ -67,11 +75,13 @@ func New(cfg Config) *Engine {
 		Store: cfg.Store, Prober: p, Sink: w, Keyring: cfg.Keyring, Clock: cfg.Clock,
 		Logger: cfg.Logger, Observer: observers(m, cfg.Observer), Workers: cfg.Workers, Resolution: cfg.Resolution,
 	})
+	a := alerting.New(alerting.Config{Store: cfg.Store, Clock: cfg.Clock, Logger: cfg.Logger, Interval: cfg.AlertInterval, Observer: m})
 	return &Engine{cfg: cfg, Metrics: m, Prober: p, Writer: w, Scheduler: s,
-		Retention: results.NewRetention(cfg.Store, results.RetentionConfig{Logger: cfg.Logger})}
+		Retention: results.NewRetention(cfg.Store, results.RetentionConfig{Logger: cfg.Logger}), Alerts: a}
 }
 
-// Notify passes a configuration change to the scheduler. A credential's
+// Notify passes a configuration change to the scheduler and the alert
+// evaluator (which reads it at its next tick). A credential's
 // cached access tokens are dropped on any change of it, as the prober asks
 // of its caller: a deleted credential's token must not stay in memory until
 // the process exits.
@@ -80,6 +90,7 @@ func (e *Engine) Notify(kind, id string) {
 		e.Prober.ForgetCredential(id)
 	}
 	e.Scheduler.Notify(kind, id)
+	e.Alerts.Notify(kind, id)
 }
 
 // MetricsHandler serves /metrics.
@@ -100,6 +111,11 @@ func (e *Engine) Run(ctx context.Context) error {
 	go func() {
 		defer wg.Done()
 		e.prune(ctx)
+	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		_ = e.Alerts.Run(ctx)
 	}()
 	err := e.Scheduler.Run(ctx)
 	// The scheduler has stopped its workers (their probes were cancelled
