@@ -1,0 +1,502 @@
+package alerting_test
+
+import (
+	"context"
+	"math"
+	"path/filepath"
+	"slices"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aio-platform/terraform-provider-aio/internal/api"
+	"github.com/aio-platform/terraform-provider-aio/internal/clock"
+	"github.com/aio-platform/terraform-provider-aio/internal/engine/alerting"
+	"github.com/aio-platform/terraform-provider-aio/internal/store"
+)
+
+func ptr[T any](v T) *T { return &v }
+
+var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+
+// countingStore counts the write transactions.
+type countingStore struct {
+	store.Store
+	writes atomic.Int64
+}
+
+func (s *countingStore) Write(ctx context.Context, fn func(tx store.Tx) error) error {
+	s.writes.Add(1)
+	return s.Store.Write(ctx, fn)
+}
+
+type fixture struct {
+	t   *testing.T
+	st  *countingStore
+	clk *clock.Fake
+}
+
+func meta(id string) api.Meta { return api.Meta{ID: id, Revision: 1, CreatedAt: t0, UpdatedAt: t0} }
+
+// newFixture stores an endpoint with two monitors and three channels: one
+// that is told everything, one not told of resolutions, one disabled.
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	ctx := t.Context()
+	sq, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "aio.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sq.Close() })
+	err = sq.Write(ctx, func(tx store.Tx) error {
+		if err := tx.InsertEndpoint(ctx, api.Endpoint{Meta: meta("ep_1"), Name: "payments", URL: "http://127.0.0.1:1",
+			DataClassification: api.ClassInternal}); err != nil {
+			return err
+		}
+		for _, m := range []api.Monitor{
+			{Meta: meta("mon_1"), Name: "health", EndpointID: "ep_1", Type: api.MonitorHTTP, Enabled: ptr(true), Interval: ptr("10s")},
+			{Meta: meta("mon_2"), Name: "orders", EndpointID: "ep_1", Type: api.MonitorHTTP, Enabled: ptr(true), Interval: ptr("10s")},
+		} {
+			if err := tx.InsertMonitor(ctx, m); err != nil {
+				return err
+			}
+		}
+		for _, c := range []api.NotificationChannel{
+			{Meta: meta("chan_all"), Name: "all", Type: api.ChannelWebhook, URL: ptr("http://127.0.0.1:2")},
+			{Meta: meta("chan_noresolve"), Name: "noresolve", Type: api.ChannelWebhook, URL: ptr("http://127.0.0.1:2"), SendResolved: ptr(false)},
+			{Meta: meta("chan_off"), Name: "off", Type: api.ChannelWebhook, URL: ptr("http://127.0.0.1:2"), Enabled: ptr(false)},
+		} {
+			if err := tx.InsertChannel(ctx, store.ChannelRecord{NotificationChannel: c}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &fixture{t: t, st: &countingStore{Store: sq}, clk: clock.NewFake(t0)}
+}
+
+func (f *fixture) evaluator() *alerting.Evaluator {
+	return alerting.New(alerting.Config{Store: f.st, Clock: f.clk})
+}
+
+func (f *fixture) insertThreshold(a api.AlertThreshold) {
+	f.t.Helper()
+	a.Normalize()
+	if err := f.st.Write(f.t.Context(), func(tx store.Tx) error { return tx.InsertThreshold(f.t.Context(), a) }); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+func (f *fixture) updateThreshold(a api.AlertThreshold) {
+	f.t.Helper()
+	a.Revision++
+	if err := f.st.Write(f.t.Context(), func(tx store.Tx) error { return tx.UpdateThreshold(f.t.Context(), a) }); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+// probe stores one result of a monitor at the fake clock's time.
+func (f *fixture) probe(monitorID, outcome string) {
+	f.t.Helper()
+	r := api.ProbeResult{MonitorID: monitorID, Time: f.clk.Now().Add(-time.Millisecond), Outcome: outcome, LatencyMS: 12, Attempts: 1}
+	if err := f.st.WriteResults(f.t.Context(), []api.ProbeResult{r}, nil); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+func (f *fixture) tick(e *alerting.Evaluator) {
+	f.t.Helper()
+	if err := e.Tick(f.t.Context(), f.clk.Now()); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+// step moves the clock 10 s, probes, and ticks.
+func (f *fixture) step(e *alerting.Evaluator, outcomes map[string]string) {
+	f.t.Helper()
+	f.clk.Advance(10 * time.Second)
+	for _, id := range slices.Sorted(func(yield func(string) bool) {
+		for k := range outcomes {
+			if !yield(k) {
+				return
+			}
+		}
+	}) {
+		f.probe(id, outcomes[id])
+	}
+	f.tick(e)
+}
+
+// events returns every alert event, oldest first.
+func (f *fixture) events() []api.AlertEvent {
+	f.t.Helper()
+	evs, err := store.ListAll(f.t.Context(), func(ctx context.Context, q store.ListQuery) ([]api.AlertEvent, string, error) {
+		return f.st.ListAlertEvents(ctx, store.AlertEventQuery{Limit: q.Limit, After: q.After})
+	})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	slices.Reverse(evs)
+	return evs
+}
+
+func (f *fixture) deliveries(eventID string) []string {
+	f.t.Helper()
+	ds, _, err := f.st.ListDeliveries(f.t.Context(), store.DeliveryQuery{EventID: eventID})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	var out []string
+	for _, d := range ds {
+		if d.State != api.DeliveryPending || d.Attempts != 0 {
+			f.t.Errorf("delivery %+v is not a new pending one", d)
+		}
+		out = append(out, d.ChannelID)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func (f *fixture) current() []api.Alert {
+	f.t.Helper()
+	as, _, err := f.st.CurrentAlerts(f.t.Context(), store.AlertQuery{})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return as
+}
+
+func transitions(evs []api.AlertEvent) []string {
+	out := make([]string, len(evs))
+	for i, e := range evs {
+		out[i] = e.Severity + ":" + e.FromState + "→" + e.ToState
+		if e.Reason != nil {
+			out[i] += " (" + *e.Reason + ")"
+		}
+	}
+	return out
+}
+
+func errorRateThreshold() api.AlertThreshold {
+	return api.AlertThreshold{Meta: meta("thr_err"), Name: "payments errors", MonitorID: ptr("mon_1"), Metric: api.MetricErrorRate,
+		Comparison: ptr(api.CompareAbove), Critical: ptr(40.0), Window: ptr("1m"), PendingFor: ptr("30s"), RecoveryFor: ptr("20s"),
+		ChannelIDs: []string{"chan_all", "chan_noresolve", "chan_off"}, RunbookURL: ptr("https://runbooks.example.com/payments")}
+}
+
+// A monitor that starts failing fires after pending_for, with one delivery
+// per enabled channel; it resolves after recovery_for, delivered only to
+// the channels that want resolutions; a restarted evaluator continues
+// without repeating anything.
+func TestFiringAndResolving(t *testing.T) {
+	f := newFixture(t)
+	f.insertThreshold(errorRateThreshold())
+	e := f.evaluator()
+	up, down := map[string]string{"mon_1": api.OutcomeUp}, map[string]string{"mon_1": api.OutcomeDown}
+	for range 3 {
+		f.step(e, up)
+	}
+	if evs := f.events(); len(evs) != 0 {
+		t.Fatalf("events while healthy: %v", transitions(evs))
+	}
+	// 1 down of 4 in the minute: 25 %, below 40.
+	f.step(e, down)
+	// 2 of 5: 40 %, not above.
+	f.step(e, down)
+	if evs := f.events(); len(evs) != 0 {
+		t.Fatalf("events at 40 %%: %v", transitions(evs))
+	}
+	// 3 of 6: 50 %: pending.
+	f.step(e, down)
+	pendingAt := f.clk.Now()
+	evs := f.events()
+	if got := transitions(evs); !slices.Equal(got, []string{"critical:ok→pending"}) {
+		t.Fatalf("after the breach: %v", got)
+	}
+	if d := f.deliveries(evs[0].ID); len(d) != 0 {
+		t.Fatalf("pending was delivered: %v", d)
+	}
+	if cur := f.current(); len(cur) != 1 || cur[0].State != api.AlertPending || cur[0].StartedAt == nil || !cur[0].StartedAt.Equal(pendingAt) {
+		t.Fatalf("current alerts while pending: %+v", cur)
+	}
+	// Still breaching, but pending_for (30 s) has not passed until the
+	// third step.
+	f.step(e, down)
+	f.step(e, down)
+	if n := len(f.events()); n != 1 {
+		t.Fatalf("fired before pending_for: %v", transitions(f.events()))
+	}
+	writes := f.st.writes.Load()
+	f.step(e, down)
+	// The event, its deliveries and the state: one transaction.
+	if f.st.writes.Load() != writes+1 {
+		t.Fatalf("the firing tick made %d write transactions", f.st.writes.Load()-writes)
+	}
+	evs = f.events()
+	if got := transitions(evs); !slices.Equal(got, []string{"critical:ok→pending", "critical:pending→firing"}) {
+		t.Fatalf("after pending_for: %v", got)
+	}
+	fired := evs[1]
+	if fired.ThresholdName != "payments errors" || *fired.MonitorID != "mon_1" || *fired.MonitorName != "health" ||
+		*fired.EndpointID != "ep_1" || *fired.EndpointName != "payments" || *fired.RunbookURL != "https://runbooks.example.com/payments" ||
+		fired.Metric != api.MetricErrorRate || *fired.Window != "1m" || fired.Value == nil || *fired.Value <= 40 ||
+		!fired.At.Equal(pendingAt.Add(30*time.Second)) || fired.ResolvedAt != nil || fired.Reason != nil {
+		t.Fatalf("firing event %+v", fired)
+	}
+	if d := f.deliveries(fired.ID); !slices.Equal(d, []string{"chan_all", "chan_noresolve"}) {
+		t.Fatalf("firing delivered to %v", d)
+	}
+	// Nothing changed: nothing is written.
+	writes = f.st.writes.Load()
+	f.step(e, down)
+	if f.st.writes.Load() != writes {
+		t.Fatalf("a tick without changes made %d write transactions", f.st.writes.Load()-writes)
+	}
+
+	// A restart: a new evaluator on the same store goes on firing,
+	// without a new event.
+	e = f.evaluator()
+	f.step(e, down)
+	if n := len(f.events()); n != 2 {
+		t.Fatalf("the restart added events: %v", transitions(f.events()))
+	}
+	// The target recovers: once the minute's error rate is back at or
+	// under 40 %, recovery_for (20 s) later it resolves.
+	var resolved *api.AlertEvent
+	for i := 0; i < 12 && resolved == nil; i++ {
+		f.step(e, up)
+		evs = f.events()
+		for i := range evs {
+			if evs[i].ToState == api.AlertResolved {
+				resolved = &evs[i]
+			}
+		}
+	}
+	if resolved == nil {
+		t.Fatalf("no resolution: %v", transitions(evs))
+	}
+	if resolved.ResolvedAt == nil || !resolved.ResolvedAt.Equal(resolved.At) || resolved.StartedAt == nil || !resolved.StartedAt.Equal(fired.At) {
+		t.Fatalf("resolved event %+v", resolved)
+	}
+	if d := f.deliveries(resolved.ID); !slices.Equal(d, []string{"chan_all"}) {
+		t.Fatalf("resolution delivered to %v", d)
+	}
+	f.step(e, up)
+	if got := transitions(f.events()); !slices.Equal(got, []string{"critical:ok→pending", "critical:pending→firing", "critical:firing→resolved", "critical:resolved→ok"}) {
+		t.Fatalf("the whole episode: %v", got)
+	}
+	if cur := f.current(); len(cur) != 0 {
+		t.Fatalf("current alerts after recovery: %+v", cur)
+	}
+}
+
+// The resolution waits recovery_for from the first clear evaluation.
+func TestRecoveryFor(t *testing.T) {
+	f := newFixture(t)
+	thr := errorRateThreshold()
+	thr.PendingFor, thr.RecoveryFor = ptr("0s"), ptr("30s")
+	f.insertThreshold(thr)
+	e := f.evaluator()
+	f.step(e, map[string]string{"mon_1": api.OutcomeDown})
+	if got := transitions(f.events()); !slices.Equal(got, []string{"critical:ok→firing"}) {
+		t.Fatalf("pending_for 0s: %v", got)
+	}
+	// Clear from the moment the window holds no failure: one minute on.
+	var clearAt time.Time
+	for i := 0; i < 20; i++ {
+		f.step(e, map[string]string{"mon_1": api.OutcomeUp})
+		st, _, err := f.st.MonitorStatus(t.Context(), "mon_1", f.clk.Now().Add(-time.Minute), f.clk.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if clearAt.IsZero() && st.Down*100 <= 40*st.Probes {
+			clearAt = f.clk.Now()
+		}
+		if n := len(f.events()); n > 1 {
+			break
+		}
+	}
+	evs := f.events()
+	if len(evs) < 2 || evs[1].ToState != api.AlertResolved {
+		t.Fatalf("no resolution: %v", transitions(evs))
+	}
+	if got := evs[1].At.Sub(clearAt); got != 30*time.Second {
+		t.Fatalf("resolved %v after the figure cleared, want recovery_for 30s", got)
+	}
+}
+
+// Changing what a threshold evaluates resolves its open alerts with the
+// reason; a rename does not. Deleting it resolves them and removes its
+// states.
+func TestChangeAndDeleteResolve(t *testing.T) {
+	f := newFixture(t)
+	thr := errorRateThreshold()
+	thr.PendingFor = ptr("0s")
+	f.insertThreshold(thr)
+	e := f.evaluator()
+	down := map[string]string{"mon_1": api.OutcomeDown}
+	f.step(e, down)
+	thr, err := f.st.GetThreshold(t.Context(), "thr_err")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A rename keeps the alert.
+	thr.Name = "payments error rate"
+	f.updateThreshold(thr)
+	e.Notify(api.KindThreshold, thr.ID)
+	f.step(e, down)
+	if got := transitions(f.events()); !slices.Equal(got, []string{"critical:ok→firing"}) {
+		t.Fatalf("after a rename: %v", got)
+	}
+	// A new critical value resolves it with the reason; the next tick
+	// evaluates the new rule and fires again.
+	thr.Revision++
+	thr.Critical = ptr(30.0)
+	f.updateThreshold(thr)
+	e.Notify(api.KindThreshold, thr.ID)
+	f.step(e, down)
+	evs := f.events()
+	want := []string{"critical:ok→firing", "critical:firing→resolved (threshold changed)", "critical:ok→firing"}
+	if got := transitions(evs); !slices.Equal(got, want) {
+		t.Fatalf("after a change: %v, want %v", got, want)
+	}
+	if evs[1].ThresholdName != "payments error rate" {
+		t.Fatalf("resolution names the threshold %q", evs[1].ThresholdName)
+	}
+	if d := f.deliveries(evs[1].ID); !slices.Equal(d, []string{"chan_all"}) {
+		t.Fatalf("resolution delivered to %v", d)
+	}
+	// Deleted: resolved with the reason, states gone.
+	if err := f.st.Write(t.Context(), func(tx store.Tx) error { return tx.DeleteThreshold(t.Context(), thr.ID) }); err != nil {
+		t.Fatal(err)
+	}
+	e.Notify(api.KindThreshold, thr.ID)
+	f.step(e, down)
+	evs = f.events()
+	last := evs[len(evs)-1]
+	if last.ToState != api.AlertResolved || last.Reason == nil || *last.Reason != alerting.ReasonDeleted {
+		t.Fatalf("after the delete: %v", transitions(evs))
+	}
+	states, err := f.st.LoadAlertStates(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(states) != 0 {
+		t.Fatalf("states of a deleted threshold remain: %+v", states)
+	}
+	f.step(e, down)
+	if n := len(f.events()); n != len(evs) {
+		t.Fatalf("events after the delete: %v", transitions(f.events()))
+	}
+}
+
+// A threshold deleted while aiod was down is resolved at the start, with
+// the names of its latest event.
+func TestDeletedWhileDown(t *testing.T) {
+	f := newFixture(t)
+	thr := errorRateThreshold()
+	thr.PendingFor = ptr("0s")
+	f.insertThreshold(thr)
+	f.step(f.evaluator(), map[string]string{"mon_1": api.OutcomeDown})
+	if err := f.st.Write(t.Context(), func(tx store.Tx) error { return tx.DeleteThreshold(t.Context(), thr.ID) }); err != nil {
+		t.Fatal(err)
+	}
+	f.step(f.evaluator(), map[string]string{"mon_1": api.OutcomeDown})
+	evs := f.events()
+	if got := transitions(evs); !slices.Equal(got, []string{"critical:ok→firing", "critical:firing→resolved (threshold deleted)"}) {
+		t.Fatalf("events: %v", got)
+	}
+	if evs[1].ThresholdName != "payments errors" || evs[1].MonitorName == nil || *evs[1].MonitorName != "health" {
+		t.Fatalf("resolution %+v", evs[1])
+	}
+	if states, _ := f.st.LoadAlertStates(t.Context()); len(states) != 0 {
+		t.Fatalf("states remain: %+v", states)
+	}
+}
+
+// Disabling a threshold resolves its alerts; a disabled threshold is not
+// evaluated.
+func TestDisable(t *testing.T) {
+	f := newFixture(t)
+	thr := errorRateThreshold()
+	thr.PendingFor = ptr("0s")
+	f.insertThreshold(thr)
+	e := f.evaluator()
+	f.step(e, map[string]string{"mon_1": api.OutcomeDown})
+	thr, _ = f.st.GetThreshold(t.Context(), thr.ID)
+	thr.Enabled = ptr(false)
+	f.updateThreshold(thr)
+	e.Notify(api.KindThreshold, thr.ID)
+	f.step(e, map[string]string{"mon_1": api.OutcomeDown})
+	f.step(e, map[string]string{"mon_1": api.OutcomeDown})
+	if got := transitions(f.events()); !slices.Equal(got, []string{"critical:ok→firing", "critical:firing→resolved (threshold disabled)"}) {
+		t.Fatalf("events: %v", got)
+	}
+}
+
+// An endpoint threshold reads the merged figures of all its monitors; a
+// consecutive_failures threshold reads the latest outcomes.
+func TestEndpointAndConsecutiveFailures(t *testing.T) {
+	f := newFixture(t)
+	f.insertThreshold(api.AlertThreshold{Meta: meta("thr_ep"), Name: "endpoint availability", EndpointID: ptr("ep_1"),
+		Metric: api.MetricAvailability, Comparison: ptr(api.CompareBelow), Critical: ptr(60.0), Window: ptr("1m")})
+	f.insertThreshold(api.AlertThreshold{Meta: meta("thr_cf"), Name: "streak", MonitorID: ptr("mon_2"),
+		Metric: api.MetricConsecutiveFailure, Comparison: ptr(api.CompareAbove), Warning: ptr(2.0), Critical: ptr(3.0)})
+	e := f.evaluator()
+	// mon_1 up, mon_2 down: the endpoint is 50 % available.
+	f.step(e, map[string]string{"mon_1": api.OutcomeUp, "mon_2": api.OutcomeDown})
+	evs := f.events()
+	if len(evs) != 1 || evs[0].ThresholdID != "thr_ep" || evs[0].Value == nil || *evs[0].Value != 50 ||
+		evs[0].MonitorID != nil || *evs[0].EndpointName != "payments" {
+		t.Fatalf("endpoint events: %+v", evs)
+	}
+	f.step(e, map[string]string{"mon_1": api.OutcomeUp, "mon_2": api.OutcomeDown})
+	f.step(e, map[string]string{"mon_1": api.OutcomeUp, "mon_2": api.OutcomeDown})
+	var streak []string
+	for _, ev := range f.events() {
+		if ev.ThresholdID == "thr_cf" {
+			streak = append(streak, ev.Severity+":"+ev.ToState)
+			if ev.Window != nil {
+				t.Errorf("consecutive_failures event has a window: %q", *ev.Window)
+			}
+		}
+	}
+	// 3 failures: warning (above 2) fires; critical needs 4.
+	if !slices.Equal(streak, []string{"warning:firing"}) {
+		t.Fatalf("after 3 failures: %v", streak)
+	}
+	f.step(e, map[string]string{"mon_1": api.OutcomeUp, "mon_2": api.OutcomeDown})
+	streak = streak[:0]
+	for _, ev := range f.events() {
+		if ev.ThresholdID == "thr_cf" {
+			streak = append(streak, ev.Severity+":"+ev.ToState)
+		}
+	}
+	if !slices.Equal(streak, []string{"warning:firing", "critical:firing"}) {
+		t.Fatalf("after 4 failures: %v", streak)
+	}
+}
+
+// No figure, no NaN: a threshold whose monitor has no results stores
+// nothing under no_data ok, and every value stored is finite.
+func TestNoDataStoresNoValue(t *testing.T) {
+	f := newFixture(t)
+	thr := errorRateThreshold()
+	thr.NoData = api.NoDataAlerting
+	thr.PendingFor = ptr("0s")
+	f.insertThreshold(thr)
+	e := f.evaluator()
+	f.clk.Advance(10 * time.Second)
+	f.tick(e)
+	evs := f.events()
+	if len(evs) != 1 || evs[0].ToState != api.AlertFiring || evs[0].Value != nil {
+		t.Fatalf("no_data alerting: %+v", evs)
+	}
+	for _, a := range f.current() {
+		if a.Value != nil && (math.IsNaN(*a.Value) || math.IsInf(*a.Value, 0)) {
+			t.Fatalf("stored value %v", *a.Value)
+		}
+	}
+}
