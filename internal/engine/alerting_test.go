@@ -152,8 +152,8 @@ func TestEngineAlertsOnAFailingTarget(t *testing.T) {
 		t.Fatalf("events while the target is up: %v", got)
 	}
 	failing.Store(true)
-	step() // 1 of 3 down: 33 %
-	step() // 2 of 4: 50 %: pending
+	step()                                            // 1 of 3 down: 33 %
+	step()                                            // 2 of 4: 50 %: pending
 	pendingAt := clk.Now().Truncate(time.Microsecond) // as stored
 	if got := states(); !slices.Equal(got, []string{"ok→pending"}) {
 		t.Fatalf("after the target failed: %v", got)
