@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -40,7 +41,10 @@ func (s *Server) listAlerts(w http.ResponseWriter, r *http.Request, _ principal)
 			}
 		}
 	}
-	scope, scoped, scopeErrs := s.alertThresholdScope(r, q)
+	scope, scoped, scopeErrs, err := s.alertThresholdScope(r, q)
+	if err != nil {
+		return err
+	}
 	errs = append(errs, scopeErrs...)
 	if len(errs) > 0 {
 		return invalid(errs)
@@ -68,25 +72,80 @@ func (s *Server) listAlerts(w http.ResponseWriter, r *http.Request, _ principal)
 }
 
 // alertThresholdScope resolves the filters of GET /v1/alerts that select
-// thresholds by what they watch (endpoint_id) or carry (tag) to the IDs of
-// those thresholds; scoped tells whether any such filter was given.
+// thresholds by what they watch (endpoint_id: the thresholds on the
+// endpoint and on each of its monitors) or carry (tag, ANDed) to the IDs
+// of those thresholds; scoped tells whether any such filter was given.
 //
-// TODO(issue 10): the alert thresholds kind (its table and listing) lands
-// on another branch. Once both are merged, either resolve the filters here
-// (ListAll over the store's ListThresholds with ThresholdQuery.EndpointID
-// and ListQuery.Tags; AlertQuery.ThresholdIDs holds at most 1000), or,
-// better for thousands of thresholds, give AlertQuery EndpointID and Tags
-// and let CurrentAlerts select threshold_id IN a subquery of the
-// thresholds table. Until then the filters are refused rather than
-// ignored, since ignoring them would list alerts the caller excluded.
-func (s *Server) alertThresholdScope(_ *http.Request, q url.Values) (ids []string, scoped bool, errs []api.FieldError) {
-	for _, f := range []string{"endpoint_id", "tag"} {
-		if q.Has(f) {
-			errs = append(errs, api.FieldError{Field: f, Message: "is not supported yet: filter by threshold_id"})
+// It reads the matching thresholds (and the endpoint's monitors) in full;
+// a scope of more than MaxAlertScope thresholds is refused, as the current
+// alerts are selected with one IN list. Giving AlertQuery EndpointID and
+// Tags, for CurrentAlerts to select threshold_id IN a subquery, would lift
+// that limit.
+func (s *Server) alertThresholdScope(r *http.Request, q url.Values) (ids []string, scoped bool, errs []api.FieldError, err error) {
+	epID := q.Get("endpoint_id")
+	if epID != "" {
+		if e, ok := idFilter("endpoint_id", epID, api.PrefixEndpoint); !ok {
+			errs = append(errs, e)
 		}
 	}
-	return nil, false, errs
+	var tags []store.Tag
+	if n := len(q["tag"]); n > MaxTagFilters {
+		errs = append(errs, api.FieldError{Field: "tag", Message: fmt.Sprintf("may be given at most %d times (got %d)", MaxTagFilters, n)})
+	} else {
+		for _, t := range q["tag"] {
+			k, v, ok := strings.Cut(t, ":")
+			if !ok || k == "" {
+				errs = append(errs, api.FieldError{Field: "tag", Message: "must be key:value"})
+				continue
+			}
+			tags = append(tags, store.Tag{Key: k, Value: v})
+		}
+	}
+	if len(errs) > 0 || (epID == "" && len(tags) == 0) {
+		return nil, false, errs, nil
+	}
+	ctx := r.Context()
+	thrs, err := store.ListAll(ctx, func(ctx context.Context, tq store.ThresholdQuery) ([]api.AlertThreshold, string, error) {
+		tq.Tags = tags
+		return s.store.ListThresholds(ctx, tq)
+	})
+	if err != nil {
+		return nil, true, nil, err
+	}
+	var mons map[string]bool
+	if epID != "" {
+		ms, err := store.ListAll(ctx, func(ctx context.Context, mq store.MonitorQuery) ([]api.Monitor, string, error) {
+			mq.EndpointID = epID
+			return s.store.ListMonitors(ctx, mq)
+		})
+		if err != nil {
+			return nil, true, nil, err
+		}
+		mons = make(map[string]bool, len(ms))
+		for _, m := range ms {
+			mons[m.ID] = true
+		}
+	}
+	for _, t := range thrs {
+		if epID != "" && !(t.EndpointID != nil && *t.EndpointID == epID) && !(t.MonitorID != nil && mons[*t.MonitorID]) {
+			continue
+		}
+		ids = append(ids, t.ID)
+	}
+	if len(ids) > MaxAlertScope {
+		field := "endpoint_id"
+		if epID == "" {
+			field = "tag"
+		}
+		errs = append(errs, api.FieldError{Field: field,
+			Message: fmt.Sprintf("the filters match %d thresholds, more than %d: narrow them or filter by threshold_id", len(ids), MaxAlertScope)})
+	}
+	return ids, true, errs, nil
 }
+
+// MaxAlertScope bounds the thresholds that the endpoint_id and tag filters
+// of GET /v1/alerts may select: the store's bound on one IN list.
+const MaxAlertScope = 1000
 
 // listAlertEvents answers GET /v1/alert-events with a page of alert
 // events, newest first.

@@ -253,7 +253,8 @@ func TestAlertingListingsRefuseBadFilters(t *testing.T) {
 		{"/v1/alerts?threshold_id=" + mon, []string{"threshold_id"}},
 		{"/v1/alerts?threshold_id=thr_short", []string{"threshold_id"}},
 		{"/v1/alerts?" + tooMany.Encode(), []string{"threshold_id"}},
-		{"/v1/alerts?endpoint_id=ep_x&tag=env:prod", []string{"endpoint_id", "tag"}},
+		{"/v1/alerts?endpoint_id=ep_x&tag=envprod", []string{"endpoint_id", "tag"}},
+		{"/v1/alerts?endpoint_id=" + mon, []string{"endpoint_id"}},
 		{"/v1/alerts?after=!!!", []string{"after"}},
 		{"/v1/alerts?after=" + otherCursor, []string{"after"}},
 		{"/v1/alerts?limit=0", []string{"limit"}},
@@ -299,5 +300,81 @@ func wantMembers(t *testing.T, obj map[string]any, keys ...string) {
 	slices.Sort(keys)
 	if !slices.Equal(got, keys) {
 		t.Errorf("members = %q, want %q", got, keys)
+	}
+}
+
+// GET /v1/alerts?endpoint_id= lists the alerts of the thresholds on the
+// endpoint and on its monitors; tag filters select thresholds by their
+// tags; both hold together, and with threshold_id.
+func TestAlertsByEndpointAndTag(t *testing.T) {
+	srv := acctest.NewServer(t)
+	ctx := t.Context()
+	base := t0.Truncate(time.Microsecond)
+	m := func(id string) api.Meta { return api.Meta{ID: id, Revision: 1, CreatedAt: base, UpdatedAt: base} }
+	ep1, ep2 := ids.New(api.PrefixEndpoint, base), ids.New(api.PrefixEndpoint, base)
+	mon1, mon2 := ids.New(api.PrefixMonitor, base), ids.New(api.PrefixMonitor, base)
+	thrEp, thrMon, thrOther := ids.New(api.PrefixThreshold, base), ids.New(api.PrefixThreshold, base), ids.New(api.PrefixThreshold, base)
+	err := srv.Store.Write(ctx, func(tx store.Tx) error {
+		for i, ep := range []string{ep1, ep2} {
+			if err := tx.InsertEndpoint(ctx, api.Endpoint{Meta: m(ep), Name: fmt.Sprintf("ep-%d", i), URL: "https://example.com",
+				DataClassification: api.ClassInternal}); err != nil {
+				return err
+			}
+		}
+		for i, mon := range []struct{ id, ep string }{{mon1, ep1}, {mon2, ep2}} {
+			if err := tx.InsertMonitor(ctx, api.Monitor{Meta: m(mon.id), Name: fmt.Sprintf("mon-%d", i), EndpointID: mon.ep,
+				Type: api.MonitorHTTP}); err != nil {
+				return err
+			}
+		}
+		for _, thr := range []api.AlertThreshold{
+			{Meta: m(thrEp), Name: "on-endpoint", EndpointID: &ep1, Metric: api.MetricErrorRate, Comparison: new(api.CompareAbove),
+				Critical: new(5.0), Window: new("5m"), Tags: map[string]string{"env": "prod"}},
+			{Meta: m(thrMon), Name: "on-monitor", MonitorID: &mon1, Metric: api.MetricErrorRate, Comparison: new(api.CompareAbove),
+				Critical: new(5.0), Window: new("5m"), Tags: map[string]string{"env": "dev"}},
+			{Meta: m(thrOther), Name: "elsewhere", MonitorID: &mon2, Metric: api.MetricErrorRate, Comparison: new(api.CompareAbove),
+				Critical: new(5.0), Window: new("5m"), Tags: map[string]string{"env": "prod"}},
+		} {
+			if err := tx.InsertThreshold(ctx, thr); err != nil {
+				return err
+			}
+		}
+		var states []store.AlertStateRecord
+		for _, id := range []string{thrEp, thrMon, thrOther} {
+			states = append(states, store.AlertStateRecord{ThresholdID: id, Severity: api.SeverityCritical, State: api.AlertFiring,
+				Since: base, StartedAt: base, Notified: true, LastNotified: base})
+		}
+		return tx.RecordTransitions(ctx, store.AlertBatch{States: states})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		query string
+		want  []string
+	}{
+		{"endpoint_id=" + ep1, []string{thrEp, thrMon}},
+		{"endpoint_id=" + ep2, []string{thrOther}},
+		{"tag=env:prod", []string{thrEp, thrOther}},
+		{"tag=env:prod&endpoint_id=" + ep1, []string{thrEp}},
+		{"tag=env:staging", nil},
+		{"endpoint_id=" + ep1 + "&threshold_id=" + thrMon, []string{thrMon}},
+		{"endpoint_id=" + ep2 + "&threshold_id=" + thrMon, nil},
+	} {
+		t.Run(c.query, func(t *testing.T) {
+			q, err := url.ParseQuery(c.query)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, a := range listAll[api.Alert](t, srv, "/v1/alerts", q) {
+				got = append(got, a.ThresholdID)
+			}
+			want := slices.Clone(c.want)
+			slices.Sort(want)
+			if !slices.Equal(got, want) {
+				t.Fatalf("got %v, want %v", got, want)
+			}
+		})
 	}
 }
