@@ -500,3 +500,77 @@ func TestNoDataStoresNoValue(t *testing.T) {
 		}
 	}
 }
+
+// A burn-rate threshold fires when both windows of a pair burn faster
+// than its factor; its events name the pair.
+func TestBurnRate(t *testing.T) {
+	f := newFixture(t)
+	f.insertThreshold(api.AlertThreshold{Meta: meta("thr_burn"), Name: "budget", MonitorID: ptr("mon_1"), Metric: api.MetricBurnRate,
+		SLO: &api.SLO{ObjectivePercent: 99, Period: "168h"}, ChannelIDs: []string{"chan_all"},
+		BurnRateWindows: []api.BurnRateWindow{{LongWindow: "10m", ShortWindow: "2m", Factor: 10, Severity: api.SeverityCritical}}})
+	e := f.evaluator()
+	// 1 down in 12 probes over 10 minutes... first a healthy stretch.
+	for range 12 {
+		f.step(e, map[string]string{"mon_1": api.OutcomeUp})
+	}
+	// One failure: 1/13 ≈ 7.7 % over the long window (burn 7.7), 1/12
+	// over the short one: not above 10 in both.
+	f.step(e, map[string]string{"mon_1": api.OutcomeDown})
+	if evs := f.events(); len(evs) != 0 {
+		t.Fatalf("fired on a short burn: %v", transitions(evs))
+	}
+	// A second: 2/14 ≈ 14.3 % long, 2/12 short: both above 10 %.
+	f.step(e, map[string]string{"mon_1": api.OutcomeDown})
+	evs := f.events()
+	if len(evs) != 1 || evs[0].ToState != api.AlertFiring || evs[0].Window == nil || *evs[0].Window != "10m/2m" ||
+		evs[0].Value == nil || math.Abs(*evs[0].Value-100.0*2/14) > 1e-9 {
+		t.Fatalf("burn-rate events: %+v", evs)
+	}
+	if d := f.deliveries(evs[0].ID); !slices.Equal(d, []string{"chan_all"}) {
+		t.Fatalf("delivered to %v", d)
+	}
+}
+
+// Run ticks at once, then every Interval of the injected clock.
+func TestRunTicksOnTheClock(t *testing.T) {
+	f := newFixture(t)
+	var ticks atomic.Int64
+	obs := &countingObserver{ticks: &ticks}
+	e := alerting.New(alerting.Config{Store: f.st, Clock: f.clk, Interval: 10 * time.Second, Poll: 5 * time.Millisecond, Observer: obs})
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- e.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
+	waitFor := func(what string, cond func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for !cond() {
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %s", what)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	waitFor("the first tick", func() bool { at, ok := e.LastTick(); return ok && at.Equal(t0) })
+	time.Sleep(50 * time.Millisecond)
+	if n := ticks.Load(); n != 1 {
+		t.Fatalf("%d ticks without the clock moving", n)
+	}
+	f.clk.Advance(9 * time.Second)
+	time.Sleep(50 * time.Millisecond)
+	if n := ticks.Load(); n != 1 {
+		t.Fatalf("ticked before the interval passed (%d ticks)", n)
+	}
+	f.clk.Advance(time.Second)
+	waitFor("the second tick", func() bool { at, _ := e.LastTick(); return at.Equal(t0.Add(10 * time.Second)) })
+}
+
+type countingObserver struct{ ticks *atomic.Int64 }
+
+func (o *countingObserver) Evaluated(int, time.Duration, error) { o.ticks.Add(1) }
+func (o *countingObserver) AlertsFiring(map[string]int)         {}
