@@ -39,6 +39,11 @@ type ResultStore interface {
 	// while the tiers it reads still hold the data; see planWindow for how
 	// a window is cut into tiers and what happens past a tier's horizon.
 	MonitorStatus(ctx context.Context, monitorID string, from, to time.Time) (stats.Rollup, MonitorState, error)
+	// WindowRollups returns the rollups of several monitors' results with
+	// from <= time < to, read as MonitorStatus reads one monitor's (the
+	// same tiers and edges) but with a few queries for all of them, in one
+	// read transaction. A monitor without results has a zero rollup.
+	WindowRollups(ctx context.Context, monitorIDs []string, from, to time.Time) (map[string]*stats.Rollup, error)
 	// LatestOutcomes returns the outcomes of a monitor's latest n raw
 	// results (at most MaxLatestOutcomes), newest first, with their times:
 	// what consecutive_failures is counted from.
@@ -427,6 +432,110 @@ func nullFloatPtr(f sql.NullFloat64) *float64 {
 		return nil
 	}
 	return new(f.Float64)
+}
+
+// ---- many monitors' windows ----
+
+// WindowRollups reads the window of many monitors in one read transaction:
+// the window's plan once, then each segment for up to rollupRowsPerRead
+// monitors per query.
+func (s *SQLite) WindowRollups(ctx context.Context, monitorIDs []string, from, to time.Time) (map[string]*stats.Rollup, error) {
+	out := make(map[string]*stats.Rollup, len(monitorIDs))
+	ids := make([]string, 0, len(monitorIDs))
+	for _, id := range monitorIDs {
+		if out[id] == nil {
+			out[id] = &stats.Rollup{}
+			ids = append(ids, id)
+		}
+	}
+	monitorIDs = ids
+	if len(monitorIDs) == 0 {
+		return out, nil
+	}
+	tx, err := s.reader.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = tx.Rollback() }()
+	r := sqlReader{q: tx, d: s.d}
+	horizons, err := r.resultHorizons(ctx)
+	if err != nil {
+		return nil, err
+	}
+	segs := planWindow(from.UTC(), to.UTC(), horizons[TierRaw], horizons[TierMinute])
+	for chunk := range slices.Chunk(monitorIDs, rollupRowsPerRead) {
+		in := placeholders(len(chunk))
+		for _, seg := range segs {
+			args := make([]any, 0, len(chunk)+2)
+			for _, id := range chunk {
+				args = append(args, id)
+			}
+			args = append(args, fmtTime(seg.from), fmtTime(seg.to))
+			if seg.tier == TierRaw {
+				if err := r.rawRollups(ctx, in, args, out); err != nil {
+					return nil, err
+				}
+				continue
+			}
+			table := "rollups_minute"
+			if seg.tier == TierHour {
+				table = "rollups_hour"
+			}
+			parts, err := r.readRollups(ctx, `SELECT `+rollupColumns+` FROM `+table+`
+				WHERE monitor_id IN (`+in+`) AND bucket_start >= ? AND bucket_start < ?`, args...)
+			if err != nil {
+				return nil, err
+			}
+			for k, p := range parts {
+				if ru := out[k.monitorID]; ru != nil {
+					ru.Merge(p)
+				}
+			}
+		}
+	}
+	return out, nil
+}
+
+// rawRollups adds the raw results and missed runs of the monitors of the IN
+// list in with from <= time < to (the last two args) to out.
+func (r sqlReader) rawRollups(ctx context.Context, in string, args []any, out map[string]*stats.Rollup) error {
+	rows, err := r.query(ctx, `SELECT monitor_id, outcome, attempts, latency_ms, bytes_received FROM probe_results
+		WHERE monitor_id IN (`+in+`) AND time >= ? AND time < ?`, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var res api.ProbeResult
+		if err := rows.Scan(&res.MonitorID, &res.Outcome, &res.Attempts, &res.LatencyMS, &res.BytesReceived); err != nil {
+			return err
+		}
+		if ru := out[res.MonitorID]; ru != nil {
+			ru.Add(res)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	missed, err := r.query(ctx, `SELECT monitor_id, COUNT(*) FROM missed_runs WHERE monitor_id IN (`+in+`) AND time >= ? AND time < ?
+		GROUP BY monitor_id`, args...)
+	if err != nil {
+		return err
+	}
+	defer missed.Close()
+	for missed.Next() {
+		var (
+			id string
+			n  int64
+		)
+		if err := missed.Scan(&id, &n); err != nil {
+			return err
+		}
+		if ru := out[id]; ru != nil {
+			ru.Missed += n
+		}
+	}
+	return missed.Err()
 }
 
 // ---- latest outcomes ----

@@ -55,6 +55,7 @@ func runResultsContract(t *testing.T, open func(t *testing.T) Store) {
 		{"DeleteOrphans", testResultsDeleteOrphans},
 		{"BadCursor", testResultsBadCursor},
 		{"LatestOutcomes", testResultsLatestOutcomes},
+		{"WindowRollups", testResultsWindowRollups},
 	} {
 		t.Run(sc.name, func(t *testing.T) { sc.run(t, open) })
 	}
@@ -896,4 +897,45 @@ func testResultsLatestOutcomes(t *testing.T, open func(t *testing.T) Store) {
 	if err != nil || len(none) != 0 {
 		t.Errorf("unknown monitor: %v %v", none, err)
 	}
+}
+
+// testResultsWindowRollups: the rollups of several monitors read together
+// are each what MonitorStatus reads for one, over short and long windows
+// with ragged edges, before and after retention moved the horizons.
+func testResultsWindowRollups(t *testing.T, open func(t *testing.T) Store) {
+	s := open(t)
+	resWriteFixture(t, s)
+	windows := [][2]time.Time{
+		{resAt(0, 0, 0, 0), resAt(0, 5, 0, 0)},
+		{resAt(0, 3, 7, 125), resAt(1, 2, 33, 900)},
+		{resAt(0, 0, 0, 0), resAt(3, 0, 0, 0)},
+		{resAt(0, 59, 59, 0), resAt(2, 0, 0, 1)},
+		{resAt(-48, 0, 0, 0), resAt(2, 30, 0, 0)},
+	}
+	check := func(when string) {
+		t.Helper()
+		for _, w := range windows {
+			got, err := s.WindowRollups(t.Context(), []string{resA, resB, "mon_none", resA}, w[0], w[1])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != 3 {
+				t.Fatalf("%s: %d rollups for 3 monitors", when, len(got))
+			}
+			for _, id := range []string{resA, resB, "mon_none"} {
+				want, _ := resStatus(t, s, id, w[0], w[1])
+				g := got[id]
+				if g.Probes != want.Probes || g.Up != want.Up || g.Degraded != want.Degraded || g.Down != want.Down ||
+					g.Retried != want.Retried || g.Missed != want.Missed || g.Bytes != want.Bytes ||
+					math.Abs(g.LatencySumMS-want.LatencySumMS) > 1e-6 || !g.Latency.Equal(&want.Latency) {
+					t.Errorf("%s: %s over [%s, %s): got %+v, want %+v", when, id, w[0], w[1], *g, want)
+				}
+			}
+		}
+	}
+	check("all tiers")
+	if _, err := s.DeleteResultsBefore(t.Context(), TierRaw, resAt(1, 30, 0, 0), 0); err != nil {
+		t.Fatal(err)
+	}
+	check("raw results pruned")
 }
