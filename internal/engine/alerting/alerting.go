@@ -229,6 +229,10 @@ func (e *Evaluator) Tick(ctx context.Context, now time.Time) (err error) {
 		}
 	}
 	r := reader{st: e.cfg.Store, snap: snap, now: now, rollups: map[rollupKey]*stats.Rollup{}, states: map[string]store.MonitorState{}}
+	if err := r.prefetch(ctx, entries); err != nil {
+		rollback()
+		return err
+	}
 	var trs []alert.Transition
 	for _, id := range sortedKeys(entries) {
 		en := entries[id]
@@ -710,13 +714,50 @@ type reader struct {
 	states  map[string]store.MonitorState
 }
 
+// prefetch reads every window the entries need, all monitors of one
+// window length together (a few queries each instead of several per
+// monitor).
+func (r *reader) prefetch(ctx context.Context, entries map[string]*entry) error {
+	need := map[time.Duration][]string{}
+	add := func(w time.Duration, mons []string) {
+		for _, id := range mons {
+			if _, ok := r.rollups[rollupKey{id, w}]; !ok {
+				r.rollups[rollupKey{id, w}] = nil
+				need[w] = append(need[w], id)
+			}
+		}
+	}
+	for _, en := range entries {
+		mons := r.snap.monitorsOf(&en.thr)
+		switch {
+		case en.rule.Metric.Windowed():
+			add(en.rule.Window, mons)
+		case en.rule.Metric == alert.ErrorBudgetBurnRate:
+			for _, p := range en.rule.Windows() {
+				add(p.Long, mons)
+				add(p.Short, mons)
+			}
+		}
+	}
+	for w, mons := range need {
+		got, err := r.st.WindowRollups(ctx, mons, r.now.Add(-w), r.now)
+		if err != nil {
+			return err
+		}
+		for _, id := range mons {
+			r.rollups[rollupKey{id, w}] = got[id]
+		}
+	}
+	return nil
+}
+
 // rollup returns the merged rollup of the monitors over [now-window, now).
 func (r *reader) rollup(ctx context.Context, monitors []string, window time.Duration) (*stats.Rollup, error) {
 	var total stats.Rollup
 	for _, id := range monitors {
 		k := rollupKey{id, window}
-		ru, ok := r.rollups[k]
-		if !ok {
+		ru := r.rollups[k]
+		if ru == nil {
 			got, st, err := r.st.MonitorStatus(ctx, id, r.now.Add(-window), r.now)
 			if err != nil {
 				return nil, err

