@@ -1,6 +1,7 @@
 // Package engine puts aiod's probing together: the scheduler runs the
 // monitors through the prober, the results writer stores what they find in
-// batches, retention prunes old results, and metrics expose it all.
+// batches, retention prunes old results, the delivery worker sends the
+// outbox's alert deliveries, and metrics expose it all.
 package engine
 
 import (
@@ -12,8 +13,12 @@ import (
 
 	"github.com/aio-platform/terraform-provider-aio/internal/api"
 	"github.com/aio-platform/terraform-provider-aio/internal/clock"
+	"github.com/aio-platform/terraform-provider-aio/internal/engine/deliver"
 	"github.com/aio-platform/terraform-provider-aio/internal/engine/egress"
 	"github.com/aio-platform/terraform-provider-aio/internal/engine/metrics"
+	"github.com/aio-platform/terraform-provider-aio/internal/engine/notify"
+	"github.com/aio-platform/terraform-provider-aio/internal/engine/notify/email"
+	"github.com/aio-platform/terraform-provider-aio/internal/engine/notify/senders"
 	"github.com/aio-platform/terraform-provider-aio/internal/engine/probe"
 	"github.com/aio-platform/terraform-provider-aio/internal/engine/results"
 	"github.com/aio-platform/terraform-provider-aio/internal/engine/scheduler"
@@ -38,8 +43,18 @@ type Config struct {
 	// engine's own metrics (the benchmark uses it).
 	Observer scheduler.Observer
 	// Egress is the probes' egress policy; nil is the default policy
-	// (see package egress).
+	// (see package egress). Webhook, Slack and PagerDuty deliveries obey
+	// it too.
 	Egress *egress.Policy
+	// SMTP is aiod's mail server for email channels; the zero value makes
+	// every email delivery fail with an error naming the missing flags.
+	SMTP email.Config
+	// DeliveryGiveUpAfter is how long a delivery is retried after its
+	// event (notify.DefaultGiveUpAfter, 24 h, when zero).
+	DeliveryGiveUpAfter time.Duration
+	// DeliveryAttemptTimeout bounds one delivery attempt
+	// (notify.DefaultAttemptTimeout when zero).
+	DeliveryAttemptTimeout time.Duration
 }
 
 // Engine runs the monitors.
@@ -50,6 +65,10 @@ type Engine struct {
 	Writer    *results.Writer
 	Scheduler *scheduler.Scheduler
 	Retention *results.Retention
+	// Notifiers sends over every channel type; Deliver is the outbox's
+	// delivery worker (its TestChannel serves the channel test endpoint).
+	Notifiers *notify.Registry
+	Deliver   *deliver.Worker
 }
 
 // New wires the engine's parts.
@@ -62,13 +81,19 @@ func New(cfg Config) *Engine {
 	}
 	p := probe.New(probe.Config{Clock: cfg.Clock, Egress: cfg.Egress})
 	w := results.New(cfg.Store, results.Config{Clock: cfg.Clock, Logger: cfg.Logger})
-	m := metrics.New(metrics.Config{ResultsDropped: w.Dropped})
+	m := metrics.New(metrics.Config{ResultsDropped: w.Dropped, Outbox: func(ctx context.Context) (int64, time.Duration, error) {
+		st, err := cfg.Store.OutboxStats(ctx, cfg.Clock.Now())
+		return st.Depth, st.OldestAge, err
+	}})
 	s := scheduler.New(scheduler.Config{
 		Store: cfg.Store, Prober: p, Sink: w, Keyring: cfg.Keyring, Clock: cfg.Clock,
 		Logger: cfg.Logger, Observer: observers(m, cfg.Observer), Workers: cfg.Workers, Resolution: cfg.Resolution,
 	})
+	reg := senders.Registry(senders.Options{HTTPClient: senders.NewHTTPClient(cfg.Egress), Clock: cfg.Clock, SMTP: cfg.SMTP})
+	dw := deliver.New(deliver.Config{Store: cfg.Store, Keyring: cfg.Keyring, Registry: reg, Clock: cfg.Clock, Logger: cfg.Logger,
+		Backoff: notify.Backoff{GiveUpAfter: cfg.DeliveryGiveUpAfter}, AttemptTimeout: cfg.DeliveryAttemptTimeout, Observe: m.Delivery})
 	return &Engine{cfg: cfg, Metrics: m, Prober: p, Writer: w, Scheduler: s,
-		Retention: results.NewRetention(cfg.Store, results.RetentionConfig{Logger: cfg.Logger})}
+		Retention: results.NewRetention(cfg.Store, results.RetentionConfig{Logger: cfg.Logger}), Notifiers: reg, Deliver: dw}
 }
 
 // Notify passes a configuration change to the scheduler. A credential's
@@ -100,6 +125,14 @@ func (e *Engine) Run(ctx context.Context) error {
 	go func() {
 		defer wg.Done()
 		e.prune(ctx)
+	}()
+	// The delivery worker stops claiming when ctx ends and waits for its
+	// attempts in flight (each bounded by the attempt timeout), so that
+	// an acknowledged delivery is recorded before aiod exits.
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		_ = e.Deliver.Run(ctx)
 	}()
 	err := e.Scheduler.Run(ctx)
 	// The scheduler has stopped its workers (their probes were cancelled

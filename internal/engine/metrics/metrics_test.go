@@ -1,6 +1,7 @@
 package metrics_test
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -76,5 +77,24 @@ func TestMissedHelpSaysItCountsUnqueuedRuns(t *testing.T) {
 	}
 	if !strings.Contains(help, "still going") || !strings.Contains(help, "could not be queued") {
 		t.Errorf("help of aio_probes_missed_total: %q", help)
+	}
+}
+
+func TestDeliveryMetrics(t *testing.T) {
+	m := metrics.New(metrics.Config{Outbox: func(context.Context) (int64, time.Duration, error) {
+		return 3, 90 * time.Second, nil
+	}})
+	m.Delivery("delivered")
+	m.Delivery("retry")
+	m.Delivery("retry")
+	text := scrape(t, m)
+	for _, want := range []string{
+		`aio_deliveries_total{outcome="delivered"} 1`, `aio_deliveries_total{outcome="retry"} 2`,
+		`aio_deliveries_total{outcome="failed"} 0`, `aio_deliveries_total{outcome="cancelled"} 0`,
+		"aio_outbox_depth 3", "aio_outbox_oldest_age_seconds 90",
+	} {
+		if !strings.Contains(text, want+"\n") {
+			t.Errorf("missing %q in\n%s", want, strings.Join(append(lines(text, "aio_deliveries_total"), lines(text, "aio_outbox_depth")...), "\n"))
+		}
 	}
 }
