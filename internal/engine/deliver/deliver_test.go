@@ -2,15 +2,19 @@ package deliver_test
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/aio-platform/terraform-provider-aio/internal/acctest"
 	"github.com/aio-platform/terraform-provider-aio/internal/api"
 	"github.com/aio-platform/terraform-provider-aio/internal/engine/deliver"
 	"github.com/aio-platform/terraform-provider-aio/internal/engine/egress"
@@ -403,5 +407,58 @@ func TestEventOf(t *testing.T) {
 	if e.Window != "" || e.Monitor != nil || e.Endpoint == nil || e.Endpoint.ID != "ep_1" || e.State != notify.StateResolved ||
 		!e.StartedAt.Equal(now) || e.ResolvedAt == nil {
 		t.Errorf("EventOf = %+v", e)
+	}
+}
+
+// End to end through aiod's own wiring: a channel created through the API
+// (its secret sealed by the server), an event stored as the evaluation
+// stores it, the engine's worker sending under the engine's egress policy.
+func TestEngineDeliversThroughAPIChannel(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		policy *egress.Policy
+		want   string
+	}{
+		{"loopback allowed", egress.AllowLoopback(), api.DeliveryDelivered},
+		{"default policy denies loopback", &egress.Policy{}, api.DeliveryFailed},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := acctest.NewServer(t, acctest.Options{Engine: true, Egress: tc.policy})
+			rv := &receiver{}
+			ln := listen(t, "127.0.0.1:0")
+			serve(t, ln, rv)
+			body := fmt.Sprintf(`{"name":"e2e","type":"webhook","url":"http://%s/hook","secret":%q}`, ln.Addr(), signingKey)
+			req, _ := http.NewRequest(http.MethodPost, srv.URL+"/v1/notification-channels", strings.NewReader(body))
+			req.Header.Set("Authorization", "Bearer "+srv.AdminToken)
+			req.Header.Set("Content-Type", "application/json")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var c api.NotificationChannel
+			_ = json.NewDecoder(resp.Body).Decode(&c)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusCreated {
+				t.Fatalf("create channel: %d", resp.StatusCode)
+			}
+			f := &fixture{st: srv.Store}
+			did, eid := f.event(t, c.ID)
+			eventually(t, "the delivery to end", func() bool { return f.delivery(t, srv.Store, did).State != api.DeliveryPending })
+			d := f.delivery(t, srv.Store, did)
+			if d.State != tc.want {
+				t.Fatalf("delivery %s (%v), want %s", d.State, d.LastError, tc.want)
+			}
+			got := rv.acked()
+			if tc.want == api.DeliveryDelivered {
+				if len(got) != 1 {
+					t.Fatalf("%d deliveries arrived, want 1", len(got))
+				}
+				checkSigned(t, got[0], did, eid)
+				return
+			}
+			if n := rv.requests.Load(); n != 0 || d.LastError == nil || !strings.Contains(*d.LastError, "egress") {
+				t.Errorf("receiver got %d requests, last error %v; want none and an egress denial", n, d.LastError)
+			}
+		})
 	}
 }
