@@ -462,3 +462,32 @@ func TestEngineDeliversThroughAPIChannel(t *testing.T) {
 		})
 	}
 }
+
+// A worker that claimed a delivery and died before recording its attempt
+// (aiod killed mid-send): the delivery is due again when the lease ends
+// and is sent once by the next worker.
+func TestLeaseOfDeadWorkerEnds(t *testing.T) {
+	f := newFixture(t)
+	rv := &receiver{}
+	ln := listen(t, "127.0.0.1:0")
+	serve(t, ln, rv)
+	ch := f.webhookChannel(t, "http://"+ln.Addr().String()+"/hook", true)
+	did, eid := f.event(t, ch)
+	now := time.Now().UTC()
+	claimed, err := f.st.ClaimDeliveries(t.Context(), now, now.Add(500*time.Millisecond), 10)
+	if err != nil || len(claimed) != 1 {
+		t.Fatalf("claim: %v, %v", claimed, err)
+	}
+	f.worker(t, f.open(t), nil)
+	time.Sleep(250 * time.Millisecond)
+	if n := rv.requests.Load(); n != 0 {
+		t.Fatalf("sent %d times while another worker's lease ran", n)
+	}
+	eventually(t, "the delivery after the lease", func() bool { return f.delivery(t, f.st, did).State == api.DeliveryDelivered })
+	time.Sleep(200 * time.Millisecond)
+	if got := rv.acked(); len(got) != 1 {
+		t.Fatalf("%d deliveries arrived, want 1", len(got))
+	} else {
+		checkSigned(t, got[0], did, eid)
+	}
+}
