@@ -148,6 +148,14 @@ func (w *Worker) poll(ctx context.Context) {
 			return
 		}
 		now := w.cfg.Clock.Now()
+		// A read first: an empty outbox, the usual case, then costs no
+		// write transaction on the store's single writer.
+		if peek, err := w.cfg.Store.DueDeliveries(ctx, now, 1); err != nil || len(peek) == 0 {
+			if err != nil && ctx.Err() == nil {
+				w.cfg.Logger.Error("read due deliveries", "error", err)
+			}
+			return
+		}
 		due, err := w.cfg.Store.ClaimDeliveries(ctx, now, now.Add(w.cfg.AttemptTimeout+leaseMargin), free)
 		if err != nil {
 			if ctx.Err() == nil {
