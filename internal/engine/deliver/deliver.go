@@ -289,8 +289,13 @@ func (w *Worker) attempt(ctx context.Context, dd store.DueDelivery, ch store.Cha
 	if w.cfg.Observe != nil {
 		w.cfg.Observe(outcome)
 	}
+	// A receiver's outage retries many deliveries: those are info, and
+	// only giving up is a warning.
 	lv := slog.LevelDebug
-	if rec.State != api.DeliveryDelivered {
+	switch rec.State {
+	case api.DeliveryPending:
+		lv = slog.LevelInfo
+	case api.DeliveryFailed:
 		lv = slog.LevelWarn
 	}
 	w.cfg.Logger.Log(ctx, lv, "delivery attempt", "delivery_id", d.ID, "event_id", d.EventID, "channel_id", ch.ID,
