@@ -8,10 +8,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
+	"net/mail"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"strconv"
+	"strings"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -20,6 +24,8 @@ import (
 	"github.com/aio-platform/terraform-provider-aio/internal/clock"
 	"github.com/aio-platform/terraform-provider-aio/internal/daemon"
 	"github.com/aio-platform/terraform-provider-aio/internal/engine/egress"
+	"github.com/aio-platform/terraform-provider-aio/internal/engine/notify"
+	"github.com/aio-platform/terraform-provider-aio/internal/engine/notify/email"
 	"github.com/aio-platform/terraform-provider-aio/internal/secret"
 	"github.com/aio-platform/terraform-provider-aio/internal/store"
 )
@@ -37,6 +43,8 @@ Usage:
               [--log-level LEVEL] [--log-format text|json]
               [--probe-allow-cidrs CIDRS] [--probe-deny-cidrs CIDRS] [--probe-deny-hosts HOSTS]
               [--max-monitors N] [--max-probe-rate PROBES_PER_SECOND]
+              [--smtp-addr HOST:PORT --smtp-from ADDRESS [--smtp-username NAME] [--smtp-password-file FILE]]
+              [--delivery-give-up-after DURATION]
   aiod dev    [--listen ADDR] [--data DIR] [--root-token TOKEN]     (probes may reach loopback)
               (off loopback, --root-token must be given, and not the default)
   aiod token create --name NAME --role admin|editor|viewer [--ttl DURATION] [--database FILE]
@@ -52,7 +60,8 @@ Usage:
 Environment: AIOD_LISTEN, AIOD_DATABASE, AIOD_KEY_FILE, AIOD_ENCRYPTION_KEY (base64 keys,
 comma-separated, primary first), AIOD_LOG_LEVEL, AIOD_LOG_FORMAT, AIOD_TLS_CERT, AIOD_TLS_KEY,
 AIOD_PROBE_ALLOW_CIDRS, AIOD_PROBE_DENY_CIDRS, AIOD_PROBE_DENY_HOSTS, AIOD_MAX_MONITORS,
-AIOD_MAX_PROBE_RATE. A flag wins over its variable.
+AIOD_MAX_PROBE_RATE, AIOD_SMTP_ADDR, AIOD_SMTP_FROM, AIOD_SMTP_USERNAME, AIOD_SMTP_PASSWORD (the
+password itself), AIOD_SMTP_PASSWORD_FILE, AIOD_DELIVERY_GIVE_UP_AFTER. A flag wins over its variable.
 
 Probes obey an egress policy and the monitors are capped: see aiod serve --help.
 
@@ -119,6 +128,15 @@ strongest first: denied hosts (default and --probe-deny-hosts, checked before DN
 --probe-deny-cidrs, --probe-allow-cidrs, the default deny list. To monitor services on this
 machine: --probe-allow-cidrs 127.0.0.0/8,::1/128 (aiod dev allows loopback itself).
 
+Email. Email channels send through the SMTP server of --smtp-addr (host:port) as --smtp-from,
+upgrading to TLS with STARTTLS whenever the server offers it. With --smtp-username, aiod
+authenticates (AUTH PLAIN, over TLS only) with the password from AIOD_SMTP_PASSWORD or the
+file --smtp-password-file names (readable by its owner only, as a key file; one trailing
+newline is ignored). The password is never logged.
+
+Deliveries. A delivery a receiver did not acknowledge is retried with capped, jittered
+exponential backoff for --delivery-give-up-after (default 24h) after its event, then failed.
+
 Caps. A monitor create past --max-monitors, or a create or update that would take the enabled
 monitors' probes per second (the sum of 1/interval) past --max-probe-rate, is refused with 400.
 
@@ -169,6 +187,15 @@ func serveOptions(args []string, stderr io.Writer) (daemon.Options, error) {
 	if err != nil {
 		return daemon.Options{}, err
 	}
+	smtpAddr := fs.String("smtp-addr", env("AIOD_SMTP_ADDR", ""), "SMTP server (host:port) of email channels")
+	smtpFrom := fs.String("smtp-from", env("AIOD_SMTP_FROM", ""), "sender address of email channels, as aio@example.com or \"AIO <aio@example.com>\"")
+	smtpUser := fs.String("smtp-username", env("AIOD_SMTP_USERNAME", ""), "SMTP user name; the password comes from AIOD_SMTP_PASSWORD or --smtp-password-file")
+	smtpPassFile := fs.String("smtp-password-file", env("AIOD_SMTP_PASSWORD_FILE", ""), "file holding the SMTP password (mode 0600)")
+	giveUp, err := envDuration("AIOD_DELIVERY_GIVE_UP_AFTER", notify.DefaultGiveUpAfter)
+	if err != nil {
+		return daemon.Options{}, err
+	}
+	fs.DurationVar(&giveUp, "delivery-give-up-after", giveUp, "how long a delivery is retried after its event")
 	fs.IntVar(&maxMonitors, "max-monitors", maxMonitors, "most monitors this aiod accepts (0: no cap)")
 	fs.Float64Var(&maxRate, "max-probe-rate", maxRate, "most probes per second the enabled monitors may ask for together (0: no cap)")
 	if err := fs.Parse(args); err != nil {
@@ -181,6 +208,13 @@ func serveOptions(args []string, stderr io.Writer) (daemon.Options, error) {
 	if err != nil {
 		return daemon.Options{}, err
 	}
+	if giveUp <= 0 {
+		return daemon.Options{}, errors.New("--delivery-give-up-after must be more than 0")
+	}
+	smtp, err := smtpConfig(*smtpAddr, *smtpFrom, *smtpUser, *smtpPassFile, os.Getenv(envSMTPPassword))
+	if err != nil {
+		return daemon.Options{}, err
+	}
 	logger, err := daemon.NewLogger(stderr, *level, *format)
 	if err != nil {
 		return daemon.Options{}, err
@@ -190,7 +224,90 @@ func serveOptions(args []string, stderr io.Writer) (daemon.Options, error) {
 		return daemon.Options{}, err
 	}
 	return daemon.Options{Listen: *listen, Database: *db, Logger: logger, Keyring: kr, TLSCert: *tlsCert, TLSKey: *tlsKey,
-		Egress: pol, MaxMonitors: maxMonitors, MaxProbeRate: maxRate}, nil
+		Egress: pol, MaxMonitors: maxMonitors, MaxProbeRate: maxRate, SMTP: smtp, DeliveryGiveUpAfter: giveUp}, nil
+}
+
+// envSMTPPassword holds the SMTP password itself.
+const envSMTPPassword = "AIOD_SMTP_PASSWORD" //nolint:gosec // G101: the variable's name, not a password.
+
+// smtpConfig checks the SMTP flags and reads the password. Nothing is
+// required (aiod without email), but what is given must make a server
+// email channels can use: an address with a port and a sender, and a user
+// name with exactly one source of password. A password file readable or
+// writable by others is refused, as key files are.
+func smtpConfig(addr, from, username, passwordFile, envPassword string) (email.Config, error) {
+	if addr == "" {
+		if from != "" || username != "" || passwordFile != "" || envPassword != "" {
+			return email.Config{}, errors.New("--smtp-from, --smtp-username and the SMTP password need --smtp-addr")
+		}
+		return email.Config{}, nil
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if n, perr := strconv.Atoi(port); err != nil || host == "" || perr != nil || n < 1 || n > 65535 {
+		return email.Config{}, fmt.Errorf("--smtp-addr %q: want host:port, as smtp.example.com:587", addr)
+	}
+	if from == "" {
+		return email.Config{}, errors.New("--smtp-from is required with --smtp-addr")
+	}
+	if _, err := mail.ParseAddress(from); err != nil {
+		return email.Config{}, fmt.Errorf("--smtp-from %q: not an email address: %w", from, err)
+	}
+	cfg := email.Config{Addr: addr, From: from, Username: username}
+	switch {
+	case passwordFile != "" && envPassword != "":
+		return email.Config{}, fmt.Errorf("give the SMTP password in %s or --smtp-password-file, not both", envSMTPPassword)
+	case passwordFile != "":
+		if cfg.Password, err = readPasswordFile(passwordFile); err != nil {
+			return email.Config{}, err
+		}
+	default:
+		cfg.Password = envPassword
+	}
+	if username == "" && cfg.Password != "" {
+		return email.Config{}, errors.New("an SMTP password is given without --smtp-username")
+	}
+	if username != "" && cfg.Password == "" {
+		return email.Config{}, fmt.Errorf("--smtp-username needs a password: set %s or --smtp-password-file", envSMTPPassword)
+	}
+	return cfg, nil
+}
+
+// readPasswordFile reads a password file that only its owner may read,
+// dropping one trailing newline.
+func readPasswordFile(path string) (string, error) {
+	if runtime.GOOS != "windows" {
+		fi, err := os.Stat(path)
+		if err != nil {
+			return "", fmt.Errorf("--smtp-password-file: %w", err)
+		}
+		if perm := fi.Mode().Perm(); perm&0o077 != 0 {
+			return "", fmt.Errorf("--smtp-password-file: %s has mode %04o, so users other than its owner may read or change it; run `chmod 600 %s`",
+				path, perm, path)
+		}
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("--smtp-password-file: %w", err)
+	}
+	pw := strings.TrimSuffix(strings.TrimSuffix(string(b), "\n"), "\r")
+	if pw == "" {
+		return "", fmt.Errorf("--smtp-password-file: %s is empty", path)
+	}
+	return pw, nil
+}
+
+// envDuration is the duration in the environment variable name, or def
+// when it is unset.
+func envDuration(name string, def time.Duration) (time.Duration, error) {
+	v := os.Getenv(name)
+	if v == "" {
+		return def, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		return 0, fmt.Errorf("%s=%q: want a duration, as 24h", name, v)
+	}
+	return d, nil
 }
 
 // egressPolicy builds the probes' egress policy from the flags' values.

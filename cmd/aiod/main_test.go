@@ -30,6 +30,7 @@ import (
 
 	"github.com/aio-platform/terraform-provider-aio/internal/api"
 	"github.com/aio-platform/terraform-provider-aio/internal/daemon"
+	"github.com/aio-platform/terraform-provider-aio/internal/engine/notify/email"
 	"github.com/aio-platform/terraform-provider-aio/internal/secret"
 	"github.com/aio-platform/terraform-provider-aio/internal/store"
 )
@@ -100,7 +101,8 @@ func TestServeAndGracefulShutdown(t *testing.T) {
 	done := make(chan error, 1)
 	logs := &testutil.SyncBuffer{}
 	go func() {
-		done <- daemon.Serve(ctx, daemon.Options{Listen: "127.0.0.1:0", Database: db, Logger: mustLogger(t, logs), Ready: func(a string) { addrc <- a }})
+		done <- daemon.Serve(ctx, daemon.Options{Listen: "127.0.0.1:0", Database: db, Logger: mustLogger(t, logs), Ready: func(a string) { addrc <- a },
+			SMTP: email.Config{Addr: "127.0.0.1:2525", From: "aio@example.com", Username: "aio", Password: "smtp-password-never-logged"}})
 	}()
 	var addr string
 	select {
@@ -133,6 +135,9 @@ func TestServeAndGracefulShutdown(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "aiod shutting down") || strings.Contains(logs.String(), secret) {
 		t.Fatalf("logs: want a shutdown line and no token secret:\n%s", logs.String())
+	}
+	if !strings.Contains(logs.String(), "SMTP server for email channels") || strings.Contains(logs.String(), "smtp-password-never-logged") {
+		t.Fatalf("logs: want the SMTP server stated without its password:\n%s", logs.String())
 	}
 }
 

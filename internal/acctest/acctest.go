@@ -18,7 +18,9 @@ import (
 	"github.com/aio-platform/terraform-provider-aio/internal/auth"
 	"github.com/aio-platform/terraform-provider-aio/internal/clock"
 	"github.com/aio-platform/terraform-provider-aio/internal/engine"
+	"github.com/aio-platform/terraform-provider-aio/internal/engine/deliver"
 	"github.com/aio-platform/terraform-provider-aio/internal/engine/egress"
+	"github.com/aio-platform/terraform-provider-aio/internal/engine/notify/senders"
 	"github.com/aio-platform/terraform-provider-aio/internal/secret"
 	"github.com/aio-platform/terraform-provider-aio/internal/server"
 	"github.com/aio-platform/terraform-provider-aio/internal/store"
@@ -130,6 +132,14 @@ func NewServer(t testing.TB, opts ...Options) *Server {
 				t.Errorf("engine: %v", err)
 			}
 		})
+	}
+	if eng != nil {
+		scfg.TestChannel = eng.Deliver.TestChannel
+	} else {
+		// The channel test endpoint sends at once; it needs no running
+		// engine, only a worker's senders under the same egress policy.
+		reg := senders.Registry(senders.Options{HTTPClient: senders.NewHTTPClient(o.Egress), Clock: o.Clock})
+		scfg.TestChannel = deliver.New(deliver.Config{Store: st, Keyring: o.Keyring, Registry: reg, Clock: o.Clock, Logger: o.Logger}).TestChannel
 	}
 	srv, err := server.New(ctx, scfg)
 	if err != nil {

@@ -259,3 +259,23 @@ func EmailAddressProblem(s string) string {
 	}
 	return ""
 }
+
+// ChannelTestResult is the answer of POST /v1/notification-channels/{id}/test:
+// how the receiver took a test message sent through the channel now. It
+// never carries the channel's secret.
+type ChannelTestResult struct {
+	// Outcome is delivered, retry (another attempt may succeed) or failed.
+	Outcome string `json:"outcome"`
+	// Status is the receiver's HTTP status or SMTP reply code, null when
+	// there was no answer (a refused connection, a timeout).
+	Status *int `json:"status"`
+	// Reply is a short excerpt of the receiver's answer.
+	Reply string `json:"reply"`
+	// Error says why the message was not delivered, null when it was.
+	Error      *string `json:"error"`
+	DurationMS int64   `json:"duration_ms"`
+	// EventID and DeliveryID are the IDs the test message carried (as
+	// AIO-Event-Id and AIO-Delivery-Id for a webhook); they are not stored.
+	EventID    string `json:"event_id"`
+	DeliveryID string `json:"delivery_id"`
+}

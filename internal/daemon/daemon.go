@@ -22,6 +22,7 @@ import (
 	"github.com/aio-platform/terraform-provider-aio/internal/clock"
 	"github.com/aio-platform/terraform-provider-aio/internal/engine"
 	"github.com/aio-platform/terraform-provider-aio/internal/engine/egress"
+	"github.com/aio-platform/terraform-provider-aio/internal/engine/notify/email"
 	"github.com/aio-platform/terraform-provider-aio/internal/secret"
 	"github.com/aio-platform/terraform-provider-aio/internal/server"
 	"github.com/aio-platform/terraform-provider-aio/internal/store"
@@ -65,6 +66,12 @@ type Options struct {
 	// defaults them to DefaultMaxMonitors and DefaultMaxProbeRate.
 	MaxMonitors  int
 	MaxProbeRate float64
+	// SMTP is the mail server of email channels; the zero value makes
+	// email deliveries fail with an error naming the missing flags.
+	SMTP email.Config
+	// DeliveryGiveUpAfter is how long a delivery is retried after its
+	// event (24 h when zero).
+	DeliveryGiveUpAfter time.Duration
 }
 
 // ErrNoAdminToken is returned when aiod would start with nobody able to
@@ -132,9 +139,12 @@ func Serve(ctx context.Context, o Options) error {
 		o.Logger.Warn("no encryption key given: aiod will refuse to store credentials until started with --key-file or " + EnvEncryptionKey)
 	}
 	logEgress(o.Logger, o.Egress)
-	eng := engine.New(engine.Config{Store: st, Keyring: o.Keyring, Clock: o.Clock, Logger: o.Logger, Egress: o.Egress})
+	logSMTP(o.Logger, o.SMTP)
+	eng := engine.New(engine.Config{Store: st, Keyring: o.Keyring, Clock: o.Clock, Logger: o.Logger, Egress: o.Egress,
+		SMTP: o.SMTP, DeliveryGiveUpAfter: o.DeliveryGiveUpAfter})
 	srv, err := server.New(ctx, server.Config{Store: st, Clock: o.Clock, Logger: o.Logger, Keyring: o.Keyring,
-		OnChange: eng.Notify, Metrics: eng.MetricsHandler(), MaxMonitors: o.MaxMonitors, MaxProbeRate: o.MaxProbeRate})
+		OnChange: eng.Notify, Metrics: eng.MetricsHandler(), MaxMonitors: o.MaxMonitors, MaxProbeRate: o.MaxProbeRate,
+		TestChannel: eng.Deliver.TestChannel})
 	if err != nil {
 		return err
 	}
@@ -194,6 +204,16 @@ func logEgress(log *slog.Logger, p *egress.Policy) {
 	log.Info("probe egress policy", "default_deny_cidrs", fmt.Sprint(egress.DefaultDenyCIDRs),
 		"default_deny_hosts", strings.Join(egress.DefaultDenyHosts, ","), "allow_cidrs", fmt.Sprint(p.AllowCIDRs),
 		"deny_cidrs", fmt.Sprint(p.DenyCIDRs), "deny_hosts", strings.Join(p.DenyHosts, ","))
+}
+
+// logSMTP states the mail server of email channels at startup, never its
+// password.
+func logSMTP(log *slog.Logger, c email.Config) {
+	if c.Addr == "" {
+		log.Info("no SMTP server configured: email channels cannot deliver until aiod is started with --smtp-addr and --smtp-from")
+		return
+	}
+	log.Info("SMTP server for email channels", "address", c.Addr, "from", c.From, "username", c.Username, "auth", c.Username != "")
 }
 
 // EnsureRootToken makes sure an admin token named "root" with the given

@@ -1,8 +1,8 @@
 // Package engine puts aiod's probing together: the scheduler runs the
 // monitors through the prober, the results writer stores what they find in
 // batches, retention prunes old results, the alert evaluator turns the
-// stored figures into alert events and deliveries, and metrics expose it
-// all.
+// stored figures into alert events and deliveries, the delivery worker
+// sends the outbox's deliveries, and metrics expose it all.
 package engine
 
 import (
@@ -15,8 +15,12 @@ import (
 	"github.com/aio-platform/terraform-provider-aio/internal/api"
 	"github.com/aio-platform/terraform-provider-aio/internal/clock"
 	"github.com/aio-platform/terraform-provider-aio/internal/engine/alerting"
+	"github.com/aio-platform/terraform-provider-aio/internal/engine/deliver"
 	"github.com/aio-platform/terraform-provider-aio/internal/engine/egress"
 	"github.com/aio-platform/terraform-provider-aio/internal/engine/metrics"
+	"github.com/aio-platform/terraform-provider-aio/internal/engine/notify"
+	"github.com/aio-platform/terraform-provider-aio/internal/engine/notify/email"
+	"github.com/aio-platform/terraform-provider-aio/internal/engine/notify/senders"
 	"github.com/aio-platform/terraform-provider-aio/internal/engine/probe"
 	"github.com/aio-platform/terraform-provider-aio/internal/engine/results"
 	"github.com/aio-platform/terraform-provider-aio/internal/engine/scheduler"
@@ -41,11 +45,21 @@ type Config struct {
 	// engine's own metrics (the benchmark uses it).
 	Observer scheduler.Observer
 	// Egress is the probes' egress policy; nil is the default policy
-	// (see package egress).
+	// (see package egress). Webhook, Slack and PagerDuty deliveries obey
+	// it too.
 	Egress *egress.Policy
 	// AlertInterval is how often every enabled alert threshold is
 	// evaluated (alerting.DefaultInterval, 10 s, when zero).
 	AlertInterval time.Duration
+	// SMTP is aiod's mail server for email channels; the zero value makes
+	// every email delivery fail with an error naming the missing flags.
+	SMTP email.Config
+	// DeliveryGiveUpAfter is how long a delivery is retried after its
+	// event (notify.DefaultGiveUpAfter, 24 h, when zero).
+	DeliveryGiveUpAfter time.Duration
+	// DeliveryAttemptTimeout bounds one delivery attempt
+	// (notify.DefaultAttemptTimeout when zero).
+	DeliveryAttemptTimeout time.Duration
 }
 
 // Engine runs the monitors.
@@ -58,6 +72,10 @@ type Engine struct {
 	Retention *results.Retention
 	// Alerts evaluates the alert thresholds.
 	Alerts *alerting.Evaluator
+	// Notifiers sends over every channel type; Deliver is the outbox's
+	// delivery worker (its TestChannel serves the channel test endpoint).
+	Notifiers *notify.Registry
+	Deliver   *deliver.Worker
 }
 
 // New wires the engine's parts.
@@ -70,14 +88,21 @@ func New(cfg Config) *Engine {
 	}
 	p := probe.New(probe.Config{Clock: cfg.Clock, Egress: cfg.Egress})
 	w := results.New(cfg.Store, results.Config{Clock: cfg.Clock, Logger: cfg.Logger})
-	m := metrics.New(metrics.Config{ResultsDropped: w.Dropped})
+	m := metrics.New(metrics.Config{ResultsDropped: w.Dropped, Outbox: func(ctx context.Context) (int64, time.Duration, error) {
+		st, err := cfg.Store.OutboxStats(ctx, cfg.Clock.Now())
+		return st.Depth, st.OldestAge, err
+	}})
 	s := scheduler.New(scheduler.Config{
 		Store: cfg.Store, Prober: p, Sink: w, Keyring: cfg.Keyring, Clock: cfg.Clock,
 		Logger: cfg.Logger, Observer: observers(m, cfg.Observer), Workers: cfg.Workers, Resolution: cfg.Resolution,
 	})
-	a := alerting.New(alerting.Config{Store: cfg.Store, Clock: cfg.Clock, Logger: cfg.Logger, Interval: cfg.AlertInterval, Observer: m})
+	reg := senders.Registry(senders.Options{HTTPClient: senders.NewHTTPClient(cfg.Egress), Clock: cfg.Clock, SMTP: cfg.SMTP})
+	dw := deliver.New(deliver.Config{Store: cfg.Store, Keyring: cfg.Keyring, Registry: reg, Clock: cfg.Clock, Logger: cfg.Logger,
+		Backoff: notify.Backoff{GiveUpAfter: cfg.DeliveryGiveUpAfter}, AttemptTimeout: cfg.DeliveryAttemptTimeout, Observe: m.Delivery})
+	a := alerting.New(alerting.Config{Store: cfg.Store, Clock: cfg.Clock, Logger: cfg.Logger, Interval: cfg.AlertInterval, Observer: m,
+		Delivered: dw.Wake})
 	return &Engine{cfg: cfg, Metrics: m, Prober: p, Writer: w, Scheduler: s,
-		Retention: results.NewRetention(cfg.Store, results.RetentionConfig{Logger: cfg.Logger}), Alerts: a}
+		Retention: results.NewRetention(cfg.Store, results.RetentionConfig{Logger: cfg.Logger}), Alerts: a, Notifiers: reg, Deliver: dw}
 }
 
 // Notify passes a configuration change to the scheduler and the alert
@@ -116,6 +141,14 @@ func (e *Engine) Run(ctx context.Context) error {
 	go func() {
 		defer wg.Done()
 		_ = e.Alerts.Run(ctx)
+	}()
+	// The delivery worker stops claiming when ctx ends and waits for its
+	// attempts in flight (each bounded by the attempt timeout), so that
+	// an acknowledged delivery is recorded before aiod exits.
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		_ = e.Deliver.Run(ctx)
 	}()
 	err := e.Scheduler.Run(ctx)
 	// The scheduler has stopped its workers (their probes were cancelled

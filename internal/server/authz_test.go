@@ -161,6 +161,16 @@ var apiRoutes = map[string]route{
 				wantStatus(t, r, map[bool]int{true: http.StatusNotFound, false: http.StatusOK}[allowed])
 			}}
 	}},
+	"POST /v1/notification-channels/{id}/test": {api.RoleEditor, func(t *testing.T, srv *acctest.Server, seq string) target {
+		rv := newHookReceiver(t, "s-"+seq, http.StatusNoContent)
+		c := createChannel(t, srv, srv.AdminToken, with(chanBody("matrix-chan-test-"+seq, api.ChannelWebhook, "s-"+seq), "url", rv.URL))
+		return target{path: "/v1/notification-channels/" + c.ID + "/test", wantOK: http.StatusOK,
+			check: func(t *testing.T, allowed bool) {
+				if got, want := rv.verified.Load(), map[bool]int64{true: 1, false: 0}[allowed]; got != want {
+					t.Errorf("receiver got %d signed test messages, want %d", got, want)
+				}
+			}}
+	}},
 	"GET /v1/monitors": {api.RoleViewer, func(t *testing.T, srv *acctest.Server, seq string) target {
 		return target{path: "/v1/monitors", wantOK: http.StatusOK}
 	}},

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 
 	"github.com/aio-platform/terraform-provider-aio/internal/api"
@@ -32,6 +33,7 @@ func (s *Server) channels() *kindSpec[store.ChannelRecord, *store.ChannelRecord]
 		check:       checkChannel,
 		changes:     s.channelChanges,
 		beforeWrite: s.sealChannelSecret,
+		afterWrite:  cancelDisabledDeliveries,
 		view:        func(c store.ChannelRecord) any { return channelView(c) },
 		notify:      true,
 	}
@@ -165,6 +167,40 @@ func (s *Server) sameChannelSecret(ctx context.Context, cur store.ChannelRecord,
 		return false
 	}
 	return subtle.ConstantTimeCompare(old, []byte(plaintext)) == 1
+}
+
+// cancelDisabledDeliveries cancels the pending deliveries of a channel
+// that is disabled, in the transaction that disables it: once the answer
+// says disabled, the worker sends nothing more over it.
+func cancelDisabledDeliveries(ctx context.Context, tx store.Tx, cur *store.ChannelRecord, next store.ChannelRecord) error {
+	if cur == nil || next.IsEnabled() {
+		return nil
+	}
+	_, err := tx.CancelDeliveries(ctx, next.ID)
+	return err
+}
+
+// testChannel answers POST /v1/notification-channels/{id}/test: it sends
+// a test message (notify.TestEvent) through the channel now, enabled or
+// not, and answers the receiver's result. Nothing is stored.
+func (s *Server) testChannel(w http.ResponseWriter, r *http.Request, _ principal) error {
+	if s.cfg.TestChannel == nil {
+		return problemf(http.StatusServiceUnavailable, "this aiod does not send notifications")
+	}
+	id := r.PathValue("id")
+	c, err := s.store.GetChannel(r.Context(), id)
+	if errors.Is(err, store.ErrNotFound) {
+		return problemf(http.StatusNotFound, "no notification channel with id %q", id)
+	}
+	if err != nil {
+		return err
+	}
+	res, err := s.cfg.TestChannel(r.Context(), c)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, res)
+	return nil
 }
 
 // checkChannelRefs answers 400 on the field when a referenced channel

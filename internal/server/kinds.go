@@ -67,6 +67,10 @@ type kindSpec[T any, PT metaPointer[T]] struct {
 	// with its Meta already set (credentials seal their secret here); cur
 	// is nil on create, changed is what changes returned.
 	beforeWrite func(ctx context.Context, cur *T, next *T, changed []string) error
+	// afterWrite, when set, runs in the write transaction just after next
+	// is stored (create: cur is nil), for what must commit with the
+	// change (a disabled channel's pending deliveries are cancelled).
+	afterWrite func(ctx context.Context, tx store.Tx, cur *T, next T) error
 	// view, when set, is what the API shows of a stored object.
 	view func(v T) any
 	// afterDelete, when set, runs once a delete is committed.
@@ -284,6 +288,9 @@ func (k *kindSpec[T, PT]) write(ctx context.Context, tx store.Tx, put func(store
 		return nameTaken(k.words(), k.name(*next))
 	} else if err != nil {
 		return err
+	}
+	if k.afterWrite != nil {
+		return k.afterWrite(ctx, tx, cur, *next)
 	}
 	return nil
 }

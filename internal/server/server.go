@@ -67,6 +67,11 @@ type Config struct {
 	// would raise the sum past it is refused with 400 on interval. Zero or
 	// less means no cap.
 	MaxProbeRate float64
+	// TestChannel, when set, sends a test message through a notification
+	// channel and reports the receiver's answer (POST
+	// /v1/notification-channels/{id}/test; 503 without it). The engine's
+	// delivery worker provides it.
+	TestChannel func(ctx context.Context, c store.ChannelRecord) (api.ChannelTestResult, error)
 }
 
 // Defaults of Config.
@@ -253,6 +258,7 @@ func (s *Server) apiRoutes() []route {
 			{http.MethodGet, "/v1/alerts", api.RoleViewer, s.listAlerts},
 			{http.MethodGet, "/v1/alert-events", api.RoleViewer, s.listAlertEvents},
 			{http.MethodGet, "/v1/deliveries", api.RoleViewer, s.listDeliveries},
+			{http.MethodPost, "/v1/notification-channels/{id}/test", api.RoleEditor, s.testChannel},
 			{http.MethodGet, "/v1/whoami", api.RoleViewer, s.whoami},
 			{http.MethodGet, "/v1/tokens", api.RoleAdmin, s.listTokens},
 			{http.MethodPost, "/v1/tokens", api.RoleAdmin, s.createToken},

@@ -66,6 +66,10 @@ type Config struct {
 	Poll time.Duration
 	// Observer, when set, sees every tick.
 	Observer Observer
+	// Delivered, when set, is called after a tick stored new deliveries,
+	// so that the delivery worker sends them now instead of at its next
+	// poll.
+	Delivered func()
 }
 
 // Evaluator evaluates the thresholds. Tick is safe to call from several
@@ -279,7 +283,7 @@ func (e *Evaluator) store(ctx context.Context, b *batch) error {
 	if len(b.deletes) == 0 && len(b.Events) == 0 && len(b.Deliveries) == 0 && len(b.States) == 0 {
 		return nil
 	}
-	return e.cfg.Store.Write(ctx, func(tx store.Tx) error {
+	err := e.cfg.Store.Write(ctx, func(tx store.Tx) error {
 		for _, id := range b.deletes {
 			if err := tx.DeleteAlertStates(ctx, id); err != nil {
 				return fmt.Errorf("delete alert states of %s: %w", id, err)
@@ -290,6 +294,10 @@ func (e *Evaluator) store(ctx context.Context, b *batch) error {
 		}
 		return tx.RecordTransitions(ctx, b.AlertBatch)
 	})
+	if err == nil && len(b.Deliveries) > 0 && e.cfg.Delivered != nil {
+		e.cfg.Delivered()
+	}
+	return err
 }
 
 func sortedKeys[V any](m map[string]V) []string {

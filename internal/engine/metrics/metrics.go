@@ -4,6 +4,7 @@
 package metrics
 
 import (
+	"context"
 	"net/http"
 	"time"
 
@@ -26,6 +27,7 @@ type Metrics struct {
 	monLatency   *prometheus.GaugeVec
 	monCertExp   *prometheus.GaugeVec
 	alerting     *alerting
+	deliveries   *prometheus.CounterVec
 }
 
 // Config holds what the metrics read from the engine's other parts.
@@ -34,7 +36,14 @@ type Config struct {
 	// writer has dropped so far (results.Writer.Dropped). Exported as
 	// aio_results_dropped_total when set.
 	ResultsDropped func() int64
+	// Outbox, when set, reads the outbox's depth (pending deliveries) and
+	// the age of its oldest pending delivery at each scrape; exported as
+	// aio_outbox_depth and aio_outbox_oldest_age_seconds.
+	Outbox func(ctx context.Context) (depth int64, oldest time.Duration, err error)
 }
+
+// outboxScrapeTimeout bounds the outbox read of one scrape.
+const outboxScrapeTimeout = 2 * time.Second
 
 // New registers the engine's metrics and the Go runtime's.
 func New(cfg Config) *Metrics {
@@ -67,8 +76,15 @@ func New(cfg Config) *Metrics {
 		monCertExp: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "aio_monitor_tls_cert_expiry_timestamp_seconds", Help: "Expiry of the certificate a monitor's last run saw, as a Unix time.",
 		}, []string{"monitor_id"}),
+		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "aio_deliveries_total",
+			Help: "Delivery attempts by outcome (delivered, retry, failed: given up or refused for good), and deliveries cancelled with their channel (cancelled).",
+		}, []string{"outcome"}),
 	}
-	m.reg.MustRegister(m.probeSeconds, m.lagSeconds, m.probes, m.missed, m.monUp, m.monLatency, m.monCertExp,
+	for _, o := range []string{"delivered", "retry", "failed", "cancelled"} {
+		m.deliveries.WithLabelValues(o)
+	}
+	m.reg.MustRegister(m.probeSeconds, m.lagSeconds, m.probes, m.missed, m.monUp, m.monLatency, m.monCertExp, m.deliveries,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.alerting = newAlerting(m.reg)
 	if f := cfg.ResultsDropped; f != nil {
@@ -77,7 +93,42 @@ func New(cfg Config) *Metrics {
 			Help: "Probe results and missed runs that were never stored: the writer's queue was full, the writer was closed, or the store refused the batch.",
 		}, func() float64 { return float64(f()) }))
 	}
+	if cfg.Outbox != nil {
+		m.reg.MustRegister(&outboxCollector{read: cfg.Outbox})
+	}
 	return m
+}
+
+// Delivery counts a delivery attempt's outcome, or a cancellation.
+func (m *Metrics) Delivery(outcome string) { m.deliveries.WithLabelValues(outcome).Inc() }
+
+var (
+	outboxDepthDesc = prometheus.NewDesc("aio_outbox_depth", "Deliveries waiting in the outbox (pending).", nil, nil)
+	outboxAgeDesc   = prometheus.NewDesc("aio_outbox_oldest_age_seconds",
+		"How long the oldest pending delivery has waited since its event; 0 when none is pending.", nil, nil)
+)
+
+// outboxCollector reads the outbox at scrape time, so that the figures are
+// the store's, whichever worker or replica changed them.
+type outboxCollector struct {
+	read func(ctx context.Context) (int64, time.Duration, error)
+}
+
+func (c *outboxCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- outboxDepthDesc
+	ch <- outboxAgeDesc
+}
+
+func (c *outboxCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), outboxScrapeTimeout)
+	defer cancel()
+	depth, age, err := c.read(ctx)
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(outboxDepthDesc, err)
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(outboxDepthDesc, prometheus.GaugeValue, float64(depth))
+	ch <- prometheus.MustNewConstMetric(outboxAgeDesc, prometheus.GaugeValue, age.Seconds())
 }
 
 // Handler serves the metrics in the Prometheus text format.

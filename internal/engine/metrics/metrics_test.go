@@ -1,6 +1,7 @@
 package metrics_test
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net/http"
@@ -98,6 +99,25 @@ func TestAlertingMetrics(t *testing.T) {
 		`aio_alert_thresholds_evaluated_total 6`, `aio_alert_evaluation_duration_seconds_count 2`} {
 		if !strings.Contains(text, want) {
 			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+}
+
+func TestDeliveryMetrics(t *testing.T) {
+	m := metrics.New(metrics.Config{Outbox: func(context.Context) (int64, time.Duration, error) {
+		return 3, 90 * time.Second, nil
+	}})
+	m.Delivery("delivered")
+	m.Delivery("retry")
+	m.Delivery("retry")
+	text := scrape(t, m)
+	for _, want := range []string{
+		`aio_deliveries_total{outcome="delivered"} 1`, `aio_deliveries_total{outcome="retry"} 2`,
+		`aio_deliveries_total{outcome="failed"} 0`, `aio_deliveries_total{outcome="cancelled"} 0`,
+		"aio_outbox_depth 3", "aio_outbox_oldest_age_seconds 90",
+	} {
+		if !strings.Contains(text, want+"\n") {
+			t.Errorf("missing %q in\n%s", want, strings.Join(append(lines(text, "aio_deliveries_total"), lines(text, "aio_outbox_depth")...), "\n"))
 		}
 	}
 }

@@ -1,0 +1,130 @@
+package server_test
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aio-platform/terraform-provider-aio/internal/acctest"
+	"github.com/aio-platform/terraform-provider-aio/internal/api"
+	"github.com/aio-platform/terraform-provider-aio/internal/engine/notify/webhook"
+	"github.com/aio-platform/terraform-provider-aio/internal/ids"
+	"github.com/aio-platform/terraform-provider-aio/internal/store"
+)
+
+// hookReceiver is a webhook receiver on 127.0.0.1 that answers status and
+// counts the requests whose signature verifies with key.
+type hookReceiver struct {
+	URL      string
+	status   int
+	verified atomic.Int64
+	requests atomic.Int64
+}
+
+func newHookReceiver(t testing.TB, key string, status int) *hookReceiver {
+	t.Helper()
+	rv := &hookReceiver{status: status}
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rv.requests.Add(1)
+		body, _ := io.ReadAll(r.Body)
+		// The test clock may be a fake one: verify without an age limit.
+		if webhook.Verify([]byte(key), r.Header.Get(webhook.HeaderSignature), body, time.Now(), 100*365*24*time.Hour) == nil &&
+			r.Header.Get(webhook.HeaderDeliveryID) != "" && r.Header.Get(webhook.HeaderEventID) != "" {
+			rv.verified.Add(1)
+		}
+		w.WriteHeader(rv.status)
+		_, _ = io.WriteString(w, "receiver says hi")
+	}))
+	t.Cleanup(hs.Close)
+	rv.URL = hs.URL + "/hook"
+	return rv
+}
+
+func TestChannelTestEndpoint(t *testing.T) {
+	srv := acctest.NewServer(t)
+	const key = "whsec-endpoint-test"
+	for _, tc := range []struct {
+		status  int
+		outcome string
+	}{{http.StatusOK, "delivered"}, {http.StatusInternalServerError, "retry"}, {http.StatusNotFound, "failed"}} {
+		rv := newHookReceiver(t, key, tc.status)
+		c := createChannel(t, srv, srv.AdminToken, with(chanBody("test-endpoint-"+tc.outcome, api.ChannelWebhook, key), "url", rv.URL, "enabled", false))
+		r := call(t, srv, http.MethodPost, "/v1/notification-channels/"+c.ID+"/test", srv.Tokens[api.RoleEditor], nil)
+		wantStatus(t, r, http.StatusOK)
+		if strings.Contains(string(r.Body), key) {
+			t.Fatalf("the answer carries the secret: %s", r.Body)
+		}
+		var res api.ChannelTestResult
+		decode(t, r, &res)
+		if res.Outcome != tc.outcome || res.Status == nil || *res.Status != tc.status {
+			t.Errorf("receiver answering %d: %+v", tc.status, res)
+		}
+		if (res.Error == nil) != (tc.outcome == "delivered") || !strings.Contains(res.Reply, "receiver says hi") {
+			t.Errorf("receiver answering %d: error %v, reply %q", tc.status, res.Error, res.Reply)
+		}
+		if !strings.HasPrefix(res.EventID, api.PrefixAlertEvent) || !strings.HasPrefix(res.DeliveryID, api.PrefixDelivery) {
+			t.Errorf("IDs %q, %q", res.EventID, res.DeliveryID)
+		}
+		if rv.requests.Load() != 1 || rv.verified.Load() != 1 {
+			t.Errorf("receiver got %d requests, %d signed, want 1 and 1", rv.requests.Load(), rv.verified.Load())
+		}
+	}
+	// Nothing stored: a test message is not a delivery.
+	l, _, err := srv.Store.ListDeliveries(t.Context(), store.DeliveryQuery{})
+	if err != nil || len(l) != 0 {
+		t.Errorf("deliveries after tests: %v, %v", l, err)
+	}
+	r := call(t, srv, http.MethodPost, "/v1/notification-channels/chan_nope/test", srv.AdminToken, nil)
+	wantProblem(t, r, http.StatusNotFound)
+}
+
+func TestDisablingChannelCancelsItsDeliveries(t *testing.T) {
+	srv := acctest.NewServer(t)
+	body := chanBody("cancel-on-disable", api.ChannelWebhook, "k")
+	c := createChannel(t, srv, srv.AdminToken, body)
+	other := createChannel(t, srv, srv.AdminToken, chanBody("stays-enabled", api.ChannelWebhook, "k"))
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	ev := api.AlertEvent{ID: ids.New(api.PrefixAlertEvent, now), ThresholdID: "thr_1", ThresholdName: "t", Severity: api.SeverityCritical,
+		FromState: api.AlertPending, ToState: api.AlertFiring, Metric: "availability_percent", At: now, StartedAt: new(now)}
+	mine := api.Delivery{ID: ids.New(api.PrefixDelivery, now), EventID: ev.ID, ChannelID: c.ID, State: api.DeliveryPending, CreatedAt: now}
+	theirs := api.Delivery{ID: ids.New(api.PrefixDelivery, now), EventID: ev.ID, ChannelID: other.ID, State: api.DeliveryPending, CreatedAt: now}
+	if err := srv.Store.RecordTransitions(t.Context(), store.AlertBatch{Events: []api.AlertEvent{ev}, Deliveries: []api.Delivery{mine, theirs}}); err != nil {
+		t.Fatal(err)
+	}
+	state := func(id string) string {
+		l, _, err := srv.Store.ListDeliveries(t.Context(), store.DeliveryQuery{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range l {
+			if d.ID == id {
+				return d.State
+			}
+		}
+		return "missing"
+	}
+	// A change that keeps it enabled cancels nothing.
+	r := call(t, srv, http.MethodPut, "/v1/notification-channels/"+c.ID, srv.AdminToken, with(body, "description", "still on"))
+	wantStatus(t, r, http.StatusOK)
+	if got := state(mine.ID); got != api.DeliveryPending {
+		t.Fatalf("after an update that keeps the channel enabled: %s", got)
+	}
+	r = call(t, srv, http.MethodPut, "/v1/notification-channels/"+c.ID, srv.AdminToken, with(body, "enabled", false))
+	wantStatus(t, r, http.StatusOK)
+	if got := state(mine.ID); got != api.DeliveryCancelled {
+		t.Errorf("the disabled channel's delivery is %s, want cancelled", got)
+	}
+	if got := state(theirs.ID); got != api.DeliveryPending {
+		t.Errorf("another channel's delivery is %s, want pending", got)
+	}
+	// Enabling it again does not revive what was cancelled.
+	r = call(t, srv, http.MethodPut, "/v1/notification-channels/"+c.ID, srv.AdminToken, with(body, "enabled", true))
+	wantStatus(t, r, http.StatusOK)
+	if got := state(mine.ID); got != api.DeliveryCancelled {
+		t.Errorf("after re-enabling: %s, want cancelled", got)
+	}
+}
