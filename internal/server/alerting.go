@@ -127,7 +127,9 @@ func (s *Server) alertThresholdScope(r *http.Request, q url.Values) (ids []strin
 		}
 	}
 	for _, t := range thrs {
-		if epID != "" && !(t.EndpointID != nil && *t.EndpointID == epID) && !(t.MonitorID != nil && mons[*t.MonitorID]) {
+		onEndpoint := t.EndpointID != nil && *t.EndpointID == epID
+		onItsMonitor := t.MonitorID != nil && mons[*t.MonitorID]
+		if epID != "" && !onEndpoint && !onItsMonitor {
 			continue
 		}
 		ids = append(ids, t.ID)
