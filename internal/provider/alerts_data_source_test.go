@@ -205,9 +205,9 @@ func TestAccAlertsDataSource(t *testing.T) {
 				ExpectError: gateFails,
 			},
 			{
-				// A check block only warns: the run succeeds. A failed
-				// check is read again at every plan, so the plan after
-				// the apply is not empty.
+				// A check block only warns: the run succeeds. A data
+				// source scoped to a check block is read again at every
+				// plan, so the plan after the apply is not empty.
 				Config:             alertsConfig(srv, alertsCheck),
 				ExpectNonEmptyPlan: true,
 				ConfigStateChecks: []statecheck.StateCheck{

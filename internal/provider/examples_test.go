@@ -74,6 +74,7 @@ func TestAccExamples_togetherInOneConfiguration(t *testing.T) {
 					statecheck.ExpectKnownValue("data.aio_monitors.critical", tfjsonpath.New("monitors"), knownvalue.ListSizeExact(1)),
 					statecheck.ExpectKnownValue("data.aio_alert_thresholds.slo", tfjsonpath.New("alert_thresholds"), knownvalue.ListSizeExact(2)),
 					statecheck.CompareValuePairs("data.aio_alert_threshold.payments_slo", tfjsonpath.New("id"), "aio_alert_threshold.payments_slo", tfjsonpath.New("id"), compareEqual),
+					statecheck.ExpectKnownValue("data.aio_alerts.payments", tfjsonpath.New("firing_critical"), knownvalue.Int64Exact(0)),
 					statecheck.CompareValuePairs("data.aio_notification_channel.payments_mail", tfjsonpath.New("id"), "aio_notification_channel.payments_mail", tfjsonpath.New("id"), compareEqual),
 				},
 			},
