@@ -3,6 +3,7 @@ package provider
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -10,6 +11,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/aio-platform/terraform-provider-aio/internal/api"
@@ -74,8 +76,49 @@ func TestAccExamples_togetherInOneConfiguration(t *testing.T) {
 					statecheck.ExpectKnownValue("data.aio_monitors.critical", tfjsonpath.New("monitors"), knownvalue.ListSizeExact(1)),
 					statecheck.ExpectKnownValue("data.aio_alert_thresholds.slo", tfjsonpath.New("alert_thresholds"), knownvalue.ListSizeExact(2)),
 					statecheck.CompareValuePairs("data.aio_alert_threshold.payments_slo", tfjsonpath.New("id"), "aio_alert_threshold.payments_slo", tfjsonpath.New("id"), compareEqual),
+					statecheck.ExpectKnownValue("data.aio_alerts.payments", tfjsonpath.New("firing_critical"), knownvalue.Int64Exact(0)),
 					statecheck.CompareValuePairs("data.aio_notification_channel.payments_mail", tfjsonpath.New("id"), "aio_notification_channel.payments_mail", tfjsonpath.New("id"), compareEqual),
 				},
+			},
+		},
+	})
+}
+
+// TestAccExamples_alertingGuide applies the configuration of the guide
+// "Alerting on an integration" (docs/guides), file by file as the guide
+// shows it, and runs its gate: it passes while no alert fires and fails
+// once a critical one does.
+func TestAccExamples_alertingGuide(t *testing.T) {
+	useProviderSource(t)
+	srv := newTestServer(t)
+	guide := concatExamples(t, "examples/guides/alerting-on-an-integration/*.tf")
+	secrets := config.Variables{
+		"orders_api_token":              config.StringVariable("orders-SECRET"),
+		"orders_slack_webhook_url":      config.StringVariable("https://hooks.slack.example/services/T0/B1/SECRET"),
+		"orders_webhook_signing_secret": config.StringVariable("signing-SECRET"),
+	}
+	var availability string
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		TerraformVersionChecks:   testAccVersionChecks,
+		Steps: []resource.TestStep{
+			{
+				Config:          rootHeader(srv, api.RoleEditor) + guide,
+				ConfigVariables: secrets,
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("data.aio_alerts.orders", tfjsonpath.New("firing_critical"), knownvalue.Int64Exact(0)),
+					statecheck.ExpectKnownValue("aio_alert_threshold.orders_slo", tfjsonpath.New("slo").AtMapKey("objective_percent"), knownvalue.Float64Exact(99.9)),
+				},
+				Check: func(s *terraform.State) error {
+					availability = s.RootModule().Resources["aio_alert_threshold.orders_availability"].Primary.ID
+					return nil
+				},
+			},
+			{
+				PreConfig:       func() { recordAlert(t, srv, availability, api.SeverityCritical, api.AlertFiring, 95) },
+				Config:          rootHeader(srv, api.RoleEditor) + guide,
+				ConfigVariables: secrets,
+				ExpectError:     regexp.MustCompile(`A critical alert is firing for orders-api`),
 			},
 		},
 	})

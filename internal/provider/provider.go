@@ -187,6 +187,7 @@ func (p *aioProvider) DataSources(_ context.Context) []func() datasource.DataSou
 		NewChannelDataSource,
 		NewThresholdDataSource,
 		NewThresholdsDataSource,
+		NewAlertsDataSource,
 	}
 }
 
