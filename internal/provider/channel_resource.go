@@ -82,7 +82,7 @@ func channelResourceSchema() schema.Schema {
 		Version: 0,
 		MarkdownDescription: "A notification channel: where alert thresholds send their alerts, as a signed webhook, a Slack message, a PagerDuty event or an email. " +
 			"Its secret is encrypted at rest and never returned by the API; with `secret_wo` it is in neither the plan nor the state, and a secret changed outside Terraform still shows in `terraform plan`, through `secret_revision`. " +
-			"aiod stores channels now; the alert evaluation and the deliveries that use them arrive in the next release.",
+			"aiod delivers alerts through a durable outbox with retries; `POST /v1/notification-channels/{id}/test` sends a test message.",
 		Attributes: map[string]schema.Attribute{
 			"id": schema.StringAttribute{
 				MarkdownDescription: d["id"], Computed: true,

@@ -65,7 +65,7 @@ func thresholdResourceSchema() schema.Schema {
 		MarkdownDescription: "An alert threshold: a rule on a health figure of one monitor, or of all the monitors of an endpoint together, that raises a `warning` or `critical` alert and tells the notification channels in `channel_ids`. " +
 			"It watches one metric: availability, error or retry rate, latency (average, p95, p99), throughput, consecutive failures, days until the TLS certificate or the credential expires, " +
 			"or the burn rate of an SLO's error budget (multiwindow, as in the Google SRE workbook). " +
-			"aiod stores thresholds now; their evaluation and the deliveries to channels arrive in the next release.",
+			"aiod evaluates every enabled threshold every 10 seconds from the stored rollups; the `aio_alerts` data source reads the current alerts, for a CI gate.",
 		Attributes: map[string]schema.Attribute{
 			"id": schema.StringAttribute{
 				MarkdownDescription: "The threshold's ID, assigned by aiod, such as `thr_01h...`.", Computed: true,
