@@ -370,6 +370,9 @@ func TestAlertingEndToEnd(t *testing.T) {
 	}
 	calls500 := 0
 	for _, c := range rv.all() {
+		if c.DeliveryID == d2.ID && c.EventID != fired2.ID {
+			t.Fatalf("an attempt of %s carries event id %s, want %s", d2.ID, c.EventID, fired2.ID)
+		}
 		if c.DeliveryID == d2.ID && c.Status == http.StatusInternalServerError {
 			calls500++
 		}
