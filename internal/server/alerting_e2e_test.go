@@ -130,6 +130,71 @@ func waitFor(t *testing.T, limit time.Duration, what string, cond func() bool) {
 	}
 }
 
+// e2eStepper returns a step function: it runs the monitor's next probe
+// on the fake clock, flushes the results writer until its result is
+// stored, evaluates the thresholds just after it (a window is [now-window,
+// now)) and wakes the delivery worker (its real-time poll would find the
+// deliveries too, later).
+func e2eStepper(t *testing.T, srv *acctest.Server, clk *clock.Fake, monitorID string) func() {
+	eng, ctx := srv.Engine, t.Context()
+	waitFor(t, 10*time.Second, "the evaluator's first tick", func() bool { _, ok := eng.Alerts.LastTick(); return ok })
+	return func() {
+		t.Helper()
+		var due time.Time
+		waitFor(t, 10*time.Second, "the monitor to be scheduled", func() bool {
+			var ok bool
+			due, ok = eng.Scheduler.NextDue()
+			return ok && !due.Before(clk.Now())
+		})
+		clk.Set(due)
+		// Start the run now: the scheduler's loop sleeps up to a real
+		// second while its next run is ahead of the (fake) clock.
+		eng.Scheduler.Tick(due)
+		waitFor(t, 10*time.Second, "the result at "+due.Format(time.TimeOnly), func() bool {
+			// Store what the probe recorded now rather than at the
+			// writer's next real-time flush (a second).
+			if err := eng.Writer.Flush(ctx); err != nil {
+				t.Fatal(err)
+			}
+			got, err := srv.Store.LatestOutcomes(ctx, monitorID, 1)
+			return err == nil && len(got) == 1 && !got[0].Time.Before(due.Truncate(time.Microsecond))
+		})
+		clk.Advance(time.Millisecond)
+		if err := eng.Alerts.Tick(ctx, clk.Now()); err != nil {
+			t.Fatal(err)
+		}
+		eng.Deliver.Wake()
+	}
+}
+
+// switchableTarget is a local HTTP target that answers 500 while failing
+// is set.
+func switchableTarget(t *testing.T) (*httptest.Server, *atomic.Bool) {
+	var failing atomic.Bool
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		if failing.Load() {
+			w.WriteHeader(http.StatusInternalServerError)
+			return
+		}
+		_, _ = w.Write([]byte("ok"))
+	}))
+	t.Cleanup(target.Close)
+	return target, &failing
+}
+
+// e2eMonitor creates, through the API, an endpoint on the target and an
+// enabled 5 s http monitor of it that does not retry (a retry waits a real
+// second).
+func e2eMonitor(t *testing.T, srv *acctest.Server, targetURL string) api.Monitor {
+	ep := createEndpoint(t, srv, srv.AdminToken, map[string]any{"name": "target", "url": targetURL + "/health", "data_classification": "internal"})
+	r := call(t, srv, http.MethodPost, "/v1/monitors", srv.AdminToken, with(monitorBody("target-health", ep.ID), "enabled", true, "interval", "5s",
+		"retry_strategy", map[string]any{"type": api.RetryNone}))
+	wantStatus(t, r, http.StatusCreated)
+	var mon api.Monitor
+	decode(t, r, &mon)
+	return mon
+}
+
 // TestAlertingEndToEnd drives the whole chain on 127.0.0.1 through the
 // API: a local target, an endpoint and a 5 s http monitor of it, a webhook
 // channel to a local receiver and a consecutive_failures threshold with
@@ -151,65 +216,19 @@ func TestAlertingEndToEnd(t *testing.T) {
 	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	clk := clock.NewFake(t0)
 	srv := acctest.NewServer(t, acctest.Options{Clock: clk, Engine: true, AlertInterval: 24 * time.Hour})
-	eng := srv.Engine
 	ctx := t.Context()
 
-	var failing atomic.Bool
-	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		if failing.Load() {
-			w.WriteHeader(http.StatusInternalServerError)
-			return
-		}
-		_, _ = w.Write([]byte("ok"))
-	}))
-	t.Cleanup(target.Close)
+	target, failing := switchableTarget(t)
 	const secret = "whsec-e2e-0123456789"
 	rv := newE2EReceiver(t, secret, clk)
-
-	ep := createEndpoint(t, srv, srv.AdminToken, map[string]any{"name": "target", "url": target.URL + "/health", "data_classification": "internal"})
-	r := call(t, srv, http.MethodPost, "/v1/monitors", srv.AdminToken, with(monitorBody("target-health", ep.ID), "enabled", true, "interval", "5s",
-		// A failing probe is not retried: a retry waits a real second.
-		"retry_strategy", map[string]any{"type": api.RetryNone}))
-	wantStatus(t, r, http.StatusCreated)
-	var mon api.Monitor
-	decode(t, r, &mon)
+	mon := e2eMonitor(t, srv, target.URL)
 	ch := createChannel(t, srv, srv.AdminToken, with(chanBody("hook", api.ChannelWebhook, secret), "url", rv.URL()))
 	const pendingFor, recoveryFor = 15 * time.Second, 15 * time.Second
 	thr := createThreshold(t, srv, srv.AdminToken, map[string]any{"name": "target-down", "monitor_id": mon.ID,
 		"metric": api.MetricConsecutiveFailure, "comparison": "above", "critical": 1,
 		"pending_for": "15s", "recovery_for": "15s", "channel_ids": []string{ch.ID}})
 
-	waitFor(t, 10*time.Second, "the evaluator's first tick", func() bool { _, ok := eng.Alerts.LastTick(); return ok })
-	// step runs the monitor's next probe on the fake clock, flushes the
-	// results writer until its result is stored, evaluates just after it and wakes the delivery
-	// worker (its real-time poll would find the deliveries too, later).
-	step := func() {
-		t.Helper()
-		var due time.Time
-		waitFor(t, 10*time.Second, "the monitor to be scheduled", func() bool {
-			var ok bool
-			due, ok = eng.Scheduler.NextDue()
-			return ok && !due.Before(clk.Now())
-		})
-		clk.Set(due)
-		// Start the run now: the scheduler's loop sleeps up to a real
-		// second while its next run is ahead of the (fake) clock.
-		eng.Scheduler.Tick(due)
-		waitFor(t, 10*time.Second, "the result at "+due.Format(time.TimeOnly), func() bool {
-			// Store what the probe recorded now rather than at the
-			// writer's next real-time flush (a second).
-			if err := eng.Writer.Flush(ctx); err != nil {
-				t.Fatal(err)
-			}
-			got, err := srv.Store.LatestOutcomes(ctx, mon.ID, 1)
-			return err == nil && len(got) == 1 && !got[0].Time.Before(due.Truncate(time.Microsecond))
-		})
-		clk.Advance(time.Millisecond)
-		if err := eng.Alerts.Tick(ctx, clk.Now()); err != nil {
-			t.Fatal(err)
-		}
-		eng.Deliver.Wake()
-	}
+	step := e2eStepper(t, srv, clk, mon.ID)
 	// events are the threshold's events through the API, oldest first.
 	events := func() []api.AlertEvent {
 		t.Helper()
@@ -444,4 +463,88 @@ func TestAlertingEndToEnd(t *testing.T) {
 	}
 	wantVerified()
 	t.Logf("took %v", time.Since(start))
+}
+
+// TestAlertingHysteresisEndToEnd: an error_rate_percent threshold with
+// hysteresis (critical 40, recovery_critical 20) and no pending_for or
+// recovery_for, on a target that fails four probes in eight. The minute's
+// figure swings between 33 % and 67 %, across critical again and again
+// (each swing would be a firing and a resolution without hysteresis), but
+// never down to 20 %: one firing webhook, no resolution, until the target
+// is healthy for good and the alert resolves once.
+func TestAlertingHysteresisEndToEnd(t *testing.T) {
+	clk := clock.NewFake(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
+	srv := acctest.NewServer(t, acctest.Options{Clock: clk, Engine: true, AlertInterval: 24 * time.Hour})
+	target, failing := switchableTarget(t)
+	const secret = "whsec-e2e-hysteresis"
+	rv := newE2EReceiver(t, secret, clk)
+	mon := e2eMonitor(t, srv, target.URL)
+	ch := createChannel(t, srv, srv.AdminToken, with(chanBody("hook", api.ChannelWebhook, secret), "url", rv.URL()))
+	thr := createThreshold(t, srv, srv.AdminToken, map[string]any{"name": "target-errors", "monitor_id": mon.ID,
+		"metric": api.MetricErrorRate, "comparison": "above", "critical": 40, "recovery_critical": 20, "window": "1m",
+		"channel_ids": []string{ch.ID}})
+	step := e2eStepper(t, srv, clk, mon.ID)
+
+	// history holds the probes' outcomes; rate is the figure an
+	// evaluation just after the latest probe sees: the last 12 probes (a
+	// minute at 5 s).
+	var history []bool
+	rate := func() float64 {
+		w := history[max(0, len(history)-12):]
+		n := 0
+		for _, f := range w {
+			if f {
+				n++
+			}
+		}
+		return 100 * float64(n) / float64(len(w))
+	}
+	probe := func(fail bool) float64 {
+		failing.Store(fail)
+		step()
+		history = append(history, fail)
+		return rate()
+	}
+	probe(false)
+	probe(false)
+	rises, fired := 0, false
+	minAfterFiring := 100.0
+	prev := rate()
+	for i := range 64 {
+		r := probe(i%8 < 4)
+		if r > 40 && prev <= 40 {
+			rises++
+		}
+		if fired {
+			minAfterFiring = min(minAfterFiring, r)
+		}
+		fired = fired || r > 40
+		prev = r
+	}
+	if rises < 4 || minAfterFiring <= 20 {
+		t.Fatalf("the pattern does not test hysteresis: %d rises past critical, lowest figure after firing %.1f %%", rises, minAfterFiring)
+	}
+	waitFor(t, 10*time.Second, "the firing webhook", func() bool { return len(rv.accepted()) >= 1 })
+	time.Sleep(200 * time.Millisecond) // let a stray delivery show
+	if got := rv.all(); len(got) != 1 || got[0].State != "firing" || got[0].VerifyErr != nil {
+		t.Fatalf("%d rises past critical: webhooks %+v, want one firing", rises, got)
+	}
+	evs := listAll[api.AlertEvent](t, srv, "/v1/alert-events", url.Values{"threshold_id": {thr.ID}})
+	if len(evs) == 0 || evs[0].ToState != api.AlertFiring || evs[0].ID != rv.all()[0].EventID {
+		t.Fatalf("events %+v, webhook %+v", evs, rv.all())
+	}
+	// Healthy for good: resolved once the figure is at or under 20 %.
+	for i := 0; i < 14 && len(rv.accepted()) < 2; i++ {
+		if r := probe(false); r <= 20 {
+			waitFor(t, 10*time.Second, "the resolved webhook", func() bool { return len(rv.accepted()) == 2 })
+		}
+	}
+	if got := rv.all(); len(got) != 2 || got[1].State != "resolved" || got[1].VerifyErr != nil {
+		t.Fatalf("after the recovery: webhooks %+v", got)
+	}
+	evs = listAll[api.AlertEvent](t, srv, "/v1/alert-events", url.Values{"threshold_id": {thr.ID}})
+	if res := evs[0]; res.ToState != api.AlertResolved || res.ID != rv.all()[1].EventID || res.Value == nil || *res.Value > 20 {
+		t.Fatalf("resolved event %+v, want the figure at or under recovery_critical (20)", res)
+	}
+	t.Logf("%d rises past critical over %d probes: %d webhooks", rises, len(history), len(rv.all()))
 }
