@@ -71,6 +71,11 @@ type Options struct {
 	// MaxMonitors and MaxProbeRate are the server's caps (zero: none).
 	MaxMonitors  int
 	MaxProbeRate float64
+	// AlertInterval is the engine's alert evaluation interval (its
+	// default when zero). A test on a fake clock that ticks the evaluator
+	// itself sets it long, so that the evaluator's own ticks do not race
+	// with the probes' results.
+	AlertInterval time.Duration
 }
 
 // NewServer starts an aiod on a temporary SQLite file and stops it when
@@ -120,7 +125,7 @@ func NewServer(t testing.TB, opts ...Options) *Server {
 		MaxMonitors: o.MaxMonitors, MaxProbeRate: o.MaxProbeRate}
 	var eng *engine.Engine
 	if o.Engine {
-		eng = engine.New(engine.Config{Store: st, Keyring: o.Keyring, Clock: o.Clock, Logger: o.Logger, Egress: o.Egress})
+		eng = engine.New(engine.Config{Store: st, Keyring: o.Keyring, Clock: o.Clock, Logger: o.Logger, Egress: o.Egress, AlertInterval: o.AlertInterval})
 		scfg.OnChange, scfg.Metrics = eng.Notify, eng.MetricsHandler()
 		ectx, stop := context.WithCancel(context.Background())
 		done := make(chan error, 1)
