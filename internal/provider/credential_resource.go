@@ -231,22 +231,27 @@ func validateTokenURLAllowed(ctx context.Context, m credentialModel, diags *diag
 	}
 }
 
-// secretFromConfig returns the configured secret: secret_wo is only in the
-// configuration (never in the plan), secret is in both.
-func secretFromConfig(ctx context.Context, cfg configGetter, planSecret types.String) (*string, diag.Diagnostics) {
+// secretFromConfig returns the configured secret (secret_wo is only in the
+// configuration, never in the plan; secret is in both) and ctx with the
+// secret masked in every log line, so that no caller can send the secret
+// without masking it.
+func secretFromConfig(ctx context.Context, cfg configGetter, planSecret types.String) (context.Context, *string, diag.Diagnostics) {
 	var wo types.String
 	diags := cfg.GetAttribute(ctx, path.Root("secret_wo"), &wo)
-	if !wo.IsNull() && !wo.IsUnknown() {
-		v := wo.ValueString()
-		return &v, diags
+	var v string
+	switch {
+	case !wo.IsNull() && !wo.IsUnknown():
+		v = wo.ValueString()
+	case !planSecret.IsNull() && !planSecret.IsUnknown():
+		v = planSecret.ValueString()
+	default:
+		diags.AddAttributeError(path.Root("secret_wo"), "Missing secret",
+			"The secret must be sent to aiod now, but neither secret nor secret_wo has a known value. Write-only values from ephemeral variables must be supplied on every apply that sends the secret.")
+		return ctx, nil, diags
 	}
-	if !planSecret.IsNull() && !planSecret.IsUnknown() {
-		v := planSecret.ValueString()
-		return &v, diags
-	}
-	diags.AddAttributeError(path.Root("secret_wo"), "Missing secret",
-		"The secret must be sent to aiod now, but neither secret nor secret_wo has a known value. Write-only values from ephemeral variables must be supplied on every apply that sends the secret.")
-	return nil, diags
+	// From here on, every log line written with the returned context has
+	// the secret masked.
+	return maskSecret(ctx, v), &v, diags
 }
 
 // configGetter is what tfsdk.Config offers, so that Create and Update
@@ -266,13 +271,12 @@ func (r *credentialResource) Create(ctx context.Context, req resource.CreateRequ
 	if !ok {
 		return
 	}
-	secret, diags := secretFromConfig(ctx, req.Config, plan.Secret)
+	var diags diag.Diagnostics
+	ctx, in.Secret, diags = secretFromConfig(ctx, req.Config, plan.Secret)
 	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	in.Secret = secret
-	ctx = maskSecret(ctx, *secret)
 	out, ok := r.createObject(ctx, in, plan, &resp.State, &resp.Diagnostics)
 	if !ok {
 		return
@@ -514,13 +518,12 @@ func (r *credentialResource) Update(ctx context.Context, req resource.UpdateRequ
 		return
 	}
 	if dec.send {
-		secret, diags := secretFromConfig(ctx, req.Config, plan.Secret)
+		var diags diag.Diagnostics
+		ctx, in.Secret, diags = secretFromConfig(ctx, req.Config, plan.Secret)
 		resp.Diagnostics.Append(diags...)
 		if resp.Diagnostics.HasError() {
 			return
 		}
-		in.Secret = secret
-		ctx = maskSecret(ctx, *secret)
 	}
 	out, ok := r.updateObject(ctx, req.State, in, plan, &resp.State, &resp.Diagnostics)
 	if !ok {

@@ -215,13 +215,12 @@ func (r *channelResource) Create(ctx context.Context, req resource.CreateRequest
 		return
 	}
 	if api.HasSecret(in.Type) {
-		secret, diags := secretFromConfig(ctx, req.Config, plan.Secret)
+		var diags diag.Diagnostics
+		ctx, in.Secret, diags = secretFromConfig(ctx, req.Config, plan.Secret)
 		resp.Diagnostics.Append(diags...)
 		if resp.Diagnostics.HasError() {
 			return
 		}
-		in.Secret = secret
-		ctx = maskSecret(ctx, *secret)
 	}
 	out, ok := r.createObject(ctx, in, plan, &resp.State, &resp.Diagnostics)
 	if !ok {
@@ -331,13 +330,12 @@ func (r *channelResource) Update(ctx context.Context, req resource.UpdateRequest
 		return
 	}
 	if dec.send {
-		secret, diags := secretFromConfig(ctx, req.Config, plan.Secret)
+		var diags diag.Diagnostics
+		ctx, in.Secret, diags = secretFromConfig(ctx, req.Config, plan.Secret)
 		resp.Diagnostics.Append(diags...)
 		if resp.Diagnostics.HasError() {
 			return
 		}
-		in.Secret = secret
-		ctx = maskSecret(ctx, *secret)
 	}
 	out, ok := r.updateObject(ctx, req.State, in, plan, &resp.State, &resp.Diagnostics)
 	if !ok {

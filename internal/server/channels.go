@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"crypto/subtle"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -117,7 +116,7 @@ func (s *Server) channelChanges(ctx context.Context, cur, next store.ChannelReco
 	out.add("events_url", !eqPtr(a.EventsURL, b.EventsURL))
 	out.add("to", !sameSet(a.To, b.To))
 	switch {
-	case next.Secret != nil && (cur.ID == "" || !s.sameChannelSecret(ctx, cur, *next.Secret)):
+	case next.Secret != nil && (cur.ID == "" || !s.sameSealedSecret(ctx, "channel_id", cur.ID, cur.Sealed, cur.SecretRevision, *next.Secret)):
 		out = append(out, "secret")
 	case cur.ID != "" && cur.SecretRevision > 0 && !api.HasSecret(next.Type):
 		out = append(out, "secret")
@@ -152,21 +151,6 @@ func (s *Server) sealChannelSecret(_ context.Context, cur, next *store.ChannelRe
 	next.SecretRevision++
 	next.Sealed, err = kr.Seal([]byte(*plain), secret.Binding{ObjectID: next.ID, Revision: next.SecretRevision})
 	return err
-}
-
-// sameChannelSecret tells whether plaintext is the channel's stored
-// secret; one that cannot be opened counts as different, so that sending
-// it again repairs the row.
-func (s *Server) sameChannelSecret(ctx context.Context, cur store.ChannelRecord, plaintext string) bool {
-	if s.cfg.Keyring == nil || cur.SecretRevision == 0 || cur.Sealed.KeyID == "" {
-		return false
-	}
-	old, err := s.cfg.Keyring.Open(cur.Sealed, secret.Binding{ObjectID: cur.ID, Revision: cur.SecretRevision})
-	if err != nil {
-		s.log.WarnContext(ctx, "stored channel secret could not be opened; it will be replaced", "channel_id", cur.ID, "error", err)
-		return false
-	}
-	return subtle.ConstantTimeCompare(old, []byte(plaintext)) == 1
 }
 
 // cancelDisabledDeliveries cancels the pending deliveries of a channel

@@ -149,7 +149,7 @@ func (s *Server) keyring() (*secret.Keyring, error) {
 // shows that whoever widened its reach supplied it.
 func (s *Server) credentialChanges(ctx context.Context, cur, next store.CredentialRecord) []string {
 	changed := metadataChanges(cur.Credential, next.Credential)
-	if next.Secret != nil && (cur.ID == "" || len(cur.ResendsSecret(next.Credential)) > 0 || !s.sameSecret(ctx, cur, *next.Secret)) {
+	if next.Secret != nil && (cur.ID == "" || len(cur.ResendsSecret(next.Credential)) > 0 || !s.sameSealedSecret(ctx, "credential_id", cur.ID, cur.Sealed, cur.SecretRevision, *next.Secret)) {
 		changed = append(changed, "secret")
 	}
 	return changed
@@ -181,16 +181,18 @@ func (s *Server) sealSecret(_ context.Context, cur, next *store.CredentialRecord
 	return err
 }
 
-// sameSecret tells whether plaintext is the stored secret. A secret that
-// cannot be opened (no key, or a damaged row) counts as different, so that
-// sending the secret again repairs the row.
-func (s *Server) sameSecret(ctx context.Context, cur store.CredentialRecord, plaintext string) bool {
-	if s.cfg.Keyring == nil {
+// sameSealedSecret tells whether plaintext is the secret sealed for the
+// object id at secret revision rev (credentials and channels alike; idKey
+// names the ID in the log, as in credential_id). A
+// secret that is absent or cannot be opened (no key, or a damaged row)
+// counts as different, so that sending the secret again repairs the row.
+func (s *Server) sameSealedSecret(ctx context.Context, idKey, id string, sealed secret.Sealed, rev int64, plaintext string) bool {
+	if s.cfg.Keyring == nil || rev == 0 || sealed.KeyID == "" {
 		return false
 	}
-	old, err := s.cfg.Keyring.Open(cur.Sealed, secret.Binding{ObjectID: cur.ID, Revision: cur.SecretRevision})
+	old, err := s.cfg.Keyring.Open(sealed, secret.Binding{ObjectID: id, Revision: rev})
 	if err != nil {
-		s.log.WarnContext(ctx, "stored secret could not be opened; it will be replaced", "credential_id", cur.ID, "error", err)
+		s.log.WarnContext(ctx, "stored secret could not be opened; it will be replaced", idKey, id, "error", err)
 		return false
 	}
 	return subtle.ConstantTimeCompare(old, []byte(plaintext)) == 1
