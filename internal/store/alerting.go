@@ -78,6 +78,11 @@ type AlertStateRecord struct {
 	// StartedAt is when the current alert began (went pending, or fired);
 	// zero when the machine is ok.
 	StartedAt time.Time
+	// ThresholdRevision is the revision of the threshold the machine was
+	// evaluated under, so that a threshold changed while no evaluator ran
+	// is recognised as changed; 0 when unknown (states stored before the
+	// revision was).
+	ThresholdRevision int64
 }
 
 // AlertBatch is what one evaluation stores: RecordTransitions writes all
@@ -260,19 +265,21 @@ func (nt *nullTimes) parse() error {
 
 // ---- alert states ----
 
-const alertStateColumns = `threshold_id, severity, state, since, clear_since, notified, last_notified, value, started_at`
+const alertStateColumns = `threshold_id, severity, state, since, clear_since, notified, last_notified, value, started_at,
+	threshold_revision`
 
 func scanAlertState(s scanner) (AlertStateRecord, error) {
 	var (
 		rec   AlertStateRecord
 		value sql.NullFloat64
+		rev   sql.NullInt64
 		nt    nullTimes
 	)
 	since, clear, last, started := nt.toZero(&rec.Since), nt.toZero(&rec.ClearSince), nt.toZero(&rec.LastNotified), nt.toZero(&rec.StartedAt)
-	if err := s.Scan(&rec.ThresholdID, &rec.Severity, &rec.State, since, clear, &rec.Notified, last, &value, started); err != nil {
+	if err := s.Scan(&rec.ThresholdID, &rec.Severity, &rec.State, since, clear, &rec.Notified, last, &value, started, &rev); err != nil {
 		return rec, err
 	}
-	rec.Value = nullFloat(value)
+	rec.Value, rec.ThresholdRevision = nullFloat(value), rev.Int64
 	return rec, nt.parse()
 }
 
@@ -340,23 +347,31 @@ func (r sqlReader) CurrentAlerts(ctx context.Context, q AlertQuery) ([]api.Alert
 
 func (t sqlTx) putAlertStates(ctx context.Context, states []AlertStateRecord) error {
 	for chunk := range slices.Chunk(states, alertRowsPerInsert) {
-		args := make([]any, 0, len(chunk)*9)
+		args := make([]any, 0, len(chunk)*10)
 		for _, s := range chunk {
 			state := s.State
 			if state == "" {
 				state = api.AlertOK
 			}
 			args = append(args, s.ThresholdID, s.Severity, state, fmtTimeZero(s.Since), fmtTimeZero(s.ClearSince), s.Notified,
-				fmtTimeZero(s.LastNotified), s.Value, fmtTimeZero(s.StartedAt))
+				fmtTimeZero(s.LastNotified), s.Value, fmtTimeZero(s.StartedAt), revisionColumn(s.ThresholdRevision))
 		}
-		if _, err := t.exec(ctx, `INSERT INTO alert_states (`+alertStateColumns+`) VALUES `+valuesList(len(chunk), 9)+`
+		if _, err := t.exec(ctx, `INSERT INTO alert_states (`+alertStateColumns+`) VALUES `+valuesList(len(chunk), 10)+`
 			ON CONFLICT (threshold_id, severity) DO UPDATE SET state = excluded.state, since = excluded.since,
 			clear_since = excluded.clear_since, notified = excluded.notified, last_notified = excluded.last_notified,
-			value = excluded.value, started_at = excluded.started_at`, args...); err != nil {
+			value = excluded.value, started_at = excluded.started_at, threshold_revision = excluded.threshold_revision`, args...); err != nil {
 			return fmt.Errorf("write alert states: %w", err)
 		}
 	}
 	return nil
+}
+
+// revisionColumn stores an unknown (zero) revision as NULL.
+func revisionColumn(rev int64) any {
+	if rev == 0 {
+		return nil
+	}
+	return rev
 }
 
 func (t sqlTx) DeleteAlertStates(ctx context.Context, thresholdID string) error {

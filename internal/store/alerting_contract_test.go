@@ -123,7 +123,7 @@ func testAlertStates(t *testing.T, open func(t *testing.T) Store) {
 	ctx := t.Context()
 	firing := AlertStateRecord{ThresholdID: "thr_a", Severity: api.SeverityCritical, State: api.AlertFiring,
 		Since: alAt(time.Minute), ClearSince: alAt(2 * time.Minute), Notified: true, LastNotified: alAt(time.Minute),
-		Value: new(99.5), StartedAt: alAt(time.Minute)}
+		Value: new(99.5), StartedAt: alAt(time.Minute), ThresholdRevision: 3}
 	// The zero machine: every time zero, no value; State "" is stored as ok.
 	zero := AlertStateRecord{ThresholdID: "thr_a", Severity: api.SeverityWarning}
 	other := AlertStateRecord{ThresholdID: "thr_0", Severity: api.SeverityWarning, State: api.AlertPending, Since: alAt(0), StartedAt: alAt(0)}
@@ -140,7 +140,7 @@ func testAlertStates(t *testing.T, open func(t *testing.T) Store) {
 
 	// A later batch replaces the machine of the same threshold and severity.
 	resolved := AlertStateRecord{ThresholdID: "thr_a", Severity: api.SeverityCritical, State: api.AlertResolved, Since: alAt(3 * time.Minute),
-		LastNotified: alAt(time.Minute), Value: new(1.0)}
+		LastNotified: alAt(time.Minute), Value: new(1.0), ThresholdRevision: 4}
 	record(t, s, AlertBatch{States: []AlertStateRecord{resolved}})
 	got, err = s.LoadAlertStates(ctx)
 	if err != nil {

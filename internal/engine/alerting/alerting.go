@@ -94,10 +94,16 @@ type entry struct {
 	t    *alert.Threshold
 	// written holds the states last stored, by severity.
 	written map[alert.Severity]store.AlertStateRecord
-	// restored marks an entry made from stored states after a restart,
-	// whose rule is not known to match the one the states were made
-	// under; it is taken as unchanged.
+	// restored marks an entry made from stored states after a restart.
+	// Its states name the threshold revision they were evaluated under:
+	// when that is the threshold's current revision (or unknown, for
+	// states stored before revisions were), it is taken as unchanged.
 	restored bool
+	// changedWhileDown marks a restored entry whose states were
+	// evaluated under another revision of the threshold than the stored
+	// one: the threshold was changed while no evaluator ran, and its
+	// open alerts are resolved as for a change seen while running.
+	changedWhileDown bool
 }
 
 // subject is what a threshold watches, with the names events carry.
@@ -363,6 +369,12 @@ func (e *Evaluator) load(ctx context.Context, now time.Time, b *batch) (map[stri
 		switch {
 		case old == nil:
 			en.t = alert.NewThreshold(rule)
+		case old.changedWhileDown:
+			// What the states were evaluated under is not known beyond
+			// its revision: any change resolves, rather than let an
+			// alert of the old rule go on under the new one.
+			en.t = alert.NewThreshold(rule)
+			en.t.Critical, en.t.Warning = e.resolve(old, now, ReasonChanged, snap, b)
 		case old.restored || sameEvaluation(old, &thr, &rule):
 			// A rename or new channels keep the alert going.
 			en.t, en.written = old.t, old.written
@@ -431,6 +443,7 @@ func (e *Evaluator) restore(ctx context.Context, snap *snapshot, thrs []api.Aler
 				if rule, err := alert.RuleFromAPI(thr); err == nil {
 					en.rule, en.t.Rule = rule, rule
 				}
+				en.changedWhileDown = rec.ThresholdRevision != 0 && rec.ThresholdRevision != thr.Revision
 			} else if en.thr, en.subj, err = e.lastKnown(ctx, rec.ThresholdID); err != nil {
 				return nil, err
 			}
@@ -575,6 +588,7 @@ func (e *Evaluator) evaluate(ctx context.Context, r *reader, en *entry, trs []al
 			m = &en.t.Warning
 		}
 		rec := stateRecord(en.thr.ID, sev, m, values[sev])
+		rec.ThresholdRevision = en.thr.Revision
 		if old, ok := en.written[sev]; !ok || changed(old, rec) {
 			b.States = append(b.States, rec)
 			b.written = append(b.written, writtenState{en, rec})
@@ -638,10 +652,12 @@ func stateRecord(id string, sev alert.Severity, m *alert.Machine, value *float64
 }
 
 // changed tells whether a state record must be stored again: the machine
-// moved, or the figure of a current alert changed (GET /v1/alerts shows
-// it). The figure of an ok machine is not stored on every tick.
+// moved, the figure of a current alert changed (GET /v1/alerts shows it),
+// or the threshold was changed in a way that keeps its alerts (a rename),
+// so that a restart does not take the new revision for a change it
+// missed. The figure of an ok machine is not stored on every tick.
 func changed(a, b store.AlertStateRecord) bool {
-	return a.State != b.State || !a.Since.Equal(b.Since) || !a.ClearSince.Equal(b.ClearSince) || a.Notified != b.Notified ||
+	return a.State != b.State || a.ThresholdRevision != b.ThresholdRevision || !a.Since.Equal(b.Since) || !a.ClearSince.Equal(b.ClearSince) || a.Notified != b.Notified ||
 		!a.LastNotified.Equal(b.LastNotified) || !a.StartedAt.Equal(b.StartedAt) || !eqPtr(a.Value, b.Value)
 }
 

@@ -416,6 +416,67 @@ func TestDeletedWhileDown(t *testing.T) {
 	}
 }
 
+// A threshold changed while no evaluator ran (aiod down) is recognised
+// at the next start by the revision its states were stored under: its
+// open alerts are resolved with the reason, then the new rule is
+// evaluated. A rename seen while running stores the new revision, so a
+// restart after it resolves nothing.
+func TestChangedWhileDown(t *testing.T) {
+	f := newFixture(t)
+	thr := errorRateThreshold()
+	thr.PendingFor = ptr("0s")
+	f.insertThreshold(thr)
+	down := map[string]string{"mon_1": api.OutcomeDown}
+	e := f.evaluator()
+	f.step(e, down)
+	thr, err := f.st.GetThreshold(t.Context(), thr.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	thr.Name = "payments error rate"
+	f.updateThreshold(thr)
+	e.Notify(api.KindThreshold, thr.ID)
+	f.step(e, down)
+	states, err := f.st.LoadAlertStates(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(states) != 1 || states[0].ThresholdRevision != 2 {
+		t.Fatalf("after a rename, states %+v, want revision 2", states)
+	}
+	// A restart after the rename: the alert goes on.
+	e = f.evaluator()
+	f.step(e, down)
+	if got := transitions(f.events()); !slices.Equal(got, []string{"critical:ok→firing"}) {
+		t.Fatalf("after a restart: %v", got)
+	}
+
+	// The evaluator stops; the threshold is changed in the store directly
+	// (no Notify reaches anyone); a new evaluator starts.
+	thr, err = f.st.GetThreshold(t.Context(), thr.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	thr.Critical = ptr(30.0)
+	f.updateThreshold(thr)
+	f.step(f.evaluator(), down)
+	evs := f.events()
+	want := []string{"critical:ok→firing", "critical:firing→resolved (threshold changed)", "critical:ok→firing"}
+	if got := transitions(evs); !slices.Equal(got, want) {
+		t.Fatalf("after a change while down: %v, want %v", got, want)
+	}
+	if d := f.deliveries(evs[1].ID); !slices.Equal(d, []string{"chan_all"}) {
+		t.Fatalf("resolution delivered to %v", d)
+	}
+	states, err = f.st.LoadAlertStates(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(states) != 1 || states[0].ThresholdRevision != 3 || states[0].State != api.AlertFiring {
+		t.Fatalf("states %+v, want firing at revision 3", states)
+	}
+}
+
 // Disabling a threshold resolves its alerts; a disabled threshold is not
 // evaluated.
 func TestDisable(t *testing.T) {
