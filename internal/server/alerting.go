@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -41,24 +40,9 @@ func (s *Server) listAlerts(w http.ResponseWriter, r *http.Request, _ principal)
 			}
 		}
 	}
-	scope, scoped, scopeErrs, err := s.alertThresholdScope(r, q)
-	if err != nil {
-		return err
-	}
-	errs = append(errs, scopeErrs...)
+	aq.EndpointID, aq.Tags, errs = alertScope(q, errs)
 	if len(errs) > 0 {
 		return invalid(errs)
-	}
-	if scoped {
-		// Both filters hold: the thresholds named and those in scope.
-		if len(aq.ThresholdIDs) > 0 {
-			scope = slices.DeleteFunc(scope, func(id string) bool { return !slices.Contains(aq.ThresholdIDs, id) })
-		}
-		if len(scope) == 0 {
-			writeJSON(w, http.StatusOK, api.List[api.Alert]{Items: []api.Alert{}})
-			return nil
-		}
-		aq.ThresholdIDs = scope
 	}
 	items, next, err := s.store.CurrentAlerts(r.Context(), aq)
 	if errors.Is(err, store.ErrBadCursor) {
@@ -71,17 +55,11 @@ func (s *Server) listAlerts(w http.ResponseWriter, r *http.Request, _ principal)
 	return nil
 }
 
-// alertThresholdScope resolves the filters of GET /v1/alerts that select
-// thresholds by what they watch (endpoint_id: the thresholds on the
-// endpoint and on each of its monitors) or carry (tag, ANDed) to the IDs
-// of those thresholds; scoped tells whether any such filter was given.
-//
-// It reads the matching thresholds (and the endpoint's monitors) in full;
-// a scope of more than MaxAlertScope thresholds is refused, as the current
-// alerts are selected with one IN list. Giving AlertQuery EndpointID and
-// Tags, for CurrentAlerts to select threshold_id IN a subquery, would lift
-// that limit.
-func (s *Server) alertThresholdScope(r *http.Request, q url.Values) (ids []string, scoped bool, errs []api.FieldError, err error) {
+// alertScope reads the filters of GET /v1/alerts that select thresholds
+// by what they watch (endpoint_id: the thresholds on the endpoint and on
+// each of its monitors) or carry (tag, ANDed). The store applies them as
+// subqueries, so they select any number of thresholds.
+func alertScope(q url.Values, errs []api.FieldError) (string, []store.Tag, []api.FieldError) {
 	epID := q.Get("endpoint_id")
 	if epID != "" {
 		if e, ok := idFilter("endpoint_id", epID, api.PrefixEndpoint); !ok {
@@ -101,53 +79,8 @@ func (s *Server) alertThresholdScope(r *http.Request, q url.Values) (ids []strin
 			tags = append(tags, store.Tag{Key: k, Value: v})
 		}
 	}
-	if len(errs) > 0 || (epID == "" && len(tags) == 0) {
-		return nil, false, errs, nil
-	}
-	ctx := r.Context()
-	thrs, err := store.ListAll(ctx, func(ctx context.Context, tq store.ThresholdQuery) ([]api.AlertThreshold, string, error) {
-		tq.Tags = tags
-		return s.store.ListThresholds(ctx, tq)
-	})
-	if err != nil {
-		return nil, true, nil, err
-	}
-	var mons map[string]bool
-	if epID != "" {
-		ms, err := store.ListAll(ctx, func(ctx context.Context, mq store.MonitorQuery) ([]api.Monitor, string, error) {
-			mq.EndpointID = epID
-			return s.store.ListMonitors(ctx, mq)
-		})
-		if err != nil {
-			return nil, true, nil, err
-		}
-		mons = make(map[string]bool, len(ms))
-		for _, m := range ms {
-			mons[m.ID] = true
-		}
-	}
-	for _, t := range thrs {
-		onEndpoint := t.EndpointID != nil && *t.EndpointID == epID
-		onItsMonitor := t.MonitorID != nil && mons[*t.MonitorID]
-		if epID != "" && !onEndpoint && !onItsMonitor {
-			continue
-		}
-		ids = append(ids, t.ID)
-	}
-	if len(ids) > MaxAlertScope {
-		field := "endpoint_id"
-		if epID == "" {
-			field = "tag"
-		}
-		errs = append(errs, api.FieldError{Field: field,
-			Message: fmt.Sprintf("the filters match %d thresholds, more than %d: narrow them or filter by threshold_id", len(ids), MaxAlertScope)})
-	}
-	return ids, true, errs, nil
+	return epID, tags, errs
 }
-
-// MaxAlertScope bounds the thresholds that the endpoint_id and tag filters
-// of GET /v1/alerts may select: the store's bound on one IN list.
-const MaxAlertScope = 1000
 
 // listAlertEvents answers GET /v1/alert-events with a page of alert
 // events, newest first.

@@ -378,3 +378,68 @@ func TestAlertsByEndpointAndTag(t *testing.T) {
 		})
 	}
 }
+
+// GET /v1/alerts?endpoint_id= has no bound on the endpoint's thresholds:
+// the store selects them with a subquery. More than a thousand thresholds
+// (the bound of the IN list the server once built) on an endpoint and its
+// monitor all list, with the tag filter too.
+func TestAlertsOfAnEndpointWithManyThresholds(t *testing.T) {
+	srv := acctest.NewServer(t)
+	ctx := t.Context()
+	base := t0.Truncate(time.Microsecond)
+	m := func(id string) api.Meta { return api.Meta{ID: id, Revision: 1, CreatedAt: base, UpdatedAt: base} }
+	ep, other, mon := ids.New(api.PrefixEndpoint, base), ids.New(api.PrefixEndpoint, base), ids.New(api.PrefixMonitor, base)
+	const many = 1100
+	err := srv.Store.Write(ctx, func(tx store.Tx) error {
+		for i, id := range []string{ep, other} {
+			if err := tx.InsertEndpoint(ctx, api.Endpoint{Meta: m(id), Name: fmt.Sprintf("ep-%d", i), URL: "https://example.com",
+				DataClassification: api.ClassInternal}); err != nil {
+				return err
+			}
+		}
+		if err := tx.InsertMonitor(ctx, api.Monitor{Meta: m(mon), Name: "mon", EndpointID: ep, Type: api.MonitorHTTP}); err != nil {
+			return err
+		}
+		var states []store.AlertStateRecord
+		for i := range many + 1 {
+			thr := api.AlertThreshold{Meta: m(ids.New(api.PrefixThreshold, base)), Name: fmt.Sprintf("thr-%d", i),
+				Metric: api.MetricErrorRate, Comparison: new(api.CompareAbove), Critical: new(5.0), Window: new("5m"),
+				Tags: map[string]string{"team": "payments"}}
+			switch {
+			case i == many:
+				// One on another endpoint, which the endpoint filter leaves out.
+				thr.EndpointID = &other
+			case i%2 == 0:
+				thr.EndpointID = &ep
+			default:
+				thr.MonitorID = &mon
+			}
+			if err := tx.InsertThreshold(ctx, thr); err != nil {
+				return err
+			}
+			states = append(states, store.AlertStateRecord{ThresholdID: thr.ID, Severity: api.SeverityCritical,
+				State: api.AlertFiring, Since: base, StartedAt: base})
+		}
+		return tx.RecordTransitions(ctx, store.AlertBatch{States: states})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		query string
+		want  int
+	}{
+		{"limit=1000&endpoint_id=" + ep, many},
+		{"limit=1000&tag=team:payments&endpoint_id=" + ep, many},
+		{"limit=1000&tag=team:payments", many + 1},
+		{"limit=1000&endpoint_id=" + other, 1},
+	} {
+		q, err := url.ParseQuery(c.query)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := len(listAll[api.Alert](t, srv, "/v1/alerts", q)); got != c.want {
+			t.Errorf("%s: %d alerts, want %d", c.query, got, c.want)
+		}
+	}
+}

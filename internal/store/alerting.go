@@ -124,10 +124,17 @@ type AlertQuery struct {
 	// both.
 	Severity string
 	// ThresholdIDs, when not empty, selects the alerts of these
-	// thresholds only. It is also how the server filters by endpoint or
-	// tags: it resolves those to threshold IDs first.
+	// thresholds only (at most maxThresholdFilter IDs).
 	ThresholdIDs []string
-	Limit        int
+	// EndpointID, when set, selects the alerts of the thresholds that
+	// watch the endpoint: those on the endpoint itself and those on each
+	// of its monitors. The store selects them with a subquery, so an
+	// endpoint may have any number of thresholds.
+	EndpointID string
+	// Tags select the alerts of the thresholds that carry every one of
+	// these tags.
+	Tags  []Tag
+	Limit int
 	After        string
 }
 
@@ -314,6 +321,15 @@ func (r sqlReader) CurrentAlerts(ctx context.Context, q AlertQuery) ([]api.Alert
 		for _, id := range q.ThresholdIDs {
 			args = append(args, id)
 		}
+	}
+	if q.EndpointID != "" {
+		conds = append(conds, `threshold_id IN (SELECT id FROM alert_thresholds WHERE endpoint_id = ?
+			OR monitor_id IN (SELECT id FROM monitors WHERE endpoint_id = ?))`)
+		args = append(args, q.EndpointID, q.EndpointID)
+	}
+	for _, tag := range q.Tags {
+		conds = append(conds, "threshold_id IN (SELECT object_id FROM object_tags WHERE key = ? AND value = ?)")
+		args = append(args, tag.Key, tag.Value)
 	}
 	if q.After != "" {
 		id, sev, ok := strings.Cut(q.After, " ")

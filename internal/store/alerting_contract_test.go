@@ -28,6 +28,7 @@ func runAlertingContract(t *testing.T, open func(t *testing.T) Store) {
 		{"EventsRoundTrip", testAlertEventsRoundTrip},
 		{"EventsPaging", testAlertEventsPaging},
 		{"CurrentAlerts", testCurrentAlerts},
+		{"CurrentAlertsByEndpointAndTags", testCurrentAlertsByScope},
 		{"DueOrderAndLimit", testDueDeliveries},
 		{"DeliveredNeverDueAgain", testDeliveredNeverDueAgain},
 		{"RetryAndGiveUp", testDeliveryRetryAndGiveUp},
@@ -695,4 +696,88 @@ func testClaimDeliveries(t *testing.T, open func(t *testing.T) Store) {
 	wantIDs(t, "after the lease", dueIDs(t, s, lease, 0), []string{"dlv_2", "dlv_3"})
 	wantIDs(t, "claimed again after the lease", claim(lease, alAt(2*time.Minute), 0), []string{"dlv_2", "dlv_3"})
 	wantIDs(t, "at the hour", claim(alAt(time.Hour), alAt(2*time.Hour), 0), []string{"dlv_2", "dlv_3", "dlv_later"})
+}
+
+// The endpoint filter of CurrentAlerts selects the alerts of the
+// thresholds on the endpoint and on each of its monitors, the tag filters
+// those of the thresholds carrying every tag, without a bound on how many
+// thresholds match: more than maxThresholdFilter are on ep_1 here.
+func testCurrentAlertsByScope(t *testing.T, open func(t *testing.T) Store) {
+	s := open(t)
+	ctx := t.Context()
+	const many = maxThresholdFilter + 50
+	var states []AlertStateRecord
+	fire := func(id string) {
+		states = append(states, AlertStateRecord{ThresholdID: id, Severity: api.SeverityCritical, State: api.AlertFiring,
+			Since: alAt(0), StartedAt: alAt(0)})
+	}
+	write(t, s, func(tx Tx) error {
+		for _, e := range []api.Endpoint{endpoint("ep_1", "one"), endpoint("ep_2", "two")} {
+			if err := tx.InsertEndpoint(ctx, e); err != nil {
+				return err
+			}
+		}
+		m1, m2 := monitor("mon_1", "m1"), monitor("mon_2", "m2")
+		m2.EndpointID = "ep_2"
+		for _, m := range []api.Monitor{m1, m2} {
+			if err := tx.InsertMonitor(ctx, m); err != nil {
+				return err
+			}
+		}
+		onEndpoint := threshold("thr_ep", "on endpoint")
+		onEndpoint.MonitorID, onEndpoint.EndpointID, onEndpoint.Tags = nil, new("ep_1"), map[string]string{"env": "prod", "team": "a"}
+		onMonitor := threshold("thr_mon", "on monitor")
+		onMonitor.Tags = map[string]string{"env": "dev", "team": "a"}
+		elsewhere := threshold("thr_zz", "elsewhere")
+		elsewhere.MonitorID, elsewhere.Tags = new("mon_2"), map[string]string{"env": "prod"}
+		quiet := threshold("thr_quiet", "quiet")
+		for _, thr := range []api.AlertThreshold{onEndpoint, onMonitor, elsewhere, quiet} {
+			if err := tx.InsertThreshold(ctx, thr); err != nil {
+				return err
+			}
+			if thr.ID != "thr_quiet" {
+				fire(thr.ID)
+			}
+		}
+		for i := range many {
+			thr := threshold(fmt.Sprintf("thr_bulk%05d", i), fmt.Sprintf("bulk %d", i))
+			if err := tx.InsertThreshold(ctx, thr); err != nil {
+				return err
+			}
+			fire(thr.ID)
+		}
+		return nil
+	})
+	record(t, s, AlertBatch{States: states})
+	ids := func(q AlertQuery) []string {
+		t.Helper()
+		q.Limit = MaxLimit
+		var out []string
+		for range 100 {
+			page, next, err := s.CurrentAlerts(ctx, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, a := range page {
+				out = append(out, a.ThresholdID)
+			}
+			if next == "" {
+				return out
+			}
+			q.After = next
+		}
+		t.Fatal("too many pages")
+		return nil
+	}
+	got := ids(AlertQuery{EndpointID: "ep_1"})
+	if len(got) != many+2 || !slices.Contains(got, "thr_ep") || !slices.Contains(got, "thr_mon") || slices.Contains(got, "thr_zz") {
+		t.Errorf("endpoint ep_1: %d alerts (want %d), thr_ep, thr_mon and not thr_zz: %v", len(got), many+2, got[:min(len(got), 5)])
+	}
+	wantIDs(t, "endpoint ep_2", ids(AlertQuery{EndpointID: "ep_2"}), []string{"thr_zz"})
+	wantIDs(t, "endpoint without thresholds", ids(AlertQuery{EndpointID: "ep_none"}), nil)
+	wantIDs(t, "tag env:prod", ids(AlertQuery{Tags: []Tag{{Key: "env", Value: "prod"}}}), []string{"thr_ep", "thr_zz"})
+	wantIDs(t, "tags env:dev and team:a", ids(AlertQuery{Tags: []Tag{{Key: "env", Value: "dev"}, {Key: "team", Value: "a"}}}), []string{"thr_mon"})
+	wantIDs(t, "tag team:a on ep_2", ids(AlertQuery{EndpointID: "ep_2", Tags: []Tag{{Key: "team", Value: "a"}}}), nil)
+	wantIDs(t, "tag env:prod on ep_1", ids(AlertQuery{EndpointID: "ep_1", Tags: []Tag{{Key: "env", Value: "prod"}}}), []string{"thr_ep"})
+	wantIDs(t, "ep_1 and named", ids(AlertQuery{EndpointID: "ep_1", ThresholdIDs: []string{"thr_mon", "thr_zz"}}), []string{"thr_mon"})
 }

@@ -159,6 +159,11 @@ func TestSQLiteAlertingQueriesUseTheirIndexes(t *testing.T) {
 		{`SELECT COUNT(*), MIN(created_at) FROM deliveries WHERE state = 'pending'`, "deliveries_", nil},
 		{`SELECT threshold_id FROM alert_states WHERE state IN ('pending', 'firing') AND severity = ?
 			ORDER BY threshold_id, severity LIMIT ?`, "alert_states_current", []any{"critical", 10}},
+		// GET /v1/alerts?endpoint_id=: the endpoint's thresholds are found
+		// by their indexes, not by reading every threshold.
+		{`SELECT threshold_id FROM alert_states WHERE state IN ('pending', 'firing') AND threshold_id IN
+			(SELECT id FROM alert_thresholds WHERE endpoint_id = ? OR monitor_id IN (SELECT id FROM monitors WHERE endpoint_id = ?))
+			ORDER BY threshold_id, severity LIMIT ?`, "alert_thresholds_endpoint", []any{"ep_1", "ep_1", 10}},
 	} {
 		rows, err := s.reader.QueryContext(t.Context(), `EXPLAIN QUERY PLAN `+c.query, c.args...)
 		if err != nil {
