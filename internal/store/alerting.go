@@ -135,7 +135,7 @@ type AlertQuery struct {
 	// these tags.
 	Tags  []Tag
 	Limit int
-	After        string
+	After string
 }
 
 // AlertEventQuery selects a page of alert events.
