@@ -79,9 +79,15 @@ type AlertEvent struct {
 	FromState     string  `json:"from_state"`
 	ToState       string  `json:"to_state"`
 	// Metric and Window are the threshold's at the time; Window is null
-	// for a metric that is not computed over a window.
-	Metric string  `json:"metric"`
-	Window *string `json:"window"`
+	// for a metric that is not computed over a window. For
+	// error_budget_burn_rate, Window is the long window of the pair of
+	// windows behind the value, LongWindow repeats it and ShortWindow is
+	// the pair's short window ("1h", "1h", "5m"); LongWindow and
+	// ShortWindow are null for every other metric.
+	Metric      string  `json:"metric"`
+	Window      *string `json:"window"`
+	LongWindow  *string `json:"long_window"`
+	ShortWindow *string `json:"short_window"`
 	// Value is the figure the evaluation saw, null when there was none.
 	Value *float64 `json:"value"`
 	// At is the time of the evaluation.

@@ -171,7 +171,7 @@ type OutboxStats struct {
 	OldestAge time.Duration
 }
 
-// alertRowsPerInsert bounds the rows of one multi-row insert: at 19
+// alertRowsPerInsert bounds the rows of one multi-row insert: at 20
 // columns, 200 rows stay well below every dialect's placeholder limit.
 const alertRowsPerInsert = 200
 
@@ -398,9 +398,9 @@ func (t sqlTx) DeleteAlertStates(ctx context.Context, thresholdID string) error 
 // ---- alert events ----
 
 const alertEventColumns = `id, threshold_id, threshold_name, monitor_id, monitor_name, endpoint_id, endpoint_name, runbook_url,
-	severity, from_state, to_state, metric, metric_window, value, at, started_at, resolved_at, reason, reminder`
+	severity, from_state, to_state, metric, metric_window, short_window, value, at, started_at, resolved_at, reason, reminder`
 
-const alertEventColumnCount = 19
+const alertEventColumnCount = 20
 
 // prefixed qualifies each column of a column list with a table alias.
 func prefixed(alias, columns string) string {
@@ -414,7 +414,7 @@ func prefixed(alias, columns string) string {
 func alertEventArgs(e api.AlertEvent) []any {
 	return []any{e.ID, e.ThresholdID, e.ThresholdName, e.MonitorID, e.MonitorName, e.EndpointID, e.EndpointName, e.RunbookURL,
 		e.Severity, e.FromState, e.ToState,
-		e.Metric, e.Window, e.Value, fmtTime(e.At), fmtTimePtr(e.StartedAt), fmtTimePtr(e.ResolvedAt), e.Reason, e.Reminder}
+		e.Metric, e.Window, e.ShortWindow, e.Value, fmtTime(e.At), fmtTimePtr(e.StartedAt), fmtTimePtr(e.ResolvedAt), e.Reason, e.Reminder}
 }
 
 // alertEventDest returns the scan destinations of alertEventColumns for e,
@@ -422,16 +422,21 @@ func alertEventArgs(e api.AlertEvent) []any {
 func alertEventDest(e *api.AlertEvent) ([]any, func() error) {
 	var (
 		monitor, monitorName, ep, epName sql.NullString
-		runbook, window, reason          sql.NullString
+		runbook, window, short, reason   sql.NullString
 		value                            sql.NullFloat64
 		nt                               nullTimes
 	)
 	dest := []any{&e.ID, &e.ThresholdID, &e.ThresholdName, &monitor, &monitorName, &ep, &epName, &runbook,
-		&e.Severity, &e.FromState, &e.ToState, &e.Metric, &window, &value,
+		&e.Severity, &e.FromState, &e.ToState, &e.Metric, &window, &short, &value,
 		nt.toZero(&e.At), nt.toPtr(&e.StartedAt), nt.toPtr(&e.ResolvedAt), &reason, &e.Reminder}
 	return dest, func() error {
 		e.MonitorID, e.MonitorName, e.EndpointID, e.EndpointName = nullStringPtr(monitor), nullStringPtr(monitorName), nullStringPtr(ep), nullStringPtr(epName)
 		e.RunbookURL, e.Window, e.Reason = nullStringPtr(runbook), nullStringPtr(window), nullStringPtr(reason)
+		// A burn-rate event's window is its long window (metric_window)
+		// and its short one (short_window).
+		if e.ShortWindow = nullStringPtr(short); e.ShortWindow != nil {
+			e.LongWindow = nullStringPtr(window)
+		}
 		e.Value = nullFloat(value)
 		return nt.parse()
 	}

@@ -222,8 +222,11 @@ func testAlertEventsRoundTrip(t *testing.T, open func(t *testing.T) Store) {
 	// Every optional field null, and no value: a no-data event.
 	bare := api.AlertEvent{ID: "evt_bare", ThresholdID: "thr_a", ThresholdName: "a", Severity: api.SeverityWarning,
 		FromState: api.AlertResolved, ToState: api.AlertOK, Metric: "consecutive_failures", At: alAt(time.Second)}
-	record(t, s, AlertBatch{Events: []api.AlertEvent{full, bare}})
-	for _, want := range []api.AlertEvent{full, bare} {
+	// A burn-rate event: the long window is the window, with the short.
+	burn := alEvent("evt_burn", "thr_b", 2*time.Second)
+	burn.Metric, burn.Window, burn.LongWindow, burn.ShortWindow = "error_budget_burn_rate", new("1h"), new("1h"), new("5m")
+	record(t, s, AlertBatch{Events: []api.AlertEvent{full, bare, burn}})
+	for _, want := range []api.AlertEvent{full, bare, burn} {
 		got, err := s.GetAlertEvent(ctx, want.ID)
 		if err != nil {
 			t.Fatal(err)

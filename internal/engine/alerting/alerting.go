@@ -667,8 +667,9 @@ func (e *Evaluator) record(en *entry, tr alert.Transition, now time.Time, reason
 		ID: ids.New(api.PrefixAlertEvent, now), ThresholdID: en.thr.ID, ThresholdName: en.thr.Name,
 		MonitorID: en.subj.monitorID, MonitorName: en.subj.monitorName, EndpointID: en.subj.endpointID, EndpointName: en.subj.endpointName,
 		RunbookURL: en.thr.RunbookURL, Severity: string(tr.Severity), FromState: string(tr.From), ToState: string(tr.To),
-		Metric: en.thr.Metric, Window: windowOf(en, tr), At: tr.At, Reminder: tr.Reminder,
+		Metric: en.thr.Metric, At: tr.At, Reminder: tr.Reminder,
 	}
+	ev.Window, ev.LongWindow, ev.ShortWindow = windowsOf(en, tr)
 	if tr.Value != nil && !math.IsNaN(*tr.Value) && !math.IsInf(*tr.Value, 0) {
 		ev.Value = new(*tr.Value)
 	}
@@ -698,17 +699,19 @@ func (e *Evaluator) record(en *entry, tr alert.Transition, now time.Time, reason
 	}
 }
 
-// windowOf is the window an event names: the threshold's for a windowed
-// metric; for a burn rate the pair behind the value, as "long/short"
-// ("1h/5m"); none otherwise.
-func windowOf(en *entry, tr alert.Transition) *string {
+// windowsOf are the windows an event names: the threshold's window for a
+// windowed metric; for a burn rate the pair behind the value, window and
+// long window being the pair's long one ("1h", "1h", "5m"); none
+// otherwise.
+func windowsOf(en *entry, tr alert.Transition) (window, long, short *string) {
 	if en.rule.Metric.Windowed() {
-		return en.thr.Window
+		return en.thr.Window, nil, nil
 	}
 	if tr.Pair == nil {
-		return nil
+		return nil, nil, nil
 	}
-	return new(fmtWindow(tr.Pair.Long) + "/" + fmtWindow(tr.Pair.Short))
+	l := fmtWindow(tr.Pair.Long)
+	return &l, new(l), new(fmtWindow(tr.Pair.Short))
 }
 
 // fmtWindow writes a duration as people write windows: "5m", "1h", "72h".

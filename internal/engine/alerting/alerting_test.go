@@ -583,7 +583,8 @@ func TestBurnRate(t *testing.T) {
 	// A second: 2/14 ≈ 14.3 % long, 2/12 short: both above 10 %.
 	f.step(e, map[string]string{"mon_1": api.OutcomeDown})
 	evs := f.events()
-	if len(evs) != 1 || evs[0].ToState != api.AlertFiring || evs[0].Window == nil || *evs[0].Window != "10m/2m" ||
+	if len(evs) != 1 || evs[0].ToState != api.AlertFiring || evs[0].Window == nil || *evs[0].Window != "10m" ||
+		evs[0].LongWindow == nil || *evs[0].LongWindow != "10m" || evs[0].ShortWindow == nil || *evs[0].ShortWindow != "2m" ||
 		evs[0].Value == nil || math.Abs(*evs[0].Value-100.0*2/14) > 1e-9 {
 		t.Fatalf("burn-rate events: %+v", evs)
 	}

@@ -382,17 +382,19 @@ func Settings(c api.NotificationChannel) (json.RawMessage, error) {
 // EventOf is the event a stored alert event is sent as.
 func EventOf(e api.AlertEvent) notify.Event {
 	out := notify.Event{
-		EventID:    e.ID,
-		State:      notify.State(e.ToState),
-		Severity:   notify.Severity(e.Severity),
-		Threshold:  notify.Ref{ID: e.ThresholdID, Name: e.ThresholdName},
-		Monitor:    ref(e.MonitorID, e.MonitorName),
-		Endpoint:   ref(e.EndpointID, e.EndpointName),
-		Metric:     e.Metric,
-		Value:      e.Value,
-		StartedAt:  e.At,
-		ResolvedAt: e.ResolvedAt,
-		RunbookURL: e.RunbookURL,
+		EventID:     e.ID,
+		State:       notify.State(e.ToState),
+		Severity:    notify.Severity(e.Severity),
+		Threshold:   notify.Ref{ID: e.ThresholdID, Name: e.ThresholdName},
+		Monitor:     ref(e.MonitorID, e.MonitorName),
+		Endpoint:    ref(e.EndpointID, e.EndpointName),
+		Metric:      e.Metric,
+		Value:       e.Value,
+		LongWindow:  e.LongWindow,
+		ShortWindow: e.ShortWindow,
+		StartedAt:   e.At,
+		ResolvedAt:  e.ResolvedAt,
+		RunbookURL:  e.RunbookURL,
 	}
 	if e.Window != nil {
 		out.Window = *e.Window

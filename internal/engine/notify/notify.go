@@ -78,8 +78,14 @@ type Event struct {
 	// was no data (a no_data = alerting threshold fires without one).
 	Value *float64 `json:"value"`
 	// Window is the window the figure was computed over, as the threshold
-	// spells it ("5m").
-	Window string `json:"window"`
+	// spells it ("5m"). For error_budget_burn_rate it is the long window
+	// of the pair of windows behind the value ("1h"), which LongWindow
+	// repeats and ShortWindow completes ("5m"): both windows burnt faster
+	// than the pair's factor. LongWindow and ShortWindow are null for
+	// every other metric.
+	Window      string  `json:"window"`
+	LongWindow  *string `json:"long_window"`
+	ShortWindow *string `json:"short_window"`
 	// StartedAt is when the alert started firing. Together with the
 	// threshold and the severity it identifies one alert, which is why
 	// PagerDuty's dedup key is built from it.
@@ -255,8 +261,14 @@ func DecodeSettings(raw json.RawMessage, v any) error {
 // by the chat, paging and mail formats so that they say the same thing:
 //
 //	FIRING critical: availability_percent is 97.5 over 5m (threshold "checkout up", monitor "checkout", endpoint "payments")
+//
+// A burn rate names both windows: "... is 15.2 over 1h and 5m (...".
 func Describe(e Event) string {
-	s := fmt.Sprintf("%s %s: %s is %s over %s (threshold %q", stateWord(e.State), e.Severity, e.Metric, FormatValue(e.Value), e.Window, e.Threshold.Name)
+	window := e.Window
+	if e.ShortWindow != nil {
+		window += " and " + *e.ShortWindow
+	}
+	s := fmt.Sprintf("%s %s: %s is %s over %s (threshold %q", stateWord(e.State), e.Severity, e.Metric, FormatValue(e.Value), window, e.Threshold.Name)
 	if e.Monitor != nil {
 		s += fmt.Sprintf(", monitor %q", e.Monitor.Name)
 	}

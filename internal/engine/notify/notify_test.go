@@ -29,14 +29,21 @@ func TestEventSchema(t *testing.T) {
 	if err := json.Unmarshal(b, &m); err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range []string{"event_id", "state", "severity", "threshold", "monitor", "endpoint", "metric", "value", "window", "started_at", "resolved_at", "runbook_url"} {
+	for _, k := range []string{"event_id", "state", "severity", "threshold", "monitor", "endpoint", "metric", "value", "window",
+		"long_window", "short_window", "started_at", "resolved_at", "runbook_url"} {
 		if _, ok := m[k]; !ok {
 			t.Errorf("the event has no %q key", k)
 		}
 	}
-	if len(m) != 12 {
-		t.Errorf("the event has %d keys, want the 12 documented", len(m))
+	if len(m) != 14 {
+		t.Errorf("the event has %d keys, want the 14 documented", len(m))
 	}
+	// A burn-rate event: window is the long window, repeated by
+	// long_window, with the short one beside it.
+	burn := notifytest.Event()
+	burn.Metric, burn.Window, burn.LongWindow, burn.ShortWindow = "error_budget_burn_rate", "1h", new("1h"), new("5m")
+	b, _ = json.Marshal(burn)
+	notifytest.GoldenJSON(t, "event_burn_rate.json", b)
 }
 
 func TestDescribe(t *testing.T) {
@@ -49,6 +56,10 @@ func TestDescribe(t *testing.T) {
 	e.Value = nil
 	e.Endpoint = nil
 	if got, want := notify.Describe(e), `RESOLVED critical: availability_percent is no data over 5m (threshold "checkout availability")`; got != want {
+		t.Errorf("Describe = %s\nwant       %s", got, want)
+	}
+	e.Metric, e.Window, e.LongWindow, e.ShortWindow = "error_budget_burn_rate", "1h", new("1h"), new("5m")
+	if got, want := notify.Describe(e), `RESOLVED critical: error_budget_burn_rate is no data over 1h and 5m (threshold "checkout availability")`; got != want {
 		t.Errorf("Describe = %s\nwant       %s", got, want)
 	}
 }
