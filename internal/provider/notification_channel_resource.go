@@ -82,7 +82,9 @@ func channelResourceSchema() schema.Schema {
 		Version: 0,
 		MarkdownDescription: "A notification channel: where alert thresholds send their alerts, as a signed webhook, a Slack message, a PagerDuty event or an email. " +
 			"Its secret is encrypted at rest and never returned by the API; with `secret_wo` it is in neither the plan nor the state, and a secret changed outside Terraform still shows in `terraform plan`, through `secret_revision`. " +
-			"aiod delivers alerts through a durable outbox with retries; `POST /v1/notification-channels/{id}/test` sends a test message.",
+			"aiod delivers alerts through a durable outbox with retries. " +
+			"`POST /v1/notification-channels/{id}/test` sends a test message now: a firing warning labelled as a test (threshold \"AIO test message\" with an empty ID, a summary starting with `TEST`); " +
+			"a `pagerduty` channel gets the trigger and then, at once, its resolve with the same `dedup_key` (`aio/test/<event_id>`), so the test incident opens and closes by itself.",
 		Attributes: map[string]schema.Attribute{
 			"id": schema.StringAttribute{
 				MarkdownDescription: d["id"], Computed: true,

@@ -1,10 +1,13 @@
 package server_test
 
 import (
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -126,5 +129,83 @@ func TestDisablingChannelCancelsItsDeliveries(t *testing.T) {
 	wantStatus(t, r, http.StatusOK)
 	if got := state(mine.ID); got != api.DeliveryCancelled {
 		t.Errorf("after re-enabling: %s, want cancelled", got)
+	}
+}
+
+// A channel test is a labelled firing message, which every receiver
+// shows; for PagerDuty it opens the test incident and closes it at once:
+// a trigger, then a resolve with the same dedup_key, keyed by the test's
+// event ID. A resolve that fails says the incident stays open.
+func TestChannelTestFiresAndPagerDutyResolves(t *testing.T) {
+	srv := acctest.NewServer(t)
+	var (
+		mu        sync.Mutex
+		got       []map[string]any
+		refuseAll atomic.Bool
+	)
+	pd := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var ev map[string]any
+		_ = json.NewDecoder(r.Body).Decode(&ev)
+		mu.Lock()
+		got = append(got, ev)
+		n := len(got)
+		mu.Unlock()
+		if refuseAll.Load() && n%2 == 0 {
+			w.WriteHeader(http.StatusBadRequest)
+			_, _ = io.WriteString(w, `{"status":"invalid event"}`)
+			return
+		}
+		w.WriteHeader(http.StatusAccepted)
+		_, _ = io.WriteString(w, `{"status":"success","message":"Event processed"}`)
+	}))
+	t.Cleanup(pd.Close)
+	const routingKey = "R0utingKeyForTheChannelTest0001"
+	c := createChannel(t, srv, srv.AdminToken, with(chanBody("test-pagerduty", api.ChannelPagerDuty, routingKey), "events_url", pd.URL+"/v2/enqueue"))
+	r := call(t, srv, http.MethodPost, "/v1/notification-channels/"+c.ID+"/test", srv.Tokens[api.RoleEditor], nil)
+	wantStatus(t, r, http.StatusOK)
+	var res api.ChannelTestResult
+	decode(t, r, &res)
+	if res.Outcome != "delivered" || res.Error != nil || strings.Contains(string(r.Body), routingKey) {
+		t.Fatalf("result %s", r.Body)
+	}
+	mu.Lock()
+	events := slices.Clone(got)
+	mu.Unlock()
+	if len(events) != 2 {
+		t.Fatalf("PagerDuty got %d events, want a trigger and a resolve: %v", len(events), events)
+	}
+	trig, res2 := events[0], events[1]
+	wantKey := "aio/test/" + res.EventID
+	if trig["event_action"] != "trigger" || res2["event_action"] != "resolve" || trig["dedup_key"] != wantKey || res2["dedup_key"] != wantKey {
+		t.Errorf("trigger %v/%v, resolve %v/%v, want both keyed %s", trig["event_action"], trig["dedup_key"], res2["event_action"], res2["dedup_key"], wantKey)
+	}
+	payload, _ := trig["payload"].(map[string]any)
+	if summary, _ := payload["summary"].(string); !strings.HasPrefix(summary, "TEST FIRING warning: ") || !strings.Contains(summary, "AIO test message") {
+		t.Errorf("trigger summary %q, want a labelled test", summary)
+	}
+
+	// The resolve refused: the answer says the test incident stays open.
+	refuseAll.Store(true)
+	r = call(t, srv, http.MethodPost, "/v1/notification-channels/"+c.ID+"/test", srv.Tokens[api.RoleEditor], nil)
+	wantStatus(t, r, http.StatusOK)
+	res = api.ChannelTestResult{}
+	decode(t, r, &res)
+	if res.Outcome != "failed" || res.Error == nil || !strings.Contains(*res.Error, "test incident was opened") {
+		t.Errorf("a refused resolve: %s", r.Body)
+	}
+
+	// A webhook receives the firing test message.
+	var body map[string]any
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = json.NewDecoder(r.Body).Decode(&body)
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(hook.Close)
+	wc := createChannel(t, srv, srv.AdminToken, with(chanBody("test-webhook-firing", api.ChannelWebhook, "k"), "url", hook.URL))
+	r = call(t, srv, http.MethodPost, "/v1/notification-channels/"+wc.ID+"/test", srv.Tokens[api.RoleEditor], nil)
+	wantStatus(t, r, http.StatusOK)
+	thr, _ := body["threshold"].(map[string]any)
+	if body["state"] != "firing" || body["resolved_at"] != nil || thr["id"] != "" || thr["name"] != "AIO test message" {
+		t.Errorf("webhook test body %v", body)
 	}
 }

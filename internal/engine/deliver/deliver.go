@@ -416,12 +416,28 @@ func ref(id, name *string) *notify.Ref {
 	return r
 }
 
-// TestChannel sends notify.TestEvent through a channel now, whether or not
-// it is enabled, and returns the receiver's answer. Nothing is stored.
+// TestChannel sends notify.TestEvent (a labelled firing warning) through a
+// channel now, whether or not it is enabled, and returns the receiver's
+// answer. Nothing is stored.
+//
+// For PagerDuty, a trigger the receiver accepted is followed at once by
+// its resolve, with the same dedup_key ("aio/test/<event ID>"): the test
+// incident shows in PagerDuty's history and closes itself. If the resolve
+// fails, the answer is its failure, saying the test incident stays open.
 func (w *Worker) TestChannel(ctx context.Context, rec store.ChannelRecord) (api.ChannelTestResult, error) {
 	now := w.cfg.Clock.Now()
 	d := notify.Delivery{ID: ids.New(api.PrefixDelivery, now), Event: notify.TestEvent(ids.New(api.PrefixAlertEvent, now), now)}
 	res := w.send(ctx, d, rec)
+	if rec.Type == api.ChannelPagerDuty && res.Outcome == notify.Delivered {
+		then := w.cfg.Clock.Now()
+		resolve := notify.Delivery{ID: ids.New(api.PrefixDelivery, then), Event: notify.Resolution(d.Event, then)}
+		rr := w.send(ctx, resolve, rec)
+		rr.Duration += res.Duration
+		if rr.Outcome != notify.Delivered {
+			rr.Error = "the test incident was opened but its resolve failed, resolve it in PagerDuty: " + rr.Error
+		}
+		res = rr
+	}
 	out := api.ChannelTestResult{Outcome: string(res.Outcome), Reply: res.Reply, DurationMS: res.Duration.Milliseconds(),
 		EventID: d.Event.EventID, DeliveryID: d.ID}
 	if res.Status != 0 {

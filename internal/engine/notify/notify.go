@@ -94,6 +94,11 @@ type Event struct {
 	ResolvedAt *time.Time `json:"resolved_at"`
 	// RunbookURL is the threshold's runbook, nil when it has none.
 	RunbookURL *string `json:"runbook_url"`
+	// Test marks the message of a channel test (TestEvent): Describe
+	// labels it, and PagerDuty keys it by its event ID so that it never
+	// merges with a real alert. It is not part of the JSON schema: a
+	// webhook receiver tells a test by its threshold, whose ID is "".
+	Test bool `json:"-"`
 }
 
 // Delivery is one event addressed to one channel: the unit the outbox
@@ -263,12 +268,18 @@ func DecodeSettings(raw json.RawMessage, v any) error {
 //	FIRING critical: availability_percent is 97.5 over 5m (threshold "checkout up", monitor "checkout", endpoint "payments")
 //
 // A burn rate names both windows: "... is 15.2 over 1h and 5m (...".
+//
+// A channel test's message starts with "TEST ".
 func Describe(e Event) string {
+	prefix := ""
+	if e.Test {
+		prefix = "TEST "
+	}
 	window := e.Window
 	if e.ShortWindow != nil {
 		window += " and " + *e.ShortWindow
 	}
-	s := fmt.Sprintf("%s %s: %s is %s over %s (threshold %q", stateWord(e.State), e.Severity, e.Metric, FormatValue(e.Value), window, e.Threshold.Name)
+	s := fmt.Sprintf("%s%s %s: %s is %s over %s (threshold %q", prefix, stateWord(e.State), e.Severity, e.Metric, FormatValue(e.Value), window, e.Threshold.Name)
 	if e.Monitor != nil {
 		s += fmt.Sprintf(", monitor %q", e.Monitor.Name)
 	}
@@ -298,21 +309,32 @@ func FormatValue(v *float64) string {
 }
 
 // TestEvent is the event a channel test (POST
-// /v1/notification-channels/{id}/test) sends: a resolved warning in the
-// real schema, so that the receiver sees exactly the format of real events
-// while nothing is firing and no incident is opened (PagerDuty gets a
-// resolve, which closes nothing that is open). The threshold's ID is empty
-// and its name says what the message is.
+// /v1/notification-channels/{id}/test) sends: a firing warning in the real
+// schema, so that the receiver sees exactly the format of a real alert
+// and a chat or mail reader sees a message. It is labelled: the
+// threshold's ID is empty, its name is "AIO test message", Test is set
+// (Describe starts with "TEST ") and there is no value. A PagerDuty
+// channel test follows it with its resolution (Resolution), so the test
+// incident is opened and closed at once.
 func TestEvent(eventID string, now time.Time) Event {
 	now = now.UTC().Truncate(time.Second)
 	return Event{
-		EventID:    eventID,
-		State:      StateResolved,
-		Severity:   SeverityWarning,
-		Threshold:  Ref{ID: "", Name: "AIO test message"},
-		Metric:     "availability_percent",
-		Window:     "5m",
-		StartedAt:  now,
-		ResolvedAt: &now,
+		EventID:   eventID,
+		State:     StateFiring,
+		Severity:  SeverityWarning,
+		Threshold: Ref{ID: "", Name: "AIO test message"},
+		Metric:    "availability_percent",
+		Window:    "5m",
+		StartedAt: now,
+		Test:      true,
 	}
+}
+
+// Resolution is the resolved event of a firing one at now: the same
+// event ID, threshold, severity and start (so the same PagerDuty
+// dedup_key).
+func Resolution(e Event, now time.Time) Event {
+	now = now.UTC().Truncate(time.Second)
+	e.State, e.ResolvedAt = StateResolved, &now
+	return e
 }

@@ -280,15 +280,25 @@ func TestPostJSONClassification(t *testing.T) {
 	}
 }
 
-// TestTestEvent: a channel test is a resolution, so it opens nothing.
+// TestTestEvent: a channel test is a labelled firing warning, so that a
+// receiver shows it; its resolution keeps what identifies the alert.
 func TestTestEvent(t *testing.T) {
 	now := time.Date(2026, 1, 2, 3, 4, 5, 600, time.UTC)
 	e := notify.TestEvent("evt_test", now)
-	if e.State != notify.StateResolved || e.ResolvedAt == nil || !e.StartedAt.Equal(now.Truncate(time.Second)) || e.EventID != "evt_test" {
+	if e.State != notify.StateFiring || e.ResolvedAt != nil || !e.StartedAt.Equal(now.Truncate(time.Second)) || e.EventID != "evt_test" ||
+		!e.Test || e.Threshold.ID != "" {
 		t.Errorf("TestEvent = %+v", e)
 	}
-	if got := notify.Describe(e); !strings.Contains(got, "AIO test message") {
+	if got := notify.Describe(e); !strings.HasPrefix(got, "TEST FIRING warning: ") || !strings.Contains(got, "AIO test message") {
 		t.Errorf("Describe = %s", got)
+	}
+	r := notify.Resolution(e, now.Add(2*time.Second))
+	if r.State != notify.StateResolved || r.ResolvedAt == nil || !r.ResolvedAt.Equal(now.Add(2*time.Second).Truncate(time.Second)) ||
+		r.EventID != e.EventID || !r.StartedAt.Equal(e.StartedAt) || !r.Test {
+		t.Errorf("Resolution = %+v", r)
+	}
+	if e.ResolvedAt != nil {
+		t.Error("Resolution changed the firing event")
 	}
 }
 

@@ -103,7 +103,12 @@ type Link struct {
 // resolve closes the incident the trigger opened; a retried trigger (or a
 // reminder) is merged into the open incident instead of paging again; and
 // the next alert of the same threshold, starting later, opens a new one.
+// A channel test's message (and its resolution) is keyed by its event ID,
+// "aio/test/<event ID>", so it never touches a real alert's incident.
 func DedupKey(e notify.Event) string {
+	if e.Test {
+		return "aio/test/" + e.EventID
+	}
 	return "aio/" + e.Threshold.ID + "/" + string(e.Severity) + "/" + strconv.FormatInt(e.StartedAt.Unix(), 10)
 }
 
