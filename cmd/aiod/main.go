@@ -24,7 +24,6 @@ import (
 	"github.com/aio-platform/terraform-provider-aio/internal/clock"
 	"github.com/aio-platform/terraform-provider-aio/internal/daemon"
 	"github.com/aio-platform/terraform-provider-aio/internal/engine/egress"
-	"github.com/aio-platform/terraform-provider-aio/internal/engine/notify"
 	"github.com/aio-platform/terraform-provider-aio/internal/engine/notify/email"
 	"github.com/aio-platform/terraform-provider-aio/internal/secret"
 	"github.com/aio-platform/terraform-provider-aio/internal/store"
@@ -44,8 +43,9 @@ Usage:
               [--probe-allow-cidrs CIDRS] [--probe-deny-cidrs CIDRS] [--probe-deny-hosts HOSTS]
               [--max-monitors N] [--max-probe-rate PROBES_PER_SECOND]
               [--smtp-addr HOST:PORT --smtp-from ADDRESS [--smtp-username NAME] [--smtp-password-file FILE]]
-              [--delivery-give-up-after DURATION]
+              [--alert-interval DURATION] [--delivery-give-up-after DURATION] [--delivery-attempt-timeout DURATION]
   aiod dev    [--listen ADDR] [--data DIR] [--root-token TOKEN]     (probes may reach loopback)
+              [the --smtp-*, --alert-interval and --delivery-* flags of serve]
               (off loopback, --root-token must be given, and not the default)
   aiod token create --name NAME --role admin|editor|viewer [--ttl DURATION] [--database FILE]
   aiod token list   [--database FILE]
@@ -61,7 +61,8 @@ Environment: AIOD_LISTEN, AIOD_DATABASE, AIOD_KEY_FILE, AIOD_ENCRYPTION_KEY (bas
 comma-separated, primary first), AIOD_LOG_LEVEL, AIOD_LOG_FORMAT, AIOD_TLS_CERT, AIOD_TLS_KEY,
 AIOD_PROBE_ALLOW_CIDRS, AIOD_PROBE_DENY_CIDRS, AIOD_PROBE_DENY_HOSTS, AIOD_MAX_MONITORS,
 AIOD_MAX_PROBE_RATE, AIOD_SMTP_ADDR, AIOD_SMTP_FROM, AIOD_SMTP_USERNAME, AIOD_SMTP_PASSWORD (the
-password itself), AIOD_SMTP_PASSWORD_FILE, AIOD_DELIVERY_GIVE_UP_AFTER. A flag wins over its variable.
+password itself), AIOD_SMTP_PASSWORD_FILE, AIOD_ALERT_INTERVAL, AIOD_DELIVERY_GIVE_UP_AFTER,
+AIOD_DELIVERY_ATTEMPT_TIMEOUT. A flag wins over its variable.
 
 Probes obey an egress policy and the monitors are capped: see aiod serve --help.
 
@@ -134,9 +135,7 @@ authenticates (AUTH PLAIN, over TLS only) with the password from AIOD_SMTP_PASSW
 file --smtp-password-file names (readable by its owner only, as a key file; one trailing
 newline is ignored). The password is never logged.
 
-Deliveries. A delivery a receiver did not acknowledge is retried with capped, jittered
-exponential backoff for --delivery-give-up-after (default 24h) after its event, then failed.
-
+` + alertingFlagsUsage + `
 Caps. A monitor create past --max-monitors, or a create or update that would take the enabled
 monitors' probes per second (the sum of 1/interval) past --max-probe-rate, is refused with 400.
 
@@ -187,15 +186,10 @@ func serveOptions(args []string, stderr io.Writer) (daemon.Options, error) {
 	if err != nil {
 		return daemon.Options{}, err
 	}
-	smtpAddr := fs.String("smtp-addr", env("AIOD_SMTP_ADDR", ""), "SMTP server (host:port) of email channels")
-	smtpFrom := fs.String("smtp-from", env("AIOD_SMTP_FROM", ""), "sender address of email channels, as aio@example.com or \"AIO <aio@example.com>\"")
-	smtpUser := fs.String("smtp-username", env("AIOD_SMTP_USERNAME", ""), "SMTP user name; the password comes from AIOD_SMTP_PASSWORD or --smtp-password-file")
-	smtpPassFile := fs.String("smtp-password-file", env("AIOD_SMTP_PASSWORD_FILE", ""), "file holding the SMTP password (mode 0600)")
-	giveUp, err := envDuration("AIOD_DELIVERY_GIVE_UP_AFTER", notify.DefaultGiveUpAfter)
+	af, err := addAlertingFlags(fs)
 	if err != nil {
 		return daemon.Options{}, err
 	}
-	fs.DurationVar(&giveUp, "delivery-give-up-after", giveUp, "how long a delivery is retried after its event")
 	fs.IntVar(&maxMonitors, "max-monitors", maxMonitors, "most monitors this aiod accepts (0: no cap)")
 	fs.Float64Var(&maxRate, "max-probe-rate", maxRate, "most probes per second the enabled monitors may ask for together (0: no cap)")
 	if err := fs.Parse(args); err != nil {
@@ -208,11 +202,9 @@ func serveOptions(args []string, stderr io.Writer) (daemon.Options, error) {
 	if err != nil {
 		return daemon.Options{}, err
 	}
-	if giveUp <= 0 {
-		return daemon.Options{}, errors.New("--delivery-give-up-after must be more than 0")
-	}
-	smtp, err := smtpConfig(*smtpAddr, *smtpFrom, *smtpUser, *smtpPassFile, os.Getenv(envSMTPPassword))
-	if err != nil {
+	o := daemon.Options{Listen: *listen, Database: *db, TLSCert: *tlsCert, TLSKey: *tlsKey, Egress: pol,
+		MaxMonitors: maxMonitors, MaxProbeRate: maxRate}
+	if err := af.apply(&o, smtpPasswordFromEnv()); err != nil {
 		return daemon.Options{}, err
 	}
 	logger, err := daemon.NewLogger(stderr, *level, *format)
@@ -223,8 +215,8 @@ func serveOptions(args []string, stderr io.Writer) (daemon.Options, error) {
 	if err != nil {
 		return daemon.Options{}, err
 	}
-	return daemon.Options{Listen: *listen, Database: *db, Logger: logger, Keyring: kr, TLSCert: *tlsCert, TLSKey: *tlsKey,
-		Egress: pol, MaxMonitors: maxMonitors, MaxProbeRate: maxRate, SMTP: smtp, DeliveryGiveUpAfter: giveUp}, nil
+	o.Logger, o.Keyring = logger, kr
+	return o, nil
 }
 
 // envSMTPPassword holds the SMTP password itself.
@@ -354,23 +346,48 @@ func envFloat(name string, def float64) (float64, error) {
 	return f, nil
 }
 
-func cmdDev(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+// devFlags are the parsed flags of aiod dev.
+type devFlags struct {
+	listen, data, root, level string
+	// o holds the alerting options (SMTP, alert interval, delivery times).
+	o daemon.Options
+}
+
+// parseDevFlags parses the flags of aiod dev: its own and the alerting
+// flags it shares with aiod serve.
+func parseDevFlags(args []string, stderr io.Writer) (devFlags, error) {
 	fs := newFlags("dev", stderr)
 	listen := fs.String("listen", env("AIOD_LISTEN", daemon.DefaultListen), "address to listen on")
 	data := fs.String("data", "", "data directory (default: a new temporary directory)")
 	root := fs.String("root-token", daemon.DefaultRootToken, "root (admin) token; required off loopback")
 	level := fs.String("log-level", env("AIOD_LOG_LEVEL", "info"), "log level: debug, info, warn, error")
-	if err := fs.Parse(args); err != nil {
-		return err
+	af, err := addAlertingFlags(fs)
+	if err != nil {
+		return devFlags{}, err
 	}
-	logger, err := daemon.NewLogger(stderr, *level, "text")
+	if err := fs.Parse(args); err != nil {
+		return devFlags{}, err
+	}
+	f := devFlags{listen: *listen, data: *data, root: *root, level: *level}
+	if err := af.apply(&f.o, smtpPasswordFromEnv()); err != nil {
+		return devFlags{}, err
+	}
+	return f, nil
+}
+
+func cmdDev(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	f, err := parseDevFlags(args, stderr)
 	if err != nil {
 		return err
 	}
-	if err := daemon.CheckDevListen(*listen, *root, logger); err != nil {
+	logger, err := daemon.NewLogger(stderr, f.level, "text")
+	if err != nil {
 		return err
 	}
-	dir := *data
+	if err := daemon.CheckDevListen(f.listen, f.root, logger); err != nil {
+		return err
+	}
+	dir := f.data
 	if dir == "" {
 		tmp, err := os.MkdirTemp("", "aiod-dev-")
 		if err != nil {
@@ -395,14 +412,16 @@ func cmdDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	err = daemon.EnsureRootToken(ctx, st, clock.Real{}, *root)
+	err = daemon.EnsureRootToken(ctx, st, clock.Real{}, f.root)
 	st.Close()
 	if err != nil {
 		return err
 	}
-	return daemon.Serve(ctx, daemon.Options{Listen: *listen, Database: dbPath, Logger: logger, Keyring: kr,
-		Egress: devEgress(), MaxMonitors: daemon.DefaultMaxMonitors, MaxProbeRate: daemon.DefaultMaxProbeRate,
-		Ready: func(addr string) { fmt.Fprint(stdout, daemon.DevBanner(addr, *root, dir)) }})
+	o := f.o
+	o.Listen, o.Database, o.Logger, o.Keyring = f.listen, dbPath, logger, kr
+	o.Egress, o.MaxMonitors, o.MaxProbeRate = devEgress(), daemon.DefaultMaxMonitors, daemon.DefaultMaxProbeRate
+	o.Ready = func(addr string) { fmt.Fprint(stdout, daemon.DevBanner(addr, f.root, dir)) }
+	return daemon.Serve(ctx, o)
 }
 
 // devEgress is the egress policy of aiod dev: the default one, with
