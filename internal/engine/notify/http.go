@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/aio-platform/terraform-provider-aio/internal/engine/egress"
+	"github.com/aio-platform/terraform-provider-aio/internal/redact"
 )
 
 // UserAgent is the User-Agent of every HTTP delivery.
@@ -192,10 +193,10 @@ func responseTime(resp *http.Response) time.Time {
 // secret out of text that was not one; and what the cut (or the read
 // limit, when truncated) leaves of a secret at the end is removed.
 func excerpt(b []byte, truncated bool, secrets [][]byte) string {
-	forms := allForms(secrets)
-	s := redact(strings.ToValidUTF8(string(b), "?"), forms)
+	sc := redact.New(secrets...)
+	s := sc.Redact(strings.ToValidUTF8(string(b), "?"))
 	if truncated {
-		s = trimPartial(s, forms)
+		s = sc.TrimTail(s)
 	}
 	s = strings.Map(func(r rune) rune {
 		if r < ' ' || r == 0x7f {
@@ -203,8 +204,7 @@ func excerpt(b []byte, truncated bool, secrets [][]byte) string {
 		}
 		return r
 	}, s)
-	s = redact(strings.Join(strings.Fields(s), " "), forms)
-	return cutScrubbed(s, maxReply, forms)
+	return sc.Cut(strings.Join(strings.Fields(s), " "), maxReply)
 }
 
 // ShowURL names a URL in error text without its query string, fragment or
