@@ -349,4 +349,3 @@ func Truncate(s string, n int) string {
 	}
 	return s[:cut] + Ellipsis
 }
-
