@@ -76,6 +76,14 @@ type Options struct {
 	// itself sets it long, so that the evaluator's own ticks do not race
 	// with the probes' results.
 	AlertInterval time.Duration
+	// DeliveryAttemptTimeout bounds one delivery attempt of the engine's
+	// delivery worker (notify.DefaultAttemptTimeout when zero), so that a
+	// test of a hanging receiver sees its attempts time out in real time
+	// without waiting the default 10 s each.
+	DeliveryAttemptTimeout time.Duration
+	// DeliveryGiveUpAfter is how long the engine retries a delivery (24 h
+	// when zero).
+	DeliveryGiveUpAfter time.Duration
 }
 
 // NewServer starts an aiod on a temporary SQLite file and stops it when
@@ -125,7 +133,8 @@ func NewServer(t testing.TB, opts ...Options) *Server {
 		MaxMonitors: o.MaxMonitors, MaxProbeRate: o.MaxProbeRate}
 	var eng *engine.Engine
 	if o.Engine {
-		eng = engine.New(engine.Config{Store: st, Keyring: o.Keyring, Clock: o.Clock, Logger: o.Logger, Egress: o.Egress, AlertInterval: o.AlertInterval})
+		eng = engine.New(engine.Config{Store: st, Keyring: o.Keyring, Clock: o.Clock, Logger: o.Logger, Egress: o.Egress, AlertInterval: o.AlertInterval,
+			DeliveryAttemptTimeout: o.DeliveryAttemptTimeout, DeliveryGiveUpAfter: o.DeliveryGiveUpAfter})
 		scfg.OnChange, scfg.Metrics = eng.Notify, eng.MetricsHandler()
 		ectx, stop := context.WithCancel(context.Background())
 		done := make(chan error, 1)
@@ -144,7 +153,8 @@ func NewServer(t testing.TB, opts ...Options) *Server {
 		// The channel test endpoint sends at once; it needs no running
 		// engine, only a worker's senders under the same egress policy.
 		reg := senders.Registry(senders.Options{HTTPClient: senders.NewHTTPClient(o.Egress), Clock: o.Clock})
-		scfg.TestChannel = deliver.New(deliver.Config{Store: st, Keyring: o.Keyring, Registry: reg, Clock: o.Clock, Logger: o.Logger}).TestChannel
+		scfg.TestChannel = deliver.New(deliver.Config{Store: st, Keyring: o.Keyring, Registry: reg, Clock: o.Clock, Logger: o.Logger,
+			AttemptTimeout: o.DeliveryAttemptTimeout}).TestChannel
 	}
 	srv, err := server.New(ctx, scfg)
 	if err != nil {

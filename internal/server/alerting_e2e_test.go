@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -31,14 +32,18 @@ type hookCall struct {
 
 // e2eReceiver is a webhook receiver on 127.0.0.1 that verifies every
 // request's signature on the test's clock and records it. It can be taken
-// down (connection refused) and brought back on the same address, and told
-// to answer 500.
+// down (connection refused) and brought back on the same address, told
+// to answer 500, or told to hang: accept the request and never answer
+// (until the client gives up), which it records with Status 0.
 type e2eReceiver struct {
 	t      *testing.T
 	secret []byte
 	clk    clock.Clock
 	addr   string
 	status atomic.Int32
+	hang   atomic.Bool
+	// hanging counts the requests it holds unanswered now.
+	hanging atomic.Int32
 
 	mu    sync.Mutex
 	hs    *httptest.Server
@@ -93,6 +98,22 @@ func (rv *e2eReceiver) serve(w http.ResponseWriter, r *http.Request) {
 		VerifyErr: webhook.Verify(rv.secret, r.Header.Get(webhook.HeaderSignature), body, rv.clk.Now(), 5*time.Minute)}
 	if c.EventID != ev.EventID {
 		c.VerifyErr = fmt.Errorf("AIO-Event-Id %q, body's event_id %q", c.EventID, ev.EventID)
+	}
+	if rv.hang.Load() {
+		// Hold the request until aiod's attempt times out and drops the
+		// connection (bounded, so that a broken timeout cannot hang the
+		// test): no answer ever reaches aiod.
+		rv.hanging.Add(1)
+		select {
+		case <-r.Context().Done():
+		case <-time.After(30 * time.Second):
+		}
+		rv.hanging.Add(-1)
+		c.Status = 0
+		rv.mu.Lock()
+		rv.calls = append(rv.calls, c)
+		rv.mu.Unlock()
+		return
 	}
 	rv.mu.Lock()
 	rv.calls = append(rv.calls, c)
@@ -208,7 +229,8 @@ func e2eMonitor(t *testing.T, srv *acctest.Server, targetURL string) api.Monitor
 //     recovery_for after the figure cleared.
 //  2. The receiver is down (connection refused, then 500) while the alert
 //     fires again; once back, each delivery arrives exactly once and GET
-//     /v1/deliveries shows the failed attempts.
+//     /v1/deliveries shows the failed attempts. (A receiver that hangs is
+//     TestAlertingHangingReceiverEndToEnd's.)
 //  3. The target flaps: the deliveries stay within the bound that
 //     pending_for and recovery_for allow.
 func TestAlertingEndToEnd(t *testing.T) {
@@ -547,4 +569,157 @@ func TestAlertingHysteresisEndToEnd(t *testing.T) {
 		t.Fatalf("resolved event %+v, want the figure at or under recovery_critical (20)", res)
 	}
 	t.Logf("%d rises past critical over %d probes: %d webhooks", rises, len(history), len(rv.all()))
+}
+
+// TestAlertingHangingReceiverEndToEnd: one alert notifies two webhook
+// channels; one receiver hangs (accepts, never answers) while the other
+// answers. The healthy channel's delivery arrives while the hanging one's
+// first attempt is still waiting; the hanging channel's attempts time out
+// after the attempt timeout and are recorded with a timeout error; once
+// the receiver answers again, its deliveries arrive, each exactly once,
+// and so do the resolution's on both channels.
+func TestAlertingHangingReceiverEndToEnd(t *testing.T) {
+	const attemptTimeout = time.Second
+	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	clk := clock.NewFake(t0)
+	srv := acctest.NewServer(t, acctest.Options{Clock: clk, Engine: true, AlertInterval: 24 * time.Hour,
+		DeliveryAttemptTimeout: attemptTimeout})
+	ctx := t.Context()
+
+	target, failing := switchableTarget(t)
+	const secret = "whsec-e2e-hang-0123456789"
+	slow, fast := newE2EReceiver(t, secret, clk), newE2EReceiver(t, secret, clk)
+	mon := e2eMonitor(t, srv, target.URL)
+	chSlow := createChannel(t, srv, srv.AdminToken, with(chanBody("hangs", api.ChannelWebhook, secret), "url", slow.URL()))
+	chFast := createChannel(t, srv, srv.AdminToken, with(chanBody("answers", api.ChannelWebhook, secret), "url", fast.URL()))
+	thr := createThreshold(t, srv, srv.AdminToken, map[string]any{"name": "target-down", "monitor_id": mon.ID,
+		"metric": api.MetricConsecutiveFailure, "comparison": "above", "critical": 1,
+		"pending_for": "0s", "recovery_for": "0s", "channel_ids": []string{chSlow.ID, chFast.ID}})
+	step := e2eStepper(t, srv, clk, mon.ID)
+	lastEvent := func() api.AlertEvent {
+		t.Helper()
+		evs := listAll[api.AlertEvent](t, srv, "/v1/alert-events", url.Values{"threshold_id": {thr.ID}})
+		if len(evs) == 0 {
+			return api.AlertEvent{ToState: api.AlertOK}
+		}
+		return evs[0] // newest first
+	}
+	deliveryTo := func(eventID, channelID string) api.Delivery {
+		t.Helper()
+		for _, d := range listAll[api.Delivery](t, srv, "/v1/deliveries", url.Values{"event_id": {eventID}}) {
+			if d.ChannelID == channelID {
+				return d
+			}
+		}
+		t.Fatalf("no delivery of %s to %s", eventID, channelID)
+		return api.Delivery{}
+	}
+
+	slow.hang.Store(true)
+	step()
+	failing.Store(true)
+	for i := 0; i < 5 && lastEvent().ToState != api.AlertFiring; i++ {
+		step()
+	}
+	fired := lastEvent()
+	if fired.ToState != api.AlertFiring {
+		t.Fatalf("the alert did not fire: %+v", fired)
+	}
+	// The healthy channel is not held up: its delivery is recorded
+	// delivered while the hanging channel's first attempt still waits
+	// (the attempt timeout is a real second).
+	waitFor(t, 10*time.Second, "the healthy channel's delivery", func() bool {
+		return deliveryTo(fired.ID, chFast.ID).State == api.DeliveryDelivered
+	})
+	if d := deliveryTo(fired.ID, chSlow.ID); d.Attempts != 0 || d.State != api.DeliveryPending {
+		t.Fatalf("the healthy delivery waited for the hanging one: %+v", d)
+	}
+	waitFor(t, 5*time.Second, "the hanging receiver to hold a request", func() bool { return slow.hanging.Load() >= 1 })
+
+	// The hanging attempts time out, one attempt timeout each, and are
+	// recorded with a timeout error; the retries (due on the fake clock as
+	// the probes move it) hang too.
+	var hung api.Delivery
+	for i := 0; i < 10; i++ {
+		waitFor(t, 5*attemptTimeout, "the hanging attempt to be recorded", func() bool {
+			hung = deliveryTo(fired.ID, chSlow.ID)
+			return hung.Attempts >= 1 && slow.hanging.Load() == 0
+		})
+		if hung.Attempts >= 2 {
+			break
+		}
+		step()
+	}
+	if hung.Attempts < 2 || hung.State != api.DeliveryPending || hung.LastStatus != nil || hung.LastError == nil ||
+		*hung.LastError != "POST "+slow.URL()+": timed out waiting for the receiver" {
+		t.Fatalf("after the hanging attempts: %+v (last error %v)", hung, hung.LastError)
+	}
+	attempts, err := srv.Store.ListDeliveryAttempts(ctx, hung.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range attempts {
+		if a.Status != nil || a.Error == nil || !strings.Contains(*a.Error, "timed out") ||
+			a.DurationMS < attemptTimeout.Milliseconds()*9/10 {
+			t.Fatalf("a hanging attempt recorded as %+v, want a timeout after about %v", a, attemptTimeout)
+		}
+	}
+	if n := len(slow.accepted()); n != 0 {
+		t.Fatalf("the hanging receiver answered %d requests", n)
+	}
+
+	// Back: the delivery arrives, once; then the resolution reaches both.
+	slow.hang.Store(false)
+	for i := 0; i < 12 && deliveryTo(fired.ID, chSlow.ID).State != api.DeliveryDelivered; i++ {
+		step()
+		time.Sleep(50 * time.Millisecond)
+	}
+	failing.Store(false)
+	for i := 0; i < 5 && lastEvent().ToState != api.AlertResolved; i++ {
+		step()
+	}
+	resolved := lastEvent()
+	if resolved.ToState != api.AlertResolved {
+		t.Fatalf("the alert did not resolve: %+v", resolved)
+	}
+	waitFor(t, 10*time.Second, "every delivery to be delivered", func() bool {
+		return len(listAll[api.Delivery](t, srv, "/v1/deliveries", url.Values{"state": {api.DeliveryPending}})) == 0
+	})
+	for _, c := range []struct {
+		rv *e2eReceiver
+		ch api.NotificationChannel
+	}{{slow, chSlow}, {fast, chFast}} {
+		byID := map[string]int{}
+		for _, call := range c.rv.accepted() {
+			if call.VerifyErr != nil {
+				t.Fatalf("%s: a request that does not verify: %+v", c.ch.Name, call)
+			}
+			byID[call.DeliveryID]++
+		}
+		ds := listAll[api.Delivery](t, srv, "/v1/deliveries", url.Values{"channel_id": {c.ch.ID}})
+		if len(ds) != 2 || len(byID) != 2 {
+			t.Fatalf("%s: %d deliveries, %d accepted, want the firing and the resolution: %+v", c.ch.Name, len(ds), len(byID), ds)
+		}
+		for _, d := range ds {
+			if d.State != api.DeliveryDelivered || byID[d.ID] != 1 {
+				t.Fatalf("%s: delivery %+v accepted %d times, want delivered once", c.ch.Name, d, byID[d.ID])
+			}
+		}
+	}
+	// The firing delivery to the hanging channel: its timed-out attempts,
+	// then the one the receiver acknowledged, last.
+	d := deliveryTo(fired.ID, chSlow.ID)
+	attempts, err = srv.Store.ListDeliveryAttempts(ctx, d.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(attempts) != d.Attempts || d.Attempts < hung.Attempts+1 {
+		t.Fatalf("the hanging channel's firing delivery %+v has %d attempts recorded", d, len(attempts))
+	}
+	for i, a := range attempts {
+		last := i == len(attempts)-1
+		if ok := a.Status != nil && *a.Status == http.StatusOK; ok != last {
+			t.Fatalf("attempt %d of %d: %+v", i+1, len(attempts), a)
+		}
+	}
 }
