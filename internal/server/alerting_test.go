@@ -184,7 +184,7 @@ func TestListAlertEvents(t *testing.T) {
 	decodeLoose(t, r.Body, &raw)
 	wantMembers(t, raw.Items[0], "id", "threshold_id", "threshold_name", "monitor_id", "monitor_name", "endpoint_id", "endpoint_name",
 		"runbook_url", "severity", "from_state",
-		"to_state", "metric", "window", "value", "at", "started_at", "resolved_at", "reason", "reminder")
+		"to_state", "metric", "window", "long_window", "short_window", "value", "at", "started_at", "resolved_at", "reason", "reminder")
 	if raw.NextCursor == "" {
 		t.Error("a page of 1 of 5 should've had a next_cursor")
 	}
