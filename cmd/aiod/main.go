@@ -23,6 +23,7 @@ import (
 	"github.com/aio-platform/terraform-provider-aio/internal/auth"
 	"github.com/aio-platform/terraform-provider-aio/internal/clock"
 	"github.com/aio-platform/terraform-provider-aio/internal/daemon"
+	"github.com/aio-platform/terraform-provider-aio/internal/engine/alerting"
 	"github.com/aio-platform/terraform-provider-aio/internal/engine/egress"
 	"github.com/aio-platform/terraform-provider-aio/internal/engine/notify"
 	"github.com/aio-platform/terraform-provider-aio/internal/engine/notify/email"
@@ -44,7 +45,7 @@ Usage:
               [--probe-allow-cidrs CIDRS] [--probe-deny-cidrs CIDRS] [--probe-deny-hosts HOSTS]
               [--max-monitors N] [--max-probe-rate PROBES_PER_SECOND]
               [--smtp-addr HOST:PORT --smtp-from ADDRESS [--smtp-username NAME] [--smtp-password-file FILE]]
-              [--delivery-give-up-after DURATION]
+              [--delivery-give-up-after DURATION] [--delivery-attempt-timeout DURATION] [--alert-interval DURATION]
   aiod dev    [--listen ADDR] [--data DIR] [--root-token TOKEN]     (probes may reach loopback)
               (off loopback, --root-token must be given, and not the default)
   aiod token create --name NAME --role admin|editor|viewer [--ttl DURATION] [--database FILE]
@@ -61,7 +62,8 @@ Environment: AIOD_LISTEN, AIOD_DATABASE, AIOD_KEY_FILE, AIOD_ENCRYPTION_KEY (bas
 comma-separated, primary first), AIOD_LOG_LEVEL, AIOD_LOG_FORMAT, AIOD_TLS_CERT, AIOD_TLS_KEY,
 AIOD_PROBE_ALLOW_CIDRS, AIOD_PROBE_DENY_CIDRS, AIOD_PROBE_DENY_HOSTS, AIOD_MAX_MONITORS,
 AIOD_MAX_PROBE_RATE, AIOD_SMTP_ADDR, AIOD_SMTP_FROM, AIOD_SMTP_USERNAME, AIOD_SMTP_PASSWORD (the
-password itself), AIOD_SMTP_PASSWORD_FILE, AIOD_DELIVERY_GIVE_UP_AFTER. A flag wins over its variable.
+password itself), AIOD_SMTP_PASSWORD_FILE, AIOD_DELIVERY_GIVE_UP_AFTER, AIOD_DELIVERY_ATTEMPT_TIMEOUT,
+AIOD_ALERT_INTERVAL. A flag wins over its variable.
 
 Probes obey an egress policy and the monitors are capped: see aiod serve --help.
 
@@ -136,6 +138,9 @@ newline is ignored). The password is never logged.
 
 Deliveries. A delivery a receiver did not acknowledge is retried with capped, jittered
 exponential backoff for --delivery-give-up-after (default 24h) after its event, then failed.
+Each attempt is bounded by --delivery-attempt-timeout (default 10s); an attempt cut short by a
+crash of aiod is sent again once its lease (the attempt timeout and 30s) has passed. The alert
+thresholds are evaluated every --alert-interval (default 10s).
 
 Caps. A monitor create past --max-monitors, or a create or update that would take the enabled
 monitors' probes per second (the sum of 1/interval) past --max-probe-rate, is refused with 400.
@@ -196,6 +201,16 @@ func serveOptions(args []string, stderr io.Writer) (daemon.Options, error) {
 		return daemon.Options{}, err
 	}
 	fs.DurationVar(&giveUp, "delivery-give-up-after", giveUp, "how long a delivery is retried after its event")
+	attemptTimeout, err := envDuration("AIOD_DELIVERY_ATTEMPT_TIMEOUT", notify.DefaultAttemptTimeout)
+	if err != nil {
+		return daemon.Options{}, err
+	}
+	fs.DurationVar(&attemptTimeout, "delivery-attempt-timeout", attemptTimeout, "time limit of one delivery attempt")
+	alertInterval, err := envDuration("AIOD_ALERT_INTERVAL", alerting.DefaultInterval)
+	if err != nil {
+		return daemon.Options{}, err
+	}
+	fs.DurationVar(&alertInterval, "alert-interval", alertInterval, "how often the alert thresholds are evaluated")
 	fs.IntVar(&maxMonitors, "max-monitors", maxMonitors, "most monitors this aiod accepts (0: no cap)")
 	fs.Float64Var(&maxRate, "max-probe-rate", maxRate, "most probes per second the enabled monitors may ask for together (0: no cap)")
 	if err := fs.Parse(args); err != nil {
@@ -211,6 +226,9 @@ func serveOptions(args []string, stderr io.Writer) (daemon.Options, error) {
 	if giveUp <= 0 {
 		return daemon.Options{}, errors.New("--delivery-give-up-after must be more than 0")
 	}
+	if attemptTimeout <= 0 || alertInterval <= 0 {
+		return daemon.Options{}, errors.New("--delivery-attempt-timeout and --alert-interval must be more than 0")
+	}
 	smtp, err := smtpConfig(*smtpAddr, *smtpFrom, *smtpUser, *smtpPassFile, os.Getenv(envSMTPPassword))
 	if err != nil {
 		return daemon.Options{}, err
@@ -224,7 +242,8 @@ func serveOptions(args []string, stderr io.Writer) (daemon.Options, error) {
 		return daemon.Options{}, err
 	}
 	return daemon.Options{Listen: *listen, Database: *db, Logger: logger, Keyring: kr, TLSCert: *tlsCert, TLSKey: *tlsKey,
-		Egress: pol, MaxMonitors: maxMonitors, MaxProbeRate: maxRate, SMTP: smtp, DeliveryGiveUpAfter: giveUp}, nil
+		Egress: pol, MaxMonitors: maxMonitors, MaxProbeRate: maxRate, SMTP: smtp, DeliveryGiveUpAfter: giveUp,
+		DeliveryAttemptTimeout: attemptTimeout, AlertInterval: alertInterval}, nil
 }
 
 // envSMTPPassword holds the SMTP password itself.

@@ -30,6 +30,8 @@ import (
 
 	"github.com/aio-platform/terraform-provider-aio/internal/api"
 	"github.com/aio-platform/terraform-provider-aio/internal/daemon"
+	"github.com/aio-platform/terraform-provider-aio/internal/engine/alerting"
+	"github.com/aio-platform/terraform-provider-aio/internal/engine/notify"
 	"github.com/aio-platform/terraform-provider-aio/internal/engine/notify/email"
 	"github.com/aio-platform/terraform-provider-aio/internal/secret"
 	"github.com/aio-platform/terraform-provider-aio/internal/store"
@@ -590,5 +592,32 @@ func TestServeEgressFlags(t *testing.T) {
 	}
 	if !strings.Contains(a.logs.String(), `"allow_cidrs":"[127.0.0.0/8 ::1/128]"`) || !strings.Contains(a.logs.String(), `"deny_cidrs":"[127.0.0.2/32]"`) {
 		t.Errorf("the startup log does not state the policy:\n%s", a.logs.String())
+	}
+}
+
+// TestServeAlertTimingFlags: --alert-interval and --delivery-attempt-timeout
+// reach the daemon's options, default to the engine's defaults, and a zero
+// or negative value is refused before aiod starts.
+func TestServeAlertTimingFlags(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "aio.db")
+	o, err := serveOptions([]string{"--database", db}, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.AlertInterval != alerting.DefaultInterval || o.DeliveryAttemptTimeout != notify.DefaultAttemptTimeout {
+		t.Fatalf("defaults: alert interval %v, attempt timeout %v", o.AlertInterval, o.DeliveryAttemptTimeout)
+	}
+	t.Setenv("AIOD_ALERT_INTERVAL", "3s")
+	o, err = serveOptions([]string{"--database", db, "--delivery-attempt-timeout", "2s"}, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.AlertInterval != 3*time.Second || o.DeliveryAttemptTimeout != 2*time.Second {
+		t.Fatalf("alert interval %v, attempt timeout %v; want 3s and 2s", o.AlertInterval, o.DeliveryAttemptTimeout)
+	}
+	for _, args := range [][]string{{"--alert-interval", "0s"}, {"--delivery-attempt-timeout", "-1s"}} {
+		if _, err := serveOptions(append([]string{"--database", db}, args...), &bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), args[0]) {
+			t.Errorf("%v: got %v, want an error naming %s", args, err, args[0])
+		}
 	}
 }

@@ -72,6 +72,12 @@ type Options struct {
 	// DeliveryGiveUpAfter is how long a delivery is retried after its
 	// event (24 h when zero).
 	DeliveryGiveUpAfter time.Duration
+	// AlertInterval is how often the alert thresholds are evaluated
+	// (the engine's default, 10 s, when zero).
+	AlertInterval time.Duration
+	// DeliveryAttemptTimeout bounds one delivery attempt (the engine's
+	// default, 10 s, when zero).
+	DeliveryAttemptTimeout time.Duration
 }
 
 // ErrNoAdminToken is returned when aiod would start with nobody able to
@@ -141,7 +147,7 @@ func Serve(ctx context.Context, o Options) error {
 	logEgress(o.Logger, o.Egress)
 	logSMTP(o.Logger, o.SMTP)
 	eng := engine.New(engine.Config{Store: st, Keyring: o.Keyring, Clock: o.Clock, Logger: o.Logger, Egress: o.Egress,
-		SMTP: o.SMTP, DeliveryGiveUpAfter: o.DeliveryGiveUpAfter})
+		SMTP: o.SMTP, DeliveryGiveUpAfter: o.DeliveryGiveUpAfter, AlertInterval: o.AlertInterval, DeliveryAttemptTimeout: o.DeliveryAttemptTimeout})
 	srv, err := server.New(ctx, server.Config{Store: st, Clock: o.Clock, Logger: o.Logger, Keyring: o.Keyring,
 		OnChange: eng.Notify, Metrics: eng.MetricsHandler(), MaxMonitors: o.MaxMonitors, MaxProbeRate: o.MaxProbeRate,
 		TestChannel: eng.Deliver.TestChannel})
