@@ -28,6 +28,7 @@ import (
 	"github.com/aio-platform/terraform-provider-aio/internal/engine/notify"
 	"github.com/aio-platform/terraform-provider-aio/internal/engine/notify/email"
 	"github.com/aio-platform/terraform-provider-aio/internal/secret"
+	"github.com/aio-platform/terraform-provider-aio/internal/server"
 	"github.com/aio-platform/terraform-provider-aio/internal/store"
 )
 
@@ -46,6 +47,7 @@ Usage:
               [--max-monitors N] [--max-probe-rate PROBES_PER_SECOND]
               [--smtp-addr HOST:PORT --smtp-from ADDRESS [--smtp-username NAME] [--smtp-password-file FILE]]
               [--delivery-give-up-after DURATION] [--delivery-attempt-timeout DURATION] [--alert-interval DURATION]
+              [--rate-limit REQUESTS_PER_SECOND] [--rate-burst REQUESTS]
   aiod dev    [--listen ADDR] [--data DIR] [--root-token TOKEN]     (probes may reach loopback)
               (off loopback, --root-token must be given, and not the default)
   aiod token create --name NAME --role admin|editor|viewer [--ttl DURATION] [--database FILE]
@@ -63,7 +65,7 @@ comma-separated, primary first), AIOD_LOG_LEVEL, AIOD_LOG_FORMAT, AIOD_TLS_CERT,
 AIOD_PROBE_ALLOW_CIDRS, AIOD_PROBE_DENY_CIDRS, AIOD_PROBE_DENY_HOSTS, AIOD_MAX_MONITORS,
 AIOD_MAX_PROBE_RATE, AIOD_SMTP_ADDR, AIOD_SMTP_FROM, AIOD_SMTP_USERNAME, AIOD_SMTP_PASSWORD (the
 password itself), AIOD_SMTP_PASSWORD_FILE, AIOD_DELIVERY_GIVE_UP_AFTER, AIOD_DELIVERY_ATTEMPT_TIMEOUT,
-AIOD_ALERT_INTERVAL. A flag wins over its variable.
+AIOD_ALERT_INTERVAL, AIOD_RATE_LIMIT, AIOD_RATE_BURST. A flag wins over its variable.
 
 Probes obey an egress policy and the monitors are capped: see aiod serve --help.
 
@@ -211,6 +213,16 @@ func serveOptions(args []string, stderr io.Writer) (daemon.Options, error) {
 		return daemon.Options{}, err
 	}
 	fs.DurationVar(&alertInterval, "alert-interval", alertInterval, "how often the alert thresholds are evaluated")
+	rateLimit, err := envFloat("AIOD_RATE_LIMIT", server.DefaultRateLimit)
+	if err != nil {
+		return daemon.Options{}, err
+	}
+	fs.Float64Var(&rateLimit, "rate-limit", rateLimit, "requests per second each API token may send, sustained (more are answered 429)")
+	rateBurst, err := envInt("AIOD_RATE_BURST", server.DefaultRateBurst)
+	if err != nil {
+		return daemon.Options{}, err
+	}
+	fs.IntVar(&rateBurst, "rate-burst", rateBurst, "requests each API token may send at once above --rate-limit")
 	fs.IntVar(&maxMonitors, "max-monitors", maxMonitors, "most monitors this aiod accepts (0: no cap)")
 	fs.Float64Var(&maxRate, "max-probe-rate", maxRate, "most probes per second the enabled monitors may ask for together (0: no cap)")
 	if err := fs.Parse(args); err != nil {
@@ -225,6 +237,9 @@ func serveOptions(args []string, stderr io.Writer) (daemon.Options, error) {
 	}
 	if giveUp <= 0 {
 		return daemon.Options{}, errors.New("--delivery-give-up-after must be more than 0")
+	}
+	if rateLimit <= 0 || rateBurst <= 0 {
+		return daemon.Options{}, errors.New("--rate-limit and --rate-burst must be more than 0")
 	}
 	if attemptTimeout <= 0 || alertInterval <= 0 {
 		return daemon.Options{}, errors.New("--delivery-attempt-timeout and --alert-interval must be more than 0")
@@ -243,7 +258,7 @@ func serveOptions(args []string, stderr io.Writer) (daemon.Options, error) {
 	}
 	return daemon.Options{Listen: *listen, Database: *db, Logger: logger, Keyring: kr, TLSCert: *tlsCert, TLSKey: *tlsKey,
 		Egress: pol, MaxMonitors: maxMonitors, MaxProbeRate: maxRate, SMTP: smtp, DeliveryGiveUpAfter: giveUp,
-		DeliveryAttemptTimeout: attemptTimeout, AlertInterval: alertInterval}, nil
+		DeliveryAttemptTimeout: attemptTimeout, AlertInterval: alertInterval, RateLimit: rateLimit, RateBurst: rateBurst}, nil
 }
 
 // envSMTPPassword holds the SMTP password itself.

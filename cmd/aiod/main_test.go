@@ -26,6 +26,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aio-platform/terraform-provider-aio/internal/server"
 	"github.com/aio-platform/terraform-provider-aio/internal/testutil"
 
 	"github.com/aio-platform/terraform-provider-aio/internal/api"
@@ -595,27 +596,30 @@ func TestServeEgressFlags(t *testing.T) {
 	}
 }
 
-// TestServeAlertTimingFlags: --alert-interval and --delivery-attempt-timeout
-// reach the daemon's options, default to the engine's defaults, and a zero
-// or negative value is refused before aiod starts.
+// TestServeAlertTimingFlags: --alert-interval, --delivery-attempt-timeout,
+// --rate-limit and --rate-burst reach the daemon's options, default to the
+// engine's and server's defaults, and a zero or negative value is refused
+// before aiod starts.
 func TestServeAlertTimingFlags(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "aio.db")
 	o, err := serveOptions([]string{"--database", db}, &bytes.Buffer{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o.AlertInterval != alerting.DefaultInterval || o.DeliveryAttemptTimeout != notify.DefaultAttemptTimeout {
-		t.Fatalf("defaults: alert interval %v, attempt timeout %v", o.AlertInterval, o.DeliveryAttemptTimeout)
+	if o.AlertInterval != alerting.DefaultInterval || o.DeliveryAttemptTimeout != notify.DefaultAttemptTimeout ||
+		o.RateLimit != server.DefaultRateLimit || o.RateBurst != server.DefaultRateBurst {
+		t.Fatalf("defaults: alert interval %v, attempt timeout %v, rate %v/%d", o.AlertInterval, o.DeliveryAttemptTimeout, o.RateLimit, o.RateBurst)
 	}
 	t.Setenv("AIOD_ALERT_INTERVAL", "3s")
-	o, err = serveOptions([]string{"--database", db, "--delivery-attempt-timeout", "2s"}, &bytes.Buffer{})
+	t.Setenv("AIOD_RATE_LIMIT", "7.5")
+	o, err = serveOptions([]string{"--database", db, "--delivery-attempt-timeout", "2s", "--rate-burst", "9"}, &bytes.Buffer{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o.AlertInterval != 3*time.Second || o.DeliveryAttemptTimeout != 2*time.Second {
-		t.Fatalf("alert interval %v, attempt timeout %v; want 3s and 2s", o.AlertInterval, o.DeliveryAttemptTimeout)
+	if o.AlertInterval != 3*time.Second || o.DeliveryAttemptTimeout != 2*time.Second || o.RateLimit != 7.5 || o.RateBurst != 9 {
+		t.Fatalf("alert interval %v, attempt timeout %v, rate %v/%d; want 3s, 2s, 7.5/9", o.AlertInterval, o.DeliveryAttemptTimeout, o.RateLimit, o.RateBurst)
 	}
-	for _, args := range [][]string{{"--alert-interval", "0s"}, {"--delivery-attempt-timeout", "-1s"}} {
+	for _, args := range [][]string{{"--alert-interval", "0s"}, {"--delivery-attempt-timeout", "-1s"}, {"--rate-limit", "0"}, {"--rate-burst", "-2"}} {
 		if _, err := serveOptions(append([]string{"--database", db}, args...), &bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), args[0]) {
 			t.Errorf("%v: got %v, want an error naming %s", args, err, args[0])
 		}

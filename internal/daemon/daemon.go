@@ -78,6 +78,10 @@ type Options struct {
 	// DeliveryAttemptTimeout bounds one delivery attempt (the engine's
 	// default, 10 s, when zero).
 	DeliveryAttemptTimeout time.Duration
+	// RateLimit and RateBurst are the requests per second each token may
+	// send, sustained and in a burst (the server's defaults when zero).
+	RateLimit float64
+	RateBurst int
 }
 
 // ErrNoAdminToken is returned when aiod would start with nobody able to
@@ -150,7 +154,7 @@ func Serve(ctx context.Context, o Options) error {
 		SMTP: o.SMTP, DeliveryGiveUpAfter: o.DeliveryGiveUpAfter, AlertInterval: o.AlertInterval, DeliveryAttemptTimeout: o.DeliveryAttemptTimeout})
 	srv, err := server.New(ctx, server.Config{Store: st, Clock: o.Clock, Logger: o.Logger, Keyring: o.Keyring,
 		OnChange: eng.Notify, Metrics: eng.MetricsHandler(), MaxMonitors: o.MaxMonitors, MaxProbeRate: o.MaxProbeRate,
-		TestChannel: eng.Deliver.TestChannel})
+		TestChannel: eng.Deliver.TestChannel, RateLimit: o.RateLimit, RateBurst: o.RateBurst})
 	if err != nil {
 		return err
 	}
