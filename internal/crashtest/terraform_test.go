@@ -94,8 +94,10 @@ func TestCrashDuringTerraformApply(t *testing.T) {
 			code, out = tf.Run(t, ctx, "apply", "-auto-approve", "-input=false", "-no-color", "-parallelism=10")
 		}()
 		kills := 1 + rng.IntN(3)
-		// The first kill lands early enough to hit the apply even with
-		// few resources; the later ones anywhere in the next seconds.
+		// The kills are spread over the apply's expected length (about
+		// 100 ms a resource on a busy 2-core machine), the first early
+		// enough to hit even a short apply.
+		gap := max(3*time.Second, time.Duration(n)*100*time.Millisecond/time.Duration(kills))
 		next := between(rng, 300*time.Millisecond, 3*time.Second)
 	killing:
 		for range kills {
@@ -108,7 +110,7 @@ func TestCrashDuringTerraformApply(t *testing.T) {
 			p.CheckDB(t)
 			time.Sleep(between(rng, 0, 1500*time.Millisecond))
 			p.Start()
-			next = between(rng, 200*time.Millisecond, 4*time.Second)
+			next = between(rng, 200*time.Millisecond, gap)
 		}
 		<-applied
 		stopWriter()
