@@ -20,9 +20,9 @@ status=0
 AIO_CRASH_SEEDS=${STRESS_CRASH_SEEDS:-5} \
 AIO_CRASH_TF_RESOURCES=${STRESS_TF_RESOURCES:-300} \
 AIO_CRASH_MONITORS=${STRESS_MONITORS:-1000} \
-	go test -count=1 -v -timeout 180m -run '^TestCrash' ./internal/crashtest/ 2>&1 | tee "$crash_log" | grep -E '^(=== RUN|--- |    --- |PASS|FAIL|ok)|FIGURES|reproduce' || status=1
+	go test -count=1 -v -timeout 180m -run '^TestCrash' ./internal/crashtest/ 2>&1 | tee "$crash_log" | grep --line-buffered -E '^(=== RUN|--- |    --- |PASS|FAIL|ok)|FIGURES|reproduce' || status=1
 AIO_FAULT_ITERATIONS=${STRESS_FAULT_ITERATIONS:-5} TF_ACC=1 \
-	go test -count=1 -v -timeout 120m -run '^TestAccFaults' ./internal/provider/ 2>&1 | tee "$fault_log" | grep -E '^(=== RUN|--- |    --- |PASS|FAIL|ok)|FIGURES|reproduce' || status=1
+	go test -count=1 -v -timeout 120m -run '^TestAccFaults' ./internal/provider/ 2>&1 | tee "$fault_log" | grep --line-buffered -E '^(=== RUN|--- |    --- |PASS|FAIL|ok)|FIGURES|reproduce' || status=1
 # A failed test can still print FIGURES; the exit status says whether it held.
 grep -q -E '^(FAIL|--- FAIL)' "$crash_log" "$fault_log" && status=1
 
