@@ -174,6 +174,6 @@ func TestCrashDuringAlertDelivery(t *testing.T) {
 		for _, n := range acked {
 			total += n
 		}
-		figures(t, "alert-delivery", p.Kills, aiodproc.Verdict{Acked: 1, Duplicates: max(total-1, 0)})
+		figures(t, "alert-delivery", p.Kills, aiodproc.Verdict{Acked: total, Duplicates: max(total-1, 0)})
 	})
 }

@@ -88,10 +88,11 @@ func TestCrashDuringTerraformApply(t *testing.T) {
 		applied := make(chan struct{})
 		var code int
 		var out string
+		var runErr error
 		start := time.Now()
 		go func() {
 			defer close(applied)
-			code, out = tf.Run(t, ctx, "apply", "-auto-approve", "-input=false", "-no-color", "-parallelism=10")
+			code, out, runErr = tf.Run(ctx, "apply", "-auto-approve", "-input=false", "-no-color", "-parallelism=10")
 		}()
 		kills := 1 + rng.IntN(3)
 		// The kills are spread over the apply's expected length (about
@@ -115,6 +116,9 @@ func TestCrashDuringTerraformApply(t *testing.T) {
 		<-applied
 		stopWriter()
 		wg.Wait()
+		if runErr != nil {
+			t.Fatalf("%v\n%s", runErr, out)
+		}
 		t.Logf("first apply (killed %d times) exited %d after %v", p.Kills, code, time.Since(start).Round(time.Millisecond))
 		if code != 0 {
 			t.Logf("its output's end:\n%s", tail(out, 30))
@@ -138,11 +142,11 @@ func TestCrashDuringTerraformApply(t *testing.T) {
 		}
 		v := w.Verify(t)
 
-		code, out = tf.Run(t, ctx, "apply", "-auto-approve", "-input=false", "-no-color", "-parallelism=10")
+		code, out = tf.MustRun(t, ctx, "apply", "-auto-approve", "-input=false", "-no-color", "-parallelism=10")
 		if code != 0 {
 			t.Fatalf("the apply after the crashes failed (%d):\n%s", code, tail(out, 40))
 		}
-		code, out = tf.Run(t, ctx, "plan", "-detailed-exitcode", "-input=false", "-no-color")
+		code, out = tf.MustRun(t, ctx, "plan", "-detailed-exitcode", "-input=false", "-no-color")
 		if code != 0 {
 			t.Fatalf("the plan after the converging apply is not empty (exit %d):\n%s", code, tail(out, 40))
 		}

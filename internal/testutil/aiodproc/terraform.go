@@ -53,9 +53,10 @@ func (tf *Terraform) Write(t testing.TB, config string) {
 }
 
 // Run runs terraform with args and returns its exit code and combined
-// output; an error other than a non-zero exit fails the test.
-func (tf *Terraform) Run(t testing.TB, ctx context.Context, args ...string) (int, string) {
-	t.Helper()
+// output; err is set only when terraform could not be run at all. It does
+// not touch the test, so that it can run on a goroutine of its own while
+// the test kills aiod.
+func (tf *Terraform) Run(ctx context.Context, args ...string) (int, string, error) {
 	cmd := exec.CommandContext(ctx, "terraform", args...)
 	cmd.Dir, cmd.Env = tf.Dir, tf.env
 	var out bytes.Buffer
@@ -63,12 +64,22 @@ func (tf *Terraform) Run(t testing.TB, ctx context.Context, args ...string) (int
 	err := cmd.Run()
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
-		return ee.ExitCode(), out.String()
+		return ee.ExitCode(), out.String(), nil
 	}
 	if err != nil {
-		t.Fatalf("terraform %v: %v\n%s", args, err, out.String())
+		return 0, out.String(), fmt.Errorf("terraform %v: %w", args, err)
 	}
-	return 0, out.String()
+	return 0, out.String(), nil
+}
+
+// MustRun is Run that fails the test when terraform could not be run.
+func (tf *Terraform) MustRun(t testing.TB, ctx context.Context, args ...string) (int, string) {
+	t.Helper()
+	code, out, err := tf.Run(ctx, args...)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	return code, out
 }
 
 // StateIDs returns the id attribute of every resource instance in the

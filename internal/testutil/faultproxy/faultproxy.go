@@ -61,7 +61,8 @@ type Config struct {
 	// Seed seeds the draw of faults.
 	Seed uint64
 	// Rate is the share of requests (after the first writes) that get a
-	// fault, drawn uniformly from Faults; 0.3 when zero.
+	// fault, drawn uniformly from Faults; 0.3 when zero, none when
+	// negative.
 	Rate float64
 	// Slow delays a slow answer (200 ms when zero); Stall holds a stalled
 	// request (3 s when zero) and must exceed the client's request timeout.
