@@ -1,6 +1,7 @@
 package aiodproc
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -19,6 +20,8 @@ import (
 type Ack struct {
 	Key, ID, Name string
 	Body          map[string]any
+	// Answer is the body of the 201.
+	Answer []byte
 }
 
 // Writer creates endpoints through the API with idempotency keys, from
@@ -66,7 +69,7 @@ func (w *Writer) Run(ctx context.Context, workers int) {
 					continue
 				}
 				w.mu.Lock()
-				w.acked = append(w.acked, Ack{Key: key, ID: got.ID, Name: name, Body: body})
+				w.acked = append(w.acked, Ack{Key: key, ID: got.ID, Name: name, Body: body, Answer: b})
 				w.mu.Unlock()
 			}
 		}()
@@ -98,7 +101,7 @@ func (v Verdict) String() string {
 
 // Verify checks, against a running aiod, that every acknowledged create is
 // there under its name, that a replay of its idempotency key answers the
-// stored 201 with the same ID (Idempotent-Replayed: true) and creates
+// stored 201, byte for byte (Idempotent-Replayed: true), and creates
 // nothing, and that no name of this writer exists twice. It reports each
 // problem with t.Errorf and returns the counts.
 func (w *Writer) Verify(t testing.TB) Verdict {
@@ -125,9 +128,10 @@ func (w *Writer) Verify(t testing.TB) Verdict {
 			ID string `json:"id"`
 		}
 		_ = json.Unmarshal(b, &got)
-		if err != nil || st != http.StatusCreated || got.ID != a.ID || h.Get("Idempotent-Replayed") != "true" {
+		if err != nil || st != http.StatusCreated || got.ID != a.ID || h.Get("Idempotent-Replayed") != "true" || !bytes.Equal(b, a.Answer) {
 			v.BadReplays++
-			t.Errorf("replay of the key of %s (%s): %d %v id %q replayed %q", a.ID, a.Name, st, err, got.ID, h.Get("Idempotent-Replayed"))
+			t.Errorf("replay of the key of %s (%s): %d %v id %q replayed %q\nanswer %s\nfirst answer %s", a.ID, a.Name, st, err, got.ID,
+				h.Get("Idempotent-Replayed"), b, a.Answer)
 		}
 	}
 	// The replays must not have created anything.
