@@ -84,11 +84,7 @@ func (rv *holdingReceiver) all() []receivedCall {
 // receiver acknowledges exactly one request for the event — the same
 // delivery ID and event ID as the interrupted one — while the store shows
 // one firing event and one delivered delivery.
-//
-// It runs in parallel with the other crash tests: most of its time is the
-// wait for the lease.
 func TestCrashDuringAlertDelivery(t *testing.T) {
-	t.Parallel()
 	eachSeed(t, 1, func(t *testing.T, rng *rand.Rand) {
 		target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 			w.WriteHeader(http.StatusInternalServerError)

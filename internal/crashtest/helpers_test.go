@@ -24,10 +24,15 @@ func TestMain(m *testing.M) {
 // set (to reproduce a failure), else AIO_CRASH_SEEDS (default def) seeds
 // drawn from the clock, so that every run explores other kill points. A
 // failing subtest names its seed and the command that replays it.
+//
+// The crash tests run in parallel with each other (each has its own aiod,
+// database and port): much of their time is waiting — for a lease to end,
+// for aiod to start — so together they take little more than the longest.
 func eachSeed(t *testing.T, def int, fn func(t *testing.T, rng *rand.Rand)) {
 	if testing.Short() {
 		t.Skip("crash tests build and run aiod as a subprocess; skipped with -short")
 	}
+	t.Parallel()
 	var seeds []uint64
 	if s := os.Getenv("AIO_CRASH_SEED"); s != "" {
 		seed, err := strconv.ParseUint(s, 10, 64)
