@@ -39,7 +39,8 @@ type Writer struct {
 // NewWriter returns a writer whose endpoints are named prefix-N.
 func NewWriter(p *Proc, prefix string) *Writer { return &Writer{p: p, prefix: prefix} }
 
-// Run creates endpoints from workers goroutines until ctx ends. Failures
+// Run creates endpoints from workers goroutines until ctx ends, and
+// returns once every request sent has its answer. Failures
 // (connection refused while aiod is down, a reset when it is killed) are
 // expected and only counted as unacknowledged attempts.
 func (w *Writer) Run(ctx context.Context, workers int) {
@@ -53,7 +54,10 @@ func (w *Writer) Run(ctx context.Context, workers int) {
 				name := fmt.Sprintf("%s-%d", w.prefix, n)
 				body := map[string]any{"name": name, "url": "https://" + name + ".example.com/", "tags": map[string]any{"load": w.prefix}}
 				key := newKey()
-				st, _, b, err := w.p.Do(ctx, http.MethodPost, "/v1/endpoints", key, body)
+				// The request is not cancelled with ctx: once Run
+				// returns, every create it sent has its answer, so
+				// that none commits behind Verify's back.
+				st, _, b, err := w.p.Do(context.WithoutCancel(ctx), http.MethodPost, "/v1/endpoints", key, body)
 				if err != nil || st != http.StatusCreated {
 					if err != nil {
 						// aiod is down or was killed mid-request: do not
@@ -139,8 +143,12 @@ func (w *Writer) Verify(t testing.TB) Verdict {
 	for _, n := range byName {
 		before += n
 	}
-	for _, n := range w.names(t) {
+	for name, n := range w.names(t) {
 		after += n
+		if n > 1 && byName[name] < 2 {
+			v.Duplicates++
+			t.Errorf("endpoint %q exists %d times after the replays", name, n)
+		}
 	}
 	if after != before {
 		t.Errorf("%d of this writer's endpoints before the replays, %d after", before, after)
