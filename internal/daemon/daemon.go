@@ -72,6 +72,11 @@ type Options struct {
 	// DeliveryGiveUpAfter is how long a delivery is retried after its
 	// event (24 h when zero).
 	DeliveryGiveUpAfter time.Duration
+	// RateLimit and RateBurst are the default per-token rate limit in
+	// requests per second and its burst (server.DefaultRateLimit and
+	// server.DefaultRateBurst when zero); a token's own rate_limit wins.
+	RateLimit float64
+	RateBurst int
 }
 
 // ErrNoAdminToken is returned when aiod would start with nobody able to
@@ -143,8 +148,9 @@ func Serve(ctx context.Context, o Options) error {
 	eng := engine.New(engine.Config{Store: st, Keyring: o.Keyring, Clock: o.Clock, Logger: o.Logger, Egress: o.Egress,
 		SMTP: o.SMTP, DeliveryGiveUpAfter: o.DeliveryGiveUpAfter})
 	srv, err := server.New(ctx, server.Config{Store: st, Clock: o.Clock, Logger: o.Logger, Keyring: o.Keyring,
-		OnChange: eng.Notify, Metrics: eng.MetricsHandler(), MaxMonitors: o.MaxMonitors, MaxProbeRate: o.MaxProbeRate,
-		TestChannel: eng.Deliver.TestChannel})
+		OnChange: eng.Notify, Metrics: eng.MetricsHandler(), MetricsRegisterer: eng.Metrics.Registerer(),
+		MaxMonitors: o.MaxMonitors, MaxProbeRate: o.MaxProbeRate, TestChannel: eng.Deliver.TestChannel,
+		RateLimit: o.RateLimit, RateBurst: o.RateBurst})
 	if err != nil {
 		return err
 	}
