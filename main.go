@@ -4,7 +4,11 @@ package main
 import (
 	"context"
 	"flag"
+	"fmt"
 	"log"
+	"os"
+	"path/filepath"
+	"runtime/pprof"
 
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 
@@ -23,11 +27,43 @@ func main() {
 	flag.BoolVar(&debug, "debug", false, "run the provider with support for debuggers like delve")
 	flag.Parse()
 	log.Printf("terraform-provider-aio %s (commit %s)", version, commit)
+	stopProfile := startCPUProfile(os.Getenv(envCPUProfileDir))
+	defer stopProfile()
 	err := providerserver.Serve(context.Background(), provider.New(version), providerserver.ServeOpts{
 		Address: "registry.terraform.io/aio-platform/aio",
 		Debug:   debug,
 	})
 	if err != nil {
+		stopProfile()
 		log.Fatal(err.Error())
+	}
+}
+
+// envCPUProfileDir names a directory where each provider process writes a
+// CPU profile of its whole life (cpu-<pid>.pprof), for make bench-terraform
+// -provider-cpuprofile. Unset, the default, nothing is profiled. Terraform
+// starts several provider processes per command, hence a directory of files
+// (go tool pprof merges them).
+const envCPUProfileDir = "AIO_PROVIDER_CPUPROFILE_DIR"
+
+// startCPUProfile starts profiling into dir when dir is set, and returns
+// the function that stops it and writes the file.
+func startCPUProfile(dir string) func() {
+	if dir == "" {
+		return func() {}
+	}
+	f, err := os.Create(filepath.Join(dir, fmt.Sprintf("cpu-%d.pprof", os.Getpid())))
+	if err != nil {
+		log.Printf("%s: %v; not profiling", envCPUProfileDir, err)
+		return func() {}
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		log.Printf("%s: %v; not profiling", envCPUProfileDir, err)
+		_ = f.Close()
+		return func() {}
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		_ = f.Close()
 	}
 }
