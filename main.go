@@ -27,6 +27,11 @@ func main() {
 	flag.BoolVar(&debug, "debug", false, "run the provider with support for debuggers like delve")
 	flag.Parse()
 	log.Printf("terraform-provider-aio %s (commit %s)", version, commit)
+	if !debug {
+		// In debug mode the provider runs outside Terraform, in an
+		// environment of its own: its logs are read by whoever started it.
+		provider.SilenceDiscardedLogs()
+	}
 	stopProfile := startCPUProfile(os.Getenv(envCPUProfileDir))
 	defer stopProfile()
 	err := providerserver.Serve(context.Background(), provider.New(version), providerserver.ServeOpts{
