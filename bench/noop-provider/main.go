@@ -38,7 +38,8 @@ func (noopProvider) Metadata(_ context.Context, _ provider.MetadataRequest, resp
 
 func (noopProvider) Schema(context.Context, provider.SchemaRequest, *provider.SchemaResponse) {}
 
-func (noopProvider) Configure(context.Context, provider.ConfigureRequest, *provider.ConfigureResponse) {}
+func (noopProvider) Configure(context.Context, provider.ConfigureRequest, *provider.ConfigureResponse) {
+}
 
 func (noopProvider) Resources(context.Context) []func() resource.Resource {
 	return []func() resource.Resource{func() resource.Resource { return thing{} }}
