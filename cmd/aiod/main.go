@@ -26,6 +26,7 @@ import (
 	"github.com/aio-platform/terraform-provider-aio/internal/engine/egress"
 	"github.com/aio-platform/terraform-provider-aio/internal/engine/notify/email"
 	"github.com/aio-platform/terraform-provider-aio/internal/secret"
+	"github.com/aio-platform/terraform-provider-aio/internal/server"
 	"github.com/aio-platform/terraform-provider-aio/internal/store"
 )
 
@@ -44,10 +45,12 @@ Usage:
               [--max-monitors N] [--max-probe-rate PROBES_PER_SECOND]
               [--smtp-addr HOST:PORT --smtp-from ADDRESS [--smtp-username NAME] [--smtp-password-file FILE]]
               [--alert-interval DURATION] [--delivery-give-up-after DURATION] [--delivery-attempt-timeout DURATION]
+              [--rate-limit REQUESTS_PER_SECOND] [--rate-burst N]
   aiod dev    [--listen ADDR] [--data DIR] [--root-token TOKEN]     (probes may reach loopback)
-              [the --smtp-*, --alert-interval and --delivery-* flags of serve]
+              [the --smtp-*, --alert-interval, --delivery-* and --rate-* flags of serve]
               (off loopback, --root-token must be given, and not the default)
-  aiod token create --name NAME --role admin|editor|viewer [--ttl DURATION] [--database FILE]
+  aiod token create --name NAME --role admin|editor|viewer [--ttl DURATION] [--rate-limit REQUESTS_PER_SECOND]
+                    [--database FILE]
   aiod token list   [--database FILE]
   aiod token revoke (--id ID | --name NAME) [--database FILE]
   aiod keys generate
@@ -62,7 +65,8 @@ comma-separated, primary first), AIOD_LOG_LEVEL, AIOD_LOG_FORMAT, AIOD_TLS_CERT,
 AIOD_PROBE_ALLOW_CIDRS, AIOD_PROBE_DENY_CIDRS, AIOD_PROBE_DENY_HOSTS, AIOD_MAX_MONITORS,
 AIOD_MAX_PROBE_RATE, AIOD_SMTP_ADDR, AIOD_SMTP_FROM, AIOD_SMTP_USERNAME, AIOD_SMTP_PASSWORD (the
 password itself), AIOD_SMTP_PASSWORD_FILE, AIOD_ALERT_INTERVAL, AIOD_DELIVERY_GIVE_UP_AFTER,
-AIOD_DELIVERY_ATTEMPT_TIMEOUT. A flag wins over its variable.
+AIOD_DELIVERY_ATTEMPT_TIMEOUT, AIOD_RATE_LIMIT,
+AIOD_RATE_BURST. A flag wins over its variable.
 
 Probes obey an egress policy and the monitors are capped: see aiod serve --help.
 
@@ -136,6 +140,13 @@ file --smtp-password-file names (readable by its owner only, as a key file; one 
 newline is ignored). The password is never logged.
 
 ` + alertingFlagsUsage + `
+
+Rate limits. Each token may send --rate-limit requests per second sustained (default 1000)
+with bursts of --rate-burst (default 2000); past them aiod answers 429 with Retry-After. The
+defaults let a Terraform refresh of 10,000 resources through unthrottled. A token created with
+its own rate limit (aiod token create --rate-limit, or rate_limit in POST /v1/tokens) gets that
+rate and a burst of twice it instead.
+
 Caps. A monitor create past --max-monitors, or a create or update that would take the enabled
 monitors' probes per second (the sum of 1/interval) past --max-probe-rate, is refused with 400.
 
@@ -192,7 +203,14 @@ func serveOptions(args []string, stderr io.Writer) (daemon.Options, error) {
 	}
 	fs.IntVar(&maxMonitors, "max-monitors", maxMonitors, "most monitors this aiod accepts (0: no cap)")
 	fs.Float64Var(&maxRate, "max-probe-rate", maxRate, "most probes per second the enabled monitors may ask for together (0: no cap)")
+	rl, err := rateLimitFlags(fs)
+	if err != nil {
+		return daemon.Options{}, err
+	}
 	if err := fs.Parse(args); err != nil {
+		return daemon.Options{}, err
+	}
+	if err := rl.check(); err != nil {
 		return daemon.Options{}, err
 	}
 	if maxMonitors < 0 || maxRate < 0 {
@@ -203,7 +221,7 @@ func serveOptions(args []string, stderr io.Writer) (daemon.Options, error) {
 		return daemon.Options{}, err
 	}
 	o := daemon.Options{Listen: *listen, Database: *db, TLSCert: *tlsCert, TLSKey: *tlsKey, Egress: pol,
-		MaxMonitors: maxMonitors, MaxProbeRate: maxRate}
+		MaxMonitors: maxMonitors, MaxProbeRate: maxRate, RateLimit: rl.limit, RateBurst: rl.burst}
 	if err := af.apply(&o, smtpPasswordFromEnv()); err != nil {
 		return daemon.Options{}, err
 	}
@@ -217,6 +235,36 @@ func serveOptions(args []string, stderr io.Writer) (daemon.Options, error) {
 	}
 	o.Logger, o.Keyring = logger, kr
 	return o, nil
+}
+
+// rateLimits are the values of --rate-limit and --rate-burst.
+type rateLimits struct {
+	limit float64
+	burst int
+}
+
+// rateLimitFlags defines --rate-limit and --rate-burst on fs, defaulted from
+// AIOD_RATE_LIMIT and AIOD_RATE_BURST, else the server's defaults.
+func rateLimitFlags(fs *flag.FlagSet) (*rateLimits, error) {
+	limit, err := envFloat("AIOD_RATE_LIMIT", server.DefaultRateLimit)
+	if err != nil {
+		return nil, err
+	}
+	burst, err := envInt("AIOD_RATE_BURST", server.DefaultRateBurst)
+	if err != nil {
+		return nil, err
+	}
+	rl := &rateLimits{limit: limit, burst: burst}
+	fs.Float64Var(&rl.limit, "rate-limit", limit, "requests per second each token may send, sustained (a token's own rate_limit wins)")
+	fs.IntVar(&rl.burst, "rate-burst", burst, "requests each token may send at once above --rate-limit")
+	return rl, nil
+}
+
+func (rl *rateLimits) check() error {
+	if !(rl.limit > 0) || rl.burst < 1 {
+		return errors.New("--rate-limit must be more than 0 and --rate-burst at least 1")
+	}
+	return nil
 }
 
 // envSMTPPassword holds the SMTP password itself.
@@ -365,13 +413,21 @@ func parseDevFlags(args []string, stderr io.Writer) (devFlags, error) {
 	if err != nil {
 		return devFlags{}, err
 	}
+	rl, err := rateLimitFlags(fs)
+	if err != nil {
+		return devFlags{}, err
+	}
 	if err := fs.Parse(args); err != nil {
+		return devFlags{}, err
+	}
+	if err := rl.check(); err != nil {
 		return devFlags{}, err
 	}
 	f := devFlags{listen: *listen, data: *data, root: *root, level: *level}
 	if err := af.apply(&f.o, smtpPasswordFromEnv()); err != nil {
 		return devFlags{}, err
 	}
+	f.o.RateLimit, f.o.RateBurst = rl.limit, rl.burst
 	return f, nil
 }
 
@@ -441,12 +497,14 @@ func cmdToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var (
 		name, role, id string
 		ttl            time.Duration
+		rateLimit      float64
 	)
 	switch args[0] {
 	case "create":
 		fs.StringVar(&name, "name", "", "token name (unique)")
 		fs.StringVar(&role, "role", "", "admin, editor or viewer")
 		fs.DurationVar(&ttl, "ttl", 0, "lifetime, as in 720h (default: no expiry)")
+		fs.Float64Var(&rateLimit, "rate-limit", 0, "this token's own limit in requests per second, burst twice it (default: the server's --rate-limit)")
 	case "revoke":
 		fs.StringVar(&id, "id", "", "token ID")
 		fs.StringVar(&name, "name", "", "token name")
@@ -466,6 +524,13 @@ func cmdToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	switch args[0] {
 	case "create":
 		in := auth.CreateInput{Name: name, Role: role, TTL: ttl}
+		// Only a flag given on the command line sets the token's own limit:
+		// 0, the flag's default, would otherwise be refused.
+		fs.Visit(func(f *flag.Flag) {
+			if f.Name == "rate-limit" {
+				in.RateLimit = &rateLimit
+			}
+		})
 		if errs := in.Validate(); len(errs) > 0 {
 			return fmt.Errorf("--%s %s", errs[0].Field, errs[0].Message)
 		}
@@ -509,7 +574,7 @@ func cmdToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tNAME\tROLE\tCREATED\tEXPIRES\tSTATUS")
+	fmt.Fprintln(tw, "ID\tNAME\tROLE\tCREATED\tEXPIRES\tRATE_LIMIT\tSTATUS")
 	now := clk.Now()
 	for _, t := range toks {
 		exp, status := "never", "active"
@@ -522,7 +587,11 @@ func cmdToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if t.RevokedAt != nil {
 			status = "revoked"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.Name, t.Role, t.CreatedAt.Format(time.RFC3339), exp, status)
+		rl := "default"
+		if t.RateLimit != nil {
+			rl = strconv.FormatFloat(*t.RateLimit, 'g', -1, 64) + "/s"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.Name, t.Role, t.CreatedAt.Format(time.RFC3339), exp, rl, status)
 	}
 	return tw.Flush()
 }

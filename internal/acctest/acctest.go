@@ -135,7 +135,7 @@ func NewServer(t testing.TB, opts ...Options) *Server {
 	if o.Engine {
 		eng = engine.New(engine.Config{Store: st, Keyring: o.Keyring, Clock: o.Clock, Logger: o.Logger, Egress: o.Egress, AlertInterval: o.AlertInterval,
 			DeliveryAttemptTimeout: o.DeliveryAttemptTimeout, DeliveryGiveUpAfter: o.DeliveryGiveUpAfter})
-		scfg.OnChange, scfg.Metrics = eng.Notify, eng.MetricsHandler()
+		scfg.OnChange, scfg.Metrics, scfg.MetricsRegisterer = eng.Notify, eng.MetricsHandler(), eng.Metrics.Registerer()
 		ectx, stop := context.WithCancel(context.Background())
 		done := make(chan error, 1)
 		go func() { done <- eng.Run(ectx) }()

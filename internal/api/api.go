@@ -96,6 +96,10 @@ type Token struct {
 	ExpiresAt *time.Time `json:"expires_at"`
 	RevokedAt *time.Time `json:"revoked_at"`
 	CreatedAt time.Time  `json:"created_at"`
+	// RateLimit is this token's own sustained limit in requests per
+	// second (its burst is twice that); null means the server's default
+	// (aiod --rate-limit and --rate-burst).
+	RateLimit *float64 `json:"rate_limit"`
 }
 
 // Problem is an RFC 9457 problem document with field errors.

@@ -86,7 +86,15 @@ type CreateInput struct {
 	// Secret, when set, is used instead of a random one (aiod dev's root
 	// token); otherwise a random secret is made.
 	Secret string
+	// RateLimit, when set, is the token's own sustained limit in requests
+	// per second, in place of the server's default.
+	RateLimit *float64
 }
+
+// MaxRateLimit bounds a token's own rate limit: a million requests per
+// second is more than any aiod answers, so a larger number can only be a
+// mistake.
+const MaxRateLimit = 1e6
 
 // Validate checks a token request and names the bad fields.
 func (in CreateInput) Validate() []api.FieldError {
@@ -96,6 +104,10 @@ func (in CreateInput) Validate() []api.FieldError {
 	}
 	if in.TTL < 0 {
 		errs = append(errs, api.FieldError{Field: "ttl", Message: "must not be negative"})
+	}
+	// NaN fails both comparisons, so it is refused too.
+	if in.RateLimit != nil && !(*in.RateLimit > 0 && *in.RateLimit <= MaxRateLimit) {
+		errs = append(errs, api.FieldError{Field: "rate_limit", Message: "must be more than 0 and at most 1000000 requests per second"})
 	}
 	return errs
 }
@@ -107,7 +119,7 @@ func Create(ctx context.Context, tx store.Tx, clk clock.Clock, in CreateInput, a
 		return api.Token{}, "", fmt.Errorf("%s %s", errs[0].Field, errs[0].Message)
 	}
 	now := clk.Now().Truncate(time.Microsecond)
-	tok := api.Token{ID: ids.New(api.PrefixToken, now), Name: in.Name, Role: in.Role, CreatedAt: now}
+	tok := api.Token{ID: ids.New(api.PrefixToken, now), Name: in.Name, Role: in.Role, CreatedAt: now, RateLimit: in.RateLimit}
 	if in.TTL > 0 {
 		exp := now.Add(in.TTL)
 		tok.ExpiresAt = &exp
@@ -122,6 +134,9 @@ func Create(ctx context.Context, tx store.Tx, clk clock.Clock, in CreateInput, a
 	fields := []string{"name", "role"}
 	if tok.ExpiresAt != nil {
 		fields = append(fields, "expires_at")
+	}
+	if tok.RateLimit != nil {
+		fields = append(fields, "rate_limit")
 	}
 	if err := tx.InsertAuditEvent(ctx, Event(now, actor, api.ActionCreate, api.KindToken, tok.ID, 1, fields)); err != nil {
 		return api.Token{}, "", err

@@ -47,6 +47,14 @@ const (
 	// DefaultUserAgent identifies the provider to the server when the
 	// caller does not set one.
 	DefaultUserAgent = "terraform-provider-aio"
+	// MaxIdleConnsPerHost is how many idle keep-alive connections to aiod
+	// the transport keeps. Terraform runs 10 operations at once by default
+	// (-parallelism), and people raise it; cleanhttp's pooled transport
+	// keeps only GOMAXPROCS+1 (3 on a 2-core machine), so that every
+	// request beyond the third of a burst opened a new connection and
+	// closed it after one answer. 64 keeps one per operation at any
+	// parallelism people use, and costs nothing when fewer are open.
+	MaxIdleConnsPerHost = 64
 )
 
 // maxResponseBody limits how much of a successful response is decoded, so
@@ -136,7 +144,7 @@ func New(cfg Config) (*Client, error) {
 
 	// A pooled client of our own, rather than http.DefaultClient, so that
 	// setting its timeout cannot affect anyone else in the process.
-	hc := cleanhttp.DefaultPooledClient()
+	hc := &http.Client{Transport: NewTransport()}
 	if cfg.HTTPClient != nil {
 		cp := *cfg.HTTPClient
 		hc = &cp
@@ -144,6 +152,17 @@ func New(cfg Config) (*Client, error) {
 	hc.Timeout = timeout
 	c.httpClient = hc
 	return c, nil
+}
+
+// NewTransport returns the HTTP transport the client uses unless given
+// another: cleanhttp's pooled transport (proxy from the environment,
+// timeouts, keep-alive) keeping MaxIdleConnsPerHost idle connections
+// instead of GOMAXPROCS+1.
+func NewTransport() *http.Transport {
+	tr := cleanhttp.DefaultPooledTransport()
+	tr.MaxIdleConnsPerHost = MaxIdleConnsPerHost
+	tr.MaxIdleConns = max(tr.MaxIdleConns, MaxIdleConnsPerHost)
+	return tr
 }
 
 // parseAddress validates the configured address and returns it without a

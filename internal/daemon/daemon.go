@@ -78,6 +78,11 @@ type Options struct {
 	// AlertInterval is how often every enabled alert threshold is
 	// evaluated (alerting.DefaultInterval when zero).
 	AlertInterval time.Duration
+	// RateLimit and RateBurst are the default per-token rate limit in
+	// requests per second and its burst (server.DefaultRateLimit and
+	// server.DefaultRateBurst when zero); a token's own rate_limit wins.
+	RateLimit float64
+	RateBurst int
 }
 
 // ErrNoAdminToken is returned when aiod would start with nobody able to
@@ -150,8 +155,9 @@ func Serve(ctx context.Context, o Options) error {
 		SMTP: o.SMTP, DeliveryGiveUpAfter: o.DeliveryGiveUpAfter, DeliveryAttemptTimeout: o.DeliveryAttemptTimeout,
 		AlertInterval: o.AlertInterval})
 	srv, err := server.New(ctx, server.Config{Store: st, Clock: o.Clock, Logger: o.Logger, Keyring: o.Keyring,
-		OnChange: eng.Notify, Metrics: eng.MetricsHandler(), MaxMonitors: o.MaxMonitors, MaxProbeRate: o.MaxProbeRate,
-		TestChannel: eng.Deliver.TestChannel})
+		OnChange: eng.Notify, Metrics: eng.MetricsHandler(), MetricsRegisterer: eng.Metrics.Registerer(),
+		MaxMonitors: o.MaxMonitors, MaxProbeRate: o.MaxProbeRate, TestChannel: eng.Deliver.TestChannel,
+		RateLimit: o.RateLimit, RateBurst: o.RateBurst})
 	if err != nil {
 		return err
 	}

@@ -10,8 +10,6 @@ import (
 	"net/http"
 	"os"
 
-	"github.com/hashicorp/go-cleanhttp"
-
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/path"
@@ -207,7 +205,7 @@ func tlsHTTPClient(caFile string, insecure bool) (*http.Client, error) {
 			return nil, fmt.Errorf("%s holds no PEM certificate", caFile)
 		}
 	}
-	tr := cleanhttp.DefaultPooledTransport()
+	tr := client.NewTransport()
 	tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12, InsecureSkipVerify: insecure} //nolint:gosec // insecure only when the user asks, documented as test-only.
 	return &http.Client{Transport: tr}, nil
 }

@@ -130,10 +130,11 @@ func TestTokensAPI(t *testing.T) {
 	wantStatus(t, r, http.StatusCreated)
 	wantHeader(t, r, "Cache-Control", "no-store")
 	obj := rawObject(t, r.Body)
-	wantKeys(t, obj, "id", "name", "role", "expires_at", "revoked_at", "created_at", "secret")
+	wantKeys(t, obj, "id", "name", "role", "expires_at", "revoked_at", "created_at", "rate_limit", "secret")
 	wantRaw(t, obj, "name", `"ci"`)
 	wantRaw(t, obj, "role", `"editor"`)
 	wantRaw(t, obj, "revoked_at", `null`)
+	wantRaw(t, obj, "rate_limit", `null`)
 	wantRaw(t, obj, "created_at", `"`+t0Micro+`"`)
 	wantRaw(t, obj, "expires_at", `"2026-03-02T10:00:00.123456Z"`)
 	var created struct {

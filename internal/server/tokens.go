@@ -17,6 +17,9 @@ type TokenRequest struct {
 	Role string `json:"role"`
 	// TTL is a Go duration such as "720h"; empty means no expiry.
 	TTL string `json:"ttl,omitempty"`
+	// RateLimit is the token's own sustained limit in requests per
+	// second (burst twice that); absent or null means the server's default.
+	RateLimit *float64 `json:"rate_limit,omitempty"`
 }
 
 // TokenCreated is the answer to POST /v1/tokens: the only time the
@@ -68,7 +71,7 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request, p principal
 	if perr := decodeJSON(body, &req); perr != nil {
 		return perr
 	}
-	in := auth.CreateInput{Name: req.Name, Role: req.Role}
+	in := auth.CreateInput{Name: req.Name, Role: req.Role, RateLimit: req.RateLimit}
 	if req.TTL != "" {
 		d, err := time.ParseDuration(req.TTL)
 		if err != nil || d <= 0 {

@@ -243,16 +243,20 @@ func (t sqlTx) DeleteExpiredIdempotency(ctx context.Context, now time.Time) (int
 // ---- tokens ----
 
 //nolint:gosec // G101: column names, not a credential.
-const tokenColumns = `id, name, role, expires_at, revoked_at, created_at`
+const tokenColumns = `id, name, role, expires_at, revoked_at, created_at, rate_limit`
 
 func scanToken(s scanner) (api.Token, error) {
 	var (
 		tok              api.Token
 		expires, revoked sql.NullString
 		created          string
+		rateLimit        sql.NullFloat64
 	)
-	if err := s.Scan(&tok.ID, &tok.Name, &tok.Role, &expires, &revoked, &created); err != nil {
+	if err := s.Scan(&tok.ID, &tok.Name, &tok.Role, &expires, &revoked, &created, &rateLimit); err != nil {
 		return tok, err
+	}
+	if rateLimit.Valid {
+		tok.RateLimit = &rateLimit.Float64
 	}
 	var err error
 	if tok.CreatedAt, err = parseTime(created); err != nil {
@@ -294,8 +298,12 @@ func (r sqlReader) CountUsableAdminTokens(ctx context.Context, now time.Time) (i
 }
 
 func (t sqlTx) InsertToken(ctx context.Context, tok api.Token, hash string) error {
-	_, err := t.exec(ctx, `INSERT INTO tokens (`+tokenColumns+`, hash) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		tok.ID, tok.Name, tok.Role, fmtTimePtr(tok.ExpiresAt), fmtTimePtr(tok.RevokedAt), fmtTime(tok.CreatedAt), hash)
+	var rateLimit sql.NullFloat64
+	if tok.RateLimit != nil {
+		rateLimit = sql.NullFloat64{Float64: *tok.RateLimit, Valid: true}
+	}
+	_, err := t.exec(ctx, `INSERT INTO tokens (`+tokenColumns+`, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		tok.ID, tok.Name, tok.Role, fmtTimePtr(tok.ExpiresAt), fmtTimePtr(tok.RevokedAt), fmtTime(tok.CreatedAt), rateLimit, hash)
 	return err
 }
 

@@ -136,6 +136,10 @@ func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
 }
 
+// Registerer is the registry served by Handler, for the metrics of aiod's
+// other parts (the API's request counter), so that one /metrics serves all.
+func (m *Metrics) Registerer() prometheus.Registerer { return m.reg }
+
 // Dispatched records the scheduling lag of a run.
 func (m *Metrics) Dispatched(lag time.Duration) { m.lagSeconds.Observe(max(lag, 0).Seconds()) }
 

@@ -1,0 +1,91 @@
+// Command noop-provider is the floor of the Terraform benchmark (make
+// bench-terraform): a plugin-framework provider with one resource,
+// noop_thing, of one string attribute, whose operations touch no network
+// and no disk. Whatever an aio_endpoint costs beyond a noop_thing is the
+// cost of the AIO provider and aiod; whatever a noop_thing costs beyond a
+// terraform_data is the cost of being a plugin at all.
+package main
+
+import (
+	"context"
+	"log"
+
+	"github.com/hashicorp/terraform-plugin-framework/datasource"
+	"github.com/hashicorp/terraform-plugin-framework/provider"
+	"github.com/hashicorp/terraform-plugin-framework/providerserver"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+)
+
+func main() {
+	err := providerserver.Serve(context.Background(), func() provider.Provider { return noopProvider{} },
+		providerserver.ServeOpts{Address: "registry.terraform.io/bench/noop"})
+	if err != nil {
+		log.Fatal(err)
+	}
+}
+
+type noopProvider struct{}
+
+var _ provider.Provider = noopProvider{}
+
+func (noopProvider) Metadata(_ context.Context, _ provider.MetadataRequest, resp *provider.MetadataResponse) {
+	resp.TypeName = "noop"
+}
+
+func (noopProvider) Schema(context.Context, provider.SchemaRequest, *provider.SchemaResponse) {}
+
+func (noopProvider) Configure(context.Context, provider.ConfigureRequest, *provider.ConfigureResponse) {
+}
+
+func (noopProvider) Resources(context.Context) []func() resource.Resource {
+	return []func() resource.Resource{func() resource.Resource { return thing{} }}
+}
+
+func (noopProvider) DataSources(context.Context) []func() datasource.DataSource { return nil }
+
+// thing is a resource that keeps what it is given and does nothing else.
+type thing struct{}
+
+var _ resource.Resource = thing{}
+
+type thingModel struct {
+	ID    types.String `tfsdk:"id"`
+	Value types.String `tfsdk:"value"`
+}
+
+func (thing) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_thing"
+}
+
+func (thing) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+	resp.Schema = schema.Schema{Attributes: map[string]schema.Attribute{
+		"id": schema.StringAttribute{Computed: true,
+			PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()}},
+		"value": schema.StringAttribute{Required: true},
+	}}
+}
+
+func (thing) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	var m thingModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &m)...)
+	m.ID = m.Value
+	resp.Diagnostics.Append(resp.State.Set(ctx, m)...)
+}
+
+func (thing) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
+	var m thingModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &m)...)
+	resp.Diagnostics.Append(resp.State.Set(ctx, m)...)
+}
+
+func (thing) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	var m thingModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &m)...)
+	resp.Diagnostics.Append(resp.State.Set(ctx, m)...)
+}
+
+func (thing) Delete(context.Context, resource.DeleteRequest, *resource.DeleteResponse) {}
