@@ -24,6 +24,7 @@ import (
 	"github.com/aio-platform/terraform-provider-aio/internal/clock"
 	"github.com/aio-platform/terraform-provider-aio/internal/daemon"
 	"github.com/aio-platform/terraform-provider-aio/internal/engine/egress"
+	"github.com/aio-platform/terraform-provider-aio/internal/engine/history"
 	"github.com/aio-platform/terraform-provider-aio/internal/engine/notify"
 	"github.com/aio-platform/terraform-provider-aio/internal/engine/notify/email"
 	"github.com/aio-platform/terraform-provider-aio/internal/secret"
@@ -196,6 +197,11 @@ func serveOptions(args []string, stderr io.Writer) (daemon.Options, error) {
 		return daemon.Options{}, err
 	}
 	fs.DurationVar(&giveUp, "delivery-give-up-after", giveUp, "how long a delivery is retried after its event")
+	historyAge, err := envDuration("AIOD_HISTORY_RETENTION", history.DefaultAge)
+	if err != nil {
+		return daemon.Options{}, err
+	}
+	fs.DurationVar(&historyAge, "history-retention", historyAge, "how long revisions and tombstones of configuration objects are kept")
 	fs.IntVar(&maxMonitors, "max-monitors", maxMonitors, "most monitors this aiod accepts (0: no cap)")
 	fs.Float64Var(&maxRate, "max-probe-rate", maxRate, "most probes per second the enabled monitors may ask for together (0: no cap)")
 	if err := fs.Parse(args); err != nil {
@@ -211,6 +217,9 @@ func serveOptions(args []string, stderr io.Writer) (daemon.Options, error) {
 	if giveUp <= 0 {
 		return daemon.Options{}, errors.New("--delivery-give-up-after must be more than 0")
 	}
+	if historyAge < 24*time.Hour {
+		return daemon.Options{}, errors.New("--history-retention must be at least 24h")
+	}
 	smtp, err := smtpConfig(*smtpAddr, *smtpFrom, *smtpUser, *smtpPassFile, os.Getenv(envSMTPPassword))
 	if err != nil {
 		return daemon.Options{}, err
@@ -224,7 +233,8 @@ func serveOptions(args []string, stderr io.Writer) (daemon.Options, error) {
 		return daemon.Options{}, err
 	}
 	return daemon.Options{Listen: *listen, Database: *db, Logger: logger, Keyring: kr, TLSCert: *tlsCert, TLSKey: *tlsKey,
-		Egress: pol, MaxMonitors: maxMonitors, MaxProbeRate: maxRate, SMTP: smtp, DeliveryGiveUpAfter: giveUp}, nil
+		Egress: pol, MaxMonitors: maxMonitors, MaxProbeRate: maxRate, SMTP: smtp, DeliveryGiveUpAfter: giveUp,
+		HistoryAge: historyAge}, nil
 }
 
 // envSMTPPassword holds the SMTP password itself.

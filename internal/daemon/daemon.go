@@ -72,6 +72,9 @@ type Options struct {
 	// DeliveryGiveUpAfter is how long a delivery is retried after its
 	// event (24 h when zero).
 	DeliveryGiveUpAfter time.Duration
+	// HistoryAge is how long revisions and tombstones are kept (the
+	// engine's default, 400 days, when zero).
+	HistoryAge time.Duration
 }
 
 // ErrNoAdminToken is returned when aiod would start with nobody able to
@@ -141,7 +144,8 @@ func Serve(ctx context.Context, o Options) error {
 	logEgress(o.Logger, o.Egress)
 	logSMTP(o.Logger, o.SMTP)
 	eng := engine.New(engine.Config{Store: st, Keyring: o.Keyring, Clock: o.Clock, Logger: o.Logger, Egress: o.Egress,
-		SMTP: o.SMTP, DeliveryGiveUpAfter: o.DeliveryGiveUpAfter})
+		SMTP: o.SMTP, DeliveryGiveUpAfter: o.DeliveryGiveUpAfter,
+		HistoryAge: o.HistoryAge})
 	srv, err := server.New(ctx, server.Config{Store: st, Clock: o.Clock, Logger: o.Logger, Keyring: o.Keyring,
 		OnChange: eng.Notify, Metrics: eng.MetricsHandler(), MaxMonitors: o.MaxMonitors, MaxProbeRate: o.MaxProbeRate,
 		TestChannel: eng.Deliver.TestChannel})
