@@ -479,3 +479,28 @@ func init() {
 		}}
 	}
 }
+
+// A restore keeps the current secret, so one that would send it somewhere
+// new (a wider allowed_hosts) is refused as a PUT without the secret is:
+// an editor cannot use an old revision to move a secret they do not hold.
+func TestHistoryRestoreCannotMoveASecret(t *testing.T) {
+	srv := acctest.NewServer(t)
+	editor := srv.Tokens[api.RoleEditor]
+	s1 := newSecret()
+	body := with(credBody("moved", api.CredBearer, s1), "allowed_hosts", []string{"*.example.com"})
+	c := createCredential(t, srv, editor, body)
+	narrow := with(body, "allowed_hosts", []string{"api.example.com"})
+	delete(narrow, "secret")
+	wantStatus(t, call(t, srv, http.MethodPut, "/v1/credentials/"+c.ID, editor, narrow), http.StatusOK)
+	p := wantProblem(t, call(t, srv, http.MethodPost, "/v1/credentials/"+c.ID+"/revisions/1/restore", editor, nil, "If-Match", `"2"`), http.StatusBadRequest)
+	if len(p.Errors) != 1 || p.Errors[0].Field != "secret" {
+		t.Errorf("errors %+v, want one on secret", p.Errors)
+	}
+	g, _ := getCredential(t, srv, c.ID)
+	if g.Revision != 2 || !slices.Equal(g.AllowedHosts, []string{"api.example.com"}) {
+		t.Errorf("after the refused restore: %+v", g)
+	}
+	if got := storedSecret(t, srv, c.ID); got != s1 {
+		t.Errorf("stored secret changed")
+	}
+}
