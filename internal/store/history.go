@@ -155,10 +155,11 @@ func (r sqlReader) GetTombstone(ctx context.Context, kind, objectID string) (api
 // InsertTombstone stores the tombstone of a deleted object, replacing an
 // older one of the same ID (an object restored and deleted again).
 func (t sqlTx) InsertTombstone(ctx context.Context, v api.Tombstone) error {
-	if _, err := t.exec(ctx, `DELETE FROM object_tombstones WHERE object_id = ?`, v.ObjectID); err != nil {
-		return err
-	}
-	_, err := t.exec(ctx, `INSERT INTO object_tombstones (`+tombstoneColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+	// One statement, so that a delete costs one more INSERT; SQLite and
+	// PostgreSQL both take this upsert.
+	_, err := t.exec(ctx, `INSERT INTO object_tombstones (`+tombstoneColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (object_id) DO UPDATE SET object_kind = excluded.object_kind, name = excluded.name, revision = excluded.revision,
+		deleted_at = excluded.deleted_at, actor = excluded.actor, actor_role = excluded.actor_role, snapshot = excluded.snapshot`,
 		v.ObjectKind, v.ObjectID, v.Name, v.Revision, fmtTime(v.DeletedAt), v.Actor, v.ActorRole, string(v.Object))
 	return err
 }
