@@ -24,7 +24,14 @@ import (
 type warningRecorder struct {
 	tfprotov6.ProviderServer
 	mu    sync.Mutex
-	reads [][]string
+	reads []recordedRead
+}
+
+// recordedRead is one ReadResource answer: the resource type read and the
+// warnings answered.
+type recordedRead struct {
+	typeName string
+	warnings []string
 }
 
 func (w *warningRecorder) ReadResource(ctx context.Context, req *tfprotov6.ReadResourceRequest) (*tfprotov6.ReadResourceResponse, error) {
@@ -37,14 +44,14 @@ func (w *warningRecorder) ReadResource(ctx context.Context, req *tfprotov6.ReadR
 			}
 		}
 		w.mu.Lock()
-		w.reads = append(w.reads, warnings)
+		w.reads = append(w.reads, recordedRead{typeName: req.TypeName, warnings: warnings})
 		w.mu.Unlock()
 	}
 	return resp, err
 }
 
-// take returns the warnings of the reads since the last take.
-func (w *warningRecorder) take() [][]string {
+// take returns the reads since the last take.
+func (w *warningRecorder) take() []recordedRead {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	out := w.reads
@@ -65,22 +72,31 @@ func (w *warningRecorder) factories() map[string]func() (tfprotov6.ProviderServe
 	}
 }
 
-// wantWarnings fails unless every read since the last take answered
-// exactly the warning that matches want (or none at all when want is nil),
-// and at least one read happened.
-func wantWarnings(t *testing.T, rec *warningRecorder, want *regexp.Regexp) {
+// wantWarnings fails unless every read of a resource of type typeName
+// since the last take answered exactly the warning that matches want (or
+// none at all when want is nil), at least one such read happened, and the
+// reads of every other type answered none.
+func wantWarnings(t *testing.T, rec *warningRecorder, typeName string, want *regexp.Regexp) {
 	t.Helper()
-	reads := rec.take()
-	if len(reads) == 0 {
-		t.Fatal("no ReadResource call was recorded")
-	}
-	for i, ws := range reads {
+	n := 0
+	for i, r := range rec.take() {
+		ws := r.warnings
+		if r.typeName != typeName {
+			if len(ws) != 0 {
+				t.Errorf("read %d of %s: warnings %q, want none", i, r.typeName, ws)
+			}
+			continue
+		}
+		n++
 		switch {
 		case want == nil && len(ws) != 0:
 			t.Errorf("read %d: warnings %q, want none", i, ws)
 		case want != nil && (len(ws) != 1 || !want.MatchString(ws[0])):
 			t.Errorf("read %d: warnings %q, want exactly one matching %s", i, ws, want)
 		}
+	}
+	if n == 0 {
+		t.Fatalf("no ReadResource call of %s was recorded", typeName)
 	}
 }
 
@@ -130,7 +146,7 @@ func TestAccAttribution_driftByAnotherToken(t *testing.T) {
 			{
 				// The admin token changes two fields, one nested.
 				PreConfig: func() {
-					wantWarnings(t, rec, nil)
+					wantWarnings(t, rec, "aio_endpoint", nil)
 					change(admin, "changed by the on-call", "b")
 				},
 				Config:             cfg,
@@ -139,7 +155,7 @@ func TestAccAttribution_driftByAnotherToken(t *testing.T) {
 			},
 			{
 				PreConfig: func() {
-					wantWarnings(t, rec, regexp.MustCompile("^"+regexp.QuoteMeta(`aio_endpoint "attributed": changed outside Terraform by token `+
+					wantWarnings(t, rec, "aio_endpoint", regexp.MustCompile("^"+regexp.QuoteMeta(`aio_endpoint "attributed": changed outside Terraform by token `+
 						"`test-admin`"+` (admin) at `)+`\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ`+regexp.QuoteMeta(`, revision 1 → 2: description, tags.team`)+"$"))
 				},
 				// Apply restores it; the plan framework's refreshes after
@@ -159,7 +175,7 @@ func TestAccAttribution_driftByAnotherToken(t *testing.T) {
 				// A change made with the provider's own token is drift
 				// (the plan is not empty) but not attributed.
 				PreConfig: func() {
-					wantWarnings(t, rec, nil)
+					wantWarnings(t, rec, "aio_endpoint", nil)
 					change(own, "changed with the provider's token", "c")
 				},
 				Config:             cfg,
@@ -171,7 +187,7 @@ func TestAccAttribution_driftByAnotherToken(t *testing.T) {
 				// the own token's at 4): one warning naming the admin, with
 				// every path changed since revision 3.
 				PreConfig: func() {
-					wantWarnings(t, rec, nil)
+					wantWarnings(t, rec, "aio_endpoint", nil)
 					change(admin, "again", "c")
 					e, err := admin.GetEndpoint(testContext(), id)
 					if err != nil {
@@ -189,7 +205,7 @@ func TestAccAttribution_driftByAnotherToken(t *testing.T) {
 			},
 			{
 				PreConfig: func() {
-					wantWarnings(t, rec, regexp.MustCompile(`by token `+"`test-admin`"+` \(admin\) at [^,]+, revision 3 → 6: description, owner, tags.team$`))
+					wantWarnings(t, rec, "aio_endpoint", regexp.MustCompile(`by token `+"`test-admin`"+` \(admin\) at [^,]+, revision 3 → 6: description, owner, tags.team$`))
 				},
 				Config: cfg,
 			},
@@ -202,4 +218,69 @@ func TestAccAttribution_driftByAnotherToken(t *testing.T) {
 		!strings.HasSuffix(got, "revision 4 → 6: assertions[1].target") {
 		t.Errorf("attributionMessage = %s", got)
 	}
+}
+
+// The attribution is the generic Read's, so every kind has it: a monitor
+// changed by another token in nested fields (an assertion's target, a
+// request header) names them with their paths, and a rollback through the
+// API's restore (by that token) is attributed the same way.
+func TestAccAttribution_nestedPathsAndRestore(t *testing.T) {
+	srv := newTestServer(t)
+	rec := &warningRecorder{}
+	admin := tokenClient(t, srv, api.RoleAdmin)
+	cfg := monitorConfig(srv, fullMonitor)
+	var id string
+	resource.Test(t, resource.TestCase{
+		TerraformVersionChecks:   testAccVersionChecks,
+		ProtoV6ProviderFactories: rec.factories(),
+		Steps: []resource.TestStep{
+			{
+				Config: cfg,
+				Check:  func(s *terraform.State) error { id = s.RootModule().Resources[monitorAddr].Primary.ID; return nil },
+			},
+			{
+				PreConfig: func() {
+					wantWarnings(t, rec, "aio_monitor", nil)
+					m, err := admin.GetMonitor(testContext(), id)
+					if err != nil {
+						t.Fatal(err)
+					}
+					target := "fine"
+					m.Assertions[1].Target = &target
+					m.Request.Headers = map[string]string{"x-probe": "oncall"}
+					if _, err := admin.UpdateMonitor(testContext(), id, m.Revision, m); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config:             cfg,
+				PlanOnly:           true,
+				ExpectNonEmptyPlan: true,
+			},
+			{
+				// The admin rolls back through the API: the object is as
+				// Terraform wants it again, but written by another token
+				// since the state's revision. The plan is empty; the
+				// warning names the token and that no field differs now.
+				PreConfig: func() {
+					wantWarnings(t, rec, "aio_monitor", regexp.MustCompile(regexp.QuoteMeta(`aio_monitor "svc-a-health": changed outside Terraform by token `+
+						"`test-admin`"+` (admin) at `)+`[^,]+`+regexp.QuoteMeta(`, revision 1 → 2: assertions[1].target, request.headers.x-probe`)+"$"))
+					var out api.Monitor
+					if err := admin.RestoreRevision(testContext(), api.MonitorKind.Path, id, 1, 2, &out); err != nil {
+						t.Fatal(err)
+					}
+					if out.Revision != 3 {
+						t.Fatalf("restored monitor at revision %d", out.Revision)
+					}
+				},
+				Config:   cfg,
+				PlanOnly: true,
+			},
+			{
+				PreConfig: func() {
+					wantWarnings(t, rec, "aio_monitor", regexp.MustCompile(`by token `+"`test-admin`"+` \(admin\) at [^,]+, revision 1 → 3: no field differs any more$`))
+				},
+				Config: cfg,
+			},
+		},
+	})
 }
