@@ -52,11 +52,12 @@ func (k *kindSpec[T, PT]) snapshot(v T) (json.RawMessage, error) {
 }
 
 // record stores next's revision and the audit event of its write, in the
-// write's transaction: one INSERT each. cur is the object before (nil on
-// create and on the restore of a deleted object); changed is what the
-// kind's changes named, whose paths that the views do not show (a secret)
-// are recorded as sensitive, values withheld.
-func (k *kindSpec[T, PT]) record(ctx context.Context, s *Server, tx store.Tx, p principal, action string, before json.RawMessage, next T, changed []string) error {
+// write's transaction: one INSERT each. before is the snapshot of the
+// object before the write (nil on create and on the restore of a deleted
+// object, whose every field is then new); changed is what the kind's
+// changes named, whose fields that the views do not show (a secret) are
+// recorded as sensitive, values withheld.
+func (k *kindSpec[T, PT]) record(ctx context.Context, tx store.Tx, p principal, action string, before json.RawMessage, next T, changed []string) error {
 	after, err := k.snapshot(next)
 	if err != nil {
 		return err
@@ -422,7 +423,7 @@ func (k *kindSpec[T, PT]) restoreDeleted(s *Server, w http.ResponseWriter, r *ht
 		if err := tx.DeleteTombstone(ctx, id); err != nil {
 			return result{}, err
 		}
-		if err := k.record(ctx, s, tx, p, api.ActionRestore, nil, next, changed); err != nil {
+		if err := k.record(ctx, tx, p, api.ActionRestore, nil, next, changed); err != nil {
 			return result{}, err
 		}
 		return result{status: http.StatusCreated, body: k.show(next),

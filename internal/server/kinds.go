@@ -188,7 +188,7 @@ func (k *kindSpec[T, PT]) create(s *Server, w http.ResponseWriter, r *http.Reque
 		if err := k.write(ctx, tx, k.insert, nil, &next, changed); err != nil {
 			return result{}, err
 		}
-		if err := k.record(ctx, s, tx, p, api.ActionCreate, nil, next, changed); err != nil {
+		if err := k.record(ctx, tx, p, api.ActionCreate, nil, next, changed); err != nil {
 			return result{}, err
 		}
 		return result{status: http.StatusCreated, body: k.show(next),
@@ -268,7 +268,7 @@ func (k *kindSpec[T, PT]) put(ctx context.Context, s *Server, tx store.Tx, p pri
 	if err := k.write(ctx, tx, k.update, &cur, &next, changed); err != nil {
 		return result{}, err
 	}
-	if err := k.record(ctx, s, tx, p, action, before, next, changed); err != nil {
+	if err := k.record(ctx, tx, p, action, before, next, changed); err != nil {
 		return result{}, err
 	}
 	return result{status: http.StatusOK, body: k.show(next), header: map[string]string{"ETag": etag(m.Revision)}}, nil
