@@ -147,7 +147,7 @@ func Serve(ctx context.Context, o Options) error {
 		SMTP: o.SMTP, DeliveryGiveUpAfter: o.DeliveryGiveUpAfter,
 		HistoryAge: o.HistoryAge})
 	srv, err := server.New(ctx, server.Config{Store: st, Clock: o.Clock, Logger: o.Logger, Keyring: o.Keyring,
-		OnChange: eng.Notify, Metrics: eng.MetricsHandler(), MaxMonitors: o.MaxMonitors, MaxProbeRate: o.MaxProbeRate,
+		OnChange: eng.Notify, Metrics: eng.MetricsHandler(), MaxMonitors: o.MaxMonitors, MaxProbeRate: o.MaxProbeRate, HistoryAge: o.HistoryAge,
 		TestChannel: eng.Deliver.TestChannel})
 	if err != nil {
 		return err

@@ -319,7 +319,7 @@ func (k *kindSpec[T, PT]) serveDiff(s *Server, w http.ResponseWriter, r *http.Re
 }
 
 // serveDeleted answers GET /v1/deleted/<collection>: the kind's
-// tombstones still kept, ordered by ID.
+// tombstones within retention, ordered by ID.
 func (k *kindSpec[T, PT]) serveDeleted(s *Server, w http.ResponseWriter, r *http.Request) error {
 	limit, after, errs := pageParams(r.URL.Query())
 	if after != "" && !ids.Valid(k.kind.Prefix, after) && !slices.Contains(errs, badCursor) {
@@ -328,7 +328,8 @@ func (k *kindSpec[T, PT]) serveDeleted(s *Server, w http.ResponseWriter, r *http
 	if len(errs) > 0 {
 		return invalid(errs)
 	}
-	items, next, err := s.store.ListTombstones(r.Context(), store.TombstoneQuery{Kind: k.kind.Name, Limit: limit, After: after})
+	items, next, err := s.store.ListTombstones(r.Context(), store.TombstoneQuery{Kind: k.kind.Name, Limit: limit, After: after,
+		DeletedSince: s.now().Add(-s.cfg.HistoryAge)})
 	if err != nil {
 		return err
 	}
@@ -389,6 +390,10 @@ func (k *kindSpec[T, PT]) restoreDeleted(s *Server, w http.ResponseWriter, r *ht
 	ctx := r.Context()
 	err = s.mutate(w, r, p, nil, func(tx store.Tx) (result, error) {
 		ts, err := tx.GetTombstone(ctx, k.kind.Name, id)
+		if err == nil && ts.DeletedAt.Before(s.now().Add(-s.cfg.HistoryAge)) {
+			// Past retention, only not pruned yet.
+			err = store.ErrNotFound
+		}
 		if errors.Is(err, store.ErrNotFound) {
 			return result{}, problemf(http.StatusNotFound, "no deleted %s with id %q is kept", k.words(), id)
 		} else if err != nil {

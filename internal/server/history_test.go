@@ -10,9 +10,12 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aio-platform/terraform-provider-aio/internal/acctest"
 	"github.com/aio-platform/terraform-provider-aio/internal/api"
+	"github.com/aio-platform/terraform-provider-aio/internal/clock"
+	"github.com/aio-platform/terraform-provider-aio/internal/server"
 )
 
 // historyKind is one kind in the history tests: a create body and
@@ -503,4 +506,38 @@ func TestHistoryRestoreCannotMoveASecret(t *testing.T) {
 	if got := storedSecret(t, srv, c.ID); got != s1 {
 		t.Errorf("stored secret changed")
 	}
+}
+
+// A deleted object past the history's retention is neither listed nor
+// restorable, even before the retention pass prunes it.
+func TestHistoryDeletedWithinRetention(t *testing.T) {
+	fake := clock.NewFake(t0)
+	srv := acctest.NewServer(t, acctest.Options{Clock: fake})
+	editor := srv.Tokens[api.RoleEditor]
+	old := createEndpoint(t, srv, editor, minimal("deleted-long-ago"))
+	wantStatus(t, call(t, srv, http.MethodDelete, "/v1/endpoints/"+old.ID, editor, nil), http.StatusNoContent)
+	fake.Advance(server.DefaultHistoryAge - time.Hour)
+	recent := createEndpoint(t, srv, editor, minimal("deleted-lately"))
+	wantStatus(t, call(t, srv, http.MethodDelete, "/v1/endpoints/"+recent.ID, editor, nil), http.StatusNoContent)
+	listed := func() []string {
+		var l api.List[api.Tombstone]
+		decode(t, call(t, srv, http.MethodGet, "/v1/deleted/endpoints", editor, nil), &l)
+		var ids []string
+		for _, ts := range l.Items {
+			ids = append(ids, ts.ObjectID)
+		}
+		slices.Sort(ids)
+		return ids
+	}
+	both := []string{old.ID, recent.ID}
+	slices.Sort(both)
+	if got := listed(); !slices.Equal(got, both) {
+		t.Errorf("deleted within retention: %v, want %v", got, both)
+	}
+	fake.Advance(2 * time.Hour) // The first delete is now 400 days and an hour old.
+	if got := listed(); !slices.Equal(got, []string{recent.ID}) {
+		t.Errorf("deleted within retention: %v, want only %s", got, recent.ID)
+	}
+	wantProblem(t, call(t, srv, http.MethodPost, "/v1/deleted/endpoints/"+old.ID+"/restore", editor, nil), http.StatusNotFound)
+	wantStatus(t, call(t, srv, http.MethodPost, "/v1/deleted/endpoints/"+recent.ID+"/restore", editor, nil), http.StatusCreated)
 }

@@ -29,8 +29,11 @@ type RevisionQuery struct {
 // TombstoneQuery selects a page of the tombstones of one kind, ordered by
 // object ID.
 type TombstoneQuery struct {
-	Kind  string
-	Limit int
+	Kind string
+	// DeletedSince, when set, selects the objects deleted at or after it:
+	// those within retention, when the pruning has not run yet.
+	DeletedSince time.Time
+	Limit        int
 	// After is the cursor of the previous page: the last object ID.
 	After string
 }
@@ -125,6 +128,10 @@ func scanTombstone(s scanner) (api.Tombstone, error) {
 func (r sqlReader) ListTombstones(ctx context.Context, q TombstoneQuery) ([]api.Tombstone, string, error) {
 	limit := clampLimit(q.Limit)
 	where, args := ` WHERE object_kind = ?`, []any{q.Kind}
+	if !q.DeletedSince.IsZero() {
+		where += ` AND deleted_at >= ?`
+		args = append(args, fmtTime(q.DeletedSince))
+	}
 	if q.After != "" {
 		where += ` AND object_id > ?`
 		args = append(args, q.After)

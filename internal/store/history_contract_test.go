@@ -121,6 +121,15 @@ func testTombstones(t *testing.T, s Store, _ func(*testing.T) Store) {
 	if err != nil || next != "" || !reflect.DeepEqual(got, []api.Tombstone{stored(b)}) {
 		t.Errorf("ListTombstones(endpoint, page 2) = %+v, %q, %v", got, next, err)
 	}
+	// DeletedSince is inclusive.
+	got, _, err = s.ListTombstones(ctx, TombstoneQuery{Kind: api.KindEndpoint, DeletedSince: at(time.Hour)})
+	if err != nil || len(got) != 2 {
+		t.Errorf("ListTombstones(since the deletes) = %+v, %v; want both", got, err)
+	}
+	got, _, err = s.ListTombstones(ctx, TombstoneQuery{Kind: api.KindEndpoint, DeletedSince: at(time.Hour + time.Microsecond)})
+	if err != nil || len(got) != 0 {
+		t.Errorf("ListTombstones(since after the deletes) = %+v, %v; want none", got, err)
+	}
 	if _, err := s.GetTombstone(ctx, api.KindMonitor, "ep_a"); err == nil {
 		t.Error("GetTombstone of another kind's ID should've been ErrNotFound")
 	}
