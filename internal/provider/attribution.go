@@ -37,7 +37,8 @@ type attribution struct {
 	// first, one entry per token with its newest write.
 	others []api.Revision
 	// paths are the changed paths from the state's revision to the
-	// current one; nil when the history no longer reaches that far.
+	// current one; nil when the history no longer reaches that far (the
+	// state's revision was pruned).
 	paths []string
 }
 
@@ -120,7 +121,7 @@ func attributionMessage(typeName string, a attribution, prior, current int64) st
 	for i, v := range a.others {
 		who[i] = fmt.Sprintf("token `%s` (%s) at %s", v.Actor, v.ActorRole, v.Time.UTC().Format(time.RFC3339))
 	}
-	what := "the history before revision " + fmt.Sprint(current) + " is no longer kept"
+	what := fmt.Sprintf("revision %d is no longer kept, so the changed paths are unknown", prior)
 	if a.paths != nil {
 		what = strings.Join(a.paths, ", ")
 		if len(a.paths) == 0 {

@@ -6,7 +6,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
@@ -16,6 +18,7 @@ import (
 	"github.com/aio-platform/terraform-provider-aio/internal/acctest"
 	"github.com/aio-platform/terraform-provider-aio/internal/api"
 	"github.com/aio-platform/terraform-provider-aio/internal/client"
+	"github.com/aio-platform/terraform-provider-aio/internal/store"
 )
 
 // warningRecorder serves the real provider and records the warnings its
@@ -218,6 +221,10 @@ func TestAccAttribution_driftByAnotherToken(t *testing.T) {
 		!strings.HasSuffix(got, "revision 4 → 6: assertions[1].target") {
 		t.Errorf("attributionMessage = %s", got)
 	}
+	if got := attributionMessage("aio_endpoint", attribution{name: "e", others: []api.Revision{{Actor: "b", ActorRole: "admin"}}}, 2, 9); !strings.HasSuffix(got,
+		"revision 2 → 9: revision 2 is no longer kept, so the changed paths are unknown") {
+		t.Errorf("attributionMessage without the state's revision = %s", got)
+	}
 }
 
 // The attribution is the generic Read's, so every kind has it: a monitor
@@ -283,4 +290,45 @@ func TestAccAttribution_nestedPathsAndRestore(t *testing.T) {
 			},
 		},
 	})
+}
+
+// When the state's revision was pruned, the writers are still named and
+// the warning says that the paths are unknown; a refresh never fails for
+// want of history.
+func TestAttribution_stateRevisionPruned(t *testing.T) {
+	srv := newTestServer(t)
+	own, admin := tokenClient(t, srv, api.RoleEditor), tokenClient(t, srv, api.RoleAdmin)
+	ctx := testContext()
+	e, err := own.CreateEndpoint(ctx, api.Endpoint{Name: "pruned", URL: "https://pruned.example.com/", DataClassification: api.ClassInternal})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []string{"one", "two"} {
+		e.Description = &d
+		if e, err = admin.UpdateEndpoint(ctx, e.ID, e.Revision, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := srv.Store.Write(ctx, func(tx store.Tx) error {
+		_, err := tx.PruneHistory(ctx, time.Now().Add(time.Hour), 100)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	a, ok := readAttribution(ctx, own, api.PrefixEndpoint, e.ID, 1, 3)
+	if !ok || a.name != "pruned" || len(a.others) != 1 || a.others[0].Actor != "test-admin" || a.paths != nil {
+		t.Fatalf("readAttribution = %+v, %v", a, ok)
+	}
+	var diags diag.Diagnostics
+	attribute(ctx, own, "aio_endpoint", api.PrefixEndpoint, e.ID, 1, 3, &diags)
+	if diags.WarningsCount() != 1 || diags.HasError() || !strings.Contains(diags.Warnings()[0].Detail(), "revision 1 is no longer kept") {
+		t.Errorf("diagnostics %v", diags)
+	}
+	// Nothing moved, or moved by the own token only: no warning.
+	diags = nil
+	attribute(ctx, own, "aio_endpoint", api.PrefixEndpoint, e.ID, 3, 3, &diags)
+	attribute(ctx, admin, "aio_endpoint", api.PrefixEndpoint, e.ID, 2, 3, &diags)
+	if len(diags) != 0 {
+		t.Errorf("diagnostics %v, want none", diags)
+	}
 }
