@@ -24,6 +24,7 @@ import (
 	"github.com/aio-platform/terraform-provider-aio/internal/clock"
 	"github.com/aio-platform/terraform-provider-aio/internal/daemon"
 	"github.com/aio-platform/terraform-provider-aio/internal/engine/egress"
+	"github.com/aio-platform/terraform-provider-aio/internal/engine/history"
 	"github.com/aio-platform/terraform-provider-aio/internal/engine/notify/email"
 	"github.com/aio-platform/terraform-provider-aio/internal/secret"
 	"github.com/aio-platform/terraform-provider-aio/internal/server"
@@ -201,6 +202,11 @@ func serveOptions(args []string, stderr io.Writer) (daemon.Options, error) {
 	if err != nil {
 		return daemon.Options{}, err
 	}
+	historyAge, err := envDuration("AIOD_HISTORY_RETENTION", history.DefaultAge)
+	if err != nil {
+		return daemon.Options{}, err
+	}
+	fs.DurationVar(&historyAge, "history-retention", historyAge, "how long revisions and tombstones of configuration objects are kept")
 	fs.IntVar(&maxMonitors, "max-monitors", maxMonitors, "most monitors this aiod accepts (0: no cap)")
 	fs.Float64Var(&maxRate, "max-probe-rate", maxRate, "most probes per second the enabled monitors may ask for together (0: no cap)")
 	rl, err := rateLimitFlags(fs)
@@ -220,8 +226,12 @@ func serveOptions(args []string, stderr io.Writer) (daemon.Options, error) {
 	if err != nil {
 		return daemon.Options{}, err
 	}
+	if historyAge < 24*time.Hour {
+		return daemon.Options{}, errors.New("--history-retention must be at least 24h")
+	}
 	o := daemon.Options{Listen: *listen, Database: *db, TLSCert: *tlsCert, TLSKey: *tlsKey, Egress: pol,
-		MaxMonitors: maxMonitors, MaxProbeRate: maxRate, RateLimit: rl.limit, RateBurst: rl.burst}
+		MaxMonitors: maxMonitors, MaxProbeRate: maxRate, RateLimit: rl.limit, RateBurst: rl.burst,
+		HistoryAge: historyAge}
 	if err := af.apply(&o, smtpPasswordFromEnv()); err != nil {
 		return daemon.Options{}, err
 	}

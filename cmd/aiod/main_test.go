@@ -30,6 +30,7 @@ import (
 
 	"github.com/aio-platform/terraform-provider-aio/internal/api"
 	"github.com/aio-platform/terraform-provider-aio/internal/daemon"
+	"github.com/aio-platform/terraform-provider-aio/internal/engine/history"
 	"github.com/aio-platform/terraform-provider-aio/internal/engine/notify/email"
 	"github.com/aio-platform/terraform-provider-aio/internal/secret"
 	"github.com/aio-platform/terraform-provider-aio/internal/store"
@@ -362,6 +363,9 @@ func TestServeEgressAndCapFlags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if o.HistoryAge != history.DefaultAge {
+		t.Errorf("default history retention %s", o.HistoryAge)
+	}
 	if o.MaxMonitors != daemon.DefaultMaxMonitors || o.MaxProbeRate != daemon.DefaultMaxProbeRate ||
 		o.Egress == nil || len(o.Egress.AllowCIDRs)+len(o.Egress.DenyCIDRs)+len(o.Egress.DenyHosts) != 0 {
 		t.Fatalf("defaults: %+v %+v", o, o.Egress)
@@ -381,6 +385,9 @@ func TestServeEgressAndCapFlags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if o, err := serveOptions([]string{"--database", db, "--history-retention", "720h"}, &bytes.Buffer{}); err != nil || o.HistoryAge != 720*time.Hour {
+		t.Errorf("--history-retention 720h: %v, %v", o.HistoryAge, err)
+	}
 	got := fmt.Sprint(o.Egress.AllowCIDRs, o.Egress.DenyCIDRs, o.Egress.DenyHosts, o.MaxMonitors, o.MaxProbeRate)
 	if want := "[169.254.20.0/24] [127.0.0.2/32 ::1/128] [*.corp.example] 0 2.5"; got != want {
 		t.Errorf("options = %s, want %s", got, want)
@@ -395,6 +402,8 @@ func TestServeEgressAndCapFlags(t *testing.T) {
 		{[]string{"--probe-allow-cidrs", "nope"}, [2]string{}, "--probe-allow-cidrs"},
 		{[]string{"--probe-deny-hosts", "http://x"}, [2]string{}, "--probe-deny-hosts"},
 		{[]string{"--max-monitors", "-1"}, [2]string{}, "--max-monitors"},
+		{[]string{"--history-retention", "1h"}, [2]string{}, "--history-retention"},
+		{nil, [2]string{"AIOD_HISTORY_RETENTION", "forever"}, "AIOD_HISTORY_RETENTION"},
 		{nil, [2]string{"AIOD_MAX_PROBE_RATE", "fast"}, "AIOD_MAX_PROBE_RATE"},
 		{nil, [2]string{"AIOD_MAX_MONITORS", "1e3"}, "AIOD_MAX_MONITORS"},
 	} {

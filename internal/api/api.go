@@ -77,6 +77,11 @@ type AuditEvent struct {
 	ObjectID      string    `json:"object_id"`
 	Revision      int64     `json:"revision"`
 	ChangedFields []string  `json:"changed_fields"`
+	// Changes names each changed path with its old and new values
+	// (sensitive ones marked, values withheld); empty for events written
+	// before values were recorded and for events that are not about a
+	// configuration object's fields (tokens, deletes).
+	Changes []Change `json:"changes"`
 }
 
 // Audit actions.

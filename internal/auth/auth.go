@@ -164,5 +164,6 @@ func Event(now time.Time, actor Actor, action, kind, objectID string, revision i
 	return api.AuditEvent{
 		ID: ids.New(api.PrefixAuditEvent, now), Time: now, Actor: actor.Name, ActorRole: actor.Role,
 		Action: action, ObjectKind: kind, ObjectID: objectID, Revision: revision, ChangedFields: fields,
+		Changes: []api.Change{},
 	}
 }

@@ -22,6 +22,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/go-cleanhttp"
@@ -98,6 +99,11 @@ type Client struct {
 	minBackoff time.Duration
 	maxBackoff time.Duration
 	httpClient *http.Client
+
+	// selfMu guards self, the token this client runs with once Self has
+	// read it: a token's name and role do not change while it is valid.
+	selfMu sync.Mutex
+	self   *api.Token
 }
 
 // New checks cfg and returns a Client. It fails when the address is not an

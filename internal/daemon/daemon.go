@@ -83,6 +83,9 @@ type Options struct {
 	// server.DefaultRateBurst when zero); a token's own rate_limit wins.
 	RateLimit float64
 	RateBurst int
+	// HistoryAge is how long revisions and tombstones are kept (the
+	// engine's default, 400 days, when zero).
+	HistoryAge time.Duration
 }
 
 // ErrNoAdminToken is returned when aiod would start with nobody able to
@@ -153,11 +156,11 @@ func Serve(ctx context.Context, o Options) error {
 	logSMTP(o.Logger, o.SMTP)
 	eng := engine.New(engine.Config{Store: st, Keyring: o.Keyring, Clock: o.Clock, Logger: o.Logger, Egress: o.Egress,
 		SMTP: o.SMTP, DeliveryGiveUpAfter: o.DeliveryGiveUpAfter, DeliveryAttemptTimeout: o.DeliveryAttemptTimeout,
-		AlertInterval: o.AlertInterval})
+		AlertInterval: o.AlertInterval, HistoryAge: o.HistoryAge})
 	srv, err := server.New(ctx, server.Config{Store: st, Clock: o.Clock, Logger: o.Logger, Keyring: o.Keyring,
 		OnChange: eng.Notify, Metrics: eng.MetricsHandler(), MetricsRegisterer: eng.Metrics.Registerer(),
 		MaxMonitors: o.MaxMonitors, MaxProbeRate: o.MaxProbeRate, TestChannel: eng.Deliver.TestChannel,
-		RateLimit: o.RateLimit, RateBurst: o.RateBurst})
+		RateLimit: o.RateLimit, RateBurst: o.RateBurst, HistoryAge: o.HistoryAge})
 	if err != nil {
 		return err
 	}

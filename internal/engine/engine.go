@@ -17,6 +17,7 @@ import (
 	"github.com/aio-platform/terraform-provider-aio/internal/engine/alerting"
 	"github.com/aio-platform/terraform-provider-aio/internal/engine/deliver"
 	"github.com/aio-platform/terraform-provider-aio/internal/engine/egress"
+	"github.com/aio-platform/terraform-provider-aio/internal/engine/history"
 	"github.com/aio-platform/terraform-provider-aio/internal/engine/metrics"
 	"github.com/aio-platform/terraform-provider-aio/internal/engine/notify"
 	"github.com/aio-platform/terraform-provider-aio/internal/engine/notify/email"
@@ -57,6 +58,9 @@ type Config struct {
 	// DeliveryGiveUpAfter is how long a delivery is retried after its
 	// event (notify.DefaultGiveUpAfter, 24 h, when zero).
 	DeliveryGiveUpAfter time.Duration
+	// HistoryAge is how long revisions and tombstones of configuration
+	// objects are kept (history.DefaultAge, 400 days, when zero).
+	HistoryAge time.Duration
 	// DeliveryAttemptTimeout bounds one delivery attempt
 	// (notify.DefaultAttemptTimeout when zero).
 	DeliveryAttemptTimeout time.Duration
@@ -70,6 +74,8 @@ type Engine struct {
 	Writer    *results.Writer
 	Scheduler *scheduler.Scheduler
 	Retention *results.Retention
+	// History prunes the change history in the same pass.
+	History *history.Retention
 	// Alerts evaluates the alert thresholds.
 	Alerts *alerting.Evaluator
 	// Notifiers sends over every channel type; Deliver is the outbox's
@@ -102,7 +108,8 @@ func New(cfg Config) *Engine {
 	a := alerting.New(alerting.Config{Store: cfg.Store, Clock: cfg.Clock, Logger: cfg.Logger, Interval: cfg.AlertInterval, Observer: m,
 		Delivered: dw.Wake})
 	return &Engine{cfg: cfg, Metrics: m, Prober: p, Writer: w, Scheduler: s,
-		Retention: results.NewRetention(cfg.Store, results.RetentionConfig{Logger: cfg.Logger}), Alerts: a, Notifiers: reg, Deliver: dw}
+		Retention: results.NewRetention(cfg.Store, results.RetentionConfig{Logger: cfg.Logger}), Alerts: a, Notifiers: reg, Deliver: dw,
+		History: history.New(cfg.Store, history.Config{Age: cfg.HistoryAge, Logger: cfg.Logger})}
 }
 
 // Notify passes a configuration change to the scheduler and the alert
@@ -171,6 +178,9 @@ func (e *Engine) prune(ctx context.Context) {
 			e.cfg.Logger.Error("prune results", "error", err)
 		} else if p.Total() > 0 {
 			e.cfg.Logger.Info("pruned results", "raw", p.Raw, "minute", p.Minute, "hour", p.Hour, "orphans", p.Orphans)
+		}
+		if _, err := e.History.Prune(ctx, e.cfg.Clock.Now()); err != nil && ctx.Err() == nil {
+			e.cfg.Logger.Error("prune the change history", "error", err)
 		}
 		select {
 		case <-ctx.Done():

@@ -36,15 +36,24 @@ type auditEventsDataSourceModel struct {
 
 // auditEventModel is one audit event.
 type auditEventModel struct {
-	ID            types.String      `tfsdk:"id"`
-	Time          timetypes.RFC3339 `tfsdk:"time"`
-	Actor         types.String      `tfsdk:"actor"`
-	ActorRole     types.String      `tfsdk:"actor_role"`
-	Action        types.String      `tfsdk:"action"`
-	ObjectKind    types.String      `tfsdk:"object_kind"`
-	ObjectID      types.String      `tfsdk:"object_id"`
-	Revision      types.Int64       `tfsdk:"revision"`
-	ChangedFields []types.String    `tfsdk:"changed_fields"`
+	ID            types.String       `tfsdk:"id"`
+	Time          timetypes.RFC3339  `tfsdk:"time"`
+	Actor         types.String       `tfsdk:"actor"`
+	ActorRole     types.String       `tfsdk:"actor_role"`
+	Action        types.String       `tfsdk:"action"`
+	ObjectKind    types.String       `tfsdk:"object_kind"`
+	ObjectID      types.String       `tfsdk:"object_id"`
+	Revision      types.Int64        `tfsdk:"revision"`
+	ChangedFields []types.String     `tfsdk:"changed_fields"`
+	Changes       []auditChangeModel `tfsdk:"changes"`
+}
+
+// auditChangeModel is one changed path of an audit event with its values.
+type auditChangeModel struct {
+	Path      types.String `tfsdk:"path"`
+	OldValue  types.String `tfsdk:"old_value"`
+	NewValue  types.String `tfsdk:"new_value"`
+	Sensitive types.Bool   `tfsdk:"sensitive"`
 }
 
 func (d *auditEventsDataSource) Metadata(_ context.Context, req datasource.MetadataRequest, resp *datasource.MetadataResponse) {
@@ -56,7 +65,7 @@ func (d *auditEventsDataSource) Schema(_ context.Context, _ datasource.SchemaReq
 		return schema.StringAttribute{MarkdownDescription: desc, Computed: true}
 	}
 	resp.Schema = schema.Schema{
-		MarkdownDescription: "Lists audit events, oldest first, for compliance reporting: every change made through the API or the `aiod` command line, with who made it and which fields changed. Secret values are never recorded; a secret change is recorded as a change of `secret`.",
+		MarkdownDescription: "Lists audit events, oldest first, for compliance reporting: every change made through the API or the `aiod` command line, with who made it, which paths changed and their old and new values. Secret values are never recorded; a secret change is recorded as a sensitive change of `secret`, values withheld.",
 		Attributes: map[string]schema.Attribute{
 			"object_id": schema.StringAttribute{MarkdownDescription: "Lists only events about the object with this ID. Unset by default (every object).", Optional: true},
 			"kind": schema.StringAttribute{
@@ -76,13 +85,26 @@ func (d *auditEventsDataSource) Schema(_ context.Context, _ datasource.SchemaReq
 					"time":        schema.StringAttribute{MarkdownDescription: "When the change was made, in RFC 3339 format.", Computed: true, CustomType: timetypes.RFC3339Type{}},
 					"actor":       str("Who made the change: the token's name, or `cli` for the `aiod` command line."),
 					"actor_role":  str("The actor's role: `admin`, `editor`, `viewer`, or `cli`."),
-					"action":      str("What was done: `create`, `update`, `delete` or `revoke`."),
+					"action":      str("What was done: `create`, `update`, `delete`, `restore` or `revoke`."),
 					"object_kind": str("The kind of the object changed, such as `endpoint` or `credential`."),
 					"object_id":   str("The ID of the object changed."),
 					"revision":    schema.Int64Attribute{MarkdownDescription: "The object's revision after the change (before it, for a delete).", Computed: true},
 					"changed_fields": schema.ListAttribute{
-						MarkdownDescription: "The names of the fields that changed, such as `url` or `secret`; never their values.",
+						MarkdownDescription: "The names of the fields that changed, such as `url`, `tags.env` or `secret`, as the API has always listed them (a list index as `.1`); `changes` holds the same changes with values.",
 						Computed:            true, ElementType: types.StringType,
+					},
+					"changes": schema.ListNestedAttribute{
+						MarkdownDescription: "Each changed path with its old and new values, ordered by path, the sensitive ones last. Empty for deletes, token events and events recorded before values were kept.",
+						Computed:            true,
+						NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
+							"path":      str("The changed path: nested fields joined by dots and list indexes in brackets, such as `request.headers.accept` or `assertions[1].target`."),
+							"old_value": str("The value before the change, as JSON (`null` when the field was unset or the object new); null for a sensitive change."),
+							"new_value": str("The value after the change, as JSON (`null` when the field became unset); null for a sensitive change."),
+							"sensitive": schema.BoolAttribute{
+								MarkdownDescription: "Whether the path holds a secret, whose values are never recorded: `old_value` and `new_value` are then null.",
+								Computed:            true,
+							},
+						}},
 					},
 				}},
 			},
@@ -131,6 +153,20 @@ func auditEventFromAPI(ev api.AuditEvent) auditEventModel {
 		ID: types.StringValue(ev.ID), Time: timeValue(ev.Time), Actor: types.StringValue(ev.Actor),
 		ActorRole: types.StringValue(ev.ActorRole), Action: types.StringValue(ev.Action),
 		ObjectKind: types.StringValue(ev.ObjectKind), ObjectID: types.StringValue(ev.ObjectID),
-		Revision: types.Int64Value(ev.Revision), ChangedFields: fields,
+		Revision: types.Int64Value(ev.Revision), ChangedFields: fields, Changes: auditChangesFromAPI(ev.Changes),
 	}
+}
+
+// auditChangesFromAPI converts the changes of an event; a withheld value
+// is null.
+func auditChangesFromAPI(in []api.Change) []auditChangeModel {
+	out := make([]auditChangeModel, len(in))
+	for i, c := range in {
+		out[i] = auditChangeModel{Path: types.StringValue(c.Path), Sensitive: types.BoolValue(c.Sensitive),
+			OldValue: types.StringNull(), NewValue: types.StringNull()}
+		if !c.Sensitive {
+			out[i].OldValue, out[i].NewValue = types.StringValue(string(c.Old)), types.StringValue(string(c.New))
+		}
+	}
+	return out
 }

@@ -167,6 +167,17 @@ func TestAccAuditEventsDataSource(t *testing.T) {
 					})),
 					statecheck.ExpectKnownValue(credAddr, tfjsonpath.New("events").AtSliceIndex(1).AtMapKey("changed_fields"),
 						knownvalue.ListExact([]knownvalue.Check{knownvalue.StringExact("secret")})),
+					// With values: the rotation shows when it happened and
+					// secret_revision 1 → 2, and the secret itself as
+					// sensitive, both values withheld.
+					statecheck.ExpectKnownValue(credAddr, tfjsonpath.New("events").AtSliceIndex(1).AtMapKey("changes"), knownvalue.ListExact([]knownvalue.Check{
+						knownvalue.ObjectExact(map[string]knownvalue.Check{"path": knownvalue.StringExact("last_rotated_at"),
+							"old_value": knownvalue.StringRegexp(regexpMust(`^"20\d\d-`)), "new_value": knownvalue.StringRegexp(regexpMust(`^"20\d\d-`)), "sensitive": knownvalue.Bool(false)}),
+						knownvalue.ObjectExact(map[string]knownvalue.Check{"path": knownvalue.StringExact("secret_revision"),
+							"old_value": knownvalue.StringExact("1"), "new_value": knownvalue.StringExact("2"), "sensitive": knownvalue.Bool(false)}),
+						knownvalue.ObjectExact(map[string]knownvalue.Check{"path": knownvalue.StringExact("secret"),
+							"old_value": knownvalue.Null(), "new_value": knownvalue.Null(), "sensitive": knownvalue.Bool(true)}),
+					})),
 					statecheck.CompareValuePairs(credAddr, tfjsonpath.New("events").AtSliceIndex(0).AtMapKey("object_id"),
 						credentialAddr, tfjsonpath.New("id"), compareEqual),
 					statecheck.CompareValuePairs(credAddr, tfjsonpath.New("events").AtSliceIndex(1).AtMapKey("object_id"),
@@ -177,6 +188,14 @@ func TestAccAuditEventsDataSource(t *testing.T) {
 							"action": knownvalue.StringExact(api.ActionCreate), "object_kind": knownvalue.StringExact(api.KindEndpoint),
 							"revision": knownvalue.Int64Exact(1), "actor": knownvalue.StringExact("test-editor"),
 						}),
+					})),
+					statecheck.ExpectKnownValue(epAddr, tfjsonpath.New("events").AtSliceIndex(0).AtMapKey("changes"), knownvalue.ListExact([]knownvalue.Check{
+						knownvalue.ObjectExact(map[string]knownvalue.Check{"path": knownvalue.StringExact("data_classification"),
+							"old_value": knownvalue.StringExact("null"), "new_value": knownvalue.StringExact(`"internal"`), "sensitive": knownvalue.Bool(false)}),
+						knownvalue.ObjectExact(map[string]knownvalue.Check{"path": knownvalue.StringExact("name"),
+							"old_value": knownvalue.StringExact("null"), "new_value": knownvalue.StringExact(`"audited-api"`), "sensitive": knownvalue.Bool(false)}),
+						knownvalue.ObjectExact(map[string]knownvalue.Check{"path": knownvalue.StringExact("url"),
+							"old_value": knownvalue.StringExact("null"), "new_value": knownvalue.StringExact(`"https://audited.example.com/api"`), "sensitive": knownvalue.Bool(false)}),
 					})),
 					statecheck.CompareValuePairs(epAddr, tfjsonpath.New("events").AtSliceIndex(0).AtMapKey("object_id"),
 						"aio_endpoint.audited", tfjsonpath.New("id"), compareEqual),

@@ -64,7 +64,7 @@ func (r *objectResource[T, M]) Create(ctx context.Context, req resource.CreateRe
 func (r *objectResource[T, M]) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
 	var state M
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	id, _, diags := objectIdentity(ctx, req.State)
+	id, prior, diags := objectIdentity(ctx, req.State)
 	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() {
 		return
@@ -82,6 +82,9 @@ func (r *objectResource[T, M]) Read(ctx context.Context, req resource.ReadReques
 		addClientError(&resp.Diagnostics, resp.State.Schema, r.kind.could("read"), err)
 		return
 	}
+	// A revision that moved since the state was written is a change made
+	// outside this run: say who made it (attribution.go).
+	attribute(ctx, r.client, r.kind.typeName("aio"), r.kind.prefix, id, prior, metaOf(&out).Revision, &resp.Diagnostics)
 	r.setState(ctx, out, state, &resp.State, &resp.Diagnostics)
 }
 

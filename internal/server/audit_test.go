@@ -98,7 +98,7 @@ func TestAuditTrail(t *testing.T) {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
-	if want := []string{"action", "actor", "actor_role", "changed_fields", "id", "object_id", "object_kind", "revision", "time"}; !slices.Equal(keys, want) {
+	if want := []string{"action", "actor", "actor_role", "changed_fields", "changes", "id", "object_id", "object_kind", "revision", "time"}; !slices.Equal(keys, want) {
 		t.Errorf("event members %q, want %q", keys, want)
 	}
 

@@ -19,6 +19,8 @@ type target struct {
 	path   string
 	body   any
 	wantOK int
+	// header holds extra request header name/value pairs (If-Match).
+	header []string
 	// check, when set, runs after the request: allowed tells whether the
 	// role was allowed, so that a refused request can be shown to have
 	// changed nothing.
@@ -351,9 +353,9 @@ func TestAuthMatrix(t *testing.T) {
 				t.Run(u.name, func(t *testing.T) {
 					seq++
 					tg := rt.prepare(t, srv, fmt.Sprint(seq))
-					var hdr []string
+					hdr := tg.header
 					if u.header != "" {
-						hdr = []string{"Authorization", u.header}
+						hdr = append([]string{"Authorization", u.header}, hdr...)
 					}
 					r := call(t, srv, info.Method, tg.path, "", tg.body, hdr...)
 					wantProblem(t, r, http.StatusUnauthorized)
@@ -368,7 +370,7 @@ func TestAuthMatrix(t *testing.T) {
 					seq++
 					tg := rt.prepare(t, srv, fmt.Sprint(seq))
 					allowed := rank(role) >= rank(rt.need)
-					r := call(t, srv, info.Method, tg.path, srv.Tokens[role], tg.body)
+					r := call(t, srv, info.Method, tg.path, srv.Tokens[role], tg.body, tg.header...)
 					if allowed {
 						wantStatus(t, r, tg.wantOK)
 					} else {

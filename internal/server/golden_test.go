@@ -305,6 +305,17 @@ func TestGoldenAPISession(t *testing.T) {
 	tr.do("delete it again", http.MethodDelete, "/v1/monitors/"+mon, ed, nil)
 	tr.do("audit trail of the endpoint", http.MethodGet, "/v1/audit-events?object_id="+ep, vw, nil)
 	tr.do("audit trail of credentials", http.MethodGet, "/v1/audit-events?kind=credential", vw, nil)
+
+	// Change history: revisions, a diff with values, a restore, a deleted
+	// object brought back.
+	tr.do("revisions of the endpoint", http.MethodGet, "/v1/endpoints/"+ep+"/revisions?limit=2", vw, nil)
+	tr.do("one revision", http.MethodGet, "/v1/endpoints/"+ep+"/revisions/1", vw, nil)
+	tr.do("diff of two revisions", http.MethodGet, "/v1/endpoints/"+ep+"/diff?from=1&to=3", vw, nil)
+	tr.do("restore with a stale If-Match", http.MethodPost, "/v1/endpoints/"+ep+"/revisions/1/restore", ed, nil, "If-Match", `"2"`)
+	tr.do("restore revision 2", http.MethodPost, "/v1/endpoints/"+ep+"/revisions/2/restore", ed, nil, "If-Match", `"3"`)
+	tr.do("restore needs an editor", http.MethodPost, "/v1/endpoints/"+ep+"/revisions/1/restore", vw, nil, "If-Match", `"4"`)
+	tr.do("deleted monitors", http.MethodGet, "/v1/deleted/monitors", vw, nil)
+	tr.do("restore the deleted monitor", http.MethodPost, "/v1/deleted/monitors/"+mon+"/restore", ed, nil)
 	tr.do("whoami", http.MethodGet, "/v1/whoami", ed, nil)
 	tr.do("tokens need admin", http.MethodGet, "/v1/tokens", ed, nil)
 	tr.do("unknown path", http.MethodGet, "/v1/nothing", vw, nil)

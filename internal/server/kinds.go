@@ -79,17 +79,17 @@ type kindSpec[T any, PT metaPointer[T]] struct {
 	notify bool
 }
 
-// kindRoutes expands a kind into its five routes: viewers read, editors
-// write.
+// kindRoutes expands a kind into its five routes and its history routes
+// (history.go): viewers read, editors write.
 func kindRoutes[T any, PT metaPointer[T]](s *Server, k *kindSpec[T, PT]) []route {
 	item := k.kind.Path + "/{id}"
-	return []route{
+	return append([]route{
 		{http.MethodGet, k.kind.Path, api.RoleViewer, func(w http.ResponseWriter, r *http.Request, _ principal) error { return k.serveList(s, w, r) }},
 		{http.MethodPost, k.kind.Path, api.RoleEditor, func(w http.ResponseWriter, r *http.Request, p principal) error { return k.create(s, w, r, p) }},
 		{http.MethodGet, item, api.RoleViewer, func(w http.ResponseWriter, r *http.Request, _ principal) error { return k.serveGet(s, w, r) }},
 		{http.MethodPut, item, api.RoleEditor, func(w http.ResponseWriter, r *http.Request, p principal) error { return k.replace(s, w, r, p) }},
 		{http.MethodDelete, item, api.RoleEditor, func(w http.ResponseWriter, r *http.Request, p principal) error { return k.delete(s, w, r, p) }},
-	}
+	}, historyRoutes(s, k)...)
 }
 
 // show is what the API answers for a stored object.
@@ -188,7 +188,7 @@ func (k *kindSpec[T, PT]) create(s *Server, w http.ResponseWriter, r *http.Reque
 		if err := k.write(ctx, tx, k.insert, nil, &next, changed); err != nil {
 			return result{}, err
 		}
-		if err := tx.InsertAuditEvent(ctx, auth.Event(now, p.actor(), api.ActionCreate, k.kind.Name, m.ID, 1, changed)); err != nil {
+		if err := k.record(ctx, tx, p, api.ActionCreate, nil, next, changed); err != nil {
 			return result{}, err
 		}
 		return result{status: http.StatusCreated, body: k.show(next),
@@ -220,46 +220,58 @@ func (k *kindSpec[T, PT]) replace(s *Server, w http.ResponseWriter, r *http.Requ
 		if bad != nil {
 			return result{}, bad
 		}
-		cur, err := k.get(tx, ctx, id)
-		if errors.Is(err, store.ErrNotFound) {
-			return result{}, k.notFound(id)
-		} else if err != nil {
-			return result{}, err
-		}
-		cm := PT(&cur).GetMeta()
-		if err := checkRevision(k.words(), want, cm.Revision); err != nil {
-			return result{}, err
-		}
-		next := in
-		m := PT(&next).GetMeta()
-		m.ID = cm.ID
-		if err := k.checkAndAdmit(ctx, tx, &cur, next, false); err != nil {
-			return result{}, err
-		}
-		changed := k.changes(ctx, cur, next)
-		if len(changed) == 0 {
-			// A PUT that changes nothing bumps nothing and is not audited.
-			return result{status: http.StatusOK, body: k.show(cur), header: map[string]string{"ETag": etag(cm.Revision)}}, nil
-		}
-		if k.admit != nil {
-			if err := k.admit(ctx, tx, &cur, next); err != nil {
-				return result{}, err
-			}
-		}
-		now := s.now()
-		m.CreatedAt, m.UpdatedAt, m.Revision = cm.CreatedAt, now, cm.Revision+1
-		if err := k.write(ctx, tx, k.update, &cur, &next, changed); err != nil {
-			return result{}, err
-		}
-		if err := tx.InsertAuditEvent(ctx, auth.Event(now, p.actor(), api.ActionUpdate, k.kind.Name, m.ID, m.Revision, changed)); err != nil {
-			return result{}, err
-		}
-		return result{status: http.StatusOK, body: k.show(next), header: map[string]string{"ETag": etag(m.Revision)}}, nil
+		return k.put(ctx, s, tx, p, api.ActionUpdate, id, want, in)
 	})
 	if err == nil {
 		k.told(s, id)
 	}
 	return err
+}
+
+// put replaces the object with the given ID by in, as a PUT does (and a
+// restore of an old revision, with action restore): 404 when absent, 412
+// on a stale If-Match (want), the current object untouched when nothing
+// changes, else the object at its next revision with its revision
+// snapshot and audit event.
+func (k *kindSpec[T, PT]) put(ctx context.Context, s *Server, tx store.Tx, p principal, action, id string, want int64, in T) (result, error) {
+	cur, err := k.get(tx, ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return result{}, k.notFound(id)
+	} else if err != nil {
+		return result{}, err
+	}
+	cm := PT(&cur).GetMeta()
+	if err := checkRevision(k.words(), want, cm.Revision); err != nil {
+		return result{}, err
+	}
+	next := in
+	m := PT(&next).GetMeta()
+	m.ID = cm.ID
+	if err := k.checkAndAdmit(ctx, tx, &cur, next, false); err != nil {
+		return result{}, err
+	}
+	changed := k.changes(ctx, cur, next)
+	if len(changed) == 0 {
+		// A PUT that changes nothing bumps nothing and is not audited.
+		return result{status: http.StatusOK, body: k.show(cur), header: map[string]string{"ETag": etag(cm.Revision)}}, nil
+	}
+	if k.admit != nil {
+		if err := k.admit(ctx, tx, &cur, next); err != nil {
+			return result{}, err
+		}
+	}
+	before, err := k.snapshot(cur)
+	if err != nil {
+		return result{}, err
+	}
+	m.CreatedAt, m.UpdatedAt, m.Revision = cm.CreatedAt, s.now(), cm.Revision+1
+	if err := k.write(ctx, tx, k.update, &cur, &next, changed); err != nil {
+		return result{}, err
+	}
+	if err := k.record(ctx, tx, p, action, before, next, changed); err != nil {
+		return result{}, err
+	}
+	return result{status: http.StatusOK, body: k.show(next), header: map[string]string{"ETag": etag(m.Revision)}}, nil
 }
 
 // checkAndAdmit runs the kind's checks. On create, which has no no-op to
@@ -325,10 +337,21 @@ func (k *kindSpec[T, PT]) delete(s *Server, w http.ResponseWriter, r *http.Reque
 				return result{}, referrersConflict(k.words(), refs)
 			}
 		}
+		last, err := k.snapshot(cur)
+		if err != nil {
+			return result{}, err
+		}
 		if err := k.remove(tx, ctx, id); err != nil {
 			return result{}, err
 		}
-		if err := tx.InsertAuditEvent(ctx, auth.Event(s.now(), p.actor(), api.ActionDelete, k.kind.Name, id, rev, nil)); err != nil {
+		now, actor := s.now(), p.actor()
+		// The tombstone keeps the last snapshot, for listing and restoring
+		// the deleted object while history is retained.
+		if err := tx.InsertTombstone(ctx, api.Tombstone{ObjectKind: k.kind.Name, ObjectID: id, Name: k.name(cur), Revision: rev,
+			DeletedAt: now, Actor: actor.Name, ActorRole: actor.Role, Object: last}); err != nil {
+			return result{}, err
+		}
+		if err := tx.InsertAuditEvent(ctx, auth.Event(now, actor, api.ActionDelete, k.kind.Name, id, rev, nil)); err != nil {
 			return result{}, err
 		}
 		return result{status: http.StatusNoContent}, nil

@@ -284,6 +284,18 @@ func TestSecretNeverInResponsesOrLogs(t *testing.T) {
 	}
 
 	wantStatus(t, do(http.MethodDelete, "/v1/credentials/"+ids[4], nil), http.StatusNoContent)
+	// The history: every revision, the diffs, the tombstone, a restore of
+	// an old revision and the refused restore of the deleted credential.
+	for _, id := range ids {
+		wantStatus(t, do(http.MethodGet, "/v1/credentials/"+id+"/revisions", nil), http.StatusOK)
+		wantStatus(t, do(http.MethodGet, "/v1/credentials/"+id+"/revisions/1", nil), http.StatusOK)
+		wantStatus(t, do(http.MethodGet, "/v1/credentials/"+id+"/diff?from=1", nil), http.StatusOK)
+	}
+	wantStatus(t, do(http.MethodGet, "/v1/deleted/credentials", nil), http.StatusOK)
+	wantProblem(t, do(http.MethodPost, "/v1/deleted/credentials/"+ids[4]+"/restore", nil), http.StatusConflict)
+	g, _ := getCredential(t, srv, ids[2])
+	wantStatus(t, do(http.MethodPost, "/v1/credentials/"+ids[2]+"/revisions/1/restore", nil, "If-Match", fmt.Sprintf(`"%d"`, g.Revision)), http.StatusOK)
+	wantStatus(t, do(http.MethodGet, "/v1/credentials/"+ids[2]+"/diff?from=1", nil), http.StatusOK)
 	wantStatus(t, do(http.MethodGet, "/v1/audit-events?limit=1000", nil), http.StatusOK)
 	wantStatus(t, do(http.MethodGet, "/v1/audit-events?kind=credential", nil), http.StatusOK)
 
@@ -304,7 +316,7 @@ func TestSecretNeverInResponsesOrLogs(t *testing.T) {
 
 	// Controls: the responses carry the metadata, and the log has the
 	// request lines and the warning about the damaged row.
-	wantFound(t, "the responses", everything, marker+"-oauth", ids[3])
+	wantFound(t, "the responses", everything, marker+"-oauth", ids[3], `"path":"secret"`, `"sensitive":true`, `"object_kind":"credential"`)
 	wantFound(t, "aiod's log", logged, `"msg":"request"`, `"path":"/v1/credentials/`+ids[2]+`"`, `"level":"WARN"`, `"credential_id":"`+ids[0]+`"`)
 }
 

@@ -75,6 +75,10 @@ type Config struct {
 	// would raise the sum past it is refused with 400 on interval. Zero or
 	// less means no cap.
 	MaxProbeRate float64
+	// HistoryAge is how long revisions and tombstones are kept (the
+	// engine prunes them); deleted objects older than this are neither
+	// listed nor restored. 400 days when zero.
+	HistoryAge time.Duration
 	// TestChannel, when set, sends a test message through a notification
 	// channel and reports the receiver's answer (POST
 	// /v1/notification-channels/{id}/test; 503 without it). The engine's
@@ -108,6 +112,8 @@ const (
 	DefaultAuthFailureWindow = time.Minute
 	// 30 s lets a body of DefaultMaxBodyBytes arrive at 35 kB/s.
 	DefaultBodyReadTimeout = 30 * time.Second
+	// DefaultHistoryAge matches the engine's default history retention.
+	DefaultHistoryAge = 400 * 24 * time.Hour
 )
 
 // Server serves the aiod API.
@@ -163,6 +169,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	if cfg.BodyReadTimeout <= 0 {
 		cfg.BodyReadTimeout = DefaultBodyReadTimeout
+	}
+	if cfg.HistoryAge <= 0 {
+		cfg.HistoryAge = DefaultHistoryAge
 	}
 	s := &Server{cfg: cfg, store: cfg.Store, clock: cfg.Clock, log: cfg.Logger, inflight: map[store.IdempotencyKey]struct{}{},
 		authFails: newAuthFailures(cfg.AuthFailureLimit, cfg.AuthFailureWindow)}

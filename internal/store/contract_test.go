@@ -61,6 +61,11 @@ func runContract(t *testing.T, open func(t *testing.T) Store) {
 		{Name: "TokensRevoke", Run: testTokensRevoke},
 		{Name: "ConcurrentWritesAndReads", Run: testConcurrentWritesAndReads},
 		{Name: "Reopen", Run: testReopen},
+		{Name: "Revisions", Run: testRevisions},
+		{Name: "RevisionsPaging", Run: testRevisionsPaging},
+		{Name: "Tombstones", Run: testTombstones},
+		{Name: "PruneHistory", Run: testPruneHistory},
+		{Name: "AuditChanges", Run: testAuditChanges},
 	}
 	scenarios = append(scenarios, kindScenarios()...)
 	for _, scenario := range scenarios {
@@ -355,6 +360,9 @@ func storedEvent(ev api.AuditEvent) api.AuditEvent {
 	ev.Time = us(ev.Time)
 	if ev.ChangedFields == nil {
 		ev.ChangedFields = []string{}
+	}
+	if ev.Changes == nil {
+		ev.Changes = []api.Change{}
 	}
 	return ev
 }

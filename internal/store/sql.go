@@ -132,7 +132,7 @@ func (r sqlReader) ListAuditEvents(ctx context.Context, q AuditQuery) ([]api.Aud
 	if len(conds) > 0 {
 		where = " WHERE " + strings.Join(conds, " AND ")
 	}
-	rows, err := r.query(ctx, `SELECT seq, id, time, actor, actor_role, action, object_kind, object_id, revision, changed_fields
+	rows, err := r.query(ctx, `SELECT seq, id, time, actor, actor_role, action, object_kind, object_id, revision, changed_fields, changes
 		FROM audit_events`+where+` ORDER BY seq LIMIT ?`, append(args, limit+1)...)
 	if err != nil {
 		return nil, "", err
@@ -147,8 +147,9 @@ func (r sqlReader) ListAuditEvents(ctx context.Context, q AuditQuery) ([]api.Aud
 			ev      api.AuditEvent
 			seq     int64
 			tm, chg string
+			vals    sql.NullString
 		)
-		if err := rows.Scan(&seq, &ev.ID, &tm, &ev.Actor, &ev.ActorRole, &ev.Action, &ev.ObjectKind, &ev.ObjectID, &ev.Revision, &chg); err != nil {
+		if err := rows.Scan(&seq, &ev.ID, &tm, &ev.Actor, &ev.ActorRole, &ev.Action, &ev.ObjectKind, &ev.ObjectID, &ev.Revision, &chg, &vals); err != nil {
 			return nil, "", err
 		}
 		if ev.Time, err = parseTime(tm); err != nil {
@@ -156,6 +157,13 @@ func (r sqlReader) ListAuditEvents(ctx context.Context, q AuditQuery) ([]api.Aud
 		}
 		if err := json.Unmarshal([]byte(chg), &ev.ChangedFields); err != nil {
 			return nil, "", err
+		}
+		// Events written before values were recorded have no changes.
+		ev.Changes = []api.Change{}
+		if vals.Valid {
+			if err := json.Unmarshal([]byte(vals.String), &ev.Changes); err != nil {
+				return nil, "", err
+			}
 		}
 		out = append(out, ev)
 		seqs = append(seqs, seq)
@@ -180,9 +188,17 @@ func (t sqlTx) InsertAuditEvent(ctx context.Context, ev api.AuditEvent) error {
 	if err != nil {
 		return err
 	}
-	_, err = t.exec(ctx, `INSERT INTO audit_events (id, time, actor, actor_role, action, object_kind, object_id, revision, changed_fields)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		ev.ID, fmtTime(ev.Time), ev.Actor, ev.ActorRole, ev.Action, ev.ObjectKind, ev.ObjectID, ev.Revision, string(chg))
+	changes := ev.Changes
+	if changes == nil {
+		changes = []api.Change{}
+	}
+	vals, err := json.Marshal(changes)
+	if err != nil {
+		return err
+	}
+	_, err = t.exec(ctx, `INSERT INTO audit_events (id, time, actor, actor_role, action, object_kind, object_id, revision, changed_fields, changes)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		ev.ID, fmtTime(ev.Time), ev.Actor, ev.ActorRole, ev.Action, ev.ObjectKind, ev.ObjectID, ev.Revision, string(chg), string(vals))
 	return err
 }
 

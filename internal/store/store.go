@@ -118,6 +118,19 @@ type Reader interface {
 	// GetSetting returns a value of aiod's own settings, or ErrNotFound.
 	GetSetting(ctx context.Context, key string) ([]byte, error)
 
+	// ListRevisions returns one page of an object's revisions, newest
+	// first, and the cursor of the next page ("" on the last page); a
+	// q.After that is not such a cursor fails with ErrBadCursor.
+	ListRevisions(ctx context.Context, q RevisionQuery) ([]api.Revision, string, error)
+	// GetRevision returns one revision of an object, or ErrNotFound.
+	GetRevision(ctx context.Context, objectID string, revision int64) (api.Revision, error)
+	// ListTombstones returns one page of a kind's deleted objects still
+	// kept, ordered by ID, and the cursor of the next page.
+	ListTombstones(ctx context.Context, q TombstoneQuery) ([]api.Tombstone, string, error)
+	// GetTombstone returns the tombstone of a deleted object of the kind,
+	// or ErrNotFound.
+	GetTombstone(ctx context.Context, kind, objectID string) (api.Tombstone, error)
+
 	// LoadAlertStates returns every stored alert machine, ordered by
 	// threshold ID and severity, for the engine to resume after a restart.
 	LoadAlertStates(ctx context.Context) ([]AlertStateRecord, error)
@@ -203,6 +216,21 @@ type Tx interface {
 
 	// InsertAuditEvent appends an audit event.
 	InsertAuditEvent(ctx context.Context, ev api.AuditEvent) error
+
+	// InsertRevision stores one revision of an object (its snapshot); a
+	// revision number the object already has is ErrConflict.
+	InsertRevision(ctx context.Context, v api.Revision) error
+	// InsertTombstone stores what is kept of a deleted object, replacing
+	// an older tombstone of the same ID.
+	InsertTombstone(ctx context.Context, v api.Tombstone) error
+	// DeleteTombstone removes an object's tombstone (it was restored);
+	// ErrNotFound if there is none.
+	DeleteTombstone(ctx context.Context, objectID string) error
+	// PruneHistory removes, in one batch of at most limit each, the
+	// tombstones of objects deleted before before (with all their
+	// revisions) and the revisions written before before that are not
+	// their object's newest.
+	PruneHistory(ctx context.Context, before time.Time, limit int) (HistoryPruned, error)
 
 	// PutIdempotency stores the outcome of an idempotent request.
 	PutIdempotency(ctx context.Context, rec IdempotencyRecord) error

@@ -5,8 +5,8 @@ data "aio_audit_events" "ci_changes" {
   since = "2026-01-01T00:00:00Z"
 }
 
-# Every change of one credential: secret changes are recorded as a change of
-# the field "secret", never with its value.
+# Every change of one credential: secret changes are recorded as a sensitive
+# change of "secret", never with its value.
 data "aio_audit_events" "payments_key" {
   kind      = "credential"
   object_id = aio_credential.payments.id
@@ -25,4 +25,14 @@ output "payments_key_secret_changes" {
     for e in data.aio_audit_events.payments_key.events :
     "${e.time} by ${e.actor}" if contains(e.changed_fields, "secret")
   ]
+}
+
+output "ci_changes_with_values" {
+  description = "Every path the CI token changed, with its old and new values (JSON); secrets show as withheld."
+  value = flatten([
+    for e in data.aio_audit_events.ci_changes.events : [
+      for c in e.changes :
+      c.sensitive ? "${e.object_id} ${c.path}: (secret, withheld)" : "${e.object_id} ${c.path}: ${c.old_value} -> ${c.new_value}"
+    ]
+  ])
 }
