@@ -11,12 +11,15 @@ import (
 	"log"
 
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/provider"
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 )
 
@@ -42,7 +45,7 @@ func (noopProvider) Configure(context.Context, provider.ConfigureRequest, *provi
 }
 
 func (noopProvider) Resources(context.Context) []func() resource.Resource {
-	return []func() resource.Resource{func() resource.Resource { return thing{} }}
+	return []func() resource.Resource{func() resource.Resource { return thing{} }, func() resource.Resource { return wide{} }}
 }
 
 func (noopProvider) DataSources(context.Context) []func() datasource.DataSource { return nil }
@@ -89,3 +92,61 @@ func (thing) Update(ctx context.Context, req resource.UpdateRequest, resp *resou
 }
 
 func (thing) Delete(context.Context, resource.DeleteRequest, *resource.DeleteResponse) {}
+
+// wide is noop_wide: a resource that does nothing, with the attributes of
+// an aio_endpoint (4 computed that keep their state, 8 set by the
+// configuration), so that the benchmark can tell the cost of a schema this
+// size in Terraform and the framework from the cost of the AIO provider
+// (make bench-terraform BENCH_TF_FLAGS='-only noop_wide').
+type wide struct{}
+
+var _ resource.Resource = wide{}
+
+// wideComputed and wideSet are noop_wide's attributes.
+var (
+	wideComputed = []string{"id", "created_at", "updated_at", "revision"}
+	wideSet      = []string{"name", "url", "api_version", "description", "owner", "data_classification", "credential_id", "note"}
+)
+
+func (wide) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_wide"
+}
+
+func (wide) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+	attrs := map[string]schema.Attribute{}
+	for _, n := range wideComputed {
+		attrs[n] = schema.StringAttribute{Computed: true,
+			PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()}}
+	}
+	for _, n := range wideSet {
+		attrs[n] = schema.StringAttribute{Optional: true}
+	}
+	resp.Schema = schema.Schema{Attributes: attrs}
+}
+
+// copyWide copies every attribute from one plan or state to another,
+// setting the computed ones that are still unknown.
+func copyWide(ctx context.Context, from interface {
+	GetAttribute(context.Context, path.Path, any) diag.Diagnostics
+}, to *tfsdk.State, diags *diag.Diagnostics) {
+	for _, n := range append(append([]string{}, wideComputed...), wideSet...) {
+		var v types.String
+		diags.Append(from.GetAttribute(ctx, path.Root(n), &v)...)
+		if v.IsUnknown() {
+			v = types.StringValue(n + "-value")
+		}
+		diags.Append(to.SetAttribute(ctx, path.Root(n), v)...)
+	}
+}
+
+func (wide) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	copyWide(ctx, req.Plan, &resp.State, &resp.Diagnostics)
+}
+
+func (wide) Read(context.Context, resource.ReadRequest, *resource.ReadResponse) {}
+
+func (wide) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	copyWide(ctx, req.Plan, &resp.State, &resp.Diagnostics)
+}
+
+func (wide) Delete(context.Context, resource.DeleteRequest, *resource.DeleteResponse) {}

@@ -73,7 +73,8 @@ func parseFlags(args []string) (options, error) {
 	fs.BoolVar(&o.keep, "keep", false, "keep the working directories and aiod's data and log")
 	fs.StringVar(&o.profileDir, "provider-cpuprofile", "",
 		"directory for CPU profiles of the aio provider's processes (sets AIO_PROVIDER_CPUPROFILE_DIR for terraform)")
-	fs.StringVar(&o.only, "only", "", "run only this kind: terraform_data, noop_thing or aio_endpoint")
+	fs.StringVar(&o.only, "only", "", "run only this kind: terraform_data, noop_thing, aio_endpoint, or noop_wide "+
+		"(a no-op resource with aio_endpoint's 12 attributes, only run when asked)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -87,8 +88,8 @@ func parseFlags(args []string) (options, error) {
 	if o.reps < 1 {
 		return o, errors.New("-reps must be at least 1")
 	}
-	if o.only != "" && !slices.Contains(kinds, o.only) {
-		return o, fmt.Errorf("-only: want one of %s", strings.Join(kinds, ", "))
+	if o.only != "" && !slices.Contains(kinds, o.only) && o.only != "noop_wide" {
+		return o, fmt.Errorf("-only: want one of %s or noop_wide", strings.Join(kinds, ", "))
 	}
 	return o, nil
 }
@@ -179,8 +180,8 @@ func run(ctx context.Context, o options, out io.Writer) error {
 		for rep := range o.reps {
 			// The kinds take turns within a repetition, so that a change
 			// in the machine's load falls on all of them alike.
-			for _, kind := range kinds {
-				if o.only != "" && kind != o.only {
+			for _, kind := range append(kinds, "noop_wide") {
+				if (o.only != "" && kind != o.only) || (o.only == "" && kind == "noop_wide") {
 					continue
 				}
 				m, err := runOne(ctx, d, env, filepath.Join(work, fmt.Sprintf("%s-%d-%d", kind, n, rep)), kind, n, rep)
@@ -256,6 +257,19 @@ func config(kind string, n, rep int) string {
   input = "value-${count.index}"
 }
 `, n)
+	case "noop_wide":
+		return fmt.Sprintf(`terraform {
+  required_providers {
+    noop = { source = "bench/noop" }
+  }
+}
+
+resource "noop_wide" "r" {
+  count = %d
+  name  = "bench-%d-%d-${count.index}"
+  url   = "https://svc-${count.index}.example.com/"
+}
+`, n, n, rep)
 	case "noop_thing":
 		return fmt.Sprintf(`terraform {
   required_providers {
