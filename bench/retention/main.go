@@ -169,7 +169,9 @@ func run(ctx context.Context, o options) error {
 		}
 		return "FAIL"
 	}
-	row := func(goal, got, want string, ok bool) { fmt.Printf("%-58s %-22s %-14s %s\n", goal, got, want, verdict(ok)) }
+	row := func(goal, got, want string, ok bool) {
+		fmt.Printf("%-58s %-22s %-14s %s\n", goal, got, want, verdict(ok))
+	}
 	row("bytes on disk per raw result (table + indexes)", fmt.Sprintf("%.1f B", sz.perRow("raw")), "-", true)
 	row("steady state at default ages", gib(total), "<= 10 GiB", total <= goalSteadyBytes)
 	// The rows that aged out in the phase are those written in it (less
@@ -316,7 +318,7 @@ func measure(ctx context.Context, db *sql.DB, path string) (sizes, error) {
 	defer rows.Close()
 	for rows.Next() {
 		var (
-			name, table            string
+			name, table           string
 			size, payload, unused int64
 		)
 		if err := rows.Scan(&name, &table, &size, &payload, &unused); err != nil {

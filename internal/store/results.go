@@ -577,7 +577,6 @@ func (r sqlReader) ListResults(ctx context.Context, monitorID string, q ResultQu
 	return out, next, nil
 }
 
-
 // ---- many monitors' windows ----
 
 // WindowRollups reads the window of many monitors in one read transaction:
