@@ -30,10 +30,6 @@ const insertBatch = 500
 // every run started in it completes (a local probe takes milliseconds).
 const stopGrace = 3 * time.Second
 
-// resultTimeFormat is the store's fixed-width text time (store.timeFormat),
-// used to count the stored results of the window.
-const resultTimeFormat = "2006-01-02T15:04:05.000000Z"
-
 // engineResult is what the engine run measured.
 type engineResult struct {
 	start, end time.Time // the measured window
@@ -319,8 +315,11 @@ func countStored(ctx context.Context, path string, res *engineResult) error {
 		return err
 	}
 	defer db.Close()
-	from, to := res.start.UTC().Format(resultTimeFormat), res.end.UTC().Format(resultTimeFormat)
-	rows, err := db.QueryContext(ctx, `SELECT outcome, count(*) FROM probe_results WHERE time >= ? AND time < ? GROUP BY outcome`, from, to)
+	// Times are stored as Unix microseconds and outcomes as codes
+	// (migration 00014, the lean result encoding).
+	from, to := res.start.UnixMicro(), res.end.UnixMicro()
+	rows, err := db.QueryContext(ctx, `SELECT CASE outcome WHEN 1 THEN 'up' WHEN 2 THEN 'degraded' ELSE 'down' END, count(*)
+		FROM probe_results WHERE time >= ? AND time < ? GROUP BY outcome`, from, to)
 	if err != nil {
 		return err
 	}
