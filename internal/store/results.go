@@ -55,6 +55,16 @@ type ResultStore interface {
 	// batches until fewer than limit come back. From then on MonitorStatus
 	// reads windows reaching before `before` from the next coarser tier.
 	DeleteResultsBefore(ctx context.Context, tier string, before time.Time, limit int) (int64, error)
+	// DeleteMonitorResultsBefore is DeleteResultsBefore for the given
+	// monitors only: it deletes at most limit rows (DefaultDeleteBatch when
+	// limit <= 0) of one tier of their results (raw: results and missed
+	// runs) older than before, and returns how many it deleted; a caller
+	// deletes in batches until fewer than limit come back. It reads the
+	// index by monitor and time, so its cost follows the rows it deletes,
+	// not the size of the table. It does not move the tier's horizon, as
+	// other monitors keep their rows: windows of these monitors reaching
+	// before `before` count what is left of them.
+	DeleteMonitorResultsBefore(ctx context.Context, tier string, monitorIDs []string, before time.Time, limit int) (int64, error)
 	// DeleteMonitorData removes every result, rollup and the state of a
 	// monitor, for when the monitor is deleted.
 	DeleteMonitorData(ctx context.Context, monitorID string) error
@@ -1009,6 +1019,62 @@ func (t sqlTx) deleteResultsBefore(ctx context.Context, tier string, beforeT tim
 			(SELECT monitor_key, bucket_start FROM `+table+` WHERE bucket_start < ? ORDER BY bucket_start LIMIT ?)`,
 			ceilSeconds(beforeT), limit)
 	}
+}
+
+// DeleteMonitorResultsBefore deletes one batch of the given monitors' rows
+// of a tier in its own transaction.
+func (s *SQLite) DeleteMonitorResultsBefore(ctx context.Context, tier string, monitorIDs []string, before time.Time, limit int) (int64, error) {
+	if tier != TierRaw && tier != TierMinute && tier != TierHour {
+		return 0, fmt.Errorf("unknown result tier %q", tier)
+	}
+	if limit <= 0 {
+		limit = DefaultDeleteBatch
+	}
+	if len(monitorIDs) == 0 {
+		return 0, nil
+	}
+	var total int64
+	err := writeTx(ctx, s.writer, s.d, func(tx Tx) error {
+		t := tx.(sqlTx)
+		type table struct {
+			name, key, col string
+			bound          int64
+		}
+		tables := []table{{"probe_results", "seq", "time", ceilMicros(before)}, {"missed_runs", "seq", "time", ceilMicros(before)}}
+		switch tier {
+		case TierMinute:
+			tables = []table{{"rollups_minute", "monitor_key, bucket_start", "bucket_start", ceilSeconds(before)}}
+		case TierHour:
+			tables = []table{{"rollups_hour", "monitor_key, bucket_start", "bucket_start", ceilSeconds(before)}}
+		}
+		for chunk := range slices.Chunk(monitorIDs, rollupRowsPerRead) {
+			for _, tb := range tables {
+				left := int64(limit) - total
+				if left <= 0 {
+					return nil
+				}
+				args := make([]any, 0, len(chunk)+2)
+				for _, id := range chunk {
+					args = append(args, id)
+				}
+				args = append(args, tb.bound, left)
+				res, err := t.exec(ctx, `DELETE FROM `+tb.name+` WHERE (`+tb.key+`) IN
+					(SELECT `+tb.key+` FROM `+tb.name+` WHERE monitor_key IN
+						(SELECT key FROM result_monitors WHERE monitor_id IN (`+placeholders(len(chunk))+`))
+					AND `+tb.col+` < ? LIMIT ?)`, args...)
+				if err != nil {
+					return fmt.Errorf("delete %s: %w", tb.name, err)
+				}
+				n, err := res.RowsAffected()
+				if err != nil {
+					return err
+				}
+				total += n
+			}
+		}
+		return nil
+	})
+	return total, err
 }
 
 // DeleteMonitorData removes everything of a monitor in one transaction.
