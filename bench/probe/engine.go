@@ -54,6 +54,7 @@ type engineResult struct {
 	missedTotal  int64
 	spikes       []spike
 	writes       summary // result batch commits in the window
+	burst        *burstResult
 	writeN       int
 	reloads      []span // config reload reads in the window
 	reloadIdle   time.Duration
@@ -173,6 +174,13 @@ func runEngine(ctx context.Context, o options, tg *targets, logger *slog.Logger)
 	runErr := make(chan error, 1)
 	go func() { runErr <- e.Run(ectx) }()
 
+	var apiSrv *apiServer
+	if o.burst > 0 {
+		if apiSrv, err = startAPI(ctx, ts, e); err != nil {
+			return nil, fmt.Errorf("start the API for the burst: %w", err)
+		}
+		defer apiSrv.close()
+	}
 	fmt.Fprintf(os.Stderr, "engine: warming up for %s\n", o.warmup)
 	if err := sleepCtx(ctx, o.warmup, runErr); err != nil {
 		return nil, err
@@ -189,6 +197,11 @@ func runEngine(ctx context.Context, o options, tg *targets, logger *slog.Logger)
 		return nil, err
 	}
 	fmt.Fprintf(os.Stderr, "engine: measuring for %s\n", o.measure)
+	burstDone := make(chan burstResult, 1)
+	if apiSrv != nil {
+		fmt.Fprintf(os.Stderr, "burst: creating %d monitors through the API, %d clients\n", o.burst, burstClients)
+		go func() { burstDone <- runBurst(ctx, apiSrv, o.burst, o.monitors, o.interval) }()
+	}
 	err = sleepCtx(ctx, time.Until(res.end), runErr)
 	stopProfile()
 	if err != nil {
@@ -201,6 +214,11 @@ func runEngine(ctx context.Context, o options, tg *targets, logger *slog.Logger)
 	res.rssEndKB = statusKB("self", "VmRSS")
 	if err := writeHeapProfile(o.memprof); err != nil {
 		return nil, err
+	}
+
+	if apiSrv != nil {
+		b := <-burstDone
+		res.burst = &b
 	}
 
 	// Let the runs started in the window finish and reach the writer:

@@ -87,6 +87,13 @@ func report(out io.Writer, o options, tg *targets, e *engineResult, b *baselineR
 	fmt.Fprintf(out, "  config reloads in window (the scheduler re-reads %d monitors + endpoints beside its tick loop): %s; at start: %s\n",
 		o.monitors, strings.Join(rl, ", "), dur(e.reloadIdle))
 	fmt.Fprintf(out, "  lag spikes (runs dispatched ≥ %s late, grouped): %s\n", dur(spikeLag), e.describe)
+	if bu := e.burst; bu != nil {
+		fmt.Fprintf(out, "  burst: %d monitors created through the API in %s (%d clients, %d failed), POST p50 %s, p99 %s, max %s\n",
+			bu.created, bu.took.Round(time.Millisecond), burstClients, bu.failed, dur(bu.post.P50), dur(bu.post.P99), dur(bu.post.Max))
+		if bu.firstErr != "" {
+			fmt.Fprintf(out, "  burst's first error: %s\n", bu.firstErr)
+		}
+	}
 	if b.FirstError != "" {
 		fmt.Fprintf(out, "  baseline's first error: %s\n", b.FirstError)
 	}
@@ -111,6 +118,13 @@ func report(out io.Writer, o options, tg *targets, e *engineResult, b *baselineR
 	cpuRatio := engCPUPer.Seconds() / max(baseCPUPer.Seconds(), 1e-12)
 	check(fmt.Sprintf("CPU per probe ≤ %.1f× the raw loop's at the same rate", goalCPURatio),
 		fmt.Sprintf("%s vs %s = %.2f×", dur(engCPUPer), dur(baseCPUPer), cpuRatio), e.stored > 0 && b.Done > 0 && cpuRatio <= goalCPURatio)
+	if bu := e.burst; bu != nil {
+		check(fmt.Sprintf("burst: %d monitors created, none failed, 0 results dropped", o.burst),
+			fmt.Sprintf("%d created, %d failed, %d dropped", bu.created, bu.failed, e.dropped),
+			bu.created == int64(o.burst) && bu.failed == 0 && e.dropped == 0)
+		check("burst: POST /v1/monitors p99 < 100ms", fmt.Sprintf("p50 %s, p99 %s", dur(bu.post.P50), dur(bu.post.P99)),
+			bu.post.N > 0 && bu.post.P99 < goalPostP99)
+	}
 	commits := float64(e.writeN) / measure
 	check(fmt.Sprintf("result writes ≤ %.0f commits/s", goalCommitsPerS), fmt.Sprintf("%.1f/s", commits), commits <= goalCommitsPerS)
 	_ = tw.Flush()
