@@ -145,3 +145,62 @@ func TestMigrationLeanResults(t *testing.T) {
 		t.Errorf("pruning the converted raw rows before %v: %d, %v; want 1", at.Add(time.Second), n, err)
 	}
 }
+
+// TestResultKeyCacheAfterDeletes: the writer's cache of monitor keys never
+// outlives a key: after a monitor's data is deleted (directly or as an
+// orphan), results written for the same ID again are stored under a key
+// that exists, so they are listed and cleaned like any other.
+func TestResultKeyCacheAfterDeletes(t *testing.T) {
+	ctx := t.Context()
+	s := openSQLite(t, filepath.Join(t.TempDir(), "aio.db"))
+	at := time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC)
+	write := func(n int) {
+		t.Helper()
+		r := api.ProbeResult{MonitorID: "mon_gone", Time: at.Add(time.Duration(n) * time.Second), Outcome: api.OutcomeUp,
+			LatencyMS: 1, Attempts: 1}
+		if err := s.WriteResults(ctx, []api.ProbeResult{r}, []MissedRun{{MonitorID: "mon_gone", Time: r.Time}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	listed := func() int {
+		t.Helper()
+		page, _, err := s.ListResults(ctx, "mon_gone", ResultQuery{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(page)
+	}
+	dangling := func() int {
+		t.Helper()
+		var n int
+		if err := s.reader.QueryRowContext(ctx, `SELECT
+			(SELECT COUNT(*) FROM probe_results WHERE monitor_key NOT IN (SELECT key FROM result_monitors))
+			+ (SELECT COUNT(*) FROM missed_runs WHERE monitor_key NOT IN (SELECT key FROM result_monitors))`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	write(1)
+	write(2) // from the cache
+	if err := s.DeleteMonitorData(ctx, "mon_gone"); err != nil {
+		t.Fatal(err)
+	}
+	write(3)
+	if n := listed(); n != 1 || dangling() != 0 {
+		t.Fatalf("after DeleteMonitorData and a new write: %d listed (want 1), %d rows without a key", n, dangling())
+	}
+	// mon_gone has no monitor: its rows and key are orphans.
+	if _, err := s.DeleteOrphanResults(ctx, 0); err != nil {
+		t.Fatal(err)
+	}
+	if n := listed(); n != 0 {
+		t.Fatalf("the orphans should've been deleted, %d listed", n)
+	}
+	write(4)
+	if n := listed(); n != 1 || dangling() != 0 {
+		t.Fatalf("after DeleteOrphanResults and a new write: %d listed (want 1), %d rows without a key", n, dangling())
+	}
+	if n, err := s.DeleteOrphanResults(ctx, 0); err != nil || n != 5 { // result, missed run, two rollups, state
+		t.Fatalf("the new orphans should've been deleted: %d, %v", n, err)
+	}
+}
