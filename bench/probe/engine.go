@@ -200,7 +200,11 @@ func runEngine(ctx context.Context, o options, tg *targets, logger *slog.Logger)
 	burstDone := make(chan burstResult, 1)
 	if apiSrv != nil {
 		fmt.Fprintf(os.Stderr, "burst: creating %d monitors through the API, %d clients\n", o.burst, burstClients)
-		go func() { burstDone <- runBurst(ctx, apiSrv, o.burst, o.monitors, o.interval) }()
+		// A burst still going a window's length after the window ends is
+		// cut short and reported with what it created.
+		bctx, bcancel := context.WithDeadline(ctx, res.end.Add(o.measure))
+		defer bcancel()
+		go func() { burstDone <- runBurst(bctx, apiSrv, o.burst, o.monitors, o.interval) }()
 	}
 	err = sleepCtx(ctx, time.Until(res.end), runErr)
 	stopProfile()
