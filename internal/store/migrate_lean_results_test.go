@@ -204,3 +204,51 @@ func TestResultKeyCacheAfterDeletes(t *testing.T) {
 		t.Fatalf("the new orphans should've been deleted: %d, %v", n, err)
 	}
 }
+
+// TestMigrationLeanResultsDown: migration 00014 rolls back to the text
+// encoding with the same values.
+func TestMigrationLeanResultsDown(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "aio.db")
+	s := openSQLite(t, path)
+	at := time.Date(2026, 1, 5, 10, 0, 0, 123456000, time.UTC)
+	cert := time.Date(2026, 9, 1, 12, 0, 0, 0, time.UTC)
+	r := api.ProbeResult{MonitorID: "mon_a", Time: at, Outcome: api.OutcomeDegraded, StatusCode: new(200), LatencyMS: 12.345678,
+		DNSMS: new(1.5), TLSCertExpiresAt: &cert, BytesReceived: 5, Attempts: 2, Error: new("slow")}
+	if err := s.WriteResults(ctx, []api.ProbeResult{r}, []MissedRun{{MonitorID: "mon_a", Time: at.Add(time.Second)}}); err != nil {
+		t.Fatal(err)
+	}
+	sub, err := fs.Sub(sqliteMigrations, "migrations/sqlite")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := goose.NewProvider(goose.DialectSQLite3, s.writer, sub, goose.WithGoMigrations(goMigrations()...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.DownTo(ctx, 13); err != nil {
+		t.Fatal(err)
+	}
+	var (
+		id, tm, outcome, certText, errText string
+		lat, dns                           float64
+		hourBucket, missedTime             string
+		hourProbes                         int
+	)
+	if err := s.writer.QueryRowContext(ctx, `SELECT monitor_id, time, outcome, latency_ms, dns_ms, tls_cert_expires_at, error
+		FROM probe_results`).Scan(&id, &tm, &outcome, &lat, &dns, &certText, &errText); err != nil {
+		t.Fatal(err)
+	}
+	if id != "mon_a" || tm != "2026-01-05T10:00:00.123456Z" || outcome != "degraded" || lat != 12.345678 || dns != 1.5 ||
+		certText != "2026-09-01T12:00:00.000000Z" || errText != "slow" {
+		t.Errorf("after the down migration: %s %s %s %v %v %s %s", id, tm, outcome, lat, dns, certText, errText)
+	}
+	if err := s.writer.QueryRowContext(ctx, `SELECT time FROM missed_runs`).Scan(&missedTime); err != nil ||
+		missedTime != "2026-01-05T10:00:01.123456Z" {
+		t.Errorf("missed run after the down migration: %q, %v", missedTime, err)
+	}
+	if err := s.writer.QueryRowContext(ctx, `SELECT bucket_start, probes FROM rollups_hour`).Scan(&hourBucket, &hourProbes); err != nil ||
+		hourBucket != "2026-01-05T10:00:00.000000Z" || hourProbes != 1 {
+		t.Errorf("hour rollup after the down migration: %q %d, %v", hourBucket, hourProbes, err)
+	}
+}
