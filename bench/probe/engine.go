@@ -30,10 +30,6 @@ const insertBatch = 500
 // every run started in it completes (a local probe takes milliseconds).
 const stopGrace = 3 * time.Second
 
-// resultTimeFormat is the store's fixed-width text time (store.timeFormat),
-// used to count the stored results of the window.
-const resultTimeFormat = "2006-01-02T15:04:05.000000Z"
-
 // engineResult is what the engine run measured.
 type engineResult struct {
 	start, end time.Time // the measured window
@@ -58,6 +54,7 @@ type engineResult struct {
 	missedTotal  int64
 	spikes       []spike
 	writes       summary // result batch commits in the window
+	burst        *burstResult
 	writeN       int
 	reloads      []span // config reload reads in the window
 	reloadIdle   time.Duration
@@ -177,6 +174,13 @@ func runEngine(ctx context.Context, o options, tg *targets, logger *slog.Logger)
 	runErr := make(chan error, 1)
 	go func() { runErr <- e.Run(ectx) }()
 
+	var apiSrv *apiServer
+	if o.burst > 0 {
+		if apiSrv, err = startAPI(ctx, ts, e); err != nil {
+			return nil, fmt.Errorf("start the API for the burst: %w", err)
+		}
+		defer apiSrv.close()
+	}
 	fmt.Fprintf(os.Stderr, "engine: warming up for %s\n", o.warmup)
 	if err := sleepCtx(ctx, o.warmup, runErr); err != nil {
 		return nil, err
@@ -193,6 +197,15 @@ func runEngine(ctx context.Context, o options, tg *targets, logger *slog.Logger)
 		return nil, err
 	}
 	fmt.Fprintf(os.Stderr, "engine: measuring for %s\n", o.measure)
+	burstDone := make(chan burstResult, 1)
+	if apiSrv != nil {
+		fmt.Fprintf(os.Stderr, "burst: creating %d monitors through the API, %d clients\n", o.burst, burstClients)
+		// A burst still going a window's length after the window ends is
+		// cut short and reported with what it created.
+		bctx, bcancel := context.WithDeadline(ctx, res.end.Add(o.measure))
+		defer bcancel()
+		go func() { burstDone <- runBurst(bctx, apiSrv, o.burst, o.monitors, o.interval) }()
+	}
 	err = sleepCtx(ctx, time.Until(res.end), runErr)
 	stopProfile()
 	if err != nil {
@@ -205,6 +218,11 @@ func runEngine(ctx context.Context, o options, tg *targets, logger *slog.Logger)
 	res.rssEndKB = statusKB("self", "VmRSS")
 	if err := writeHeapProfile(o.memprof); err != nil {
 		return nil, err
+	}
+
+	if apiSrv != nil {
+		b := <-burstDone
+		res.burst = &b
 	}
 
 	// Let the runs started in the window finish and reach the writer:
@@ -319,8 +337,11 @@ func countStored(ctx context.Context, path string, res *engineResult) error {
 		return err
 	}
 	defer db.Close()
-	from, to := res.start.UTC().Format(resultTimeFormat), res.end.UTC().Format(resultTimeFormat)
-	rows, err := db.QueryContext(ctx, `SELECT outcome, count(*) FROM probe_results WHERE time >= ? AND time < ? GROUP BY outcome`, from, to)
+	// Times are stored as Unix microseconds and outcomes as codes
+	// (migration 00014, the lean result encoding).
+	from, to := res.start.UnixMicro(), res.end.UnixMicro()
+	rows, err := db.QueryContext(ctx, `SELECT CASE outcome WHEN 1 THEN 'up' WHEN 2 THEN 'degraded' ELSE 'down' END, count(*)
+		FROM probe_results WHERE time >= ? AND time < ? GROUP BY outcome`, from, to)
 	if err != nil {
 		return err
 	}

@@ -56,6 +56,7 @@ type options struct {
 	targetPID int
 	maxLife   time.Duration
 	resol     time.Duration
+	burst     int
 }
 
 func main() {
@@ -71,6 +72,7 @@ func main() {
 	flag.StringVar(&o.memprof, "memprofile", "", "write a heap profile at the end of the engine's measured window to this file")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary directory with the SQLite database")
 	flag.DurationVar(&o.resol, "resolution", 0, "diagnostic: the scheduler's tick resolution (0: its default, as aiod runs it)")
+	flag.IntVar(&o.burst, "burst", 0, "create this many more monitors through the API (10 clients) at the start of the measured window (issue 13: -monitors 20000 -burst 10000)")
 	flag.BoolVar(&o.verbose, "v", false, "log the engine at info level (default: warnings)")
 	// Internal roles, started by the parent.
 	flag.BoolVar(&o.targets, "targets", false, "internal: serve the targets and print their ports")

@@ -7,9 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aio-platform/terraform-provider-aio/internal/api"
@@ -54,6 +56,16 @@ type ResultStore interface {
 	// batches until fewer than limit come back. From then on MonitorStatus
 	// reads windows reaching before `before` from the next coarser tier.
 	DeleteResultsBefore(ctx context.Context, tier string, before time.Time, limit int) (int64, error)
+	// DeleteMonitorResultsBefore is DeleteResultsBefore for the given
+	// monitors only: it deletes at most limit rows (DefaultDeleteBatch when
+	// limit <= 0) of one tier of their results (raw: results and missed
+	// runs) older than before, and returns how many it deleted; a caller
+	// deletes in batches until fewer than limit come back. It reads the
+	// index by monitor and time, so its cost follows the rows it deletes,
+	// not the size of the table. It does not move the tier's horizon, as
+	// other monitors keep their rows: windows of these monitors reaching
+	// before `before` count what is left of them.
+	DeleteMonitorResultsBefore(ctx context.Context, tier string, monitorIDs []string, before time.Time, limit int) (int64, error)
 	// DeleteMonitorData removes every result, rollup and the state of a
 	// monitor, for when the monitor is deleted.
 	DeleteMonitorData(ctx context.Context, monitorID string) error
@@ -114,7 +126,9 @@ type MonitorState struct {
 
 // ---- writing ----
 
-const resultColumns = `monitor_id, time, outcome, status_code, latency_ms, dns_ms, connect_ms, tls_ms, first_byte_ms,
+// resultColumns are the stored columns of a raw result, in the lean
+// encoding of migration 00014: see encodeResult.
+const resultColumns = `monitor_key, time, outcome, status_code, latency_ns, dns_ns, connect_ns, tls_ns, first_byte_ns,
 	tls_cert_expires_at, bytes_received, attempts, error, body_excerpt`
 
 const resultColumnCount = 14
@@ -127,13 +141,84 @@ const resultRowsPerInsert = 250
 const rollupRowsPerRead = 256
 
 // WriteResults stores a batch in one immediate transaction on the writer.
+// The keys of the batch's monitors come from s.keys where it has them;
+// those looked up or created in the transaction join it once it commits.
 func (s *SQLite) WriteResults(ctx context.Context, results []api.ProbeResult, missed []MissedRun) error {
 	if len(results) == 0 && len(missed) == 0 {
 		return nil
 	}
-	return writeTx(ctx, s.writer, s.d, func(tx Tx) error {
-		return tx.(sqlTx).writeResults(ctx, results, missed)
+	var (
+		gen   uint64
+		fresh map[string]int64
+	)
+	err := writeTx(ctx, s.writer, s.d, func(tx Tx) error {
+		// Read inside the transaction: the writer connection is held, so
+		// no delete of keys runs between this and the commit.
+		var known map[string]int64
+		gen, known = s.keys.snapshot(results, missed)
+		var err error
+		fresh, err = tx.(sqlTx).writeResults(ctx, results, missed, known)
+		return err
 	})
+	if err == nil {
+		s.keys.add(gen, fresh)
+	}
+	return err
+}
+
+// keyCache maps monitor IDs to their result_monitors keys, so that a batch
+// of results need not look them up (at 5,000 results a second the lookup
+// was a sixth of the writer's CPU). A key is deleted only with all of its
+// monitor's data (DeleteMonitorData, DeleteOrphanResults), which forget
+// the IDs inside their transaction and move the generation on; keys read
+// in a transaction are added after its commit only if no such delete ran
+// meanwhile, so the cache never holds a key that is gone.
+type keyCache struct {
+	mu  sync.Mutex
+	gen uint64
+	m   map[string]int64
+}
+
+// snapshot returns the generation and the cached keys of the batch's
+// monitors.
+func (c *keyCache) snapshot(results []api.ProbeResult, missed []MissedRun) (uint64, map[string]int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make(map[string]int64, len(results))
+	for _, r := range results {
+		if k, ok := c.m[r.MonitorID]; ok {
+			out[r.MonitorID] = k
+		}
+	}
+	for _, m := range missed {
+		if k, ok := c.m[m.MonitorID]; ok {
+			out[m.MonitorID] = k
+		}
+	}
+	return c.gen, out
+}
+
+// add caches keys read at generation gen, unless keys were forgotten since.
+func (c *keyCache) add(gen uint64, keys map[string]int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if gen != c.gen || len(keys) == 0 {
+		return
+	}
+	if c.m == nil {
+		c.m = map[string]int64{}
+	}
+	maps.Copy(c.m, keys)
+}
+
+// forget drops the given monitors' keys and moves the generation on.
+func (c *keyCache) forget(ids ...string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen++
+	for _, id := range ids {
+		delete(c.m, id)
+	}
 }
 
 // valuesList returns "(?, ?), (?, ?)" for rows rows of cols columns.
@@ -144,9 +229,143 @@ func valuesList(rows, cols int) string {
 
 func placeholders(n int) string { return strings.TrimSuffix(strings.Repeat("?, ", n), ", ") }
 
-func resultArgs(r api.ProbeResult) []any {
-	return []any{r.MonitorID, fmtTime(r.Time), r.Outcome, r.StatusCode, r.LatencyMS, r.DNSMS, r.ConnectMS, r.TLSMS,
-		r.FirstByteMS, fmtTimePtr(r.TLSCertExpiresAt), r.BytesReceived, r.Attempts, r.Error, r.BodyExcerpt}
+// appendResultArgs appends the columns of a raw result, lean: the monitor
+// as its key, times as Unix microseconds (the precision the API keeps),
+// durations as integer nanoseconds (what the probe measured: exact, and 3
+// or 4 bytes where a REAL takes 8), the outcome as a small integer.
+func appendResultArgs(args []any, key int64, r api.ProbeResult) []any {
+	return append(args, key, r.Time.UnixMicro(), outcomeCode(r.Outcome), r.StatusCode, msToNS(r.LatencyMS),
+		msPtrToNS(r.DNSMS), msPtrToNS(r.ConnectMS), msPtrToNS(r.TLSMS), msPtrToNS(r.FirstByteMS),
+		microsPtr(r.TLSCertExpiresAt), r.BytesReceived, r.Attempts, r.Error, r.BodyExcerpt)
+}
+
+// Outcome codes of the lean encoding.
+const (
+	outcomeUp       = 1
+	outcomeDegraded = 2
+	outcomeDown     = 3
+)
+
+func outcomeCode(o string) int64 {
+	switch o {
+	case api.OutcomeUp:
+		return outcomeUp
+	case api.OutcomeDegraded:
+		return outcomeDegraded
+	}
+	return outcomeDown
+}
+
+func outcomeName(c int64) string {
+	switch c {
+	case outcomeUp:
+		return api.OutcomeUp
+	case outcomeDegraded:
+		return api.OutcomeDegraded
+	}
+	return api.OutcomeDown
+}
+
+func nullFloatPtr(f sql.NullFloat64) *float64 {
+	if !f.Valid {
+		return nil
+	}
+	return new(f.Float64)
+}
+
+func msToNS(ms float64) int64 { return int64(math.Round(ms * 1e6)) }
+
+func nsToMS(ns int64) float64 { return float64(ns) / 1e6 }
+
+func msPtrToNS(ms *float64) any {
+	if ms == nil {
+		return nil
+	}
+	return msToNS(*ms)
+}
+
+func nsPtrToMS(ns sql.NullInt64) *float64 {
+	if !ns.Valid {
+		return nil
+	}
+	return new(nsToMS(ns.Int64))
+}
+
+func microsPtr(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return t.UnixMicro()
+}
+
+func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
+
+func fromMicrosPtr(us sql.NullInt64) *time.Time {
+	if !us.Valid {
+		return nil
+	}
+	return new(fromMicros(us.Int64))
+}
+
+// ceilMicros is t in Unix microseconds, rounded up: "time < t" and
+// "time >= t" select the same stored results with it as with t itself.
+func ceilMicros(t time.Time) int64 {
+	us := t.UnixMicro()
+	if time.UnixMicro(us).Before(t) {
+		us++
+	}
+	return us
+}
+
+// ceilSeconds is t in Unix seconds, rounded up, for comparing with rollup
+// buckets (whole seconds) the same way.
+func ceilSeconds(t time.Time) int64 {
+	s := t.Unix()
+	if time.Unix(s, 0).Before(t) {
+		s++
+	}
+	return s
+}
+
+// keyOf is the subquery of the key of the monitor ID given as its argument.
+const keyOf = `(SELECT key FROM result_monitors WHERE monitor_id = ?)`
+
+// monitorKeys returns the keys of the given monitor IDs that are not in
+// known, creating those that do not exist yet.
+func (t sqlTx) monitorKeys(ctx context.Context, ids []string, known map[string]int64) (map[string]int64, error) {
+	keys := map[string]int64{}
+	ids = slices.DeleteFunc(ids, func(id string) bool { _, ok := known[id]; return ok })
+	for chunk := range slices.Chunk(ids, rollupRowsPerRead) {
+		args := make([]any, len(chunk))
+		for i, id := range chunk {
+			args[i] = id
+		}
+		if _, err := t.exec(ctx, `INSERT INTO result_monitors (monitor_id) VALUES `+valuesList(len(chunk), 1)+`
+			ON CONFLICT (monitor_id) DO NOTHING`, args...); err != nil {
+			return nil, fmt.Errorf("insert result monitors: %w", err)
+		}
+		rows, err := t.query(ctx, `SELECT key, monitor_id FROM result_monitors WHERE monitor_id IN (`+placeholders(len(chunk))+`)`, args...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var (
+				k  int64
+				id string
+			)
+			if err := rows.Scan(&k, &id); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			keys[id] = k
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, err
+		}
+	}
+	return keys, nil
 }
 
 // rollupKey names one rollup row.
@@ -182,24 +401,40 @@ type resultState struct {
 	cert           *time.Time
 }
 
-func (t sqlTx) writeResults(ctx context.Context, results []api.ProbeResult, missed []MissedRun) error {
+// writeResults stores the batch; known holds keys of its monitors already
+// known. It returns the keys it looked up or created.
+func (t sqlTx) writeResults(ctx context.Context, results []api.ProbeResult, missed []MissedRun, known map[string]int64) (map[string]int64, error) {
+	idSet := make(map[string]struct{}, len(results))
+	for _, r := range results {
+		idSet[r.MonitorID] = struct{}{}
+	}
+	for _, m := range missed {
+		idSet[m.MonitorID] = struct{}{}
+	}
+	fresh, err := t.monitorKeys(ctx, slices.Sorted(maps.Keys(idSet)), known)
+	if err != nil {
+		return nil, err
+	}
+	keys := make(map[string]int64, len(known)+len(fresh))
+	maps.Copy(keys, known)
+	maps.Copy(keys, fresh)
 	for chunk := range slices.Chunk(results, resultRowsPerInsert) {
 		args := make([]any, 0, len(chunk)*resultColumnCount)
 		for _, r := range chunk {
-			args = append(args, resultArgs(r)...)
+			args = appendResultArgs(args, keys[r.MonitorID], r)
 		}
 		if _, err := t.exec(ctx, `INSERT INTO probe_results (`+resultColumns+`) VALUES `+
 			valuesList(len(chunk), resultColumnCount), args...); err != nil {
-			return fmt.Errorf("insert probe results: %w", err)
+			return nil, fmt.Errorf("insert probe results: %w", err)
 		}
 	}
 	for chunk := range slices.Chunk(missed, resultRowsPerInsert) {
 		args := make([]any, 0, len(chunk)*2)
 		for _, m := range chunk {
-			args = append(args, m.MonitorID, fmtTime(m.Time))
+			args = append(args, keys[m.MonitorID], m.Time.UnixMicro())
 		}
-		if _, err := t.exec(ctx, `INSERT INTO missed_runs (monitor_id, time) VALUES `+valuesList(len(chunk), 2), args...); err != nil {
-			return fmt.Errorf("insert missed runs: %w", err)
+		if _, err := t.exec(ctx, `INSERT INTO missed_runs (monitor_key, time) VALUES `+valuesList(len(chunk), 2), args...); err != nil {
+			return nil, fmt.Errorf("insert missed runs: %w", err)
 		}
 	}
 
@@ -227,16 +462,26 @@ func (t sqlTx) writeResults(ctx context.Context, results []api.ProbeResult, miss
 		minutes.get(m.MonitorID, tm.Truncate(time.Minute)).Missed++
 		hours.get(m.MonitorID, tm.Truncate(time.Hour)).Missed++
 	}
-	if err := t.mergeRollups(ctx, "rollups_minute", minutes); err != nil {
-		return err
+	if err := t.mergeRollups(ctx, "rollups_minute", minutes, keys); err != nil {
+		return nil, err
 	}
-	if err := t.mergeRollups(ctx, "rollups_hour", hours); err != nil {
-		return err
+	if err := t.mergeRollups(ctx, "rollups_hour", hours, keys); err != nil {
+		return nil, err
 	}
-	return t.putStates(ctx, states)
+	return fresh, t.putStates(ctx, states)
 }
 
-const rollupColumns = `monitor_id, bucket_start, probes, up, degraded, down, retried, missed, bytes, latency_sum_ms, histogram`
+// rollupColumns are the stored columns of a rollup; rollupSelect reads
+// them back with the monitor's ID for its key, from a table aliased r.
+const rollupColumns = `monitor_key, bucket_start, probes, up, degraded, down, retried, missed, bytes, latency_sum_ms, histogram`
+
+const rollupSelect = `SELECT k.monitor_id, r.bucket_start, r.probes, r.up, r.degraded, r.down, r.retried, r.missed, r.bytes,
+	r.latency_sum_ms, r.histogram`
+
+// rollupFrom joins a rollup table to the monitor keys.
+func rollupFrom(table string) string {
+	return ` FROM ` + table + ` r JOIN result_monitors k ON k.key = r.monitor_key `
+}
 
 const rollupColumnCount = 11
 
@@ -244,7 +489,7 @@ const rollupColumnCount = 11
 // rows the batch touches, merges them in Go (the histogram cannot be merged
 // in SQL) and writes them back with an upsert. The writer is the only
 // writer of these tables, inside this transaction.
-func (t sqlTx) mergeRollups(ctx context.Context, table string, set rollupSet) error {
+func (t sqlTx) mergeRollups(ctx context.Context, table string, set rollupSet, mkeys map[string]int64) error {
 	keys := set.sortedKeys()
 	// Read what is stored, one IN list per bucket.
 	for i := 0; i < len(keys); {
@@ -253,12 +498,12 @@ func (t sqlTx) mergeRollups(ctx context.Context, table string, set rollupSet) er
 			j++
 		}
 		group := keys[i:j]
-		args := []any{fmtTime(group[0].start)}
+		args := []any{group[0].start.Unix()}
 		for _, k := range group {
-			args = append(args, k.monitorID)
+			args = append(args, mkeys[k.monitorID])
 		}
-		stored, err := t.readRollups(ctx, `SELECT `+rollupColumns+` FROM `+table+
-			` WHERE bucket_start = ? AND monitor_id IN (`+placeholders(len(group))+`)`, args...)
+		stored, err := t.readRollups(ctx, rollupSelect+rollupFrom(table)+
+			` WHERE r.bucket_start = ? AND r.monitor_key IN (`+placeholders(len(group))+`)`, args...)
 		if err != nil {
 			return fmt.Errorf("read %s: %w", table, err)
 		}
@@ -271,11 +516,11 @@ func (t sqlTx) mergeRollups(ctx context.Context, table string, set rollupSet) er
 		args := make([]any, 0, len(chunk)*rollupColumnCount)
 		for _, k := range chunk {
 			r := set[k]
-			args = append(args, k.monitorID, fmtTime(k.start), r.Probes, r.Up, r.Degraded, r.Down, r.Retried, r.Missed,
+			args = append(args, mkeys[k.monitorID], k.start.Unix(), r.Probes, r.Up, r.Degraded, r.Down, r.Retried, r.Missed,
 				r.Bytes, r.LatencySumMS, r.Latency.Marshal())
 		}
 		if _, err := t.exec(ctx, `INSERT INTO `+table+` (`+rollupColumns+`) VALUES `+valuesList(len(chunk), rollupColumnCount)+`
-			ON CONFLICT (monitor_id, bucket_start) DO UPDATE SET probes = excluded.probes, up = excluded.up,
+			ON CONFLICT (monitor_key, bucket_start) DO UPDATE SET probes = excluded.probes, up = excluded.up,
 			degraded = excluded.degraded, down = excluded.down, retried = excluded.retried, missed = excluded.missed,
 			bytes = excluded.bytes, latency_sum_ms = excluded.latency_sum_ms, histogram = excluded.histogram`, args...); err != nil {
 			return fmt.Errorf("write %s: %w", table, err)
@@ -294,20 +539,18 @@ func (r sqlReader) readRollups(ctx context.Context, q string, args ...any) (map[
 	out := map[rollupKey]*stats.Rollup{}
 	for rows.Next() {
 		var (
-			ru         stats.Rollup
-			id, bucket string
-			hist       []byte
+			ru     stats.Rollup
+			id     string
+			bucket int64
+			hist   []byte
 		)
 		if err := rows.Scan(&id, &bucket, &ru.Probes, &ru.Up, &ru.Degraded, &ru.Down, &ru.Retried, &ru.Missed,
 			&ru.Bytes, &ru.LatencySumMS, &hist); err != nil {
 			return nil, err
 		}
-		start, err := parseTime(bucket)
-		if err != nil {
-			return nil, err
-		}
+		start := time.Unix(bucket, 0).UTC()
 		if err := ru.Latency.UnmarshalBinary(hist); err != nil {
-			return nil, fmt.Errorf("rollup %s %s: %w", id, bucket, err)
+			return nil, fmt.Errorf("rollup %s %v: %w", id, start, err)
 		}
 		out[rollupKey{id, start}] = &ru
 	}
@@ -360,15 +603,15 @@ func parseResultCursor(s string) (time.Time, int64, error) {
 
 func (r sqlReader) ListResults(ctx context.Context, monitorID string, q ResultQuery) ([]api.ProbeResult, string, error) {
 	limit := clampLimit(q.Limit)
-	conds := []string{"monitor_id = ?"}
+	conds := []string{"monitor_key = " + keyOf}
 	args := []any{monitorID}
 	if !q.Since.IsZero() {
 		conds = append(conds, "time >= ?")
-		args = append(args, fmtTime(q.Since))
+		args = append(args, ceilMicros(q.Since))
 	}
 	if !q.Until.IsZero() {
 		conds = append(conds, "time < ?")
-		args = append(args, fmtTime(q.Until))
+		args = append(args, ceilMicros(q.Until))
 	}
 	if q.After != "" {
 		tm, seq, err := parseResultCursor(q.After)
@@ -376,7 +619,7 @@ func (r sqlReader) ListResults(ctx context.Context, monitorID string, q ResultQu
 			return nil, "", err
 		}
 		conds = append(conds, "(time > ? OR (time = ? AND seq > ?))")
-		args = append(args, fmtTime(tm), fmtTime(tm), seq)
+		args = append(args, tm.UnixMicro(), tm.UnixMicro(), seq)
 	}
 	rows, err := r.query(ctx, `SELECT seq, `+resultColumns+` FROM probe_results WHERE `+strings.Join(conds, " AND ")+
 		` ORDER BY time, seq LIMIT ?`, append(args, limit+1)...)
@@ -390,28 +633,23 @@ func (r sqlReader) ListResults(ctx context.Context, monitorID string, q ResultQu
 	)
 	for rows.Next() {
 		var (
-			res                 api.ProbeResult
-			seq                 int64
-			tm                  string
-			status, attempts    sql.NullInt64
-			dns, conn, tls, fb  sql.NullFloat64
-			cert, errText, body sql.NullString
+			res                      api.ProbeResult
+			seq, key, tm, outc, lat  int64
+			status, attempts         sql.NullInt64
+			dns, conn, tls, fb, cert sql.NullInt64
+			errText, body            sql.NullString
 		)
-		if err := rows.Scan(&seq, &res.MonitorID, &tm, &res.Outcome, &status, &res.LatencyMS, &dns, &conn, &tls, &fb,
+		if err := rows.Scan(&seq, &key, &tm, &outc, &status, &lat, &dns, &conn, &tls, &fb,
 			&cert, &res.BytesReceived, &attempts, &errText, &body); err != nil {
 			return nil, "", err
 		}
-		if res.Time, err = parseTime(tm); err != nil {
-			return nil, "", err
-		}
+		res.MonitorID, res.Time, res.Outcome, res.LatencyMS = monitorID, fromMicros(tm), outcomeName(outc), nsToMS(lat)
 		if status.Valid {
 			res.StatusCode = new(int(status.Int64))
 		}
 		res.Attempts = int(attempts.Int64)
-		res.DNSMS, res.ConnectMS, res.TLSMS, res.FirstByteMS = nullFloatPtr(dns), nullFloatPtr(conn), nullFloatPtr(tls), nullFloatPtr(fb)
-		if res.TLSCertExpiresAt, err = parseTimePtr(cert); err != nil {
-			return nil, "", err
-		}
+		res.DNSMS, res.ConnectMS, res.TLSMS, res.FirstByteMS = nsPtrToMS(dns), nsPtrToMS(conn), nsPtrToMS(tls), nsPtrToMS(fb)
+		res.TLSCertExpiresAt = fromMicrosPtr(cert)
 		res.Error, res.BodyExcerpt = nullStringPtr(errText), nullStringPtr(body)
 		out = append(out, res)
 		seqs = append(seqs, seq)
@@ -425,13 +663,6 @@ func (r sqlReader) ListResults(ctx context.Context, monitorID string, q ResultQu
 		next = resultCursor(out[limit-1].Time, seqs[limit-1])
 	}
 	return out, next, nil
-}
-
-func nullFloatPtr(f sql.NullFloat64) *float64 {
-	if !f.Valid {
-		return nil
-	}
-	return new(f.Float64)
 }
 
 // ---- many monitors' windows ----
@@ -470,8 +701,8 @@ func (s *SQLite) WindowRollups(ctx context.Context, monitorIDs []string, from, t
 			for _, id := range chunk {
 				args = append(args, id)
 			}
-			args = append(args, fmtTime(seg.from), fmtTime(seg.to))
 			if seg.tier == TierRaw {
+				args = append(args, ceilMicros(seg.from), ceilMicros(seg.to))
 				if err := r.rawRollups(ctx, in, args, out); err != nil {
 					return nil, err
 				}
@@ -481,8 +712,9 @@ func (s *SQLite) WindowRollups(ctx context.Context, monitorIDs []string, from, t
 			if seg.tier == TierHour {
 				table = "rollups_hour"
 			}
-			parts, err := r.readRollups(ctx, `SELECT `+rollupColumns+` FROM `+table+`
-				WHERE monitor_id IN (`+in+`) AND bucket_start >= ? AND bucket_start < ?`, args...)
+			args = append(args, ceilSeconds(seg.from), ceilSeconds(seg.to))
+			parts, err := r.readRollups(ctx, rollupSelect+rollupFrom(table)+`
+				WHERE k.monitor_id IN (`+in+`) AND r.bucket_start >= ? AND r.bucket_start < ?`, args...)
 			if err != nil {
 				return nil, err
 			}
@@ -499,17 +731,22 @@ func (s *SQLite) WindowRollups(ctx context.Context, monitorIDs []string, from, t
 // rawRollups adds the raw results and missed runs of the monitors of the IN
 // list in with from <= time < to (the last two args) to out.
 func (r sqlReader) rawRollups(ctx context.Context, in string, args []any, out map[string]*stats.Rollup) error {
-	rows, err := r.query(ctx, `SELECT monitor_id, outcome, attempts, latency_ms, bytes_received FROM probe_results
-		WHERE monitor_id IN (`+in+`) AND time >= ? AND time < ?`, args...)
+	rows, err := r.query(ctx, `SELECT k.monitor_id, p.outcome, p.attempts, p.latency_ns, p.bytes_received
+		FROM probe_results p JOIN result_monitors k ON k.key = p.monitor_key
+		WHERE k.monitor_id IN (`+in+`) AND p.time >= ? AND p.time < ?`, args...)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var res api.ProbeResult
-		if err := rows.Scan(&res.MonitorID, &res.Outcome, &res.Attempts, &res.LatencyMS, &res.BytesReceived); err != nil {
+		var (
+			res       api.ProbeResult
+			outc, lat int64
+		)
+		if err := rows.Scan(&res.MonitorID, &outc, &res.Attempts, &lat, &res.BytesReceived); err != nil {
 			return err
 		}
+		res.Outcome, res.LatencyMS = outcomeName(outc), nsToMS(lat)
 		if ru := out[res.MonitorID]; ru != nil {
 			ru.Add(res)
 		}
@@ -517,8 +754,8 @@ func (r sqlReader) rawRollups(ctx context.Context, in string, args []any, out ma
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	missed, err := r.query(ctx, `SELECT monitor_id, COUNT(*) FROM missed_runs WHERE monitor_id IN (`+in+`) AND time >= ? AND time < ?
-		GROUP BY monitor_id`, args...)
+	missed, err := r.query(ctx, `SELECT k.monitor_id, COUNT(*) FROM missed_runs m JOIN result_monitors k ON k.key = m.monitor_key
+		WHERE k.monitor_id IN (`+in+`) AND m.time >= ? AND m.time < ? GROUP BY k.monitor_id`, args...)
 	if err != nil {
 		return err
 	}
@@ -552,19 +789,18 @@ type OutcomeAt struct {
 // LatestOutcomes reads the index on (monitor_id, time) backwards.
 func (s *SQLite) LatestOutcomes(ctx context.Context, monitorID string, n int) ([]OutcomeAt, error) {
 	n = min(max(n, 1), MaxLatestOutcomes)
-	rows, err := sqlReader{q: s.reader, d: s.d}.query(ctx, `SELECT time, outcome FROM probe_results WHERE monitor_id = ?
+	rows, err := sqlReader{q: s.reader, d: s.d}.query(ctx, `SELECT time, outcome FROM probe_results WHERE monitor_key = `+keyOf+`
 		ORDER BY time DESC, seq DESC LIMIT ?`, monitorID, n)
 	return collect(rows, err, func(sc scanner) (OutcomeAt, error) {
 		var (
-			o  OutcomeAt
-			tm string
+			o        OutcomeAt
+			tm, outc int64
 		)
-		if err := sc.Scan(&tm, &o.Outcome); err != nil {
+		if err := sc.Scan(&tm, &outc); err != nil {
 			return o, err
 		}
-		var err error
-		o.Time, err = parseTime(tm)
-		return o, err
+		o.Time, o.Outcome = fromMicros(tm), outcomeName(outc)
+		return o, nil
 	})
 }
 
@@ -654,24 +890,28 @@ func (r sqlReader) resultHorizons(ctx context.Context) (map[string]time.Time, er
 // rawRollup sums the raw results and missed runs with from <= time < to.
 func (r sqlReader) rawRollup(ctx context.Context, monitorID string, from, to time.Time) (stats.Rollup, error) {
 	var ru stats.Rollup
-	rows, err := r.query(ctx, `SELECT outcome, attempts, latency_ms, bytes_received FROM probe_results
-		WHERE monitor_id = ? AND time >= ? AND time < ?`, monitorID, fmtTime(from), fmtTime(to))
+	rows, err := r.query(ctx, `SELECT outcome, attempts, latency_ns, bytes_received FROM probe_results
+		WHERE monitor_key = `+keyOf+` AND time >= ? AND time < ?`, monitorID, ceilMicros(from), ceilMicros(to))
 	if err != nil {
 		return ru, err
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var res api.ProbeResult
-		if err := rows.Scan(&res.Outcome, &res.Attempts, &res.LatencyMS, &res.BytesReceived); err != nil {
+		var (
+			res       api.ProbeResult
+			outc, lat int64
+		)
+		if err := rows.Scan(&outc, &res.Attempts, &lat, &res.BytesReceived); err != nil {
 			return ru, err
 		}
+		res.Outcome, res.LatencyMS = outcomeName(outc), nsToMS(lat)
 		ru.Add(res)
 	}
 	if err := rows.Err(); err != nil {
 		return ru, err
 	}
-	err = r.queryRow(ctx, `SELECT COUNT(*) FROM missed_runs WHERE monitor_id = ? AND time >= ? AND time < ?`,
-		monitorID, fmtTime(from), fmtTime(to)).Scan(&ru.Missed)
+	err = r.queryRow(ctx, `SELECT COUNT(*) FROM missed_runs WHERE monitor_key = `+keyOf+` AND time >= ? AND time < ?`,
+		monitorID, ceilMicros(from), ceilMicros(to)).Scan(&ru.Missed)
 	return ru, err
 }
 
@@ -679,8 +919,8 @@ func (r sqlReader) rawRollup(ctx context.Context, monitorID string, from, to tim
 // [from, to).
 func (r sqlReader) tierRollup(ctx context.Context, table, monitorID string, from, to time.Time) (stats.Rollup, error) {
 	var ru stats.Rollup
-	parts, err := r.readRollups(ctx, `SELECT `+rollupColumns+` FROM `+table+`
-		WHERE monitor_id = ? AND bucket_start >= ? AND bucket_start < ?`, monitorID, fmtTime(from), fmtTime(to))
+	parts, err := r.readRollups(ctx, rollupSelect+rollupFrom(table)+`
+		WHERE r.monitor_key = `+keyOf+` AND r.bucket_start >= ? AND r.bucket_start < ?`, monitorID, ceilSeconds(from), ceilSeconds(to))
 	if err != nil {
 		return ru, err
 	}
@@ -822,20 +1062,20 @@ func (s *SQLite) DeleteResultsBefore(ctx context.Context, tier string, before ti
 	var n int64
 	err := writeTx(ctx, s.writer, s.d, func(tx Tx) error {
 		var err error
-		n, err = tx.(sqlTx).deleteResultsBefore(ctx, tier, fmtTime(before), limit)
+		n, err = tx.(sqlTx).deleteResultsBefore(ctx, tier, before, limit)
 		return err
 	})
 	return n, err
 }
 
-func (t sqlTx) deleteResultsBefore(ctx context.Context, tier, before string, limit int) (int64, error) {
+func (t sqlTx) deleteResultsBefore(ctx context.Context, tier string, beforeT time.Time, limit int) (int64, error) {
 	if _, err := t.exec(ctx, `INSERT INTO result_horizons (tier, horizon) VALUES (?, ?)
 		ON CONFLICT (tier) DO UPDATE SET horizon = excluded.horizon WHERE excluded.horizon > result_horizons.horizon`,
-		tier, before); err != nil {
+		tier, fmtTime(beforeT)); err != nil {
 		return 0, err
 	}
-	del := func(q string, n int) (int64, error) {
-		res, err := t.exec(ctx, q, before, n)
+	del := func(q string, bound any, n int) (int64, error) {
+		res, err := t.exec(ctx, q, bound, n)
 		if err != nil {
 			return 0, err
 		}
@@ -844,24 +1084,87 @@ func (t sqlTx) deleteResultsBefore(ctx context.Context, tier, before string, lim
 	switch tier {
 	case TierRaw:
 		n, err := del(`DELETE FROM probe_results WHERE seq IN
-			(SELECT seq FROM probe_results WHERE time < ? ORDER BY time LIMIT ?)`, limit)
+			(SELECT seq FROM probe_results WHERE time < ? ORDER BY time LIMIT ?)`, ceilMicros(beforeT), limit)
 		if err != nil || n >= int64(limit) {
 			return n, err
 		}
 		m, err := del(`DELETE FROM missed_runs WHERE seq IN
-			(SELECT seq FROM missed_runs WHERE time < ? ORDER BY time LIMIT ?)`, limit-int(n))
+			(SELECT seq FROM missed_runs WHERE time < ? ORDER BY time LIMIT ?)`, ceilMicros(beforeT), limit-int(n))
 		return n + m, err
 	default:
 		table := "rollups_" + tier
-		return del(`DELETE FROM `+table+` WHERE (monitor_id, bucket_start) IN
-			(SELECT monitor_id, bucket_start FROM `+table+` WHERE bucket_start < ? ORDER BY bucket_start LIMIT ?)`, limit)
+		return del(`DELETE FROM `+table+` WHERE (monitor_key, bucket_start) IN
+			(SELECT monitor_key, bucket_start FROM `+table+` WHERE bucket_start < ? ORDER BY bucket_start LIMIT ?)`,
+			ceilSeconds(beforeT), limit)
 	}
+}
+
+// DeleteMonitorResultsBefore deletes one batch of the given monitors' rows
+// of a tier in its own transaction.
+func (s *SQLite) DeleteMonitorResultsBefore(ctx context.Context, tier string, monitorIDs []string, before time.Time, limit int) (int64, error) {
+	if tier != TierRaw && tier != TierMinute && tier != TierHour {
+		return 0, fmt.Errorf("unknown result tier %q", tier)
+	}
+	if limit <= 0 {
+		limit = DefaultDeleteBatch
+	}
+	if len(monitorIDs) == 0 {
+		return 0, nil
+	}
+	var total int64
+	err := writeTx(ctx, s.writer, s.d, func(tx Tx) error {
+		t := tx.(sqlTx)
+		type table struct {
+			name, key, col string
+			bound          int64
+		}
+		tables := []table{{"probe_results", "seq", "time", ceilMicros(before)}, {"missed_runs", "seq", "time", ceilMicros(before)}}
+		switch tier {
+		case TierMinute:
+			tables = []table{{"rollups_minute", "monitor_key, bucket_start", "bucket_start", ceilSeconds(before)}}
+		case TierHour:
+			tables = []table{{"rollups_hour", "monitor_key, bucket_start", "bucket_start", ceilSeconds(before)}}
+		}
+		for chunk := range slices.Chunk(monitorIDs, rollupRowsPerRead) {
+			for _, tb := range tables {
+				left := int64(limit) - total
+				if left <= 0 {
+					return nil
+				}
+				args := make([]any, 0, len(chunk)+2)
+				for _, id := range chunk {
+					args = append(args, id)
+				}
+				args = append(args, tb.bound, left)
+				res, err := t.exec(ctx, `DELETE FROM `+tb.name+` WHERE (`+tb.key+`) IN
+					(SELECT `+tb.key+` FROM `+tb.name+` WHERE monitor_key IN
+						(SELECT key FROM result_monitors WHERE monitor_id IN (`+placeholders(len(chunk))+`))
+					AND `+tb.col+` < ? LIMIT ?)`, args...)
+				if err != nil {
+					return fmt.Errorf("delete %s: %w", tb.name, err)
+				}
+				n, err := res.RowsAffected()
+				if err != nil {
+					return err
+				}
+				total += n
+			}
+		}
+		return nil
+	})
+	return total, err
 }
 
 // DeleteMonitorData removes everything of a monitor in one transaction.
 func (s *SQLite) DeleteMonitorData(ctx context.Context, monitorID string) error {
 	return writeTx(ctx, s.writer, s.d, func(tx Tx) error {
-		for _, table := range []string{"probe_results", "missed_runs", "rollups_minute", "rollups_hour", "monitor_state"} {
+		s.keys.forget(monitorID)
+		for _, table := range []string{"probe_results", "missed_runs", "rollups_minute", "rollups_hour"} {
+			if _, err := tx.(sqlTx).exec(ctx, `DELETE FROM `+table+` WHERE monitor_key = `+keyOf, monitorID); err != nil {
+				return fmt.Errorf("delete %s: %w", table, err)
+			}
+		}
+		for _, table := range []string{"monitor_state", "result_monitors"} {
 			if _, err := tx.(sqlTx).exec(ctx, `DELETE FROM `+table+` WHERE monitor_id = ?`, monitorID); err != nil {
 				return fmt.Errorf("delete %s: %w", table, err)
 			}
@@ -870,15 +1173,16 @@ func (s *SQLite) DeleteMonitorData(ctx context.Context, monitorID string) error 
 	})
 }
 
-// orphanTables are the tables keyed by monitor_id that DeleteOrphanResults
-// cleans, each with the column list that names one row. Every one has an
-// index leading with monitor_id, which orphanMonitorIDs relies on.
-var orphanTables = []struct{ name, key string }{
-	{"probe_results", "seq"},
-	{"missed_runs", "seq"},
-	{"rollups_minute", "monitor_id, bucket_start"},
-	{"rollups_hour", "monitor_id, bucket_start"},
-	{"monitor_state", "monitor_id"},
+// orphanTables are the tables of a monitor's data that DeleteOrphanResults
+// cleans, each with the column list that names one row and the condition
+// that selects the rows of one monitor ID (the argument). Every one has an
+// index leading with that column.
+var orphanTables = []struct{ name, key, of string }{
+	{"probe_results", "seq", "monitor_key = " + keyOf},
+	{"missed_runs", "seq", "monitor_key = " + keyOf},
+	{"rollups_minute", "monitor_key, bucket_start", "monitor_key = " + keyOf},
+	{"rollups_hour", "monitor_key, bucket_start", "monitor_key = " + keyOf},
+	{"monitor_state", "monitor_id", "monitor_id = ?"},
 }
 
 // DeleteOrphanResults finds the monitor IDs without a monitor, then deletes
@@ -893,6 +1197,7 @@ func (s *SQLite) DeleteOrphanResults(ctx context.Context, limit int) (int64, err
 	}
 	var n int64
 	err = writeTx(ctx, s.writer, s.d, func(tx Tx) error {
+		s.keys.forget(ids...)
 		var err error
 		n, err = tx.(sqlTx).deleteOrphans(ctx, ids, limit)
 		return err
@@ -900,48 +1205,26 @@ func (s *SQLite) DeleteOrphanResults(ctx context.Context, limit int) (int64, err
 	return n, err
 }
 
-// orphanMonitorIDs lists the monitor IDs found in the result tables but
-// not in monitors. It walks the distinct IDs of each table with one index
-// seek per ID (a "skip scan" by recursive query) instead of reading every
-// row: the raw tables hold millions of rows, but only as many distinct IDs
-// as there are monitors.
+// orphanMonitorIDs lists the monitor IDs that have results (a key in
+// result_monitors) or a state but no monitor: two small tables, one row
+// per monitor, however many millions of results they have.
 func (r sqlReader) orphanMonitorIDs(ctx context.Context) ([]string, error) {
-	seen := map[string]bool{}
-	var out []string
-	for _, tb := range orphanTables {
-		rows, err := r.query(ctx, `WITH RECURSIVE ids(id) AS (
-				SELECT MIN(monitor_id) FROM `+tb.name+`
-				UNION ALL
-				SELECT (SELECT MIN(monitor_id) FROM `+tb.name+` WHERE monitor_id > ids.id) FROM ids WHERE ids.id IS NOT NULL
-			)
-			SELECT id FROM ids WHERE id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM monitors WHERE monitors.id = ids.id)`)
-		if err != nil {
-			return nil, fmt.Errorf("find orphans in %s: %w", tb.name, err)
-		}
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			if !seen[id] {
-				seen[id] = true
-				out = append(out, id)
-			}
-		}
-		err = rows.Err()
-		rows.Close()
-		if err != nil {
-			return nil, err
-		}
-	}
-	slices.Sort(out)
-	return out, nil
+	rows, err := r.query(ctx, `SELECT monitor_id FROM result_monitors
+			WHERE NOT EXISTS (SELECT 1 FROM monitors WHERE monitors.id = result_monitors.monitor_id)
+		UNION SELECT monitor_id FROM monitor_state
+			WHERE NOT EXISTS (SELECT 1 FROM monitors WHERE monitors.id = monitor_state.monitor_id)
+		ORDER BY 1`)
+	return collect(rows, err, func(sc scanner) (string, error) {
+		var id string
+		err := sc.Scan(&id)
+		return id, err
+	})
 }
 
 // deleteOrphans deletes at most limit rows of the given monitors. The
 // monitor's absence is checked again inside the transaction, so that the
-// data of a monitor is never deleted while the monitor exists.
+// data of a monitor is never deleted while the monitor exists. A monitor's
+// key goes last, once none of its rows are left (it is not counted).
 func (t sqlTx) deleteOrphans(ctx context.Context, ids []string, limit int) (int64, error) {
 	var total int64
 	for _, id := range ids {
@@ -951,7 +1234,7 @@ func (t sqlTx) deleteOrphans(ctx context.Context, ids []string, limit int) (int6
 				return total, nil
 			}
 			res, err := t.exec(ctx, `DELETE FROM `+tb.name+` WHERE (`+tb.key+`) IN
-				(SELECT `+tb.key+` FROM `+tb.name+` WHERE monitor_id = ? LIMIT ?)
+				(SELECT `+tb.key+` FROM `+tb.name+` WHERE `+tb.of+` LIMIT ?)
 				AND NOT EXISTS (SELECT 1 FROM monitors WHERE id = ?)`, id, left, id)
 			if err != nil {
 				return total, fmt.Errorf("delete orphans from %s: %w", tb.name, err)
@@ -961,6 +1244,14 @@ func (t sqlTx) deleteOrphans(ctx context.Context, ids []string, limit int) (int6
 				return total, err
 			}
 			total += n
+			if n == left {
+				// The batch is full: rows of this monitor may be left.
+				return total, nil
+			}
+		}
+		if _, err := t.exec(ctx, `DELETE FROM result_monitors WHERE monitor_id = ?
+			AND NOT EXISTS (SELECT 1 FROM monitors WHERE id = ?)`, id, id); err != nil {
+			return total, fmt.Errorf("delete orphan monitor key: %w", err)
 		}
 	}
 	return total, nil

@@ -50,6 +50,7 @@ func runResultsContract(t *testing.T, open func(t *testing.T) Store) {
 		{"ListRoundTrip", testResultsListRoundTrip},
 		{"BatchingInvariance", testResultsBatchingInvariance},
 		{"DeleteBefore", testResultsDeleteBefore},
+		{"DeleteMonitorBefore", testResultsDeleteMonitorBefore},
 		{"HorizonFallback", testResultsHorizonFallback},
 		{"DeleteMonitorData", testResultsDeleteMonitorData},
 		{"DeleteOrphans", testResultsDeleteOrphans},
@@ -637,6 +638,65 @@ func testResultsDeleteBefore(t *testing.T, open func(t *testing.T) Store) {
 	resCheckCounts(t, "after retention, 3h", r, resCounts{720, 300, 240, 180, 240, 3, 780000})
 	r, _ = resStatus(t, s, resB, resAt(0, 0, 0, 0), resAt(3, 0, 0, 0))
 	resCheckCounts(t, "after retention, resB", r, resCounts{})
+}
+
+// testResultsDeleteMonitorBefore: the scoped delete takes only the given
+// monitors' rows older than before, in batches, and leaves the others.
+func testResultsDeleteMonitorBefore(t *testing.T, open func(t *testing.T) Store) {
+	s := open(t)
+	resWriteFixture(t, s)
+	if _, err := s.DeleteMonitorResultsBefore(t.Context(), "weekly", []string{resA}, resBase, 10); err == nil {
+		t.Error("an unknown tier should've been refused")
+	}
+	deleteAll := func(tier string, ids []string, before time.Time, limit int) (int64, int) {
+		t.Helper()
+		var total int64
+		for calls := 1; ; calls++ {
+			n, err := s.DeleteMonitorResultsBefore(t.Context(), tier, ids, before, limit)
+			if err != nil {
+				t.Fatalf("DeleteMonitorResultsBefore(%s): %v", tier, err)
+			}
+			if n > int64(limit) {
+				t.Fatalf("DeleteMonitorResultsBefore(%s, limit %d) deleted %d", tier, limit, n)
+			}
+			total += n
+			if n < int64(limit) {
+				return total, calls
+			}
+		}
+	}
+	// resB only, raw before 1:00: its 10 probes and its missed run.
+	if n, calls := deleteAll(TierRaw, []string{resB}, resAt(1, 0, 0, 0), 4); n != 11 || calls != 3 {
+		t.Errorf("raw of resB: should've deleted 11 rows in 3 calls, got %d in %d", n, calls)
+	}
+	if page, _ := resList(t, s, resB, ResultQuery{}); len(page) != 0 {
+		t.Errorf("resB's raw results should've been deleted, %d left", len(page))
+	}
+	if page, _ := resList(t, s, resA, ResultQuery{Limit: 1000}); len(page) != 1000 {
+		t.Errorf("resA's raw results should've been kept, got %d", len(page))
+	}
+	// resA, raw before 0:30: probes 0..179 and the missed run 0:10:30.
+	if n, _ := deleteAll(TierRaw, []string{resA, "mon_unknown"}, resAt(0, 30, 0, 0), 1000); n != 181 {
+		t.Errorf("raw of resA before 0:30: should've deleted 181 rows, got %d", n)
+	}
+	page, _ := resList(t, s, resA, ResultQuery{Limit: 1})
+	if len(page) != 1 || !page[0].Time.Equal(resProbe(180).Time) {
+		t.Errorf("resA's first result should now be probe 180, got %+v", page)
+	}
+	// Minute rollups of resA before 1:00 (60), hour rollups of both before
+	// 2:00 (resA's hours 0 and 1, resB's hour 0).
+	if n, _ := deleteAll(TierMinute, []string{resA}, resAt(1, 0, 0, 0), 1000); n != 60 {
+		t.Errorf("minute rollups of resA: should've deleted 60, got %d", n)
+	}
+	if n, _ := deleteAll(TierHour, []string{resA, resB}, resAt(2, 0, 0, 0), 1000); n != 3 {
+		t.Errorf("hour rollups: should've deleted 3, got %d", n)
+	}
+	// resB's minute rollups stay: a window of its first ten minutes still
+	// counts its 10 probes (and its missed run, from the rollup).
+	r, _ := resStatus(t, s, resB, resAt(0, 0, 0, 0), resAt(0, 10, 0, 0))
+	if r.Probes != 10 {
+		t.Errorf("resB's minute rollups should've been kept: %d probes", r.Probes)
+	}
 }
 
 // testResultsHorizonFallback: once a tier is deleted, windows reaching

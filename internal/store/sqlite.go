@@ -26,6 +26,8 @@ type SQLite struct {
 	sqlReader
 	writer *sql.DB
 	reader *sql.DB
+	// keys caches the result_monitors keys for WriteResults.
+	keys keyCache
 }
 
 var _ Store = (*SQLite)(nil)

@@ -1,7 +1,8 @@
 // Package results is the one batching writer of probe results: probes hand
-// their results to Record (which never blocks them for long), and the
-// writer stores them in batches, one transaction per batch, through
-// store.ResultStore. Retention of the results lives here too.
+// their results to Record, and the writer stores them in batches, one
+// transaction per batch, through store.ResultStore. A writer that falls
+// behind slows the probes down (Record waits for room) instead of losing
+// their results. Retention of the results lives here too.
 package results
 
 import (
@@ -26,7 +27,7 @@ const (
 	// is stored.
 	DefaultFlushInterval = time.Second
 	// DefaultBuffer is how many results wait for the writer before Record
-	// drops them: at 1,000 probes a second, 10 s of results.
+	// waits for room: at 1,000 probes a second, 10 s of results.
 	DefaultBuffer = 10000
 	// maxAttempts is how many times a batch is tried before it is dropped.
 	maxAttempts = 3
@@ -44,7 +45,7 @@ type Config struct {
 	// batch is not full (DefaultFlushInterval). Run uses a real ticker.
 	FlushInterval time.Duration
 	// Buffer is the capacity of the queue between Record and the writer
-	// (DefaultBuffer).
+	// (DefaultBuffer). When it is full Record waits, and Missed spills.
 	Buffer int
 	// Clock paces the drop warnings (clock.Real).
 	Clock clock.Clock
@@ -75,6 +76,14 @@ type Writer struct {
 	dropped atomic.Int64
 	written atomic.Int64
 	failed  atomic.Int64
+	waited  atomic.Int64
+
+	// spill holds the missed runs that found the queue full: Missed is
+	// called by the scheduler with its lock held, so it must not wait.
+	// A missed run is small and there is at most one per monitor and
+	// interval, so this stays small even when the store stalls for long.
+	spillMu sync.Mutex
+	spill   []store.MissedRun
 
 	// mu serializes writing and guards pending and attempts.
 	mu       sync.Mutex
@@ -114,26 +123,57 @@ func New(st store.Store, cfg Config) *Writer {
 	}
 }
 
-// Record queues a probe result. It never blocks: when the queue is full
-// (the store cannot keep up) or the writer is closed, the result is
-// dropped, counted and logged.
-func (w *Writer) Record(r api.ProbeResult) { w.enqueue(item{result: r}) }
-
-// Missed queues a run of the monitor skipped at the given time because
-// the previous probe was still running. Like Record, it never blocks.
-func (w *Writer) Missed(monitorID string, at time.Time) {
-	w.enqueue(item{missed: store.MissedRun{MonitorID: monitorID, Time: at}, isMissed: true})
-}
-
-func (w *Writer) enqueue(it item) {
+// Record queues a probe result. When the queue is full (the store cannot
+// keep up) it waits for room: the probe worker that called it is held, so
+// the engine probes more slowly (later runs of a monitor still probing are
+// reported as missed) but no result is lost. Only a result recorded after
+// Close is dropped, counted and logged.
+func (w *Writer) Record(r api.ProbeResult) {
 	if w.closed.Load() {
 		w.drop("writer closed")
 		return
 	}
+	it := item{result: r}
 	select {
 	case w.queue <- it:
+		return
 	default:
-		w.drop("queue full")
+	}
+	w.waited.Add(1)
+	select {
+	case w.queue <- it:
+	case <-w.stop:
+		w.drop("writer closed")
+	}
+}
+
+// Missed queues a run of the monitor skipped at the given time because
+// the previous probe was still running. It never blocks: when the queue
+// is full the run waits in memory (the spill) for the writer.
+func (w *Writer) Missed(monitorID string, at time.Time) {
+	if w.closed.Load() {
+		w.drop("writer closed")
+		return
+	}
+	m := store.MissedRun{MonitorID: monitorID, Time: at}
+	select {
+	case w.queue <- item{missed: m, isMissed: true}:
+	default:
+		// Kept as the bare MissedRun, a sixth of a queue item.
+		w.spillMu.Lock()
+		w.spill = append(w.spill, m)
+		w.spillMu.Unlock()
+	}
+}
+
+// takeSpillLocked moves the spilled missed runs to pending; w.mu is held.
+func (w *Writer) takeSpillLocked() {
+	w.spillMu.Lock()
+	sp := w.spill
+	w.spill = nil
+	w.spillMu.Unlock()
+	for _, m := range sp {
+		w.pending = append(w.pending, item{missed: m, isMissed: true})
 	}
 }
 
@@ -150,10 +190,14 @@ func (w *Writer) drop(reason string) {
 	w.dropLogged, w.dropsLogged = now, total
 }
 
-// Dropped counts the results and missed runs dropped so far: by Record
-// when the queue was full or the writer closed, and batches the store
-// refused maxAttempts times.
+// Dropped counts the results and missed runs dropped so far: those
+// recorded after Close, and batches the store refused maxAttempts times.
+// A writer that merely falls behind drops nothing.
 func (w *Writer) Dropped() int64 { return w.dropped.Load() + w.failed.Load() }
+
+// Waited counts the calls of Record that found the queue full and waited
+// for room: how often the writer held the probes back.
+func (w *Writer) Waited() int64 { return w.waited.Load() }
 
 // Written counts the results and missed runs stored so far.
 func (w *Writer) Written() int64 { return w.written.Load() }
@@ -173,6 +217,7 @@ func (w *Writer) Run(ctx context.Context) error {
 		case it := <-w.queue:
 			w.mu.Lock()
 			w.pending = append(w.pending, it)
+			w.takeSpillLocked()
 			// Take what else is queued, up to a full batch.
 		more:
 			for len(w.pending) < w.cfg.MaxBatch {
@@ -204,6 +249,7 @@ func (w *Writer) Run(ctx context.Context) error {
 func (w *Writer) Flush(ctx context.Context) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	w.takeSpillLocked()
 	// Drain only what is queued now, so that a steady stream of results
 	// cannot keep Flush going for ever.
 	for n := len(w.queue); n > 0; n-- {
@@ -263,7 +309,8 @@ func (w *Writer) writeLocked(ctx context.Context, all bool) error {
 }
 
 // Close stops Run (waiting for it, within ctx), then stores everything
-// still pending or queued. Results recorded after Close are dropped.
+// still pending, queued or spilled. Results recorded after Close (or
+// waiting for room in Record when it is called) are dropped.
 func (w *Writer) Close(ctx context.Context) error {
 	w.closed.Store(true)
 	w.closer.Do(func() { close(w.stop) })

@@ -14,7 +14,6 @@ import (
 	"github.com/aio-platform/terraform-provider-aio/internal/testutil"
 
 	"github.com/aio-platform/terraform-provider-aio/internal/api"
-	"github.com/aio-platform/terraform-provider-aio/internal/clock"
 	"github.com/aio-platform/terraform-provider-aio/internal/engine/results"
 	"github.com/aio-platform/terraform-provider-aio/internal/store"
 )
@@ -28,9 +27,18 @@ type countingStore struct {
 	failNext  int
 	deletes   map[string][]int64
 	deleteMax int
+	// gate, when set, holds every WriteResults until it is closed: a
+	// store that has fallen behind.
+	gate chan struct{}
 }
 
 func (c *countingStore) WriteResults(ctx context.Context, rs []api.ProbeResult, missed []store.MissedRun) error {
+	c.mu.Lock()
+	gate := c.gate
+	c.mu.Unlock()
+	if gate != nil {
+		<-gate
+	}
 	c.mu.Lock()
 	if c.failNext > 0 {
 		c.failNext--
@@ -222,34 +230,77 @@ func TestCloseWithoutRun(t *testing.T) {
 	}
 }
 
-func TestRecordDropsWhenFull(t *testing.T) {
+// TestRecordWaitsWhenFull: a writer that falls behind holds the probes
+// back instead of dropping their results, and missed runs (recorded under
+// the scheduler's lock) spill instead of waiting. Nothing is lost.
+func TestRecordWaitsWhenFull(t *testing.T) {
 	st := openStore(t)
+	st.gate = make(chan struct{})
 	var logs testutil.SyncBuffer
-	clk := clock.NewFake(base)
-	w := results.New(st, results.Config{Buffer: 5, Clock: clk, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
-	start := time.Now()
-	for i := range 8 {
-		w.Record(result("mon_a", base.Add(time.Duration(i)*time.Second)))
+	w := results.New(st, results.Config{Buffer: 5, MaxBatch: 4, FlushInterval: time.Hour,
+		Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	done := make(chan error, 1)
+	go func() { done <- w.Run(context.Background()) }()
+
+	recorded := make(chan struct{})
+	go func() {
+		defer close(recorded)
+		for i := range 40 {
+			w.Record(result("mon_a", base.Add(time.Duration(i)*time.Second)))
+		}
+	}()
+	// The writer holds one batch in the gated store and 5 wait in the
+	// queue: Record must wait for room rather than return.
+	deadline := time.Now().Add(5 * time.Second)
+	for w.Waited() == 0 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
 	}
-	if d := time.Since(start); d > time.Second {
-		t.Errorf("Record should never block, 8 calls took %v", d)
+	if w.Waited() == 0 {
+		t.Fatal("Record should've waited for room in the full queue")
 	}
-	if w.Dropped() != 3 {
-		t.Errorf("3 results should've been dropped, got %d", w.Dropped())
+	select {
+	case <-recorded:
+		t.Fatal("40 results cannot all fit while the store is stalled; Record should've waited")
+	default:
 	}
-	if n := strings.Count(logs.String(), "probe results dropped"); n != 1 {
-		t.Errorf("the drops should've been logged once within 10 s, got %d:\n%s", n, logs.String())
+	// Missed runs must not wait: the scheduler calls Missed under its lock.
+	missedDone := make(chan struct{})
+	go func() {
+		for i := range 20 {
+			w.Missed("mon_a", base.Add(time.Duration(100+i)*time.Second))
+		}
+		close(missedDone)
+	}()
+	select {
+	case <-missedDone:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Missed blocked on a full queue")
 	}
-	clk.Advance(11 * time.Second)
-	w.Missed("mon_a", base) // still full
-	if n := strings.Count(logs.String(), "probe results dropped"); n != 2 || !strings.Contains(logs.String(), "dropped_total=4") {
-		t.Errorf("a later drop should've been logged with the total:\n%s", logs.String())
+	if w.Dropped() != 0 {
+		t.Fatalf("a writer that falls behind should drop nothing, dropped %d", w.Dropped())
 	}
-	if err := w.Flush(t.Context()); err != nil {
+
+	st.mu.Lock()
+	close(st.gate)
+	st.gate = nil
+	st.mu.Unlock()
+	select {
+	case <-recorded:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Record still waiting after the store caught up")
+	}
+	if err := w.Close(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	if n, _ := probes(t, st, "mon_a"); n != 5 {
-		t.Errorf("the 5 queued results should've been stored, got %d", n)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if n, missed := probes(t, st, "mon_a"); n != 40 || missed != 20 || w.Dropped() != 0 || w.Written() != 60 {
+		t.Errorf("every result and missed run should've been stored: %d probes, %d missed, written %d, dropped %d",
+			n, missed, w.Written(), w.Dropped())
+	}
+	if strings.Contains(logs.String(), "dropped") {
+		t.Errorf("nothing should've been logged as dropped:\n%s", logs.String())
 	}
 }
 
@@ -502,12 +553,12 @@ func TestNilLoggerDiscards(t *testing.T) {
 	st := openStore(t)
 	w := results.New(st, results.Config{Buffer: 1})
 	w.Record(result("mon_a", base))
+	if err := w.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
 	w.Record(result("mon_a", base.Add(time.Second))) // dropped: logged as a warning
 	if w.Dropped() != 1 {
 		t.Fatalf("dropped %d, want 1", w.Dropped())
-	}
-	if err := w.Flush(t.Context()); err != nil {
-		t.Fatal(err)
 	}
 	r := results.NewRetention(st, results.RetentionConfig{})
 	if p, err := r.Prune(t.Context(), base.Add(1000*24*time.Hour)); err != nil || p.Total() == 0 {
