@@ -77,6 +77,9 @@ type AuditEvent struct {
 	ObjectID      string    `json:"object_id"`
 	Revision      int64     `json:"revision"`
 	ChangedFields []string  `json:"changed_fields"`
+	// Counts are what a retention run or an erasure did ("deleted",
+	// "anonymized"); absent for a change of configuration.
+	Counts map[string]int64 `json:"counts,omitempty"`
 }
 
 // Audit actions.
