@@ -196,6 +196,10 @@ func serveOptions(args []string, stderr io.Writer) (daemon.Options, error) {
 		return daemon.Options{}, err
 	}
 	fs.DurationVar(&giveUp, "delivery-give-up-after", giveUp, "how long a delivery is retried after its event")
+	ret, err := retentionFlags(fs)
+	if err != nil {
+		return daemon.Options{}, err
+	}
 	fs.IntVar(&maxMonitors, "max-monitors", maxMonitors, "most monitors this aiod accepts (0: no cap)")
 	fs.Float64Var(&maxRate, "max-probe-rate", maxRate, "most probes per second the enabled monitors may ask for together (0: no cap)")
 	if err := fs.Parse(args); err != nil {
@@ -211,6 +215,9 @@ func serveOptions(args []string, stderr io.Writer) (daemon.Options, error) {
 	if giveUp <= 0 {
 		return daemon.Options{}, errors.New("--delivery-give-up-after must be more than 0")
 	}
+	if err := ret.check(); err != nil {
+		return daemon.Options{}, err
+	}
 	smtp, err := smtpConfig(*smtpAddr, *smtpFrom, *smtpUser, *smtpPassFile, os.Getenv(envSMTPPassword))
 	if err != nil {
 		return daemon.Options{}, err
@@ -224,7 +231,8 @@ func serveOptions(args []string, stderr io.Writer) (daemon.Options, error) {
 		return daemon.Options{}, err
 	}
 	return daemon.Options{Listen: *listen, Database: *db, Logger: logger, Keyring: kr, TLSCert: *tlsCert, TLSKey: *tlsKey,
-		Egress: pol, MaxMonitors: maxMonitors, MaxProbeRate: maxRate, SMTP: smtp, DeliveryGiveUpAfter: giveUp}, nil
+		Egress: pol, MaxMonitors: maxMonitors, MaxProbeRate: maxRate, SMTP: smtp, DeliveryGiveUpAfter: giveUp,
+		RetentionInterval: ret.interval, RetentionDefaults: ret.defaults, AuditRetentionFloor: ret.floor}, nil
 }
 
 // envSMTPPassword holds the SMTP password itself.

@@ -46,6 +46,7 @@ var TokenKind = Kind{Name: KindToken, Prefix: PrefixToken, Path: "/v1/tokens", N
 // not configuration.
 var idKinds = append(append([]Kind(nil), ObjectKinds...),
 	Kind{Prefix: PrefixErasure, Noun: "an erasure request"},
+	Kind{Prefix: PrefixRetentionRun, Noun: "a retention run"},
 	Kind{Prefix: PrefixAuditEvent, Noun: "an audit event"},
 	Kind{Prefix: PrefixAlertEvent, Noun: "an alert event"},
 	Kind{Prefix: PrefixDelivery, Noun: "a delivery"},

@@ -13,8 +13,17 @@ const KindRetention = "retention_policy"
 // KindErasure names erasure requests in audit events.
 const KindErasure = "erasure_request"
 
-// PrefixErasure starts the IDs of erasure requests.
-const PrefixErasure = "era_"
+// ID prefixes of retention's records.
+const (
+	PrefixErasure      = "era_"
+	PrefixRetentionRun = "rrn_"
+)
+
+// Audit actions of retention: a policy's run, and an erasure.
+const (
+	ActionRun   = "run"
+	ActionErase = "erase"
+)
 
 // The data kinds a retention policy can govern: every kind of data aiod
 // keeps that grows with time.
@@ -348,8 +357,10 @@ type RetentionComplianceItem struct {
 	// PolicyID is the delete policy in force, empty for the built-in
 	// default.
 	PolicyID string `json:"policy_id,omitempty"`
-	// MaxAge is the age past which the data is deleted; empty when it is
-	// kept for ever.
+	// Action is the policy's action (delete for the default).
+	Action string `json:"action"`
+	// MaxAge is the age past which the data is deleted (or anonymized);
+	// empty when it is kept for ever.
 	MaxAge string `json:"max_age,omitempty"`
 	// OldestAt is the time of the oldest record held, nil for none.
 	OldestAt *time.Time `json:"oldest_at"`

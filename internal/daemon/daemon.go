@@ -21,6 +21,7 @@ import (
 	"github.com/aio-platform/terraform-provider-aio/internal/auth"
 	"github.com/aio-platform/terraform-provider-aio/internal/clock"
 	"github.com/aio-platform/terraform-provider-aio/internal/engine"
+	"github.com/aio-platform/terraform-provider-aio/internal/engine/retention"
 	"github.com/aio-platform/terraform-provider-aio/internal/engine/egress"
 	"github.com/aio-platform/terraform-provider-aio/internal/engine/notify/email"
 	"github.com/aio-platform/terraform-provider-aio/internal/secret"
@@ -72,6 +73,11 @@ type Options struct {
 	// DeliveryGiveUpAfter is how long a delivery is retried after its
 	// event (24 h when zero).
 	DeliveryGiveUpAfter time.Duration
+	// RetentionInterval, RetentionDefaults and AuditRetentionFloor set
+	// retention (package retention's defaults when zero).
+	RetentionInterval   time.Duration
+	RetentionDefaults   retention.Defaults
+	AuditRetentionFloor time.Duration
 }
 
 // ErrNoAdminToken is returned when aiod would start with nobody able to
@@ -141,10 +147,11 @@ func Serve(ctx context.Context, o Options) error {
 	logEgress(o.Logger, o.Egress)
 	logSMTP(o.Logger, o.SMTP)
 	eng := engine.New(engine.Config{Store: st, Keyring: o.Keyring, Clock: o.Clock, Logger: o.Logger, Egress: o.Egress,
-		SMTP: o.SMTP, DeliveryGiveUpAfter: o.DeliveryGiveUpAfter})
+		SMTP: o.SMTP, DeliveryGiveUpAfter: o.DeliveryGiveUpAfter,
+		RetentionInterval: o.RetentionInterval, RetentionDefaults: o.RetentionDefaults, AuditRetentionFloor: o.AuditRetentionFloor})
 	srv, err := server.New(ctx, server.Config{Store: st, Clock: o.Clock, Logger: o.Logger, Keyring: o.Keyring,
 		OnChange: eng.Notify, Metrics: eng.MetricsHandler(), MaxMonitors: o.MaxMonitors, MaxProbeRate: o.MaxProbeRate,
-		TestChannel: eng.Deliver.TestChannel})
+		TestChannel: eng.Deliver.TestChannel, Retention: eng.Retention})
 	if err != nil {
 		return err
 	}

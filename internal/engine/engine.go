@@ -1,6 +1,6 @@
 // Package engine puts aiod's probing together: the scheduler runs the
 // monitors through the prober, the results writer stores what they find in
-// batches, retention prunes old results, the alert evaluator turns the
+// batches, retention enforces the retention policies, the alert evaluator turns the
 // stored figures into alert events and deliveries, the delivery worker
 // sends the outbox's deliveries, and metrics expose it all.
 package engine
@@ -23,13 +23,11 @@ import (
 	"github.com/aio-platform/terraform-provider-aio/internal/engine/notify/senders"
 	"github.com/aio-platform/terraform-provider-aio/internal/engine/probe"
 	"github.com/aio-platform/terraform-provider-aio/internal/engine/results"
+	"github.com/aio-platform/terraform-provider-aio/internal/engine/retention"
 	"github.com/aio-platform/terraform-provider-aio/internal/engine/scheduler"
 	"github.com/aio-platform/terraform-provider-aio/internal/secret"
 	"github.com/aio-platform/terraform-provider-aio/internal/store"
 )
-
-// PruneEvery is how often retention runs.
-const PruneEvery = 10 * time.Minute
 
 // Config holds the engine's dependencies.
 type Config struct {
@@ -60,6 +58,11 @@ type Config struct {
 	// DeliveryAttemptTimeout bounds one delivery attempt
 	// (notify.DefaultAttemptTimeout when zero).
 	DeliveryAttemptTimeout time.Duration
+	// RetentionInterval, RetentionDefaults and AuditRetentionFloor set
+	// retention (see package retention; zero values take its defaults).
+	RetentionInterval   time.Duration
+	RetentionDefaults   retention.Defaults
+	AuditRetentionFloor time.Duration
 }
 
 // Engine runs the monitors.
@@ -69,7 +72,10 @@ type Engine struct {
 	Prober    *probe.Prober
 	Writer    *results.Writer
 	Scheduler *scheduler.Scheduler
-	Retention *results.Retention
+	// Retention enforces the retention policies and the built-in
+	// defaults, prunes the results of deleted monitors and carries out
+	// erasure requests.
+	Retention *retention.Enforcer
 	// Alerts evaluates the alert thresholds.
 	Alerts *alerting.Evaluator
 	// Notifiers sends over every channel type; Deliver is the outbox's
@@ -102,7 +108,9 @@ func New(cfg Config) *Engine {
 	a := alerting.New(alerting.Config{Store: cfg.Store, Clock: cfg.Clock, Logger: cfg.Logger, Interval: cfg.AlertInterval, Observer: m,
 		Delivered: dw.Wake})
 	return &Engine{cfg: cfg, Metrics: m, Prober: p, Writer: w, Scheduler: s,
-		Retention: results.NewRetention(cfg.Store, results.RetentionConfig{Logger: cfg.Logger}), Alerts: a, Notifiers: reg, Deliver: dw}
+		Retention: retention.New(retention.Config{Store: cfg.Store, Clock: cfg.Clock, Logger: cfg.Logger, Keyring: cfg.Keyring,
+			Interval: cfg.RetentionInterval, Defaults: cfg.RetentionDefaults, AuditFloor: cfg.AuditRetentionFloor}),
+		Alerts: a, Notifiers: reg, Deliver: dw}
 }
 
 // Notify passes a configuration change to the scheduler and the alert
@@ -135,7 +143,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		e.prune(ctx)
+		_ = e.Retention.Run(ctx)
 	}()
 	wg.Add(1)
 	go func() {
@@ -161,23 +169,6 @@ func (e *Engine) Run(ctx context.Context) error {
 	wg.Wait()
 	e.Prober.CloseIdleConnections()
 	return err
-}
-
-func (e *Engine) prune(ctx context.Context) {
-	t := time.NewTicker(PruneEvery)
-	defer t.Stop()
-	for {
-		if p, err := e.Retention.Prune(ctx, e.cfg.Clock.Now()); err != nil && ctx.Err() == nil {
-			e.cfg.Logger.Error("prune results", "error", err)
-		} else if p.Total() > 0 {
-			e.cfg.Logger.Info("pruned results", "raw", p.Raw, "minute", p.Minute, "hour", p.Hour, "orphans", p.Orphans)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
 }
 
 // tee passes the scheduler's observations to several observers.

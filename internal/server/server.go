@@ -23,6 +23,7 @@ import (
 	"github.com/aio-platform/terraform-provider-aio/internal/api"
 	"github.com/aio-platform/terraform-provider-aio/internal/auth"
 	"github.com/aio-platform/terraform-provider-aio/internal/clock"
+	"github.com/aio-platform/terraform-provider-aio/internal/engine/retention"
 	"github.com/aio-platform/terraform-provider-aio/internal/secret"
 	"github.com/aio-platform/terraform-provider-aio/internal/store"
 )
@@ -72,6 +73,12 @@ type Config struct {
 	// /v1/notification-channels/{id}/test; 503 without it). The engine's
 	// delivery worker provides it.
 	TestChannel func(ctx context.Context, c store.ChannelRecord) (api.ChannelTestResult, error)
+	// Retention runs retention policies on request, reads the compliance
+	// view and carries out erasure requests: the engine's, whose Run loop
+	// processes the erasure requests the API stores. Without it the
+	// server makes one of its own with the defaults, which serves runs and
+	// the compliance view but leaves erasure requests pending.
+	Retention *retention.Enforcer
 }
 
 // Defaults of Config.
@@ -99,6 +106,7 @@ type Server struct {
 	limits sync.Map // token ID → *rate.Limiter
 	// authFails throttles failed authentication per client address.
 	authFails *authFailures
+	retention *retention.Enforcer
 
 	inflightMu sync.Mutex
 	inflight   map[store.IdempotencyKey]struct{}
@@ -140,8 +148,11 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.BodyReadTimeout <= 0 {
 		cfg.BodyReadTimeout = DefaultBodyReadTimeout
 	}
+	if cfg.Retention == nil {
+		cfg.Retention = retention.New(retention.Config{Store: cfg.Store, Clock: cfg.Clock, Logger: cfg.Logger, Keyring: cfg.Keyring})
+	}
 	s := &Server{cfg: cfg, store: cfg.Store, clock: cfg.Clock, log: cfg.Logger, inflight: map[store.IdempotencyKey]struct{}{},
-		authFails: newAuthFailures(cfg.AuthFailureLimit, cfg.AuthFailureWindow)}
+		authFails: newAuthFailures(cfg.AuthFailureLimit, cfg.AuthFailureWindow), retention: cfg.Retention}
 	key, err := loadOrCreateKey(ctx, cfg.Store)
 	if err != nil {
 		return nil, err
@@ -251,6 +262,8 @@ func (s *Server) apiRoutes() []route {
 		kindRoutes(s, s.monitors()),
 		kindRoutes(s, s.channels()),
 		kindRoutes(s, s.thresholds()),
+		kindRoutes(s, s.retentionPolicies()),
+		s.retentionRoutes(),
 		[]route{
 			{http.MethodGet, "/v1/monitors/{id}/status", api.RoleViewer, s.monitorStatus},
 			{http.MethodGet, "/v1/monitors/{id}/results", api.RoleViewer, s.monitorResults},

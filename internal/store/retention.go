@@ -43,6 +43,9 @@ type RetentionStore interface {
 	// RetentionOldest returns the time of the oldest record sel selects
 	// (sel.Before is ignored), nil when there is none.
 	RetentionOldest(ctx context.Context, sel RetentionSelector) (*time.Time, error)
+	// AdvanceResultHorizon moves a result tier's horizon (see
+	// DeleteResultsBefore) to before, unless it is already later.
+	AdvanceResultHorizon(ctx context.Context, tier string, before time.Time) error
 	// CheckpointTruncate copies the write-ahead log into the database and
 	// truncates it, so that page images written before a deletion or an
 	// anonymization are gone from the WAL file too.
@@ -498,6 +501,16 @@ func (s *SQLite) RetentionOldest(ctx context.Context, sel RetentionSelector) (*t
 	return parseTimePtr(oldest)
 }
 
+// AdvanceResultHorizon moves the horizon in a transaction of its own.
+func (s *SQLite) AdvanceResultHorizon(ctx context.Context, tier string, before time.Time) error {
+	return s.Write(ctx, func(tx Tx) error {
+		_, err := tx.(sqlTx).exec(ctx, `INSERT INTO result_horizons (tier, horizon) VALUES (?, ?)
+			ON CONFLICT (tier) DO UPDATE SET horizon = excluded.horizon WHERE excluded.horizon > result_horizons.horizon`,
+			tier, fmtTime(before))
+		return err
+	})
+}
+
 // CheckpointTruncate runs a TRUNCATE checkpoint on the writer. A reader
 // holding an old snapshot makes it report busy; it is retried a few times.
 func (s *SQLite) CheckpointTruncate(ctx context.Context) error {
@@ -692,8 +705,8 @@ func (s *SQLite) NextErasureRequest(ctx context.Context) (api.ErasureRequest, er
 func (s *SQLite) FinishErasureRequest(ctx context.Context, e api.ErasureRequest, ev api.AuditEvent) error {
 	return s.Write(ctx, func(tx Tx) error {
 		t := tx.(sqlTx)
-		if err := t.execOne(ctx, `UPDATE erasure_requests SET state = ?, completed_at = ?, deleted = ?, anonymized = ?, error = ?
-			WHERE id = ?`, e.State, fmtTimePtr(e.CompletedAt), e.Deleted, e.Anonymized, nullIfEmpty(e.Error), e.ID); err != nil {
+		if err := t.execOne(ctx, `UPDATE erasure_requests SET state = ?, completed_at = ?, deleted = ?, anonymized = ?, error = ?,
+			actor = ? WHERE id = ?`, e.State, fmtTimePtr(e.CompletedAt), e.Deleted, e.Anonymized, nullIfEmpty(e.Error), e.Actor, e.ID); err != nil {
 			return err
 		}
 		return t.InsertAuditEvent(ctx, ev)
