@@ -3,6 +3,7 @@ package retention
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/aio-platform/terraform-provider-aio/internal/api"
@@ -49,6 +50,13 @@ func (e *Enforcer) ProcessErasures(ctx context.Context) error {
 		if err := e.st.FinishErasureRequest(ctx, req, ev); err != nil {
 			return err
 		}
+		// After the receipt is stored: until then the request itself held
+		// the actor's name.
+		if req.State == api.ErasureCompleted {
+			if err := e.st.CheckpointTruncate(ctx); err != nil {
+				return fmt.Errorf("truncate the WAL after erasure %s: %w", req.ID, err)
+			}
+		}
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -84,9 +92,6 @@ func (e *Enforcer) erase(ctx context.Context, req *api.ErasureRequest) {
 			p := pf(*req.Actor)
 			req.Actor = &p
 		}
-	}
-	if err == nil && req.Deleted+req.Anonymized > 0 {
-		err = e.st.CheckpointTruncate(ctx)
 	}
 	if err != nil {
 		req.State, req.Error = api.ErasureFailed, err.Error()

@@ -5,8 +5,9 @@
 //
 // Precedence, per data kind: every enabled delete policy deletes what it
 // covers past its max_age, so where delete policies overlap the shortest
-// age wins. Anonymize policies run after the deletes of the same pass and
-// so apply to what is older than their age and younger than any delete.
+// age wins. Anonymize policies run after the deletes of the same pass (the
+// defaults' included) and so apply to what is older than their age and
+// younger than any delete.
 // Records that no enabled delete policy covers are deleted past the
 // built-in default of their data kind (Defaults); an anonymize policy
 // does not make data live longer. Audit events younger than the audit
@@ -206,8 +207,8 @@ type PassReport struct {
 }
 
 // Pass runs every enabled policy and the defaults at now: per data kind
-// the deletes, then the anonymizations, then the default for the records
-// no delete policy covers. Each policy's run is recorded and audited.
+// the delete policies, then the default for the records no delete policy
+// covers, then the anonymize policies. Each policy's run is recorded and audited.
 func (e *Enforcer) Pass(ctx context.Context, now time.Time) (PassReport, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -246,20 +247,26 @@ func (e *Enforcer) Pass(ctx context.Context, now time.Time) (PassReport, error) 
 		if err := e.advanceHorizon(ctx, dk.Name, now, deletes); err != nil {
 			errs = append(errs, err)
 		}
-		for _, p := range slices.Concat(deletes, anonymizes) {
-			run := e.run(ctx, p, now, api.TriggerSchedule)
-			if err := e.record(ctx, run, next, SystemActor); err != nil {
-				errs = append(errs, err)
+		runAll := func(ps []api.RetentionPolicy) {
+			for _, p := range ps {
+				run := e.run(ctx, p, now, api.TriggerSchedule)
+				if err := e.record(ctx, run, next, SystemActor); err != nil {
+					errs = append(errs, err)
+				}
+				changed = changed || run.Deleted+run.Anonymized > 0
+				rep.Runs = append(rep.Runs, run)
 			}
-			changed = changed || run.Deleted+run.Anonymized > 0
-			rep.Runs = append(rep.Runs, run)
 		}
+		// Deletes first, the default's included, so that anonymization
+		// never spends work on what is deleted anyway.
+		runAll(deletes)
 		n, err := e.applyDefault(ctx, dk.Name, now, deletes)
 		rep.Defaults[dk.Name] = n
 		changed = changed || n > 0
 		if err != nil {
 			errs = append(errs, err)
 		}
+		runAll(anonymizes)
 	}
 	if changed || rep.Orphans > 0 {
 		if err := e.st.CheckpointTruncate(ctx); err != nil {
