@@ -254,7 +254,7 @@ func retentionTablesOf(kind string) ([]retentionTable, error) {
 	return tbs, nil
 }
 
-// endpointExpr is the endpoint of a row for counting, "''" for none.
+// endpointExpr is the endpoint of a row for counting, "”" for none.
 func endpointExpr(tb retentionTable) string {
 	if tb.endpoint == "" {
 		return "''"

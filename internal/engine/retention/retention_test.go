@@ -86,7 +86,9 @@ func newFixture(t *testing.T, cfg ...retention.Config) *fixture {
 
 // secretOf is the error text of a result, unique per monitor and age, so
 // that the file's bytes can be searched for it.
-func secretOf(mon string, age time.Duration) string { return fmt.Sprintf("error-of-%s-at-%s", mon, age) }
+func secretOf(mon string, age time.Duration) string {
+	return fmt.Sprintf("error-of-%s-at-%s", mon, age)
+}
 
 // addResults stores one failed result per age for both monitors.
 func (f *fixture) addResults() {
