@@ -183,7 +183,7 @@ func (p *RetentionPolicy) Validate() []FieldError {
 	case p.Action == RetentionAnonymize && len(p.AnonymizeFields) == 0:
 		add("anonymize_fields", "is required with action anonymize: name the fields to replace")
 	}
-	if p.Action == RetentionAnonymize && known {
+	if p.Action == RetentionAnonymize && known && len(dk.AnonymizeFields) > 0 {
 		seen := map[string]bool{}
 		for i, f := range p.AnonymizeFields {
 			field := fmt.Sprintf("anonymize_fields.%d", i)
