@@ -20,7 +20,9 @@ var _ datasource.DataSourceWithConfigure = (*retentionComplianceDataSource)(nil)
 
 // NewRetentionComplianceDataSource returns the aio_retention_compliance
 // data source.
-func NewRetentionComplianceDataSource() datasource.DataSource { return &retentionComplianceDataSource{} }
+func NewRetentionComplianceDataSource() datasource.DataSource {
+	return &retentionComplianceDataSource{}
+}
 
 // retentionComplianceDataSource reads whether the data aiod holds is
 // within its retention policies, for a scheduled pipeline's gate.
@@ -59,7 +61,9 @@ func (d *retentionComplianceDataSource) Metadata(_ context.Context, req datasour
 }
 
 func (d *retentionComplianceDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, resp *datasource.SchemaResponse) {
-	str := func(desc string) schema.StringAttribute { return schema.StringAttribute{MarkdownDescription: desc, Computed: true} }
+	str := func(desc string) schema.StringAttribute {
+		return schema.StringAttribute{MarkdownDescription: desc, Computed: true}
+	}
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "Reads whether the data aiod holds is within its retention: for every data kind and scope, the policy in force, the oldest record held and how many records are held past their age. " +
 			"A record counts as overdue once it is past its age by more than one enforcement interval and a minute (the next run may not have come yet). " +
