@@ -549,6 +549,20 @@ type storedKey struct {
 	Plain  []byte         `json:"plain,omitempty"`
 }
 
+// SealedPseudonymKey reads the stored pseudonym key's sealed form, for
+// key checks and rotation; nil when it is not sealed.
+func SealedPseudonymKey(raw []byte) (*secret.Sealed, error) {
+	var sk storedKey
+	if err := json.Unmarshal(raw, &sk); err != nil {
+		return nil, fmt.Errorf("read the pseudonym key: %w", err)
+	}
+	return sk.Sealed, nil
+}
+
+// StoredPseudonymKey is the stored form of a sealed pseudonym key, for key
+// rotation.
+func StoredPseudonymKey(s secret.Sealed) ([]byte, error) { return json.Marshal(storedKey{Sealed: &s}) }
+
 func (e *Enforcer) sealKey(key []byte) ([]byte, error) {
 	if e.cfg.Keyring == nil {
 		return json.Marshal(storedKey{Plain: key})
