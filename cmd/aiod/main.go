@@ -140,8 +140,8 @@ exponential backoff for --delivery-give-up-after (default 24h) after its event, 
 Retention. Every --retention-interval (default 10m) aiod enforces the retention policies and,
 for the data no delete policy covers, the built-in ages --retention-default-<data kind>
 (probe-results 48h, minute-rollups 336h, hour-rollups 9600h; alert-events, deliveries and
-audit-events 0: kept for ever). No audit event younger than --audit-retention-floor (default
-9600h, 400 days) is ever deleted, whatever a policy says.
+audit-events 0: kept for ever). No policy deletes or anonymizes an audit event younger than
+--audit-retention-floor (default 9600h, 400 days).
 
 Caps. A monitor create past --max-monitors, or a create or update that would take the enabled
 monitors' probes per second (the sum of 1/interval) past --max-probe-rate, is refused with 400.

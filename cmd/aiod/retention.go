@@ -42,7 +42,7 @@ func retentionFlags(fs *flag.FlagSet) (*retentionSettings, error) {
 	if r.floor, err = envDuration("AIOD_AUDIT_RETENTION_FLOOR", retention.DefaultAuditFloor); err != nil {
 		return nil, err
 	}
-	fs.DurationVar(&r.floor, "audit-retention-floor", r.floor, "age below which no audit event is ever deleted, whatever a policy says")
+	fs.DurationVar(&r.floor, "audit-retention-floor", r.floor, "age below which no policy deletes or anonymizes an audit event")
 	builtin := retention.BuiltinDefaults()
 	for _, dk := range api.DataKinds {
 		name := retentionDefaultFlag(dk.Name)

@@ -76,7 +76,7 @@ func retentionResourceSchema() schema.Schema {
 			"for every endpoint or for some of them, and whether it then deletes the data or anonymizes fields of it. " +
 			"aiod enforces every enabled policy every 10 minutes (settable on aiod) in small batches. Where delete policies overlap the shortest `max_age` wins; " +
 			"an anonymize policy applies to what is older than its age and younger than any delete; data no delete policy covers keeps aiod's built-in default " +
-			"(raw results 48 hours, minute rollups 14 days, hour rollups 400 days, the rest for ever). Audit events younger than aiod's audit floor (400 days by default) are never deleted. " +
+			"(raw results 48 hours, minute rollups 14 days, hour rollups 400 days, the rest for ever). Audit events younger than aiod's audit floor (400 days by default) are never deleted nor anonymized by a policy. " +
 			"Anonymized text becomes `[anonymized]`, an anonymized actor a keyed pseudonym (`anon:...`, the same for every event of the same actor), and the values are gone from the database file. " +
 			"The `aio_retention_compliance` data source tells whether the data held is within policy.",
 		Attributes: map[string]schema.Attribute{

@@ -43,12 +43,13 @@ resource "aio_retention_policy" "pii_alerts" {
   data_classifications = ["pii"]
 }
 
-# The audit trail keeps every change, but actors become pseudonyms after
-# 90 days; audit events themselves are kept (at least the audit floor).
+# The audit trail keeps every change, but actors become pseudonyms once
+# the audit floor (400 days by default) has passed; sooner, only an
+# admin's erasure request can.
 resource "aio_retention_policy" "audit_pseudonyms" {
-  name             = "gdpr-audit-actors-90d"
+  name             = "gdpr-audit-actors-400d"
   data_kind        = "audit_events"
-  max_age          = "2160h"
+  max_age          = "9600h"
   action           = "anonymize"
   anonymize_fields = ["actor"]
 }

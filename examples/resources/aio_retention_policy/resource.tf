@@ -20,12 +20,13 @@ resource "aio_retention_policy" "payments_errors" {
   endpoint_tags    = { team = "payments" }
 }
 
-# Who changed what stays provable, but not by name after a year: actors
-# become stable pseudonyms (the same actor keeps the same one).
+# Who changed what stays provable, but not by name after two years: actors
+# become stable pseudonyms (the same actor keeps the same one). Audit
+# events younger than aiod's audit floor (400 days) are never touched.
 resource "aio_retention_policy" "audit_actors" {
-  name             = "audit-actors-1y"
+  name             = "audit-actors-2y"
   data_kind        = "audit_events"
-  max_age          = "8760h"
+  max_age          = "17520h"
   action           = "anonymize"
   anonymize_fields = ["actor"]
 }

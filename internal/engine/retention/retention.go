@@ -11,7 +11,7 @@
 // Records that no enabled delete policy covers are deleted past the
 // built-in default of their data kind (Defaults); an anonymize policy
 // does not make data live longer. Audit events younger than the audit
-// floor are never deleted, whatever a policy says.
+// floor are never deleted nor anonymized by a policy, whatever it says.
 //
 // Every change is made in batches of at most Config.Batch rows, each in a
 // write transaction of its own, so that the single writer is never held
@@ -280,9 +280,13 @@ func (e *Enforcer) Pass(ctx context.Context, now time.Time) (PassReport, error) 
 }
 
 // cutoff is the time before which a policy's data goes at now, and
-// whether the audit floor held it back.
-func (e *Enforcer) cutoff(dataKind, action string, age time.Duration, now time.Time) (time.Time, bool) {
-	if dataKind == api.DataAuditEvents && action == api.RetentionDelete && age < e.cfg.AuditFloor {
+// whether the audit floor held it back. The floor holds for anonymization
+// too: a policy an editor can write must not be able to take the names
+// out of the recent trail (pseudonymizing it within a minute would hide
+// who made the policy). Erasure, an admin's, is the way to pseudonymize
+// an actor sooner.
+func (e *Enforcer) cutoff(dataKind, _ string, age time.Duration, now time.Time) (time.Time, bool) {
+	if dataKind == api.DataAuditEvents && age < e.cfg.AuditFloor {
 		return now.Add(-e.cfg.AuditFloor), true
 	}
 	return now.Add(-age), false

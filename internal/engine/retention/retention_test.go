@@ -432,6 +432,14 @@ func TestAuditFloorHolds(t *testing.T) {
 	if n := f.count(`SELECT COUNT(*) FROM audit_events WHERE action = 'run' AND object_id = 'ret_audit-1d'`); n != 1 {
 		t.Errorf("run audit events = %d, want 1", n)
 	}
+	// Nor can a policy take the names out of the recent trail: the floor
+	// holds for anonymization too.
+	f.policy(api.RetentionPolicy{Name: "actors-1m", DataKind: api.DataAuditEvents, MaxAge: "1m", Action: api.RetentionAnonymize,
+		AnonymizeFields: []string{"actor"}})
+	f.pass()
+	if n := f.count(`SELECT COUNT(*) FROM audit_events WHERE actor LIKE 'anon:%'`); n != 0 {
+		t.Errorf("%d audit events younger than the floor were pseudonymized", n)
+	}
 }
 
 func TestPseudonymsAreStableKeyedAndGoneFromTheFile(t *testing.T) {
@@ -439,7 +447,9 @@ func TestPseudonymsAreStableKeyedAndGoneFromTheFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := newFixture(t, retention.Config{Keyring: kr})
+	// A floor of an hour, so that the 2- and 3-hour-old events may be
+	// anonymized.
+	f := newFixture(t, retention.Config{Keyring: kr, AuditFloor: time.Hour})
 	f.addAudit(2*time.Hour, 3*time.Hour)
 	f.policy(api.RetentionPolicy{Name: "actors-1h", DataKind: api.DataAuditEvents, MaxAge: "1h", Action: api.RetentionAnonymize,
 		AnonymizeFields: []string{"actor"}})
