@@ -315,8 +315,12 @@ func (s *SQLite) RetentionDelete(ctx context.Context, sel RetentionSelector, lim
 				return err
 			}
 			batch, err := t.selectBatch(ctx, tb, where, args, left)
-			if err != nil || len(batch) == 0 {
+			if err != nil {
 				return err
+			}
+			if len(batch) == 0 {
+				// This table is done; the kind's next one may not be.
+				continue
 			}
 			if err := t.deleteBatch(ctx, tb, batch, sel.Erasure); err != nil {
 				return err

@@ -101,7 +101,9 @@ func (f *fixture) addResults() {
 				Error: &e, BodyExcerpt: &b})
 		}
 	}
-	if err := f.st.WriteResults(f.t.Context(), rs, nil); err != nil {
+	// And one missed run per monitor, three days old: raw data too.
+	missed := []store.MissedRun{{MonitorID: "mon_pub", Time: t0.Add(-72 * time.Hour)}, {MonitorID: "mon_pii", Time: t0.Add(-72 * time.Hour)}}
+	if err := f.st.WriteResults(f.t.Context(), rs, missed); err != nil {
 		f.t.Fatal(err)
 	}
 }
@@ -176,24 +178,29 @@ func TestDeleteByAgeAndClassification(t *testing.T) {
 	if all, _ := f.results("mon_pub"); all != 3 {
 		t.Errorf("public results after the pass = %d, want 3", all)
 	}
-	if len(rep.Runs) != 1 || rep.Runs[0].Deleted != 3 || len(rep.Runs[0].Scopes) != 1 || rep.Runs[0].Scopes[0].EndpointID != "ep_pii" {
-		t.Errorf("runs = %+v, want one run deleting 3 results of ep_pii", rep.Runs)
+	if len(rep.Runs) != 1 || rep.Runs[0].Deleted != 4 || len(rep.Runs[0].Scopes) != 1 || rep.Runs[0].Scopes[0].EndpointID != "ep_pii" {
+		t.Errorf("runs = %+v, want one run deleting 3 results and a missed run of ep_pii", rep.Runs)
 	}
-	if rep.Defaults[api.DataProbeResults] != 1 {
-		t.Errorf("default deleted %d results, want 1", rep.Defaults[api.DataProbeResults])
+	// The missed runs go with the raw results, the pii one by the
+	// policy, the public one by the default.
+	if n := f.count(`SELECT COUNT(*) FROM missed_runs`); n != 0 {
+		t.Errorf("missed runs left = %d, want 0", n)
+	}
+	if rep.Defaults[api.DataProbeResults] != 2 {
+		t.Errorf("default deleted %d raw records, want 2 (a result and a missed run)", rep.Defaults[api.DataProbeResults])
 	}
 	// The run is recorded, reported on the policy and audited with its
 	// counts.
 	runs, _, err := f.st.ListRetentionRuns(t.Context(), "ret_pii-2h", 0, "")
-	if err != nil || len(runs) != 1 || runs[0].Deleted != 3 || runs[0].Trigger != api.TriggerSchedule {
+	if err != nil || len(runs) != 1 || runs[0].Deleted != 4 || runs[0].Trigger != api.TriggerSchedule {
 		t.Fatalf("run records = %+v, %v", runs, err)
 	}
 	p, err := f.st.GetRetentionPolicy(t.Context(), "ret_pii-2h")
-	if err != nil || p.LastRunAt == nil || *p.LastRunDeleted != 3 || *p.LastRunAnonymized != 0 || !p.NextRunAt.Equal(t0.Add(retention.DefaultInterval)) {
+	if err != nil || p.LastRunAt == nil || *p.LastRunDeleted != 4 || *p.LastRunAnonymized != 0 || !p.NextRunAt.Equal(t0.Add(retention.DefaultInterval)) {
 		t.Errorf("policy report = %+v, %v", p, err)
 	}
 	evs, _, err := f.st.ListAuditEvents(t.Context(), store.AuditQuery{ObjectID: "ret_pii-2h"})
-	if err != nil || len(evs) != 1 || evs[0].Action != api.ActionRun || evs[0].Counts["deleted"] != 3 || evs[0].Actor != "retention" {
+	if err != nil || len(evs) != 1 || evs[0].Action != api.ActionRun || evs[0].Counts["deleted"] != 4 || evs[0].Actor != "retention" {
 		t.Errorf("audit events = %+v, %v", evs, err)
 	}
 	// A second pass finds nothing more, and records that too.
@@ -510,8 +517,9 @@ func TestDryRunChangesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !run.DryRun || run.Deleted != 6 || len(run.Scopes) != 2 || run.Scopes[0].EndpointID != "ep_pii" || run.Scopes[0].Deleted != 3 {
-		t.Errorf("dry run = %+v, want 3 per endpoint", run)
+	// Per endpoint: three results and a missed run older than 2 h.
+	if !run.DryRun || run.Deleted != 8 || len(run.Scopes) != 2 || run.Scopes[0].EndpointID != "ep_pii" || run.Scopes[0].Deleted != 4 {
+		t.Errorf("dry run = %+v, want 4 per endpoint", run)
 	}
 	pub, _ := f.results("mon_pub")
 	pii, _ := f.results("mon_pii")
@@ -526,7 +534,7 @@ func TestDryRunChangesNothing(t *testing.T) {
 	}
 	// The real run does what the dry run said.
 	real, err := f.enf.RunPolicy(t.Context(), p, false, auth.Actor{Name: "ci", Role: api.RoleEditor})
-	if err != nil || real.Deleted != 6 || real.Trigger != api.TriggerAPI {
+	if err != nil || real.Deleted != 8 || real.Trigger != api.TriggerAPI {
 		t.Errorf("run = %+v, %v", real, err)
 	}
 	if n := f.count(`SELECT COUNT(*) FROM audit_events WHERE actor = 'ci' AND action = 'run'`); n != 1 {
@@ -580,11 +588,11 @@ func TestComplianceView(t *testing.T) {
 	}
 	pii := item(c, api.DataProbeResults, "data_classifications=pii")
 	def := item(c, api.DataProbeResults, "default")
-	if c.Compliant || pii.Compliant || pii.Overdue != 3 || pii.PolicyID != "ret_pii-2h" || !pii.OldestAt.Equal(t0.Add(-72*time.Hour)) {
+	if c.Compliant || pii.Compliant || pii.Overdue != 4 || pii.PolicyID != "ret_pii-2h" || !pii.OldestAt.Equal(t0.Add(-72*time.Hour)) {
 		t.Errorf("before enforcement: compliant %v, pii item %+v", c.Compliant, pii)
 	}
-	if def.Compliant || def.Overdue != 1 || def.MaxAge != "48h0m0s" {
-		t.Errorf("default item = %+v, want the 72-hour public result overdue", def)
+	if def.Compliant || def.Overdue != 2 || def.MaxAge != "48h0m0s" {
+		t.Errorf("default item = %+v, want the 72-hour public result and missed run overdue", def)
 	}
 	f.pass()
 	if c, err = f.enf.Compliance(t.Context()); err != nil || !c.Compliant {
@@ -616,9 +624,9 @@ func TestErasureOfAnEndpointAndAnActor(t *testing.T) {
 		t.Fatal(err)
 	}
 	e1, _ := f.st.GetErasureRequest(t.Context(), "era_1")
-	// 4 results, 4 rollups of each tier and 4 events (their deliveries
-	// go with them, uncounted).
-	if e1.State != api.ErasureCompleted || e1.Deleted != 16 || e1.CompletedAt == nil {
+	// 4 results, a missed run, 4 rollups of each tier and 4 events
+	// (their deliveries go with them, uncounted).
+	if e1.State != api.ErasureCompleted || e1.Deleted != 17 || e1.CompletedAt == nil {
 		t.Errorf("endpoint erasure = %+v", e1)
 	}
 	if all, _ := f.results("mon_pii"); all != 0 {
