@@ -148,6 +148,12 @@ defaults let a Terraform refresh of 10,000 resources through unthrottled. A toke
 its own rate limit (aiod token create --rate-limit, or rate_limit in POST /v1/tokens) gets that
 rate and a burst of twice it instead.
 
+Retention. Every --retention-interval (default 10m) aiod enforces the retention policies and,
+for the data no delete policy covers, the built-in ages --retention-default-<data kind>
+(probe-results 48h, minute-rollups 336h, hour-rollups 9600h; alert-events, deliveries and
+audit-events 0: kept for ever). No policy deletes or anonymizes an audit event younger than
+--audit-retention-floor (default 9600h, 400 days).
+
 Caps. A monitor create past --max-monitors, or a create or update that would take the enabled
 monitors' probes per second (the sum of 1/interval) past --max-probe-rate, is refused with 400.
 
@@ -207,6 +213,10 @@ func serveOptions(args []string, stderr io.Writer) (daemon.Options, error) {
 		return daemon.Options{}, err
 	}
 	fs.DurationVar(&historyAge, "history-retention", historyAge, "how long revisions and tombstones of configuration objects are kept")
+	ret, err := retentionFlags(fs)
+	if err != nil {
+		return daemon.Options{}, err
+	}
 	fs.IntVar(&maxMonitors, "max-monitors", maxMonitors, "most monitors this aiod accepts (0: no cap)")
 	fs.Float64Var(&maxRate, "max-probe-rate", maxRate, "most probes per second the enabled monitors may ask for together (0: no cap)")
 	rl, err := rateLimitFlags(fs)
@@ -229,9 +239,12 @@ func serveOptions(args []string, stderr io.Writer) (daemon.Options, error) {
 	if historyAge < 24*time.Hour {
 		return daemon.Options{}, errors.New("--history-retention must be at least 24h")
 	}
+	if err := ret.check(); err != nil {
+		return daemon.Options{}, err
+	}
 	o := daemon.Options{Listen: *listen, Database: *db, TLSCert: *tlsCert, TLSKey: *tlsKey, Egress: pol,
 		MaxMonitors: maxMonitors, MaxProbeRate: maxRate, RateLimit: rl.limit, RateBurst: rl.burst,
-		HistoryAge: historyAge}
+		HistoryAge: historyAge, RetentionInterval: ret.interval, RetentionDefaults: ret.defaults, AuditRetentionFloor: ret.floor}
 	if err := af.apply(&o, smtpPasswordFromEnv()); err != nil {
 		return daemon.Options{}, err
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/aio-platform/terraform-provider-aio/internal/engine/deliver"
 	"github.com/aio-platform/terraform-provider-aio/internal/engine/egress"
 	"github.com/aio-platform/terraform-provider-aio/internal/engine/notify/senders"
+	"github.com/aio-platform/terraform-provider-aio/internal/engine/retention"
 	"github.com/aio-platform/terraform-provider-aio/internal/secret"
 	"github.com/aio-platform/terraform-provider-aio/internal/server"
 	"github.com/aio-platform/terraform-provider-aio/internal/store"
@@ -149,7 +150,18 @@ func NewServer(t testing.TB, opts ...Options) *Server {
 	}
 	if eng != nil {
 		scfg.TestChannel = eng.Deliver.TestChannel
+		scfg.Retention = eng.Retention
 	} else {
+		// Retention runs without the probe engine, so that policies show
+		// their runs and erasure requests are carried out.
+		scfg.Retention = retention.New(retention.Config{Store: st, Clock: o.Clock, Logger: o.Logger, Keyring: o.Keyring})
+		rctx, stop := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- scfg.Retention.Run(rctx) }()
+		t.Cleanup(func() {
+			stop()
+			<-done
+		})
 		// The channel test endpoint sends at once; it needs no running
 		// engine, only a worker's senders under the same egress policy.
 		reg := senders.Registry(senders.Options{HTTPClient: senders.NewHTTPClient(o.Egress), Clock: o.Clock})

@@ -82,6 +82,9 @@ type AuditEvent struct {
 	// before values were recorded and for events that are not about a
 	// configuration object's fields (tokens, deletes).
 	Changes []Change `json:"changes"`
+	// Counts are what a retention run or an erasure did ("deleted",
+	// "anonymized"); absent for a change of configuration.
+	Counts map[string]int64 `json:"counts,omitempty"`
 }
 
 // Audit actions.

@@ -28,11 +28,12 @@ var (
 	MonitorKind    = Kind{Name: KindMonitor, Prefix: PrefixMonitor, Path: "/v1/monitors", Noun: "a monitor"}
 	ChannelKind    = Kind{Name: KindChannel, Prefix: PrefixChannel, Path: "/v1/notification-channels", Noun: "a notification channel"}
 	ThresholdKind  = Kind{Name: KindThreshold, Prefix: PrefixThreshold, Path: "/v1/alert-thresholds", Noun: "an alert threshold"}
+	RetentionKind  = Kind{Name: KindRetention, Prefix: PrefixRetention, Path: "/v1/retention-policies", Noun: "a retention policy"}
 )
 
 // ObjectKinds lists the configuration kinds, in the order the API
 // documents them (and lists them in messages).
-var ObjectKinds = []Kind{EndpointKind, CredentialKind, MonitorKind, ChannelKind, ThresholdKind}
+var ObjectKinds = []Kind{EndpointKind, CredentialKind, MonitorKind, ChannelKind, ThresholdKind, RetentionKind}
 
 // TokenKind is the API tokens, which have IDs and audit events but not the
 // shared rules of configuration objects (their secret is shown once, and
@@ -44,7 +45,8 @@ var TokenKind = Kind{Name: KindToken, Prefix: PrefixToken, Path: "/v1/tokens", N
 // made today can never be mistaken for theirs) and the records that are
 // not configuration.
 var idKinds = append(append([]Kind(nil), ObjectKinds...),
-	Kind{Prefix: PrefixRetention, Noun: "a retention policy"},
+	Kind{Prefix: PrefixErasure, Noun: "an erasure request"},
+	Kind{Prefix: PrefixRetentionRun, Noun: "a retention run"},
 	Kind{Prefix: PrefixAuditEvent, Noun: "an audit event"},
 	Kind{Prefix: PrefixAlertEvent, Noun: "an alert event"},
 	Kind{Prefix: PrefixDelivery, Noun: "a delivery"},
@@ -81,11 +83,12 @@ const (
 
 // AuditKinds lists every object kind an audit event can be about, so that
 // a filter on any other kind is refused rather than silently matching
-// nothing: the configuration kinds, tokens and the encryption key.
+// nothing: the configuration kinds, tokens, the encryption key and erasure
+// requests.
 var AuditKinds = func() []string {
-	out := make([]string, 0, len(ObjectKinds)+2)
+	out := make([]string, 0, len(ObjectKinds)+3)
 	for _, k := range ObjectKinds {
 		out = append(out, k.Name)
 	}
-	return append(out, KindToken, KindEncryptionKey)
+	return append(out, KindToken, KindEncryptionKey, KindErasure)
 }()

@@ -23,6 +23,7 @@ import (
 	"github.com/aio-platform/terraform-provider-aio/internal/engine"
 	"github.com/aio-platform/terraform-provider-aio/internal/engine/egress"
 	"github.com/aio-platform/terraform-provider-aio/internal/engine/notify/email"
+	"github.com/aio-platform/terraform-provider-aio/internal/engine/retention"
 	"github.com/aio-platform/terraform-provider-aio/internal/secret"
 	"github.com/aio-platform/terraform-provider-aio/internal/server"
 	"github.com/aio-platform/terraform-provider-aio/internal/store"
@@ -86,6 +87,11 @@ type Options struct {
 	// HistoryAge is how long revisions and tombstones are kept (the
 	// engine's default, 400 days, when zero).
 	HistoryAge time.Duration
+	// RetentionInterval, RetentionDefaults and AuditRetentionFloor set
+	// retention (package retention's defaults when zero).
+	RetentionInterval   time.Duration
+	RetentionDefaults   retention.Defaults
+	AuditRetentionFloor time.Duration
 }
 
 // ErrNoAdminToken is returned when aiod would start with nobody able to
@@ -156,11 +162,12 @@ func Serve(ctx context.Context, o Options) error {
 	logSMTP(o.Logger, o.SMTP)
 	eng := engine.New(engine.Config{Store: st, Keyring: o.Keyring, Clock: o.Clock, Logger: o.Logger, Egress: o.Egress,
 		SMTP: o.SMTP, DeliveryGiveUpAfter: o.DeliveryGiveUpAfter, DeliveryAttemptTimeout: o.DeliveryAttemptTimeout,
-		AlertInterval: o.AlertInterval, HistoryAge: o.HistoryAge})
+		AlertInterval: o.AlertInterval, HistoryAge: o.HistoryAge,
+		RetentionInterval: o.RetentionInterval, RetentionDefaults: o.RetentionDefaults, AuditRetentionFloor: o.AuditRetentionFloor})
 	srv, err := server.New(ctx, server.Config{Store: st, Clock: o.Clock, Logger: o.Logger, Keyring: o.Keyring,
 		OnChange: eng.Notify, Metrics: eng.MetricsHandler(), MetricsRegisterer: eng.Metrics.Registerer(),
 		MaxMonitors: o.MaxMonitors, MaxProbeRate: o.MaxProbeRate, TestChannel: eng.Deliver.TestChannel,
-		RateLimit: o.RateLimit, RateBurst: o.RateBurst, HistoryAge: o.HistoryAge})
+		RateLimit: o.RateLimit, RateBurst: o.RateBurst, HistoryAge: o.HistoryAge, Retention: eng.Retention})
 	if err != nil {
 		return err
 	}

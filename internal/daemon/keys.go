@@ -9,6 +9,7 @@ import (
 	"github.com/aio-platform/terraform-provider-aio/internal/api"
 	"github.com/aio-platform/terraform-provider-aio/internal/auth"
 	"github.com/aio-platform/terraform-provider-aio/internal/clock"
+	"github.com/aio-platform/terraform-provider-aio/internal/engine/retention"
 	"github.com/aio-platform/terraform-provider-aio/internal/secret"
 	"github.com/aio-platform/terraform-provider-aio/internal/store"
 )
@@ -97,6 +98,42 @@ var sealedKinds = []struct {
 		},
 		put: store.Tx.UpdateChannelSealed,
 	},
+	{
+		// The key of the audit trail's pseudonyms (package retention),
+		// sealed in aiod's settings: a rotation that left it under a
+		// dropped key would change every pseudonym made from then on.
+		kind: "setting",
+		all: func(ctx context.Context, r store.Reader) ([]sealedSecret, error) {
+			s, err := pseudonymKey(ctx, r, retention.PseudonymSetting)
+			if errors.Is(err, store.ErrNotFound) || err == nil && s.sealed.KeyID == "" {
+				return nil, nil
+			}
+			return []sealedSecret{s}, err
+		},
+		get: pseudonymKey,
+		put: func(tx store.Tx, ctx context.Context, id string, s secret.Sealed) error {
+			raw, err := retention.StoredPseudonymKey(s)
+			if err != nil {
+				return err
+			}
+			return tx.PutSetting(ctx, id, raw)
+		},
+	},
+}
+
+// pseudonymKey reads the sealed pseudonym key as a stored secret; its
+// KeyID is empty when it is not sealed (an aiod without keys made it).
+func pseudonymKey(ctx context.Context, r store.Reader, id string) (sealedSecret, error) {
+	raw, err := r.GetSetting(ctx, id)
+	if err != nil {
+		return sealedSecret{}, err
+	}
+	s, err := retention.SealedPseudonymKey(raw)
+	if err != nil || s == nil {
+		return sealedSecret{kind: "setting", id: id}, err
+	}
+	b := retention.PseudonymBinding()
+	return sealedSecret{kind: "setting", id: b.ObjectID, sealed: *s, revision: b.Revision}, nil
 }
 
 // eachSealed calls fn for every stored secret of every kind.

@@ -14,6 +14,7 @@ import (
 	"github.com/aio-platform/terraform-provider-aio/internal/api"
 	"github.com/aio-platform/terraform-provider-aio/internal/client"
 	"github.com/aio-platform/terraform-provider-aio/internal/clock"
+	"github.com/aio-platform/terraform-provider-aio/internal/engine/retention"
 	"github.com/aio-platform/terraform-provider-aio/internal/secret"
 	"github.com/aio-platform/terraform-provider-aio/internal/store"
 )
@@ -328,5 +329,35 @@ func TestRotateKeysCoversChannelSecrets(t *testing.T) {
 	}
 	if err := CheckKeys(ctx, srv.Store, only); err != nil {
 		t.Errorf("CheckKeys with only the new key: %v", err)
+	}
+}
+
+// TestRotateKeysCoversThePseudonymKey: the key of the audit trail's
+// pseudonyms is sealed under the keyring too; a rotation re-wraps it, so
+// that an aiod holding only the new key makes the same pseudonyms.
+func TestRotateKeysCoversThePseudonymKey(t *testing.T) {
+	ctx := context.Background()
+	oldKey, newKey := secret.NewKey(), secret.NewKey()
+	before, _ := secret.NewKeyring(oldKey)
+	srv := acctest.NewServer(t, acctest.Options{Keyring: before})
+	want, err := retention.New(retention.Config{Store: srv.Store, Keyring: before}).Pseudonym(ctx, "alice-token")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckKeys(ctx, srv.Store, nil); err == nil {
+		t.Error("CheckKeys without a key passed, though the pseudonym key is sealed")
+	}
+	restarted, err := LoadKeyring("", newKey.String()+","+oldKey.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := RotateKeys(ctx, srv.Store, clock.Real{}, restarted, "")
+	if err != nil || res.Rewrapped != 1 {
+		t.Fatalf("rotation: %+v, %v; want the pseudonym key rewrapped", res, err)
+	}
+	onlyNew, _ := secret.NewKeyring(newKey)
+	got, err := retention.New(retention.Config{Store: srv.Store, Keyring: onlyNew}).Pseudonym(ctx, "alice-token")
+	if err != nil || got != want {
+		t.Errorf("pseudonym with only the new key = %q (%v), want %q", got, err, want)
 	}
 }

@@ -1,6 +1,6 @@
 // Package engine puts aiod's probing together: the scheduler runs the
 // monitors through the prober, the results writer stores what they find in
-// batches, retention prunes old results, the alert evaluator turns the
+// batches, retention enforces the retention policies, the alert evaluator turns the
 // stored figures into alert events and deliveries, the delivery worker
 // sends the outbox's deliveries, and metrics expose it all.
 package engine
@@ -24,13 +24,11 @@ import (
 	"github.com/aio-platform/terraform-provider-aio/internal/engine/notify/senders"
 	"github.com/aio-platform/terraform-provider-aio/internal/engine/probe"
 	"github.com/aio-platform/terraform-provider-aio/internal/engine/results"
+	"github.com/aio-platform/terraform-provider-aio/internal/engine/retention"
 	"github.com/aio-platform/terraform-provider-aio/internal/engine/scheduler"
 	"github.com/aio-platform/terraform-provider-aio/internal/secret"
 	"github.com/aio-platform/terraform-provider-aio/internal/store"
 )
-
-// PruneEvery is how often retention runs.
-const PruneEvery = 10 * time.Minute
 
 // Config holds the engine's dependencies.
 type Config struct {
@@ -64,6 +62,11 @@ type Config struct {
 	// DeliveryAttemptTimeout bounds one delivery attempt
 	// (notify.DefaultAttemptTimeout when zero).
 	DeliveryAttemptTimeout time.Duration
+	// RetentionInterval, RetentionDefaults and AuditRetentionFloor set
+	// retention (see package retention; zero values take its defaults).
+	RetentionInterval   time.Duration
+	RetentionDefaults   retention.Defaults
+	AuditRetentionFloor time.Duration
 }
 
 // Engine runs the monitors.
@@ -73,8 +76,11 @@ type Engine struct {
 	Prober    *probe.Prober
 	Writer    *results.Writer
 	Scheduler *scheduler.Scheduler
-	Retention *results.Retention
-	// History prunes the change history in the same pass.
+	// Retention enforces the retention policies and the built-in
+	// defaults, prunes the results of deleted monitors and carries out
+	// erasure requests.
+	Retention *retention.Enforcer
+	// History prunes the change history (revisions and tombstones).
 	History *history.Retention
 	// Alerts evaluates the alert thresholds.
 	Alerts *alerting.Evaluator
@@ -108,7 +114,9 @@ func New(cfg Config) *Engine {
 	a := alerting.New(alerting.Config{Store: cfg.Store, Clock: cfg.Clock, Logger: cfg.Logger, Interval: cfg.AlertInterval, Observer: m,
 		Delivered: dw.Wake})
 	return &Engine{cfg: cfg, Metrics: m, Prober: p, Writer: w, Scheduler: s,
-		Retention: results.NewRetention(cfg.Store, results.RetentionConfig{Logger: cfg.Logger}), Alerts: a, Notifiers: reg, Deliver: dw,
+		Retention: retention.New(retention.Config{Store: cfg.Store, Clock: cfg.Clock, Logger: cfg.Logger, Keyring: cfg.Keyring,
+			Interval: cfg.RetentionInterval, Defaults: cfg.RetentionDefaults, AuditFloor: cfg.AuditRetentionFloor}),
+		Alerts: a, Notifiers: reg, Deliver: dw,
 		History: history.New(cfg.Store, history.Config{Age: cfg.HistoryAge, Logger: cfg.Logger})}
 }
 
@@ -142,7 +150,12 @@ func (e *Engine) Run(ctx context.Context) error {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		e.prune(ctx)
+		_ = e.Retention.Run(ctx)
+	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		e.pruneHistory(ctx)
 	}()
 	wg.Add(1)
 	go func() {
@@ -170,15 +183,13 @@ func (e *Engine) Run(ctx context.Context) error {
 	return err
 }
 
-func (e *Engine) prune(ctx context.Context) {
-	t := time.NewTicker(PruneEvery)
+// pruneHistory prunes the change history every retention.DefaultInterval. It is apart
+// from the retention enforcer because revisions are not yet a data kind
+// that retention policies cover; their age is --history-retention.
+func (e *Engine) pruneHistory(ctx context.Context) {
+	t := time.NewTicker(retention.DefaultInterval)
 	defer t.Stop()
 	for {
-		if p, err := e.Retention.Prune(ctx, e.cfg.Clock.Now()); err != nil && ctx.Err() == nil {
-			e.cfg.Logger.Error("prune results", "error", err)
-		} else if p.Total() > 0 {
-			e.cfg.Logger.Info("pruned results", "raw", p.Raw, "minute", p.Minute, "hour", p.Hour, "orphans", p.Orphans)
-		}
 		if _, err := e.History.Prune(ctx, e.cfg.Clock.Now()); err != nil && ctx.Err() == nil {
 			e.cfg.Logger.Error("prune the change history", "error", err)
 		}

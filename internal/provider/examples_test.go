@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/terraform-plugin-testing/config"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
@@ -119,6 +120,43 @@ func TestAccExamples_alertingGuide(t *testing.T) {
 				Config:          rootHeader(srv, api.RoleEditor) + guide,
 				ConfigVariables: secrets,
 				ExpectError:     regexp.MustCompile(`A critical alert is firing for orders-api`),
+			},
+		},
+	})
+}
+
+// TestAccExamples_retentionGuide applies the configuration of the guide
+// "Retention and GDPR/CCPA" and runs its gate: it passes while the data is
+// within policy and fails once a raw result of the pii endpoint is held
+// past its 24 hours.
+func TestAccExamples_retentionGuide(t *testing.T) {
+	useProviderSource(t)
+	srv := newTestServer(t)
+	guide := rootHeader(srv, api.RoleEditor) + concatExamples(t, "examples/guides/retention-and-gdpr/*.tf")
+	var held string
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		TerraformVersionChecks:   testAccVersionChecks,
+		Steps: []resource.TestStep{
+			{
+				Config: guide,
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("data.aio_retention_compliance.gdpr", tfjsonpath.New("compliant"), knownvalue.Bool(true)),
+				},
+			},
+			{
+				// Overdue for the 24 h delete and for the 1 h anonymize.
+				PreConfig:   func() { held = holdPIIResult(t, srv, "customer-portal", 30*time.Hour) },
+				Config:      guide,
+				ExpectError: regexp.MustCompile(`Retention breached: 2 records are held past their policy`),
+			},
+			{
+				// Once the data is gone, the gate passes again.
+				PreConfig: func() { dropHeld(t, srv, held) },
+				Config:    guide,
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("data.aio_retention_compliance.gdpr", tfjsonpath.New("overdue"), knownvalue.Int64Exact(0)),
+				},
 			},
 		},
 	})

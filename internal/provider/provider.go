@@ -170,6 +170,7 @@ func (p *aioProvider) Resources(_ context.Context) []func() resource.Resource {
 		NewMonitorResource,
 		NewChannelResource,
 		NewThresholdResource,
+		NewRetentionResource,
 	}
 }
 
@@ -185,6 +186,9 @@ func (p *aioProvider) DataSources(_ context.Context) []func() datasource.DataSou
 		NewChannelDataSource,
 		NewThresholdDataSource,
 		NewThresholdsDataSource,
+		NewRetentionDataSource,
+		NewRetentionsDataSource,
+		NewRetentionComplianceDataSource,
 		NewAlertsDataSource,
 	}
 }

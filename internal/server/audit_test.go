@@ -198,7 +198,7 @@ func TestAuditUnknownKindRefused(t *testing.T) {
 	r := call(t, srv, http.MethodGet, "/v1/audit-events?kind=nonsense", srv.Tokens[api.RoleViewer], nil)
 	p := wantProblem(t, r, http.StatusBadRequest)
 	wantFields(t, p, "kind")
-	if want := "must be one of endpoint, credential, monitor, notification_channel, alert_threshold, token, encryption_key"; len(p.Errors) == 1 && p.Errors[0].Message != want {
+	if want := "must be one of endpoint, credential, monitor, notification_channel, alert_threshold, retention_policy, token, encryption_key, erasure_request"; len(p.Errors) == 1 && p.Errors[0].Message != want {
 		t.Errorf("message = %q, want %q", p.Errors[0].Message, want)
 	}
 	for _, k := range api.AuditKinds {

@@ -253,6 +253,84 @@ var apiRoutes = map[string]route{
 				wantStatus(t, r, map[bool]int{true: http.StatusNotFound, false: http.StatusOK}[allowed])
 			}}
 	}},
+	"GET /v1/retention-policies": {api.RoleViewer, func(t *testing.T, srv *acctest.Server, seq string) target {
+		return target{path: "/v1/retention-policies", wantOK: http.StatusOK}
+	}},
+	"POST /v1/retention-policies": {api.RoleEditor, func(t *testing.T, srv *acctest.Server, seq string) target {
+		name := "matrix-ret-post-" + seq
+		return target{path: "/v1/retention-policies", body: retBody(name), wantOK: http.StatusCreated,
+			check: func(t *testing.T, allowed bool) {
+				r := call(t, srv, http.MethodGet, "/v1/retention-policies?name="+name, srv.AdminToken, nil)
+				if got := strings.Contains(string(r.Body), `"name":"`+name+`"`); got != allowed {
+					t.Errorf("retention policy %s exists = %v, want %v", name, got, allowed)
+				}
+			}}
+	}},
+	"GET /v1/retention-policies/{id}": {api.RoleViewer, func(t *testing.T, srv *acctest.Server, seq string) target {
+		p := createRetention(t, srv, retBody("matrix-ret-get-"+seq))
+		return target{path: "/v1/retention-policies/" + p.ID, wantOK: http.StatusOK}
+	}},
+	"PUT /v1/retention-policies/{id}": {api.RoleEditor, func(t *testing.T, srv *acctest.Server, seq string) target {
+		p := createRetention(t, srv, retBody("matrix-ret-put-"+seq))
+		return target{path: "/v1/retention-policies/" + p.ID, body: with(retBody(p.Name), "max_age", "2h"), wantOK: http.StatusOK,
+			check: func(t *testing.T, allowed bool) {
+				r := call(t, srv, http.MethodGet, "/v1/retention-policies/"+p.ID, srv.AdminToken, nil)
+				wantHeader(t, r, "ETag", map[bool]string{true: `"2"`, false: `"1"`}[allowed])
+			}}
+	}},
+	"DELETE /v1/retention-policies/{id}": {api.RoleEditor, func(t *testing.T, srv *acctest.Server, seq string) target {
+		p := createRetention(t, srv, retBody("matrix-ret-del-"+seq))
+		return target{path: "/v1/retention-policies/" + p.ID, wantOK: http.StatusNoContent,
+			check: func(t *testing.T, allowed bool) {
+				r := call(t, srv, http.MethodGet, "/v1/retention-policies/"+p.ID, srv.AdminToken, nil)
+				wantStatus(t, r, map[bool]int{true: http.StatusNotFound, false: http.StatusOK}[allowed])
+			}}
+	}},
+	"POST /v1/retention-policies/{id}/run": {api.RoleEditor, func(t *testing.T, srv *acctest.Server, seq string) target {
+		p := createRetention(t, srv, retBody("matrix-ret-run-"+seq))
+		return target{path: "/v1/retention-policies/" + p.ID + "/run", body: map[string]any{}, wantOK: http.StatusCreated,
+			check: func(t *testing.T, allowed bool) {
+				var runs api.List[api.RetentionRun]
+				decode(t, call(t, srv, http.MethodGet, "/v1/retention-policies/"+p.ID+"/runs", srv.AdminToken, nil), &runs)
+				if got := len(runs.Items) > 0; got != allowed {
+					t.Errorf("policy %s has runs = %v, want %v", p.ID, got, allowed)
+				}
+			}}
+	}},
+	"GET /v1/retention-policies/{id}/runs": {api.RoleViewer, func(t *testing.T, srv *acctest.Server, seq string) target {
+		p := createRetention(t, srv, retBody("matrix-ret-runs-"+seq))
+		return target{path: "/v1/retention-policies/" + p.ID + "/runs", wantOK: http.StatusOK}
+	}},
+	"GET /v1/compliance/retention": {api.RoleViewer, func(t *testing.T, srv *acctest.Server, seq string) target {
+		return target{path: "/v1/compliance/retention", wantOK: http.StatusOK}
+	}},
+	// Erasure is the admins': it destroys history for good, and an
+	// actor's erasure rewrites the audit trail, which an editor could
+	// otherwise turn on the trail of their own changes. The receipt is
+	// theirs too: while pending it names whom it is about.
+	"POST /v1/erasure-requests": {api.RoleAdmin, func(t *testing.T, srv *acctest.Server, seq string) target {
+		count := func() int {
+			var l api.List[api.AuditEvent]
+			decode(t, call(t, srv, http.MethodGet, "/v1/audit-events?kind=erasure_request&limit=1000", srv.AdminToken, nil), &l)
+			return len(l.Items)
+		}
+		before := count()
+		return target{path: "/v1/erasure-requests", body: map[string]any{"actor": "matrix-erased-" + seq}, wantOK: http.StatusAccepted,
+			check: func(t *testing.T, allowed bool) {
+				// The request's own audit event, and none for a refusal
+				// (the erasure's, once carried out, may follow).
+				if got := count() - before; allowed && got < 1 || !allowed && got != 0 {
+					t.Errorf("%d new erasure audit events, allowed = %v", got, allowed)
+				}
+			}}
+	}},
+	"GET /v1/erasure-requests/{id}": {api.RoleAdmin, func(t *testing.T, srv *acctest.Server, seq string) target {
+		r := call(t, srv, http.MethodPost, "/v1/erasure-requests", srv.AdminToken, map[string]any{"actor": "matrix-get-erased-" + seq})
+		wantStatus(t, r, http.StatusAccepted)
+		var e api.ErasureRequest
+		decode(t, r, &e)
+		return target{path: "/v1/erasure-requests/" + e.ID, wantOK: http.StatusOK}
+	}},
 	"GET /v1/audit-events": {api.RoleViewer, func(t *testing.T, srv *acctest.Server, seq string) target {
 		return target{path: "/v1/audit-events", wantOK: http.StatusOK}
 	}},

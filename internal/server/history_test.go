@@ -101,6 +101,17 @@ var historyKinds = []historyKind{
 		diffs:     [][]string{{"critical", "tags"}, {"window"}},
 		sensitive: [][]string{nil, nil},
 	},
+	{
+		kind: api.KindRetention, path: "/v1/retention-policies", restorable: true,
+		versions: func(t *testing.T, srv *acctest.Server, name string) ([]map[string]any, []string) {
+			v1 := retBody(name)
+			v2 := with(v1, "max_age", "12h", "tags", map[string]string{"team": "privacy"})
+			v3 := with(v2, "action", "anonymize", "anonymize_fields", []string{"error", "body_excerpt"})
+			return []map[string]any{v1, v2, v3}, nil
+		},
+		diffs:     [][]string{{"max_age", "tags"}, {"action", "anonymize_fields"}},
+		sensitive: [][]string{nil, nil},
+	},
 }
 
 // jsonEqual compares two JSON documents by value.

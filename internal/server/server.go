@@ -26,6 +26,7 @@ import (
 	"github.com/aio-platform/terraform-provider-aio/internal/api"
 	"github.com/aio-platform/terraform-provider-aio/internal/auth"
 	"github.com/aio-platform/terraform-provider-aio/internal/clock"
+	"github.com/aio-platform/terraform-provider-aio/internal/engine/retention"
 	"github.com/aio-platform/terraform-provider-aio/internal/secret"
 	"github.com/aio-platform/terraform-provider-aio/internal/store"
 )
@@ -84,6 +85,12 @@ type Config struct {
 	// /v1/notification-channels/{id}/test; 503 without it). The engine's
 	// delivery worker provides it.
 	TestChannel func(ctx context.Context, c store.ChannelRecord) (api.ChannelTestResult, error)
+	// Retention runs retention policies on request, reads the compliance
+	// view and carries out erasure requests: the engine's, whose Run loop
+	// processes the erasure requests the API stores. Without it the
+	// server makes one of its own with the defaults, which serves runs and
+	// the compliance view but leaves erasure requests pending.
+	Retention *retention.Enforcer
 }
 
 // Defaults of Config.
@@ -129,6 +136,7 @@ type Server struct {
 	requests *prometheus.CounterVec
 	// authFails throttles failed authentication per client address.
 	authFails *authFailures
+	retention *retention.Enforcer
 
 	inflightMu sync.Mutex
 	inflight   map[store.IdempotencyKey]struct{}
@@ -173,8 +181,11 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.HistoryAge <= 0 {
 		cfg.HistoryAge = DefaultHistoryAge
 	}
+	if cfg.Retention == nil {
+		cfg.Retention = retention.New(retention.Config{Store: cfg.Store, Clock: cfg.Clock, Logger: cfg.Logger, Keyring: cfg.Keyring})
+	}
 	s := &Server{cfg: cfg, store: cfg.Store, clock: cfg.Clock, log: cfg.Logger, inflight: map[store.IdempotencyKey]struct{}{},
-		authFails: newAuthFailures(cfg.AuthFailureLimit, cfg.AuthFailureWindow)}
+		authFails: newAuthFailures(cfg.AuthFailureLimit, cfg.AuthFailureWindow), retention: cfg.Retention}
 	key, err := loadOrCreateKey(ctx, cfg.Store)
 	if err != nil {
 		return nil, err
@@ -293,6 +304,8 @@ func (s *Server) apiRoutes() []route {
 		kindRoutes(s, s.monitors()),
 		kindRoutes(s, s.channels()),
 		kindRoutes(s, s.thresholds()),
+		kindRoutes(s, s.retentionPolicies()),
+		s.retentionRoutes(),
 		[]route{
 			{http.MethodGet, "/v1/monitors/{id}/status", api.RoleViewer, s.monitorStatus},
 			{http.MethodGet, "/v1/monitors/{id}/results", api.RoleViewer, s.monitorResults},

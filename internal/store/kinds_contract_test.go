@@ -63,6 +63,7 @@ func kindScenarios() []contractScenario {
 		scenariosOf(monitorKind),
 		scenariosOf(channelKind),
 		scenariosOf(thresholdKind),
+		scenariosOf(retentionKind),
 		[]contractScenario{
 			{Name: "MonitorFilterEndpoint", Run: testMonitorFilterEndpoint},
 			{Name: "Referrers", Run: testReferrers},

@@ -132,7 +132,7 @@ func (r sqlReader) ListAuditEvents(ctx context.Context, q AuditQuery) ([]api.Aud
 	if len(conds) > 0 {
 		where = " WHERE " + strings.Join(conds, " AND ")
 	}
-	rows, err := r.query(ctx, `SELECT seq, id, time, actor, actor_role, action, object_kind, object_id, revision, changed_fields, changes
+	rows, err := r.query(ctx, `SELECT seq, id, time, actor, actor_role, action, object_kind, object_id, revision, changed_fields, changes, detail
 		FROM audit_events`+where+` ORDER BY seq LIMIT ?`, append(args, limit+1)...)
 	if err != nil {
 		return nil, "", err
@@ -148,9 +148,15 @@ func (r sqlReader) ListAuditEvents(ctx context.Context, q AuditQuery) ([]api.Aud
 			seq     int64
 			tm, chg string
 			vals    sql.NullString
+			detail  sql.NullString
 		)
-		if err := rows.Scan(&seq, &ev.ID, &tm, &ev.Actor, &ev.ActorRole, &ev.Action, &ev.ObjectKind, &ev.ObjectID, &ev.Revision, &chg, &vals); err != nil {
+		if err := rows.Scan(&seq, &ev.ID, &tm, &ev.Actor, &ev.ActorRole, &ev.Action, &ev.ObjectKind, &ev.ObjectID, &ev.Revision, &chg, &vals, &detail); err != nil {
 			return nil, "", err
+		}
+		if detail.Valid {
+			if err := json.Unmarshal([]byte(detail.String), &ev.Counts); err != nil {
+				return nil, "", err
+			}
 		}
 		if ev.Time, err = parseTime(tm); err != nil {
 			return nil, "", err
@@ -196,9 +202,13 @@ func (t sqlTx) InsertAuditEvent(ctx context.Context, ev api.AuditEvent) error {
 	if err != nil {
 		return err
 	}
-	_, err = t.exec(ctx, `INSERT INTO audit_events (id, time, actor, actor_role, action, object_kind, object_id, revision, changed_fields, changes)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		ev.ID, fmtTime(ev.Time), ev.Actor, ev.ActorRole, ev.Action, ev.ObjectKind, ev.ObjectID, ev.Revision, string(chg), string(vals))
+	detail, err := jsonColumn(ev.Counts, ev.Counts == nil)
+	if err != nil {
+		return err
+	}
+	_, err = t.exec(ctx, `INSERT INTO audit_events (id, time, actor, actor_role, action, object_kind, object_id, revision, changed_fields, changes, detail)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		ev.ID, fmtTime(ev.Time), ev.Actor, ev.ActorRole, ev.Action, ev.ObjectKind, ev.ObjectID, ev.Revision, string(chg), string(vals), detail)
 	return err
 }
 

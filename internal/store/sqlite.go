@@ -56,6 +56,11 @@ func sqliteDSN(path string, readOnly bool) string {
 		v.Add("_pragma", "query_only(1)")
 	} else {
 		v.Set("_txlock", "immediate")
+		// Deleted and overwritten content is zeroed, not left in free
+		// space: what retention deletes or anonymizes is gone from the
+		// file (the WAL is truncated after such a run: see
+		// CheckpointTruncate).
+		v.Add("_pragma", "secure_delete(1)")
 	}
 	// Escaped, because in a file: URI a '?' or '#' in the path would cut
 	// it short and a '%' would be decoded: another file would be opened.

@@ -32,6 +32,7 @@ type Store interface {
 	Reader
 	ResultStore
 	AlertStore
+	RetentionStore
 	// Write runs fn in one write transaction. If fn returns an error the
 	// transaction is rolled back and that error is returned; otherwise the
 	// transaction is committed durably.
@@ -114,6 +115,16 @@ type Reader interface {
 	// MonitorReferrers returns the IDs of the objects that reference the
 	// monitor (alert thresholds), ordered by ID.
 	MonitorReferrers(ctx context.Context, id string) ([]string, error)
+
+	// GetRetentionPolicy returns the retention policy with the given ID,
+	// or ErrNotFound.
+	GetRetentionPolicy(ctx context.Context, id string) (api.RetentionPolicy, error)
+	// ListRetentionPolicies returns one page of retention policies ordered
+	// by ID and the next cursor; RetentionPolicyQuery filters by data kind.
+	ListRetentionPolicies(ctx context.Context, q RetentionPolicyQuery) ([]api.RetentionPolicy, string, error)
+	// GetErasureRequest returns the erasure request with the given ID, or
+	// ErrNotFound.
+	GetErasureRequest(ctx context.Context, id string) (api.ErasureRequest, error)
 
 	// GetSetting returns a value of aiod's own settings, or ErrNotFound.
 	GetSetting(ctx context.Context, key string) ([]byte, error)
@@ -213,6 +224,21 @@ type Tx interface {
 	UpdateThreshold(ctx context.Context, a api.AlertThreshold) error
 	// DeleteThreshold removes an alert threshold; ErrNotFound if absent.
 	DeleteThreshold(ctx context.Context, id string) error
+
+	// InsertRetentionPolicy stores a new retention policy; a taken name is
+	// ErrConflict.
+	InsertRetentionPolicy(ctx context.Context, p api.RetentionPolicy) error
+	// UpdateRetentionPolicy replaces the policy with p.ID; ErrNotFound if
+	// absent, ErrConflict if the new name is taken.
+	UpdateRetentionPolicy(ctx context.Context, p api.RetentionPolicy) error
+	// DeleteRetentionPolicy removes a retention policy; ErrNotFound if
+	// absent.
+	DeleteRetentionPolicy(ctx context.Context, id string) error
+	// SetRetentionPolicyRun records the report of a policy's latest run
+	// (its time and counts) and when the next is due, bumping no revision.
+	SetRetentionPolicyRun(ctx context.Context, id string, at time.Time, deleted, anonymized int64, next time.Time) error
+	// InsertErasureRequest stores a new erasure request.
+	InsertErasureRequest(ctx context.Context, e api.ErasureRequest) error
 
 	// InsertAuditEvent appends an audit event.
 	InsertAuditEvent(ctx context.Context, ev api.AuditEvent) error

@@ -78,7 +78,8 @@ type reference struct {
 }
 
 // tables lists every kind's table, for referrers.
-var tables = []*tableSpec{&endpoints.tableSpec, &credentials.tableSpec, &monitors.tableSpec, &channels.tableSpec, &thresholds.tableSpec}
+var tables = []*tableSpec{&endpoints.tableSpec, &credentials.tableSpec, &monitors.tableSpec, &channels.tableSpec, &thresholds.tableSpec,
+	&retentionPolicies.tableSpec}
 
 // statements are a table's SQL, built once from its spec by newTable.
 type statements struct {

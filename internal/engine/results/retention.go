@@ -9,7 +9,8 @@ import (
 	"github.com/aio-platform/terraform-provider-aio/internal/store"
 )
 
-// Default ages of the result tiers, until retention policies exist. Raw
+// Default ages of the result tiers: the built-in retention of the results
+// no retention policy covers (package retention enforces them). Raw
 // results serve the edges of windows and the results listing; minute
 // rollups serve windows up to store.LongWindow; hour rollups serve the
 // rest (a status window is at most api.MaxStatusWindow, 90 days).
@@ -36,7 +37,10 @@ type RetentionConfig struct {
 }
 
 // Retention deletes results past their tier's age, and the results of
-// monitors that no longer exist. The engine calls Prune periodically.
+// monitors that no longer exist, with no regard to retention policies:
+// what the results benchmarks prune with. The engine enforces retention
+// with package retention, which applies these ages to what no policy
+// covers.
 type Retention struct {
 	st  store.ResultStore
 	cfg RetentionConfig

@@ -1,0 +1,231 @@
+package server_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aio-platform/terraform-provider-aio/internal/acctest"
+	"github.com/aio-platform/terraform-provider-aio/internal/api"
+	"github.com/aio-platform/terraform-provider-aio/internal/clock"
+)
+
+// retBody is a minimal retention policy: raw results deleted after 24 h.
+func retBody(name string) map[string]any {
+	return map[string]any{"name": name, "data_kind": "probe_results", "max_age": "24h", "action": "delete"}
+}
+
+func createRetention(t testing.TB, srv *acctest.Server, body any) api.RetentionPolicy {
+	t.Helper()
+	r := call(t, srv, http.MethodPost, "/v1/retention-policies", srv.AdminToken, body)
+	wantStatus(t, r, http.StatusCreated)
+	var p api.RetentionPolicy
+	decode(t, r, &p)
+	return p
+}
+
+func TestRetentionPolicyValidation(t *testing.T) {
+	srv := acctest.NewServer(t)
+	for _, tc := range []struct {
+		name   string
+		body   map[string]any
+		fields []string
+	}{
+		{"unknown data kind", with(retBody("v1"), "data_kind", "revisions_x"), []string{"data_kind"}},
+		{"age below a minute", with(retBody("v2"), "max_age", "59s"), []string{"max_age"}},
+		{"age above ten years", with(retBody("v3"), "max_age", "87601h"), []string{"max_age"}},
+		{"not a duration", with(retBody("v4"), "max_age", "a week"), []string{"max_age"}},
+		{"unknown action", with(retBody("v5"), "action", "archive"), []string{"action"}},
+		{"fields with delete", with(retBody("v6"), "anonymize_fields", []string{"error"}), []string{"anonymize_fields"}},
+		{"anonymize without fields", with(retBody("v7"), "action", "anonymize"), []string{"anonymize_fields"}},
+		{"field of another kind", with(retBody("v8"), "action", "anonymize", "anonymize_fields", []string{"error", "actor"}),
+			[]string{"anonymize_fields.1"}},
+		{"repeated field", with(retBody("v9"), "action", "anonymize", "anonymize_fields", []string{"error", "error"}),
+			[]string{"anonymize_fields.1"}},
+		{"anonymize rollups", with(retBody("v10"), "data_kind", "minute_rollups", "action", "anonymize", "anonymize_fields", []string{"error"}),
+			[]string{"action"}},
+		{"two scopes", with(retBody("v11"), "endpoint_ids", []string{"ep_a"}, "data_classifications", []string{"pii"}), []string{"endpoint_ids"}},
+		{"scoped audit events", with(retBody("v12"), "data_kind", "audit_events", "endpoint_tags", map[string]string{"team": "a"}),
+			[]string{"data_kind"}},
+		{"bad endpoint ID", with(retBody("v13"), "endpoint_ids", []string{"ep_a", "mon_b"}), []string{"endpoint_ids.1"}},
+		{"bad classification", with(retBody("v14"), "data_classifications", []string{"secret"}), []string{"data_classifications.0"}},
+		{"empty scope", with(retBody("v15"), "endpoint_ids", []string{}), []string{"endpoint_ids"}},
+		{"empty tags scope", with(retBody("v16"), "endpoint_tags", map[string]string{}), []string{"endpoint_tags"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := wantProblem(t, call(t, srv, http.MethodPost, "/v1/retention-policies", srv.AdminToken, tc.body), http.StatusBadRequest)
+			wantFields(t, p, tc.fields...)
+		})
+	}
+	// Nothing was stored.
+	var l api.List[api.RetentionPolicy]
+	decode(t, call(t, srv, http.MethodGet, "/v1/retention-policies", srv.AdminToken, nil), &l)
+	if len(l.Items) != 0 {
+		t.Errorf("%d policies stored by refused requests", len(l.Items))
+	}
+}
+
+func TestRetentionPolicyRunsThroughTheAPI(t *testing.T) {
+	fake := clock.NewFake(t0)
+	srv := acctest.NewServer(t, acctest.Options{Clock: fake})
+	ep := createEndpoint(t, srv, srv.AdminToken, with(minimal("ret-ep"), "data_classification", "pii"))
+	m := createMonitor(t, srv, "ret-mon")
+	ctx := t.Context()
+	e := "boom"
+	var rs []api.ProbeResult
+	for _, age := range []time.Duration{time.Minute, 2 * time.Hour, 3 * time.Hour} {
+		rs = append(rs, api.ProbeResult{MonitorID: m.ID, Time: t0.Add(-age), Outcome: api.OutcomeDown, Attempts: 1, Error: &e})
+	}
+	if err := srv.Store.WriteResults(ctx, rs, nil); err != nil {
+		t.Fatal(err)
+	}
+	p := createRetention(t, srv, with(retBody("ret-run"), "max_age", "1h", "endpoint_ids", []string{ep.ID, m.EndpointID}))
+	if p.Revision != 1 || p.LastRunAt != nil || !p.IsEnabled() {
+		t.Errorf("created policy = %+v", p)
+	}
+	// The same age written otherwise changes nothing.
+	r := call(t, srv, http.MethodPut, "/v1/retention-policies/"+p.ID, srv.AdminToken,
+		with(retBody("ret-run"), "max_age", "60m", "endpoint_ids", []string{m.EndpointID, ep.ID}))
+	wantStatus(t, r, http.StatusOK)
+	wantHeader(t, r, "ETag", `"1"`)
+
+	path := "/v1/retention-policies/" + p.ID
+	var dry api.RetentionRun
+	r = call(t, srv, http.MethodPost, path+"/run", srv.Tokens[api.RoleEditor], map[string]any{"dry_run": true})
+	wantStatus(t, r, http.StatusOK)
+	decode(t, r, &dry)
+	if !dry.DryRun || dry.Deleted != 2 || len(dry.Scopes) != 1 || dry.Scopes[0].EndpointID != m.EndpointID {
+		t.Errorf("dry run = %+v, want 2 results of %s", dry, m.EndpointID)
+	}
+	var runs api.List[api.RetentionRun]
+	decode(t, call(t, srv, http.MethodGet, path+"/runs", srv.Tokens[api.RoleViewer], nil), &runs)
+	if len(runs.Items) != 0 {
+		t.Errorf("a dry run was recorded: %+v", runs.Items)
+	}
+	var run api.RetentionRun
+	r = call(t, srv, http.MethodPost, path+"/run", srv.Tokens[api.RoleEditor], nil)
+	wantStatus(t, r, http.StatusCreated)
+	decode(t, r, &run)
+	if run.Deleted != 2 || run.DryRun || run.Trigger != api.TriggerAPI {
+		t.Errorf("run = %+v", run)
+	}
+	decode(t, call(t, srv, http.MethodGet, path+"/runs", srv.Tokens[api.RoleViewer], nil), &runs)
+	if len(runs.Items) != 1 || runs.Items[0].ID != run.ID {
+		t.Errorf("runs = %+v, want the one run", runs.Items)
+	}
+	var got api.RetentionPolicy
+	decode(t, call(t, srv, http.MethodGet, path, srv.AdminToken, nil), &got)
+	if got.LastRunAt == nil || *got.LastRunDeleted != 2 || got.Revision != 1 {
+		t.Errorf("policy after the run = %+v, want the run reported and no new revision", got)
+	}
+	// A PUT keeps the report: it is the engine's, not the request's.
+	r = call(t, srv, http.MethodPut, path, srv.AdminToken, with(retBody("ret-run"), "max_age", "2h", "last_run_deleted", 99))
+	wantStatus(t, r, http.StatusOK)
+	decode(t, r, &got)
+	if got.Revision != 2 || got.LastRunDeleted == nil || *got.LastRunDeleted != 2 {
+		t.Errorf("policy after a PUT = %+v", got)
+	}
+	var evs api.List[api.AuditEvent]
+	decode(t, call(t, srv, http.MethodGet, "/v1/audit-events?object_id="+p.ID, srv.AdminToken, nil), &evs)
+	var counts map[string]int64
+	for _, ev := range evs.Items {
+		if ev.Action == api.ActionRun {
+			counts = ev.Counts
+			if ev.Actor != "test-editor" {
+				t.Errorf("run audited as %q, want test-editor", ev.Actor)
+			}
+		}
+	}
+	if counts["deleted"] != 2 {
+		t.Errorf("run audit counts = %v", counts)
+	}
+	wantProblem(t, call(t, srv, http.MethodPost, "/v1/retention-policies/ret_nope/run", srv.AdminToken, nil), http.StatusNotFound)
+	wantProblem(t, call(t, srv, http.MethodPost, path+"/run", srv.AdminToken, map[string]any{"dry_run": "yes"}), http.StatusBadRequest)
+
+	var c api.RetentionCompliance
+	decode(t, call(t, srv, http.MethodGet, "/v1/compliance/retention", srv.Tokens[api.RoleViewer], nil), &c)
+	if len(c.Items) < len(api.DataKinds) || !c.Compliant {
+		t.Errorf("compliance = %+v", c)
+	}
+}
+
+func TestErasureRequestsEndToEnd(t *testing.T) {
+	srv := acctest.NewServer(t)
+	editor := srv.Tokens[api.RoleEditor]
+	createEndpoint(t, srv, editor, minimal("erase-ep-1"))
+	createEndpoint(t, srv, editor, minimal("erase-ep-2"))
+	m := createMonitor(t, srv, "erase-mon")
+	e := "contains personal data"
+	now := time.Now().UTC()
+	if err := srv.Store.WriteResults(t.Context(), []api.ProbeResult{
+		{MonitorID: m.ID, Time: now.Add(-time.Minute), Outcome: api.OutcomeDown, Attempts: 1, Error: &e},
+	}, nil); err != nil {
+		t.Fatal(err)
+	}
+	erase := func(body map[string]any) api.ErasureRequest {
+		t.Helper()
+		r := call(t, srv, http.MethodPost, "/v1/erasure-requests", srv.AdminToken, body)
+		wantStatus(t, r, http.StatusAccepted)
+		var req api.ErasureRequest
+		decode(t, r, &req)
+		wantHeader(t, r, "Location", "/v1/erasure-requests/"+req.ID)
+		var got api.ErasureRequest
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			decode(t, call(t, srv, http.MethodGet, "/v1/erasure-requests/"+req.ID, srv.AdminToken, nil), &got)
+			if got.State == api.ErasureCompleted || got.State == api.ErasureFailed || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		if got.State != api.ErasureCompleted || got.CompletedAt == nil {
+			t.Fatalf("erasure request = %+v", got)
+		}
+		return got
+	}
+	got := erase(map[string]any{"endpoint_id": m.EndpointID})
+	if got.Deleted < 1 {
+		t.Errorf("endpoint erasure deleted %d records", got.Deleted)
+	}
+	var results api.List[api.ProbeResult]
+	decode(t, call(t, srv, http.MethodGet, "/v1/monitors/"+m.ID+"/results", srv.AdminToken, nil), &results)
+	if len(results.Items) != 0 {
+		t.Errorf("results left after erasure: %+v", results.Items)
+	}
+	// The editor's changes are in the trail under its name...
+	var evs api.List[api.AuditEvent]
+	decode(t, call(t, srv, http.MethodGet, "/v1/audit-events?actor=test-editor", srv.AdminToken, nil), &evs)
+	n := len(evs.Items)
+	if n < 2 {
+		t.Fatalf("audit events of test-editor = %d", n)
+	}
+	got = erase(map[string]any{"actor": "test-editor"})
+	if got.Anonymized != int64(n) || got.Actor == nil || !strings.HasPrefix(*got.Actor, api.PseudonymPrefix) {
+		t.Errorf("actor erasure = %+v, want %d events under a pseudonym", got, n)
+	}
+	// ...and then under one pseudonym, the same for all of them.
+	decode(t, call(t, srv, http.MethodGet, "/v1/audit-events?actor=test-editor", srv.AdminToken, nil), &evs)
+	if len(evs.Items) != 0 {
+		t.Errorf("audit events still name test-editor: %d", len(evs.Items))
+	}
+	decode(t, call(t, srv, http.MethodGet, "/v1/audit-events?actor="+*got.Actor, srv.AdminToken, nil), &evs)
+	if len(evs.Items) != n {
+		t.Errorf("audit events under the pseudonym = %d, want %d", len(evs.Items), n)
+	}
+	var erasures api.List[api.AuditEvent]
+	decode(t, call(t, srv, http.MethodGet, "/v1/audit-events?kind=erasure_request", srv.AdminToken, nil), &erasures)
+	erased := 0
+	for _, ev := range erasures.Items {
+		if ev.Action == api.ActionErase {
+			erased++
+		}
+	}
+	if erased != 2 {
+		t.Errorf("erase audit events = %d, want 2", erased)
+	}
+	p := wantProblem(t, call(t, srv, http.MethodPost, "/v1/erasure-requests", srv.AdminToken, map[string]any{"endpoint_id": "ep_x", "actor": "x"}),
+		http.StatusBadRequest)
+	wantFields(t, p, "actor")
+	wantProblem(t, call(t, srv, http.MethodGet, "/v1/erasure-requests/era_nope", srv.AdminToken, nil), http.StatusNotFound)
+}
