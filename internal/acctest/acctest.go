@@ -76,6 +76,11 @@ type Options struct {
 	// itself sets it long, so that the evaluator's own ticks do not race
 	// with the probes' results.
 	AlertInterval time.Duration
+	// WrapStore, when set, wraps the store that the server (and the
+	// engine) use, so that a test can make a store call fail, as a full
+	// disk or a broken audit insert would. Server.Store stays the real
+	// store, for the test to look at what was really committed.
+	WrapStore func(store.Store) store.Store
 }
 
 // NewServer starts an aiod on a temporary SQLite file and stops it when
@@ -120,12 +125,16 @@ func NewServer(t testing.TB, opts ...Options) *Server {
 	if err != nil {
 		t.Fatalf("create tokens: %v", err)
 	}
-	scfg := server.Config{Store: st, Clock: o.Clock, Logger: o.Logger, RateLimit: o.RateLimit, RateBurst: o.RateBurst, Keyring: o.Keyring,
+	served := store.Store(st)
+	if o.WrapStore != nil {
+		served = o.WrapStore(st)
+	}
+	scfg := server.Config{Store: served, Clock: o.Clock, Logger: o.Logger, RateLimit: o.RateLimit, RateBurst: o.RateBurst, Keyring: o.Keyring,
 		AuthFailureLimit: o.AuthFailureLimit, AuthFailureWindow: o.AuthFailureWindow, BodyReadTimeout: o.BodyReadTimeout,
 		MaxMonitors: o.MaxMonitors, MaxProbeRate: o.MaxProbeRate}
 	var eng *engine.Engine
 	if o.Engine {
-		eng = engine.New(engine.Config{Store: st, Keyring: o.Keyring, Clock: o.Clock, Logger: o.Logger, Egress: o.Egress, AlertInterval: o.AlertInterval})
+		eng = engine.New(engine.Config{Store: served, Keyring: o.Keyring, Clock: o.Clock, Logger: o.Logger, Egress: o.Egress, AlertInterval: o.AlertInterval})
 		scfg.OnChange, scfg.Metrics = eng.Notify, eng.MetricsHandler()
 		ectx, stop := context.WithCancel(context.Background())
 		done := make(chan error, 1)
@@ -144,7 +153,7 @@ func NewServer(t testing.TB, opts ...Options) *Server {
 		// The channel test endpoint sends at once; it needs no running
 		// engine, only a worker's senders under the same egress policy.
 		reg := senders.Registry(senders.Options{HTTPClient: senders.NewHTTPClient(o.Egress), Clock: o.Clock})
-		scfg.TestChannel = deliver.New(deliver.Config{Store: st, Keyring: o.Keyring, Registry: reg, Clock: o.Clock, Logger: o.Logger}).TestChannel
+		scfg.TestChannel = deliver.New(deliver.Config{Store: served, Keyring: o.Keyring, Registry: reg, Clock: o.Clock, Logger: o.Logger}).TestChannel
 	}
 	srv, err := server.New(ctx, scfg)
 	if err != nil {

@@ -517,3 +517,46 @@ func TestNilLoggerDiscards(t *testing.T) {
 		t.Errorf("a nil Logger should've discarded, but the default logger got:\n%s", s)
 	}
 }
+
+// TestPruneDefaultAges pins each tier's default age with results an hour
+// either side of it, and raw results either side of 24 h too, so that a
+// default changed by a day (48 h to 24 h, say) fails here: raw results
+// live 48 h, minute rollups 14 days, hour rollups 400 days.
+func TestPruneDefaultAges(t *testing.T) {
+	st := openStore(t)
+	addMonitor(t, st, "mon_a")
+	now := time.Date(2026, time.June, 1, 0, 0, 0, 0, time.UTC)
+	day := 24 * time.Hour
+	ages := []time.Duration{23 * time.Hour, 25 * time.Hour, 47 * time.Hour, 49 * time.Hour,
+		14*day - time.Hour, 14*day + time.Hour, 400*day - time.Hour, 400*day + time.Hour}
+	var rs []api.ProbeResult
+	for _, age := range ages {
+		rs = append(rs, result("mon_a", now.Add(-age)))
+	}
+	if err := st.WriteResults(t.Context(), rs, nil); err != nil {
+		t.Fatal(err)
+	}
+	got, err := results.NewRetention(st, results.RetentionConfig{Logger: quietLogger()}).Prune(t.Context(), now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Raw: everything past 48 h. Minute: past 14 days. Hour: past 400.
+	if want := (results.Pruned{Raw: 5, Minute: 3, Hour: 1}); got != want {
+		t.Errorf("Prune with the default ages deleted %+v, want %+v", got, want)
+	}
+	page, _, err := st.ListResults(t.Context(), "mon_a", store.ResultQuery{Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var left []time.Duration
+	for _, r := range page {
+		left = append(left, now.Sub(r.Time))
+	}
+	slices.Sort(left)
+	if want := ages[:3]; !slices.Equal(left, want) {
+		t.Errorf("raw results left are %v old, want %v (those younger than 48 h)", left, want)
+	}
+	if results.DefaultRawAge != 48*time.Hour {
+		t.Errorf("DefaultRawAge = %s, the README promises 48h", results.DefaultRawAge)
+	}
+}
