@@ -5,6 +5,7 @@
 # Usage: python3 scripts/fuzz-seeds.py internal/server/testdata/fuzz
 import json, os, re, sys
 root = sys.argv[1]
+os.makedirs(root, exist_ok=True)
 def q(s):  # a Go interpreted string literal
     out = ['"']
     for ch in s:
