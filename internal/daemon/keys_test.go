@@ -330,3 +330,53 @@ func TestRotateKeysCoversChannelSecrets(t *testing.T) {
 		t.Errorf("CheckKeys with only the new key: %v", err)
 	}
 }
+
+// TestBackupAppliesNoMigration: a backup copies the database as it is. A
+// database one migration behind (as an older aiod left it) stays one
+// behind, and so does its copy: migrating is for `aiod serve`, which an
+// operator runs knowingly, never a side effect of taking a backup.
+func TestBackupAppliesNoMigration(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	db := filepath.Join(dir, "aio.db")
+	st, err := store.OpenSQLite(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	versions := func(path string) (n int, latest int64) {
+		t.Helper()
+		raw, err := sql.Open("sqlite", path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer raw.Close()
+		if err := raw.QueryRowContext(ctx, `SELECT count(*), max(version_id) FROM goose_db_version`).Scan(&n, &latest); err != nil {
+			t.Fatal(err)
+		}
+		return n, latest
+	}
+	n, latest := versions(db)
+	raw, err := sql.Open("sqlite", db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.ExecContext(ctx, `DELETE FROM goose_db_version WHERE version_id = ?`, latest); err != nil {
+		t.Fatal(err)
+	}
+	if err := raw.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	out := filepath.Join(dir, "backup.db")
+	if err := Backup(ctx, db, out); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{db, out} {
+		if gotN, gotLatest := versions(p); gotN != n-1 || gotLatest != latest-1 {
+			t.Errorf("%s records %d migrations up to %d after the backup, want %d up to %d (none applied)", filepath.Base(p), gotN, gotLatest, n-1, latest-1)
+		}
+	}
+}
