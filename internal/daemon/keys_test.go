@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -359,9 +360,32 @@ func TestBackupAppliesNoMigration(t *testing.T) {
 		return n, latest
 	}
 	n, latest := versions(db)
+	// Undo the latest migration as its own Down section says, so that the
+	// database really is one behind and opening it as aiod serve does
+	// would migrate it.
+	files, err := filepath.Glob(filepath.Join("..", "store", "migrations", "sqlite", fmt.Sprintf("%05d_*.sql", latest)))
+	if err != nil || len(files) != 1 {
+		t.Skipf("migration %d is not an SQL file (%v): nothing to undo here", latest, err)
+	}
+	text, err := os.ReadFile(files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, down, ok := strings.Cut(string(text), "-- +goose Down")
+	if !ok {
+		t.Fatalf("%s has no Down section", files[0])
+	}
 	raw, err := sql.Open("sqlite", db)
 	if err != nil {
 		t.Fatal(err)
+	}
+	for _, stmt := range strings.Split(down, ";") {
+		if strings.TrimSpace(stmt) == "" {
+			continue
+		}
+		if _, err := raw.ExecContext(ctx, stmt); err != nil {
+			t.Fatalf("undo %s: %v", stmt, err)
+		}
 	}
 	if _, err := raw.ExecContext(ctx, `DELETE FROM goose_db_version WHERE version_id = ?`, latest); err != nil {
 		t.Fatal(err)
