@@ -81,6 +81,9 @@ type Options struct {
 	// disk or a broken audit insert would. Server.Store stays the real
 	// store, for the test to look at what was really committed.
 	WrapStore func(store.Store) store.Store
+	// DBDir, when set, is the directory the database file is made in (a
+	// small file system, say); by default a new temporary directory.
+	DBDir string
 }
 
 // NewServer starts an aiod on a temporary SQLite file and stops it when
@@ -105,7 +108,11 @@ func NewServer(t testing.TB, opts ...Options) *Server {
 		o.Keyring = kr
 	}
 	ctx := context.Background()
-	dbPath := filepath.Join(t.TempDir(), "aio.db")
+	dir := o.DBDir
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	dbPath := filepath.Join(dir, "aio.db")
 	st, err := store.OpenSQLite(ctx, dbPath)
 	if err != nil {
 		t.Fatalf("open store: %v", err)

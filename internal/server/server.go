@@ -399,6 +399,13 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		p = problemf(http.StatusRequestEntityTooLarge, "the body is larger than %d bytes", maxErr.Limit)
 	case errors.Is(err, store.ErrNotFound):
 		p = problemf(http.StatusNotFound, "no such object")
+	case errors.Is(err, store.ErrStorageFull):
+		// Nothing of the request was stored (its transaction rolled
+		// back), and the same request succeeds once space is freed: a
+		// 503 that clients retry, not a 500.
+		s.log.ErrorContext(r.Context(), "the database's disk is full; free space for aiod to store changes again", "method", r.Method, "path", r.URL.Path, "error", err)
+		p = problemf(http.StatusServiceUnavailable, "the database's disk is full: nothing was stored; retry once an operator has freed space")
+		p.header = map[string]string{"Retry-After": "30"}
 	case errors.Is(err, context.Canceled):
 		p = problemf(499, "the client went away")
 	case errors.Is(err, os.ErrDeadlineExceeded):
