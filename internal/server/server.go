@@ -96,7 +96,7 @@ type Server struct {
 	log    *slog.Logger
 	mux    *http.ServeMux
 	fpKey  []byte
-	limits sync.Map // token ID → *rate.Limiter
+	limits sync.Map // token ID → *tokenLimiter
 	// authFails throttles failed authentication per client address.
 	authFails *authFailures
 
@@ -360,11 +360,42 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, need string, h
 }
 
 func (s *Server) limiter(tokenID string) *rate.Limiter {
-	if l, ok := s.limits.Load(tokenID); ok {
-		return l.(*rate.Limiter)
+	now := s.clock.Now()
+	if v, ok := s.limits.Load(tokenID); ok {
+		e := v.(*tokenLimiter)
+		if l := e.at(now); l != nil {
+			return l
+		}
+		// The clock went back: golang.org/x/time/rate keeps the time of
+		// its last granted request and adds no tokens before it, so the
+		// token would be refused until the clock came round again (an
+		// hour set back, an hour of 429s). A fresh limiter starts full.
+		fresh := &tokenLimiter{l: rate.NewLimiter(rate.Limit(s.cfg.RateLimit), s.cfg.RateBurst), seen: now}
+		s.limits.CompareAndSwap(tokenID, v, fresh)
+		return s.limiter(tokenID)
 	}
-	l, _ := s.limits.LoadOrStore(tokenID, rate.NewLimiter(rate.Limit(s.cfg.RateLimit), s.cfg.RateBurst))
-	return l.(*rate.Limiter)
+	v, _ := s.limits.LoadOrStore(tokenID, &tokenLimiter{l: rate.NewLimiter(rate.Limit(s.cfg.RateLimit), s.cfg.RateBurst), seen: now})
+	return v.(*tokenLimiter).l
+}
+
+// tokenLimiter is one token's rate limiter and the latest time it was
+// asked at, to notice a clock set back.
+type tokenLimiter struct {
+	mu   sync.Mutex
+	l    *rate.Limiter
+	seen time.Time
+}
+
+// at returns the limiter for a request at now, or nil when now is before
+// a time it was already asked at.
+func (t *tokenLimiter) at(now time.Time) *rate.Limiter {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if now.Before(t.seen) {
+		return nil
+	}
+	t.seen = now
+	return t.l
 }
 
 func (s *Server) allow(tokenID string) bool {
