@@ -4,7 +4,7 @@
 # a boundary moved, an operator swapped), runs the package's tests against
 # each mutant, and prints per package how many mutants the tests killed,
 # how many lived, and the efficacy (killed / (killed + lived)). Surviving
-# mutants are listed with their place; MUTATION.md says which are
+# mutants are listed with their place; the README (Reliability suites) says which are
 # equivalent and why.
 #
 # MUTATE_PKGS picks the packages (default: those issue 14 names). It takes
