@@ -560,3 +560,33 @@ func TestPruneDefaultAges(t *testing.T) {
 		t.Errorf("DefaultRawAge = %s, the README promises 48h", results.DefaultRawAge)
 	}
 }
+
+// TestPruneLogsOnlyWhatItDeleted: a Prune that deletes rows logs what it
+// deleted per tier and in all; one that deletes nothing logs nothing (it
+// runs every few minutes). Found by mutation testing.
+func TestPruneLogsOnlyWhatItDeleted(t *testing.T) {
+	if got := (results.Pruned{Raw: 1, Minute: 2, Hour: 4, Orphans: 8}).Total(); got != 15 {
+		t.Errorf("Total() = %d, want 15", got)
+	}
+	st := openStore(t)
+	addMonitor(t, st, "mon_a")
+	now := time.Date(2026, time.June, 1, 0, 0, 0, 0, time.UTC)
+	if err := st.WriteResults(t.Context(), []api.ProbeResult{result("mon_a", now.Add(-72*time.Hour))}, nil); err != nil {
+		t.Fatal(err)
+	}
+	var logs strings.Builder
+	r := results.NewRetention(st, results.RetentionConfig{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if p, err := r.Prune(t.Context(), now); err != nil || p.Raw != 1 {
+		t.Fatalf("first Prune: %+v, %v", p, err)
+	}
+	if !strings.Contains(logs.String(), "probe results pruned") || !strings.Contains(logs.String(), "raw=1") {
+		t.Errorf("a Prune that deleted a row logged %q", logs.String())
+	}
+	logs.Reset()
+	if _, err := r.Prune(t.Context(), now); err != nil {
+		t.Fatal(err)
+	}
+	if logs.Len() != 0 {
+		t.Errorf("a Prune that deleted nothing logged %q", logs.String())
+	}
+}
