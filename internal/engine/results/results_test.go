@@ -590,3 +590,29 @@ func TestPruneLogsOnlyWhatItDeleted(t *testing.T) {
 		t.Errorf("a Prune that deleted nothing logged %q", logs.String())
 	}
 }
+
+// TestDroppedResultsWarnAtMostEvery10s: with the queue full (no writer
+// running), every dropped result is counted, but the warning comes at
+// most once per 10 s, saying how many were dropped since the last one.
+// Found by mutation testing.
+func TestDroppedResultsWarnAtMostEvery10s(t *testing.T) {
+	clk := clock.NewFake(base)
+	var logs strings.Builder
+	w := results.New(openStore(t), results.Config{Buffer: 1, Clock: clk, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	w.Record(result("mon_a", base)) // fills the queue
+	for range 3 {
+		w.Record(result("mon_a", base)) // dropped
+	}
+	clk.Advance(10*time.Second - time.Nanosecond)
+	w.Record(result("mon_a", base))
+	clk.Advance(time.Nanosecond)
+	w.Record(result("mon_a", base))
+	if w.Dropped() != 5 {
+		t.Fatalf("%d dropped, want 5", w.Dropped())
+	}
+	lines := strings.Split(strings.TrimSpace(logs.String()), "\n")
+	if len(lines) != 2 || !strings.Contains(lines[0], "dropped_total=1 since_last_warning=1") ||
+		!strings.Contains(lines[1], "dropped_total=5 since_last_warning=4") {
+		t.Errorf("warnings:\n%s\nwant two: the first drop, then 10 s later the four since", logs.String())
+	}
+}
