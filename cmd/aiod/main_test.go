@@ -601,3 +601,32 @@ func TestServeEgressFlags(t *testing.T) {
 		t.Errorf("the startup log does not state the policy:\n%s", a.logs.String())
 	}
 }
+
+// TestServeTLSNeedsBothFiles: a certificate without its key, or a key
+// without its certificate, is refused before aiod listens, naming both
+// flags; so aiod never falls back to plain HTTP when HTTPS was half asked
+// for.
+func TestServeTLSNeedsBothFiles(t *testing.T) {
+	dir := t.TempDir()
+	certFile, keyFile, _ := selfSignedCert(t, dir)
+	db := filepath.Join(dir, "aio.db")
+	if out, err := runCLI(t, "token", "create", "--name", "admin", "--role", "admin", "--database", db); err != nil {
+		t.Fatal(err, out)
+	}
+	for name, o := range map[string]daemon.Options{
+		"cert only": {TLSCert: certFile},
+		"key only":  {TLSKey: keyFile},
+	} {
+		t.Run(name, func(t *testing.T) {
+			o.Listen, o.Database = "127.0.0.1:0", db
+			o.Ready = func(a string) { t.Errorf("aiod listened on %s with only one TLS file", a) }
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			err := daemon.Serve(ctx, o)
+			if err == nil || !strings.Contains(err.Error(), "--tls-cert") || !strings.Contains(err.Error(), "--tls-key") {
+				t.Fatalf("Serve with %s = %v, want the both-or-neither error", name, err)
+			}
+		})
+	}
+
+}

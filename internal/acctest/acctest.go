@@ -85,6 +85,14 @@ type Options struct {
 	// DeliveryGiveUpAfter is how long the engine retries a delivery (24 h
 	// when zero).
 	DeliveryGiveUpAfter time.Duration
+	// WrapStore, when set, wraps the store that the server (and the
+	// engine) use, so that a test can make a store call fail, as a full
+	// disk or a broken audit insert would. Server.Store stays the real
+	// store, for the test to look at what was really committed.
+	WrapStore func(store.Store) store.Store
+	// DBDir, when set, is the directory the database file is made in (a
+	// small file system, say); by default a new temporary directory.
+	DBDir string
 }
 
 // NewServer starts an aiod on a temporary SQLite file and stops it when
@@ -109,7 +117,11 @@ func NewServer(t testing.TB, opts ...Options) *Server {
 		o.Keyring = kr
 	}
 	ctx := context.Background()
-	dbPath := filepath.Join(t.TempDir(), "aio.db")
+	dir := o.DBDir
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	dbPath := filepath.Join(dir, "aio.db")
 	st, err := store.OpenSQLite(ctx, dbPath)
 	if err != nil {
 		t.Fatalf("open store: %v", err)
@@ -129,12 +141,16 @@ func NewServer(t testing.TB, opts ...Options) *Server {
 	if err != nil {
 		t.Fatalf("create tokens: %v", err)
 	}
-	scfg := server.Config{Store: st, Clock: o.Clock, Logger: o.Logger, RateLimit: o.RateLimit, RateBurst: o.RateBurst, Keyring: o.Keyring,
+	served := store.Store(st)
+	if o.WrapStore != nil {
+		served = o.WrapStore(st)
+	}
+	scfg := server.Config{Store: served, Clock: o.Clock, Logger: o.Logger, RateLimit: o.RateLimit, RateBurst: o.RateBurst, Keyring: o.Keyring,
 		AuthFailureLimit: o.AuthFailureLimit, AuthFailureWindow: o.AuthFailureWindow, BodyReadTimeout: o.BodyReadTimeout,
 		MaxMonitors: o.MaxMonitors, MaxProbeRate: o.MaxProbeRate}
 	var eng *engine.Engine
 	if o.Engine {
-		eng = engine.New(engine.Config{Store: st, Keyring: o.Keyring, Clock: o.Clock, Logger: o.Logger, Egress: o.Egress, AlertInterval: o.AlertInterval,
+		eng = engine.New(engine.Config{Store: served, Keyring: o.Keyring, Clock: o.Clock, Logger: o.Logger, Egress: o.Egress, AlertInterval: o.AlertInterval,
 			DeliveryAttemptTimeout: o.DeliveryAttemptTimeout, DeliveryGiveUpAfter: o.DeliveryGiveUpAfter})
 		scfg.OnChange, scfg.Metrics, scfg.MetricsRegisterer = eng.Notify, eng.MetricsHandler(), eng.Metrics.Registerer()
 		ectx, stop := context.WithCancel(context.Background())
@@ -154,7 +170,7 @@ func NewServer(t testing.TB, opts ...Options) *Server {
 	} else {
 		// Retention runs without the probe engine, so that policies show
 		// their runs and erasure requests are carried out.
-		scfg.Retention = retention.New(retention.Config{Store: st, Clock: o.Clock, Logger: o.Logger, Keyring: o.Keyring})
+		scfg.Retention = retention.New(retention.Config{Store: served, Clock: o.Clock, Logger: o.Logger, Keyring: o.Keyring})
 		rctx, stop := context.WithCancel(context.Background())
 		done := make(chan error, 1)
 		go func() { done <- scfg.Retention.Run(rctx) }()
@@ -165,7 +181,7 @@ func NewServer(t testing.TB, opts ...Options) *Server {
 		// The channel test endpoint sends at once; it needs no running
 		// engine, only a worker's senders under the same egress policy.
 		reg := senders.Registry(senders.Options{HTTPClient: senders.NewHTTPClient(o.Egress), Clock: o.Clock})
-		scfg.TestChannel = deliver.New(deliver.Config{Store: st, Keyring: o.Keyring, Registry: reg, Clock: o.Clock, Logger: o.Logger,
+		scfg.TestChannel = deliver.New(deliver.Config{Store: served, Keyring: o.Keyring, Registry: reg, Clock: o.Clock, Logger: o.Logger,
 			AttemptTimeout: o.DeliveryAttemptTimeout}).TestChannel
 	}
 	srv, err := server.New(ctx, scfg)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -359,5 +360,78 @@ func TestRotateKeysCoversThePseudonymKey(t *testing.T) {
 	got, err := retention.New(retention.Config{Store: srv.Store, Keyring: onlyNew}).Pseudonym(ctx, "alice-token")
 	if err != nil || got != want {
 		t.Errorf("pseudonym with only the new key = %q (%v), want %q", got, err, want)
+	}
+}
+
+// TestBackupAppliesNoMigration: a backup copies the database as it is. A
+// database one migration behind (as an older aiod left it) stays one
+// behind, and so does its copy: migrating is for `aiod serve`, which an
+// operator runs knowingly, never a side effect of taking a backup.
+func TestBackupAppliesNoMigration(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	db := filepath.Join(dir, "aio.db")
+	st, err := store.OpenSQLite(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	versions := func(path string) (n int, latest int64) {
+		t.Helper()
+		raw, err := sql.Open("sqlite", path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer raw.Close()
+		if err := raw.QueryRowContext(ctx, `SELECT count(*), max(version_id) FROM goose_db_version`).Scan(&n, &latest); err != nil {
+			t.Fatal(err)
+		}
+		return n, latest
+	}
+	n, latest := versions(db)
+	// Undo the latest migration as its own Down section says, so that the
+	// database really is one behind and opening it as aiod serve does
+	// would migrate it.
+	files, err := filepath.Glob(filepath.Join("..", "store", "migrations", "sqlite", fmt.Sprintf("%05d_*.sql", latest)))
+	if err != nil || len(files) != 1 {
+		t.Skipf("migration %d is not an SQL file (%v): nothing to undo here", latest, err)
+	}
+	text, err := os.ReadFile(files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, down, ok := strings.Cut(string(text), "-- +goose Down")
+	if !ok {
+		t.Fatalf("%s has no Down section", files[0])
+	}
+	raw, err := sql.Open("sqlite", db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, stmt := range strings.Split(down, ";") {
+		if strings.TrimSpace(stmt) == "" {
+			continue
+		}
+		if _, err := raw.ExecContext(ctx, stmt); err != nil {
+			t.Fatalf("undo %s: %v", stmt, err)
+		}
+	}
+	if _, err := raw.ExecContext(ctx, `DELETE FROM goose_db_version WHERE version_id = ?`, latest); err != nil {
+		t.Fatal(err)
+	}
+	if err := raw.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	out := filepath.Join(dir, "backup.db")
+	if err := Backup(ctx, db, out); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{db, out} {
+		if gotN, gotLatest := versions(p); gotN != n-1 || gotLatest != latest-1 {
+			t.Errorf("%s records %d migrations up to %d after the backup, want %d up to %d (none applied)", filepath.Base(p), gotN, gotLatest, n-1, latest-1)
+		}
 	}
 }

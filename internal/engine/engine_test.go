@@ -106,12 +106,16 @@ func TestHistogramSeriesWithLabel(t *testing.T) {
 }
 
 // The whole engine inside an in-process aiod: a monitor created through
-// the API is probed, its figures and metrics show it, and disabling it
-// through the API stops the probes without a restart.
+// the API is probed, and its figures and metrics show it.
 func TestEngineEndToEnd(t *testing.T) {
 	ctx := context.Background()
 	target, hits := countingTarget(t)
 	srv := acctest.NewServer(t, acctest.Options{Engine: true})
+	t.Cleanup(func() {
+		if hits.Load() == 0 {
+			t.Error("the target was never requested")
+		}
+	})
 	c, err := client.New(client.Config{Address: srv.URL, Token: srv.AdminToken})
 	if err != nil {
 		t.Fatal(err)
@@ -163,26 +167,96 @@ func TestEngineEndToEnd(t *testing.T) {
 		t.Fatalf("histogram series with a monitor_id label: %q", bad)
 	}
 
-	// Disable it through the API: the engine picks the change up without
-	// a restart.
-	cur, err := c.GetMonitor(ctx, m.ID)
+}
+
+// Disabling a monitor through the API stops its probes without a restart,
+// and its gauge goes. On the fake clock: a second monitor of the same
+// target stays enabled as the control, so "nothing more" is judged over
+// intervals the engine is seen to have run, not over real seconds.
+func TestDisabledMonitorIsNotProbed(t *testing.T) {
+	ctx := context.Background()
+	var mu sync.Mutex
+	hits := map[string]int{}
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		hits[r.URL.Path]++
+		mu.Unlock()
+		_, _ = w.Write([]byte("ok"))
+	}))
+	t.Cleanup(target.Close)
+	hitsOf := func(path string) int {
+		mu.Lock()
+		defer mu.Unlock()
+		return hits[path]
+	}
+	clk := clock.NewFake(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
+	srv := acctest.NewServer(t, acctest.Options{Engine: true, Clock: clk})
+	c, err := client.New(client.Config{Address: srv.URL, Token: srv.AdminToken})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ep, err := c.CreateEndpoint(ctx, api.Endpoint{Name: "target", URL: target.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	monitor := func(name, path string) api.Monitor {
+		m, err := c.CreateMonitor(ctx, api.Monitor{Name: name, EndpointID: ep.ID, Type: api.MonitorHTTP,
+			Enabled: ptr(true), Interval: ptr("5s"), Request: &api.MonitorRequest{Path: ptr(path)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	on, off := monitor("control", "/on"), monitor("disabled", "/off")
+	results := func(id string) int {
+		t.Helper()
+		l, err := c.ListResults(ctx, id, client.ResultQuery{Limit: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(l.Items)
+	}
+	// runUntil advances the fake clock a second at a time until the
+	// control monitor has at least n results.
+	runUntil := func(n int) {
+		t.Helper()
+		eventually(t, 30*time.Second, fmt.Sprintf("%d results of the control monitor", n), func() bool {
+			if results(on.ID) >= n {
+				return true
+			}
+			clk.Advance(time.Second)
+			return false
+		})
+	}
+	eventually(t, 30*time.Second, "both monitors probed", func() bool {
+		if results(on.ID) >= 1 && results(off.ID) >= 1 {
+			return true
+		}
+		clk.Advance(time.Second)
+		return false
+	})
+	if !strings.Contains(scrape(t, srv.URL), `aio_monitor_up{monitor_id="`+off.ID+`"} 1`) {
+		t.Fatal("/metrics has no gauge of the monitor before it is disabled")
+	}
+
+	cur, err := c.GetMonitor(ctx, off.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
 	cur.Enabled = ptr(false)
-	if _, err := c.UpdateMonitor(ctx, m.ID, cur.Revision, cur); err != nil {
+	if _, err := c.UpdateMonitor(ctx, off.ID, cur.Revision, cur); err != nil {
 		t.Fatal(err)
 	}
-	// Grace for a probe already running and the writer's flush.
-	time.Sleep(2 * time.Second)
-	n0, h0 := countResults(), hits.Load()
-	// More than an interval and a flush later, nothing new.
-	time.Sleep(6500 * time.Millisecond)
-	if n1, h1 := countResults(), hits.Load(); n1 != n0 || h1 != h0 {
+	// Two intervals of the control for a probe of the disabled monitor
+	// that was already running, and its result, to land.
+	runUntil(results(on.ID) + 2)
+	n0, h0 := results(off.ID), hitsOf("/off")
+	// Three more intervals: the control goes on, the disabled one not.
+	runUntil(results(on.ID) + 3)
+	if n1, h1 := results(off.ID), hitsOf("/off"); n1 != n0 || h1 != h0 {
 		t.Fatalf("disabled monitor still probed: results %d → %d, target hits %d → %d", n0, n1, h0, h1)
 	}
-	// A monitor that is no longer probed has no gauge.
-	if metrics := scrape(t, srv.URL); strings.Contains(metrics, `monitor_id="`+m.ID+`"`) {
+	if metrics := scrape(t, srv.URL); strings.Contains(metrics, `monitor_id="`+off.ID+`"`) {
 		t.Fatalf("/metrics still has series of the disabled monitor:\n%s", metrics)
 	}
 }

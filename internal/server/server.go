@@ -131,7 +131,7 @@ type Server struct {
 	log    *slog.Logger
 	mux    *http.ServeMux
 	fpKey  []byte
-	limits sync.Map // token ID → *rate.Limiter
+	limits sync.Map // token ID → *tokenLimiter
 	// requests counts API answers by method, route pattern and status.
 	requests *prometheus.CounterVec
 	// authFails throttles failed authentication per client address.
@@ -422,18 +422,52 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, need string, h
 // limiter is the token's rate limiter: the server's default, or the
 // token's own rate_limit with a burst of twice it (at least 1). A token's
 // rate_limit is set at its creation and never changes, so the limiter made
-// on its first request stays right.
+// on its first request stays right, unless the clock goes back.
 func (s *Server) limiter(tok api.Token) *rate.Limiter {
-	if l, ok := s.limits.Load(tok.ID); ok {
-		return l.(*rate.Limiter)
+	now := s.clock.Now()
+	if v, ok := s.limits.Load(tok.ID); ok {
+		e := v.(*tokenLimiter)
+		if l := e.at(now); l != nil {
+			return l
+		}
+		// The clock went back: golang.org/x/time/rate keeps the time of
+		// its last granted request and adds no tokens before it, so the
+		// token would be refused until the clock came round again (an
+		// hour set back, an hour of 429s). A fresh limiter starts full.
+		s.limits.CompareAndSwap(tok.ID, v, s.newTokenLimiter(tok, now))
+		return s.limiter(tok)
 	}
+	v, _ := s.limits.LoadOrStore(tok.ID, s.newTokenLimiter(tok, now))
+	return v.(*tokenLimiter).l
+}
+
+func (s *Server) newTokenLimiter(tok api.Token, now time.Time) *tokenLimiter {
 	limit, burst := s.cfg.RateLimit, s.cfg.RateBurst
 	if tok.RateLimit != nil {
 		limit = *tok.RateLimit
 		burst = max(1, int(math.Ceil(2*limit)))
 	}
-	l, _ := s.limits.LoadOrStore(tok.ID, rate.NewLimiter(rate.Limit(limit), burst))
-	return l.(*rate.Limiter)
+	return &tokenLimiter{l: rate.NewLimiter(rate.Limit(limit), burst), seen: now}
+}
+
+// tokenLimiter is one token's rate limiter and the latest time it was
+// asked at, to notice a clock set back.
+type tokenLimiter struct {
+	mu   sync.Mutex
+	l    *rate.Limiter
+	seen time.Time
+}
+
+// at returns the limiter for a request at now, or nil when now is before
+// a time it was already asked at.
+func (t *tokenLimiter) at(now time.Time) *rate.Limiter {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if now.Before(t.seen) {
+		return nil
+	}
+	t.seen = now
+	return t.l
 }
 
 func (s *Server) allow(tok api.Token) bool {
@@ -468,6 +502,13 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		p = problemf(http.StatusRequestEntityTooLarge, "the body is larger than %d bytes", maxErr.Limit)
 	case errors.Is(err, store.ErrNotFound):
 		p = problemf(http.StatusNotFound, "no such object")
+	case errors.Is(err, store.ErrStorageFull):
+		// Nothing of the request was stored (its transaction rolled
+		// back), and the same request succeeds once space is freed: a
+		// 503 that clients retry, not a 500.
+		s.log.ErrorContext(r.Context(), "the database's disk is full; free space for aiod to store changes again", "method", r.Method, "path", r.URL.Path, "error", err)
+		p = problemf(http.StatusServiceUnavailable, "the database's disk is full: nothing was stored; retry once an operator has freed space")
+		p.header = map[string]string{"Retry-After": "30"}
 	case errors.Is(err, context.Canceled):
 		p = problemf(499, "the client went away")
 	case errors.Is(err, os.ErrDeadlineExceeded):

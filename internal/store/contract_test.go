@@ -940,7 +940,14 @@ func testConcurrentWritesAndReads(t *testing.T, s Store, _ func(*testing.T) Stor
 		want    []string
 		nReads  [readers]int
 		lastLen [readers]int
+		// firstReads ends when every reader completed a read; the
+		// writers hold their last write until then, so that each reader
+		// is seen to get through while writes are still going on.
+		firstReads sync.WaitGroup
+		readersIn  = make(chan struct{})
 	)
+	firstReads.Add(readers)
+	go func() { firstReads.Wait(); close(readersIn) }()
 	for w := range writers {
 		for i := range writes {
 			want = append(want, fmt.Sprintf("ep_w%d_%02d", w, i))
@@ -952,6 +959,13 @@ func testConcurrentWritesAndReads(t *testing.T, s Store, _ func(*testing.T) Stor
 		reads.Add(1)
 		go func() {
 			defer reads.Done()
+			defer func() {
+				// A reader that failed before its first read must not
+				// keep the writers waiting; its error is reported.
+				if nReads[r] == 0 {
+					firstReads.Done()
+				}
+			}()
 			for {
 				select {
 				case <-done:
@@ -970,6 +984,9 @@ func testConcurrentWritesAndReads(t *testing.T, s Store, _ func(*testing.T) Stor
 				}
 				lastLen[r] = len(eps)
 				nReads[r]++
+				if nReads[r] == 1 {
+					firstReads.Done()
+				}
 				if len(eps) > 0 {
 					if _, err := s.GetEndpoint(ctx, eps[len(eps)/2].ID); err != nil {
 						errs <- fmt.Errorf("reader %d: GetEndpoint: %w", r, err)
@@ -985,6 +1002,13 @@ func testConcurrentWritesAndReads(t *testing.T, s Store, _ func(*testing.T) Stor
 			defer wg.Done()
 			for i := range writes {
 				id := fmt.Sprintf("ep_w%d_%02d", w, i)
+				if i == writes-1 {
+					select {
+					case <-readersIn:
+					case <-ctx.Done():
+						errs <- fmt.Errorf("writer %d: a reader never completed a read while the writes went on", w)
+					}
+				}
 				err := s.Write(ctx, func(tx Tx) error {
 					// Read before writing, as the server does (name
 					// check, If-Match): a transaction that took only a
@@ -1035,7 +1059,7 @@ func testConcurrentWritesAndReads(t *testing.T, s Store, _ func(*testing.T) Stor
 	}
 	for r, n := range nReads {
 		if n == 0 {
-			t.Logf("reader %d never completed a read", r)
+			t.Errorf("reader %d never completed a read: reads wait behind writes", r)
 		}
 	}
 }

@@ -35,6 +35,18 @@ type dialect struct {
 	rebind func(string) string
 	// isUnique tells whether err is a unique-constraint violation.
 	isUnique func(error) bool
+	// isFull tells whether err says the database's disk is full.
+	isFull func(error) bool
+}
+
+// classify marks an error of a write that failed for want of disk space
+// with ErrStorageFull, so that callers can answer "try again later" rather
+// than "internal error"; other errors pass unchanged.
+func (d dialect) classify(err error) error {
+	if err != nil && d.isFull != nil && !errors.Is(err, ErrStorageFull) && d.isFull(err) {
+		return fmt.Errorf("%w: %w", ErrStorageFull, err)
+	}
+	return err
 }
 
 // querier is what both *sql.DB and *sql.Tx offer.

@@ -42,6 +42,12 @@ var sqliteDialect = dialect{
 		}
 		return false
 	},
+	isFull: func(err error) bool {
+		var se *sqlite.Error
+		// The primary code: SQLITE_FULL has no extended codes today, but
+		// an extended one would still be a full disk.
+		return errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_FULL
+	},
 }
 
 func sqliteDSN(path string, readOnly bool) string {
@@ -121,7 +127,7 @@ func (s *SQLite) Write(ctx context.Context, fn func(tx Tx) error) error {
 func writeTx(ctx context.Context, db *sql.DB, d dialect, fn func(tx Tx) error) (err error) {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
-		return err
+		return d.classify(err)
 	}
 	defer func() {
 		if p := recover(); p != nil {
@@ -131,9 +137,9 @@ func writeTx(ctx context.Context, db *sql.DB, d dialect, fn func(tx Tx) error) (
 	}()
 	if err := fn(sqlTx{sqlReader{q: tx, d: d}}); err != nil {
 		_ = tx.Rollback()
-		return err
+		return d.classify(err)
 	}
-	return tx.Commit()
+	return d.classify(tx.Commit())
 }
 
 // Ping checks both connections.

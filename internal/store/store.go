@@ -24,6 +24,10 @@ var (
 	ErrNotFound = errors.New("not found")
 	// ErrConflict means a unique constraint, such as a name, was violated.
 	ErrConflict = errors.New("conflict")
+	// ErrStorageFull means a write failed because the database's disk is
+	// full: nothing of it was stored, and it may succeed once space is
+	// freed.
+	ErrStorageFull = errors.New("the database's disk is full")
 )
 
 // Store is the persistence interface of aiod. Reads go to a read pool;

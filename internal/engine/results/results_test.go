@@ -568,3 +568,102 @@ func TestNilLoggerDiscards(t *testing.T) {
 		t.Errorf("a nil Logger should've discarded, but the default logger got:\n%s", s)
 	}
 }
+
+// TestPruneDefaultAges pins each tier's default age with results an hour
+// either side of it, and raw results either side of 24 h too, so that a
+// default changed by a day (48 h to 24 h, say) fails here: raw results
+// live 48 h, minute rollups 14 days, hour rollups 400 days.
+func TestPruneDefaultAges(t *testing.T) {
+	st := openStore(t)
+	addMonitor(t, st, "mon_a")
+	now := time.Date(2026, time.June, 1, 0, 0, 0, 0, time.UTC)
+	day := 24 * time.Hour
+	ages := []time.Duration{23 * time.Hour, 25 * time.Hour, 47 * time.Hour, 49 * time.Hour,
+		14*day - time.Hour, 14*day + time.Hour, 400*day - time.Hour, 400*day + time.Hour}
+	var rs []api.ProbeResult
+	for _, age := range ages {
+		rs = append(rs, result("mon_a", now.Add(-age)))
+	}
+	if err := st.WriteResults(t.Context(), rs, nil); err != nil {
+		t.Fatal(err)
+	}
+	got, err := results.NewRetention(st, results.RetentionConfig{Logger: quietLogger()}).Prune(t.Context(), now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Raw: everything past 48 h. Minute: past 14 days. Hour: past 400.
+	if want := (results.Pruned{Raw: 5, Minute: 3, Hour: 1}); got != want {
+		t.Errorf("Prune with the default ages deleted %+v, want %+v", got, want)
+	}
+	page, _, err := st.ListResults(t.Context(), "mon_a", store.ResultQuery{Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var left []time.Duration
+	for _, r := range page {
+		left = append(left, now.Sub(r.Time))
+	}
+	slices.Sort(left)
+	if want := ages[:3]; !slices.Equal(left, want) {
+		t.Errorf("raw results left are %v old, want %v (those younger than 48 h)", left, want)
+	}
+	if results.DefaultRawAge != 48*time.Hour {
+		t.Errorf("DefaultRawAge = %s, the README promises 48h", results.DefaultRawAge)
+	}
+}
+
+// TestPruneLogsOnlyWhatItDeleted: a Prune that deletes rows logs what it
+// deleted per tier and in all; one that deletes nothing logs nothing (it
+// runs every few minutes). Found by mutation testing.
+func TestPruneLogsOnlyWhatItDeleted(t *testing.T) {
+	if got := (results.Pruned{Raw: 1, Minute: 2, Hour: 4, Orphans: 8}).Total(); got != 15 {
+		t.Errorf("Total() = %d, want 15", got)
+	}
+	st := openStore(t)
+	addMonitor(t, st, "mon_a")
+	now := time.Date(2026, time.June, 1, 0, 0, 0, 0, time.UTC)
+	if err := st.WriteResults(t.Context(), []api.ProbeResult{result("mon_a", now.Add(-72*time.Hour))}, nil); err != nil {
+		t.Fatal(err)
+	}
+	var logs strings.Builder
+	r := results.NewRetention(st, results.RetentionConfig{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if p, err := r.Prune(t.Context(), now); err != nil || p.Raw != 1 {
+		t.Fatalf("first Prune: %+v, %v", p, err)
+	}
+	if !strings.Contains(logs.String(), "probe results pruned") || !strings.Contains(logs.String(), "raw=1") {
+		t.Errorf("a Prune that deleted a row logged %q", logs.String())
+	}
+	logs.Reset()
+	if _, err := r.Prune(t.Context(), now); err != nil {
+		t.Fatal(err)
+	}
+	if logs.Len() != 0 {
+		t.Errorf("a Prune that deleted nothing logged %q", logs.String())
+	}
+}
+
+// TestDroppedResultsWarnAtMostEvery10s: with the queue full (no writer
+// running), every dropped result is counted, but the warning comes at
+// most once per 10 s, saying how many were dropped since the last one.
+// Found by mutation testing.
+func TestDroppedResultsWarnAtMostEvery10s(t *testing.T) {
+	clk := clock.NewFake(base)
+	var logs strings.Builder
+	w := results.New(openStore(t), results.Config{Buffer: 1, Clock: clk, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	w.Record(result("mon_a", base)) // fills the queue
+	for range 3 {
+		w.Record(result("mon_a", base)) // dropped
+	}
+	clk.Advance(10*time.Second - time.Nanosecond)
+	w.Record(result("mon_a", base))
+	clk.Advance(time.Nanosecond)
+	w.Record(result("mon_a", base))
+	if w.Dropped() != 5 {
+		t.Fatalf("%d dropped, want 5", w.Dropped())
+	}
+	lines := strings.Split(strings.TrimSpace(logs.String()), "\n")
+	if len(lines) != 2 || !strings.Contains(lines[0], "dropped_total=1 since_last_warning=1") ||
+		!strings.Contains(lines[1], "dropped_total=5 since_last_warning=4") {
+		t.Errorf("warnings:\n%s\nwant two: the first drop, then 10 s later the four since", logs.String())
+	}
+}

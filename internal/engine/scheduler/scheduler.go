@@ -147,6 +147,10 @@ type Scheduler struct {
 	// new entry must still wait for the old run.
 	inflight map[string]bool
 
+	// lastTick is the time of the last Tick: a Tick before it means the
+	// clock went back (see rebase).
+	lastTick time.Time
+
 	jobs    chan job
 	reload  chan struct{}
 	wg      sync.WaitGroup
@@ -264,6 +268,10 @@ func (s *Scheduler) Load(ctx context.Context) error {
 func (s *Scheduler) Tick(now time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if now.Before(s.lastTick) {
+		s.rebase(now)
+	}
+	s.lastTick = now
 	for s.heap.Len() > 0 && !s.heap[0].next.After(now) {
 		e := s.heap[0]
 		due := e.next
@@ -295,6 +303,20 @@ func (s *Scheduler) Tick(now time.Time) {
 			}
 		}
 	}
+}
+
+// rebase brings every run that is due more than an interval after now
+// back onto its phase within the next interval. Only a clock set back puts
+// runs there: without this, every monitor would stall until the clock
+// caught up again (an hour set back, an hour without probes).
+func (s *Scheduler) rebase(now time.Time) {
+	for _, e := range s.heap {
+		interval := e.mon.EffectiveInterval()
+		if ahead := e.next.Sub(now); ahead > interval {
+			e.next = e.next.Add(-((ahead - 1) / interval) * interval)
+		}
+	}
+	heap.Init(&s.heap)
 }
 
 // NextDue returns when the next run is due, and false when nothing is

@@ -967,3 +967,32 @@ func TestRunEndingAfterRemovalIsForgotten(t *testing.T) {
 	f.settle()
 	f.expectRuns(m, secs(5))
 }
+
+// TestClockJumps: the wall clock set back an hour (an NTP step, a VM
+// restored from a snapshot) does not stall the monitors until it catches
+// up: they run on their interval from the new time. Set forward two hours,
+// they run once and resume on their phase, with no backlog of missed runs.
+func TestClockJumps(t *testing.T) {
+	f := newFixture(t, fixtureOptions{})
+	tg := newTarget(t, false)
+	m := f.addMonitor(f.addEndpoint(tg.srv.URL, nil).ID, "10s")
+	f.load()
+	f.tickEvery(0, 30*time.Second, 500*time.Millisecond)
+	f.expectRuns(m, secs(5, 15, 25))
+
+	f.tickEvery(-time.Hour, -time.Hour+30*time.Second, 500*time.Millisecond)
+	if got := len(f.results(m.ID)); got != 3+3 {
+		t.Fatalf("30 s after the clock went back an hour: %d runs in all, want 3 more (every 10 s)", got)
+	}
+	if next, ok := f.s.NextDue(); !ok || next.After(t0.Add(-time.Hour+40*time.Second)) {
+		t.Fatalf("next run due at %v, more than an interval after the clock's time", next)
+	}
+
+	f.tickEvery(2*time.Hour, 2*time.Hour+30*time.Second, 500*time.Millisecond)
+	if got := len(f.results(m.ID)); got != 6+4 {
+		t.Fatalf("30 s after the clock went forward: %d runs in all, want 4 more (one at once, then every 10 s)", got)
+	}
+	if got := f.obs.missed.Load(); got != 0 {
+		t.Fatalf("the jumps fired %d missed runs, want none", got)
+	}
+}
