@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/aio-platform/terraform-provider-aio/internal/api"
+	"github.com/aio-platform/terraform-provider-aio/internal/clock"
 )
 
 // TestDefaultRateLimitFitsTerraform checks the arithmetic behind
@@ -15,15 +16,17 @@ import (
 // a plan's burst; a runaway client at 5,000 requests per second is held to
 // the limit.
 func TestDefaultRateLimitFitsTerraform(t *testing.T) {
-	s := &Server{cfg: Config{RateLimit: DefaultRateLimit, RateBurst: DefaultRateBurst}}
-	tok := api.Token{ID: "tok_ci"}
 	now := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+	clk := clock.NewFake(now)
+	s := &Server{cfg: Config{RateLimit: DefaultRateLimit, RateBurst: DefaultRateBurst}, clock: clk}
+	tok := api.Token{ID: "tok_ci"}
 	refresh := func(n int, every time.Duration) (refused int) {
 		for range n {
 			if !s.limiter(tok).AllowN(now, 1) {
 				refused++
 			}
 			now = now.Add(every)
+			clk.Set(now)
 		}
 		return refused
 	}
@@ -36,6 +39,7 @@ func TestDefaultRateLimitFitsTerraform(t *testing.T) {
 	// Bursts: 10 operations at once, all 10,000 sent as fast as aiod answers
 	// a plain client on the benchmark machine (about 5,000 GETs per second).
 	now = now.Add(time.Minute)
+	clk.Set(now)
 	refused := refresh(10000, 200*time.Microsecond)
 	// 2 s at 1,000/s plus the burst of 2,000 lets about 4,000 through.
 	if refused < 5000 || refused > 7000 {
