@@ -212,10 +212,16 @@ func ValidateAllowedHosts(field string, hosts []string) []FieldError {
 	for i, h := range hosts {
 		f := fmt.Sprintf("%s.%d", field, i)
 		errs = append(errs, ValidateHostPattern(f, h)...)
-		if seen[h] {
-			errs = append(errs, FieldError{Field: f, Message: "is repeated; allowed_hosts is a set"})
+		// "https://" is the default spelled out: with and without it,
+		// an entry is the same one.
+		key := h
+		if strings.HasPrefix(strings.ToLower(key), "https://") {
+			key = key[len("https://"):]
 		}
-		seen[h] = true
+		if seen[key] {
+			errs = append(errs, FieldError{Field: f, Message: "is repeated; allowed_hosts is a set (an entry with https:// is the same as one without)"})
+		}
+		seen[key] = true
 	}
 	return errs
 }

@@ -94,6 +94,13 @@ func TestValidateAllowedHosts(t *testing.T) {
 	if len(errs) != 1 || errs[0].Field != "allowed_hosts.1" {
 		t.Errorf("repeated pattern: %v", errs)
 	}
+	errs = ValidateAllowedHosts("allowed_hosts", []string{"a.example", "https://a.example"})
+	if len(errs) != 1 || errs[0].Field != "allowed_hosts.1" {
+		t.Errorf("a pattern repeated with https://: %v", errs)
+	}
+	if errs := ValidateAllowedHosts("allowed_hosts", []string{"a.example", "http://a.example"}); errs != nil {
+		t.Errorf("an http:// entry beside the same host is no repetition: %v", errs)
+	}
 }
 
 // TestWildcardUnderPublicSuffix: a wildcard directly above a public suffix
