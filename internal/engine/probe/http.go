@@ -222,7 +222,10 @@ func (r *httpRun) attempt(ctx context.Context) attempt {
 // credential either. Go's client already drops Authorization on redirects
 // to other domains but not custom headers, nor query parameters the target
 // copied into Location, nor the Referer it adds (which carries the previous
-// URL's query): all are handled here.
+// URL's query): all are handled here. A hop that keeps the credential
+// and goes to plain http must pass the plaintext guard (see
+// plaintextGuard), so that a redirect cannot downgrade the secret to
+// cleartext either.
 func (r *httpRun) checkRedirect(req *http.Request, via []*http.Request) error {
 	if !r.follow {
 		return http.ErrUseLastResponse
