@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"encoding/pem"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -79,9 +80,22 @@ func TestEditorSwitchingToPlainHTTPGetsNoSecret(t *testing.T) {
 		}
 		return newest
 	}
-	step()
-	if res := latest(); res.Outcome != api.OutcomeUp || secure.withSecret.Load() != 1 {
-		t.Fatalf("over https: outcome %s (error %v), secret received %d times; want up and 1", res.Outcome, res.Error, secure.withSecret.Load())
+	// stepUntil probes until the newest result satisfies ok, at most ten
+	// times: the scheduler picks up a change of the configuration on its
+	// own, so the first probe after a change may still use the old one.
+	stepUntil := func(ok func(api.ProbeResult) bool) api.ProbeResult {
+		t.Helper()
+		var res api.ProbeResult
+		for range 10 {
+			step()
+			if res = latest(); ok(res) {
+				break
+			}
+		}
+		return res
+	}
+	if res := stepUntil(func(r api.ProbeResult) bool { return r.Outcome == api.OutcomeUp }); res.Outcome != api.OutcomeUp || secure.withSecret.Load() < 1 {
+		t.Fatalf("over https: outcome %s (error %v), secret received %d times; want up and at least once", res.Outcome, res.Error, secure.withSecret.Load())
 	}
 
 	// The editor's move: same host, plain http.
@@ -89,11 +103,10 @@ func TestEditorSwitchingToPlainHTTPGetsNoSecret(t *testing.T) {
 	r = call(t, srv, http.MethodPut, "/v1/endpoints/"+ep.ID, editor, map[string]any{"name": "api", "url": plainTarget.URL + "/health",
 		"data_classification": "internal", "credential_id": cred.ID}, "If-Match", `"1"`)
 	wantStatus(t, r, http.StatusOK)
-	step()
-	res := latest()
 	hp := strings.TrimPrefix(plainTarget.URL, "http://")
 	want := "credential " + cred.ID + " may not be sent over plain http to " + hp + "; add http://" + hp +
 		" to allowed_hosts to allow it; the secret was not sent"
+	res := stepUntil(func(r api.ProbeResult) bool { return r.Outcome == api.OutcomeDown })
 	if res.Outcome != api.OutcomeDown || res.Error == nil || *res.Error != want {
 		t.Fatalf("over plain http: outcome %s, error %v; want down with %q", res.Outcome, res.Error, want)
 	}
@@ -113,9 +126,8 @@ func TestEditorSwitchingToPlainHTTPGetsNoSecret(t *testing.T) {
 	body["secret"] = secret
 	r = call(t, srv, http.MethodPut, "/v1/credentials/"+cred.ID, editor, body, "If-Match", `"1"`)
 	wantStatus(t, r, http.StatusOK)
-	step()
-	if res := latest(); res.Outcome != api.OutcomeUp || plain.withSecret.Load() != 1 {
-		t.Fatalf("with http://%s: outcome %s (error %v), plain target got the secret %d times; want up and 1",
+	if res := stepUntil(func(r api.ProbeResult) bool { return r.Outcome == api.OutcomeUp }); res.Outcome != api.OutcomeUp || plain.withSecret.Load() < 1 {
+		t.Fatalf("with http://%s: outcome %s (error %v), plain target got the secret %d times; want up and at least once",
 			hp, res.Outcome, res.Error, plain.withSecret.Load())
 	}
 }
@@ -151,4 +163,48 @@ func TestPlaintextAllowedHostsValidation(t *testing.T) {
 	}
 	oauth["allowed_hosts"] = []string{"http://idp.example.com:80"}
 	wantStatus(t, call(t, srv, http.MethodPost, "/v1/credentials", editor, oauth), http.StatusCreated)
+}
+
+// TestAPIRefusesPlainHTTPWithoutOptIn: the API catches the attack early:
+// an endpoint URL moved to plain http, a new plain http endpoint or a
+// monitor override onto one, and a narrowing that drops an http:// entry
+// still in use, are each a 400 on the field, unless the host is a loopback
+// address or localhost (which the probe still judges by the address it
+// connects to).
+func TestAPIRefusesPlainHTTPWithoutOptIn(t *testing.T) {
+	rig := newHostRig(t)
+	srv, editor := rig.srv, rig.editor
+	r := call(t, srv, http.MethodPut, "/v1/endpoints/"+rig.ep.ID, editor,
+		map[string]any{"name": "payments", "url": "http://api.payments.example.com/v1", "credential_id": rig.cred.ID}, "If-Match", `"1"`)
+	p := wantRefused(t, r, "url", "api.payments.example.com:80")
+	want := "credential " + rig.cred.ID + " may not be sent over plain http to api.payments.example.com:80; add http://api.payments.example.com:80 to allowed_hosts to allow it"
+	if p.Errors[0].Message != want {
+		t.Errorf("message %q, want %q", p.Errors[0].Message, want)
+	}
+	r = call(t, srv, http.MethodPost, "/v1/endpoints", editor, map[string]any{"name": "plain", "url": "http://api.payments.example.com:8080/",
+		"credential_id": rig.cred.ID})
+	wantRefused(t, r, "credential_id", "api.payments.example.com:8080")
+
+	plainEP := createEndpoint(t, srv, editor, map[string]any{"name": "plain-no-cred", "url": "http://api.payments.example.com/"})
+	body := with(monitorBody("override", plainEP.ID), "request", map[string]any{"credential_id": rig.cred.ID})
+	wantRefused(t, call(t, srv, http.MethodPost, "/v1/monitors", editor, body), "request.credential_id", "api.payments.example.com:80")
+
+	// Loopback and localhost need no opt-in here.
+	local := createCredential(t, srv, editor, map[string]any{"name": "local", "type": api.CredBearer, "secret": "s",
+		"allowed_hosts": []string{"127.0.0.1", "localhost", "[::1]"}})
+	for i, u := range []string{"http://127.0.0.1:8080/", "http://localhost:8080/", "http://[::1]:8080/"} {
+		createEndpoint(t, srv, editor, map[string]any{"name": fmt.Sprintf("local-%d", i), "url": u, "credential_id": local.ID})
+	}
+
+	// With the opt-in the endpoint is accepted; dropping the opt-in while
+	// it is in use is a narrowing the API refuses, naming what needs it.
+	legacy := createCredential(t, srv, editor, map[string]any{"name": "legacy", "type": api.CredBearer, "secret": "s",
+		"allowed_hosts": []string{"http://legacy.example.com:8080"}})
+	ep := createEndpoint(t, srv, editor, map[string]any{"name": "legacy", "url": "http://legacy.example.com:8080/", "credential_id": legacy.ID})
+	r = call(t, srv, http.MethodPut, "/v1/credentials/"+legacy.ID, editor, map[string]any{"name": "legacy", "type": api.CredBearer,
+		"allowed_hosts": []string{"legacy.example.com:8080"}}, "If-Match", `"1"`)
+	p = wantRefused(t, r, "allowed_hosts", "http://legacy.example.com:8080")
+	if !strings.Contains(p.Errors[0].Message, ep.ID) {
+		t.Errorf("message %q does not name the endpoint %s", p.Errors[0].Message, ep.ID)
+	}
 }
