@@ -68,7 +68,7 @@ var credentialDescriptions = map[string]string{
 		"the host named by a monitor's `host` header or TLS `server_name`, and, for `oauth2_client_credentials`, the host of `token_url`. " +
 		"When a probe would send the secret anywhere else, it does not send it, and the result is `down` with an error naming the host. " +
 		"The same holds for plain `http`: entries without a scheme allow https only, and a probe that would send the secret in cleartext to a host that is not loopback fails without sending it, " +
-		"unless an entry with an `http://` prefix allows that host and port (see below). " +
+		"unless an entry with an `http://` prefix allows that host and port (see below); aiod refuses, with an error on the field, an endpoint `url` with the `http` scheme whose host and port no such entry allows, unless the host is a loopback address or `localhost`. " +
 		"aiod also refuses, with an error on the field, to attach the credential to an endpoint or monitor whose host is not allowed, " +
 		"to change such an endpoint's `url` to a host that is not allowed, and to remove a host that something using the credential still needs. " +
 		api.HostPatternRule + " " +
