@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http/httptest"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"testing"
@@ -69,6 +70,10 @@ type Options struct {
 	// dev does), since the tests' targets listen there and the default
 	// policy denies it; pass &egress.Policy{} for the default policy.
 	Egress *egress.Policy
+	// PlaintextOK is the engine's engine.Config.PlaintextOK (nil:
+	// loopback only). A test that must show a secret refused over plain
+	// http to a target on 127.0.0.1 passes a function that refuses all.
+	PlaintextOK func(netip.Addr) bool
 	// MaxMonitors and MaxProbeRate are the server's caps (zero: none).
 	MaxMonitors  int
 	MaxProbeRate float64
@@ -150,7 +155,7 @@ func NewServer(t testing.TB, opts ...Options) *Server {
 		MaxMonitors: o.MaxMonitors, MaxProbeRate: o.MaxProbeRate}
 	var eng *engine.Engine
 	if o.Engine {
-		eng = engine.New(engine.Config{Store: served, Keyring: o.Keyring, Clock: o.Clock, Logger: o.Logger, Egress: o.Egress, AlertInterval: o.AlertInterval,
+		eng = engine.New(engine.Config{Store: served, Keyring: o.Keyring, Clock: o.Clock, Logger: o.Logger, Egress: o.Egress, AlertInterval: o.AlertInterval, PlaintextOK: o.PlaintextOK,
 			DeliveryAttemptTimeout: o.DeliveryAttemptTimeout, DeliveryGiveUpAfter: o.DeliveryGiveUpAfter})
 		scfg.OnChange, scfg.Metrics, scfg.MetricsRegisterer = eng.Notify, eng.MetricsHandler(), eng.Metrics.Registerer()
 		ectx, stop := context.WithCancel(context.Background())

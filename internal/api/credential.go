@@ -197,6 +197,8 @@ func (c *Credential) Validate(creating bool) []FieldError {
 		// The client secret goes to the token URL: it must be allowed too.
 		if hp, ok := c.AllowsURL(*c.TokenURL); !ok && !slices.ContainsFunc(errs, func(e FieldError) bool { return e.Field == "token_url" }) {
 			add("token_url", fmt.Sprintf("its host %s is not in allowed_hosts; the client secret is sent there, so add it", hp))
+		} else if msg := c.TokenURLPlaintextProblem(); msg != "" {
+			add("token_url", msg)
 		}
 	}
 	if c.Secret == nil {
@@ -322,4 +324,24 @@ func ResendsSecretChanges(fields []string) string {
 		parts = append(parts, "changes "+strings.Join(changed, ", "))
 	}
 	return strings.Join(parts, " and ")
+}
+
+// TokenURLPlaintextProblem explains why the client secret may not go to
+// the token URL, a plain http URL whose host:port no "http://" entry of
+// allowed_hosts covers (see PlaintextRule), or returns "". A loopback
+// address is allowed; a name is judged by the probe when it connects.
+func (c *Credential) TokenURLPlaintextProblem() string {
+	if c.TokenURL == nil {
+		return ""
+	}
+	u, err := url.Parse(*c.TokenURL)
+	if err != nil || u.Host == "" || !strings.EqualFold(u.Scheme, "http") || IsLoopbackHost(u.Hostname()) {
+		return ""
+	}
+	host, port := hostAndPort(u)
+	if HostsAllowPlaintext(c.AllowedHosts, host, port) {
+		return ""
+	}
+	hp := HostPort(u)
+	return fmt.Sprintf("is plain http, and the client secret is sent there in cleartext: use https, or add http://%s to allowed_hosts to allow it", hp)
 }

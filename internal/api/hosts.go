@@ -22,7 +22,16 @@ const HostPatternRule = "A pattern is a host name (`api.example.com`), an IPv4 a
 	"addresses compare as addresses. `*.example.com` matches every name below `example.com` at any depth (`a.example.com`, `a.b.example.com`) " +
 	"but not `example.com` itself; `*` is allowed only as the whole first label of a name with at least two more labels, " +
 	"and not directly above a public suffix (`*.com`, `*.co.uk`, `*.herokuapp.com`, `*.github.io`), where anyone can register a name. " +
-	"A pattern without a port matches every port of the host; with a port, only that port (a URL without a port uses 80 for `http` and 443 for `https`)."
+	"A pattern without a port matches every port of the host; with a port, only that port (a URL without a port uses 80 for `http` and 443 for `https`). " +
+	PlaintextRule
+
+// PlaintextRule explains the scheme of an allowed_hosts entry: when a
+// secret may travel over plain http. It is part of HostPatternRule.
+const PlaintextRule = "A pattern without a scheme (or with `https://`, which means the same) lets the secret go to the host over https only: " +
+	"a probe never sends it over plain `http`, nor after a redirect to plain `http`, and fails instead with an error naming the host and port, " +
+	"unless the connection's address is a loopback address (`127.0.0.0/8`, `::1`), where cleartext never leaves the machine. " +
+	"To allow plain `http` to another host, list it with an `http://` prefix (`http://legacy.internal:8080`), " +
+	"an explicit opt-in that plans show; such an entry allows the host over https as well."
 
 // hostPattern is a parsed allowed_hosts entry.
 type hostPattern struct {
@@ -33,6 +42,9 @@ type hostPattern struct {
 	ip       net.IP
 	// port is "" for any port.
 	port string
+	// plaintext is set by an "http://" prefix: the secret may go to the
+	// host over plain http too.
+	plaintext bool
 }
 
 // parseHostPattern reads one allowed_hosts entry, or says what is wrong.
@@ -44,8 +56,24 @@ func parseHostPattern(s string) (hostPattern, error) {
 	if len(s) > MaxShortText {
 		return p, fmt.Errorf("must be at most %d characters", MaxShortText)
 	}
+	// A scheme is the only part of a URL an entry may have: "http://"
+	// opts in to plain http, "https://" is the default spelled out.
+	lower := strings.ToLower(s)
+	switch {
+	case strings.HasPrefix(lower, "http://"):
+		p.plaintext = true
+		s = s[len("http://"):]
+	case strings.HasPrefix(lower, "https://"):
+		s = s[len("https://"):]
+	}
+	if s == "" {
+		return p, fmt.Errorf("must name a host after the scheme, as in http://legacy.internal:8080")
+	}
+	if i := strings.Index(s, "://"); i >= 0 {
+		return p, fmt.Errorf("may only have the scheme http:// or https://, not %q", s[:i+3])
+	}
 	if strings.ContainsAny(s, "/@?# \t") {
-		return p, fmt.Errorf("must be a host with an optional port, not a URL: leave out the scheme, user, path and query")
+		return p, fmt.Errorf("must be a host with an optional port and an optional http:// or https:// in front, not a URL: leave out the user, path and query")
 	}
 	host := s
 	switch {
@@ -184,10 +212,16 @@ func ValidateAllowedHosts(field string, hosts []string) []FieldError {
 	for i, h := range hosts {
 		f := fmt.Sprintf("%s.%d", field, i)
 		errs = append(errs, ValidateHostPattern(f, h)...)
-		if seen[h] {
-			errs = append(errs, FieldError{Field: f, Message: "is repeated; allowed_hosts is a set"})
+		// "https://" is the default spelled out: with and without it,
+		// an entry is the same one.
+		key := h
+		if strings.HasPrefix(strings.ToLower(key), "https://") {
+			key = key[len("https://"):]
 		}
-		seen[h] = true
+		if seen[key] {
+			errs = append(errs, FieldError{Field: f, Message: "is repeated; allowed_hosts is a set (an entry with https:// is the same as one without)"})
+		}
+		seen[key] = true
 	}
 	return errs
 }
@@ -268,12 +302,51 @@ func (c *Credential) AllowsURL(raw string) (string, bool) {
 	return HostPort(u), HostsAllow(c.AllowedHosts, u)
 }
 
+// HostsAllowPlaintext tells whether an "http://" entry of patterns covers
+// host and port: whether the secret may go there over plain http to an
+// address that is not loopback (see PlaintextRule).
+func HostsAllowPlaintext(patterns []string, host, port string) bool {
+	host = strings.TrimSuffix(strings.ToLower(strings.Trim(host, "[]")), ".")
+	if host == "" {
+		return false
+	}
+	ip := net.ParseIP(host)
+	for _, s := range patterns {
+		p, err := parseHostPattern(s)
+		if err == nil && p.plaintext && p.matches(host, ip, port) {
+			return true
+		}
+	}
+	return false
+}
+
+// IsLoopbackHost tells whether host (a name or an address, brackets
+// allowed) is a loopback address literal. Names, "localhost" included,
+// are not: what they resolve to is known only when a probe connects,
+// and the probe judges the address it connected to.
+func IsLoopbackHost(host string) bool {
+	ip := net.ParseIP(strings.Trim(host, "[]"))
+	return ip != nil && ip.IsLoopback()
+}
+
+// PlaintextRefusedMessage is the error of a secret that would have gone
+// over plain http to hostPort (see PlaintextRule); what says on whose
+// behalf, as in " for its OAuth2 token_url", or is empty.
+func PlaintextRefusedMessage(credID, hostPort, what string) string {
+	return fmt.Sprintf("credential %s may not be sent over plain http to %s%s; add http://%s to allowed_hosts to allow it", credID, hostPort, what, hostPort)
+}
+
 // covers tells whether every host and port p matches, q matches too. It
 // judges a new allowed_hosts entry against the old ones: an entry that an
 // old one already covers (`a.example.com` under `*.example.com`, or
 // `api.example.com:8443` under `api.example.com`) sends the secret nowhere
 // new.
 func (q hostPattern) covers(p hostPattern) bool {
+	// Plain http is a destination of its own: "http://a.example.com"
+	// widens "a.example.com".
+	if p.plaintext && !q.plaintext {
+		return false
+	}
 	if q.port != "" && q.port != p.port {
 		return false
 	}

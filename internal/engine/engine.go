@@ -9,6 +9,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -47,6 +48,11 @@ type Config struct {
 	// (see package egress). Webhook, Slack and PagerDuty deliveries obey
 	// it too.
 	Egress *egress.Policy
+	// PlaintextOK is the prober's probe.Config.PlaintextOK: which
+	// addresses a credential may reach over plain http without an
+	// http:// entry in its allowed_hosts. Nil is loopback only; tests
+	// refuse everything to prove the refusal against local targets.
+	PlaintextOK func(netip.Addr) bool
 	// AlertInterval is how often every enabled alert threshold is
 	// evaluated (alerting.DefaultInterval, 10 s, when zero).
 	AlertInterval time.Duration
@@ -98,7 +104,7 @@ func New(cfg Config) *Engine {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	p := probe.New(probe.Config{Clock: cfg.Clock, Egress: cfg.Egress})
+	p := probe.New(probe.Config{Clock: cfg.Clock, Egress: cfg.Egress, PlaintextOK: cfg.PlaintextOK})
 	w := results.New(cfg.Store, results.Config{Clock: cfg.Clock, Logger: cfg.Logger})
 	m := metrics.New(metrics.Config{ResultsDropped: w.Dropped, Outbox: func(ctx context.Context) (int64, time.Duration, error) {
 		st, err := cfg.Store.OutboxStats(ctx, cfg.Clock.Now())

@@ -156,6 +156,27 @@ resource "aio_credential" "test" {
 				PlanOnly:    true,
 				ExpectError: regexp.MustCompile(`(?s)token_url.*idp\.example\.net:443`),
 			},
+			{
+				// Only http:// and https:// may lead an entry, and a
+				// host must follow.
+				Config:      cfg(`"http://legacy.example.com:8080", "ftp://x.example", "http://"`, ""),
+				PlanOnly:    true,
+				ExpectError: regexp.MustCompile(`(?s)Invalid host pattern.*Invalid host pattern`),
+			},
+			{
+				// A plain http token_url needs an http:// entry for its
+				// host and port: the client secret travels in its body.
+				Config: strings.Replace(cfg(`"idp.example.net"`, strings.Replace(oauth, "https://", "http://", 1)),
+					`type          = "bearer"`, "", 1),
+				PlanOnly:    true,
+				ExpectError: regexp.MustCompile(`(?s)Token URL over plain http.*add\s+http://idp\.example\.net:80\s+to\s+allowed_hosts`),
+			},
+			{
+				Config: strings.Replace(cfg(`"http://idp.example.net:80"`, strings.Replace(oauth, "https://", "http://", 1)),
+					`type          = "bearer"`, "", 1),
+				PlanOnly:           true,
+				ExpectNonEmptyPlan: true,
+			},
 		},
 	})
 }
@@ -263,6 +284,13 @@ func TestAccCredentialResource_wideningNeedsTheSecret(t *testing.T) {
 					statecheck.ExpectKnownValue(credentialAddr, tfjsonpath.New("secret_revision"), knownvalue.Int64Exact(2)),
 					statecheck.ExpectKnownValue(credentialAddr, tfjsonpath.New("allowed_hosts"), hostsValue("api.payments.example.com")),
 				},
+			},
+			{
+				// An http:// entry lets the secret travel in cleartext:
+				// a widening, which needs the secret like a new host.
+				Config:      woHostsConfig(srv, narrow+`, "http://api.payments.example.com"`),
+				PlanOnly:    true,
+				ExpectError: regexp.MustCompile(`(?s)Missing secret.*This\s+update\s+widens\s+allowed_hosts.*secret_wo`),
 			},
 			{
 				// Another header moves the secret too: it needs the secret.

@@ -67,12 +67,14 @@ var credentialDescriptions = map[string]string{
 	"allowed_hosts": "The hosts aiod may send the secret to, as a set of patterns: the endpoint URLs' hosts, every host a probe follows a redirect to, " +
 		"the host named by a monitor's `host` header or TLS `server_name`, and, for `oauth2_client_credentials`, the host of `token_url`. " +
 		"When a probe would send the secret anywhere else, it does not send it, and the result is `down` with an error naming the host. " +
+		"The same holds for plain `http`: entries without a scheme allow https only, and a probe that would send the secret in cleartext to a host that is not loopback fails without sending it, " +
+		"unless an entry with an `http://` prefix allows that host and port (see below); aiod refuses, with an error on the field, an endpoint `url` with the `http` scheme whose host and port no such entry allows, unless the host is a loopback address or `localhost`. " +
 		"aiod also refuses, with an error on the field, to attach the credential to an endpoint or monitor whose host is not allowed, " +
 		"to change such an endpoint's `url` to a host that is not allowed, and to remove a host that something using the credential still needs. " +
 		api.HostPatternRule + " " +
-		"Examples: `[\"api.payments.example.com\"]`, `[\"*.partner.example\", \"auth.partner.example:8443\"]`, `[\"127.0.0.1\", \"[::1]:8080\"]`. " +
+		"Examples: `[\"api.payments.example.com\"]`, `[\"*.partner.example\", \"auth.partner.example:8443\"]`, `[\"127.0.0.1\", \"[::1]:8080\"]`, `[\"http://legacy.internal:8080\"]`. " +
 		"**Review every change of this attribute:** it is what keeps the secret from reaching a host chosen by whoever can edit endpoints and monitors, " +
-		"so a widening (a new host, a wildcard, a port dropped) hands the secret to more servers. " +
+		"so a widening (a new host, a wildcard, a port dropped, an `http://` entry) hands the secret to more servers or lets it travel in cleartext. " +
 		"For that reason a widening needs the secret: the plan fails with \"Missing secret\" on `secret_wo` unless `secret_wo` (or `secret`) has a value, " +
 		"and the apply sends the secret again (`secret_revision` goes up by one); aiod itself refuses a widening without the secret. " +
 		"A narrowing needs no secret. " +
@@ -218,7 +220,7 @@ func validateTokenURLAllowed(ctx context.Context, m credentialModel, diags *diag
 	if d := m.AllowedHosts.ElementsAs(ctx, &hosts, false); d.HasError() {
 		return
 	}
-	c := api.Credential{}
+	c := api.Credential{TokenURL: m.TokenURL.ValueStringPointer()}
 	for _, h := range hosts {
 		if h.IsUnknown() {
 			return
@@ -228,6 +230,9 @@ func validateTokenURLAllowed(ctx context.Context, m credentialModel, diags *diag
 	if hp, ok := c.AllowsURL(m.TokenURL.ValueString()); !ok && api.ValidateAllowedHosts("allowed_hosts", c.AllowedHosts) == nil {
 		diags.AddAttributeError(path.Root("token_url"), "Token URL not in allowed_hosts",
 			fmt.Sprintf("The client secret is sent to %s, which allowed_hosts does not allow. Add it to allowed_hosts.", hp))
+	} else if msg := c.TokenURLPlaintextProblem(); ok && msg != "" {
+		diags.AddAttributeError(path.Root("token_url"), "Token URL over plain http",
+			"The token_url "+msg+".")
 	}
 }
 

@@ -24,6 +24,11 @@ import (
 //   - a monitor's request.headers.host and request.tls.server_name, which
 //     choose the virtual host at the far end, against the credential the
 //     monitor uses (its own or its endpoint's);
+//   - plain http: an endpoint URL with the http scheme needs an
+//     "http://" entry for its host and port (api.PlaintextRule), unless
+//     the host is a loopback address or "localhost". The probe judges the
+//     address it actually connects to; this check only catches the
+//     mistake early, since the API cannot know what a name resolves to;
 //   - a change of allowed_hosts, against everything that uses the
 //     credential. That refusal is a 400 on allowed_hosts naming the users,
 //     like any invalid value, rather than the 409 of a delete that others
@@ -34,9 +39,24 @@ import (
 type destination struct {
 	field      string
 	host, port string
+	// plain is set for the URL's own host and port when the scheme is
+	// http: the connection the secret would cross in cleartext.
+	plain bool
+	// cleartext is set by refused on a destination whose host is
+	// allowed but not over plain http, for the message.
+	cleartext bool
 }
 
 func (d destination) String() string { return net.JoinHostPort(d.host, d.port) }
+
+// label is d as a refusal names it: with "http://" in front when what is
+// missing is the opt-in to plain http.
+func (d destination) label() string {
+	if d.cleartext {
+		return "http://" + d.String()
+	}
+	return d.String()
+}
 
 // destinations lists where a probe of monitor m (nil for the endpoint
 // alone) on endpoint ep sends its credential.
@@ -47,7 +67,7 @@ func destinations(ep api.Endpoint, m *api.Monitor) []destination {
 	}
 	hp := api.HostPort(u)
 	host, port, _ := net.SplitHostPort(hp)
-	out := []destination{{field: "url", host: host, port: port}}
+	out := []destination{{field: "url", host: host, port: port, plain: strings.EqualFold(u.Scheme, "http")}}
 	if m == nil || m.Request == nil {
 		return out
 	}
@@ -68,15 +88,30 @@ func destinations(ep api.Endpoint, m *api.Monitor) []destination {
 func refused(c api.Credential, ds []destination) []destination {
 	var out []destination
 	for _, d := range ds {
-		if !api.HostsAllowHostPort(c.AllowedHosts, d.host, d.port) {
+		switch {
+		case !api.HostsAllowHostPort(c.AllowedHosts, d.host, d.port):
+			out = append(out, d)
+		case refusedPlaintext(c, d):
+			d.cleartext = true
 			out = append(out, d)
 		}
 	}
 	return out
 }
 
+// refusedPlaintext tells whether d is plain http that the credential does
+// not opt in to. Loopback addresses and "localhost", where the cleartext
+// stays on the machine, need no opt-in, as at the probe.
+func refusedPlaintext(c api.Credential, d destination) bool {
+	return d.plain && !api.IsLoopbackHost(d.host) && d.host != "localhost" &&
+		!api.HostsAllowPlaintext(c.AllowedHosts, d.host, d.port)
+}
+
 // notAllowed is the message of a refused destination.
 func notAllowed(credID string, d destination, what string) string {
+	if d.cleartext {
+		return api.PlaintextRefusedMessage(credID, d.String(), what)
+	}
 	return fmt.Sprintf("credential %s is not allowed for host %s (allowed_hosts)%s; add the host to the credential's allowed_hosts or use another credential",
 		credID, d, what)
 }
@@ -227,7 +262,7 @@ func checkCredentialNarrowing(ctx context.Context, r store.Reader, next api.Cred
 						if d.field == "url" {
 							continue // reported for the endpoint
 						}
-						broken = append(broken, fmt.Sprintf("%s (%s)", mid, d))
+						broken = append(broken, fmt.Sprintf("%s (%s)", mid, d.label()))
 					}
 				}
 			}
@@ -243,7 +278,7 @@ func checkCredentialNarrowing(ctx context.Context, r store.Reader, next api.Cred
 			ds = destinations(ep, &m)
 		}
 		for _, d := range refused(next, ds) {
-			broken = append(broken, fmt.Sprintf("%s (%s)", id, d))
+			broken = append(broken, fmt.Sprintf("%s (%s)", id, d.label()))
 		}
 	}
 	if len(broken) > 0 {

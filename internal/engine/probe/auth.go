@@ -96,6 +96,11 @@ func (r *httpRun) applyCredential(ctx context.Context, req *http.Request) (failK
 	if hp := r.refusedHost(req.URL); hp != "" {
 		return failFatal, notAllowedMessage(c.ID, hp, "")
 	}
+	// Plain http without the credential's opt-in: an address literal
+	// is judged now, a name when the probe connects (dialGuarded).
+	if hp := needsPlaintextCheck(c, req.URL); hp != "" && r.p.refusedPlaintextLiteral(req.URL) {
+		return failFatal, plaintextMessage(c.ID, hp, "")
+	}
 	if c.Type == api.CredOAuth2Client {
 		u, err := url.Parse(deref(c.TokenURL))
 		if err != nil || u.Host == "" {
@@ -103,6 +108,9 @@ func (r *httpRun) applyCredential(ctx context.Context, req *http.Request) (failK
 		}
 		if !api.HostsAllow(c.AllowedHosts, u) {
 			return failFatal, notAllowedMessage(c.ID, api.HostPort(u), " for its OAuth2 token_url")
+		}
+		if hp := needsPlaintextCheck(c, u); hp != "" && r.p.refusedPlaintextLiteral(u) {
+			return failFatal, plaintextMessage(c.ID, hp, tokenURLWhat)
 		}
 	}
 	switch c.Type {
@@ -145,6 +153,9 @@ func (r *httpRun) applyCredential(ctx context.Context, req *http.Request) (failK
 	}
 	return failFatal, fmt.Sprintf("credential %s: unsupported type %q", c.ID, c.Type)
 }
+
+// tokenURLWhat names the token URL in refusals.
+const tokenURLWhat = " for its OAuth2 token_url"
 
 // tokenKey identifies a cached access token. The secret revision is part of
 // it so that a rotated client secret fetches a new token at once instead of
@@ -215,7 +226,15 @@ func (p *Prober) token(ctx context.Context, r *run) (string, failKind, string) {
 	// the measured latency either.
 	tctx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
-	tok, lifetime, kind, err := p.fetchToken(tctx, c, string(secret), r.scrub.cut)
+	tctx, guard := withPlaintextGuard(tctx)
+	client := p.tokenClient
+	if u, err := url.Parse(deref(c.TokenURL)); err == nil {
+		guard.hostPort = needsPlaintextCheck(c, u)
+		if strings.EqualFold(u.Scheme, "http") {
+			client = p.plainTokenClient
+		}
+	}
+	tok, lifetime, kind, err := p.fetchToken(tctx, client, c, string(secret), r.scrub.cut)
 	if err != nil {
 		if ctx.Err() != nil {
 			kind = failFatal
@@ -256,7 +275,7 @@ type tokenResponse struct {
 // cut scrubs and cuts what the error text quotes of the response
 // (scrubber.cut), so that a server echoing the secret where a token type
 // belongs does not leak part of it.
-func (p *Prober) fetchToken(ctx context.Context, c *Credential, secret string, cut func(string, int) string) (string, time.Duration, failKind, error) {
+func (p *Prober) fetchToken(ctx context.Context, client *http.Client, c *Credential, secret string, cut func(string, int) string) (string, time.Duration, failKind, error) {
 	tokenURL := deref(c.TokenURL)
 	form := url.Values{
 		"grant_type":    {"client_credentials"},
@@ -273,8 +292,11 @@ func (p *Prober) fetchToken(ctx context.Context, c *Credential, secret string, c
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", userAgent)
-	resp, err := p.tokenClient.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
+		if msg := plaintextRefused(c.ID, err, tokenURLWhat); msg != "" {
+			return "", 0, failFatal, errors.New(msg)
+		}
 		kind := failNetwork
 		switch {
 		case egress.IsDenied(err):

@@ -43,6 +43,9 @@ type httpRun struct {
 
 	// token is the OAuth2 access token applied to the current attempt.
 	token string
+	// guard is the current attempt's plaintext guard; checkRedirect
+	// sets it for each hop (see plaintextGuard).
+	guard *plaintextGuard
 	// sentCredential is set once an attempt has put the credential on
 	// its request: from then on, responses are redacted before anything
 	// looks at them (see redactResponse).
@@ -161,7 +164,10 @@ func (r *httpRun) attempt(ctx context.Context) attempt {
 	actx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
 	tr := &tracer{}
-	req = req.WithContext(httptrace.WithClientTrace(actx, tr.clientTrace()))
+	gctx, guard := withPlaintextGuard(actx)
+	guard.hostPort = needsPlaintextCheck(r.t.Credential, req.URL)
+	r.guard = guard
+	req = req.WithContext(httptrace.WithClientTrace(gctx, tr.clientTrace()))
 
 	start := time.Now()
 	resp, err := r.client.Do(req)
@@ -216,7 +222,10 @@ func (r *httpRun) attempt(ctx context.Context) attempt {
 // credential either. Go's client already drops Authorization on redirects
 // to other domains but not custom headers, nor query parameters the target
 // copied into Location, nor the Referer it adds (which carries the previous
-// URL's query): all are handled here.
+// URL's query): all are handled here. A hop that keeps the credential
+// and goes to plain http must pass the plaintext guard (see
+// plaintextGuard), so that a redirect cannot downgrade the secret to
+// cleartext either.
 func (r *httpRun) checkRedirect(req *http.Request, via []*http.Request) error {
 	if !r.follow {
 		return http.ErrUseLastResponse
@@ -225,7 +234,17 @@ func (r *httpRun) checkRedirect(req *http.Request, via []*http.Request) error {
 		return errTooManyRedirects
 	}
 	if hostPort(req.URL) == hostPort(via[0].URL) && r.refusedHost(req.URL) == "" {
+		// The credential goes along: a hop to plain http on the same
+		// host and port (https://h:8443 to http://h:8443) must pass
+		// the plaintext guard like a first request.
+		if r.guard != nil {
+			r.guard.hostPort = needsPlaintextCheck(r.t.Credential, req.URL)
+		}
 		return nil
+	}
+	// The credential is removed below, so this hop carries no secret.
+	if r.guard != nil {
+		r.guard.hostPort = ""
 	}
 	req.Header.Del("Authorization")
 	if h := r.placement.header; h != "" {
@@ -341,7 +360,7 @@ func (p *Prober) transport(o *api.MonitorTLS) (*http.Transport, error) {
 	}
 	tr := &http.Transport{
 		Proxy:              nil,
-		DialContext:        p.dialer.DialContext,
+		DialContext:        p.dialGuarded,
 		TLSClientConfig:    cfg,
 		DisableKeepAlives:  true,
 		ForceAttemptHTTP2:  false,

@@ -17,6 +17,7 @@ import (
 	"context"
 	"math/rand/v2"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"sync"
 	"time"
@@ -92,6 +93,13 @@ type Config struct {
 	// value), never "allow everything", so that a caller who forgets it
 	// still keeps probes away from the metadata services.
 	Egress *egress.Policy
+	// PlaintextOK tells whether a credential's secret may go over plain
+	// http to a connection's address when no "http://" entry of the
+	// credential's allowed_hosts opts in (api.PlaintextRule). Default:
+	// only loopback addresses, where cleartext never leaves the machine.
+	// Tests set it to refuse everything, to prove the refusal against a
+	// receiver on 127.0.0.1.
+	PlaintextOK func(netip.Addr) bool
 }
 
 // prepareFunc is one probe type. Given a run's shared state and the
@@ -130,6 +138,8 @@ type Prober struct {
 	maxBody int64
 	rand    func() float64
 	dialer  *egress.Dialer
+	// plaintextOK is Config.PlaintextOK (see dialGuarded).
+	plaintextOK func(netip.Addr) bool
 
 	mu         sync.Mutex
 	transports map[tlsKey]*http.Transport
@@ -141,6 +151,10 @@ type Prober struct {
 	// secret in the form body cannot be replayed to another host (Go
 	// resends the body on 307 and 308).
 	tokenClient *http.Client
+	// plainTokenClient fetches tokens from plain http token URLs. It
+	// keeps no idle connections, so that every such request dials and
+	// passes dialGuarded: a pooled connection would skip the check.
+	plainTokenClient *http.Client
 
 	// bufs recycles body buffers: at a thousand probes per second,
 	// allocating a fresh buffer per response is the largest garbage source.
@@ -158,11 +172,12 @@ func New(cfg Config) *Prober {
 // names its type.
 func newProber(cfg Config, types map[string]prepareFunc) *Prober {
 	p := &Prober{
-		types:   types,
-		clock:   cfg.Clock,
-		sleep:   cfg.Sleep,
-		maxBody: cfg.MaxBodyBytes,
-		rand:    cfg.Rand,
+		types:       types,
+		clock:       cfg.Clock,
+		sleep:       cfg.Sleep,
+		maxBody:     cfg.MaxBodyBytes,
+		rand:        cfg.Rand,
+		plaintextOK: cfg.PlaintextOK,
 		// Connections live for one request: no TCP keep-alive probes.
 		dialer:     &egress.Dialer{Policy: cfg.Egress, KeepAlive: -1},
 		transports: map[tlsKey]*http.Transport{},
@@ -180,15 +195,26 @@ func newProber(cfg Config, types map[string]prepareFunc) *Prober {
 	if p.rand == nil {
 		p.rand = rand.Float64
 	}
+	if p.plaintextOK == nil {
+		p.plaintextOK = loopbackOnly
+	}
 	p.tokenClient = &http.Client{
 		Transport: &http.Transport{
 			Proxy:               nil, // no proxy from the environment: aiod reaches targets directly
-			DialContext:         p.dialer.DialContext,
+			DialContext:         p.dialGuarded,
 			TLSHandshakeTimeout: 10 * time.Second,
 			MaxIdleConnsPerHost: 2,
 			IdleConnTimeout:     90 * time.Second,
 		},
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	p.plainTokenClient = &http.Client{
+		Transport: &http.Transport{
+			Proxy:             nil,
+			DialContext:       p.dialGuarded,
+			DisableKeepAlives: true,
+		},
+		CheckRedirect: p.tokenClient.CheckRedirect,
 	}
 	return p
 }
@@ -317,4 +343,5 @@ func msPtr(d time.Duration) *float64 {
 // client (probe transports keep none), for a clean shutdown.
 func (p *Prober) CloseIdleConnections() {
 	p.tokenClient.CloseIdleConnections()
+	p.plainTokenClient.CloseIdleConnections()
 }

@@ -104,6 +104,10 @@ func (r *run) classify(ctx, actx context.Context, err error, prefix string) (fai
 	switch {
 	case ctx.Err() != nil:
 		return failFatal, "probe canceled: " + msg
+	case errors.As(err, new(*errPlaintextRefused)):
+		// The credential's opt-in, not the network, must change: no
+		// retry.
+		return failFatal, plaintextRefused(r.t.Credential.ID, err, "")
 	case egress.IsDenied(err):
 		// The policy will not change between attempts: no retry, and
 		// no traffic.

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aio-platform/terraform-provider-aio/internal/clock"
 	"github.com/aio-platform/terraform-provider-aio/internal/testutil"
 
 	"github.com/aio-platform/terraform-provider-aio/internal/api"
