@@ -141,10 +141,10 @@ func run(ctx context.Context, o options) error {
 		hourRows := float64(o.monitors) * hour.Hours()
 		rawB, minB, hourB := rawRows*sz.perRow("raw"), minRows*sz.perRow("minute"), hourRows*sz.perRow("hour")
 		total := rawB + minB + hourB
-		fmt.Printf("\nsteady state at raw %v, minute %v, hour %v, %d monitors every %v:\n", raw, minute, hour, o.monitors, o.interval)
-		fmt.Printf("  raw results    %-9v %11.0f rows x %6.1f B = %s\n", raw, rawRows, sz.perRow("raw"), gb(rawB))
-		fmt.Printf("  minute rollups %-9v %11.0f rows x %6.1f B = %s\n", minute, minRows, sz.perRow("minute"), gb(minB))
-		fmt.Printf("  hour rollups   %-9v %11.0f rows x %6.1f B = %s\n", hour, hourRows, sz.perRow("hour"), gb(hourB))
+		fmt.Printf("\nsteady state at raw %s, minute %s, hour %s, %d monitors every %v:\n", showAge(raw), showAge(minute), showAge(hour), o.monitors, o.interval)
+		fmt.Printf("  raw results    %-9s %11.0f rows x %6.1f B = %s\n", showAge(raw), rawRows, sz.perRow("raw"), gb(rawB))
+		fmt.Printf("  minute rollups %-9s %11.0f rows x %6.1f B = %s\n", showAge(minute), minRows, sz.perRow("minute"), gb(minB))
+		fmt.Printf("  hour rollups   %-9s %11.0f rows x %6.1f B = %s\n", showAge(hour), hourRows, sz.perRow("hour"), gb(hourB))
 		fmt.Printf("  total                                            = %s\n", gb(total))
 		return total
 	}
@@ -230,7 +230,7 @@ func run(ctx context.Context, o options) error {
 		fmt.Printf("%-58s %-22s %-14s %s\n", goal, got, want, verdict(ok))
 	}
 	row("bytes on disk per raw result (table + indexes)", fmt.Sprintf("%.1f B", sz.perRow("raw")), "-", true)
-	row(fmt.Sprintf("steady state at the default ages (%v, %v, %v)", results.DefaultRawAge, results.DefaultMinuteAge, results.DefaultHourAge),
+	row(fmt.Sprintf("steady state at the default ages (%s, %s, %s)", showAge(results.DefaultRawAge), showAge(results.DefaultMinuteAge), showAge(results.DefaultHourAge)),
 		fmt.Sprintf("%.2f GB", total/1e9), "<= 10 GB", total <= goalSteadyBytes)
 	if !defaults {
 		row("steady state at the ages given", fmt.Sprintf("%.2f GB", given/1e9), "<= 10 GB", given <= goalSteadyBytes)
@@ -424,6 +424,17 @@ func (s sizes) print() {
 	for _, tier := range []string{"raw", "minute", "hour"} {
 		fmt.Printf("  %-7s %10d rows, %8.1f bytes per row (table + indexes)\n", tier, s.rows[tier], s.perRow(tier))
 	}
+}
+
+// showAge prints a tier's age in whole days or hours when it is one.
+func showAge(d time.Duration) string {
+	switch {
+	case d >= 72*time.Hour && d%(24*time.Hour) == 0:
+		return fmt.Sprintf("%dd", d/(24*time.Hour))
+	case d%time.Hour == 0:
+		return fmt.Sprintf("%dh", d/time.Hour)
+	}
+	return d.String()
 }
 
 // gb prints a size in decimal gigabytes (the goal's unit) and in GiB.
