@@ -87,7 +87,7 @@ func thresholdResourceSchema() schema.Schema {
 			},
 			"metric": schema.StringAttribute{
 				MarkdownDescription: "The figure watched: one of " + oneOfDescription(api.ThresholdMetrics) + ". " +
-					"The percentages, latencies and `probes_per_minute` are computed over `window`; `consecutive_failures` is the current run of failed probes; " +
+					"The percentages, latencies and `probes_per_minute` are computed over `window`; `consecutive_failures` is the current run of failed probes, among the raw results aiod keeps (4 hours by default: up to 1,440 probes at a 10 s interval); " +
 					"`tls_cert_expires_in_days` and `credential_expires_in_days` are the days left until the certificate the probes see, or the credential's `expires_at` or `rotation_due_at`, whichever is earlier; " +
 					"`error_budget_burn_rate` alerts through `slo` and `burn_rate_windows` instead of `comparison`, `warning` and `critical`.",
 				Required:   true,

@@ -175,17 +175,52 @@ func (h *Histogram) sortedIndexes() []int32 {
 	return idx
 }
 
-// histogramVersion is the first byte of the binary form.
-const histogramVersion = 1
+// The first byte of the binary form says which of two encodings follows.
+// Both hold the same histogram exactly; MarshalBinary writes the shorter.
+const (
+	// histogramSparse lists the buckets one by one: per bucket the delta
+	// of its index to the previous one and its count. It suits few values
+	// spread thinly, such as a minute's 6 probes.
+	histogramSparse = 1
+	// histogramRuns lists runs of neighbouring buckets: per run the gap to
+	// the previous run, its length, and the count of every bucket of the
+	// run (empty ones as 0). It suits many values over neighbouring
+	// buckets, such as an hour's 360 probes, where the sparse form spends
+	// a byte per bucket on deltas that are almost all 1 (migration 00015).
+	histogramRuns = 2
+)
 
-// MarshalBinary encodes h compactly: a version byte, the floor count, the
-// number of buckets, then per bucket in ascending order the delta of its
-// index to the previous one (zig-zag varint; the first one absolute) and
-// its count (varint). An empty histogram is 3 bytes.
+// maxRunGap is the most empty buckets a run bridges with zero counts (a
+// byte each) rather than starting a new run (a gap and a length, two
+// bytes or more).
+const maxRunGap = 2
+
+// MarshalBinary encodes h compactly, in whichever of the two forms is
+// shorter. Both start with a version byte and the floor count:
+//
+//   - sparse (1): the number of buckets, then per bucket in ascending
+//     order the delta of its index to the previous one (zig-zag varint;
+//     the first one absolute) and its count (varint). An empty histogram
+//     is 3 bytes.
+//   - runs (2): the number of runs, then per run in ascending order its
+//     first index (zig-zag varint: absolute for the first run, then the
+//     distance from the previous run's last index, at least 2), its
+//     length (varint) and the count of each of its buckets (varint; the
+//     first and last are not 0).
 func (h *Histogram) MarshalBinary() ([]byte, error) {
 	idx := h.sortedIndexes()
-	buf := make([]byte, 0, 1+2*binary.MaxVarintLen64+len(idx)*4)
-	buf = append(buf, histogramVersion)
+	sparse := h.appendSparse(make([]byte, 0, 1+2*binary.MaxVarintLen64+len(idx)*4), idx)
+	if len(idx) < 2 {
+		return sparse, nil
+	}
+	if runs := h.appendRuns(make([]byte, 0, len(sparse)), idx); len(runs) < len(sparse) {
+		return runs, nil
+	}
+	return sparse, nil
+}
+
+func (h *Histogram) appendSparse(buf []byte, idx []int32) []byte {
+	buf = append(buf, histogramSparse)
 	buf = binary.AppendUvarint(buf, h.floor)
 	buf = binary.AppendUvarint(buf, uint64(len(idx)))
 	prev := int64(0)
@@ -194,7 +229,41 @@ func (h *Histogram) MarshalBinary() ([]byte, error) {
 		buf = binary.AppendUvarint(buf, h.buckets[i])
 		prev = int64(i)
 	}
-	return buf, nil
+	return buf
+}
+
+func (h *Histogram) appendRuns(buf []byte, idx []int32) []byte {
+	// Cut the sorted indexes into runs: a run ends where more than
+	// maxRunGap empty buckets follow.
+	type run struct{ first, last int32 }
+	var runs []run
+	for _, i := range idx {
+		if n := len(runs); n > 0 && i-runs[n-1].last <= maxRunGap+1 {
+			runs[n-1].last = i
+			continue
+		}
+		runs = append(runs, run{i, i})
+	}
+	buf = append(buf, histogramRuns)
+	buf = binary.AppendUvarint(buf, h.floor)
+	buf = binary.AppendUvarint(buf, uint64(len(runs)))
+	prev := int64(0)
+	for _, r := range runs {
+		buf = binary.AppendVarint(buf, int64(r.first)-prev)
+		buf = binary.AppendUvarint(buf, uint64(r.last-r.first+1))
+		for i := r.first; i <= r.last; i++ {
+			buf = binary.AppendUvarint(buf, h.buckets[i])
+		}
+		prev = int64(r.last)
+	}
+	return buf
+}
+
+// MarshalSparse encodes h in the sparse form only, which every version of
+// aiod reads: for undoing migration 00015.
+func (h *Histogram) MarshalSparse() []byte {
+	idx := h.sortedIndexes()
+	return h.appendSparse(make([]byte, 0, 1+2*binary.MaxVarintLen64+len(idx)*4), idx)
 }
 
 // Marshal is MarshalBinary without the (always nil) error.
@@ -205,13 +274,15 @@ func (h *Histogram) Marshal() []byte {
 
 var errHistogram = errors.New("stats: malformed histogram")
 
-// UnmarshalBinary replaces h with the histogram encoded in b.
+// UnmarshalBinary replaces h with the histogram encoded in b, in either
+// form.
 func (h *Histogram) UnmarshalBinary(b []byte) error {
 	*h = Histogram{}
 	if len(b) == 0 {
 		return nil // an empty histogram stored as an empty blob
 	}
-	if b[0] != histogramVersion {
+	version := b[0]
+	if version != histogramSparse && version != histogramRuns {
 		return fmt.Errorf("%w: version %d", errHistogram, b[0])
 	}
 	b = b[1:]
@@ -231,7 +302,7 @@ func (h *Histogram) UnmarshalBinary(b []byte) error {
 	if err != nil {
 		return err
 	}
-	if nb > uint64(len(b)) { // every bucket takes at least 2 bytes
+	if nb > uint64(len(b)) { // every bucket or run takes at least 2 bytes
 		return errHistogram
 	}
 	out := Histogram{floor: floor, count: floor}
@@ -245,17 +316,42 @@ func (h *Histogram) UnmarshalBinary(b []byte) error {
 			return errHistogram
 		}
 		b = b[n:]
-		c, err := next()
+		first := prev + d
+		if version == histogramSparse {
+			c, err := next()
+			if err != nil {
+				return err
+			}
+			if (k > 0 && d <= 0) || first < math.MinInt32 || first > maxIndex || c == 0 {
+				return errHistogram
+			}
+			prev = first
+			out.buckets[int32(first)] = c
+			out.count += c
+			continue
+		}
+		length, err := next()
 		if err != nil {
 			return err
 		}
-		i := prev + d
-		if (k > 0 && d <= 0) || i < math.MinInt32 || i > maxIndex || c == 0 {
+		if (k > 0 && d < 2) || length == 0 || length > uint64(len(b)) || first < math.MinInt32 || first+int64(length)-1 > maxIndex {
 			return errHistogram
 		}
-		prev = i
-		out.buckets[int32(i)] = c
-		out.count += c
+		for j := range int64(length) {
+			c, err := next()
+			if err != nil {
+				return err
+			}
+			if c == 0 {
+				if j == 0 || j == int64(length)-1 {
+					return errHistogram
+				}
+				continue
+			}
+			out.buckets[int32(first+j)] = c
+			out.count += c
+		}
+		prev = first + int64(length) - 1
 	}
 	if len(b) != 0 {
 		return errHistogram

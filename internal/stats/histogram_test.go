@@ -226,7 +226,13 @@ func TestMarshalRoundTrip(t *testing.T) {
 	h.Add(100)
 	good := h.Marshal()
 	for _, bad := range [][]byte{
-		{2, 0, 0},                         // unknown version
+		{3, 0, 0},                         // unknown version
+		{2, 0, 1, 4, 1},                   // runs: a count missing
+		{2, 0, 1, 4, 2, 0, 1},             // runs: a run starting with an empty bucket
+		{2, 0, 1, 4, 2, 1, 0},             // runs: a run ending with an empty bucket
+		{2, 0, 1, 4, 0},                   // runs: an empty run
+		{2, 0, 2, 4, 1, 1, 2, 1, 1},       // runs: runs touching (a gap below 2)
+		{2, 0, 1, 4, 1, 1, 9},             // runs: trailing bytes
 		{1, 0},                            // truncated
 		{1, 0, 1},                         // a bucket missing
 		{1, 0, 2, 2, 1, 0, 1},             // a non-ascending index
@@ -239,6 +245,46 @@ func TestMarshalRoundTrip(t *testing.T) {
 		if err := x.UnmarshalBinary(bad); err == nil {
 			t.Errorf("UnmarshalBinary(%v) should've failed", bad)
 		}
+	}
+}
+
+// TestMarshalPicksTheShorterForm: an hour of probes of a service (many
+// values over neighbouring buckets) is stored as runs, about two thirds
+// of the size of the sparse form, and a minute's 6 probes (a few values far
+// apart) in the sparse form; both decode to the same histogram.
+func TestMarshalPicksTheShorterForm(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	var hour, minute Histogram
+	for i := range 360 {
+		// The latency of an HTTPS probe as bench/retention makes them.
+		v := 0.2 + r.Float64()*3 + 0.5 + r.Float64()*20 + 2 + r.Float64()*30 + 5 + r.ExpFloat64()*40 + r.Float64()*5
+		hour.Add(v)
+		if i < 6 {
+			minute.Add(v)
+		}
+	}
+	for _, c := range []struct {
+		name    string
+		h       *Histogram
+		version byte
+	}{{"hour", &hour, histogramRuns}, {"minute", &minute, histogramSparse}} {
+		b := c.h.Marshal()
+		idx := c.h.sortedIndexes()
+		sparse := c.h.appendSparse(nil, idx)
+		runs := c.h.appendRuns(nil, idx)
+		if b[0] != c.version || len(b) != min(len(sparse), len(runs)) {
+			t.Errorf("%s: %d bytes in form %d, want form %d (sparse %d bytes, runs %d bytes)", c.name, len(b), b[0], c.version, len(sparse), len(runs))
+		}
+		for _, enc := range [][]byte{sparse, runs} {
+			var got Histogram
+			if err := got.UnmarshalBinary(enc); err != nil || !got.Equal(c.h) {
+				t.Errorf("%s: form %d should've decoded to the same histogram (%v)", c.name, enc[0], err)
+			}
+		}
+		t.Logf("%s: %d values in %d buckets: sparse %d bytes, runs %d bytes", c.name, c.h.Count(), len(idx), len(sparse), len(runs))
+	}
+	if b := hour.Marshal(); 10*len(b) > 7*len(hour.appendSparse(nil, hour.sortedIndexes())) {
+		t.Errorf("the runs form of an hour should've been at most 70 %% of the sparse form, got %d bytes", len(b))
 	}
 }
 

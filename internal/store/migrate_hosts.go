@@ -27,6 +27,7 @@ const MigrationActor = "migration"
 func goMigrations() []*goose.Migration {
 	return []*goose.Migration{
 		goose.NewGoMigration(5, &goose.GoFunc{RunTx: migrateAllowedHosts}, &goose.GoFunc{RunTx: unmigrateAllowedHosts}),
+		goose.NewGoMigration(15, &goose.GoFunc{RunTx: migrateLeanHistograms}, &goose.GoFunc{RunTx: unmigrateLeanHistograms}),
 	}
 }
 

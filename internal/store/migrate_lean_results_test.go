@@ -75,7 +75,7 @@ func TestMigrationLeanResults(t *testing.T) {
 		bucket := "2026-01-05T10:00:00.000000Z"
 		if _, err := db.ExecContext(ctx, `INSERT INTO `+table+` (monitor_id, bucket_start, probes, up, degraded, down, retried,
 			missed, bytes, latency_sum_ms, histogram) VALUES ('mon_b', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, bucket, ru.Probes, ru.Up,
-			ru.Degraded, ru.Down, ru.Retried, ru.Missed, ru.Bytes, ru.LatencySumMS, ru.Latency.Marshal()); err != nil {
+			ru.Degraded, ru.Down, ru.Retried, ru.Missed, ru.Bytes, ru.LatencySumMS, ru.Latency.MarshalSparse()); err != nil {
 			t.Fatal(err)
 		}
 	}

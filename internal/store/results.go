@@ -92,7 +92,8 @@ const DefaultDeleteBatch = 1000
 
 // LongWindow is the length above which MonitorStatus reads whole hours
 // from the hour rollups; shorter windows read whole minutes from the minute
-// rollups. It matches the default age of raw results.
+// rollups. The default age of minute rollups (results.DefaultMinuteAge) is
+// an hour more, so that such windows are read whole.
 const LongWindow = 48 * time.Hour
 
 // MissedRun is a run of a monitor that was skipped because the previous

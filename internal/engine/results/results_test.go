@@ -386,23 +386,32 @@ func addMonitor(t *testing.T, st store.Store, id string) {
 	}
 }
 
+// TestPrune puts results just past and just within each tier's default
+// age (4 h raw, 49 h minute, 91 days hour), so that a default moved to
+// either neighbour changes what is deleted.
 func TestPrune(t *testing.T) {
 	st := openStore(t)
 	addMonitor(t, st, "mon_a")
 	now := time.Date(2026, time.June, 1, 0, 0, 0, 0, time.UTC)
 	var rs []api.ProbeResult
-	old := now.Add(-401 * 24 * time.Hour) // past every tier's age
-	rs = append(rs, result("mon_a", old))
-	mid := now.Add(-20 * 24 * time.Hour) // past the raw and minute ages
-	rs = append(rs, result("mon_a", mid))
-	recent := now.Add(-3 * 24 * time.Hour) // past the raw age only
-	for i := range 2500 {                  // minutes 0..41 of one hour
+	old := now.Add(-92 * 24 * time.Hour) // past every tier's age
+	hourIn := now.Add(-90 * 24 * time.Hour)
+	mid := now.Add(-50 * time.Hour) // past the raw and minute ages
+	minuteIn := now.Add(-48 * time.Hour)
+	rs = append(rs, result("mon_a", old), result("mon_a", hourIn), result("mon_a", mid), result("mon_a", minuteIn))
+	recent := now.Add(-5 * time.Hour) // past the raw age only
+	for i := range 2500 {             // minutes 0..41 of one hour
 		rs = append(rs, result("mon_a", recent.Add(time.Duration(i)*time.Second)))
 	}
+	rawIn := now.Add(-4*time.Hour + time.Minute)
 	fresh := now.Add(-time.Hour)
-	rs = append(rs, result("mon_a", fresh))
+	rs = append(rs, result("mon_a", rawIn), result("mon_a", fresh))
 	if err := st.WriteResults(t.Context(), rs, []store.MissedRun{{MonitorID: "mon_a", Time: old.Add(30 * time.Second)}}); err != nil {
 		t.Fatal(err)
+	}
+	if results.DefaultRawAge != 4*time.Hour || results.DefaultMinuteAge != 49*time.Hour || results.DefaultHourAge != 91*24*time.Hour {
+		t.Fatalf("the default ages changed (%v, %v, %v): move the results of this test and the arithmetic in README, \"Storage at full load\"",
+			results.DefaultRawAge, results.DefaultMinuteAge, results.DefaultHourAge)
 	}
 
 	r := results.NewRetention(st, results.RetentionConfig{Logger: quietLogger()})
@@ -410,18 +419,19 @@ func TestPrune(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Raw: old, its missed run, mid, the 2500 recent ones. Minute: the
-	// buckets of old and mid. Hour: the bucket of old.
-	if want := (results.Pruned{Raw: 2503, Minute: 2, Hour: 1}); got != want {
+	// Raw: old, its missed run, hourIn, mid, minuteIn, the 2500 recent
+	// ones. Minute: the buckets of old, hourIn and mid. Hour: the bucket
+	// of old.
+	if want := (results.Pruned{Raw: 2505, Minute: 3, Hour: 1}); got != want {
 		t.Errorf("Prune should've deleted %+v, got %+v", want, got)
 	}
-	if !slices.Equal(st.deletes[store.TierRaw], []int64{1000, 1000, 503}) || st.deleteMax != results.DefaultPruneBatch {
+	if !slices.Equal(st.deletes[store.TierRaw], []int64{1000, 1000, 505}) || st.deleteMax != results.DefaultPruneBatch {
 		t.Errorf("raw rows should've been deleted in batches of 1000: %v (limit %d)", st.deletes[store.TierRaw], st.deleteMax)
 	}
 	// What is left of each tier.
 	page, _, err := st.ListResults(t.Context(), "mon_a", store.ResultQuery{Limit: 1000})
-	if err != nil || len(page) != 1 || !page[0].Time.Equal(fresh) {
-		t.Errorf("only the fresh raw result should've been left, got %d (%v)", len(page), err)
+	if err != nil || len(page) != 2 || !page[0].Time.Equal(rawIn) || !page[1].Time.Equal(fresh) {
+		t.Errorf("only the raw results within 4 hours should've been left, got %d (%v)", len(page), err)
 	}
 	status := func(from, to time.Time) (int64, int64) {
 		t.Helper()
@@ -434,11 +444,11 @@ func TestPrune(t *testing.T) {
 	if n, _ := status(recent.Add(-time.Hour), recent.Add(time.Hour)); n != 2500 {
 		t.Errorf("the recent minute rollups should've stayed: %d probes", n)
 	}
-	if n, _ := status(mid.Add(-24*time.Hour), mid.Add(24*time.Hour)); n != 1 {
-		t.Errorf("mid's hour rollup should've stayed: %d probes", n)
+	if n, m := status(now.Add(-48*time.Hour), now); n != 2503 || m != 0 {
+		t.Errorf("a 48-hour window should've held minuteIn, recent, rawIn and fresh: %d probes, %d missed", n, m)
 	}
-	if n, m := status(now.Add(-90*24*time.Hour), now); n != 2502 || m != 0 {
-		t.Errorf("a 90-day window should've held mid, recent and fresh: %d probes, %d missed", n, m)
+	if n, m := status(now.Add(-90*24*time.Hour), now); n != 2505 || m != 0 {
+		t.Errorf("a 90-day window should've held hourIn, mid, minuteIn, recent, rawIn and fresh: %d probes, %d missed", n, m)
 	}
 	if n, m := status(old.Add(-24*time.Hour), old.Add(24*time.Hour)); n != 0 || m != 0 {
 		t.Errorf("old should've been gone from every tier: %d probes, %d missed", n, m)
@@ -450,8 +460,8 @@ func TestPrune(t *testing.T) {
 	}
 	// Custom ages and batches.
 	r = results.NewRetention(st, results.RetentionConfig{RawAge: time.Minute, Batch: 1, Logger: quietLogger()})
-	if got, err = r.Prune(t.Context(), now); err != nil || got.Raw != 1 {
-		t.Errorf("a 1-minute raw age should've deleted the fresh result: %+v, %v", got, err)
+	if got, err = r.Prune(t.Context(), now); err != nil || got.Raw != 2 {
+		t.Errorf("a 1-minute raw age should've deleted rawIn and fresh: %+v, %v", got, err)
 	}
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()

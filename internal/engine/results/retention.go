@@ -14,13 +14,33 @@ import (
 // results serve the edges of windows and the results listing; minute
 // rollups serve windows up to store.LongWindow; hour rollups serve the
 // rest (a status window is at most api.MaxStatusWindow, 90 days).
+// Default ages of the result tiers, until retention policies exist. They
+// are chosen so that at the probe engine's design load (10,000 monitors
+// every 10 s, 1,000 results a second) the result store's steady state
+// fits in 10 GB with a margin: at the bytes per row that `make
+// bench-retention` measures (README, "Storage at full load") raw results
+// take about 1.5 GB, minute rollups 2.0 GB and hour rollups 4.7 GB, 8.2 GB
+// in all. Each tier still serves what reads it:
+//
+//   - Raw results serve the results listing (a few hours of every probe's
+//     detail to debug with), consecutive_failures (the latest outcomes)
+//     and the partial minutes at the edges of windows.
+//   - Minute rollups serve windows up to store.LongWindow (48 h) whole,
+//     and the partial hours at the edges of longer ones.
+//   - Hour rollups serve windows longer than that, up to the longest one
+//     the API accepts: a status window (api.MaxStatusWindow), a threshold
+//     window (api.MaxThresholdWindow) or a burn-rate window within an SLO
+//     period (api.MaxSLOPeriod), all 90 days.
 const (
-	// DefaultRawAge keeps raw results and missed runs for 48 hours.
-	DefaultRawAge = 48 * time.Hour
-	// DefaultMinuteAge keeps minute rollups for 14 days.
-	DefaultMinuteAge = 14 * 24 * time.Hour
-	// DefaultHourAge keeps hour rollups for 400 days: a year and a margin.
-	DefaultHourAge = 400 * 24 * time.Hour
+	// DefaultRawAge keeps raw results and missed runs for 4 hours.
+	DefaultRawAge = 4 * time.Hour
+	// DefaultMinuteAge keeps minute rollups for 49 hours: store.LongWindow
+	// and an hour, so that a window of up to 48 hours still finds its
+	// first minutes when retention has just run (every 10 minutes).
+	DefaultMinuteAge = 49 * time.Hour
+	// DefaultHourAge keeps hour rollups for 91 days: the longest window,
+	// 90 days, and a day.
+	DefaultHourAge = 91 * 24 * time.Hour
 	// DefaultPruneBatch is how many rows one delete transaction removes,
 	// so that pruning never holds the writer for long.
 	DefaultPruneBatch = 1000
@@ -85,7 +105,7 @@ func (p Pruned) Total() int64 { return p.Raw + p.Minute + p.Hour + p.Orphans }
 //
 // Orphans come from results the writer still held when their monitor was
 // deleted: they are stored after the monitor's data was removed. Without
-// this their state and hour rollups would stay for ever (or 400 days).
+// this their state and hour rollups would stay for ever (or 91 days).
 func (r *Retention) Prune(ctx context.Context, now time.Time) (Pruned, error) {
 	var p Pruned
 	for {
