@@ -150,7 +150,7 @@ rate and a burst of twice it instead.
 
 Retention. Every --retention-interval (default 10m) aiod enforces the retention policies and,
 for the data no delete policy covers, the built-in ages --retention-default-<data kind>
-(probe-results 48h, minute-rollups 336h, hour-rollups 9600h; alert-events, deliveries and
+(probe-results 4h, minute-rollups 49h, hour-rollups 2184h; alert-events, deliveries and
 audit-events 0: kept for ever). No policy deletes or anonymizes an audit event younger than
 --audit-retention-floor (default 9600h, 400 days).
 

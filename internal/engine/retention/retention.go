@@ -59,8 +59,9 @@ const (
 // covers, by data kind; zero keeps that data for ever.
 type Defaults map[string]time.Duration
 
-// BuiltinDefaults are aiod's defaults: raw results 48 hours, minute
-// rollups 14 days, hour rollups 400 days (a year and a margin); alert
+// BuiltinDefaults are aiod's defaults: raw results 4 hours, minute
+// rollups 49 hours, hour rollups 91 days (the ages that fit the result
+// store of 10,000 monitors in 10 GB, see results.DefaultRawAge); alert
 // events, deliveries and audit events are kept until a policy says
 // otherwise.
 func BuiltinDefaults() Defaults {
