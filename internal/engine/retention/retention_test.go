@@ -320,7 +320,9 @@ func TestRollupsByScope(t *testing.T) {
 	minutes := func(mon string) int {
 		return f.count(`SELECT COUNT(*) FROM rollups_minute WHERE monitor_key = (SELECT key FROM result_monitors WHERE monitor_id = ?)`, mon)
 	}
-	hours := func(mon string) int { return f.count(`SELECT COUNT(*) FROM rollups_hour WHERE monitor_key = (SELECT key FROM result_monitors WHERE monitor_id = ?)`, mon) }
+	hours := func(mon string) int {
+		return f.count(`SELECT COUNT(*) FROM rollups_hour WHERE monitor_key = (SELECT key FROM result_monitors WHERE monitor_id = ?)`, mon)
+	}
 	if minutes("mon_pii") != 4 || hours("mon_pii") != 4 {
 		t.Fatalf("rollups before: %d minutes, %d hours", minutes("mon_pii"), hours("mon_pii"))
 	}
