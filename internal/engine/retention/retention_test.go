@@ -341,6 +341,29 @@ func TestRollupsByScope(t *testing.T) {
 	if minutes("mon_pub") != 4 || hours("mon_pub") != 4 {
 		t.Errorf("public rollups = %d minutes, %d hours; want 4, 4", minutes("mon_pub"), hours("mon_pub"))
 	}
+	// The oldest hour rollup of the public endpoint, in Unix seconds as
+	// stored, is what RetentionOldest reads, and a batch of one deletes
+	// exactly that row (the rollups' composite key names one row).
+	pub := store.RetentionSelector{DataKind: api.DataHourRollups, Before: t0, Scope: store.RetentionScope{EndpointIDs: []string{"ep_pub"}}}
+	first := f.count(`SELECT MIN(bucket_start) FROM rollups_hour WHERE monitor_key = (SELECT key FROM result_monitors WHERE monitor_id = 'mon_pub')`)
+	oldest, err := f.st.RetentionOldest(t.Context(), pub)
+	if err != nil || oldest == nil || !oldest.Equal(time.Unix(int64(first), 0)) {
+		t.Fatalf("oldest public hour rollup = %v, %v; want %v", oldest, err, time.Unix(int64(first), 0).UTC())
+	}
+	total := f.count(`SELECT COUNT(*) FROM rollups_hour`)
+	got, err := f.st.RetentionDelete(t.Context(), pub, 1)
+	if err != nil || got["ep_pub"] != 1 || len(got) != 1 {
+		t.Fatalf("delete one = %v, %v", got, err)
+	}
+	if n := hours("mon_pub"); n != 3 {
+		t.Errorf("public hour rollups after deleting one = %d, want 3", n)
+	}
+	if n := f.count(`SELECT COUNT(*) FROM rollups_hour`); n != total-1 {
+		t.Errorf("hour rollups after deleting one = %d, want %d", n, total-1)
+	}
+	if n := f.count(`SELECT COUNT(*) FROM rollups_hour WHERE bucket_start = ? AND monitor_key = (SELECT key FROM result_monitors WHERE monitor_id = 'mon_pub')`, first); n != 0 {
+		t.Errorf("the oldest public hour rollup is still there")
+	}
 }
 
 // addAlerts stores, per endpoint and age, an alert event with a reason
