@@ -102,13 +102,29 @@ type RetentionSelector struct {
 	Erasure bool
 }
 
+// Encodings of a retention table's time column (see 00014_lean_results.sql).
+const (
+	// timeText is the RFC 3339 text of fmtTime.
+	timeText = iota
+	// timeMicros is Unix microseconds (raw results and missed runs).
+	timeMicros
+	// timeSeconds is Unix seconds (rollup buckets).
+	timeSeconds
+)
+
 // retentionTable is one table of a data kind.
 type retentionTable struct {
 	name string
-	// key names one row (a primary key column, or rowid).
+	// key names one row: a primary key column, or for the rollups (WITHOUT
+	// ROWID tables) the two columns of their composite primary key,
+	// "monitor_key, bucket_start".
 	key string
-	// time is the column whose age is the record's.
-	time string
+	// time is the column whose age is the record's, encoded as timeEnc.
+	time    string
+	timeEnc int
+	// monitorKey tells that rows name their monitor by its result_monitors
+	// key (column monitor_key) rather than by its ID.
+	monitorKey bool
 	// endpoint is the SQL expression of a row's endpoint (rows are
 	// aliased t), "" for a table whose rows belong to none.
 	endpoint string
@@ -116,18 +132,42 @@ type retentionTable struct {
 	fields map[string]string
 }
 
-const monitorEndpoint = `(SELECT endpoint_id FROM monitors WHERE monitors.id = t.monitor_id)`
+// compositeKey is the primary key of the rollup tables.
+const compositeKey = "monitor_key, bucket_start"
+
+// monitorEndpoint is the endpoint of a row that names its monitor by ID
+// (alert events); resultEndpoint that of a result table's row, which names
+// it by its result_monitors key.
+const (
+	monitorEndpoint = `(SELECT endpoint_id FROM monitors WHERE monitors.id = t.monitor_id)`
+	resultEndpoint  = `(SELECT m.endpoint_id FROM result_monitors k JOIN monitors m ON m.id = k.monitor_id WHERE k.key = t.monitor_key)`
+)
+
+// timeArg is t encoded to be compared with the table's time column,
+// rounded up like the result reads do, so that "time < arg" selects the
+// same records as "time before t".
+func (tb retentionTable) timeArg(t time.Time) any {
+	switch tb.timeEnc {
+	case timeMicros:
+		return ceilMicros(t)
+	case timeSeconds:
+		return ceilSeconds(t)
+	}
+	return fmtTime(t)
+}
 
 // retentionTables lists the tables of each data kind, the first the one
 // whose records are counted.
 var retentionTables = map[string][]retentionTable{
 	api.DataProbeResults: {
-		{name: "probe_results", key: "seq", time: "time", endpoint: monitorEndpoint,
+		{name: "probe_results", key: "seq", time: "time", timeEnc: timeMicros, monitorKey: true, endpoint: resultEndpoint,
 			fields: map[string]string{"error": "error", "body_excerpt": "body_excerpt"}},
-		{name: "missed_runs", key: "seq", time: "time", endpoint: monitorEndpoint},
+		{name: "missed_runs", key: "seq", time: "time", timeEnc: timeMicros, monitorKey: true, endpoint: resultEndpoint},
 	},
-	api.DataMinuteRollups: {{name: "rollups_minute", key: "rowid", time: "bucket_start", endpoint: monitorEndpoint}},
-	api.DataHourRollups:   {{name: "rollups_hour", key: "rowid", time: "bucket_start", endpoint: monitorEndpoint}},
+	api.DataMinuteRollups: {{name: "rollups_minute", key: compositeKey, time: "bucket_start", timeEnc: timeSeconds,
+		monitorKey: true, endpoint: resultEndpoint}},
+	api.DataHourRollups: {{name: "rollups_hour", key: compositeKey, time: "bucket_start", timeEnc: timeSeconds,
+		monitorKey: true, endpoint: resultEndpoint}},
 	api.DataAlertEvents: {{name: "alert_events", key: "seq", time: "at",
 		endpoint: `COALESCE(t.endpoint_id, ` + monitorEndpoint + `)`, fields: map[string]string{"reason": "reason"}}},
 	api.DataDeliveries: {{name: "deliveries", key: "seq", time: "created_at",
@@ -179,7 +219,7 @@ func (sel RetentionSelector) where(tb retentionTable, withTime bool) (string, []
 		args  []any
 	)
 	if withTime {
-		conds, args = append(conds, `t.`+tb.time+` < ?`), append(args, fmtTime(sel.Before))
+		conds, args = append(conds, `t.`+tb.time+` < ?`), append(args, tb.timeArg(sel.Before))
 	}
 	if tb.endpoint == "" {
 		if !sel.Scope.All() {
@@ -189,6 +229,29 @@ func (sel RetentionSelector) where(tb retentionTable, withTime bool) (string, []
 			if ex.All() {
 				conds = append(conds, "0 = 1")
 			}
+		}
+	} else if tb.monitorKey {
+		// The scope is turned into the set of monitor keys it covers (a
+		// few rows of result_monitors and monitors), so that the result
+		// tables are filtered on monitor_key, which their indexes lead
+		// with, instead of evaluating the endpoint of every row.
+		keysIn := func(s RetentionScope) (string, []any) {
+			c, a := scopeCond(`m.endpoint_id`, s)
+			return `t.monitor_key IN (SELECT k.key FROM result_monitors k JOIN monitors m ON m.id = k.monitor_id WHERE ` + c + `)`, a
+		}
+		if !sel.Scope.All() {
+			c, a := keysIn(sel.Scope)
+			conds, args = append(conds, c), append(args, a...)
+		}
+		for _, ex := range sel.Exclude {
+			if ex.All() {
+				conds = append(conds, "0 = 1")
+				continue
+			}
+			// A record of no endpoint (its monitor is gone) has a key
+			// that no scope's set holds: the default applies to it.
+			c, a := keysIn(ex)
+			conds, args = append(conds, `NOT (`+c+`)`), append(args, a...)
 		}
 	} else {
 		if !sel.Scope.All() {
@@ -262,12 +325,31 @@ func endpointExpr(tb retentionTable) string {
 	return `COALESCE(` + tb.endpoint + `, '')`
 }
 
-// batchRow is one selected row: its key, the endpoint it belongs to, and
-// (for alert events and deliveries) its text ID.
+// batchRow is one selected row: its key (for the rollups, key and key2
+// are monitor_key and bucket_start), the endpoint it belongs to, and (for
+// alert events and deliveries) its text ID.
 type batchRow struct {
 	key      int64
+	key2     int64
 	endpoint string
 	id       string
+}
+
+// keyIn is the condition that a row is one of batch, and its arguments.
+// The rollups' composite key is matched as a row value against a
+// subquery of a VALUES list: against the bare VALUES list SQLite scans the
+// whole table, against the subquery it looks every pair up in an index
+// (checked with EXPLAIN QUERY PLAN).
+func keyIn(tb retentionTable, batch []batchRow) (string, []any) {
+	if tb.key == compositeKey {
+		args := make([]any, 0, 2*len(batch))
+		for _, b := range batch {
+			args = append(args, b.key, b.key2)
+		}
+		return `(` + compositeKey + `) IN (SELECT column1, column2 FROM (VALUES ` + valuesList(len(batch), 2) + `))`, args
+	}
+	keys, args := inList(batch, func(b batchRow) any { return b.key })
+	return tb.key + ` IN ` + keys, args
 }
 
 func (t sqlTx) selectBatch(ctx context.Context, tb retentionTable, where string, args []any, limit int) ([]batchRow, error) {
@@ -275,11 +357,15 @@ func (t sqlTx) selectBatch(ctx context.Context, tb retentionTable, where string,
 	if tb.name == "alert_events" || tb.name == "deliveries" {
 		idCol = "t.id"
 	}
-	rows, err := t.query(ctx, `SELECT t.`+tb.key+`, `+endpointExpr(tb)+`, `+idCol+` FROM `+tb.name+` t`+where+
+	keyCols := `t.` + tb.key + `, 0`
+	if tb.key == compositeKey {
+		keyCols = `t.monitor_key, t.bucket_start`
+	}
+	rows, err := t.query(ctx, `SELECT `+keyCols+`, `+endpointExpr(tb)+`, `+idCol+` FROM `+tb.name+` t`+where+
 		` ORDER BY t.`+tb.time+` LIMIT ?`, append(args, limit)...)
 	return collect(rows, err, func(s scanner) (batchRow, error) {
 		var b batchRow
-		err := s.Scan(&b.key, &b.endpoint, &b.id)
+		err := s.Scan(&b.key, &b.key2, &b.endpoint, &b.id)
 		return b, err
 	})
 }
@@ -353,8 +439,8 @@ func (t sqlTx) deleteBatch(ctx context.Context, tb retentionTable, batch []batch
 			return err
 		}
 	}
-	keys, keyArgs := inList(batch, func(b batchRow) any { return b.key })
-	_, err := t.exec(ctx, `DELETE FROM `+tb.name+` WHERE `+tb.key+` IN `+keys, keyArgs...)
+	cond, keyArgs := keyIn(tb, batch)
+	_, err := t.exec(ctx, `DELETE FROM `+tb.name+` WHERE `+cond, keyArgs...)
 	return err
 }
 
@@ -471,7 +557,14 @@ func (s *SQLite) RetentionCount(ctx context.Context, sel RetentionSelector, anon
 			}
 			where = joinWhere(where, cond)
 		}
-		rows, err := s.query(ctx, `SELECT ep, COUNT(*) FROM (SELECT `+endpointExpr(tb)+` AS ep FROM `+tb.name+` t`+where+`) GROUP BY ep`, args...)
+		q := `SELECT ep, COUNT(*) FROM (SELECT ` + endpointExpr(tb) + ` AS ep FROM ` + tb.name + ` t` + where + `) GROUP BY ep`
+		if tb.monitorKey {
+			// Count per monitor key first, then look up the endpoint once
+			// per monitor rather than once per row.
+			q = `SELECT ep, SUM(n) FROM (SELECT ` + endpointExpr(tb) + ` AS ep, t.n FROM (SELECT t.monitor_key, COUNT(*) AS n FROM ` +
+				tb.name + ` t` + where + ` GROUP BY t.monitor_key) t) GROUP BY ep`
+		}
+		rows, err := s.query(ctx, q, args...)
 		counts, err := collect(rows, err, func(sc scanner) (batchRow, error) {
 			var b batchRow
 			err := sc.Scan(&b.endpoint, &b.key)
@@ -498,11 +591,22 @@ func (s *SQLite) RetentionOldest(ctx context.Context, sel RetentionSelector) (*t
 	if err != nil {
 		return nil, err
 	}
-	var oldest sql.NullString
-	if err := s.queryRow(ctx, `SELECT MIN(t.`+tb.time+`) FROM `+tb.name+` t`+where, args...).Scan(&oldest); err != nil {
+	q := `SELECT MIN(t.` + tb.time + `) FROM ` + tb.name + ` t` + where
+	if tb.timeEnc == timeText {
+		var oldest sql.NullString
+		if err := s.queryRow(ctx, q, args...).Scan(&oldest); err != nil {
+			return nil, err
+		}
+		return parseTimePtr(oldest)
+	}
+	var oldest sql.NullInt64
+	if err := s.queryRow(ctx, q, args...).Scan(&oldest); err != nil || !oldest.Valid {
 		return nil, err
 	}
-	return parseTimePtr(oldest)
+	if tb.timeEnc == timeSeconds {
+		return new(time.Unix(oldest.Int64, 0).UTC()), nil
+	}
+	return new(fromMicros(oldest.Int64)), nil
 }
 
 // AdvanceResultHorizon moves the horizon in a transaction of its own.

@@ -120,8 +120,8 @@ func (f *fixture) count(q string, args ...any) int {
 // results counts the raw results of a monitor, and those whose error is
 // anonymized.
 func (f *fixture) results(mon string) (all, anonymized int) {
-	return f.count(`SELECT COUNT(*) FROM probe_results WHERE monitor_id = ?`, mon),
-		f.count(`SELECT COUNT(*) FROM probe_results WHERE monitor_id = ? AND error = ? AND body_excerpt = ?`, mon, api.AnonymizedText, api.AnonymizedText)
+	return f.count(`SELECT COUNT(*) FROM probe_results WHERE monitor_key = (SELECT key FROM result_monitors WHERE monitor_id = ?)`, mon),
+		f.count(`SELECT COUNT(*) FROM probe_results WHERE monitor_key = (SELECT key FROM result_monitors WHERE monitor_id = ?) AND error = ? AND body_excerpt = ?`, mon, api.AnonymizedText, api.AnonymizedText)
 }
 
 func (f *fixture) policy(p api.RetentionPolicy) api.RetentionPolicy {
@@ -318,9 +318,11 @@ func TestRollupsByScope(t *testing.T) {
 	f := newFixture(t)
 	f.addResults()
 	minutes := func(mon string) int {
-		return f.count(`SELECT COUNT(*) FROM rollups_minute WHERE monitor_id = ?`, mon)
+		return f.count(`SELECT COUNT(*) FROM rollups_minute WHERE monitor_key = (SELECT key FROM result_monitors WHERE monitor_id = ?)`, mon)
 	}
-	hours := func(mon string) int { return f.count(`SELECT COUNT(*) FROM rollups_hour WHERE monitor_id = ?`, mon) }
+	hours := func(mon string) int {
+		return f.count(`SELECT COUNT(*) FROM rollups_hour WHERE monitor_key = (SELECT key FROM result_monitors WHERE monitor_id = ?)`, mon)
+	}
 	if minutes("mon_pii") != 4 || hours("mon_pii") != 4 {
 		t.Fatalf("rollups before: %d minutes, %d hours", minutes("mon_pii"), hours("mon_pii"))
 	}
@@ -338,6 +340,29 @@ func TestRollupsByScope(t *testing.T) {
 	// Public rollups are within their defaults (14 d, 400 d).
 	if minutes("mon_pub") != 4 || hours("mon_pub") != 4 {
 		t.Errorf("public rollups = %d minutes, %d hours; want 4, 4", minutes("mon_pub"), hours("mon_pub"))
+	}
+	// The oldest hour rollup of the public endpoint, in Unix seconds as
+	// stored, is what RetentionOldest reads, and a batch of one deletes
+	// exactly that row (the rollups' composite key names one row).
+	pub := store.RetentionSelector{DataKind: api.DataHourRollups, Before: t0, Scope: store.RetentionScope{EndpointIDs: []string{"ep_pub"}}}
+	first := f.count(`SELECT MIN(bucket_start) FROM rollups_hour WHERE monitor_key = (SELECT key FROM result_monitors WHERE monitor_id = 'mon_pub')`)
+	oldest, err := f.st.RetentionOldest(t.Context(), pub)
+	if err != nil || oldest == nil || !oldest.Equal(time.Unix(int64(first), 0)) {
+		t.Fatalf("oldest public hour rollup = %v, %v; want %v", oldest, err, time.Unix(int64(first), 0).UTC())
+	}
+	total := f.count(`SELECT COUNT(*) FROM rollups_hour`)
+	got, err := f.st.RetentionDelete(t.Context(), pub, 1)
+	if err != nil || got["ep_pub"] != 1 || len(got) != 1 {
+		t.Fatalf("delete one = %v, %v", got, err)
+	}
+	if n := hours("mon_pub"); n != 3 {
+		t.Errorf("public hour rollups after deleting one = %d, want 3", n)
+	}
+	if n := f.count(`SELECT COUNT(*) FROM rollups_hour`); n != total-1 {
+		t.Errorf("hour rollups after deleting one = %d, want %d", n, total-1)
+	}
+	if n := f.count(`SELECT COUNT(*) FROM rollups_hour WHERE bucket_start = ? AND monitor_key = (SELECT key FROM result_monitors WHERE monitor_id = 'mon_pub')`, first); n != 0 {
+		t.Errorf("the oldest public hour rollup is still there")
 	}
 }
 
@@ -550,13 +575,19 @@ func TestOrphansAndScheduleOnTheInjectedClock(t *testing.T) {
 	if err := f.st.WriteResults(t.Context(), []api.ProbeResult{{MonitorID: "mon_gone", Time: t0, Outcome: api.OutcomeDown, Error: &e}}, nil); err != nil {
 		t.Fatal(err)
 	}
+	// The orphan's rows are counted by its result key, read before the
+	// pass, so that the check still holds if the key itself is removed.
+	goneKey := f.count(`SELECT key FROM result_monitors WHERE monitor_id = 'mon_gone'`)
+	if n := f.count(`SELECT COUNT(*) FROM probe_results WHERE monitor_key = ?`, goneKey); n != 1 {
+		t.Fatalf("orphan results before the pass = %d, want 1", n)
+	}
 	f.policy(api.RetentionPolicy{Name: "all-1h", DataKind: api.DataProbeResults, MaxAge: "1h", Action: api.RetentionDelete})
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() { done <- f.enf.Run(ctx) }()
 	defer func() { cancel(); <-done }()
 	waitFor(t, "the first pass", func() bool { return f.count(`SELECT COUNT(*) FROM retention_runs`) == 1 })
-	if n := f.count(`SELECT COUNT(*) FROM probe_results WHERE monitor_id = 'mon_gone'`); n != 0 {
+	if n := f.count(`SELECT COUNT(*) FROM probe_results WHERE monitor_key = ?`, goneKey); n != 0 {
 		t.Errorf("orphan results left = %d", n)
 	}
 	// Nothing more until the clock moves an interval on.
