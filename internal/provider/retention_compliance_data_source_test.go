@@ -14,7 +14,7 @@ import (
 )
 
 // The compliance view in a check block (which warns) passes while the data
-// is within policy; once a raw result is held past the built-in 48 hours a
+// is within policy; once a raw result is held past the built-in 4 hours a
 // postcondition on it (which fails the run) fails, naming the reason.
 func TestAccRetentionComplianceDataSource_checkBlock(t *testing.T) {
 	srv := newTestServer(t)
@@ -61,7 +61,7 @@ data "aio_retention_compliance" "gate" {
 					statecheck.ExpectKnownValue("data.aio_retention_compliance.all", tfjsonpath.New("items").AtSliceIndex(0).AtMapKey("scope"),
 						knownvalue.StringExact("default")),
 					statecheck.ExpectKnownValue("data.aio_retention_compliance.all", tfjsonpath.New("items").AtSliceIndex(0).AtMapKey("max_age"),
-						knownvalue.StringExact("48h0m0s")),
+						knownvalue.StringExact("4h0m0s")),
 				},
 			},
 			{

@@ -25,7 +25,8 @@ import (
 // RetentionStore is the part of Store that retention and erasure use.
 type RetentionStore interface {
 	// RetentionDelete deletes at most limit records that sel selects,
-	// oldest first, in one write transaction, and returns how many it
+	// oldest first (for a scoped selection of results or rollups, oldest
+	// first per monitor), in one write transaction, and returns how many it
 	// deleted per endpoint ("" for records of no endpoint). Deleting alert
 	// events deletes their deliveries (and attempts) with them; pending
 	// deliveries, and events that still have one, are left unless
@@ -352,7 +353,7 @@ func keyIn(tb retentionTable, batch []batchRow) (string, []any) {
 	return tb.key + ` IN ` + keys, args
 }
 
-func (t sqlTx) selectBatch(ctx context.Context, tb retentionTable, where string, args []any, limit int) ([]batchRow, error) {
+func (t sqlTx) selectBatch(ctx context.Context, tb retentionTable, sel RetentionSelector, where string, args []any, limit int) ([]batchRow, error) {
 	idCol := "''"
 	if tb.name == "alert_events" || tb.name == "deliveries" {
 		idCol = "t.id"
@@ -361,8 +362,16 @@ func (t sqlTx) selectBatch(ctx context.Context, tb retentionTable, where string,
 	if tb.key == compositeKey {
 		keyCols = `t.monitor_key, t.bucket_start`
 	}
+	// A scoped selection of a results table matches monitor keys: ordered
+	// by key and time, it walks the (monitor_key, time) index and stops
+	// after limit rows. Ordered by time alone it would read and sort every
+	// old row in scope for each batch (quadratic in the backlog).
+	order := `t.` + tb.time
+	if !sel.Scope.All() && strings.Contains(keyCols+tb.endpoint, "monitor_key") {
+		order = `t.monitor_key, t.` + tb.time
+	}
 	rows, err := t.query(ctx, `SELECT `+keyCols+`, `+endpointExpr(tb)+`, `+idCol+` FROM `+tb.name+` t`+where+
-		` ORDER BY t.`+tb.time+` LIMIT ?`, append(args, limit)...)
+		` ORDER BY `+order+` LIMIT ?`, append(args, limit)...)
 	return collect(rows, err, func(s scanner) (batchRow, error) {
 		var b batchRow
 		err := s.Scan(&b.key, &b.key2, &b.endpoint, &b.id)
@@ -400,7 +409,7 @@ func (s *SQLite) RetentionDelete(ctx context.Context, sel RetentionSelector, lim
 			if err != nil {
 				return err
 			}
-			batch, err := t.selectBatch(ctx, tb, where, args, left)
+			batch, err := t.selectBatch(ctx, tb, sel, where, args, left)
 			if err != nil {
 				return err
 			}
@@ -466,7 +475,7 @@ func (s *SQLite) RetentionAnonymize(ctx context.Context, sel RetentionSelector, 
 	out := map[string]int64{}
 	err = s.Write(ctx, func(tx Tx) error {
 		t := tx.(sqlTx)
-		batch, err := t.selectBatch(ctx, tb, where, args, limit)
+		batch, err := t.selectBatch(ctx, tb, sel, where, args, limit)
 		if err != nil || len(batch) == 0 {
 			return err
 		}

@@ -57,6 +57,14 @@ func newFixture(t *testing.T, cfg ...retention.Config) *fixture {
 		c = cfg[0]
 	}
 	c.Store, c.Clock = st, f.clock
+	if c.Defaults == nil {
+		// The tests' record ages are placed around these ages (a result
+		// of 72 hours is past its default, one of 24 hours is not), so
+		// that precedence is tested apart from aiod's built-in ages,
+		// which are sized for disk use and may change.
+		c.Defaults = retention.Defaults{api.DataProbeResults: 48 * time.Hour, api.DataMinuteRollups: 14 * 24 * time.Hour,
+			api.DataHourRollups: 400 * 24 * time.Hour}
+	}
 	if c.Batch == 0 {
 		// Small batches, so that every run takes several transactions.
 		c.Batch = 2
