@@ -20,12 +20,13 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/aio-platform/terraform-provider-aio/internal/api"
 	"github.com/aio-platform/terraform-provider-aio/internal/auth"
 	"github.com/aio-platform/terraform-provider-aio/internal/clock"
 	"github.com/aio-platform/terraform-provider-aio/internal/daemon"
 	"github.com/aio-platform/terraform-provider-aio/internal/engine/egress"
-	"github.com/aio-platform/terraform-provider-aio/internal/engine/history"
 	"github.com/aio-platform/terraform-provider-aio/internal/engine/notify/email"
+	"github.com/aio-platform/terraform-provider-aio/internal/engine/retention"
 	"github.com/aio-platform/terraform-provider-aio/internal/secret"
 	"github.com/aio-platform/terraform-provider-aio/internal/server"
 	"github.com/aio-platform/terraform-provider-aio/internal/store"
@@ -208,7 +209,7 @@ func serveOptions(args []string, stderr io.Writer) (daemon.Options, error) {
 	if err != nil {
 		return daemon.Options{}, err
 	}
-	historyAge, err := envDuration("AIOD_HISTORY_RETENTION", history.DefaultAge)
+	historyAge, err := envDuration("AIOD_HISTORY_RETENTION", retention.DefaultRevisionAge)
 	if err != nil {
 		return daemon.Options{}, err
 	}
@@ -245,6 +246,7 @@ func serveOptions(args []string, stderr io.Writer) (daemon.Options, error) {
 	o := daemon.Options{Listen: *listen, Database: *db, TLSCert: *tlsCert, TLSKey: *tlsKey, Egress: pol,
 		MaxMonitors: maxMonitors, MaxProbeRate: maxRate, RateLimit: rl.limit, RateBurst: rl.burst,
 		HistoryAge: historyAge, RetentionInterval: ret.interval, RetentionDefaults: ret.defaults, AuditRetentionFloor: ret.floor}
+	o.RetentionDefaults[api.DataRevisions] = historyAge
 	if err := af.apply(&o, smtpPasswordFromEnv()); err != nil {
 		return daemon.Options{}, err
 	}

@@ -30,8 +30,8 @@ import (
 
 	"github.com/aio-platform/terraform-provider-aio/internal/api"
 	"github.com/aio-platform/terraform-provider-aio/internal/daemon"
-	"github.com/aio-platform/terraform-provider-aio/internal/engine/history"
 	"github.com/aio-platform/terraform-provider-aio/internal/engine/notify/email"
+	"github.com/aio-platform/terraform-provider-aio/internal/engine/retention"
 	"github.com/aio-platform/terraform-provider-aio/internal/secret"
 	"github.com/aio-platform/terraform-provider-aio/internal/store"
 )
@@ -363,7 +363,7 @@ func TestServeEgressAndCapFlags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o.HistoryAge != history.DefaultAge {
+	if o.HistoryAge != retention.DefaultRevisionAge {
 		t.Errorf("default history retention %s", o.HistoryAge)
 	}
 	if o.MaxMonitors != daemon.DefaultMaxMonitors || o.MaxProbeRate != daemon.DefaultMaxProbeRate ||

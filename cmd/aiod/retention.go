@@ -45,6 +45,10 @@ func retentionFlags(fs *flag.FlagSet) (*retentionSettings, error) {
 	fs.DurationVar(&r.floor, "audit-retention-floor", r.floor, "age below which no policy deletes or anonymizes an audit event")
 	builtin := retention.BuiltinDefaults()
 	for _, dk := range api.DataKinds {
+		if dk.Name == api.DataRevisions {
+			// The change history's age is --history-retention.
+			continue
+		}
 		name := retentionDefaultFlag(dk.Name)
 		d, err := envDuration("AIOD_"+strings.ToUpper(strings.ReplaceAll(name, "-", "_")), builtin[dk.Name])
 		if err != nil {

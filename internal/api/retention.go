@@ -34,6 +34,7 @@ const (
 	DataAlertEvents   = "alert_events"
 	DataDeliveries    = "deliveries"
 	DataAuditEvents   = "audit_events"
+	DataRevisions     = "revisions"
 )
 
 // DataKind describes one kind of data to retention: which of its fields
@@ -63,6 +64,8 @@ var DataKinds = []DataKind{
 	{Name: DataDeliveries, AnonymizeFields: []string{"error"}, EndpointScoped: true,
 		Description: "deliveries of alert events to channels and their attempts"},
 	{Name: DataAuditEvents, AnonymizeFields: []string{"actor"}, Description: "the audit trail of every change"},
+	{Name: DataRevisions, AnonymizeFields: []string{"actor"},
+		Description: "the change history: revisions of configuration objects and tombstones of deleted ones"},
 }
 
 // DataKindNames lists the names of DataKinds.

@@ -8,6 +8,7 @@ package engine
 import (
 	"context"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/netip"
 	"sync"
@@ -18,7 +19,6 @@ import (
 	"github.com/aio-platform/terraform-provider-aio/internal/engine/alerting"
 	"github.com/aio-platform/terraform-provider-aio/internal/engine/deliver"
 	"github.com/aio-platform/terraform-provider-aio/internal/engine/egress"
-	"github.com/aio-platform/terraform-provider-aio/internal/engine/history"
 	"github.com/aio-platform/terraform-provider-aio/internal/engine/metrics"
 	"github.com/aio-platform/terraform-provider-aio/internal/engine/notify"
 	"github.com/aio-platform/terraform-provider-aio/internal/engine/notify/email"
@@ -63,7 +63,9 @@ type Config struct {
 	// event (notify.DefaultGiveUpAfter, 24 h, when zero).
 	DeliveryGiveUpAfter time.Duration
 	// HistoryAge is how long revisions and tombstones of configuration
-	// objects are kept (history.DefaultAge, 400 days, when zero).
+	// objects are kept when no retention policy covers them: the built-in
+	// age of data kind revisions (retention.DefaultRevisionAge, 400 days,
+	// when zero).
 	HistoryAge time.Duration
 	// DeliveryAttemptTimeout bounds one delivery attempt
 	// (notify.DefaultAttemptTimeout when zero).
@@ -86,8 +88,6 @@ type Engine struct {
 	// defaults, prunes the results of deleted monitors and carries out
 	// erasure requests.
 	Retention *retention.Enforcer
-	// History prunes the change history (revisions and tombstones).
-	History *history.Retention
 	// Alerts evaluates the alert thresholds.
 	Alerts *alerting.Evaluator
 	// Notifiers sends over every channel type; Deliver is the outbox's
@@ -103,6 +103,14 @@ func New(cfg Config) *Engine {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.HistoryAge > 0 {
+		d := maps.Clone(cfg.RetentionDefaults)
+		if d == nil {
+			d = retention.Defaults{}
+		}
+		d[api.DataRevisions] = cfg.HistoryAge
+		cfg.RetentionDefaults = d
 	}
 	p := probe.New(probe.Config{Clock: cfg.Clock, Egress: cfg.Egress, PlaintextOK: cfg.PlaintextOK})
 	w := results.New(cfg.Store, results.Config{Clock: cfg.Clock, Logger: cfg.Logger})
@@ -122,8 +130,7 @@ func New(cfg Config) *Engine {
 	return &Engine{cfg: cfg, Metrics: m, Prober: p, Writer: w, Scheduler: s,
 		Retention: retention.New(retention.Config{Store: cfg.Store, Clock: cfg.Clock, Logger: cfg.Logger, Keyring: cfg.Keyring,
 			Interval: cfg.RetentionInterval, Defaults: cfg.RetentionDefaults, AuditFloor: cfg.AuditRetentionFloor}),
-		Alerts: a, Notifiers: reg, Deliver: dw,
-		History: history.New(cfg.Store, history.Config{Age: cfg.HistoryAge, Logger: cfg.Logger})}
+		Alerts: a, Notifiers: reg, Deliver: dw}
 }
 
 // Notify passes a configuration change to the scheduler and the alert
@@ -161,11 +168,6 @@ func (e *Engine) Run(ctx context.Context) error {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		e.pruneHistory(ctx)
-	}()
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
 		_ = e.Alerts.Run(ctx)
 	}()
 	// The delivery worker stops claiming when ctx ends and waits for its
@@ -187,24 +189,6 @@ func (e *Engine) Run(ctx context.Context) error {
 	wg.Wait()
 	e.Prober.CloseIdleConnections()
 	return err
-}
-
-// pruneHistory prunes the change history every retention.DefaultInterval. It is apart
-// from the retention enforcer because revisions are not yet a data kind
-// that retention policies cover; their age is --history-retention.
-func (e *Engine) pruneHistory(ctx context.Context) {
-	t := time.NewTicker(retention.DefaultInterval)
-	defer t.Stop()
-	for {
-		if _, err := e.History.Prune(ctx, e.cfg.Clock.Now()); err != nil && ctx.Err() == nil {
-			e.cfg.Logger.Error("prune the change history", "error", err)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
 }
 
 // tee passes the scheduler's observations to several observers.

@@ -131,6 +131,14 @@ type retentionTable struct {
 	endpoint string
 	// fields maps an anonymize field to its column.
 	fields map[string]string
+	// keep is a condition that a row must also meet to be deleted (or
+	// counted or reported as held past its age); "" for none. Change
+	// history keeps every object's newest revision while the object or its
+	// tombstone exists.
+	keep string
+	// id is the column of a row's text ID that a delete needs to remove
+	// what depends on the row; "" for none.
+	id string
 }
 
 // compositeKey is the primary key of the rollup tables.
@@ -176,6 +184,13 @@ var retentionTables = map[string][]retentionTable{
 			FROM alert_events e WHERE e.id = t.event_id)`,
 		fields: map[string]string{"error": "last_error"}}},
 	api.DataAuditEvents: {{name: "audit_events", key: "seq", time: "time", fields: map[string]string{"actor": "actor"}}},
+	// A revision goes once a newer one of its object exists; a tombstone
+	// past its age takes the object's remaining revisions with it.
+	api.DataRevisions: {
+		{name: "object_revisions", key: "rowid", time: "time", fields: map[string]string{"actor": "actor"},
+			keep: `EXISTS (SELECT 1 FROM object_revisions n WHERE n.object_id = t.object_id AND n.revision > t.revision)`},
+		{name: "object_tombstones", key: "rowid", time: "deleted_at", fields: map[string]string{"actor": "actor"}, id: "object_id"},
+	},
 }
 
 // scopeCond is the condition that a row's endpoint (expression e) is in
@@ -270,9 +285,12 @@ func (sel RetentionSelector) where(tb retentionTable, withTime bool) (string, []
 			conds, args = append(conds, `NOT (`+c+`)`), append(args, a...)
 		}
 	}
+	if tb.keep != "" && len(sel.Fields) == 0 {
+		conds = append(conds, tb.keep)
+	}
 	if sel.Actor != "" {
-		if tb.name != "audit_events" {
-			return "", nil, errors.New("only audit events are selected by actor")
+		if _, ok := tb.fields["actor"]; !ok {
+			return "", nil, fmt.Errorf("%s are not selected by actor", tb.name)
 		}
 		conds, args = append(conds, `t.actor = ?`), append(args, sel.Actor)
 	}
@@ -355,6 +373,9 @@ func keyIn(tb retentionTable, batch []batchRow) (string, []any) {
 
 func (t sqlTx) selectBatch(ctx context.Context, tb retentionTable, sel RetentionSelector, where string, args []any, limit int) ([]batchRow, error) {
 	idCol := "''"
+	if tb.id != "" {
+		idCol = "t." + tb.id
+	}
 	if tb.name == "alert_events" || tb.name == "deliveries" {
 		idCol = "t.id"
 	}
@@ -447,76 +468,116 @@ func (t sqlTx) deleteBatch(ctx context.Context, tb retentionTable, batch []batch
 		if _, err := t.exec(ctx, `DELETE FROM delivery_attempts WHERE delivery_id IN `+ids, idArgs...); err != nil {
 			return err
 		}
+	case "object_tombstones":
+		// The object is gone for good: so is the rest of its history.
+		if _, err := t.exec(ctx, `DELETE FROM object_revisions WHERE object_id IN `+ids, idArgs...); err != nil {
+			return err
+		}
 	}
 	cond, keyArgs := keyIn(tb, batch)
 	_, err := t.exec(ctx, `DELETE FROM `+tb.name+` WHERE `+cond, keyArgs...)
 	return err
 }
 
-// RetentionAnonymize anonymizes one batch of the data kind's first table.
+// RetentionAnonymize anonymizes one batch, table by table of the data
+// kind that has the fields (revisions, then tombstones), until limit rows
+// are changed.
 func (s *SQLite) RetentionAnonymize(ctx context.Context, sel RetentionSelector, limit int, pseudonym func(string) string) (map[string]int64, error) {
-	tbs, err := retentionTablesOf(sel.DataKind)
+	tbs, err := anonymizableTables(sel)
 	if err != nil {
 		return nil, err
 	}
-	tb := tbs[0]
-	cond, cols, err := sel.anonCond(tb)
-	if err != nil {
-		return nil, err
-	}
-	where, args, err := sel.where(tb, true)
-	if err != nil {
-		return nil, err
-	}
-	where = joinWhere(where, cond)
 	if limit <= 0 {
 		limit = DefaultDeleteBatch
 	}
 	out := map[string]int64{}
 	err = s.Write(ctx, func(tx Tx) error {
 		t := tx.(sqlTx)
-		batch, err := t.selectBatch(ctx, tb, sel, where, args, limit)
-		if err != nil || len(batch) == 0 {
-			return err
-		}
-		keys, keyArgs := inList(batch, func(b batchRow) any { return b.key })
-		if slices.Contains(cols, "actor") {
-			if err := t.pseudonymize(ctx, keys, keyArgs, pseudonym); err != nil {
+		left := limit
+		for _, tb := range tbs {
+			if left <= 0 {
+				break
+			}
+			n, err := t.anonymizeBatch(ctx, tb, sel, left, pseudonym, out)
+			if err != nil {
 				return err
 			}
-			cols = slices.DeleteFunc(slices.Clone(cols), func(c string) bool { return c == "actor" })
-		}
-		if len(cols) > 0 {
-			sets := make([]string, len(cols))
-			for i, c := range cols {
-				sets[i] = c + ` = CASE WHEN ` + c + ` IS NULL THEN NULL ELSE '` + api.AnonymizedText + `' END`
-			}
-			if _, err := t.exec(ctx, `UPDATE `+tb.name+` SET `+strings.Join(sets, ", ")+` WHERE `+tb.key+` IN `+keys, keyArgs...); err != nil {
-				return err
-			}
-		}
-		if tb.name == "deliveries" {
-			ids, idArgs := inList(batch, func(b batchRow) any { return b.id })
-			if _, err := t.exec(ctx, `UPDATE delivery_attempts SET error = '`+api.AnonymizedText+`'
-				WHERE error IS NOT NULL AND delivery_id IN `+ids, idArgs...); err != nil {
-				return err
-			}
-		}
-		for _, b := range batch {
-			out[b.endpoint]++
+			left -= n
 		}
 		return nil
 	})
 	return out, err
 }
 
-// pseudonymize replaces the actor of the given audit events by its
-// pseudonym, one distinct actor at a time.
-func (t sqlTx) pseudonymize(ctx context.Context, keys string, keyArgs []any, pseudonym func(string) string) error {
+// anonymizableTables are the tables of sel's data kind that have every
+// field sel anonymizes: the first table always (an unknown field is an
+// error there), the others where they have the fields.
+func anonymizableTables(sel RetentionSelector) ([]retentionTable, error) {
+	tbs, err := retentionTablesOf(sel.DataKind)
+	if err != nil {
+		return nil, err
+	}
+	out := tbs[:1]
+	for _, tb := range tbs[1:] {
+		if !slices.ContainsFunc(sel.Fields, func(f string) bool { _, ok := tb.fields[f]; return !ok }) {
+			out = append(out, tb)
+		}
+	}
+	return out, nil
+}
+
+// anonymizeBatch anonymizes at most limit rows of tb that sel selects,
+// adds them to out per endpoint and returns how many it changed.
+func (t sqlTx) anonymizeBatch(ctx context.Context, tb retentionTable, sel RetentionSelector, limit int, pseudonym func(string) string, out map[string]int64) (int, error) {
+	cond, cols, err := sel.anonCond(tb)
+	if err != nil {
+		return 0, err
+	}
+	where, args, err := sel.where(tb, true)
+	if err != nil {
+		return 0, err
+	}
+	where = joinWhere(where, cond)
+	batch, err := t.selectBatch(ctx, tb, sel, where, args, limit)
+	if err != nil || len(batch) == 0 {
+		return 0, err
+	}
+	keys, keyArgs := inList(batch, func(b batchRow) any { return b.key })
+	if slices.Contains(cols, "actor") {
+		if err := t.pseudonymize(ctx, tb, keys, keyArgs, pseudonym); err != nil {
+			return 0, err
+		}
+		cols = slices.DeleteFunc(slices.Clone(cols), func(c string) bool { return c == "actor" })
+	}
+	if len(cols) > 0 {
+		sets := make([]string, len(cols))
+		for i, c := range cols {
+			sets[i] = c + ` = CASE WHEN ` + c + ` IS NULL THEN NULL ELSE '` + api.AnonymizedText + `' END`
+		}
+		if _, err := t.exec(ctx, `UPDATE `+tb.name+` SET `+strings.Join(sets, ", ")+` WHERE `+tb.key+` IN `+keys, keyArgs...); err != nil {
+			return 0, err
+		}
+	}
+	if tb.name == "deliveries" {
+		ids, idArgs := inList(batch, func(b batchRow) any { return b.id })
+		if _, err := t.exec(ctx, `UPDATE delivery_attempts SET error = '`+api.AnonymizedText+`'
+			WHERE error IS NOT NULL AND delivery_id IN `+ids, idArgs...); err != nil {
+			return 0, err
+		}
+	}
+	for _, b := range batch {
+		out[b.endpoint]++
+	}
+	return len(batch), nil
+}
+
+// pseudonymize replaces the actor of the given rows of tb (audit events,
+// revisions) by its pseudonym, one distinct actor at a time.
+func (t sqlTx) pseudonymize(ctx context.Context, tb retentionTable, keys string, keyArgs []any, pseudonym func(string) string) error {
 	if pseudonym == nil {
 		return errors.New("anonymizing actors needs a pseudonym function")
 	}
-	rows, err := t.query(ctx, `SELECT DISTINCT actor FROM audit_events WHERE seq IN `+keys, keyArgs...)
+	rows, err := t.query(ctx, `SELECT DISTINCT actor FROM `+tb.name+` WHERE `+tb.key+` IN `+keys, keyArgs...)
 	actors, err := collect(rows, err, func(s scanner) (string, error) {
 		var a string
 		err := s.Scan(&a)
@@ -530,7 +591,7 @@ func (t sqlTx) pseudonymize(ctx context.Context, keys string, keyArgs []any, pse
 			continue
 		}
 		args := append([]any{pseudonym(a), a}, keyArgs...)
-		if _, err := t.exec(ctx, `UPDATE audit_events SET actor = ? WHERE actor = ? AND seq IN `+keys, args...); err != nil {
+		if _, err := t.exec(ctx, `UPDATE `+tb.name+` SET actor = ? WHERE actor = ? AND `+tb.key+` IN `+keys, args...); err != nil {
 			return err
 		}
 	}
@@ -551,7 +612,9 @@ func (s *SQLite) RetentionCount(ctx context.Context, sel RetentionSelector, anon
 		return nil, err
 	}
 	if anonymize {
-		tbs = tbs[:1]
+		if tbs, err = anonymizableTables(sel); err != nil {
+			return nil, err
+		}
 	}
 	out := map[string]int64{}
 	for _, tb := range tbs {

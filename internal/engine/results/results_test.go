@@ -581,16 +581,17 @@ func TestNilLoggerDiscards(t *testing.T) {
 }
 
 // TestPruneDefaultAges pins each tier's default age with results an hour
-// either side of it, and raw results either side of 24 h too, so that a
-// default changed by a day (48 h to 24 h, say) fails here: raw results
-// live 48 h, minute rollups 14 days, hour rollups 400 days.
+// either side of it, so that a default changed by an hour or more fails
+// here: raw results live 4 h, minute rollups 49 h, hour rollups 91 days
+// (the ages that fit 10,000 monitors in 10 GB, README "Storage at full
+// load").
 func TestPruneDefaultAges(t *testing.T) {
 	st := openStore(t)
 	addMonitor(t, st, "mon_a")
 	now := time.Date(2026, time.June, 1, 0, 0, 0, 0, time.UTC)
 	day := 24 * time.Hour
-	ages := []time.Duration{23 * time.Hour, 25 * time.Hour, 47 * time.Hour, 49 * time.Hour,
-		14*day - time.Hour, 14*day + time.Hour, 400*day - time.Hour, 400*day + time.Hour}
+	ages := []time.Duration{3 * time.Hour, 5 * time.Hour, 48 * time.Hour, 50 * time.Hour,
+		91*day - time.Hour, 91*day + time.Hour}
 	var rs []api.ProbeResult
 	for _, age := range ages {
 		rs = append(rs, result("mon_a", now.Add(-age)))
@@ -602,7 +603,7 @@ func TestPruneDefaultAges(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Raw: everything past 48 h. Minute: past 14 days. Hour: past 400.
+	// Raw: everything past 4 h. Minute: past 49 h. Hour: past 91 days.
 	if want := (results.Pruned{Raw: 5, Minute: 3, Hour: 1}); got != want {
 		t.Errorf("Prune with the default ages deleted %+v, want %+v", got, want)
 	}
@@ -615,11 +616,11 @@ func TestPruneDefaultAges(t *testing.T) {
 		left = append(left, now.Sub(r.Time))
 	}
 	slices.Sort(left)
-	if want := ages[:3]; !slices.Equal(left, want) {
-		t.Errorf("raw results left are %v old, want %v (those younger than 48 h)", left, want)
+	if want := ages[:1]; !slices.Equal(left, want) {
+		t.Errorf("raw results left are %v old, want %v (those younger than 4 h)", left, want)
 	}
-	if results.DefaultRawAge != 48*time.Hour {
-		t.Errorf("DefaultRawAge = %s, the README promises 48h", results.DefaultRawAge)
+	if results.DefaultRawAge != 4*time.Hour {
+		t.Errorf("DefaultRawAge = %s, the README promises 4h", results.DefaultRawAge)
 	}
 }
 
@@ -661,7 +662,11 @@ func TestDroppedResultsWarnAtMostEvery10s(t *testing.T) {
 	clk := clock.NewFake(base)
 	var logs strings.Builder
 	w := results.New(openStore(t), results.Config{Buffer: 1, Clock: clk, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
-	w.Record(result("mon_a", base)) // fills the queue
+	// A full queue holds the caller rather than dropping (backpressure):
+	// only a result recorded after Close is dropped.
+	if err := w.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
 	for range 3 {
 		w.Record(result("mon_a", base)) // dropped
 	}

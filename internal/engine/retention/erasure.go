@@ -84,9 +84,18 @@ func (e *Enforcer) erase(ctx context.Context, req *api.ErasureRequest) {
 			}
 		}
 	case req.Actor != nil:
-		sel := store.RetentionSelector{DataKind: api.DataAuditEvents, Before: before, Actor: *req.Actor, Fields: []string{"actor"}}
+		// The actor is in the audit trail and in the change history
+		// (who wrote each revision, who deleted each object).
 		pf := e.pseudonymFunc(ctx)
-		req.Anonymized, err = e.batches(ctx, func() (map[string]int64, error) { return e.st.RetentionAnonymize(ctx, sel, e.cfg.Batch, pf) })
+		for _, kind := range []string{api.DataAuditEvents, api.DataRevisions} {
+			sel := store.RetentionSelector{DataKind: kind, Before: before, Actor: *req.Actor, Fields: []string{"actor"}}
+			var n int64
+			n, err = e.batches(ctx, func() (map[string]int64, error) { return e.st.RetentionAnonymize(ctx, sel, e.cfg.Batch, pf) })
+			req.Anonymized += n
+			if err != nil {
+				break
+			}
+		}
 		if pf != nil {
 			// The receipt keeps the pseudonym, never the name it erased.
 			p := pf(*req.Actor)

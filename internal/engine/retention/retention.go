@@ -53,6 +53,10 @@ const (
 	DefaultBatch = 500
 	// DefaultAuditFloor is the age below which no audit event is deleted.
 	DefaultAuditFloor = 400 * 24 * time.Hour
+	// DefaultRevisionAge keeps the change history (revisions past each
+	// object's newest, and tombstones) for 400 days, as aiod's
+	// --history-retention does by default.
+	DefaultRevisionAge = 400 * 24 * time.Hour
 )
 
 // Defaults are the built-in ages of the data that no delete policy
@@ -72,6 +76,7 @@ func BuiltinDefaults() Defaults {
 		api.DataAlertEvents:   0,
 		api.DataDeliveries:    0,
 		api.DataAuditEvents:   0,
+		api.DataRevisions:     DefaultRevisionAge,
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -700,5 +701,97 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// addHistory writes the change history of two objects: ep_pub with three
+// revisions (30, 20 and 10 days old, the last by alice-token), and a
+// deleted monitor mon_gone with two revisions (40 and 35 days old) and a
+// tombstone (deleted 30 days ago).
+func (f *fixture) addHistory() {
+	f.t.Helper()
+	now := f.clock.Now()
+	day := 24 * time.Hour
+	snap := json.RawMessage(`{"name":"x"}`)
+	err := f.st.Write(f.t.Context(), func(tx store.Tx) error {
+		for i, age := range []time.Duration{30 * day, 20 * day, 10 * day} {
+			actor := "ops-token"
+			if i == 2 {
+				actor = "alice-token"
+			}
+			if err := tx.InsertRevision(f.t.Context(), api.Revision{ObjectKind: api.KindEndpoint, ObjectID: "ep_pub", Revision: int64(i + 1),
+				Time: now.Add(-age), Actor: actor, ActorRole: api.RoleEditor, Action: api.ActionUpdate, Object: snap}); err != nil {
+				return err
+			}
+		}
+		for i, age := range []time.Duration{40 * day, 35 * day} {
+			if err := tx.InsertRevision(f.t.Context(), api.Revision{ObjectKind: api.KindMonitor, ObjectID: "mon_gone", Revision: int64(i + 1),
+				Time: now.Add(-age), Actor: "alice-token", ActorRole: api.RoleEditor, Action: api.ActionUpdate, Object: snap}); err != nil {
+				return err
+			}
+		}
+		return tx.InsertTombstone(f.t.Context(), api.Tombstone{ObjectKind: api.KindMonitor, ObjectID: "mon_gone", Name: "gone", Revision: 2,
+			DeletedAt: now.Add(-30 * day), Actor: "alice-token", ActorRole: api.RoleEditor, Object: snap})
+	})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+// TestRevisionsAreADataKind: a policy on the change history deletes the
+// revisions past its age except each live object's newest, and a
+// tombstone past its age with the rest of its object's history; the
+// built-in age (400 days) keeps all of it; an actor's erasure
+// pseudonymizes the actor in revisions and tombstones too.
+func TestRevisionsAreADataKind(t *testing.T) {
+	f := newFixture(t)
+	f.addHistory()
+	revs := func(id string) int { return f.count(`SELECT COUNT(*) FROM object_revisions WHERE object_id = ?`, id) }
+	f.pass()
+	if revs("ep_pub") != 3 || revs("mon_gone") != 2 || f.count(`SELECT COUNT(*) FROM object_tombstones`) != 1 {
+		t.Fatalf("the built-in 400 days deleted history: ep_pub %d, mon_gone %d revisions", revs("ep_pub"), revs("mon_gone"))
+	}
+
+	f.policy(api.RetentionPolicy{Name: "history-15d", DataKind: api.DataRevisions, MaxAge: "360h", Action: api.RetentionDelete})
+	rep := f.pass()
+	// ep_pub: revisions 1 and 2 go (older than 15 days, newer ones exist);
+	// revision 3 stays. mon_gone: its tombstone is 30 days old, so it goes
+	// with both revisions (one of them counted as a revision past its age,
+	// the other with the tombstone).
+	if got := revs("ep_pub"); got != 1 {
+		t.Errorf("ep_pub keeps %d revisions, want its newest only", got)
+	}
+	if n := f.count(`SELECT revision FROM object_revisions WHERE object_id = 'ep_pub'`); n != 3 {
+		t.Errorf("ep_pub kept revision %d, want 3", n)
+	}
+	if revs("mon_gone") != 0 || f.count(`SELECT COUNT(*) FROM object_tombstones`) != 0 {
+		t.Errorf("the deleted monitor keeps %d revisions and %d tombstones, want none", revs("mon_gone"), f.count(`SELECT COUNT(*) FROM object_tombstones`))
+	}
+	if len(rep.Runs) != 1 || rep.Runs[0].Deleted < 3 {
+		t.Errorf("run = %+v, want at least 3 deleted", rep.Runs)
+	}
+
+	// An actor's erasure reaches the history.
+	f2 := newFixture(t)
+	f2.addHistory()
+	actor := "alice-token"
+	if err := f2.st.Write(t.Context(), func(tx store.Tx) error {
+		return tx.InsertErasureRequest(t.Context(), api.ErasureRequest{ID: "era_h", Actor: &actor, State: api.ErasurePending,
+			RequestedBy: "admin", CreatedAt: f2.clock.Now()})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f2.enf.ProcessErasures(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if n := f2.count(`SELECT COUNT(*) FROM object_revisions WHERE actor = 'alice-token'`) +
+		f2.count(`SELECT COUNT(*) FROM object_tombstones WHERE actor = 'alice-token'`); n != 0 {
+		t.Errorf("%d history rows still name alice-token after her erasure", n)
+	}
+	if n := f2.count(`SELECT COUNT(*) FROM object_revisions WHERE actor LIKE ?`, api.PseudonymPrefix+"%"); n != 3 {
+		t.Errorf("%d revisions carry a pseudonym, want alice's 3", n)
+	}
+	if n := f2.count(`SELECT COUNT(*) FROM object_revisions WHERE actor = 'ops-token'`); n != 2 {
+		t.Errorf("ops-token's revisions = %d, want 2 untouched", n)
 	}
 }
