@@ -208,9 +208,38 @@ var errHistogram = errors.New("stats: malformed histogram")
 // UnmarshalBinary replaces h with the histogram encoded in b.
 func (h *Histogram) UnmarshalBinary(b []byte) error {
 	*h = Histogram{}
+	return h.MergeBinary(b)
+}
+
+// MergeBinary adds the histogram encoded in b (MarshalBinary) to h, as
+// UnmarshalBinary and Merge would, without making the decoded histogram:
+// reading a window merges hundreds of stored rollups per monitor. When b
+// is malformed, h is left as it was.
+func (h *Histogram) MergeBinary(b []byte) error {
 	if len(b) == 0 {
 		return nil // an empty histogram stored as an empty blob
 	}
+	if err := checkBinary(b); err != nil {
+		return err
+	}
+	_ = decodeBinary(b, func(floor uint64) { h.floor += floor; h.count += floor }, func(i int32, c uint64) {
+		if h.buckets == nil {
+			h.buckets = map[int32]uint64{}
+		}
+		h.buckets[i] += c
+		h.count += c
+	})
+	return nil
+}
+
+// checkBinary validates an encoded histogram without keeping anything.
+func checkBinary(b []byte) error {
+	return decodeBinary(b, func(uint64) {}, func(int32, uint64) {})
+}
+
+// decodeBinary walks an encoded histogram (MarshalBinary), calling floor
+// once and bucket for every bucket, and reports a malformed encoding.
+func decodeBinary(b []byte, floorFn func(uint64), bucket func(int32, uint64)) error {
 	if b[0] != histogramVersion {
 		return fmt.Errorf("%w: version %d", errHistogram, b[0])
 	}
@@ -234,10 +263,7 @@ func (h *Histogram) UnmarshalBinary(b []byte) error {
 	if nb > uint64(len(b)) { // every bucket takes at least 2 bytes
 		return errHistogram
 	}
-	out := Histogram{floor: floor, count: floor}
-	if nb > 0 {
-		out.buckets = make(map[int32]uint64, nb)
-	}
+	floorFn(floor)
 	prev := int64(0)
 	for k := uint64(0); k < nb; k++ {
 		d, n := binary.Varint(b)
@@ -254,12 +280,10 @@ func (h *Histogram) UnmarshalBinary(b []byte) error {
 			return errHistogram
 		}
 		prev = i
-		out.buckets[int32(i)] = c
-		out.count += c
+		bucket(int32(i), c)
 	}
 	if len(b) != 0 {
 		return errHistogram
 	}
-	*h = out
 	return nil
 }

@@ -44,6 +44,13 @@ type ResultStore interface {
 	// same tiers and edges) but with a few queries for all of them, in one
 	// read transaction. A monitor without results has a zero rollup.
 	WindowRollups(ctx context.Context, monitorIDs []string, from, to time.Time) (map[string]*stats.Rollup, error)
+	// WindowCounts is WindowRollups without the latencies: every count of
+	// each rollup (probes, outcomes, retried, missed, bytes) as
+	// WindowRollups returns it, with LatencySumMS and Latency left zero.
+	// The figures that are counts (availability, error, retry and burn
+	// rates, probes per minute) need no more, and the database sums the
+	// rollup rows instead of handing each one over with its histogram.
+	WindowCounts(ctx context.Context, monitorIDs []string, from, to time.Time) (map[string]*stats.Rollup, error)
 	// LatestOutcomes returns the outcomes of a monitor's latest n raw
 	// results (at most MaxLatestOutcomes), newest first, with their times:
 	// what consecutive_failures is counted from.
@@ -440,6 +447,17 @@ func nullFloatPtr(f sql.NullFloat64) *float64 {
 // the window's plan once, then each segment for up to rollupRowsPerRead
 // monitors per query.
 func (s *SQLite) WindowRollups(ctx context.Context, monitorIDs []string, from, to time.Time) (map[string]*stats.Rollup, error) {
+	return s.windowRollups(ctx, monitorIDs, from, to, true)
+}
+
+// WindowCounts reads as WindowRollups does, but has SQLite sum the rollup
+// tiers' counts per monitor (one row per monitor and segment instead of
+// one per bucket, and no histogram to decode).
+func (s *SQLite) WindowCounts(ctx context.Context, monitorIDs []string, from, to time.Time) (map[string]*stats.Rollup, error) {
+	return s.windowRollups(ctx, monitorIDs, from, to, false)
+}
+
+func (s *SQLite) windowRollups(ctx context.Context, monitorIDs []string, from, to time.Time, latencies bool) (map[string]*stats.Rollup, error) {
 	out := make(map[string]*stats.Rollup, len(monitorIDs))
 	ids := make([]string, 0, len(monitorIDs))
 	for _, id := range monitorIDs {
@@ -472,7 +490,7 @@ func (s *SQLite) WindowRollups(ctx context.Context, monitorIDs []string, from, t
 			}
 			args = append(args, fmtTime(seg.from), fmtTime(seg.to))
 			if seg.tier == TierRaw {
-				if err := r.rawRollups(ctx, in, args, out); err != nil {
+				if err := r.rawRollups(ctx, in, args, out, latencies); err != nil {
 					return nil, err
 				}
 				continue
@@ -481,24 +499,77 @@ func (s *SQLite) WindowRollups(ctx context.Context, monitorIDs []string, from, t
 			if seg.tier == TierHour {
 				table = "rollups_hour"
 			}
-			parts, err := r.readRollups(ctx, `SELECT `+rollupColumns+` FROM `+table+`
-				WHERE monitor_id IN (`+in+`) AND bucket_start >= ? AND bucket_start < ?`, args...)
+			where := ` FROM ` + table + ` WHERE monitor_id IN (` + in + `) AND bucket_start >= ? AND bucket_start < ?`
+			if latencies {
+				err = r.mergeRollupRows(ctx, `SELECT `+rollupColumns+where, args, out)
+			} else {
+				err = r.sumRollupRows(ctx, `SELECT monitor_id, SUM(probes), SUM(up), SUM(degraded), SUM(down), SUM(retried),
+					SUM(missed), SUM(bytes)`+where+` GROUP BY monitor_id`, args, out)
+			}
 			if err != nil {
 				return nil, err
-			}
-			for k, p := range parts {
-				if ru := out[k.monitorID]; ru != nil {
-					ru.Merge(p)
-				}
 			}
 		}
 	}
 	return out, nil
 }
 
+// mergeRollupRows merges each rollup row selected (rollupColumns) into
+// its monitor's rollup in out, decoding the histogram straight into it.
+func (r sqlReader) mergeRollupRows(ctx context.Context, q string, args []any, out map[string]*stats.Rollup) error {
+	rows, err := r.query(ctx, q, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			part       stats.Rollup
+			id, bucket string
+			hist       sql.RawBytes
+		)
+		if err := rows.Scan(&id, &bucket, &part.Probes, &part.Up, &part.Degraded, &part.Down, &part.Retried, &part.Missed,
+			&part.Bytes, &part.LatencySumMS, &hist); err != nil {
+			return err
+		}
+		ru := out[id]
+		if ru == nil {
+			continue
+		}
+		if err := ru.Latency.MergeBinary(hist); err != nil {
+			return fmt.Errorf("rollup %s %s: %w", id, bucket, err)
+		}
+		ru.Merge(&part)
+	}
+	return rows.Err()
+}
+
+// sumRollupRows adds the per-monitor sums selected (monitor_id and the
+// seven counts) to out.
+func (r sqlReader) sumRollupRows(ctx context.Context, q string, args []any, out map[string]*stats.Rollup) error {
+	rows, err := r.query(ctx, q, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			part stats.Rollup
+			id   string
+		)
+		if err := rows.Scan(&id, &part.Probes, &part.Up, &part.Degraded, &part.Down, &part.Retried, &part.Missed, &part.Bytes); err != nil {
+			return err
+		}
+		if ru := out[id]; ru != nil {
+			ru.Merge(&part)
+		}
+	}
+	return rows.Err()
+}
+
 // rawRollups adds the raw results and missed runs of the monitors of the IN
 // list in with from <= time < to (the last two args) to out.
-func (r sqlReader) rawRollups(ctx context.Context, in string, args []any, out map[string]*stats.Rollup) error {
+func (r sqlReader) rawRollups(ctx context.Context, in string, args []any, out map[string]*stats.Rollup, latencies bool) error {
 	rows, err := r.query(ctx, `SELECT monitor_id, outcome, attempts, latency_ms, bytes_received FROM probe_results
 		WHERE monitor_id IN (`+in+`) AND time >= ? AND time < ?`, args...)
 	if err != nil {
@@ -511,7 +582,11 @@ func (r sqlReader) rawRollups(ctx context.Context, in string, args []any, out ma
 			return err
 		}
 		if ru := out[res.MonitorID]; ru != nil {
-			ru.Add(res)
+			if latencies {
+				ru.Add(res)
+			} else {
+				ru.AddCounts(res)
+			}
 		}
 	}
 	if err := rows.Err(); err != nil {

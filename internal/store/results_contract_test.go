@@ -931,6 +931,23 @@ func testResultsWindowRollups(t *testing.T, open func(t *testing.T) Store) {
 					t.Errorf("%s: %s over [%s, %s): got %+v, want %+v", when, id, w[0], w[1], *g, want)
 				}
 			}
+			// WindowCounts: the same counts, summed by the store, and
+			// no latencies.
+			counts, err := s.WindowCounts(t.Context(), []string{resA, resB, "mon_none", resA}, w[0], w[1])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(counts) != 3 {
+				t.Fatalf("%s: %d counts for 3 monitors", when, len(counts))
+			}
+			for _, id := range []string{resA, resB, "mon_none"} {
+				want := *got[id]
+				want.LatencySumMS, want.Latency = 0, stats.Histogram{}
+				if c := counts[id]; c.Probes != want.Probes || c.Up != want.Up || c.Degraded != want.Degraded || c.Down != want.Down ||
+					c.Retried != want.Retried || c.Missed != want.Missed || c.Bytes != want.Bytes || c.LatencySumMS != 0 || c.Latency.Count() != 0 {
+					t.Errorf("%s: counts of %s over [%s, %s): got %+v, want %+v", when, id, w[0], w[1], *c, want)
+				}
+			}
 		}
 	}
 	check("all tiers")

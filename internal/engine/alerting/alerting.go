@@ -724,14 +724,26 @@ type reader struct {
 
 // prefetch reads every window the entries need, all monitors of one
 // window length together (a few queries each instead of several per
-// monitor).
+// monitor). Only the latency metrics need a window's latencies; for the
+// others (counts: availability, error and retry rates, probes per minute,
+// burn rates) the store sums the rollups itself (WindowCounts), which
+// costs a fraction of handing over every minute's rollup with its
+// histogram.
 func (r *reader) prefetch(ctx context.Context, entries map[string]*entry) error {
-	need := map[time.Duration][]string{}
-	add := func(w time.Duration, mons []string) {
+	type need struct{ latencies, counts []string }
+	byWindow := map[time.Duration]*need{}
+	latency := map[rollupKey]bool{}
+	add := func(w time.Duration, mons []string, lat bool) {
 		for _, id := range mons {
-			if _, ok := r.rollups[rollupKey{id, w}]; !ok {
-				r.rollups[rollupKey{id, w}] = nil
-				need[w] = append(need[w], id)
+			k := rollupKey{id, w}
+			if lat {
+				latency[k] = true
+			}
+			if _, ok := r.rollups[k]; !ok {
+				r.rollups[k] = nil
+				if byWindow[w] == nil {
+					byWindow[w] = &need{}
+				}
 			}
 		}
 	}
@@ -739,24 +751,54 @@ func (r *reader) prefetch(ctx context.Context, entries map[string]*entry) error 
 		mons := r.snap.monitorsOf(&en.thr)
 		switch {
 		case en.rule.Metric.Windowed():
-			add(en.rule.Window, mons)
+			add(en.rule.Window, mons, needsLatencies(en.rule.Metric))
 		case en.rule.Metric == alert.ErrorBudgetBurnRate:
 			for _, p := range en.rule.Windows() {
-				add(p.Long, mons)
-				add(p.Short, mons)
+				add(p.Long, mons, false)
+				add(p.Short, mons, false)
 			}
 		}
 	}
-	for w, mons := range need {
-		got, err := r.st.WindowRollups(ctx, mons, r.now.Add(-w), r.now)
-		if err != nil {
-			return err
+	for k := range r.rollups {
+		n := byWindow[k.window]
+		if n == nil {
+			continue
 		}
-		for _, id := range mons {
-			r.rollups[rollupKey{id, w}] = got[id]
+		if latency[k] {
+			n.latencies = append(n.latencies, k.monitorID)
+		} else {
+			n.counts = append(n.counts, k.monitorID)
+		}
+	}
+	for w, n := range byWindow {
+		for _, part := range []struct {
+			mons []string
+			read func(context.Context, []string, time.Time, time.Time) (map[string]*stats.Rollup, error)
+		}{{n.latencies, r.st.WindowRollups}, {n.counts, r.st.WindowCounts}} {
+			if len(part.mons) == 0 {
+				continue
+			}
+			slices.Sort(part.mons)
+			got, err := part.read(ctx, part.mons, r.now.Add(-w), r.now)
+			if err != nil {
+				return err
+			}
+			for _, id := range part.mons {
+				r.rollups[rollupKey{id, w}] = got[id]
+			}
 		}
 	}
 	return nil
+}
+
+// needsLatencies tells whether a windowed metric is computed from the
+// latencies (the histogram and the latency sum) and not only from counts.
+func needsLatencies(m alert.Metric) bool {
+	switch m {
+	case alert.LatencyAvgMS, alert.LatencyP95MS, alert.LatencyP99MS:
+		return true
+	}
+	return false
 }
 
 // rollup returns the merged rollup of the monitors over [now-window, now).
