@@ -803,8 +803,15 @@ func TestResultWindowPlan(t *testing.T) {
 			seg(TierMinute, resAt(0, 1, 0, 0), resAt(0, 5, 0, 0)),
 			seg(TierRaw, resAt(0, 5, 0, 0), resAt(0, 5, 20, 0)),
 		}},
-		{"48h is not long", resAt(0, 0, 0, 0), resAt(48, 0, 0, 0), zero, zero,
-			[]resultSegment{seg(TierMinute, resAt(0, 0, 0, 0), resAt(48, 0, 0, 0))}},
+		{"whole hours", resAt(0, 0, 0, 0), resAt(48, 0, 0, 0), zero, zero,
+			[]resultSegment{seg(TierHour, resAt(0, 0, 0, 0), resAt(48, 0, 0, 0))}},
+		{"six hours, ragged", resAt(0, 20, 10, 0), resAt(6, 20, 10, 0), zero, zero, []resultSegment{
+			seg(TierRaw, resAt(0, 20, 10, 0), resAt(0, 21, 0, 0)),
+			seg(TierMinute, resAt(0, 21, 0, 0), resAt(1, 0, 0, 0)),
+			seg(TierHour, resAt(1, 0, 0, 0), resAt(6, 0, 0, 0)),
+			seg(TierMinute, resAt(6, 0, 0, 0), resAt(6, 20, 0, 0)),
+			seg(TierRaw, resAt(6, 20, 0, 0), resAt(6, 20, 10, 0)),
+		}},
 		{"long", resAt(0, 30, 10, 0), resAt(72, 10, 20, 0), zero, zero, []resultSegment{
 			seg(TierRaw, resAt(0, 30, 10, 0), resAt(0, 31, 0, 0)),
 			seg(TierMinute, resAt(0, 31, 0, 0), resAt(1, 0, 0, 0)),
@@ -826,10 +833,22 @@ func TestResultWindowPlan(t *testing.T) {
 		{"empty", resAt(1, 0, 0, 0), resAt(1, 0, 0, 0), zero, zero, nil},
 		{"reversed", resAt(2, 0, 0, 0), resAt(1, 0, 0, 0), zero, zero, nil},
 	} {
-		got := planWindow(tc.from, tc.to, tc.rawHorizon, tc.minHz)
+		got := planWindow(tc.from, tc.to, tc.rawHorizon, tc.minHz, zero)
 		if !reflect.DeepEqual(got, tc.want) {
 			t.Errorf("%s:\n got %v\nwant %v", tc.name, got, tc.want)
 		}
+	}
+	// Hours before the hour horizon are read as minutes.
+	got := planWindow(resAt(0, 20, 10, 0), resAt(6, 20, 10, 0), zero, zero, resAt(2, 30, 0, 0))
+	want := []resultSegment{
+		seg(TierRaw, resAt(0, 20, 10, 0), resAt(0, 21, 0, 0)),
+		seg(TierMinute, resAt(0, 21, 0, 0), resAt(3, 0, 0, 0)),
+		seg(TierHour, resAt(3, 0, 0, 0), resAt(6, 0, 0, 0)),
+		seg(TierMinute, resAt(6, 0, 0, 0), resAt(6, 20, 0, 0)),
+		seg(TierRaw, resAt(6, 20, 0, 0), resAt(6, 20, 10, 0)),
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("hour horizon inside:\n got %v\nwant %v", got, want)
 	}
 }
 

@@ -11,8 +11,9 @@ import (
 
 // Default ages of the result tiers, until retention policies exist. Raw
 // results serve the edges of windows and the results listing; minute
-// rollups serve windows up to store.LongWindow; hour rollups serve the
-// rest (a status window is at most api.MaxStatusWindow, 90 days).
+// rollups serve the whole minutes at the edges of windows (and the windows
+// shorter than an hour); hour rollups serve the whole hours of windows (a
+// status window is at most api.MaxStatusWindow, 90 days).
 const (
 	// DefaultRawAge keeps raw results and missed runs for 48 hours.
 	DefaultRawAge = 48 * time.Hour
