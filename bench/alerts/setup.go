@@ -42,7 +42,9 @@ func failing(i int) bool { return i%10 < 4 && (i/10)%4 == 0 }
 
 // pendingFor spreads the failing thresholds' pending_for over 0s, 10s and
 // 30s (multiples of the 10 s tick, as people write them).
-func pendingFor(i int) time.Duration { return []time.Duration{0, 10 * time.Second, 30 * time.Second}[(i/20)%3] }
+func pendingFor(i int) time.Duration {
+	return []time.Duration{0, 10 * time.Second, 30 * time.Second}[(i/20)%3]
+}
 
 func monitorID(i int) string   { return fmt.Sprintf("%sbench%06d", api.PrefixMonitor, i) }
 func thresholdID(i int) string { return fmt.Sprintf("%sbench%06d", api.PrefixThreshold, i) }
