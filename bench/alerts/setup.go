@@ -3,8 +3,8 @@ package main
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
-	"strings"
 	"time"
 
 	_ "modernc.org/sqlite" // seeding the history (the store registers it too)
@@ -185,68 +185,27 @@ func insertThresholds(ctx context.Context, st store.Store, o options) error {
 // seedHistory gives every monitor the rollups an aiod that has run for
 // days holds, so that each tick reads what it reads in production: the
 // minute rollups of the last 15 minutes (the longest window of their
-// thresholds) for every monitor, and for the
-// burn-rate monitors those of the last six hours, the hour rollups of
-// the last 73 hours and the minute rollups at the far edge of the 3-day
-// window. Every bucket is healthy: six probes a minute, all up, 1 ms.
+// thresholds) for every monitor, and for the burn-rate monitors those of
+// the last six hours, the hour rollups of the last 73 hours and the
+// minute rollups at the far edge of the 3-day window (two hours of them,
+// in case the run crosses an hour). Every bucket is healthy: six probes a
+// minute, all up, 1 ms.
 //
 // The rows are written with SQL, as WriteResults would leave them, because
 // producing days of raw results through the engine would take days (or
-// hours of writes); the store reads them through its own queries.
+// hours of writes); the store reads them through its own queries. They are
+// made inside SQLite (a recursive CTE of buckets crossed with the
+// monitors), bucket by bucket, every monitor's row of a bucket together,
+// as the results writer stores them: a monitor's rows are spread over the
+// table as in production, not packed together.
 func seedHistory(ctx context.Context, path string, o options, now time.Time) (int64, error) {
-	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(wal)&_pragma=synchronous(normal)")
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)&_pragma=synchronous(normal)")
 	if err != nil {
 		return 0, err
 	}
 	defer db.Close()
 	db.SetMaxOpenConns(1)
 	minute, hour := now.Truncate(time.Minute), now.Truncate(time.Hour)
-	var rows int64
-	insert := func(table string, ids []string, from, to time.Time, step time.Duration) error {
-		n := int64(step / o.interval)
-		var h stats.Histogram
-		h.AddN(1, uint64(n))
-		b := h.Marshal()
-		const perStmt = 200
-		tx, err := db.BeginTx(ctx, nil)
-		if err != nil {
-			return err
-		}
-		defer func() { _ = tx.Rollback() }()
-		const cols = 7
-		args := make([]any, 0, perStmt*cols)
-		flush := func() error {
-			if len(args) == 0 {
-				return nil
-			}
-			k := len(args) / cols
-			q := `INSERT INTO ` + table + ` (monitor_id, bucket_start, probes, up, degraded, down, retried, missed, bytes, latency_sum_ms, histogram) VALUES ` +
-				strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, 0, 0, 0, 0, ?, ?, ?), ", k), ", ")
-			if _, err := tx.ExecContext(ctx, q, args...); err != nil {
-				return err
-			}
-			rows += int64(k)
-			args = args[:0]
-			return nil
-		}
-		// Bucket by bucket, every monitor's row of a bucket together,
-		// as the results writer stores them: a monitor's rows are spread
-		// over the table as in production, not packed together.
-		for t := from; t.Before(to); t = t.Add(step) {
-			for _, id := range ids {
-				args = append(args, id, t.UTC().Format(storeTimeFormat), n, n, n*int64(len(targetBody)), float64(n), b)
-				if len(args) == perStmt*cols {
-					if err := flush(); err != nil {
-						return err
-					}
-				}
-			}
-		}
-		if err := flush(); err != nil {
-			return err
-		}
-		return tx.Commit()
-	}
 	var all, burn []string
 	for i := range o.monitors {
 		all = append(all, monitorID(i))
@@ -255,7 +214,8 @@ func seedHistory(ctx context.Context, path string, o options, now time.Time) (in
 		}
 	}
 	const days3 = 72 * time.Hour
-	steps := []struct {
+	var rows int64
+	for _, sp := range []struct {
 		table    string
 		ids      []string
 		from, to time.Time
@@ -263,13 +223,29 @@ func seedHistory(ctx context.Context, path string, o options, now time.Time) (in
 	}{
 		{"rollups_minute", all, minute.Add(-15 * time.Minute), minute, time.Minute},
 		{"rollups_minute", burn, minute.Add(-6 * time.Hour), minute.Add(-15 * time.Minute), time.Minute},
-		{"rollups_minute", burn, hour.Add(-days3 - time.Hour), hour.Add(-days3 + time.Hour), time.Minute},
+		{"rollups_minute", burn, hour.Add(-days3), hour.Add(-days3 + 2*time.Hour), time.Minute},
 		{"rollups_hour", burn, hour.Add(-days3 - time.Hour), hour, time.Hour},
-	}
-	for _, s := range steps {
-		if err := insert(s.table, s.ids, s.from, s.to, s.step); err != nil {
-			return rows, fmt.Errorf("seed %s: %w", s.table, err)
+	} {
+		n := int64(sp.step / o.interval)
+		var h stats.Histogram
+		h.AddN(1, uint64(n))
+		ids, err := json.Marshal(sp.ids)
+		if err != nil {
+			return rows, err
 		}
+		res, err := db.ExecContext(ctx, `INSERT INTO `+sp.table+` (monitor_id, bucket_start, probes, up, degraded, down, retried,
+			missed, bytes, latency_sum_ms, histogram)
+			WITH RECURSIVE t(b) AS (SELECT ? UNION ALL SELECT b + ? FROM t WHERE b + ? < ?),
+			m(id) AS (SELECT value FROM json_each(?))
+			SELECT m.id, strftime('%Y-%m-%dT%H:%M:%S', t.b, 'unixepoch') || '.000000Z', ?, ?, 0, 0, 0, 0, ?, ?, ?
+			FROM t CROSS JOIN m ORDER BY t.b, m.id`,
+			sp.from.Unix(), int64(sp.step/time.Second), int64(sp.step/time.Second), sp.to.Unix(), string(ids),
+			n, n, n*int64(len(targetBody)), float64(n), h.Marshal())
+		if err != nil {
+			return rows, fmt.Errorf("seed %s: %w", sp.table, err)
+		}
+		k, _ := res.RowsAffected()
+		rows += k
 	}
 	return rows, nil
 }

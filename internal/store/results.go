@@ -55,6 +55,10 @@ type ResultStore interface {
 	// results (at most MaxLatestOutcomes), newest first, with their times:
 	// what consecutive_failures is counted from.
 	LatestOutcomes(ctx context.Context, monitorID string, n int) ([]OutcomeAt, error)
+	// LatestOutcomesOf is LatestOutcomes for several monitors, read in
+	// one read transaction with a few queries: each monitor's latest n
+	// outcomes, newest first (none for a monitor without results).
+	LatestOutcomesOf(ctx context.Context, monitorIDs []string, n int) (map[string][]OutcomeAt, error)
 	// DeleteResultsBefore deletes at most limit rows (DefaultDeleteBatch
 	// when limit <= 0) of one tier (TierRaw, TierMinute or TierHour) older
 	// than before, and returns how many it deleted. A caller deletes in
@@ -636,6 +640,87 @@ func (s *SQLite) LatestOutcomes(ctx context.Context, monitorID string, n int) ([
 		o.Time, err = parseTime(tm)
 		return o, err
 	})
+}
+
+// latestPerQuery is how many monitors one LatestOutcomesOf query reads.
+const latestPerQuery = 64
+
+// LatestOutcomesOf reads, per query, latestPerQuery monitors' latest
+// outcomes as a UNION ALL of the single-monitor query (each one still
+// reads the index on (monitor_id, time) backwards and stops after n), so
+// that thousands of monitors cost a few dozen statements, not thousands.
+func (s *SQLite) LatestOutcomesOf(ctx context.Context, monitorIDs []string, n int) (map[string][]OutcomeAt, error) {
+	n = min(max(n, 1), MaxLatestOutcomes)
+	out := make(map[string][]OutcomeAt, len(monitorIDs))
+	ids := make([]string, 0, len(monitorIDs))
+	for _, id := range monitorIDs {
+		if _, ok := out[id]; !ok {
+			out[id] = nil
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	tx, err := s.reader.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = tx.Rollback() }()
+	r := sqlReader{q: tx, d: s.d}
+	type row struct {
+		o   OutcomeAt
+		seq int64
+	}
+	for chunk := range slices.Chunk(ids, latestPerQuery) {
+		parts := make([]string, len(chunk))
+		args := make([]any, 0, 2*len(chunk))
+		for i, id := range chunk {
+			parts[i] = `SELECT * FROM (SELECT monitor_id, time, seq, outcome FROM probe_results WHERE monitor_id = ?
+				ORDER BY time DESC, seq DESC LIMIT ?)`
+			args = append(args, id, n)
+		}
+		rows, err := r.query(ctx, strings.Join(parts, " UNION ALL "), args...)
+		if err != nil {
+			return nil, err
+		}
+		got := map[string][]row{}
+		for rows.Next() {
+			var (
+				id, tm string
+				rw     row
+			)
+			if err := rows.Scan(&id, &tm, &rw.seq, &rw.o.Outcome); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			if rw.o.Time, err = parseTime(tm); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			got[id] = append(got[id], rw)
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, err
+		}
+		// A compound query's order is not guaranteed: newest first again.
+		for id, rs := range got {
+			slices.SortFunc(rs, func(a, b row) int {
+				if c := b.o.Time.Compare(a.o.Time); c != 0 {
+					return c
+				}
+				return cmp.Compare(b.seq, a.seq)
+			})
+			outs := make([]OutcomeAt, len(rs))
+			for i, rw := range rs {
+				outs[i] = rw.o
+			}
+			out[id] = outs
+		}
+	}
+	return out, nil
 }
 
 // ---- figures over a window ----

@@ -912,6 +912,21 @@ func testResultsLatestOutcomes(t *testing.T, open func(t *testing.T) Store) {
 	if !got[0].Time.Equal(resAt(2, 59, 50, 250)) {
 		t.Errorf("newest at %s", got[0].Time)
 	}
+	// LatestOutcomesOf: the same for each of several monitors.
+	many, err := s.LatestOutcomesOf(t.Context(), []string{resA, "mon_none", resB, resA}, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(many) != 3 || !slices.Equal(many[resA], got) || len(many["mon_none"]) != 0 {
+		t.Errorf("LatestOutcomesOf: %d monitors, %v for %s (want %v), %v for mon_none", len(many), many[resA], resA, got, many["mon_none"])
+	}
+	oneB, err := s.LatestOutcomes(t.Context(), resB, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(oneB) == 0 || !slices.Equal(many[resB], oneB) {
+		t.Errorf("LatestOutcomesOf: %v for %s, want %v", many[resB], resB, oneB)
+	}
 	none, err := s.LatestOutcomes(t.Context(), "mon_none", 5)
 	if err != nil || len(none) != 0 {
 		t.Errorf("unknown monitor: %v %v", none, err)

@@ -244,7 +244,8 @@ func (e *Evaluator) Tick(ctx context.Context, now time.Time) (err error) {
 			e.needReload.Store(true)
 		}
 	}
-	r := reader{st: e.cfg.Store, snap: snap, now: now, rollups: map[rollupKey]*stats.Rollup{}, states: map[string]store.MonitorState{}}
+	r := reader{st: e.cfg.Store, snap: snap, now: now, rollups: map[rollupKey]*stats.Rollup{}, states: map[string]store.MonitorState{},
+		outcomes: map[outcomesKey][]store.OutcomeAt{}}
 	if err := r.prefetch(ctx, entries); err != nil {
 		rollback()
 		return err
@@ -725,22 +726,30 @@ type rollupKey struct {
 	window    time.Duration
 }
 
+// outcomesKey is a monitor's latest n outcomes.
+type outcomesKey struct {
+	monitorID string
+	n         int
+}
+
 // reader reads figures for one tick, each monitor's window once.
 type reader struct {
 	st      store.Store
 	snap    *snapshot
 	now     time.Time
-	rollups map[rollupKey]*stats.Rollup
-	states  map[string]store.MonitorState
+	rollups  map[rollupKey]*stats.Rollup
+	states   map[string]store.MonitorState
+	outcomes map[outcomesKey][]store.OutcomeAt
 }
 
 // prefetch reads every window the entries need, all monitors of one
 // window length together (a few queries each instead of several per
-// monitor). Only the latency metrics need a window's latencies; for the
-// others (counts: availability, error and retry rates, probes per minute,
-// burn rates) the store sums the rollups itself (WindowCounts), which
-// costs a fraction of handing over every minute's rollup with its
-// histogram.
+// monitor), and the latest outcomes of every monitor that a
+// consecutive_failures threshold watches, also together. Only the latency
+// metrics need a window's latencies; for the others (counts:
+// availability, error and retry rates, probes per minute, burn rates) the
+// store sums the rollups itself (WindowCounts), which costs a fraction of
+// handing over every minute's rollup with its histogram.
 func (r *reader) prefetch(ctx context.Context, entries map[string]*entry) error {
 	type need struct{ latencies, counts []string }
 	byWindow := map[time.Duration]*need{}
@@ -759,9 +768,13 @@ func (r *reader) prefetch(ctx context.Context, entries map[string]*entry) error 
 			}
 		}
 	}
+	latest := map[int][]string{}
 	for _, en := range entries {
 		mons := r.snap.monitorsOf(&en.thr)
 		switch {
+		case en.rule.Metric == alert.ConsecutiveFailures:
+			n := outcomesNeeded(&en.rule)
+			latest[n] = append(latest[n], mons...)
 		case en.rule.Metric.Windowed():
 			add(en.rule.Window, mons, needsLatencies(en.rule.Metric))
 		case en.rule.Metric == alert.ErrorBudgetBurnRate:
@@ -780,6 +793,15 @@ func (r *reader) prefetch(ctx context.Context, entries map[string]*entry) error 
 			n.latencies = append(n.latencies, k.monitorID)
 		} else {
 			n.counts = append(n.counts, k.monitorID)
+		}
+	}
+	for n, mons := range latest {
+		got, err := r.st.LatestOutcomesOf(ctx, mons, n)
+		if err != nil {
+			return err
+		}
+		for id, o := range got {
+			r.outcomes[outcomesKey{id, n}] = o
 		}
 	}
 	for w, n := range byWindow {
@@ -886,22 +908,31 @@ func (r *reader) figure(ctx context.Context, en *entry) (float64, bool, error) {
 	return 0, false, nil
 }
 
-// consecutiveFailures counts the failures at the head of the latest
-// outcomes; over an endpoint, of all its monitors' outcomes merged by time.
-func (r *reader) consecutiveFailures(ctx context.Context, rule *alert.Rule, mons []string) (float64, bool, error) {
-	// One more outcome than the largest value compared with, so that the
-	// count can pass it.
+// outcomesNeeded is how many of the latest outcomes a consecutive_failures
+// rule reads: one more than the largest value compared with, so that the
+// count can pass it.
+func outcomesNeeded(rule *alert.Rule) int {
 	n := 1
 	for _, v := range []*float64{rule.Warning, rule.Critical, rule.RecoveryWarning, rule.RecoveryCritical} {
 		if v != nil && *v+1 > float64(n) {
 			n = int(min(*v+1, store.MaxLatestOutcomes))
 		}
 	}
+	return n
+}
+
+// consecutiveFailures counts the failures at the head of the latest
+// outcomes; over an endpoint, of all its monitors' outcomes merged by time.
+func (r *reader) consecutiveFailures(ctx context.Context, rule *alert.Rule, mons []string) (float64, bool, error) {
+	n := outcomesNeeded(rule)
 	var all []store.OutcomeAt
 	for _, id := range mons {
-		got, err := r.st.LatestOutcomes(ctx, id, n)
-		if err != nil {
-			return 0, false, err
+		got, ok := r.outcomes[outcomesKey{id, n}]
+		if !ok {
+			var err error
+			if got, err = r.st.LatestOutcomes(ctx, id, n); err != nil {
+				return 0, false, err
+			}
 		}
 		all = append(all, got...)
 	}
