@@ -734,9 +734,9 @@ type outcomesKey struct {
 
 // reader reads figures for one tick, each monitor's window once.
 type reader struct {
-	st      store.Store
-	snap    *snapshot
-	now     time.Time
+	st       store.Store
+	snap     *snapshot
+	now      time.Time
 	rollups  map[rollupKey]*stats.Rollup
 	states   map[string]store.MonitorState
 	outcomes map[outcomesKey][]store.OutcomeAt
