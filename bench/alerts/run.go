@@ -247,7 +247,10 @@ func run(ctx context.Context, o options, key string) (*result, error) {
 	}
 	res.thresholdsTook = time.Since(t2)
 	e.Notify(api.KindThreshold, "")
-	loadDeadline := time.After(2*o.alertInterval + time.Minute)
+	// The first tick over them also stores every threshold's state: on a
+	// loaded machine that waits for the store's single writer behind the
+	// probe results.
+	loadDeadline := time.After(2*o.alertInterval + 4*time.Minute)
 	for res.loadTick.thresholds < o.monitors {
 		select {
 		case <-rec.tickSeen:
@@ -259,6 +262,7 @@ func run(ctx context.Context, o options, key string) (*result, error) {
 		rec.mu.Lock()
 		res.loadTick = rec.ticks[len(rec.ticks)-1]
 		rec.mu.Unlock()
+		fmt.Fprintf(os.Stderr, "tick: %d thresholds in %s\n", res.loadTick.thresholds, dur(res.loadTick.took))
 		if res.loadTick.err != nil {
 			return nil, fmt.Errorf("the first tick over the thresholds failed: %w", res.loadTick.err)
 		}

@@ -139,17 +139,20 @@ func threshold(i int, o options, now time.Time) api.AlertThreshold {
 	case kindConsecutive:
 		t.Metric, t.Comparison, t.Critical = api.MetricConsecutiveFailure, new(api.CompareAbove), new(2.0)
 	default:
+		// Limits far from what a local target does even on a loaded
+		// machine (a probe of a local target takes a millisecond), so
+		// that the only alerts are those of the failing targets.
 		switch (i / 5) % 5 {
 		case 0:
-			t.Metric, t.Comparison, t.Warning, t.Critical = api.MetricLatencyP95, new(api.CompareAbove), new(500.0), new(2000.0)
+			t.Metric, t.Comparison, t.Warning, t.Critical = api.MetricLatencyP95, new(api.CompareAbove), new(3000.0), new(8000.0)
 		case 1:
-			t.Metric, t.Comparison, t.Critical = api.MetricLatencyP99, new(api.CompareAbove), new(2000.0)
+			t.Metric, t.Comparison, t.Critical = api.MetricLatencyP99, new(api.CompareAbove), new(8000.0)
 		case 2:
-			t.Metric, t.Comparison, t.Critical = api.MetricLatencyAvg, new(api.CompareAbove), new(1000.0)
+			t.Metric, t.Comparison, t.Critical = api.MetricLatencyAvg, new(api.CompareAbove), new(5000.0)
 		case 3:
 			t.Metric, t.Comparison, t.Critical = api.MetricRetryRate, new(api.CompareAbove), new(50.0)
 		default:
-			t.Metric, t.Comparison, t.Critical = api.MetricProbesPerMinute, new(api.CompareBelow), new(1.0)
+			t.Metric, t.Comparison, t.Critical = api.MetricProbesPerMinute, new(api.CompareBelow), new(0.5)
 		}
 		t.Window = &window
 	}
