@@ -379,16 +379,26 @@ func TestRunsWithoutAttemptsHaveNoLatency(t *testing.T) {
 func TestMergeBinary(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 9))
 	var want, got Histogram
-	for range 20 {
+	forms := map[byte]int{}
+	for k := range 40 {
 		var part Histogram
-		for range rng.IntN(50) {
+		// Every other part is an hour of a service's probes: many values
+		// over neighbouring buckets, which MarshalBinary stores as runs.
+		for range rng.IntN(50) + 360*(k%2) {
 			part.Add(rng.ExpFloat64() * 100)
 		}
 		part.AddN(0, uint64(rng.IntN(3))) // the floor bucket
 		want.Merge(&part)
-		if err := got.MergeBinary(part.Marshal()); err != nil {
+		b := part.Marshal()
+		if len(b) > 0 {
+			forms[b[0]]++
+		}
+		if err := got.MergeBinary(b); err != nil {
 			t.Fatal(err)
 		}
+	}
+	if forms[histogramSparse] == 0 || forms[histogramRuns] == 0 {
+		t.Fatalf("the parts should've been encoded in both forms, got %v", forms)
 	}
 	if err := got.MergeBinary(nil); err != nil {
 		t.Fatal(err)
