@@ -189,10 +189,10 @@ func insertThresholds(ctx context.Context, st store.Store, o options) error {
 // days holds, so that each tick reads what it reads in production: the
 // minute rollups of the last 15 minutes (the longest window of their
 // thresholds) for every monitor, and for the burn-rate monitors those of
-// the last six hours, the hour rollups of the last 73 hours and the
-// minute rollups at the far edge of the 3-day window (two hours of them,
-// in case the run crosses an hour). Every bucket is healthy: six probes a
-// minute, all up, 1 ms.
+// the last six hours and the hour rollups of the last 73 hours. No minute
+// rollups at the far edge of the 3-day window: with the default ages
+// (minute rollups 49 hours) they are gone, and that edge is read from the
+// hour rollups. Every bucket is healthy: six probes a minute, all up, 1 ms.
 //
 // The rows are written with SQL, as WriteResults would leave them, because
 // producing days of raw results through the engine would take days (or
@@ -226,7 +226,6 @@ func seedHistory(ctx context.Context, path string, o options, now time.Time) (in
 	}{
 		{"rollups_minute", all, minute.Add(-15 * time.Minute), minute, time.Minute},
 		{"rollups_minute", burn, minute.Add(-6 * time.Hour), minute.Add(-15 * time.Minute), time.Minute},
-		{"rollups_minute", burn, hour.Add(-days3), hour.Add(-days3 + 2*time.Hour), time.Minute},
 		{"rollups_hour", burn, hour.Add(-days3 - time.Hour), hour, time.Hour},
 	} {
 		n := int64(sp.step / o.interval)
