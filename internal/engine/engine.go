@@ -56,6 +56,9 @@ type Config struct {
 	// AlertInterval is how often every enabled alert threshold is
 	// evaluated (alerting.DefaultInterval, 10 s, when zero).
 	AlertInterval time.Duration
+	// AlertObserver, when set, sees every evaluation tick beside the
+	// engine's own metrics (the alerting benchmark uses it).
+	AlertObserver alerting.Observer
 	// SMTP is aiod's mail server for email channels; the zero value makes
 	// every email delivery fail with an error naming the missing flags.
 	SMTP email.Config
@@ -125,7 +128,11 @@ func New(cfg Config) *Engine {
 	reg := senders.Registry(senders.Options{HTTPClient: senders.NewHTTPClient(cfg.Egress), Clock: cfg.Clock, SMTP: cfg.SMTP})
 	dw := deliver.New(deliver.Config{Store: cfg.Store, Keyring: cfg.Keyring, Registry: reg, Clock: cfg.Clock, Logger: cfg.Logger,
 		Backoff: notify.Backoff{GiveUpAfter: cfg.DeliveryGiveUpAfter}, AttemptTimeout: cfg.DeliveryAttemptTimeout, Observe: m.Delivery})
-	a := alerting.New(alerting.Config{Store: cfg.Store, Clock: cfg.Clock, Logger: cfg.Logger, Interval: cfg.AlertInterval, Observer: m,
+	var ao alerting.Observer = m
+	if cfg.AlertObserver != nil {
+		ao = alertTee{m, cfg.AlertObserver}
+	}
+	a := alerting.New(alerting.Config{Store: cfg.Store, Clock: cfg.Clock, Logger: cfg.Logger, Interval: cfg.AlertInterval, Observer: ao,
 		Delivered: dw.Wake})
 	return &Engine{cfg: cfg, Metrics: m, Prober: p, Writer: w, Scheduler: s,
 		Retention: retention.New(retention.Config{Store: cfg.Store, Clock: cfg.Clock, Logger: cfg.Logger, Keyring: cfg.Keyring,
@@ -226,5 +233,20 @@ func (t tee) Forget(id string) {
 		if f, ok := o.(interface{ Forget(string) }); ok {
 			f.Forget(id)
 		}
+	}
+}
+
+// alertTee passes the evaluator's observations to several observers.
+type alertTee []alerting.Observer
+
+func (t alertTee) Evaluated(thresholds int, took time.Duration, err error) {
+	for _, o := range t {
+		o.Evaluated(thresholds, took, err)
+	}
+}
+
+func (t alertTee) AlertsFiring(bySeverity map[string]int) {
+	for _, o := range t {
+		o.AlertsFiring(bySeverity)
 	}
 }

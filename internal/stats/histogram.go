@@ -278,9 +278,40 @@ var errHistogram = errors.New("stats: malformed histogram")
 // form.
 func (h *Histogram) UnmarshalBinary(b []byte) error {
 	*h = Histogram{}
+	return h.MergeBinary(b)
+}
+
+// MergeBinary adds the histogram encoded in b (MarshalBinary, either
+// form) to h, as UnmarshalBinary and Merge would, without making the
+// decoded histogram: reading a window merges hundreds of stored rollups
+// per monitor. When b is malformed, h is left as it was.
+func (h *Histogram) MergeBinary(b []byte) error {
 	if len(b) == 0 {
 		return nil // an empty histogram stored as an empty blob
 	}
+	if err := checkBinary(b); err != nil {
+		return err
+	}
+	_ = decodeBinary(b, func(floor uint64) { h.floor += floor; h.count += floor }, func(i int32, c uint64) {
+		if h.buckets == nil {
+			h.buckets = map[int32]uint64{}
+		}
+		h.buckets[i] += c
+		h.count += c
+	})
+	return nil
+}
+
+// checkBinary validates an encoded histogram without keeping anything.
+func checkBinary(b []byte) error {
+	return decodeBinary(b, func(uint64) {}, func(int32, uint64) {})
+}
+
+// decodeBinary walks an encoded histogram (MarshalBinary, either form),
+// calling floorFn once and bucket for every non-empty bucket, and reports
+// a malformed encoding (after having called them for what came before
+// the fault, hence checkBinary first where that matters).
+func decodeBinary(b []byte, floorFn func(uint64), bucket func(int32, uint64)) error {
 	version := b[0]
 	if version != histogramSparse && version != histogramRuns {
 		return fmt.Errorf("%w: version %d", errHistogram, b[0])
@@ -305,10 +336,7 @@ func (h *Histogram) UnmarshalBinary(b []byte) error {
 	if nb > uint64(len(b)) { // every bucket or run takes at least 2 bytes
 		return errHistogram
 	}
-	out := Histogram{floor: floor, count: floor}
-	if nb > 0 {
-		out.buckets = make(map[int32]uint64, nb)
-	}
+	floorFn(floor)
 	prev := int64(0)
 	for k := uint64(0); k < nb; k++ {
 		d, n := binary.Varint(b)
@@ -326,8 +354,7 @@ func (h *Histogram) UnmarshalBinary(b []byte) error {
 				return errHistogram
 			}
 			prev = first
-			out.buckets[int32(first)] = c
-			out.count += c
+			bucket(int32(first), c)
 			continue
 		}
 		length, err := next()
@@ -348,14 +375,12 @@ func (h *Histogram) UnmarshalBinary(b []byte) error {
 				}
 				continue
 			}
-			out.buckets[int32(first+j)] = c
-			out.count += c
+			bucket(int32(first+j), c)
 		}
 		prev = first + int64(length) - 1
 	}
 	if len(b) != 0 {
 		return errHistogram
 	}
-	*h = out
 	return nil
 }

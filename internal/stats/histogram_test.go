@@ -373,3 +373,71 @@ func TestRunsWithoutAttemptsHaveNoLatency(t *testing.T) {
 		t.Errorf("only runs without attempts: latency figures must be null, rates not: %+v", st)
 	}
 }
+
+// MergeBinary of several encodings is Merge of the decoded histograms;
+// a malformed encoding leaves the histogram as it was.
+func TestMergeBinary(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 9))
+	var want, got Histogram
+	forms := map[byte]int{}
+	for k := range 40 {
+		var part Histogram
+		// Every other part is an hour of a service's probes: many values
+		// over neighbouring buckets, which MarshalBinary stores as runs.
+		for range rng.IntN(50) + 360*(k%2) {
+			part.Add(rng.ExpFloat64() * 100)
+		}
+		part.AddN(0, uint64(rng.IntN(3))) // the floor bucket
+		want.Merge(&part)
+		b := part.Marshal()
+		if len(b) > 0 {
+			forms[b[0]]++
+		}
+		if err := got.MergeBinary(b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if forms[histogramSparse] == 0 || forms[histogramRuns] == 0 {
+		t.Fatalf("the parts should've been encoded in both forms, got %v", forms)
+	}
+	if err := got.MergeBinary(nil); err != nil {
+		t.Fatal(err)
+	}
+	if !got.Equal(&want) || got.Count() != want.Count() {
+		t.Fatalf("MergeBinary: count %d, want %d", got.Count(), want.Count())
+	}
+	before := got.Clone()
+	var one Histogram
+	one.Add(5)
+	one.Add(500)
+	bad := one.Marshal()
+	bad = bad[:len(bad)-1] // the last bucket's count cut off
+	if err := got.MergeBinary(bad); err == nil {
+		t.Fatal("a truncated encoding was merged")
+	}
+	if !got.Equal(&before) {
+		t.Fatal("a malformed encoding changed the histogram")
+	}
+}
+
+// AddCounts is Add without the latencies.
+func TestRollupAddCounts(t *testing.T) {
+	var full, counts Rollup
+	for _, res := range []api.ProbeResult{
+		{Outcome: api.OutcomeUp, Attempts: 1, LatencyMS: 3, BytesReceived: 10},
+		{Outcome: api.OutcomeDegraded, Attempts: 2, LatencyMS: 30, BytesReceived: 20},
+		{Outcome: api.OutcomeDown, Attempts: 0},
+	} {
+		full.Add(res)
+		counts.AddCounts(res)
+	}
+	full.LatencySumMS, full.Latency = 0, Histogram{}
+	if counts.LatencySumMS != 0 || counts.Latency.Count() != 0 || counts.Probes != 3 || counts.Up != 1 || counts.Degraded != 1 ||
+		counts.Down != 1 || counts.Retried != 1 || counts.Bytes != 30 {
+		t.Fatalf("AddCounts: %+v", counts)
+	}
+	if full.Probes != counts.Probes || full.Up != counts.Up || full.Degraded != counts.Degraded || full.Down != counts.Down ||
+		full.Retried != counts.Retried || full.Bytes != counts.Bytes || full.Missed != counts.Missed {
+		t.Fatalf("AddCounts %+v differs from Add %+v", counts, full)
+	}
+}

@@ -28,6 +28,19 @@ type Rollup struct {
 
 // Add counts one probe result.
 func (r *Rollup) Add(res api.ProbeResult) {
+	r.AddCounts(res)
+	// A run that never reached the network (its endpoint or credential
+	// was gone, its secret could not be opened) has no response time: it
+	// counts as down, but a latency of 0 would pull the figures down.
+	if res.Attempts > 0 {
+		r.LatencySumMS += res.LatencyMS
+		r.Latency.Add(res.LatencyMS)
+	}
+}
+
+// AddCounts counts one probe result without its latency: what Add does
+// but for LatencySumMS and Latency.
+func (r *Rollup) AddCounts(res api.ProbeResult) {
 	r.Probes++
 	switch res.Outcome {
 	case api.OutcomeUp:
@@ -41,13 +54,6 @@ func (r *Rollup) Add(res api.ProbeResult) {
 		r.Retried++
 	}
 	r.Bytes += res.BytesReceived
-	// A run that never reached the network (its endpoint or credential
-	// was gone, its secret could not be opened) has no response time: it
-	// counts as down, but a latency of 0 would pull the figures down.
-	if res.Attempts > 0 {
-		r.LatencySumMS += res.LatencyMS
-		r.Latency.Add(res.LatencyMS)
-	}
 }
 
 // Merge adds o to r.

@@ -14,6 +14,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -38,14 +39,18 @@ type AlertStore interface {
 	// CancelDeliveries runs Tx.CancelDeliveries in a write transaction of
 	// its own.
 	CancelDeliveries(ctx context.Context, channelID string) (int64, error)
-	// ClaimDeliveries takes at most limit of the deliveries DueDeliveries
-	// would return at now and, in the same transaction, moves their next
-	// attempt to until: a lease. While the lease runs no other claim (a
-	// second worker, or a replica) gets them; if the worker dies before it
+	// ClaimDeliveries takes at most lim.Total of the deliveries
+	// DueDeliveries would return at now, and of each channel at most
+	// lim.PerChannel less its lim.InFlight (when lim.PerChannel > 0), in
+	// due order, and, in the same transaction, moves their next attempt to
+	// until: a lease. While the lease runs no other claim (a second
+	// worker, or a replica) gets them; if the worker dies before it
 	// records the attempt, they are due again when the lease ends, and
 	// sent again (receivers deduplicate by delivery ID). until should
-	// exceed the attempt timeout.
-	ClaimDeliveries(ctx context.Context, now, until time.Time, limit int) ([]DueDelivery, error)
+	// exceed the attempt timeout. The per-channel bound lets a worker
+	// claim only what it can start: a delivery it claimed and could not
+	// start would wait out the lease.
+	ClaimDeliveries(ctx context.Context, now, until time.Time, lim ClaimLimits) ([]DueDelivery, error)
 	// DeleteDeliveriesBefore deletes at most limit (DefaultDeleteBatch when
 	// limit <= 0) deliveries created before `before` that are no longer
 	// pending, with their attempts, and returns how many deliveries it
@@ -603,11 +608,32 @@ func (r sqlReader) ListDeliveryAttempts(ctx context.Context, deliveryID string) 
 }
 
 func (r sqlReader) DueDeliveries(ctx context.Context, now time.Time, limit int) ([]DueDelivery, error) {
-	// The state condition is spelled as the partial index's predicate.
-	rows, err := r.query(ctx, `SELECT `+prefixed("d", deliveryColumns)+`, `+prefixed("e", alertEventColumns)+`
+	return r.dueDeliveries(ctx, now, ClaimLimits{Total: limit})
+}
+
+// dueDeliveries is DueDeliveries with ClaimDeliveries' limits. With a
+// per-channel bound it ranks each channel's due deliveries (a window
+// function over the due ones only, which the deliveries_due index finds)
+// and keeps those within the channel's room.
+func (r sqlReader) dueDeliveries(ctx context.Context, now time.Time, lim ClaimLimits) ([]DueDelivery, error) {
+	q := `SELECT ` + prefixed("d", deliveryColumns) + `, ` + prefixed("e", alertEventColumns) + `
 		FROM deliveries d JOIN alert_events e ON e.id = d.event_id
-		WHERE d.state = 'pending' AND d.next_attempt_at <= ?
-		ORDER BY d.next_attempt_at, d.seq LIMIT ?`, fmtTime(now), clampLimit(limit))
+		WHERE d.state = 'pending' AND d.next_attempt_at <= ?`
+	args := []any{fmtTime(now)}
+	if lim.PerChannel > 0 {
+		busy, err := json.Marshal(lim.InFlight)
+		if err != nil {
+			return nil, err
+		}
+		q += ` AND d.seq IN (SELECT r.seq FROM (SELECT seq, channel_id,
+				ROW_NUMBER() OVER (PARTITION BY channel_id ORDER BY next_attempt_at, seq) AS rn
+				FROM deliveries WHERE state = 'pending' AND next_attempt_at <= ?) r
+			LEFT JOIN json_each(?) b ON b.key = r.channel_id
+			WHERE r.rn + COALESCE(b.value, 0) <= ?)`
+		args = append(args, fmtTime(now), string(busy), lim.PerChannel)
+	}
+	// The state condition is spelled as the partial index's predicate.
+	rows, err := r.query(ctx, q+` ORDER BY d.next_attempt_at, d.seq LIMIT ?`, append(args, clampLimit(lim.Total))...)
 	return collect(rows, err, func(s scanner) (DueDelivery, error) {
 		var dd DueDelivery
 		dDest, dFinish := deliveryDest(&dd.Delivery)
@@ -745,15 +771,27 @@ func (s *SQLite) CancelDeliveries(ctx context.Context, channelID string) (int64,
 	return n, err
 }
 
+// ClaimLimits bounds a ClaimDeliveries.
+type ClaimLimits struct {
+	// Total bounds the deliveries claimed (clampLimit: <= 0 is the
+	// default page size).
+	Total int
+	// PerChannel, when > 0, bounds the attempts of one channel in flight:
+	// a channel's claimed deliveries and its InFlight count together.
+	PerChannel int
+	// InFlight is the caller's attempts in flight per channel ID.
+	InFlight map[string]int
+}
+
 // ClaimDeliveries selects and leases the due deliveries in one write
 // transaction. SQLite's single writer makes the two statements atomic;
 // with PostgreSQL the selection needs FOR UPDATE SKIP LOCKED, so that
 // replicas claim disjoint deliveries without waiting for each other.
-func (s *SQLite) ClaimDeliveries(ctx context.Context, now, until time.Time, limit int) ([]DueDelivery, error) {
+func (s *SQLite) ClaimDeliveries(ctx context.Context, now, until time.Time, lim ClaimLimits) ([]DueDelivery, error) {
 	var out []DueDelivery
 	err := s.Write(ctx, func(tx Tx) error {
 		t := tx.(sqlTx)
-		due, err := t.DueDeliveries(ctx, now, limit)
+		due, err := t.dueDeliveries(ctx, now, lim)
 		if err != nil || len(due) == 0 {
 			out = due
 			return err

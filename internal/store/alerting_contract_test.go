@@ -34,6 +34,7 @@ func runAlertingContract(t *testing.T, open func(t *testing.T) Store) {
 		{"RetryAndGiveUp", testDeliveryRetryAndGiveUp},
 		{"CancelByChannel", testCancelDeliveries},
 		{"ClaimLeases", testClaimDeliveries},
+		{"ClaimPerChannel", testClaimPerChannel},
 		{"DeliveriesListing", testDeliveriesListing},
 		{"Reopen", testAlertingReopen},
 		{"OutboxStats", testOutboxStats},
@@ -676,7 +677,7 @@ func testClaimDeliveries(t *testing.T, open func(t *testing.T) Store) {
 	}})
 	claim := func(now, until time.Time, limit int) []string {
 		t.Helper()
-		due, err := s.ClaimDeliveries(ctx, now, until, limit)
+		due, err := s.ClaimDeliveries(ctx, now, until, ClaimLimits{Total: limit})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -699,6 +700,39 @@ func testClaimDeliveries(t *testing.T, open func(t *testing.T) Store) {
 	wantIDs(t, "after the lease", dueIDs(t, s, lease, 0), []string{"dlv_2", "dlv_3"})
 	wantIDs(t, "claimed again after the lease", claim(lease, alAt(2*time.Minute), 0), []string{"dlv_2", "dlv_3"})
 	wantIDs(t, "at the hour", claim(alAt(time.Hour), alAt(2*time.Hour), 0), []string{"dlv_2", "dlv_3", "dlv_later"})
+}
+
+// A claim with a per-channel bound takes, in due order, only as many of
+// a channel's deliveries as the bound leaves beside the caller's attempts
+// in flight, and leaves the rest due and unleased (DueDeliveries still
+// returns them at once), while other channels' deliveries are claimed.
+func testClaimPerChannel(t *testing.T, open func(t *testing.T) Store) {
+	s := open(t)
+	ctx := t.Context()
+	ev := alEvent("evt_1", "thr_a", 0)
+	var ds []api.Delivery
+	for i := range 5 {
+		ds = append(ds, alDelivery(fmt.Sprintf("dlv_a%d", i), ev, "chan_a"))
+	}
+	ds = append(ds, alDelivery("dlv_b0", ev, "chan_b"), alDelivery("dlv_c0", ev, "chan_c"))
+	record(t, s, AlertBatch{Events: []api.AlertEvent{ev}, Deliveries: ds})
+	claim := func(lim ClaimLimits) []string {
+		t.Helper()
+		due, err := s.ClaimDeliveries(ctx, alAt(0), alAt(time.Minute), lim)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := []string{}
+		for _, d := range due {
+			out = append(out, d.Delivery.ID)
+		}
+		return out
+	}
+	wantIDs(t, "chan_a has 1 of 2 in flight, chan_c 2 of 2", claim(ClaimLimits{Total: 10, PerChannel: 2,
+		InFlight: map[string]int{"chan_a": 1, "chan_c": 2}}), []string{"dlv_a0", "dlv_b0"})
+	wantIDs(t, "left due, not leased", dueIDs(t, s, alAt(0), 0), []string{"dlv_a1", "dlv_a2", "dlv_a3", "dlv_a4", "dlv_c0"})
+	wantIDs(t, "nothing in flight, total 3", claim(ClaimLimits{Total: 3, PerChannel: 2}), []string{"dlv_a1", "dlv_a2", "dlv_c0"})
+	wantIDs(t, "no per-channel bound", claim(ClaimLimits{Total: 10}), []string{"dlv_a3", "dlv_a4"})
 }
 
 // The endpoint filter of CurrentAlerts selects the alerts of the

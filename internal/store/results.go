@@ -46,10 +46,21 @@ type ResultStore interface {
 	// same tiers and edges) but with a few queries for all of them, in one
 	// read transaction. A monitor without results has a zero rollup.
 	WindowRollups(ctx context.Context, monitorIDs []string, from, to time.Time) (map[string]*stats.Rollup, error)
+	// WindowCounts is WindowRollups without the latencies: every count of
+	// each rollup (probes, outcomes, retried, missed, bytes) as
+	// WindowRollups returns it, with LatencySumMS and Latency left zero.
+	// The figures that are counts (availability, error, retry and burn
+	// rates, probes per minute) need no more, and the database sums the
+	// rollup rows instead of handing each one over with its histogram.
+	WindowCounts(ctx context.Context, monitorIDs []string, from, to time.Time) (map[string]*stats.Rollup, error)
 	// LatestOutcomes returns the outcomes of a monitor's latest n raw
 	// results (at most MaxLatestOutcomes), newest first, with their times:
 	// what consecutive_failures is counted from.
 	LatestOutcomes(ctx context.Context, monitorID string, n int) ([]OutcomeAt, error)
+	// LatestOutcomesOf is LatestOutcomes for several monitors, read in
+	// one read transaction with a few queries: each monitor's latest n
+	// outcomes, newest first (none for a monitor without results).
+	LatestOutcomesOf(ctx context.Context, monitorIDs []string, n int) (map[string][]OutcomeAt, error)
 	// DeleteResultsBefore deletes at most limit rows (DefaultDeleteBatch
 	// when limit <= 0) of one tier (TierRaw, TierMinute or TierHour) older
 	// than before, and returns how many it deleted. A caller deletes in
@@ -89,12 +100,6 @@ const (
 
 // DefaultDeleteBatch is DeleteResultsBefore's batch size when none is given.
 const DefaultDeleteBatch = 1000
-
-// LongWindow is the length above which MonitorStatus reads whole hours
-// from the hour rollups; shorter windows read whole minutes from the minute
-// rollups. The default age of minute rollups (results.DefaultMinuteAge) is
-// an hour more, so that such windows are read whole.
-const LongWindow = 48 * time.Hour
 
 // MissedRun is a run of a monitor that was skipped because the previous
 // probe was still running.
@@ -672,6 +677,17 @@ func (r sqlReader) ListResults(ctx context.Context, monitorID string, q ResultQu
 // the window's plan once, then each segment for up to rollupRowsPerRead
 // monitors per query.
 func (s *SQLite) WindowRollups(ctx context.Context, monitorIDs []string, from, to time.Time) (map[string]*stats.Rollup, error) {
+	return s.windowRollups(ctx, monitorIDs, from, to, true)
+}
+
+// WindowCounts reads as WindowRollups does, but has SQLite sum the rollup
+// tiers' counts per monitor (one row per monitor and segment instead of
+// one per bucket, and no histogram to decode).
+func (s *SQLite) WindowCounts(ctx context.Context, monitorIDs []string, from, to time.Time) (map[string]*stats.Rollup, error) {
+	return s.windowRollups(ctx, monitorIDs, from, to, false)
+}
+
+func (s *SQLite) windowRollups(ctx context.Context, monitorIDs []string, from, to time.Time, latencies bool) (map[string]*stats.Rollup, error) {
 	out := make(map[string]*stats.Rollup, len(monitorIDs))
 	ids := make([]string, 0, len(monitorIDs))
 	for _, id := range monitorIDs {
@@ -694,7 +710,7 @@ func (s *SQLite) WindowRollups(ctx context.Context, monitorIDs []string, from, t
 	if err != nil {
 		return nil, err
 	}
-	segs := planWindow(from.UTC(), to.UTC(), horizons[TierRaw], horizons[TierMinute])
+	segs := planWindow(from.UTC(), to.UTC(), horizons[TierRaw], horizons[TierMinute], horizons[TierHour])
 	for chunk := range slices.Chunk(monitorIDs, rollupRowsPerRead) {
 		in := placeholders(len(chunk))
 		for _, seg := range segs {
@@ -704,7 +720,7 @@ func (s *SQLite) WindowRollups(ctx context.Context, monitorIDs []string, from, t
 			}
 			if seg.tier == TierRaw {
 				args = append(args, ceilMicros(seg.from), ceilMicros(seg.to))
-				if err := r.rawRollups(ctx, in, args, out); err != nil {
+				if err := r.rawRollups(ctx, in, args, out, latencies); err != nil {
 					return nil, err
 				}
 				continue
@@ -714,24 +730,78 @@ func (s *SQLite) WindowRollups(ctx context.Context, monitorIDs []string, from, t
 				table = "rollups_hour"
 			}
 			args = append(args, ceilSeconds(seg.from), ceilSeconds(seg.to))
-			parts, err := r.readRollups(ctx, rollupSelect+rollupFrom(table)+`
-				WHERE k.monitor_id IN (`+in+`) AND r.bucket_start >= ? AND r.bucket_start < ?`, args...)
+			where := rollupFrom(table) + `WHERE k.monitor_id IN (` + in + `) AND r.bucket_start >= ? AND r.bucket_start < ?`
+			if latencies {
+				err = r.mergeRollupRows(ctx, rollupSelect+where, args, out)
+			} else {
+				err = r.sumRollupRows(ctx, `SELECT k.monitor_id, SUM(r.probes), SUM(r.up), SUM(r.degraded), SUM(r.down),
+					SUM(r.retried), SUM(r.missed), SUM(r.bytes)`+where+` GROUP BY k.monitor_id`, args, out)
+			}
 			if err != nil {
 				return nil, err
-			}
-			for k, p := range parts {
-				if ru := out[k.monitorID]; ru != nil {
-					ru.Merge(p)
-				}
 			}
 		}
 	}
 	return out, nil
 }
 
+// mergeRollupRows merges each rollup row selected (rollupColumns) into
+// its monitor's rollup in out, decoding the histogram straight into it.
+func (r sqlReader) mergeRollupRows(ctx context.Context, q string, args []any, out map[string]*stats.Rollup) error {
+	rows, err := r.query(ctx, q, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			part   stats.Rollup
+			id     string
+			bucket int64
+			hist   sql.RawBytes
+		)
+		if err := rows.Scan(&id, &bucket, &part.Probes, &part.Up, &part.Degraded, &part.Down, &part.Retried, &part.Missed,
+			&part.Bytes, &part.LatencySumMS, &hist); err != nil {
+			return err
+		}
+		ru := out[id]
+		if ru == nil {
+			continue
+		}
+		if err := ru.Latency.MergeBinary(hist); err != nil {
+			return fmt.Errorf("rollup %s %v: %w", id, time.Unix(bucket, 0).UTC(), err)
+		}
+		ru.Merge(&part)
+	}
+	return rows.Err()
+}
+
+// sumRollupRows adds the per-monitor sums selected (monitor_id and the
+// seven counts) to out.
+func (r sqlReader) sumRollupRows(ctx context.Context, q string, args []any, out map[string]*stats.Rollup) error {
+	rows, err := r.query(ctx, q, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			part stats.Rollup
+			id   string
+		)
+		if err := rows.Scan(&id, &part.Probes, &part.Up, &part.Degraded, &part.Down, &part.Retried, &part.Missed, &part.Bytes); err != nil {
+			return err
+		}
+		if ru := out[id]; ru != nil {
+			ru.Merge(&part)
+		}
+	}
+	return rows.Err()
+}
+
 // rawRollups adds the raw results and missed runs of the monitors of the IN
 // list in with from <= time < to (the last two args) to out.
-func (r sqlReader) rawRollups(ctx context.Context, in string, args []any, out map[string]*stats.Rollup) error {
+func (r sqlReader) rawRollups(ctx context.Context, in string, args []any, out map[string]*stats.Rollup, latencies bool) error {
 	rows, err := r.query(ctx, `SELECT k.monitor_id, p.outcome, p.attempts, p.latency_ns, p.bytes_received
 		FROM probe_results p JOIN result_monitors k ON k.key = p.monitor_key
 		WHERE k.monitor_id IN (`+in+`) AND p.time >= ? AND p.time < ?`, args...)
@@ -749,7 +819,11 @@ func (r sqlReader) rawRollups(ctx context.Context, in string, args []any, out ma
 		}
 		res.Outcome, res.LatencyMS = outcomeName(outc), nsToMS(lat)
 		if ru := out[res.MonitorID]; ru != nil {
-			ru.Add(res)
+			if latencies {
+				ru.Add(res)
+			} else {
+				ru.AddCounts(res)
+			}
 		}
 	}
 	if err := rows.Err(); err != nil {
@@ -805,6 +879,85 @@ func (s *SQLite) LatestOutcomes(ctx context.Context, monitorID string, n int) ([
 	})
 }
 
+// latestPerQuery is how many monitors one LatestOutcomesOf query reads.
+const latestPerQuery = 64
+
+// LatestOutcomesOf reads, per query, latestPerQuery monitors' latest
+// outcomes as a UNION ALL of the single-monitor query (each one still
+// reads the index on (monitor_id, time) backwards and stops after n), so
+// that thousands of monitors cost a few dozen statements, not thousands.
+func (s *SQLite) LatestOutcomesOf(ctx context.Context, monitorIDs []string, n int) (map[string][]OutcomeAt, error) {
+	n = min(max(n, 1), MaxLatestOutcomes)
+	out := make(map[string][]OutcomeAt, len(monitorIDs))
+	ids := make([]string, 0, len(monitorIDs))
+	for _, id := range monitorIDs {
+		if _, ok := out[id]; !ok {
+			out[id] = nil
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	tx, err := s.reader.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = tx.Rollback() }()
+	r := sqlReader{q: tx, d: s.d}
+	type row struct {
+		o   OutcomeAt
+		seq int64
+	}
+	for chunk := range slices.Chunk(ids, latestPerQuery) {
+		parts := make([]string, len(chunk))
+		args := make([]any, 0, 2*len(chunk))
+		for i, id := range chunk {
+			parts[i] = `SELECT * FROM (SELECT ? AS monitor_id, time, seq, outcome FROM probe_results
+				WHERE monitor_key = ` + keyOf + ` ORDER BY time DESC, seq DESC LIMIT ?)`
+			args = append(args, id, id, n)
+		}
+		rows, err := r.query(ctx, strings.Join(parts, " UNION ALL "), args...)
+		if err != nil {
+			return nil, err
+		}
+		got := map[string][]row{}
+		for rows.Next() {
+			var (
+				id       string
+				tm, outc int64
+				rw       row
+			)
+			if err := rows.Scan(&id, &tm, &rw.seq, &outc); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			rw.o.Time, rw.o.Outcome = fromMicros(tm), outcomeName(outc)
+			got[id] = append(got[id], rw)
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, err
+		}
+		// A compound query's order is not guaranteed: newest first again.
+		for id, rs := range got {
+			slices.SortFunc(rs, func(a, b row) int {
+				if c := b.o.Time.Compare(a.o.Time); c != 0 {
+					return c
+				}
+				return cmp.Compare(b.seq, a.seq)
+			})
+			outs := make([]OutcomeAt, len(rs))
+			for i, rw := range rs {
+				outs[i] = rw.o
+			}
+			out[id] = outs
+		}
+	}
+	return out, nil
+}
+
 // ---- figures over a window ----
 
 // MonitorStatus reads the window in one read transaction, so that every
@@ -828,7 +981,7 @@ func (r sqlReader) monitorStatus(ctx context.Context, monitorID string, from, to
 	if err != nil {
 		return total, state, err
 	}
-	for _, seg := range planWindow(from.UTC(), to.UTC(), horizons[TierRaw], horizons[TierMinute]) {
+	for _, seg := range planWindow(from.UTC(), to.UTC(), horizons[TierRaw], horizons[TierMinute], horizons[TierHour]) {
 		var part stats.Rollup
 		switch seg.tier {
 		case TierRaw:
@@ -938,28 +1091,27 @@ type resultSegment struct {
 	from, to time.Time
 }
 
-// planWindow cuts the window [from, to) into segments, one tier each:
+// planWindow cuts the window [from, to) into segments, one tier each: the
+// whole hours from the hour rollups, the whole minutes at both edges from
+// the minute rollups and the partial minutes at both edges from raw
+// results. So counts are exact to the microsecond at both edges, and a
+// window reads as few rows as its edges allow: a 6-hour window of one
+// monitor is about 65 rows instead of 360 minutes (an hour rollup is the
+// exact merge of its minutes, written in the same transaction). The hours
+// before the hour horizon (hour rollups deleted while their minutes may
+// still be there) are read as minutes.
 //
-//   - A window up to LongWindow long reads its whole minutes from the minute
-//     rollups and the partial minutes at both edges from raw results.
-//   - A longer window reads its whole hours from the hour rollups and the
-//     partial hours at both edges as above (whole minutes, then raw).
-//
-// So counts are exact to the microsecond at both edges. That holds while
-// the tiers still hold the data: past a tier's horizon (the latest
-// `before` given to DeleteResultsBefore for it) the part of the window
-// before the horizon is read from the next coarser tier instead, counting
-// the coarse buckets whose start lies within the window — the edge then
-// moves forward to the next bucket boundary (less than a minute, or less
-// than an hour past the minute horizon). Past the hour horizon there is
-// nothing left to count.
-func planWindow(from, to, rawHorizon, minuteHorizon time.Time) []resultSegment {
-	p := windowPlanner{rawFrom: ceilTo(rawHorizon, time.Minute), minuteFrom: ceilTo(minuteHorizon, time.Hour)}
-	if to.Sub(from) > LongWindow {
-		p.hours(from, to)
-	} else {
-		p.minutes(from, to)
-	}
+// That holds while the tiers still hold the data: past a tier's horizon
+// (the latest `before` given to DeleteResultsBefore for it) the part of the
+// window before the horizon is read from the next coarser tier instead,
+// counting the coarse buckets whose start lies within the window — the
+// edge then moves forward to the next bucket boundary (less than a minute,
+// or less than an hour past the minute horizon). Past the hour horizon
+// there is nothing left to count.
+func planWindow(from, to, rawHorizon, minuteHorizon, hourHorizon time.Time) []resultSegment {
+	p := windowPlanner{rawFrom: ceilTo(rawHorizon, time.Minute), minuteFrom: ceilTo(minuteHorizon, time.Hour),
+		hourFrom: ceilTo(hourHorizon, time.Hour)}
+	p.hours(from, to)
 	return p.segs
 }
 
@@ -968,7 +1120,10 @@ type windowPlanner struct {
 	// boundary of the tier above: raw results exist at and after rawFrom,
 	// minute rollups at and after minuteFrom.
 	rawFrom, minuteFrom time.Time
-	segs                []resultSegment
+	// hourFrom is the hour horizon moved up to the next hour: hour
+	// rollups exist at and after it.
+	hourFrom time.Time
+	segs     []resultSegment
 }
 
 func ceilTo(t time.Time, d time.Duration) time.Time {
@@ -1008,8 +1163,9 @@ func (p *windowPlanner) hours(from, to time.Time) {
 		p.minutes(from, to)
 		return
 	}
-	p.minutes(from, a)
-	p.add(TierHour, a, b)
+	h := clampTime(p.hourFrom, a, b)
+	p.minutes(from, h)
+	p.add(TierHour, h, b)
 	p.minutes(b, to)
 }
 

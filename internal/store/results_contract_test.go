@@ -863,8 +863,15 @@ func TestResultWindowPlan(t *testing.T) {
 			seg(TierMinute, resAt(0, 1, 0, 0), resAt(0, 5, 0, 0)),
 			seg(TierRaw, resAt(0, 5, 0, 0), resAt(0, 5, 20, 0)),
 		}},
-		{"48h is not long", resAt(0, 0, 0, 0), resAt(48, 0, 0, 0), zero, zero,
-			[]resultSegment{seg(TierMinute, resAt(0, 0, 0, 0), resAt(48, 0, 0, 0))}},
+		{"whole hours", resAt(0, 0, 0, 0), resAt(48, 0, 0, 0), zero, zero,
+			[]resultSegment{seg(TierHour, resAt(0, 0, 0, 0), resAt(48, 0, 0, 0))}},
+		{"six hours, ragged", resAt(0, 20, 10, 0), resAt(6, 20, 10, 0), zero, zero, []resultSegment{
+			seg(TierRaw, resAt(0, 20, 10, 0), resAt(0, 21, 0, 0)),
+			seg(TierMinute, resAt(0, 21, 0, 0), resAt(1, 0, 0, 0)),
+			seg(TierHour, resAt(1, 0, 0, 0), resAt(6, 0, 0, 0)),
+			seg(TierMinute, resAt(6, 0, 0, 0), resAt(6, 20, 0, 0)),
+			seg(TierRaw, resAt(6, 20, 0, 0), resAt(6, 20, 10, 0)),
+		}},
 		{"long", resAt(0, 30, 10, 0), resAt(72, 10, 20, 0), zero, zero, []resultSegment{
 			seg(TierRaw, resAt(0, 30, 10, 0), resAt(0, 31, 0, 0)),
 			seg(TierMinute, resAt(0, 31, 0, 0), resAt(1, 0, 0, 0)),
@@ -886,10 +893,22 @@ func TestResultWindowPlan(t *testing.T) {
 		{"empty", resAt(1, 0, 0, 0), resAt(1, 0, 0, 0), zero, zero, nil},
 		{"reversed", resAt(2, 0, 0, 0), resAt(1, 0, 0, 0), zero, zero, nil},
 	} {
-		got := planWindow(tc.from, tc.to, tc.rawHorizon, tc.minHz)
+		got := planWindow(tc.from, tc.to, tc.rawHorizon, tc.minHz, zero)
 		if !reflect.DeepEqual(got, tc.want) {
 			t.Errorf("%s:\n got %v\nwant %v", tc.name, got, tc.want)
 		}
+	}
+	// Hours before the hour horizon are read as minutes.
+	got := planWindow(resAt(0, 20, 10, 0), resAt(6, 20, 10, 0), zero, zero, resAt(2, 30, 0, 0))
+	want := []resultSegment{
+		seg(TierRaw, resAt(0, 20, 10, 0), resAt(0, 21, 0, 0)),
+		seg(TierMinute, resAt(0, 21, 0, 0), resAt(3, 0, 0, 0)),
+		seg(TierHour, resAt(3, 0, 0, 0), resAt(6, 0, 0, 0)),
+		seg(TierMinute, resAt(6, 0, 0, 0), resAt(6, 20, 0, 0)),
+		seg(TierRaw, resAt(6, 20, 0, 0), resAt(6, 20, 10, 0)),
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("hour horizon inside:\n got %v\nwant %v", got, want)
 	}
 }
 
@@ -953,6 +972,21 @@ func testResultsLatestOutcomes(t *testing.T, open func(t *testing.T) Store) {
 	if !got[0].Time.Equal(resAt(2, 59, 50, 250)) {
 		t.Errorf("newest at %s", got[0].Time)
 	}
+	// LatestOutcomesOf: the same for each of several monitors.
+	many, err := s.LatestOutcomesOf(t.Context(), []string{resA, "mon_none", resB, resA}, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(many) != 3 || !slices.Equal(many[resA], got) || len(many["mon_none"]) != 0 {
+		t.Errorf("LatestOutcomesOf: %d monitors, %v for %s (want %v), %v for mon_none", len(many), many[resA], resA, got, many["mon_none"])
+	}
+	oneB, err := s.LatestOutcomes(t.Context(), resB, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(oneB) == 0 || !slices.Equal(many[resB], oneB) {
+		t.Errorf("LatestOutcomesOf: %v for %s, want %v", many[resB], resB, oneB)
+	}
 	none, err := s.LatestOutcomes(t.Context(), "mon_none", 5)
 	if err != nil || len(none) != 0 {
 		t.Errorf("unknown monitor: %v %v", none, err)
@@ -989,6 +1023,23 @@ func testResultsWindowRollups(t *testing.T, open func(t *testing.T) Store) {
 					g.Retried != want.Retried || g.Missed != want.Missed || g.Bytes != want.Bytes ||
 					math.Abs(g.LatencySumMS-want.LatencySumMS) > 1e-6 || !g.Latency.Equal(&want.Latency) {
 					t.Errorf("%s: %s over [%s, %s): got %+v, want %+v", when, id, w[0], w[1], *g, want)
+				}
+			}
+			// WindowCounts: the same counts, summed by the store, and
+			// no latencies.
+			counts, err := s.WindowCounts(t.Context(), []string{resA, resB, "mon_none", resA}, w[0], w[1])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(counts) != 3 {
+				t.Fatalf("%s: %d counts for 3 monitors", when, len(counts))
+			}
+			for _, id := range []string{resA, resB, "mon_none"} {
+				want := *got[id]
+				want.LatencySumMS, want.Latency = 0, stats.Histogram{}
+				if c := counts[id]; c.Probes != want.Probes || c.Up != want.Up || c.Degraded != want.Degraded || c.Down != want.Down ||
+					c.Retried != want.Retried || c.Missed != want.Missed || c.Bytes != want.Bytes || c.LatencySumMS != 0 || c.Latency.Count() != 0 {
+					t.Errorf("%s: counts of %s over [%s, %s): got %+v, want %+v", when, id, w[0], w[1], *c, want)
 				}
 			}
 		}

@@ -160,15 +160,27 @@ func (e *Evaluator) LastTick() (time.Time, bool) {
 }
 
 // Run ticks every Interval of the injected clock until ctx ends, the
-// first tick at once. A tick that fails is logged and counted; the next
-// one starts again from the stored state.
+// first tick at once; each tick evaluates as of its scheduled time. A
+// tick that fails is logged and counted; the next one starts again from
+// the stored state.
 func (e *Evaluator) Run(ctx context.Context) error {
 	poll := time.NewTicker(e.cfg.Poll)
 	defer poll.Stop()
 	next := e.cfg.Clock.Now()
 	for {
 		if now := e.cfg.Clock.Now(); !now.Before(next) {
-			if err := e.Tick(ctx, now); err != nil && ctx.Err() == nil {
+			// Evaluate as of the tick's scheduled time, not the poll's
+			// (up to Poll later, plus the wake-up's jitter): the ticks
+			// are then exactly Interval apart, so a pending_for that is
+			// a multiple of the interval elapses exactly at a tick. At
+			// the poll's time, now − since fell short of pending_for by
+			// the jitter about half the time, and the alert fired a
+			// whole tick late (bench-alerts measured 10 s).
+			at := next
+			if now.Sub(next) >= e.cfg.Interval {
+				at = now
+			}
+			if err := e.Tick(ctx, at); err != nil && ctx.Err() == nil {
 				e.cfg.Logger.Error("evaluate alert thresholds", "error", err)
 			}
 			next = next.Add(e.cfg.Interval)
@@ -238,7 +250,8 @@ func (e *Evaluator) Tick(ctx context.Context, now time.Time) (err error) {
 			e.needReload.Store(true)
 		}
 	}
-	r := reader{st: e.cfg.Store, snap: snap, now: now, rollups: map[rollupKey]*stats.Rollup{}, states: map[string]store.MonitorState{}}
+	r := reader{st: e.cfg.Store, snap: snap, now: now, rollups: map[rollupKey]*stats.Rollup{}, states: map[string]store.MonitorState{},
+		outcomes: map[outcomesKey][]store.OutcomeAt{}}
 	if err := r.prefetch(ctx, entries); err != nil {
 		rollback()
 		return err
@@ -732,50 +745,113 @@ type rollupKey struct {
 	window    time.Duration
 }
 
+// outcomesKey is a monitor's latest n outcomes.
+type outcomesKey struct {
+	monitorID string
+	n         int
+}
+
 // reader reads figures for one tick, each monitor's window once.
 type reader struct {
-	st      store.Store
-	snap    *snapshot
-	now     time.Time
-	rollups map[rollupKey]*stats.Rollup
-	states  map[string]store.MonitorState
+	st       store.Store
+	snap     *snapshot
+	now      time.Time
+	rollups  map[rollupKey]*stats.Rollup
+	states   map[string]store.MonitorState
+	outcomes map[outcomesKey][]store.OutcomeAt
 }
 
 // prefetch reads every window the entries need, all monitors of one
 // window length together (a few queries each instead of several per
-// monitor).
+// monitor), and the latest outcomes of every monitor that a
+// consecutive_failures threshold watches, also together. Only the latency
+// metrics need a window's latencies; for the others (counts:
+// availability, error and retry rates, probes per minute, burn rates) the
+// store sums the rollups itself (WindowCounts), which costs a fraction of
+// handing over every minute's rollup with its histogram.
 func (r *reader) prefetch(ctx context.Context, entries map[string]*entry) error {
-	need := map[time.Duration][]string{}
-	add := func(w time.Duration, mons []string) {
+	type need struct{ latencies, counts []string }
+	byWindow := map[time.Duration]*need{}
+	latency := map[rollupKey]bool{}
+	add := func(w time.Duration, mons []string, lat bool) {
 		for _, id := range mons {
-			if _, ok := r.rollups[rollupKey{id, w}]; !ok {
-				r.rollups[rollupKey{id, w}] = nil
-				need[w] = append(need[w], id)
+			k := rollupKey{id, w}
+			if lat {
+				latency[k] = true
+			}
+			if _, ok := r.rollups[k]; !ok {
+				r.rollups[k] = nil
+				if byWindow[w] == nil {
+					byWindow[w] = &need{}
+				}
 			}
 		}
 	}
+	latest := map[int][]string{}
 	for _, en := range entries {
 		mons := r.snap.monitorsOf(&en.thr)
 		switch {
+		case en.rule.Metric == alert.ConsecutiveFailures:
+			n := outcomesNeeded(&en.rule)
+			latest[n] = append(latest[n], mons...)
 		case en.rule.Metric.Windowed():
-			add(en.rule.Window, mons)
+			add(en.rule.Window, mons, needsLatencies(en.rule.Metric))
 		case en.rule.Metric == alert.ErrorBudgetBurnRate:
 			for _, p := range en.rule.Windows() {
-				add(p.Long, mons)
-				add(p.Short, mons)
+				add(p.Long, mons, false)
+				add(p.Short, mons, false)
 			}
 		}
 	}
-	for w, mons := range need {
-		got, err := r.st.WindowRollups(ctx, mons, r.now.Add(-w), r.now)
+	for k := range r.rollups {
+		n := byWindow[k.window]
+		if n == nil {
+			continue
+		}
+		if latency[k] {
+			n.latencies = append(n.latencies, k.monitorID)
+		} else {
+			n.counts = append(n.counts, k.monitorID)
+		}
+	}
+	for n, mons := range latest {
+		got, err := r.st.LatestOutcomesOf(ctx, mons, n)
 		if err != nil {
 			return err
 		}
-		for _, id := range mons {
-			r.rollups[rollupKey{id, w}] = got[id]
+		for id, o := range got {
+			r.outcomes[outcomesKey{id, n}] = o
+		}
+	}
+	for w, n := range byWindow {
+		for _, part := range []struct {
+			mons []string
+			read func(context.Context, []string, time.Time, time.Time) (map[string]*stats.Rollup, error)
+		}{{n.latencies, r.st.WindowRollups}, {n.counts, r.st.WindowCounts}} {
+			if len(part.mons) == 0 {
+				continue
+			}
+			slices.Sort(part.mons)
+			got, err := part.read(ctx, part.mons, r.now.Add(-w), r.now)
+			if err != nil {
+				return err
+			}
+			for _, id := range part.mons {
+				r.rollups[rollupKey{id, w}] = got[id]
+			}
 		}
 	}
 	return nil
+}
+
+// needsLatencies tells whether a windowed metric is computed from the
+// latencies (the histogram and the latency sum) and not only from counts.
+func needsLatencies(m alert.Metric) bool {
+	switch m {
+	case alert.LatencyAvgMS, alert.LatencyP95MS, alert.LatencyP99MS:
+		return true
+	}
+	return false
 }
 
 // rollup returns the merged rollup of the monitors over [now-window, now).
@@ -851,22 +927,31 @@ func (r *reader) figure(ctx context.Context, en *entry) (float64, bool, error) {
 	return 0, false, nil
 }
 
-// consecutiveFailures counts the failures at the head of the latest
-// outcomes; over an endpoint, of all its monitors' outcomes merged by time.
-func (r *reader) consecutiveFailures(ctx context.Context, rule *alert.Rule, mons []string) (float64, bool, error) {
-	// One more outcome than the largest value compared with, so that the
-	// count can pass it.
+// outcomesNeeded is how many of the latest outcomes a consecutive_failures
+// rule reads: one more than the largest value compared with, so that the
+// count can pass it.
+func outcomesNeeded(rule *alert.Rule) int {
 	n := 1
 	for _, v := range []*float64{rule.Warning, rule.Critical, rule.RecoveryWarning, rule.RecoveryCritical} {
 		if v != nil && *v+1 > float64(n) {
 			n = int(min(*v+1, store.MaxLatestOutcomes))
 		}
 	}
+	return n
+}
+
+// consecutiveFailures counts the failures at the head of the latest
+// outcomes; over an endpoint, of all its monitors' outcomes merged by time.
+func (r *reader) consecutiveFailures(ctx context.Context, rule *alert.Rule, mons []string) (float64, bool, error) {
+	n := outcomesNeeded(rule)
 	var all []store.OutcomeAt
 	for _, id := range mons {
-		got, err := r.st.LatestOutcomes(ctx, id, n)
-		if err != nil {
-			return 0, false, err
+		got, ok := r.outcomes[outcomesKey{id, n}]
+		if !ok {
+			var err error
+			if got, err = r.st.LatestOutcomes(ctx, id, n); err != nil {
+				return 0, false, err
+			}
 		}
 		all = append(all, got...)
 	}

@@ -593,7 +593,8 @@ func TestBurnRate(t *testing.T) {
 	}
 }
 
-// Run ticks at once, then every Interval of the injected clock.
+// Run ticks at once, then every Interval of the injected clock, each tick
+// as of its scheduled time.
 func TestRunTicksOnTheClock(t *testing.T) {
 	f := newFixture(t)
 	var ticks atomic.Int64
@@ -630,6 +631,13 @@ func TestRunTicksOnTheClock(t *testing.T) {
 	}
 	f.clk.Advance(time.Second)
 	waitFor("the second tick", func() bool { at, _ := e.LastTick(); return at.Equal(t0.Add(10 * time.Second)) })
+	// A poll that notices the tick late evaluates as of the scheduled
+	// time, so that ticks stay exactly Interval apart.
+	f.clk.Advance(10*time.Second + 200*time.Millisecond)
+	waitFor("the third tick, at its scheduled time", func() bool { at, _ := e.LastTick(); return at.Equal(t0.Add(20 * time.Second)) })
+	// Behind by a whole interval or more: as of now.
+	f.clk.Advance(25 * time.Second)
+	waitFor("a late tick, at the poll's time", func() bool { at, _ := e.LastTick(); return at.Equal(t0.Add(45*time.Second + 200*time.Millisecond)) })
 }
 
 type countingObserver struct{ ticks *atomic.Int64 }

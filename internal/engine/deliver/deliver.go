@@ -7,10 +7,14 @@
 // transaction, so that two workers never send the same delivery at once and
 // a worker that dies mid-send leaves it due again when the lease ends. Each
 // claimed delivery is sent on a goroutine of its own, at most Concurrency at
-// once and at most PerChannel per channel: a delivery of a channel that
-// already has PerChannel attempts in flight is left to its lease and claimed
-// again later, so a receiver that hangs holds a few slots for one attempt
-// timeout each and delays only its own deliveries.
+// once and at most PerChannel per channel. The worker claims only what it
+// can start (ClaimLimits: its free slots, and per channel PerChannel less
+// the attempts in flight): a delivery claimed and not started would wait
+// out its lease, the attempt timeout and 30 s, so that alerts going mostly
+// to one channel would be held back. A channel's further deliveries stay
+// due and unleased, and are claimed as soon as one of its attempts ends
+// (which wakes the worker), so a receiver that hangs holds a few slots for
+// one attempt timeout each and delays only its own deliveries.
 //
 // A channel's secret is opened only for the send and zeroed after it. The
 // attempt and the delivery's new state are recorded in one transaction
@@ -26,6 +30,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"sync"
 	"time"
@@ -156,7 +161,7 @@ func (w *Worker) poll(ctx context.Context) {
 			}
 			return
 		}
-		due, err := w.cfg.Store.ClaimDeliveries(ctx, now, now.Add(w.cfg.AttemptTimeout+leaseMargin), free)
+		due, err := w.cfg.Store.ClaimDeliveries(ctx, now, now.Add(w.cfg.AttemptTimeout+leaseMargin), w.limits(free))
 		if err != nil {
 			if ctx.Err() == nil {
 				w.cfg.Logger.Error("claim deliveries", "error", err)
@@ -174,8 +179,9 @@ func (w *Worker) poll(ctx context.Context) {
 				continue // cancelled
 			}
 			if !w.start(ch.ID) {
-				// The channel has PerChannel attempts in flight: the
-				// lease makes this one due again later.
+				// Not reached: the claim left room for it (only this
+				// loop starts attempts). Were it reached, the lease
+				// would make the delivery due again later.
 				continue
 			}
 			w.running.Add(1)
@@ -221,6 +227,14 @@ func (w *Worker) channel(ctx context.Context, cache map[string]*store.ChannelRec
 		}
 	}
 	return nil, nil
+}
+
+// limits are the claim's bounds: free slots in all, and per channel the
+// slots its attempts in flight leave.
+func (w *Worker) limits(free int) store.ClaimLimits {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return store.ClaimLimits{Total: free, PerChannel: w.cfg.PerChannel, InFlight: maps.Clone(w.perChan)}
 }
 
 func (w *Worker) free() int {

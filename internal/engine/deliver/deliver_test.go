@@ -16,6 +16,7 @@ import (
 
 	"github.com/aio-platform/terraform-provider-aio/internal/acctest"
 	"github.com/aio-platform/terraform-provider-aio/internal/api"
+	"github.com/aio-platform/terraform-provider-aio/internal/clock"
 	"github.com/aio-platform/terraform-provider-aio/internal/engine/deliver"
 	"github.com/aio-platform/terraform-provider-aio/internal/engine/egress"
 	"github.com/aio-platform/terraform-provider-aio/internal/engine/notify"
@@ -481,7 +482,7 @@ func TestLeaseOfDeadWorkerEnds(t *testing.T) {
 	ch := f.webhookChannel(t, "http://"+ln.Addr().String()+"/hook", true)
 	did, eid := f.event(t, ch)
 	now := time.Now().UTC()
-	claimed, err := f.st.ClaimDeliveries(t.Context(), now, now.Add(500*time.Millisecond), 10)
+	claimed, err := f.st.ClaimDeliveries(t.Context(), now, now.Add(500*time.Millisecond), store.ClaimLimits{Total: 10})
 	if err != nil || len(claimed) != 1 {
 		t.Fatalf("claim: %v, %v", claimed, err)
 	}
@@ -496,5 +497,62 @@ func TestLeaseOfDeadWorkerEnds(t *testing.T) {
 		t.Fatalf("%d deliveries arrived, want 1", len(got))
 	} else {
 		checkSigned(t, got[0], did, eid)
+	}
+}
+
+// concurrency wraps a receiver and records the most requests it served at
+// once; each answer takes a few milliseconds, so that attempts overlap.
+type concurrency struct {
+	next     http.Handler
+	now, max atomic.Int64
+}
+
+func (c *concurrency) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	n := c.now.Add(1)
+	defer c.now.Add(-1)
+	for m := c.max.Load(); n > m && !c.max.CompareAndSwap(m, n); m = c.max.Load() {
+	}
+	time.Sleep(5 * time.Millisecond)
+	c.next.ServeHTTP(w, r)
+}
+
+// Many alerts to one channel: the worker claims only what the channel's
+// PerChannel bound lets it start, so the rest stay due and are sent as
+// soon as attempts end, never held back by a lease. The worker's clock is
+// frozen: a delivery it leased without starting would never be due again
+// and the test would time out (before the fix, 12 of the first 16 claimed
+// waited out the attempt timeout and 30 s). Each delivery arrives once,
+// with one attempt, and the channel never has more than PerChannel
+// attempts in flight.
+func TestOneChannelManyDeliveriesNoLeaseWait(t *testing.T) {
+	f := newFixture(t)
+	rv := &receiver{}
+	c := &concurrency{next: rv}
+	ln := listen(t, "127.0.0.1:0")
+	serve(t, ln, c)
+	ch := f.webhookChannel(t, "http://"+ln.Addr().String()+"/hook", true)
+	const n = 40
+	dids := make([]string, 0, n)
+	for range n {
+		did, _ := f.event(t, ch)
+		dids = append(dids, did)
+	}
+	frozen := clock.NewFake(time.Now().Add(time.Second))
+	f.worker(t, f.st, func(cfg *deliver.Config) {
+		cfg.Clock = frozen
+		cfg.AttemptTimeout = 5 * time.Second
+		cfg.Concurrency, cfg.PerChannel = 16, 4
+	})
+	eventually(t, "every delivery of the one channel", func() bool { return len(rv.acked()) == n })
+	for _, did := range dids {
+		if d := f.delivery(t, f.st, did); d.State != api.DeliveryDelivered || d.Attempts != 1 {
+			t.Errorf("delivery %s: state %s after %d attempts, want delivered after 1", did, d.State, d.Attempts)
+		}
+	}
+	if got := rv.requests.Load(); got != n {
+		t.Errorf("the receiver got %d requests, want %d (one per delivery)", got, n)
+	}
+	if m := c.max.Load(); m > 4 || m == 0 {
+		t.Errorf("at most %d attempts of the channel were in flight at once, want 1 to 4 (PerChannel 4)", m)
 	}
 }

@@ -10,33 +10,31 @@ import (
 )
 
 // Default ages of the result tiers: the built-in retention of the results
-// no retention policy covers (package retention enforces them). Raw
-// results serve the edges of windows and the results listing; minute
-// rollups serve windows up to store.LongWindow; hour rollups serve the
-// rest (a status window is at most api.MaxStatusWindow, 90 days).
-// Default ages of the result tiers, until retention policies exist. They
-// are chosen so that at the probe engine's design load (10,000 monitors
-// every 10 s, 1,000 results a second) the result store's steady state
-// fits in 10 GB with a margin: at the bytes per row that `make
-// bench-retention` measures (README, "Storage at full load") raw results
-// take about 1.5 GB, minute rollups 2.0 GB and hour rollups 4.7 GB, 8.2 GB
-// in all. Each tier still serves what reads it:
+// no retention policy covers (package retention enforces them). They are
+// chosen so that at the probe engine's design load (10,000 monitors every
+// 10 s, 1,000 results a second) the result store's steady state fits in
+// 10 GB with a margin: at the bytes per row that `make bench-retention`
+// measures (README, "Storage at full load") raw results take about 1.5 GB,
+// minute rollups 2.0 GB and hour rollups 4.7 GB, 8.2 GB in all. Every
+// window reads its whole hours from the hour rollups, the whole minutes
+// at its edges from the minute rollups and the partial minutes from raw
+// results (store.planWindow), so each tier still serves what reads it:
 //
 //   - Raw results serve the results listing (a few hours of every probe's
 //     detail to debug with), consecutive_failures (the latest outcomes)
 //     and the partial minutes at the edges of windows.
-//   - Minute rollups serve windows up to store.LongWindow (48 h) whole,
-//     and the partial hours at the edges of longer ones.
-//   - Hour rollups serve windows longer than that, up to the longest one
-//     the API accepts: a status window (api.MaxStatusWindow), a threshold
-//     window (api.MaxThresholdWindow) or a burn-rate window within an SLO
-//     period (api.MaxSLOPeriod), all 90 days.
+//   - Minute rollups serve the partial hours at the edges of windows, at
+//     the start edge exactly for windows up to 48 hours.
+//   - Hour rollups serve the whole hours of every window, up to the
+//     longest one the API accepts: a status window (api.MaxStatusWindow),
+//     a threshold window (api.MaxThresholdWindow) or a burn-rate window
+//     within an SLO period (api.MaxSLOPeriod), all 90 days.
 const (
 	// DefaultRawAge keeps raw results and missed runs for 4 hours.
 	DefaultRawAge = 4 * time.Hour
-	// DefaultMinuteAge keeps minute rollups for 49 hours: store.LongWindow
-	// and an hour, so that a window of up to 48 hours still finds its
-	// first minutes when retention has just run (every 10 minutes).
+	// DefaultMinuteAge keeps minute rollups for 49 hours: 48 hours and an
+	// hour, so that a window of up to 48 hours still finds the minutes of
+	// its start edge when retention has just run (every 10 minutes).
 	DefaultMinuteAge = 49 * time.Hour
 	// DefaultHourAge keeps hour rollups for 91 days: the longest window,
 	// 90 days, and a day.
