@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/aio-platform/terraform-provider-aio/bench/internal/benchsys"
 	"github.com/aio-platform/terraform-provider-aio/internal/engine/alerting"
 )
 
@@ -64,7 +65,7 @@ func report(out io.Writer, o options, r *result) {
 		took = append(took, t.took)
 		thresholds = max(thresholds, t.thresholds)
 	}
-	ts := summarize(took)
+	ts := benchsys.Summarize(took)
 	fmt.Fprintf(out, "\nevaluation: %d ticks over %d thresholds (phase 2 and the failure phase; a full configuration reload every %s is among them): p50 %s, p99 %s, max %s; %d failed\n",
 		ts.N, thresholds, alerting.DefaultReloadEvery, dur(ts.P50), dur(ts.P99), dur(ts.Max), r.tickErrors)
 	fmt.Fprintf(out, "  first tick after the %d thresholds were stored (%s): %s; evaluation's CPU: %s − %s = %s cores\n",
@@ -85,7 +86,7 @@ func report(out io.Writer, o options, r *result) {
 		quant = append(quant, a.fired.Sub(a.due))
 		pipe = append(pipe, a.received.Sub(a.fired))
 	}
-	ds, qs, ps := summarize(delay), summarize(quant), summarize(pipe)
+	ds, qs, ps := benchsys.Summarize(delay), benchsys.Summarize(quant), benchsys.Summarize(pipe)
 	fmt.Fprintf(out, "\nfailure: %d targets failed at once; %d of their alerts' webhooks received within %s (%d alert events missing);\n",
 		r.failing, delivered, r.waited.Round(time.Second), r.missingEvents)
 	fmt.Fprintf(out, "  pending_for elapsed → webhook received: p50 %s, p99 %s, max %s\n", dur(ds.P50), dur(ds.P99), dur(ds.Max))

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/aio-platform/terraform-provider-aio/bench/internal/benchsys"
 	"github.com/aio-platform/terraform-provider-aio/internal/api"
 	"github.com/aio-platform/terraform-provider-aio/internal/clock"
 	"github.com/aio-platform/terraform-provider-aio/internal/engine"
@@ -29,7 +30,7 @@ type phase struct {
 	completed  int64 // probes started in the phase and completed
 	down       int64
 	missed     int64
-	lag        summary
+	lag        benchsys.Summary
 }
 
 func (p *phase) seconds() float64 { return p.end.Sub(p.start).Seconds() }
@@ -134,21 +135,21 @@ func (r *recorder) begin(p *phase, targetsPID int) {
 	r.cur, r.lags = p, r.lags[:0]
 	r.mu.Unlock()
 	p.start = time.Now()
-	p.cpu, p.targetsCPU = -cpuSelf(), -cpuOf(targetsPID)
+	p.cpu, p.targetsCPU = -benchsys.CPUSelf(), -benchsys.CPUOf(targetsPID)
 }
 
 func (r *recorder) end(p *phase, targetsPID int) {
-	p.cpu += cpuSelf()
-	p.targetsCPU += cpuOf(targetsPID)
+	p.cpu += benchsys.CPUSelf()
+	p.targetsCPU += benchsys.CPUOf(targetsPID)
 	p.end = time.Now()
 	r.mu.Lock()
 	r.cur = nil
-	p.lag = summarize(r.lags)
+	p.lag = benchsys.Summarize(r.lags)
 	r.mu.Unlock()
 }
 
 func run(ctx context.Context, o options, key string) (*result, error) {
-	if lim, err := raiseNoFile(); err != nil {
+	if lim, err := benchsys.RaiseNoFile(); err != nil {
 		fmt.Fprintf(os.Stderr, "warning: raising RLIMIT_NOFILE: %v (limit %d)\n", err, lim)
 	}
 	logLevel := slog.LevelWarn
@@ -344,7 +345,7 @@ func run(ctx context.Context, o options, key string) (*result, error) {
 			res.dbBytes += fi.Size()
 		}
 	}
-	res.peakRSSKB = statusKB("self", "VmHWM")
+	res.peakRSSKB = benchsys.StatusKB("self", "VmHWM")
 	return res, nil
 }
 

@@ -18,6 +18,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/aio-platform/terraform-provider-aio/bench/internal/benchsys"
 	"github.com/aio-platform/terraform-provider-aio/internal/engine/notify/webhook"
 )
 
@@ -86,7 +87,7 @@ func (rs *receiverState) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // "PORTS p1,p2,... RECEIVER p" on stdout and serves until its stdin closes
 // (the parent is gone) or o.maxLife has passed.
 func runTargets(o options) error {
-	if _, err := raiseNoFile(); err != nil {
+	if _, err := benchsys.RaiseNoFile(); err != nil {
 		fmt.Fprintln(os.Stderr, "targets: raising RLIMIT_NOFILE:", err)
 	}
 	key, err := signingKey()

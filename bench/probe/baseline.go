@@ -16,25 +16,27 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/aio-platform/terraform-provider-aio/bench/internal/benchsys"
 )
 
 // baselineResult is what the -baseline role prints as JSON.
 type baselineResult struct {
-	Rate       float64 `json:"rate"`
-	Workers    int     `json:"workers"`
-	MeasureNS  int64   `json:"measure_ns"`
-	Due        int64   `json:"due"`        // requests due in the window
-	Dispatched int64   `json:"dispatched"` // requests started in the window
-	Done       int64   `json:"done"`       // of those, finished (any outcome)
-	OK         int64   `json:"ok"`         // finished with 200
-	Errors     int64   `json:"errors"`
-	FirstError string  `json:"first_error,omitempty"`
-	Missed     int64   `json:"missed"` // due but the queue was full
-	Lag        summary `json:"lag"`
-	Latency    summary `json:"latency"`
-	CPUNS      int64   `json:"cpu_ns"`         // own CPU in the window
-	TargetsNS  int64   `json:"targets_cpu_ns"` // targets' CPU in the window
-	PeakRSSKB  int64   `json:"peak_rss_kb"`    // of the paced loop
+	Rate       float64          `json:"rate"`
+	Workers    int              `json:"workers"`
+	MeasureNS  int64            `json:"measure_ns"`
+	Due        int64            `json:"due"`        // requests due in the window
+	Dispatched int64            `json:"dispatched"` // requests started in the window
+	Done       int64            `json:"done"`       // of those, finished (any outcome)
+	OK         int64            `json:"ok"`         // finished with 200
+	Errors     int64            `json:"errors"`
+	FirstError string           `json:"first_error,omitempty"`
+	Missed     int64            `json:"missed"` // due but the queue was full
+	Lag        benchsys.Summary `json:"lag"`
+	Latency    benchsys.Summary `json:"latency"`
+	CPUNS      int64            `json:"cpu_ns"`         // own CPU in the window
+	TargetsNS  int64            `json:"targets_cpu_ns"` // targets' CPU in the window
+	PeakRSSKB  int64            `json:"peak_rss_kb"`    // of the paced loop
 
 	CeilingNS     int64   `json:"ceiling_ns"`
 	CeilingRate   float64 `json:"ceiling_rate"`
@@ -73,7 +75,7 @@ func get(c *http.Client, url string) (int, error) {
 // round-robin over the ports), first for the warm-up, then for the
 // measured window; then, optionally, the workers loop unpaced for o.ceiling.
 func runBaseline(o options) (*baselineResult, error) {
-	if _, err := raiseNoFile(); err != nil {
+	if _, err := benchsys.RaiseNoFile(); err != nil {
 		fmt.Fprintln(os.Stderr, "baseline: raising RLIMIT_NOFILE:", err)
 	}
 	var urls []string
@@ -149,7 +151,7 @@ func runBaseline(o options) (*baselineResult, error) {
 	sampled := make(chan struct{})
 	go func() {
 		time.Sleep(time.Until(t0))
-		cpu0, tcpu0 = cpuSelf(), cpuOf(o.targetPID)
+		cpu0, tcpu0 = benchsys.CPUSelf(), benchsys.CPUOf(o.targetPID)
 		close(sampled)
 	}()
 
@@ -176,7 +178,7 @@ func runBaseline(o options) (*baselineResult, error) {
 		}
 	}
 	<-sampled
-	res.CPUNS, res.TargetsNS = int64(cpuSelf()-cpu0), int64(cpuOf(o.targetPID)-tcpu0)
+	res.CPUNS, res.TargetsNS = int64(benchsys.CPUSelf()-cpu0), int64(benchsys.CPUOf(o.targetPID)-tcpu0)
 	close(jobs)
 	wg.Wait()
 	res.Missed = missed
@@ -184,14 +186,14 @@ func runBaseline(o options) (*baselineResult, error) {
 	if s, isStr := firstErr.Load().(string); isStr {
 		res.FirstError = s
 	}
-	res.Lag, res.Latency = summarize(lags), summarize(lat)
+	res.Lag, res.Latency = benchsys.Summarize(lags), benchsys.Summarize(lat)
 	// The paced loop's peak, before the unpaced run raises it.
-	res.PeakRSSKB = statusKB("self", "VmHWM")
+	res.PeakRSSKB = benchsys.StatusKB("self", "VmHWM")
 
 	if o.ceiling > 0 {
 		var n, cerrs atomic.Int64
 		ctx, cancel := context.WithTimeout(context.Background(), o.ceiling)
-		c0, tc0 := cpuSelf(), cpuOf(o.targetPID)
+		c0, tc0 := benchsys.CPUSelf(), benchsys.CPUOf(o.targetPID)
 		start := time.Now()
 		var cwg sync.WaitGroup
 		for w := range o.workers {
@@ -217,7 +219,7 @@ func runBaseline(o options) (*baselineResult, error) {
 		res.CeilingNS = int64(took)
 		res.CeilingRate = float64(n.Load()) / took.Seconds()
 		res.CeilingErrors = cerrs.Load()
-		res.CeilingCPUNS, res.CeilingTgtNS = int64(cpuSelf()-c0), int64(cpuOf(o.targetPID)-tc0)
+		res.CeilingCPUNS, res.CeilingTgtNS = int64(benchsys.CPUSelf()-c0), int64(benchsys.CPUOf(o.targetPID)-tc0)
 	}
 	return res, nil
 }
@@ -249,7 +251,7 @@ func startBaseline(ctx context.Context, o options, tg *targets) (*baselineResult
 	if err := json.Unmarshal(out, &res); err != nil {
 		return nil, fmt.Errorf("decode %q: %w", out, err)
 	}
-	res.Lag.fromJSON()
-	res.Latency.fromJSON()
+	res.Lag.FromJSON()
+	res.Latency.FromJSON()
 	return &res, nil
 }

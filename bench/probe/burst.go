@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/aio-platform/terraform-provider-aio/bench/internal/benchsys"
 	"github.com/aio-platform/terraform-provider-aio/internal/api"
 	"github.com/aio-platform/terraform-provider-aio/internal/auth"
 	"github.com/aio-platform/terraform-provider-aio/internal/clock"
@@ -32,7 +33,7 @@ const goalPostP99 = 100 * time.Millisecond
 type burstResult struct {
 	created, failed int64
 	took            time.Duration
-	post            summary
+	post            benchsys.Summary
 	firstErr        string
 }
 
@@ -124,6 +125,6 @@ func runBurst(ctx context.Context, a *apiServer, n, endpoints int, interval time
 	}
 	wg.Wait()
 	res.took = time.Since(start)
-	res.post = summarize(lat)
+	res.post = benchsys.Summarize(lat)
 	return res
 }

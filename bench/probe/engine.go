@@ -15,6 +15,7 @@ import (
 
 	_ "modernc.org/sqlite" // counting the stored results (the store registers it too)
 
+	"github.com/aio-platform/terraform-provider-aio/bench/internal/benchsys"
 	"github.com/aio-platform/terraform-provider-aio/internal/api"
 	"github.com/aio-platform/terraform-provider-aio/internal/clock"
 	"github.com/aio-platform/terraform-provider-aio/internal/engine"
@@ -37,8 +38,8 @@ type engineResult struct {
 
 	// From the observer, for runs dispatched (lag, missed) or started
 	// (completed: a result's Time is its start) within the window.
-	lag       summary
-	latency   summary // probe latency (ProbeResult.LatencyMS)
+	lag       benchsys.Summary
+	latency   benchsys.Summary // probe latency (ProbeResult.LatencyMS)
 	dispatch  int64
 	completed int64
 	outcomes  map[string]int64
@@ -53,7 +54,7 @@ type engineResult struct {
 	// Whole run.
 	missedTotal  int64
 	spikes       []spike
-	writes       summary // result batch commits in the window
+	writes       benchsys.Summary // result batch commits in the window
 	burst        *burstResult
 	writeN       int
 	reloads      []span // config reload reads in the window
@@ -189,7 +190,7 @@ func runEngine(ctx context.Context, o options, tg *targets, logger *slog.Logger)
 	res.end = res.start.Add(o.measure)
 	rec.window(res.start, res.end)
 	res.due = int64(float64(o.monitors) * o.measure.Seconds() / o.interval.Seconds())
-	cpu0, tcpu0 := cpuSelf(), cpuOf(tg.pid)
+	cpu0, tcpu0 := benchsys.CPUSelf(), benchsys.CPUOf(tg.pid)
 	var ms0 runtime.MemStats
 	runtime.ReadMemStats(&ms0)
 	stopProfile, err := startCPUProfile(o.cpuprof)
@@ -211,11 +212,11 @@ func runEngine(ctx context.Context, o options, tg *targets, logger *slog.Logger)
 	if err != nil {
 		return nil, err
 	}
-	res.cpu, res.targetsCPU = cpuSelf()-cpu0, cpuOf(tg.pid)-tcpu0
+	res.cpu, res.targetsCPU = benchsys.CPUSelf()-cpu0, benchsys.CPUOf(tg.pid)-tcpu0
 	var ms1 runtime.MemStats
 	runtime.ReadMemStats(&ms1)
 	res.heapInuse, res.numGC = ms1.HeapInuse, ms1.NumGC-ms0.NumGC
-	res.rssEndKB = statusKB("self", "VmRSS")
+	res.rssEndKB = benchsys.StatusKB("self", "VmRSS")
 	if err := writeHeapProfile(o.memprof); err != nil {
 		return nil, err
 	}
@@ -243,7 +244,7 @@ func runEngine(ctx context.Context, o options, tg *targets, logger *slog.Logger)
 	res.stopTook = time.Since(stopAt)
 
 	rec.mu.Lock()
-	res.lag, res.latency = summarize(rec.lags), summarize(rec.latencies)
+	res.lag, res.latency = benchsys.Summarize(rec.lags), benchsys.Summarize(rec.latencies)
 	res.dispatch, res.completed, res.outcomes = rec.dispatch, rec.completed, rec.outcomes
 	res.missed, res.missedTotal = rec.missed, rec.missedAll
 	res.spikes = groupSpikes(rec.late)
@@ -251,7 +252,7 @@ func runEngine(ctx context.Context, o options, tg *targets, logger *slog.Logger)
 	rec.mu.Unlock()
 	ts.mu.Lock()
 	w := within(ts.writes, res.start, res.end)
-	res.writes, res.writeN = summarize(spanDurations(w)), len(w)
+	res.writes, res.writeN = benchsys.Summarize(spanDurations(w)), len(w)
 	allReloads := reloads(ts.listing)
 	res.reloads = within(allReloads, res.start, res.end)
 	if len(allReloads) > 0 {
@@ -269,7 +270,7 @@ func runEngine(ctx context.Context, o options, tg *targets, logger *slog.Logger)
 			res.dbBytes += fi.Size()
 		}
 	}
-	res.peakRSSKB = statusKB("self", "VmHWM")
+	res.peakRSSKB = benchsys.StatusKB("self", "VmHWM")
 	res.targetsRSSKB = tg.peakRSSKB()
 	return res, nil
 }

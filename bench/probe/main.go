@@ -33,6 +33,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/aio-platform/terraform-provider-aio/bench/internal/benchsys"
 	"github.com/aio-platform/terraform-provider-aio/internal/engine/scheduler"
 )
 
@@ -143,7 +144,7 @@ func validate(o options) error {
 
 // run is the parent: targets, engine, baseline, report.
 func run(ctx context.Context, o options, out io.Writer) (err error) {
-	if lim, err := raiseNoFile(); err != nil {
+	if lim, err := benchsys.RaiseNoFile(); err != nil {
 		fmt.Fprintf(os.Stderr, "warning: raising RLIMIT_NOFILE: %v (limit %d)\n", err, lim)
 	}
 	logLevel := slog.LevelWarn

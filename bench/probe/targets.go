@@ -14,6 +14,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/aio-platform/terraform-provider-aio/bench/internal/benchsys"
 )
 
 // targetBody is what every target answers: small, like a health check.
@@ -23,7 +25,7 @@ var targetBody = []byte(`{"status":"ok"}` + "\n")
 // 127.0.0.1, prints "PORTS p1,p2,..." on stdout, and serves until its stdin
 // closes (the parent is gone) or o.maxLife has passed.
 func runTargets(o options) error {
-	if _, err := raiseNoFile(); err != nil {
+	if _, err := benchsys.RaiseNoFile(); err != nil {
 		fmt.Fprintln(os.Stderr, "targets: raising RLIMIT_NOFILE:", err)
 	}
 	handler := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
@@ -146,4 +148,4 @@ func (t *targets) stop() {
 }
 
 // peakRSSKB is the child's VmHWM while it runs.
-func (t *targets) peakRSSKB() int64 { return statusKB(strconv.Itoa(t.pid), "VmHWM") }
+func (t *targets) peakRSSKB() int64 { return benchsys.StatusKB(strconv.Itoa(t.pid), "VmHWM") }

@@ -1,4 +1,7 @@
-package main
+// Package benchsys holds what the benchmark programs share to measure a
+// process: CPU time, memory and descriptor limits from the kernel, and
+// percentiles of a sample of durations.
+package benchsys
 
 import (
 	"bufio"
@@ -11,10 +14,10 @@ import (
 	"time"
 )
 
-// raiseNoFile lifts the soft RLIMIT_NOFILE to the hard limit: 256 probes
+// RaiseNoFile lifts the soft RLIMIT_NOFILE to the hard limit: 256 probes
 // in flight plus the store need more than the usual 1024 descriptors only
 // under load, but a benchmark should not fail on the limit.
-func raiseNoFile() (uint64, error) {
+func RaiseNoFile() (uint64, error) {
 	var lim syscall.Rlimit
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
 		return 0, err
@@ -29,8 +32,8 @@ func raiseNoFile() (uint64, error) {
 	return lim.Cur, nil
 }
 
-// cpuSelf is this process's user + system CPU time.
-func cpuSelf() time.Duration {
+// CPUSelf is this process's user + system CPU time.
+func CPUSelf() time.Duration {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		return 0
@@ -38,9 +41,9 @@ func cpuSelf() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// cpuOf is another process's user + system CPU time from /proc/PID/stat
+// CPUOf is another process's user + system CPU time from /proc/PID/stat
 // (USER_HZ is 100 on Linux), or 0 when it cannot be read.
-func cpuOf(pid int) time.Duration {
+func CPUOf(pid int) time.Duration {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		return 0
@@ -64,9 +67,9 @@ func cpuOf(pid int) time.Duration {
 	return time.Duration(ut+st) * (time.Second / 100)
 }
 
-// statusKB reads a "Vm...: N kB" line of /proc/PID/status ("self" for this
+// StatusKB reads a "Vm...: N kB" line of /proc/PID/status ("self" for this
 // process).
-func statusKB(pid, key string) int64 {
+func StatusKB(pid, key string) int64 {
 	f, err := os.Open("/proc/" + pid + "/status")
 	if err != nil {
 		return 0
@@ -86,8 +89,8 @@ func statusKB(pid, key string) int64 {
 	return 0
 }
 
-// percentile is the nearest-rank percentile (p in [0, 100]) of sorted.
-func percentile(sorted []time.Duration, p float64) time.Duration {
+// Percentile is the nearest-rank Percentile (p in [0, 100]) of sorted.
+func Percentile(sorted []time.Duration, p float64) time.Duration {
 	if len(sorted) == 0 {
 		return 0
 	}
@@ -96,8 +99,8 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 	return sorted[rank]
 }
 
-// summary is the percentiles of a sample of durations.
-type summary struct {
+// Summary is the percentiles of a sample of durations.
+type Summary struct {
 	N             int           `json:"n"`
 	P50, P99, Max time.Duration `json:"-"`
 	P50NS         int64         `json:"p50_ns"`
@@ -105,10 +108,10 @@ type summary struct {
 	MaxNS         int64         `json:"max_ns"`
 }
 
-func summarize(v []time.Duration) summary {
+func Summarize(v []time.Duration) Summary {
 	s := slices.Clone(v)
 	slices.Sort(s)
-	out := summary{N: len(s), P50: percentile(s, 50), P99: percentile(s, 99)}
+	out := Summary{N: len(s), P50: Percentile(s, 50), P99: Percentile(s, 99)}
 	if len(s) > 0 {
 		out.Max = s[len(s)-1]
 	}
@@ -116,7 +119,7 @@ func summarize(v []time.Duration) summary {
 	return out
 }
 
-// fromJSON restores the durations after decoding.
-func (s *summary) fromJSON() {
+// FromJSON restores the durations after decoding.
+func (s *Summary) FromJSON() {
 	s.P50, s.P99, s.Max = time.Duration(s.P50NS), time.Duration(s.P99NS), time.Duration(s.MaxNS)
 }
