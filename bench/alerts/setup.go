@@ -18,9 +18,6 @@ import (
 // insertBatch is how many objects one setup transaction stores.
 const insertBatch = 500
 
-// storeTimeFormat is the store's fixed-width text time (store.timeFormat).
-const storeTimeFormat = "2006-01-02T15:04:05.000000Z"
-
 // The five kinds of threshold, by monitor index i % 5: a fifth are burn
 // rates, as the issue asks; three kinds watch failures; the last kind
 // watches figures that a failing local target does not move (latency,

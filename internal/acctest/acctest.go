@@ -6,6 +6,7 @@ package acctest
 import (
 	"context"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http/httptest"
@@ -181,7 +182,9 @@ func NewServer(t testing.TB, opts ...Options) *Server {
 		go func() { done <- scfg.Retention.Run(rctx) }()
 		t.Cleanup(func() {
 			stop()
-			<-done
+			if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+				t.Errorf("retention: %v", err)
+			}
 		})
 		// The channel test endpoint sends at once; it needs no running
 		// engine, only a worker's senders under the same egress policy.

@@ -116,7 +116,7 @@ func faultObjects(srv *acctest.Server, collection string) (map[string]map[string
 		err = json.NewDecoder(resp.Body).Decode(&page)
 		resp.Body.Close()
 		if err != nil || resp.StatusCode != http.StatusOK {
-			return nil, nil, fmt.Errorf("GET %s: %d %v", u, resp.StatusCode, err)
+			return nil, nil, fmt.Errorf("GET %s: %d %w", u, resp.StatusCode, err)
 		}
 		for _, o := range page.Items {
 			if name, _ := o["name"].(string); strings.HasPrefix(name, "fault-") {

@@ -73,7 +73,7 @@ func TestConcurrentIfMatchWritersLoseNoUpdate(t *testing.T) {
 					}
 					g, err := tryCall(srv, http.MethodGet, path, editor, nil)
 					if err != nil || g.Status != http.StatusOK {
-						errs <- fmt.Errorf("GET: %v %v", g, err)
+						errs <- fmt.Errorf("GET: %v %w", g, err)
 						return
 					}
 					r, err := tryCall(srv, http.MethodPut, path, editor, versioned("raced", k), "If-Match", g.Header.Get("ETag"))
@@ -97,7 +97,7 @@ func TestConcurrentIfMatchWritersLoseNoUpdate(t *testing.T) {
 						return
 					}
 					if got, err := versionOf(e); err != nil || got != k {
-						errs <- fmt.Errorf("PUT version %d answered version %d (%v)", k, got, err)
+						errs <- fmt.Errorf("PUT version %d answered version %d (%w)", k, got, err)
 						return
 					}
 					if r.Header.Get("ETag") != strconv.Quote(strconv.FormatInt(e.Revision, 10)) {
@@ -248,7 +248,7 @@ func TestReadsDuringWritesSeeWholeObjects(t *testing.T) {
 				}
 				r, err := tryCall(srv, http.MethodPut, path, editor, versioned("whole", 1+w*100+i))
 				if err != nil || r.Status != http.StatusOK {
-					report(fmt.Errorf("writer %d: %v %v", w, r, err))
+					report(fmt.Errorf("writer %d: %v %w", w, r, err))
 					return
 				}
 			}
@@ -272,7 +272,7 @@ func TestReadsDuringWritesSeeWholeObjects(t *testing.T) {
 				if rd%2 == 0 {
 					r, err := tryCall(srv, http.MethodGet, path, viewer, nil)
 					if err != nil || r.Status != http.StatusOK {
-						report(fmt.Errorf("reader %d: %v %v", rd, r, err))
+						report(fmt.Errorf("reader %d: %v %w", rd, r, err))
 						return
 					}
 					if err := json.Unmarshal(r.Body, &e); err != nil {
@@ -285,18 +285,18 @@ func TestReadsDuringWritesSeeWholeObjects(t *testing.T) {
 				} else {
 					r, err := tryCall(srv, http.MethodGet, "/v1/endpoints?name=whole", viewer, nil)
 					if err != nil || r.Status != http.StatusOK {
-						report(fmt.Errorf("reader %d: %v %v", rd, r, err))
+						report(fmt.Errorf("reader %d: %v %w", rd, r, err))
 						return
 					}
 					var l endpointList
 					if err := json.Unmarshal(r.Body, &l); err != nil || len(l.Items) != 1 {
-						report(fmt.Errorf("reader %d: listing %s (%v)", rd, r.Body, err))
+						report(fmt.Errorf("reader %d: listing %s (%w)", rd, r.Body, err))
 						return
 					}
 					e = l.Items[0]
 				}
 				if _, err := versionOf(e); err != nil {
-					report(fmt.Errorf("reader %d saw a half-written object at revision %d: %v", rd, e.Revision, err))
+					report(fmt.Errorf("reader %d saw a half-written object at revision %d: %w", rd, e.Revision, err))
 				}
 				if e.Revision < last {
 					report(fmt.Errorf("reader %d went back from revision %d to %d", rd, last, e.Revision))

@@ -250,7 +250,7 @@ func (h *Histogram) appendRuns(buf []byte, idx []int32) []byte {
 	prev := int64(0)
 	for _, r := range runs {
 		buf = binary.AppendVarint(buf, int64(r.first)-prev)
-		buf = binary.AppendUvarint(buf, uint64(r.last-r.first+1))
+		buf = binary.AppendUvarint(buf, uint64(r.last-r.first+1)) //nolint:gosec // G115: last >= first, so the length is positive.
 		for i := r.first; i <= r.last; i++ {
 			buf = binary.AppendUvarint(buf, h.buckets[i])
 		}
@@ -361,23 +361,23 @@ func decodeBinary(b []byte, floorFn func(uint64), bucket func(int32, uint64)) er
 		if err != nil {
 			return err
 		}
-		if (k > 0 && d < 2) || length == 0 || length > uint64(len(b)) || first < math.MinInt32 || first+int64(length)-1 > maxIndex {
+		if (k > 0 && d < 2) || length == 0 || length > uint64(len(b)) || first < math.MinInt32 || first+int64(length)-1 > maxIndex { //nolint:gosec // G115: length is at most len(b), checked first in this condition.
 			return errHistogram
 		}
-		for j := range int64(length) {
+		for j := range int64(length) { //nolint:gosec // G115: length is at most len(b) (checked above).
 			c, err := next()
 			if err != nil {
 				return err
 			}
 			if c == 0 {
-				if j == 0 || j == int64(length)-1 {
+				if j == 0 || j == int64(length)-1 { //nolint:gosec // G115: length is at most len(b) (checked above).
 					return errHistogram
 				}
 				continue
 			}
-			bucket(int32(first+j), c)
+			bucket(int32(first+j), c) //nolint:gosec // G115: first+j lies in [MinInt32, maxIndex] (checked above).
 		}
-		prev = first + int64(length) - 1
+		prev = first + int64(length) - 1 //nolint:gosec // G115: length is at most len(b) (checked above).
 	}
 	if len(b) != 0 {
 		return errHistogram

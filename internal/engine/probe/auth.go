@@ -155,7 +155,7 @@ func (r *httpRun) applyCredential(ctx context.Context, req *http.Request) (failK
 }
 
 // tokenURLWhat names the token URL in refusals.
-const tokenURLWhat = " for its OAuth2 token_url"
+const tokenURLWhat = " for its OAuth2 token_url" //nolint:gosec // G101: words of a message, not a credential.
 
 // tokenKey identifies a cached access token. The secret revision is part of
 // it so that a rotated client secret fetches a new token at once instead of

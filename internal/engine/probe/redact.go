@@ -48,9 +48,6 @@ func (s *scrubber) cut(text string, n int) string { return s.s.Cut(text, n) }
 // clean scrubs error text and bounds its length.
 func (s *scrubber) clean(text string) string { return s.cut(text, maxErrorText) }
 
-// formsOf returns the forms in which w may come back (redact.FormsOf).
-func formsOf(w string) []string { return redact.FormsOf(w) }
-
 // truncate cuts s to at most n bytes on a rune boundary, marking the cut
 // (redact.Truncate). It is for text that holds no secret (configuration);
 // text from a target goes through scrubber.cut instead.

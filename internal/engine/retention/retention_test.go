@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -594,7 +595,12 @@ func TestOrphansAndScheduleOnTheInjectedClock(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() { done <- f.enf.Run(ctx) }()
-	defer func() { cancel(); <-done }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+			t.Errorf("retention run: %v", err)
+		}
+	}()
 	waitFor(t, "the first pass", func() bool { return f.count(`SELECT COUNT(*) FROM retention_runs`) == 1 })
 	if n := f.count(`SELECT COUNT(*) FROM probe_results WHERE monitor_key = ?`, goneKey); n != 0 {
 		t.Errorf("orphan results left = %d", n)

@@ -88,7 +88,7 @@ func build(t testing.TB, pkg, name string) string {
 		cmd := exec.Command("go", "build", "-o", bin, pkg)
 		cmd.Dir = root
 		if out, err := cmd.CombinedOutput(); err != nil {
-			return "", fmt.Errorf("go build %s: %v\n%s", pkg, err, out)
+			return "", fmt.Errorf("go build %s: %w\n%s", pkg, err, out)
 		}
 		return bin, nil
 	}()
