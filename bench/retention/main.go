@@ -24,6 +24,13 @@
 //     is enforcement's share of a core; the writer's batch latency and the
 //     latency of small API write transactions in both phases show whether
 //     enforcement starves them.
+//  3. Probe lag. The real probe engine (scheduler and results writer)
+//     then probes every monitor at the design rate against local targets
+//     served by this binary in a second process (-targets), into the same
+//     database, for -probe-live without and -probe-live with retention
+//     pruning the remaining synthetic backlog, and prints the scheduling
+//     lag (p50, p99, max) of both phases and whether the p99 with
+//     retention is within noise of the p99 without (probelag.go).
 //
 // It exits 0 whether or not the goals are met, non-zero when it cannot run.
 package main
