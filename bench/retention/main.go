@@ -24,6 +24,13 @@
 //     is enforcement's share of a core; the writer's batch latency and the
 //     latency of small API write transactions in both phases show whether
 //     enforcement starves them.
+//  3. Probe lag. The real probe engine (scheduler and results writer)
+//     then probes every monitor at the design rate against local targets
+//     served by this binary in a second process (-targets), into the same
+//     database, for -probe-live without and -probe-live with retention
+//     pruning the remaining synthetic backlog, and prints the scheduling
+//     lag (p50, p99, max) of both phases and whether the p99 with
+//     retention is within noise of the p99 without (probelag.go).
 //
 // It exits 0 whether or not the goals are met, non-zero when it cannot run.
 package main
@@ -45,6 +52,7 @@ import (
 
 	_ "modernc.org/sqlite"
 
+	"github.com/aio-platform/terraform-provider-aio/bench/internal/benchsys"
 	"github.com/aio-platform/terraform-provider-aio/internal/api"
 	"github.com/aio-platform/terraform-provider-aio/internal/engine/results"
 	"github.com/aio-platform/terraform-provider-aio/internal/store"
@@ -59,6 +67,11 @@ type options struct {
 	pruneEvery time.Duration
 	batch      int
 	keep       bool
+
+	probeLive, probeWarmup time.Duration
+	ports                  int
+	targets                bool
+	targetsMax             time.Duration
 
 	rawAge, minuteAge, hourAge time.Duration
 }
@@ -79,10 +92,22 @@ func main() {
 	flag.DurationVar(&o.pruneEvery, "prune-every", 5*time.Second, "how often retention runs in the enforcement phase")
 	flag.IntVar(&o.batch, "batch", results.DefaultPruneBatch, "rows per delete transaction")
 	flag.BoolVar(&o.keep, "keep", false, "keep the database file")
+	flag.DurationVar(&o.probeLive, "probe-live", 20*time.Second, "real time of each probe-lag phase (the engine probing local targets, without, then with pruning; 0: skip)")
+	flag.DurationVar(&o.probeWarmup, "probe-warmup", 10*time.Second, "engine warm-up before the probe-lag phases")
+	flag.IntVar(&o.ports, "ports", 16, "number of target ports on 127.0.0.1 for the probe-lag phases")
+	flag.BoolVar(&o.targets, "targets", false, "internal: serve the targets and print their ports")
+	flag.DurationVar(&o.targetsMax, "targets-max", time.Hour, "internal: the targets process exits after this long at most")
 	flag.DurationVar(&o.rawAge, "raw-age", results.DefaultRawAge, "age of raw results for the steady-state arithmetic")
 	flag.DurationVar(&o.minuteAge, "minute-age", results.DefaultMinuteAge, "age of minute rollups for the steady-state arithmetic")
 	flag.DurationVar(&o.hourAge, "hour-age", results.DefaultHourAge, "age of hour rollups for the steady-state arithmetic")
 	flag.Parse()
+	if o.targets {
+		if err := runTargets(o.ports, o.targetsMax); err != nil {
+			fmt.Fprintln(os.Stderr, "bench-retention targets:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(context.Background(), o); err != nil {
 		fmt.Fprintln(os.Stderr, "bench-retention:", err)
 		os.Exit(1)
@@ -112,7 +137,19 @@ func run(ctx context.Context, o options) error {
 	rate := float64(o.monitors) / o.interval.Seconds()
 	fmt.Printf("bench-retention: %d monitors every %v = %.0f results/s; fill %v simulated, live phases %v each, prune every %v, batch %d\n",
 		o.monitors, o.interval, rate, o.fill, o.live, o.pruneEvery, o.batch)
-	ids, err := insertMonitors(ctx, st, o.monitors)
+	// The local targets of the probe-lag phases come first: the monitors
+	// point at them (the URL does not change what a result stores).
+	var tg *targets
+	if o.probeLive > 0 {
+		if _, err := benchsys.RaiseNoFile(); err != nil {
+			fmt.Fprintln(os.Stderr, "raising RLIMIT_NOFILE:", err)
+		}
+		if tg, err = startTargets(ctx, o.ports, 2*time.Hour); err != nil {
+			return err
+		}
+		defer tg.stop()
+	}
+	ids, err := insertMonitors(ctx, st, o, tg)
 	if err != nil {
 		return err
 	}
@@ -218,6 +255,16 @@ func run(ctx context.Context, o options) error {
 			b.deleted.Raw, b.deleted.Minute, b.deleted.Hour, b.runs, delRate,
 			float64(b.deleted.Total())/b.pruneWall.Seconds(), b.pruneWall.Seconds())
 	}
+	var la, lb lagPhase
+	if tg != nil {
+		fmt.Printf("\nprobe lag: the engine (scheduler + results writer) probing %d monitors on 127.0.0.1 every %v (%.0f runs/s) into the same database; %v warm-up, %v without retention, then %v with it pruning every %v\n",
+			o.monitors, o.interval, rate, o.probeWarmup, o.probeLive, o.probeLive, o.pruneEvery)
+		if la, lb, err = probeLag(ctx, st, raw, g, o, tg); err != nil {
+			return fmt.Errorf("probe lag: %w", err)
+		}
+		la.print("without retention")
+		lb.print("with retention")
+	}
 	agedOut := rate * b.wall.Seconds()
 	fmt.Printf("\n%-58s %-22s %-14s %s\n", "goal", "measured", "target", "verdict")
 	verdict := func(ok bool) string {
@@ -247,6 +294,10 @@ func run(ctx context.Context, o options) error {
 		b.batchP(0.99) <= 2*a.batchP(0.99)+20*time.Millisecond)
 	row("API write p99, with vs without retention", fmt.Sprintf("%v vs %v", b.apiP(0.99), a.apiP(0.99)), "within noise",
 		b.apiP(0.99) <= 2*a.apiP(0.99)+20*time.Millisecond)
+	if tg != nil {
+		row("probe lag p99 with vs without retention (scheduler)", fmt.Sprintf("%v vs %v", lb.lag.P99.Round(10*time.Microsecond), la.lag.P99.Round(10*time.Microsecond)),
+			fmt.Sprintf("<=%.1fx or +%v", lagNoiseRatio, lagNoiseSlack), lagWithinNoise(lb.lag.P99, la.lag.P99))
+	}
 	fmt.Printf("load average during the run: %s\n", loadavg())
 	return nil
 }
@@ -263,16 +314,17 @@ type gen struct {
 	sim atomic.Int64
 }
 
-func insertMonitors(ctx context.Context, st store.Store, n int) ([]string, error) {
+func insertMonitors(ctx context.Context, st store.Store, o options, tg *targets) ([]string, error) {
+	n := o.monitors
 	ids := make([]string, n)
 	now := time.Now().UTC()
-	enabled, interval := true, "10s"
+	enabled, interval := true, o.interval.String()
 	for base := 0; base < n; base += 500 {
 		err := st.Write(ctx, func(tx store.Tx) error {
 			for i := base; i < min(base+500, n); i++ {
 				// IDs as long as real ones (prefix and 26 random characters).
 				ep := api.Endpoint{Meta: api.Meta{ID: api.PrefixEndpoint + rand.Text(), Revision: 1, CreatedAt: now, UpdatedAt: now},
-					Name: fmt.Sprintf("bench-endpoint-%06d", i), URL: fmt.Sprintf("https://service-%d.example.com/health", i),
+					Name: fmt.Sprintf("bench-endpoint-%06d", i), URL: targetURL(tg, i),
 					DataClassification: api.ClassInternal}
 				if err := tx.InsertEndpoint(ctx, ep); err != nil {
 					return err
@@ -293,6 +345,15 @@ func insertMonitors(ctx context.Context, st store.Store, n int) ([]string, error
 	}
 	slices.Sort(ids)
 	return ids, nil
+}
+
+// targetURL is monitor i's URL: a local target of the probe-lag phases,
+// round-robin over the ports, or a name the engine never probes.
+func targetURL(tg *targets, i int) string {
+	if tg == nil {
+		return fmt.Sprintf("https://service-%d.example.com/health", i)
+	}
+	return fmt.Sprintf("http://127.0.0.1:%d/health/%d", tg.ports[i%len(tg.ports)], i)
 }
 
 // result is what an HTTPS probe of a healthy service stores: timings with
