@@ -255,7 +255,10 @@ func seedResults(t *testing.T, path string, mons []string, now time.Time) {
 // openDB opens the database file, read-only while aiod runs.
 func openDB(t *testing.T, path string, readOnly bool) *sql.DB {
 	t.Helper()
-	dsn := "file:" + path + "?_pragma=busy_timeout(10000)"
+	// With secure_delete, as aiod writes: otherwise the seeding's page
+	// splits would leave stale copies of records in free space, which
+	// retention never sees.
+	dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=secure_delete(1)"
 	if readOnly {
 		dsn += "&mode=ro"
 	}
