@@ -22,10 +22,10 @@ const (
 	retDeleteAge = 10 * time.Minute // the delete policy's max_age
 	retAnonAge   = time.Minute      // the anonymize policy's max_age
 	// Old records (1 to 2 hours old) are deleted; middle ones (3 to 8
-	// minutes) anonymized; young ones (10 to 30 seconds) left alone.
+	// minutes) anonymized; young ones (1 to 10 seconds) left alone.
 	retOldFrom, retOldTo     = 2 * time.Hour, time.Hour
 	retMidFrom, retMidTo     = 8 * time.Minute, 3 * time.Minute
-	retYoungFrom, retYoungTo = 30 * time.Second, 10 * time.Second
+	retYoungFrom, retYoungTo = 10 * time.Second, time.Second
 	// Per monitor; with 4 monitors a pass deletes 24,000 records and
 	// anonymizes 16,000 in batches of 500, which takes seconds.
 	retOldPer, retMidPer, retYoungPer = 6000, 4000, 250
