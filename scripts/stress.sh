@@ -37,6 +37,14 @@ awk '/FIGURES crash/ {
 		for (k in s) { printf "%s%s %d", sep, k, s[k]; sep = ", " }
 		printf "), %d kills, %d acknowledged writes, %d lost, %d duplicates, %d bad replays\n", v["kills"], v["acked"], v["lost"], v["duplicates"], v["bad_replays"]
 	}' "$crash_log"
+awk '/FIGURES retention/ {
+		for (i = 1; i <= NF; i++) { split($i, kv, "="); if (kv[1] != "FIGURES" && kv[1] != "retention") v[kv[1]] += kv[2] }
+		runs++
+	}
+	END {
+		printf "retention: %d runs, %d kills (%d with work left undone), %d records deleted and %d anonymized (%d and %d of them by interrupted, unrecorded runs), %d run records, %d old records left, %d anonymized texts back\n",
+			runs, v["kills"], v["mid_run"], v["recorded_deleted"] + v["interrupted_deleted"], v["recorded_anonymized"] + v["interrupted_anonymized"], v["interrupted_deleted"], v["interrupted_anonymized"], v["runs"], v["remaining_old"], v["leaked"]
+	}' "$crash_log"
 awk '/FIGURES faults/ {
 		for (i = 1; i <= NF; i++) { split($i, kv, "="); if (kv[1] != "FIGURES" && kv[1] != "faults") v[kv[1]] += kv[2] }
 		runs++
