@@ -169,7 +169,7 @@ func probeLag(ctx context.Context, st store.Store, db *sql.DB, g *gen, o options
 		case <-ctx.Done():
 			return ctx.Err()
 		case err := <-schedDone:
-			return fmt.Errorf("the scheduler stopped early: %v", err)
+			return fmt.Errorf("the scheduler stopped early: %w", err)
 		case <-time.After(d):
 			return nil
 		}
