@@ -239,3 +239,22 @@ func TestErasureRequestsEndToEnd(t *testing.T) {
 	wantFields(t, p, "actor")
 	wantProblem(t, call(t, srv, http.MethodGet, "/v1/erasure-requests/era_nope", srv.AdminToken, nil), http.StatusNotFound)
 }
+
+// TestRevisionsPolicy: the change history is a data kind a policy can
+// govern, for every endpoint only (revisions belong to no endpoint), and
+// its anonymizable field is the actor.
+func TestRevisionsPolicy(t *testing.T) {
+	srv := acctest.NewServer(t)
+	p := createRetention(t, srv, map[string]any{"name": "history-90d", "data_kind": "revisions", "max_age": "2160h", "action": "delete"})
+	if p.DataKind != api.DataRevisions {
+		t.Errorf("data_kind = %q", p.DataKind)
+	}
+	createRetention(t, srv, map[string]any{"name": "history-actors", "data_kind": "revisions", "max_age": "720h",
+		"action": "anonymize", "anonymize_fields": []string{"actor"}})
+	for _, body := range []map[string]any{
+		{"name": "scoped", "data_kind": "revisions", "max_age": "24h", "action": "delete", "endpoint_ids": []string{"ep_x"}},
+		{"name": "bad-field", "data_kind": "revisions", "max_age": "24h", "action": "anonymize", "anonymize_fields": []string{"error"}},
+	} {
+		wantProblem(t, call(t, srv, http.MethodPost, "/v1/retention-policies", srv.AdminToken, body), http.StatusBadRequest)
+	}
+}
