@@ -35,9 +35,11 @@ type sumCache struct {
 	ranges map[sumRange]*sumEntry
 }
 
-// sumCacheRanges bounds the segments kept: a tick of a mix of windows of
-// 1m to 3d uses about fifteen, and an hour's worth of minute edges must not
-// push out the hours.
+// sumCacheRanges bounds the segments kept: a tick of bench-alerts' mix
+// (windows of 1m to 3d) uses about two dozen, most of them minute edges
+// that move every minute; the least recently used go first, so the stale
+// edges leave before the hours used every tick. At 10,000 monitors that is
+// some 100,000 sums of 56 bytes.
 const sumCacheRanges = 48
 
 // sumRange is one segment: tier (0 minute, 1 hour) and its bucket starts
