@@ -166,6 +166,7 @@ func (s *SQLite) WriteResults(ctx context.Context, results []api.ProbeResult, mi
 		fresh, err = tx.(sqlTx).writeResults(ctx, results, missed, known)
 		return err
 	})
+	s.sums.touched(results, missed)
 	if err == nil {
 		s.keys.add(gen, fresh)
 	}
@@ -700,6 +701,10 @@ func (s *SQLite) windowRollups(ctx context.Context, monitorIDs []string, from, t
 	if len(monitorIDs) == 0 {
 		return out, nil
 	}
+	var gen [2]uint64
+	if !latencies {
+		gen = s.sums.begin(to.UTC())
+	}
 	tx, err := s.reader.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return nil, err
@@ -711,9 +716,18 @@ func (s *SQLite) windowRollups(ctx context.Context, monitorIDs []string, from, t
 		return nil, err
 	}
 	segs := planWindow(from.UTC(), to.UTC(), horizons[TierRaw], horizons[TierMinute], horizons[TierHour])
-	for chunk := range slices.Chunk(monitorIDs, rollupRowsPerRead) {
-		in := placeholders(len(chunk))
-		for _, seg := range segs {
+	for _, seg := range segs {
+		ids := monitorIDs
+		var rng sumRange
+		cache := false
+		if !latencies && seg.tier != TierRaw {
+			rng = sumRange{tierIndex(seg.tier), ceilSeconds(seg.from), ceilSeconds(seg.to)}
+			if cache = cacheable(rng, to.UTC()); cache {
+				ids = s.sums.lookup(rng, ids, out)
+			}
+		}
+		for chunk := range slices.Chunk(ids, rollupRowsPerRead) {
+			in := placeholders(len(chunk))
 			args := make([]any, 0, len(chunk)+2)
 			for _, id := range chunk {
 				args = append(args, id)
@@ -734,8 +748,12 @@ func (s *SQLite) windowRollups(ctx context.Context, monitorIDs []string, from, t
 			if latencies {
 				err = r.mergeRollupRows(ctx, rollupSelect+where, args, out)
 			} else {
-				err = r.sumRollupRows(ctx, `SELECT k.monitor_id, SUM(r.probes), SUM(r.up), SUM(r.degraded), SUM(r.down),
+				var got map[string]counts
+				got, err = r.sumRollupRows(ctx, `SELECT k.monitor_id, SUM(r.probes), SUM(r.up), SUM(r.degraded), SUM(r.down),
 					SUM(r.retried), SUM(r.missed), SUM(r.bytes)`+where+` GROUP BY k.monitor_id`, args, out)
+				if err == nil && cache {
+					s.sums.fill(rng, gen, chunk, got)
+				}
 			}
 			if err != nil {
 				return nil, err
@@ -777,26 +795,29 @@ func (r sqlReader) mergeRollupRows(ctx context.Context, q string, args []any, ou
 }
 
 // sumRollupRows adds the per-monitor sums selected (monitor_id and the
-// seven counts) to out.
-func (r sqlReader) sumRollupRows(ctx context.Context, q string, args []any, out map[string]*stats.Rollup) error {
+// seven counts) to out and returns them.
+func (r sqlReader) sumRollupRows(ctx context.Context, q string, args []any, out map[string]*stats.Rollup) (map[string]counts, error) {
 	rows, err := r.query(ctx, q, args...)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer rows.Close()
+	got := map[string]counts{}
 	for rows.Next() {
 		var (
-			part stats.Rollup
-			id   string
+			c  counts
+			id string
 		)
-		if err := rows.Scan(&id, &part.Probes, &part.Up, &part.Degraded, &part.Down, &part.Retried, &part.Missed, &part.Bytes); err != nil {
-			return err
+		if err := rows.Scan(&id, &c.probes, &c.up, &c.degraded, &c.down, &c.retried, &c.missed, &c.bytes); err != nil {
+			return nil, err
 		}
+		got[id] = c
 		if ru := out[id]; ru != nil {
+			part := c.rollup()
 			ru.Merge(&part)
 		}
 	}
-	return rows.Err()
+	return got, rows.Err()
 }
 
 // rawRollups adds the raw results and missed runs of the monitors of the IN
@@ -1210,6 +1231,8 @@ func (p *windowPlanner) minuteBuckets(a, b time.Time) {
 // DeleteResultsBefore deletes one batch of a tier in its own transaction
 // and moves the tier's horizon.
 func (s *SQLite) DeleteResultsBefore(ctx context.Context, tier string, before time.Time, limit int) (int64, error) {
+	// The cached window sums may count what this deletes.
+	defer s.sums.clear()
 	if tier != TierRaw && tier != TierMinute && tier != TierHour {
 		return 0, fmt.Errorf("unknown result tier %q", tier)
 	}
@@ -1259,6 +1282,8 @@ func (t sqlTx) deleteResultsBefore(ctx context.Context, tier string, beforeT tim
 // DeleteMonitorResultsBefore deletes one batch of the given monitors' rows
 // of a tier in its own transaction.
 func (s *SQLite) DeleteMonitorResultsBefore(ctx context.Context, tier string, monitorIDs []string, before time.Time, limit int) (int64, error) {
+	// The cached window sums may count what this deletes.
+	defer s.sums.clear()
 	if tier != TierRaw && tier != TierMinute && tier != TierHour {
 		return 0, fmt.Errorf("unknown result tier %q", tier)
 	}
@@ -1314,6 +1339,8 @@ func (s *SQLite) DeleteMonitorResultsBefore(ctx context.Context, tier string, mo
 
 // DeleteMonitorData removes everything of a monitor in one transaction.
 func (s *SQLite) DeleteMonitorData(ctx context.Context, monitorID string) error {
+	// The cached window sums may count what this deletes.
+	defer s.sums.clear()
 	return writeTx(ctx, s.writer, s.d, func(tx Tx) error {
 		s.keys.forget(monitorID)
 		for _, table := range []string{"probe_results", "missed_runs", "rollups_minute", "rollups_hour"} {
@@ -1345,6 +1372,8 @@ var orphanTables = []struct{ name, key, of string }{
 // DeleteOrphanResults finds the monitor IDs without a monitor, then deletes
 // one batch of their rows in one write transaction.
 func (s *SQLite) DeleteOrphanResults(ctx context.Context, limit int) (int64, error) {
+	// The cached window sums may count what this deletes.
+	defer s.sums.clear()
 	if limit <= 0 {
 		limit = DefaultDeleteBatch
 	}

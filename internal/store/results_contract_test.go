@@ -57,6 +57,7 @@ func runResultsContract(t *testing.T, open func(t *testing.T) Store) {
 		{"BadCursor", testResultsBadCursor},
 		{"LatestOutcomes", testResultsLatestOutcomes},
 		{"WindowRollups", testResultsWindowRollups},
+		{"WindowCountsLateWrites", testResultsWindowCountsLateWrites},
 	} {
 		t.Run(sc.name, func(t *testing.T) { sc.run(t, open) })
 	}
@@ -1049,4 +1050,61 @@ func testResultsWindowRollups(t *testing.T, open func(t *testing.T) Store) {
 		t.Fatal(err)
 	}
 	check("raw results pruned")
+}
+
+// testResultsWindowCountsLateWrites reads the same windows again and again
+// (as the alert evaluator does every tick, the store may keep what it summed
+// of closed buckets) while late results and missed runs land in closed
+// minutes and hours and rows are deleted: every read must count exactly
+// what MonitorStatus counts at that moment.
+func testResultsWindowCountsLateWrites(t *testing.T, open func(t *testing.T) Store) {
+	s := open(t)
+	resWriteFixture(t, s)
+	windows := [][2]time.Time{
+		{resAt(0, 3, 7, 125), resAt(2, 40, 33, 900)},
+		{resAt(0, 0, 0, 0), resAt(3, 0, 0, 0)},
+		{resAt(1, 10, 0, 0), resAt(1, 20, 5, 0)},
+		{resAt(-48, 0, 0, 0), resAt(2, 30, 0, 0)},
+	}
+	ids := []string{resA, resB, "mon_c"}
+	check := func(when string) {
+		t.Helper()
+		for _, w := range windows {
+			counts, err := s.WindowCounts(t.Context(), ids, w[0], w[1])
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, id := range ids {
+				want, _ := resStatus(t, s, id, w[0], w[1])
+				if c := counts[id]; c.Probes != want.Probes || c.Up != want.Up || c.Degraded != want.Degraded ||
+					c.Down != want.Down || c.Retried != want.Retried || c.Missed != want.Missed || c.Bytes != want.Bytes {
+					t.Errorf("%s: counts of %s over [%s, %s): got %+v, want %+v", when, id, w[0], w[1], *c, want)
+				}
+			}
+		}
+	}
+	check("first read")
+	check("second read")
+	late := func(id string, tm time.Time, outcome string) api.ProbeResult {
+		return api.ProbeResult{MonitorID: id, Time: tm, Outcome: outcome, LatencyMS: 7, BytesReceived: 3, Attempts: 2}
+	}
+	// Late results in a closed minute and a closed hour of every window,
+	// for a monitor with data and one without.
+	resWrite(t, s, []api.ProbeResult{late(resA, resAt(1, 15, 1, 0), api.OutcomeDown), late(resA, resAt(0, 30, 2, 0), api.OutcomeUp),
+		late("mon_c", resAt(1, 11, 3, 0), api.OutcomeDegraded), late(resB, resAt(-47, 30, 0, 0), api.OutcomeDown)}, nil)
+	check("late results")
+	resWrite(t, s, nil, []MissedRun{{MonitorID: resB, Time: resAt(1, 12, 0, 0)}, {MonitorID: resA, Time: resAt(0, 40, 0, 0)}})
+	check("late missed runs")
+	if _, err := s.DeleteMonitorResultsBefore(t.Context(), TierMinute, []string{resA}, resAt(1, 16, 0, 0), 0); err != nil {
+		t.Fatal(err)
+	}
+	check("minutes of one monitor pruned")
+	if err := s.DeleteMonitorData(t.Context(), "mon_c"); err != nil {
+		t.Fatal(err)
+	}
+	check("one monitor's data deleted")
+	if _, err := s.DeleteResultsBefore(t.Context(), TierHour, resAt(1, 0, 0, 0), 0); err != nil {
+		t.Fatal(err)
+	}
+	check("hours pruned")
 }

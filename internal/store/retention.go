@@ -411,6 +411,8 @@ func inList[T any](vs []T, f func(T) any) (string, []any) {
 // RetentionDelete deletes one batch, table by table of the data kind,
 // until limit rows are gone.
 func (s *SQLite) RetentionDelete(ctx context.Context, sel RetentionSelector, limit int) (map[string]int64, error) {
+	// The cached window sums may count what this deletes.
+	defer s.sums.clear()
 	tbs, err := retentionTablesOf(sel.DataKind)
 	if err != nil {
 		return nil, err
@@ -483,6 +485,8 @@ func (t sqlTx) deleteBatch(ctx context.Context, tb retentionTable, batch []batch
 // kind that has the fields (revisions, then tombstones), until limit rows
 // are changed.
 func (s *SQLite) RetentionAnonymize(ctx context.Context, sel RetentionSelector, limit int, pseudonym func(string) string) (map[string]int64, error) {
+	// The cached window sums may count what this deletes.
+	defer s.sums.clear()
 	tbs, err := anonymizableTables(sel)
 	if err != nil {
 		return nil, err
@@ -683,6 +687,8 @@ func (s *SQLite) RetentionOldest(ctx context.Context, sel RetentionSelector) (*t
 
 // AdvanceResultHorizon moves the horizon in a transaction of its own.
 func (s *SQLite) AdvanceResultHorizon(ctx context.Context, tier string, before time.Time) error {
+	// The cached window sums may count what this deletes.
+	defer s.sums.clear()
 	return s.Write(ctx, func(tx Tx) error {
 		_, err := tx.(sqlTx).exec(ctx, `INSERT INTO result_horizons (tier, horizon) VALUES (?, ?)
 			ON CONFLICT (tier) DO UPDATE SET horizon = excluded.horizon WHERE excluded.horizon > result_horizons.horizon`,

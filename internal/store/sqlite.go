@@ -28,6 +28,8 @@ type SQLite struct {
 	reader *sql.DB
 	// keys caches the result_monitors keys for WriteResults.
 	keys keyCache
+	// sums caches WindowCounts' sums of closed rollup buckets.
+	sums sumCache
 }
 
 var _ Store = (*SQLite)(nil)

@@ -1,0 +1,191 @@
+package store
+
+import (
+	"sync"
+	"time"
+
+	"github.com/aio-platform/terraform-provider-aio/internal/api"
+	"github.com/aio-platform/terraform-provider-aio/internal/stats"
+)
+
+// sumCache keeps the per-monitor sums that WindowCounts had SQLite compute
+// over the rollup segments of a window (whole hours of rollups_hour, whole
+// minutes of rollups_minute), so that the next tick of the alert evaluator
+// reads only what it has not read before. A segment ends before the open
+// bucket of its tier, so its sums change only when a late result or missed
+// run lands in a closed bucket, when rows are deleted or when the database
+// is written outside WriteResults; each of those evicts what it may have
+// changed (see touched and clear), and a read that overlapped such a write
+// does not fill the cache (see the generations). The figures are therefore
+// exactly those of the uncached query.
+//
+// The cache holds at most sumCacheRanges segments (a few windows' edges
+// change every minute, the hours every hour); the one used least recently
+// goes first.
+type sumCache struct {
+	mu sync.Mutex
+	// gen counts, per tier, the writes that may have changed a segment
+	// that is cached or being read; bound is the end of the latest
+	// segment a read may fill, per tier (buckets at or after it are
+	// open and never cached).
+	gen   [2]uint64
+	bound [2]int64
+	// use orders the segments by their last use.
+	use    uint64
+	ranges map[sumRange]*sumEntry
+}
+
+// sumCacheRanges bounds the segments kept: a tick of bench-alerts' mix
+// (windows of 1m to 3d) uses about two dozen, most of them minute edges
+// that move every minute; the least recently used go first, so the stale
+// edges leave before the hours used every tick. At 10,000 monitors that is
+// some 100,000 sums of 56 bytes.
+const sumCacheRanges = 48
+
+// sumRange is one segment: tier (0 minute, 1 hour) and its bucket starts
+// from <= bucket_start < to, in Unix seconds.
+type sumRange struct {
+	tier     int
+	from, to int64
+}
+
+type sumEntry struct {
+	used uint64
+	sums map[string]counts
+}
+
+// counts are the summed counts of a rollup segment of one monitor.
+type counts struct{ probes, up, degraded, down, retried, missed, bytes int64 }
+
+func (c counts) rollup() stats.Rollup {
+	return stats.Rollup{Probes: c.probes, Up: c.up, Degraded: c.degraded, Down: c.down, Retried: c.retried, Missed: c.missed,
+		Bytes: c.bytes}
+}
+
+func tierIndex(tier string) int {
+	if tier == TierHour {
+		return 1
+	}
+	return 0
+}
+
+// begin is called before a read transaction that may fill segments of the
+// window ending at to: it raises the bounds, so that a write landing in a
+// bucket the read may cache moves the generation, and returns the
+// generations to hand to fill.
+func (c *sumCache) begin(to time.Time) [2]uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.bound[0] = max(c.bound[0], to.Truncate(time.Minute).Unix())
+	c.bound[1] = max(c.bound[1], to.Truncate(time.Hour).Unix())
+	return c.gen
+}
+
+// cacheable tells whether a segment ends no later than the bound begin set
+// for the window ending at to.
+func cacheable(r sumRange, to time.Time) bool {
+	if r.tier == 1 {
+		return r.to <= to.Truncate(time.Hour).Unix()
+	}
+	return r.to <= to.Truncate(time.Minute).Unix()
+}
+
+// lookup adds the cached sums of the segment to out and returns the
+// monitors it has none for.
+func (c *sumCache) lookup(r sumRange, ids []string, out map[string]*stats.Rollup) []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e := c.ranges[r]
+	if e == nil {
+		return ids
+	}
+	c.use++
+	e.used = c.use
+	var missing []string
+	for _, id := range ids {
+		s, ok := e.sums[id]
+		if !ok {
+			missing = append(missing, id)
+			continue
+		}
+		if ru := out[id]; ru != nil {
+			part := s.rollup()
+			ru.Merge(&part)
+		}
+	}
+	return missing
+}
+
+// fill stores the sums read for the monitors ids (those without a row sum
+// to zero), unless a write may have changed the segment since begin
+// returned gen.
+func (c *sumCache) fill(r sumRange, gen [2]uint64, ids []string, got map[string]counts) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.gen[r.tier] != gen[r.tier] {
+		return
+	}
+	if c.ranges == nil {
+		c.ranges = map[sumRange]*sumEntry{}
+	}
+	e := c.ranges[r]
+	if e == nil {
+		if len(c.ranges) >= sumCacheRanges {
+			var oldest sumRange
+			first := true
+			for k, v := range c.ranges {
+				if first || v.used < c.ranges[oldest].used {
+					oldest, first = k, false
+				}
+			}
+			delete(c.ranges, oldest)
+		}
+		e = &sumEntry{sums: make(map[string]counts, len(ids))}
+		c.ranges[r] = e
+	}
+	c.use++
+	e.used = c.use
+	for _, id := range ids {
+		e.sums[id] = got[id]
+	}
+}
+
+// touched is called after WriteResults (committed or not): it evicts the
+// monitors' sums of every cached segment holding a bucket the batch may
+// have changed, and moves the tier's generation if a bucket lies before the
+// bound (a read under way may have seen the rows before the batch). The
+// buckets of a batch are open ones but for late results.
+func (c *sumCache) touched(results []api.ProbeResult, missed []MissedRun) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	touch := func(id string, t time.Time) {
+		for tier, d := range [2]time.Duration{time.Minute, time.Hour} {
+			b := t.Truncate(d).Unix()
+			if b >= c.bound[tier] {
+				continue
+			}
+			c.gen[tier]++
+			for r, e := range c.ranges {
+				if r.tier == tier && r.from <= b && b < r.to {
+					delete(e.sums, id)
+				}
+			}
+		}
+	}
+	for _, r := range results {
+		touch(r.MonitorID, r.Time)
+	}
+	for _, m := range missed {
+		touch(m.MonitorID, m.Time)
+	}
+}
+
+// clear forgets everything: called after any other write, which may have
+// deleted or rewritten rollups.
+func (c *sumCache) clear() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.ranges = nil
+	c.gen[0]++
+	c.gen[1]++
+}
