@@ -3,11 +3,14 @@ package crashtest
 import (
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -69,6 +72,11 @@ func TestCrashDuringRetentionRun(t *testing.T) {
 		p.Stop()
 		seeded := time.Now()
 		seedResults(t, p.DB, mons, seeded)
+		texts := newSeededTexts(retMonitors)
+		// The search below could fail: every middle text is in the file now.
+		if hits := texts.scan(t, p.DB); len(hits) != len(texts.windows) {
+			t.Fatalf("the seeded file holds %d of the %d stretches of the middle texts", len(hits), len(texts.windows))
+		}
 
 		kills := 1 + rng.IntN(3)
 		midRun := 0
@@ -122,6 +130,27 @@ func TestCrashDuringRetentionRun(t *testing.T) {
 				return false
 			})
 		}
+		// The pass that finished the work checkpointed and truncated the
+		// WAL when it ended; a scheduled run that started after it proves
+		// that it ended. From then on no byte of an anonymized text may be
+		// in the database file, its WAL or its shared-memory index.
+		passEnd := time.Time{}
+		for _, id := range []string{del, anon} {
+			for _, r := range retentionRuns(t, p, id) {
+				if r.FinishedAt.After(passEnd) {
+					passEnd = r.FinishedAt
+				}
+			}
+		}
+		waitFor(t, 60*time.Second, "a scheduled run after the pass that finished the work", func() bool {
+			for _, r := range retentionRuns(t, p, anon) {
+				if r.Trigger == api.TriggerSchedule && r.StartedAt.After(passEnd) {
+					return true
+				}
+			}
+			return false
+		})
+		texts.requireGone(t, p.DB, "while aiod runs, after the pass's checkpoint")
 		// A requested run completes, and finds nothing old left to delete.
 		st, _, b, err := p.Do(t.Context(), http.MethodPost, "/v1/retention-policies/"+del+"/run", "", map[string]any{})
 		var run api.RetentionRun
@@ -181,6 +210,7 @@ func TestCrashDuringRetentionRun(t *testing.T) {
 			t.Errorf("middle results: %d held, %d anonymized, %d with their text; want %d, all anonymized",
 				final.mid, final.anonMid, final.clearMid, retMonitors*retMidPer)
 		}
+		texts.requireGone(t, p.DB, "after aiod stopped")
 		if final.leaked != 0 {
 			t.Errorf("%d results hold a seeded middle text again", final.leaked)
 		}
@@ -387,4 +417,95 @@ func checkRunRecords(t *testing.T, path string, runs map[string][]api.RetentionR
 		}
 	}
 	return deleted, anonymized
+}
+
+// residueWindow is the length of the byte stretches searched for: long
+// enough that no stretch of a seeded middle text occurs in anything else
+// the file holds by chance (the young texts' stretches are left out).
+const residueWindow = 12
+
+// seededTexts indexes every residueWindow-byte stretch of the seeded
+// middle texts (the ones anonymization replaces), so that a partly
+// overwritten copy is found too.
+type seededTexts struct {
+	windows map[string]string // stretch -> a middle text it is part of
+}
+
+func newSeededTexts(monitors int) seededTexts {
+	st := seededTexts{windows: map[string]string{}}
+	kept := map[string]bool{}
+	for m := range monitors {
+		for i := range retYoungPer {
+			for _, v := range []string{fmt.Sprintf("young-error-%d-%d", m, i), fmt.Sprintf("young-body-%d-%d", m, i)} {
+				for j := 0; j+residueWindow <= len(v); j++ {
+					kept[v[j:j+residueWindow]] = true
+				}
+			}
+		}
+	}
+	for m := range monitors {
+		for i := range retMidPer {
+			for _, v := range []string{fmt.Sprintf("mid-error-%d-%d", m, i), fmt.Sprintf("mid-body-%d-%d", m, i)} {
+				for j := 0; j+residueWindow <= len(v); j++ {
+					if w := v[j : j+residueWindow]; !kept[w] {
+						st.windows[w] = v
+					}
+				}
+			}
+		}
+	}
+	return st
+}
+
+// residue is a stretch of a middle text found in a file.
+type residue struct {
+	file   string
+	offset int
+	text   string // a middle text the stretch is part of
+	around []byte
+}
+
+// scan reads the database file, its WAL and its shared-memory index as
+// they are on disk and returns, per stretch found, where it is first.
+func (st seededTexts) scan(t *testing.T, path string) map[string]residue {
+	t.Helper()
+	found := map[string]residue{}
+	for _, f := range []string{path, path + "-wal", path + "-shm"} {
+		b, err := os.ReadFile(f)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i+residueWindow <= len(b); i++ {
+			w := string(b[i : i+residueWindow])
+			v, ok := st.windows[w]
+			if !ok {
+				continue
+			}
+			if _, seen := found[w]; !seen {
+				found[w] = residue{file: filepath.Base(f), offset: i, text: v, around: b[max(0, i-24):min(len(b), i+residueWindow+24)]}
+			}
+		}
+	}
+	return found
+}
+
+// requireGone fails the test when a stretch of a middle text is in the
+// files.
+func (st seededTexts) requireGone(t *testing.T, path, when string) {
+	t.Helper()
+	hits := st.scan(t, path)
+	if len(hits) == 0 {
+		return
+	}
+	t.Errorf("%s: %d stretches of anonymized texts are still on disk", when, len(hits))
+	n := 0
+	for _, h := range hits {
+		if n++; n > 5 {
+			break
+		}
+		t.Errorf("  %s at offset %d (page %d): part of %q: %q", h.file, h.offset, h.offset/4096, h.text, h.around)
+	}
 }

@@ -47,10 +47,13 @@ type RetentionStore interface {
 	// AdvanceResultHorizon moves a result tier's horizon (see
 	// DeleteResultsBefore) to before, unless it is already later.
 	AdvanceResultHorizon(ctx context.Context, tier string, before time.Time) error
-	// CheckpointTruncate copies the write-ahead log into the database and
-	// truncates it, so that page images written before a deletion or an
-	// anonymization are gone from the WAL file too.
-	CheckpointTruncate(ctx context.Context) error
+	// EraseResidue removes what deletions and anonymizations leave on
+	// disk: it zeroes the bytes of the file that belong to no live record
+	// (secure_delete does not reach every copy: see SQLite.EraseResidue),
+	// then copies the write-ahead log into the database and truncates it,
+	// so that page images written before a deletion or an anonymization
+	// are gone from the WAL file too.
+	EraseResidue(ctx context.Context) error
 
 	// RecordRetentionRun stores a run record, the policy's last-run
 	// report and the run's audit event in one transaction.
@@ -697,9 +700,9 @@ func (s *SQLite) AdvanceResultHorizon(ctx context.Context, tier string, before t
 	})
 }
 
-// CheckpointTruncate runs a TRUNCATE checkpoint on the writer. A reader
+// checkpointTruncate runs a TRUNCATE checkpoint on the writer. A reader
 // holding an old snapshot makes it report busy; it is retried a few times.
-func (s *SQLite) CheckpointTruncate(ctx context.Context) error {
+func (s *SQLite) checkpointTruncate(ctx context.Context) error {
 	for attempt := 0; ; attempt++ {
 		var busy, logFrames, done int
 		if err := s.writer.QueryRowContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &logFrames, &done); err != nil {

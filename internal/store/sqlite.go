@@ -67,7 +67,7 @@ func sqliteDSN(path string, readOnly bool) string {
 		// Deleted and overwritten content is zeroed, not left in free
 		// space: what retention deletes or anonymizes is gone from the
 		// file (the WAL is truncated after such a run: see
-		// CheckpointTruncate).
+		// EraseResidue).
 		v.Add("_pragma", "secure_delete(1)")
 	}
 	// Escaped, because in a file: URI a '?' or '#' in the path would cut

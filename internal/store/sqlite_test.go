@@ -272,3 +272,116 @@ func crashHelper(t *testing.T) {
 	time.Sleep(time.Minute)
 	t.Fatal("the helper should've been killed")
 }
+
+// TestSQLiteEraseResidue shows the copies that secure_delete leaves and
+// that EraseResidue removes. Results are written in order, as probes
+// write them; two of every three are deleted and then the rest anonymized,
+// in batches of 500, as the retention enforcer does. The deletes thin the
+// pages and SQLite rebalances them: the rebuilt pages keep copies of moved
+// records in their unused space, out of reach of secure_delete. After a
+// plain checkpoint such copies are in the file; after EraseResidue no
+// 12-byte stretch of a deleted or anonymized text is in the file, its WAL
+// or its shared-memory index, the kept texts are all still there, and the
+// file passes integrity_check.
+func TestSQLiteEraseResidue(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "aio.db")
+	s := openSQLite(t, path)
+	ctx := t.Context()
+	const rows, keptRows = 20000, 200
+	text := func(kind string, i int) string {
+		if i >= rows {
+			return fmt.Sprintf("kept-%s-%06d", kind, i)
+		}
+		return fmt.Sprintf("gone-%s-%06d", kind, i)
+	}
+	gone, kept := map[string]bool{}, map[string]bool{}
+	window := func(set map[string]bool, v string) {
+		for j := 0; j+12 <= len(v); j++ {
+			set[v[j:j+12]] = true
+		}
+	}
+	err := s.Write(ctx, func(tx Tx) error {
+		t := tx.(sqlTx)
+		if _, err := t.exec(ctx, `INSERT INTO result_monitors (monitor_id) VALUES ('mon_a')`); err != nil {
+			return err
+		}
+		for i := range rows + keptRows {
+			set := gone
+			if i >= rows {
+				set = kept
+			}
+			e, b := text("error", i), text("body", i)
+			window(set, e)
+			window(set, b)
+			if _, err := t.exec(ctx, `INSERT INTO probe_results (monitor_key, time, outcome, status_code, latency_ns, bytes_received, attempts,
+				error, body_excerpt) VALUES (1, ?, 3, 500, 1000000, 2, 1, ?, ?)`, i, e, b); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// found counts the distinct stretches of set in the files.
+	found := func(set map[string]bool) int {
+		seen := map[string]bool{}
+		for _, f := range []string{path, path + "-wal", path + "-shm"} {
+			b, err := os.ReadFile(f)
+			if err != nil && !os.IsNotExist(err) {
+				t.Fatal(err)
+			}
+			for i := 0; i+12 <= len(b); i++ {
+				if w := string(b[i : i+12]); set[w] {
+					seen[w] = true
+				}
+			}
+		}
+		return len(seen)
+	}
+	if n := found(gone); n != len(gone) {
+		t.Fatalf("the search finds %d of the %d stretches of the written texts", n, len(gone))
+	}
+	batches := func(q string, args ...any) {
+		for {
+			r, err := s.writer.ExecContext(ctx, q, args...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n, _ := r.RowsAffected(); n == 0 {
+				return
+			}
+		}
+	}
+	batches(`DELETE FROM probe_results WHERE seq IN (SELECT seq FROM probe_results WHERE time < ? AND time % 3 <> 0 ORDER BY time LIMIT 500)`, rows)
+	batches(`UPDATE probe_results SET error = ?, body_excerpt = ? WHERE seq IN (SELECT seq FROM probe_results
+		WHERE error <> ? AND time < ? ORDER BY time LIMIT 500)`, api.AnonymizedText, api.AnonymizedText, api.AnonymizedText, rows)
+	if err := s.checkpointTruncate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// This could fail if SQLite ever zeroed what it moves: then the
+	// scenario would no longer show why EraseResidue is needed.
+	if n := found(gone); n == 0 {
+		t.Errorf("after secure_delete and a checkpoint no stale copy is left: the scenario no longer shows one")
+	} else {
+		t.Logf("after secure_delete and a checkpoint: %d stretches of deleted or anonymized texts in the file", n)
+	}
+	if err := s.EraseResidue(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := found(gone); n != 0 {
+		t.Errorf("after EraseResidue: %d stretches of deleted or anonymized texts are still on disk", n)
+	}
+	if n := found(kept); n != len(kept) {
+		t.Errorf("after EraseResidue: %d of the %d stretches of the kept texts are in the file, want all", n, len(kept))
+	}
+	var ok string
+	if err := s.writer.QueryRowContext(ctx, `PRAGMA integrity_check`).Scan(&ok); err != nil || ok != "ok" {
+		t.Errorf("integrity_check after EraseResidue: %q %v", ok, err)
+	}
+	var all, anon int
+	if err := s.writer.QueryRowContext(ctx, `SELECT COUNT(*), COUNT(*) FILTER (WHERE error = ?) FROM probe_results`,
+		api.AnonymizedText).Scan(&all, &anon); err != nil || all != rows/3+1+keptRows || anon != rows/3+1 {
+		t.Errorf("after EraseResidue: %d results, %d anonymized (%v); want %d, %d", all, anon, err, rows/3+1+keptRows, rows/3+1)
+	}
+}

@@ -53,8 +53,8 @@ func (e *Enforcer) ProcessErasures(ctx context.Context) error {
 		// After the receipt is stored: until then the request itself held
 		// the actor's name.
 		if req.State == api.ErasureCompleted {
-			if err := e.st.CheckpointTruncate(ctx); err != nil {
-				return fmt.Errorf("truncate the WAL after erasure %s: %w", req.ID, err)
+			if err := e.st.EraseResidue(ctx); err != nil {
+				return fmt.Errorf("erase the residue after erasure %s: %w", req.ID, err)
 			}
 		}
 		if ctx.Err() != nil {

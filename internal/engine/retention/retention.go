@@ -275,8 +275,8 @@ func (e *Enforcer) Pass(ctx context.Context, now time.Time) (PassReport, error) 
 		runAll(anonymizes)
 	}
 	if changed || rep.Orphans > 0 {
-		if err := e.st.CheckpointTruncate(ctx); err != nil {
-			errs = append(errs, fmt.Errorf("truncate the WAL: %w", err))
+		if err := e.st.EraseResidue(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("erase the residue of deleted and anonymized values: %w", err))
 		}
 	}
 	if err := e.st.SetRetentionNextRun(ctx, next); err != nil {
@@ -333,8 +333,8 @@ func (e *Enforcer) RunPolicy(ctx context.Context, p api.RetentionPolicy, dryRun 
 	}
 	run := e.run(ctx, p, now, api.TriggerAPI)
 	if run.Deleted+run.Anonymized > 0 {
-		if err := e.st.CheckpointTruncate(ctx); err != nil {
-			run.Errors = append(run.Errors, "truncate the WAL: "+err.Error())
+		if err := e.st.EraseResidue(ctx); err != nil {
+			run.Errors = append(run.Errors, "erase the residue of deleted and anonymized values: "+err.Error())
 		}
 	}
 	next := now.Add(e.cfg.Interval)
