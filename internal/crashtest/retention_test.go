@@ -73,9 +73,10 @@ func TestCrashDuringRetentionRun(t *testing.T) {
 		seeded := time.Now()
 		seedResults(t, p.DB, mons, seeded)
 		texts := newSeededTexts(retMonitors)
-		// The search below could fail: every middle text is in the file now.
+		// The search below could fail: every old and middle text is in the
+		// file now.
 		if hits := texts.scan(t, p.DB); len(hits) != len(texts.windows) {
-			t.Fatalf("the seeded file holds %d of the %d stretches of the middle texts", len(hits), len(texts.windows))
+			t.Fatalf("the seeded file holds %d of the %d stretches of the old and middle texts", len(hits), len(texts.windows))
 		}
 
 		kills := 1 + rng.IntN(3)
@@ -132,8 +133,9 @@ func TestCrashDuringRetentionRun(t *testing.T) {
 		}
 		// The pass that finished the work checkpointed and truncated the
 		// WAL when it ended; a scheduled run that started after it proves
-		// that it ended. From then on no byte of an anonymized text may be
-		// in the database file, its WAL or its shared-memory index.
+		// that it ended. From then on no stretch of a deleted or anonymized
+		// text may be in the database file, its WAL or its shared-memory
+		// index.
 		passEnd := time.Time{}
 		for _, id := range []string{del, anon} {
 			for _, r := range retentionRuns(t, p, id) {
@@ -262,7 +264,7 @@ func seedResults(t *testing.T, path string, mons []string, now time.Time) {
 			t.Fatal(err)
 		}
 		for i := range retOldPer {
-			if _, err := ins.Exec(key, at(retOldFrom, retOldTo, i, retOldPer), fmt.Sprintf("old-%d-%d", m, i), "old body"); err != nil {
+			if _, err := ins.Exec(key, at(retOldFrom, retOldTo, i, retOldPer), fmt.Sprintf("old-error-%d-%d", m, i), "old body"); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -420,15 +422,15 @@ func checkRunRecords(t *testing.T, path string, runs map[string][]api.RetentionR
 }
 
 // residueWindow is the length of the byte stretches searched for: long
-// enough that no stretch of a seeded middle text occurs in anything else
-// the file holds by chance (the young texts' stretches are left out).
+// enough that no stretch of a seeded old or middle text occurs in anything
+// else the file holds by chance (the young texts' stretches are left out).
 const residueWindow = 12
 
-// seededTexts indexes every residueWindow-byte stretch of the seeded
-// middle texts (the ones anonymization replaces), so that a partly
+// seededTexts indexes every residueWindow-byte stretch of the seeded old
+// texts (deleted) and middle texts (anonymized), so that a partly
 // overwritten copy is found too.
 type seededTexts struct {
-	windows map[string]string // stretch -> a middle text it is part of
+	windows map[string]string // stretch -> an old or middle text it is part of
 }
 
 func newSeededTexts(monitors int) seededTexts {
@@ -444,12 +446,17 @@ func newSeededTexts(monitors int) seededTexts {
 		}
 	}
 	for m := range monitors {
+		var gone []string
+		for i := range retOldPer {
+			gone = append(gone, fmt.Sprintf("old-error-%d-%d", m, i))
+		}
 		for i := range retMidPer {
-			for _, v := range []string{fmt.Sprintf("mid-error-%d-%d", m, i), fmt.Sprintf("mid-body-%d-%d", m, i)} {
-				for j := 0; j+residueWindow <= len(v); j++ {
-					if w := v[j : j+residueWindow]; !kept[w] {
-						st.windows[w] = v
-					}
+			gone = append(gone, fmt.Sprintf("mid-error-%d-%d", m, i), fmt.Sprintf("mid-body-%d-%d", m, i))
+		}
+		for _, v := range gone {
+			for j := 0; j+residueWindow <= len(v); j++ {
+				if w := v[j : j+residueWindow]; !kept[w] {
+					st.windows[w] = v
 				}
 			}
 		}
@@ -457,11 +464,11 @@ func newSeededTexts(monitors int) seededTexts {
 	return st
 }
 
-// residue is a stretch of a middle text found in a file.
+// residue is a stretch of an old or middle text found in a file.
 type residue struct {
 	file   string
 	offset int
-	text   string // a middle text the stretch is part of
+	text   string // an old or middle text the stretch is part of
 	around []byte
 }
 
@@ -492,15 +499,15 @@ func (st seededTexts) scan(t *testing.T, path string) map[string]residue {
 	return found
 }
 
-// requireGone fails the test when a stretch of a middle text is in the
-// files.
+// requireGone fails the test when a stretch of an old or middle text is
+// in the files.
 func (st seededTexts) requireGone(t *testing.T, path, when string) {
 	t.Helper()
 	hits := st.scan(t, path)
 	if len(hits) == 0 {
 		return
 	}
-	t.Errorf("%s: %d stretches of anonymized texts are still on disk", when, len(hits))
+	t.Errorf("%s: %d stretches of deleted or anonymized texts are still on disk", when, len(hits))
 	n := 0
 	for _, h := range hits {
 		if n++; n > 5 {

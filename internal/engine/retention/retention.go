@@ -15,10 +15,14 @@
 //
 // Every change is made in batches of at most Config.Batch rows, each in a
 // write transaction of its own, so that the single writer is never held
-// for long. The SQLite writer runs with secure_delete, and after a pass
-// that changed anything the write-ahead log is checkpointed and
-// truncated, so that deleted and anonymized values are gone from the
-// database file and from the WAL.
+// for long. The SQLite writer runs with secure_delete, and after a pass,
+// a run or an erasure that changed anything (and after the first pass
+// since aiod started) the store erases the residue: it zeroes the bytes
+// of every page that belong to no live record (copies left by SQLite's
+// page rebuilds, which secure_delete does not reach) and then checkpoints
+// and truncates the write-ahead log, so that deleted and anonymized
+// values are gone from the database file, its WAL and its shared-memory
+// index.
 package retention
 
 import (
@@ -128,6 +132,11 @@ type Enforcer struct {
 	// the same rows at once or count each other's work.
 	mu   sync.Mutex
 	wake chan struct{}
+	// erased is set once a pass has erased the residue (under mu): the
+	// first pass after a start erases it whatever it changes, because a
+	// crash of the previous aiod may have fallen between its last batch
+	// and its erasure.
+	erased bool
 }
 
 // New returns an enforcer.
@@ -274,9 +283,11 @@ func (e *Enforcer) Pass(ctx context.Context, now time.Time) (PassReport, error) 
 		}
 		runAll(anonymizes)
 	}
-	if changed || rep.Orphans > 0 {
+	if changed || rep.Orphans > 0 || !e.erased {
 		if err := e.st.EraseResidue(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("erase the residue of deleted and anonymized values: %w", err))
+		} else {
+			e.erased = true
 		}
 	}
 	if err := e.st.SetRetentionNextRun(ctx, next); err != nil {

@@ -159,11 +159,12 @@ func (f *fixture) pass() retention.PassReport {
 	return rep
 }
 
-// fileBytes reads the database file and its WAL, as they are on disk.
+// fileBytes reads the database file, its WAL and its shared-memory index,
+// as they are on disk.
 func (f *fixture) fileBytes() []byte {
 	f.t.Helper()
 	var out []byte
-	for _, p := range []string{f.path, f.path + "-wal"} {
+	for _, p := range []string{f.path, f.path + "-wal", f.path + "-shm"} {
 		b, err := os.ReadFile(p)
 		if err != nil && !os.IsNotExist(err) {
 			f.t.Fatal(err)
