@@ -64,7 +64,7 @@ func runContract(t *testing.T, open func(t *testing.T) Store) {
 		{Name: "Revisions", Run: testRevisions},
 		{Name: "RevisionsPaging", Run: testRevisionsPaging},
 		{Name: "Tombstones", Run: testTombstones},
-		{Name: "PruneHistory", Run: testPruneHistory},
+		{Name: "RetentionDeleteRevisions", Run: testRetentionDeleteRevisions},
 		{Name: "AuditChanges", Run: testAuditChanges},
 	}
 	scenarios = append(scenarios, kindScenarios()...)

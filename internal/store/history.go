@@ -10,7 +10,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 	"strconv"
 	"time"
 
@@ -36,12 +35,6 @@ type TombstoneQuery struct {
 	Limit        int
 	// After is the cursor of the previous page: the last object ID.
 	After string
-}
-
-// HistoryPruned counts what one PruneHistory call removed.
-type HistoryPruned struct {
-	Revisions  int64
-	Tombstones int64
 }
 
 // DataKindRevisions names the history (revisions and tombstones) as a data
@@ -175,43 +168,4 @@ func (t sqlTx) InsertTombstone(ctx context.Context, v api.Tombstone) error {
 // ErrNotFound if there is none.
 func (t sqlTx) DeleteTombstone(ctx context.Context, objectID string) error {
 	return t.execOne(ctx, `DELETE FROM object_tombstones WHERE object_id = ?`, objectID)
-}
-
-// PruneHistory removes at most limit tombstones of objects deleted before
-// before, with every revision of those objects, and at most limit
-// revisions written before before that are not their object's newest (the
-// newest stays while its object or tombstone does: it is what the object
-// is, and what a diff or an attribution starts from).
-func (t sqlTx) PruneHistory(ctx context.Context, before time.Time, limit int) (HistoryPruned, error) {
-	var p HistoryPruned
-	if limit <= 0 {
-		limit = DefaultLimit
-	}
-	cut := fmtTime(before)
-	gone, err := t.ids(ctx, `SELECT object_id FROM object_tombstones WHERE deleted_at < ? ORDER BY deleted_at LIMIT ?`, cut, limit)
-	if err != nil {
-		return p, fmt.Errorf("select expired tombstones: %w", err)
-	}
-	for _, id := range gone {
-		res, err := t.exec(ctx, `DELETE FROM object_revisions WHERE object_id = ?`, id)
-		if err != nil {
-			return p, err
-		}
-		n, _ := res.RowsAffected()
-		p.Revisions += n
-		if err := t.execOne(ctx, `DELETE FROM object_tombstones WHERE object_id = ?`, id); err != nil {
-			return p, err
-		}
-		p.Tombstones++
-	}
-	res, err := t.exec(ctx, `DELETE FROM object_revisions WHERE (object_id, revision) IN (
-		SELECT o.object_id, o.revision FROM object_revisions o
-		WHERE o.time < ? AND EXISTS (SELECT 1 FROM object_revisions n WHERE n.object_id = o.object_id AND n.revision > o.revision)
-		ORDER BY o.time LIMIT ?)`, cut, limit)
-	if err != nil {
-		return p, fmt.Errorf("prune revisions: %w", err)
-	}
-	n, _ := res.RowsAffected()
-	p.Revisions += n
-	return p, nil
 }

@@ -149,7 +149,11 @@ func testTombstones(t *testing.T, s Store, _ func(*testing.T) Store) {
 	wantErr(t, "second DeleteTombstone", err, ErrNotFound)
 }
 
-func testPruneHistory(t *testing.T, s Store, _ func(*testing.T) Store) {
+// testRetentionDeleteRevisions: the change history's retention (data kind
+// revisions) removes revisions older than the cut that are not their
+// object's newest, and tombstones of objects deleted before the cut with
+// every revision of those objects; a batch is bounded.
+func testRetentionDeleteRevisions(t *testing.T, s Store, _ func(*testing.T) Store) {
 	ctx := t.Context()
 	// ep_1 has revisions at 1h..4h; ep_2 only one at 1h; ep_3 was deleted
 	// at 2h with revisions at 1h and 2h; ep_4 was deleted at 9h.
@@ -170,48 +174,67 @@ func testPruneHistory(t *testing.T, s Store, _ func(*testing.T) Store) {
 		}
 		return nil
 	})
-	var p HistoryPruned
-	write(t, s, func(tx Tx) error {
-		var err error
-		p, err = tx.PruneHistory(ctx, at(3*time.Hour+time.Minute), 100)
-		return err
-	})
-	// ep_1: 1, 2, 3 are older than the cut and not the newest; ep_3's
-	// tombstone and both its revisions go.
-	if want := (HistoryPruned{Revisions: 5, Tombstones: 1}); p != want {
-		t.Errorf("PruneHistory = %+v, want %+v", p, want)
-	}
-	left := map[string][]int64{}
-	for _, id := range []string{"ep_1", "ep_2", "ep_3", "ep_4"} {
-		revs, _, err := s.ListRevisions(ctx, RevisionQuery{ObjectID: id})
+	deleted := func(before time.Time, limit int) int64 {
+		t.Helper()
+		counts, err := s.RetentionDelete(ctx, RetentionSelector{DataKind: api.DataRevisions, Before: before}, limit)
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, v := range revs {
-			left[id] = append(left[id], v.Revision)
+		var n int64
+		for _, c := range counts {
+			n += c
 		}
+		return n
 	}
-	if want := map[string][]int64{"ep_1": {4}, "ep_2": {1}, "ep_4": {1}}; !reflect.DeepEqual(left, want) {
-		t.Errorf("revisions left = %v, want %v", left, want)
+	// ep_1: 1, 2, 3 are older than the cut and not the newest; so is
+	// ep_3's 1; ep_3's tombstone goes, taking its newest revision along.
+	if n := deleted(at(3*time.Hour+time.Minute), 100); n != 5 {
+		t.Errorf("RetentionDelete of revisions = %d records, want 5 (4 revisions, 1 tombstone)", n)
+	}
+	left := func() map[string][]int64 {
+		t.Helper()
+		out := map[string][]int64{}
+		for _, id := range []string{"ep_1", "ep_2", "ep_3", "ep_4"} {
+			revs, _, err := s.ListRevisions(ctx, RevisionQuery{ObjectID: id})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, v := range revs {
+				out[id] = append(out[id], v.Revision)
+			}
+		}
+		return out
+	}
+	if got, want := left(), map[string][]int64{"ep_1": {4}, "ep_2": {1}, "ep_4": {1}}; !reflect.DeepEqual(got, want) {
+		t.Errorf("revisions left = %v, want %v", got, want)
 	}
 	if ts, _, _ := s.ListTombstones(ctx, TombstoneQuery{Kind: api.KindEndpoint}); len(ts) != 1 || ts[0].ObjectID != "ep_4" {
 		t.Errorf("tombstones left = %+v, want ep_4 only", ts)
 	}
-	// Batches are bounded.
+	// Batches are bounded: two of ep_2's five old revisions (of six) in
+	// the first batch, the rest and ep_4's tombstone (with its one
+	// revision) in the following ones.
 	write(t, s, func(tx Tx) error {
 		for n := int64(2); n <= 6; n++ {
 			if err := tx.InsertRevision(ctx, revision("ep_2", n, `{}`)); err != nil {
 				return err
 			}
 		}
-		var err error
-		p, err = tx.PruneHistory(ctx, at(100*time.Hour), 2)
-		return err
+		return nil
 	})
-	// ep_4's tombstone goes with its one revision, and two of ep_2's five
-	// old revisions (of six) in this batch.
-	if want := (HistoryPruned{Revisions: 3, Tombstones: 1}); p != want {
-		t.Errorf("PruneHistory with limit 2 = %+v, want %+v", p, want)
+	if n := deleted(at(100*time.Hour), 2); n != 2 {
+		t.Errorf("RetentionDelete of revisions with limit 2 = %d records, want 2", n)
+	}
+	for {
+		if deleted(at(100*time.Hour), 2) == 0 {
+			break
+		}
+	}
+	if got, want := left(), map[string][]int64{"ep_1": {4}, "ep_2": {6}}; !reflect.DeepEqual(got, want) {
+		t.Errorf("revisions left after every batch = %v, want %v", got, want)
+	}
+	if ts, _, _ := s.ListTombstones(ctx, TombstoneQuery{Kind: api.KindEndpoint}); len(ts) != 0 {
+		t.Errorf("tombstones left = %+v, want none", ts)
 	}
 }
 

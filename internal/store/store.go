@@ -256,11 +256,6 @@ type Tx interface {
 	// DeleteTombstone removes an object's tombstone (it was restored);
 	// ErrNotFound if there is none.
 	DeleteTombstone(ctx context.Context, objectID string) error
-	// PruneHistory removes, in one batch of at most limit each, the
-	// tombstones of objects deleted before before (with all their
-	// revisions) and the revisions written before before that are not
-	// their object's newest.
-	PruneHistory(ctx context.Context, before time.Time, limit int) (HistoryPruned, error)
 
 	// PutIdempotency stores the outcome of an idempotent request.
 	PutIdempotency(ctx context.Context, rec IdempotencyRecord) error
