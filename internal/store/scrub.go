@@ -8,9 +8,9 @@ import (
 	"fmt"
 )
 
-// scrubBatch is how many pages one scrub transaction reads: a few
-// milliseconds of the writer, so that probe results and API writes wait
-// no longer than for a retention batch.
+// scrubBatch is how many pages one scrub transaction rewrites at most: a
+// few milliseconds of the writer, so that probe results and API writes
+// wait no longer than for a retention batch.
 const scrubBatch = 500
 
 // scrubMaxPages bounds the files EraseResidue scrubs. The first byte of a
@@ -23,9 +23,8 @@ const scrubMaxPages = 1 << 25
 
 // EraseResidue zeroes, in every b-tree page of the file, the bytes that
 // belong to no live cell (the space between the cell pointer array and
-// the cell content area, and the bodies of free blocks), in transactions
-// of scrubBatch pages, then checkpoints the WAL into the file and
-// truncates it.
+// the cell content area, and the bodies of free blocks), then checkpoints
+// the WAL into the file and truncates it.
 //
 // secure_delete zeroes a cell when it is deleted or replaced and a page
 // when it is freed, but not the copies that SQLite's page balancing
@@ -34,10 +33,14 @@ const scrubMaxPages = 1 << 25
 // region between the cell pointer array and the first cell keeps
 // whatever cells were there before, which now live on a sibling page. A
 // record anonymized or deleted later is zeroed where it lives, and its
-// stale copy stays in that gap. The scrub reaches those copies: it reads
-// every page through sqlite_dbpage and writes back only the pages whose
-// unused bytes are not all zero; the live cells, the page headers and
-// therefore the b-tree are unchanged.
+// stale copy stays in that gap. The erasure reaches those copies: one
+// read of every page through sqlite_dbpage on the read pool (a snapshot:
+// writers go on) finds the pages with stale bytes, and the writer scrubs
+// those, scrubBatch pages per transaction, each page read again as it is
+// then. The live cells, the page headers and therefore the b-tree are
+// unchanged. A page that changes after the snapshot was rebuilt from what
+// was live then: what this erasure is for was gone from live cells
+// before it started.
 func (s *SQLite) EraseResidue(ctx context.Context) error {
 	var pageSize, pages int
 	if err := s.writer.QueryRowContext(ctx, `PRAGMA page_size`).Scan(&pageSize); err != nil {
@@ -49,19 +52,55 @@ func (s *SQLite) EraseResidue(ctx context.Context) error {
 	if pages >= scrubMaxPages {
 		return fmt.Errorf("the database has %d pages: scrubbing free space needs fewer than %d", pages, scrubMaxPages)
 	}
-	for from := 1; from <= pages; from += scrubBatch {
-		if err := s.Write(ctx, func(tx Tx) error {
-			return tx.(sqlTx).scrubPages(ctx, from, min(from+scrubBatch-1, pages), pageSize)
-		}); err != nil {
-			return fmt.Errorf("scrub pages %d-: %w", from, err)
+	dirty, err := s.pagesWithResidue(ctx, pageSize)
+	if err != nil {
+		return fmt.Errorf("find pages with residue: %w", err)
+	}
+	for len(dirty) > 0 {
+		batch := dirty[:min(scrubBatch, len(dirty))]
+		dirty = dirty[len(batch):]
+		if err := s.Write(ctx, func(tx Tx) error { return tx.(sqlTx).scrubPages(ctx, batch, pageSize) }); err != nil {
+			return fmt.Errorf("scrub pages %d-%d: %w", batch[0], batch[len(batch)-1], err)
 		}
 	}
 	return s.checkpointTruncate(ctx)
 }
 
-// scrubPages scrubs pages from..to (those that still exist) in one
-// transaction.
-func (t sqlTx) scrubPages(ctx context.Context, from, to, pageSize int) error {
+// pagesWithResidue reads every page in one snapshot of the read pool and
+// returns the numbers of the b-tree pages with non-zero unused bytes.
+func (s *SQLite) pagesWithResidue(ctx context.Context, pageSize int) ([]int, error) {
+	rows, err := s.reader.QueryContext(ctx, `SELECT pgno, data FROM sqlite_dbpage`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var dirty []int
+	usable := 0
+	for rows.Next() {
+		var pgno int
+		// The driver's bytes, valid until the next row: only read.
+		var p sql.RawBytes
+		if err := rows.Scan(&pgno, &p); err != nil {
+			return nil, err
+		}
+		if pgno == 1 {
+			if len(p) != pageSize {
+				return nil, fmt.Errorf("page 1 has %d bytes, want %d", len(p), pageSize)
+			}
+			// The reserved bytes at the end of each page (file header
+			// offset 20) are not the b-tree's.
+			usable = pageSize - int(p[20])
+		}
+		if usable > 0 && len(p) == pageSize && len(unusedSpans(p, pgno, usable, true)) > 0 {
+			dirty = append(dirty, pgno)
+		}
+	}
+	return dirty, rows.Err()
+}
+
+// scrubPages scrubs the given pages (those that still exist) in one
+// transaction, each as it is now.
+func (t sqlTx) scrubPages(ctx context.Context, pgnos []int, pageSize int) error {
 	first, err := t.page(ctx, 1)
 	if err != nil {
 		return err
@@ -69,15 +108,13 @@ func (t sqlTx) scrubPages(ctx context.Context, from, to, pageSize int) error {
 	if len(first) != pageSize {
 		return fmt.Errorf("page 1 has %d bytes, want %d", len(first), pageSize)
 	}
-	// The reserved bytes at the end of each page (file header offset 20)
-	// are not the b-tree's.
-	reserved := int(first[20])
-	for pgno := from; pgno <= to; pgno++ {
+	usable := pageSize - int(first[20])
+	for _, pgno := range pgnos {
 		p, err := t.page(ctx, pgno)
 		if err != nil {
 			return err
 		}
-		if len(p) != pageSize || !scrubPage(p, pgno, pageSize-reserved) {
+		if len(p) != pageSize || !scrubPage(p, pgno, usable) {
 			continue
 		}
 		if _, err := t.exec(ctx, `UPDATE sqlite_dbpage SET data = ? WHERE pgno = ?`, p, pgno); err != nil {
@@ -99,15 +136,30 @@ func (t sqlTx) page(ctx context.Context, pgno int) ([]byte, error) {
 }
 
 // scrubPage zeroes the unused bytes of p, page pgno, when it is a b-tree
-// page with a consistent header, and says whether it changed any. A page
-// whose header or free-block chain is not consistent is left alone.
+// page with a consistent header, and says whether it changed any.
 func scrubPage(p []byte, pgno, usable int) bool {
+	spans := unusedSpans(p, pgno, usable, true)
+	for _, s := range spans {
+		clear(p[s.from:s.to])
+	}
+	return len(spans) > 0
+}
+
+// span is a range of bytes of a page, from included, to excluded.
+type span struct{ from, to int }
+
+// unusedSpans returns the ranges of p, page pgno, that belong to no cell
+// when it is a b-tree page with a consistent header (else none): the gap
+// between the cell pointer array and the cell content area, and the
+// bodies of the free blocks (their next pointer and size stay). With
+// dirtyOnly, only the ranges that hold a non-zero byte. p is not changed.
+func unusedSpans(p []byte, pgno, usable int, dirtyOnly bool) []span {
 	off := 0
 	if pgno == 1 {
 		off = 100 // the file header
 	}
 	if usable > len(p) || off+12 > usable {
-		return false
+		return nil
 	}
 	hdr := 0
 	switch p[off] {
@@ -116,7 +168,7 @@ func scrubPage(p []byte, pgno, usable int) bool {
 	case 0x02, 0x05: // interior pages
 		hdr = 12
 	default:
-		return false
+		return nil
 	}
 	u16 := func(i int) int { return int(binary.BigEndian.Uint16(p[i:])) }
 	cells := u16(off + 3)
@@ -126,38 +178,39 @@ func scrubPage(p []byte, pgno, usable int) bool {
 	}
 	ptrEnd := off + hdr + 2*cells
 	if ptrEnd > content || content > usable {
-		return false
+		return nil
 	}
 	for i := range cells {
 		if c := u16(off + hdr + 2*i); c < content || c >= usable {
-			return false
+			return nil
 		}
 	}
 	// The free blocks: in increasing order, inside the content area, each
-	// at least 4 bytes (its next pointer and size stay).
-	type span struct{ from, to int }
+	// at least 4 bytes.
 	spans := []span{{ptrEnd, content}}
 	for fb, prevEnd := u16(off+1), content; fb != 0; {
 		if fb < prevEnd || fb+4 > usable {
-			return false
+			return nil
 		}
 		size := u16(fb + 2)
 		if size < 4 || fb+size > usable {
-			return false
+			return nil
 		}
 		spans = append(spans, span{fb + 4, fb + size})
 		prevEnd = fb + size
 		fb = u16(fb)
 	}
-	changed := false
+	if !dirtyOnly {
+		return spans
+	}
+	dirty := spans[:0]
 	for _, s := range spans {
-		for i := s.from; i < s.to; i++ {
-			if p[i] != 0 {
-				changed = true
-				clear(p[s.from:s.to])
+		for _, c := range p[s.from:s.to] {
+			if c != 0 {
+				dirty = append(dirty, s)
 				break
 			}
 		}
 	}
-	return changed
+	return dirty
 }
