@@ -176,10 +176,11 @@ func NewServer(t testing.TB, opts ...Options) *Server {
 	} else {
 		// Retention runs without the probe engine, so that policies show
 		// their runs and erasure requests are carried out.
-		scfg.Retention = retention.New(retention.Config{Store: served, Clock: o.Clock, Logger: o.Logger, Keyring: o.Keyring})
+		enf := retention.New(retention.Config{Store: served, Clock: o.Clock, Logger: o.Logger, Keyring: o.Keyring})
+		scfg.Retention = enf
 		rctx, stop := context.WithCancel(context.Background())
 		done := make(chan error, 1)
-		go func() { done <- scfg.Retention.Run(rctx) }()
+		go func() { done <- enf.Run(rctx) }()
 		t.Cleanup(func() {
 			stop()
 			if err := <-done; err != nil && !errors.Is(err, context.Canceled) {

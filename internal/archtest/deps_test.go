@@ -38,6 +38,11 @@ var depRules = []depRule{
 		why:       "the engine reads the store, never the API layer above it",
 	},
 	{
+		pattern:   "internal/server/...",
+		forbidden: []string{"internal/engine", "internal/provider", "internal/client"},
+		why:       "the API layer reaches the engine only through the hooks in server.Config (TestChannel, Retention), which aiod wires",
+	},
+	{
 		pattern:   "internal/client/...",
 		forbidden: []string{"internal/server", "internal/store", "internal/engine", "internal/provider"},
 		why:       "the client is the provider's view of aiod: wire types only",

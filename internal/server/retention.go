@@ -62,6 +62,10 @@ func retentionChanges(a, b api.RetentionPolicy) []string {
 	return out
 }
 
+// errNoRetention answers what needs the enforcer in a server that has none
+// (Config.Retention).
+var errNoRetention = problemf(http.StatusServiceUnavailable, "this aiod does not enforce retention")
+
 // runRetentionPolicy answers POST /v1/retention-policies/{id}/run: the
 // run's record (201), or with dry_run what a run would do now (200),
 // per endpoint, changing nothing. A run is not idempotent by key, and
@@ -76,6 +80,9 @@ func (s *Server) runRetentionPolicy(w http.ResponseWriter, r *http.Request, p pr
 		if pe := decodeJSON(body, &req); pe != nil {
 			return pe
 		}
+	}
+	if s.retention == nil {
+		return errNoRetention
 	}
 	id := r.PathValue("id")
 	pol, err := s.store.GetRetentionPolicy(r.Context(), id)
@@ -123,6 +130,9 @@ func (s *Server) listRetentionRuns(w http.ResponseWriter, r *http.Request, _ pri
 
 // retentionCompliance answers GET /v1/compliance/retention.
 func (s *Server) retentionCompliance(w http.ResponseWriter, r *http.Request, _ principal) error {
+	if s.retention == nil {
+		return errNoRetention
+	}
 	c, err := s.retention.Compliance(r.Context())
 	if err != nil {
 		return err
@@ -163,7 +173,7 @@ func (s *Server) createErasureRequest(w http.ResponseWriter, r *http.Request, p 
 		}
 		return result{status: http.StatusAccepted, body: req, header: map[string]string{"Location": "/v1/erasure-requests/" + req.ID}}, nil
 	})
-	if err == nil {
+	if err == nil && s.retention != nil {
 		s.retention.Wake()
 	}
 	return err

@@ -1,7 +1,9 @@
 package server_test
 
 import (
+	"context"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -9,6 +11,7 @@ import (
 	"github.com/aio-platform/terraform-provider-aio/internal/acctest"
 	"github.com/aio-platform/terraform-provider-aio/internal/api"
 	"github.com/aio-platform/terraform-provider-aio/internal/clock"
+	"github.com/aio-platform/terraform-provider-aio/internal/store"
 )
 
 // retBody is a minimal retention policy: raw results deleted after 24 h.
@@ -256,5 +259,38 @@ func TestRevisionsPolicy(t *testing.T) {
 		{"name": "bad-field", "data_kind": "revisions", "max_age": "24h", "action": "anonymize", "anonymize_fields": []string{"error"}},
 	} {
 		wantProblem(t, call(t, srv, http.MethodPost, "/v1/retention-policies", srv.AdminToken, body), http.StatusBadRequest)
+	}
+}
+
+// A server built without Config.Retention (the enforcer lives in the
+// engine, which aiod wires in) answers 503 where the enforcer is needed,
+// and still stores policies and erasure requests: those wait, pending,
+// for an aiod that enforces.
+func TestRetentionWithoutEnforcer(t *testing.T) {
+	ctx := context.Background()
+	dbPath := filepath.Join(t.TempDir(), "aio.db")
+	st, err := store.OpenSQLite(ctx, dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	srv := newServerWithoutKeyring(t, st, dbPath)
+	p := createRetention(t, srv, retBody("no-enforcer"))
+	for _, tc := range []struct{ method, path string }{
+		{http.MethodPost, "/v1/retention-policies/" + p.ID + "/run"},
+		{http.MethodGet, "/v1/compliance/retention"},
+	} {
+		pr := wantProblem(t, call(t, srv, tc.method, tc.path, srv.AdminToken, map[string]any{}), http.StatusServiceUnavailable)
+		if !strings.Contains(pr.Detail, "does not enforce retention") {
+			t.Errorf("%s %s: %+v", tc.method, tc.path, pr)
+		}
+	}
+	r := call(t, srv, http.MethodPost, "/v1/erasure-requests", srv.AdminToken, map[string]any{"actor": "someone"})
+	wantStatus(t, r, http.StatusAccepted)
+	var req api.ErasureRequest
+	decode(t, r, &req)
+	got, err := st.GetErasureRequest(ctx, req.ID)
+	if err != nil || got.State != api.ErasurePending {
+		t.Errorf("erasure request %+v (%v), want stored and pending", got, err)
 	}
 }

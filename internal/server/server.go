@@ -26,7 +26,6 @@ import (
 	"github.com/aio-platform/terraform-provider-aio/internal/api"
 	"github.com/aio-platform/terraform-provider-aio/internal/auth"
 	"github.com/aio-platform/terraform-provider-aio/internal/clock"
-	"github.com/aio-platform/terraform-provider-aio/internal/engine/retention"
 	"github.com/aio-platform/terraform-provider-aio/internal/secret"
 	"github.com/aio-platform/terraform-provider-aio/internal/store"
 )
@@ -85,12 +84,27 @@ type Config struct {
 	// /v1/notification-channels/{id}/test; 503 without it). The engine's
 	// delivery worker provides it.
 	TestChannel func(ctx context.Context, c store.ChannelRecord) (api.ChannelTestResult, error)
-	// Retention runs retention policies on request, reads the compliance
-	// view and carries out erasure requests: the engine's, whose Run loop
-	// processes the erasure requests the API stores. Without it the
-	// server makes one of its own with the defaults, which serves runs and
-	// the compliance view but leaves erasure requests pending.
-	Retention *retention.Enforcer
+	// Retention, when set, runs retention policies on request, reads the
+	// compliance view and is woken when an erasure request is stored: the
+	// engine's enforcer provides it, and its loop carries out the erasure
+	// requests the API stores. Without it POST
+	// /v1/retention-policies/{id}/run and GET /v1/compliance/retention
+	// answer 503, and erasure requests stay pending.
+	Retention Retention
+}
+
+// Retention is what the API asks of retention enforcement. The engine
+// implements it (internal/engine/retention); aiod wires the two, so that
+// the server depends on no engine package.
+type Retention interface {
+	// RunPolicy runs p now (or with dryRun counts what a run would
+	// change, changing nothing), recorded and audited under actor.
+	RunPolicy(ctx context.Context, p api.RetentionPolicy, dryRun bool, actor auth.Actor) (api.RetentionRun, error)
+	// Compliance reports, per data kind and scope, whether the data held
+	// is within policy.
+	Compliance(ctx context.Context) (api.RetentionCompliance, error)
+	// Wake asks for pending erasure requests to be carried out soon.
+	Wake()
 }
 
 // Defaults of Config.
@@ -136,7 +150,7 @@ type Server struct {
 	requests *prometheus.CounterVec
 	// authFails throttles failed authentication per client address.
 	authFails *authFailures
-	retention *retention.Enforcer
+	retention Retention
 
 	inflightMu sync.Mutex
 	inflight   map[store.IdempotencyKey]struct{}
@@ -180,9 +194,6 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	if cfg.HistoryAge <= 0 {
 		cfg.HistoryAge = DefaultHistoryAge
-	}
-	if cfg.Retention == nil {
-		cfg.Retention = retention.New(retention.Config{Store: cfg.Store, Clock: cfg.Clock, Logger: cfg.Logger, Keyring: cfg.Keyring})
 	}
 	s := &Server{cfg: cfg, store: cfg.Store, clock: cfg.Clock, log: cfg.Logger, inflight: map[store.IdempotencyKey]struct{}{},
 		authFails: newAuthFailures(cfg.AuthFailureLimit, cfg.AuthFailureWindow), retention: cfg.Retention}
