@@ -162,8 +162,8 @@ func run(ctx context.Context, o options, key string) (*result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start targets: %w", err)
 	}
-	defer tg.stop()
-	fmt.Fprintf(os.Stderr, "targets: pid %d, %d ports, receiver on %d\n", tg.pid, len(tg.ports), tg.receiver)
+	defer tg.Stop()
+	fmt.Fprintf(os.Stderr, "targets: pid %d, %d ports, receiver on %d\n", tg.Pid, len(tg.Ports), tg.Control)
 
 	dir, err := os.MkdirTemp("", "bench-alerts-")
 	if err != nil {
@@ -187,10 +187,10 @@ func run(ctx context.Context, o options, key string) (*result, error) {
 
 	res := &result{}
 	t0 := time.Now()
-	if err := insertMonitors(ctx, st, o, tg.ports); err != nil {
+	if err := insertMonitors(ctx, st, o, tg.Ports); err != nil {
 		return nil, fmt.Errorf("insert monitors: %w", err)
 	}
-	if err := insertChannels(ctx, st, kr, o, tg.receiver, key); err != nil {
+	if err := insertChannels(ctx, st, kr, o, tg.Control, key); err != nil {
 		return nil, fmt.Errorf("insert channels: %w", err)
 	}
 	res.setupTook = time.Since(t0)
@@ -234,11 +234,11 @@ func run(ctx context.Context, o options, key string) (*result, error) {
 
 	// 1. The probe engine alone: the evaluator ticks over no thresholds.
 	fmt.Fprintf(os.Stderr, "phase 1: probes alone for %s\n", o.measure)
-	rec.begin(&res.probesOnly, tg.pid)
+	rec.begin(&res.probesOnly, tg.Pid)
 	if err := sleepCtx(ctx, o.measure, runErr); err != nil {
 		return nil, err
 	}
-	rec.end(&res.probesOnly, tg.pid)
+	rec.end(&res.probesOnly, tg.Pid)
 
 	// 2. Every threshold at once, as one `terraform apply` would create
 	// them; the engine is told as the API server tells it.
@@ -278,9 +278,9 @@ func run(ctx context.Context, o options, key string) (*result, error) {
 	if err != nil {
 		return nil, err
 	}
-	rec.begin(&res.alerting, tg.pid)
+	rec.begin(&res.alerting, tg.Pid)
 	err = sleepCtx(ctx, o.measure, runErr)
-	rec.end(&res.alerting, tg.pid)
+	rec.end(&res.alerting, tg.Pid)
 	stopProfile()
 	if err != nil {
 		return nil, err

@@ -9,6 +9,7 @@ import (
 
 	_ "modernc.org/sqlite" // seeding the history (the store registers it too)
 
+	"github.com/aio-platform/terraform-provider-aio/bench/internal/benchsys"
 	"github.com/aio-platform/terraform-provider-aio/internal/api"
 	"github.com/aio-platform/terraform-provider-aio/internal/secret"
 	"github.com/aio-platform/terraform-provider-aio/internal/stats"
@@ -245,7 +246,7 @@ func seedHistory(ctx context.Context, path string, o options, now time.Time) (in
 			SELECT m.key, t.b, ?, ?, 0, 0, 0, 0, ?, ?, ?
 			FROM t CROSS JOIN m ORDER BY t.b, m.key`,
 			sp.from.Unix(), int64(sp.step/time.Second), int64(sp.step/time.Second), sp.to.Unix(), string(ids),
-			n, n, n*int64(len(targetBody)), float64(n), h.Marshal())
+			n, n, n*int64(len(benchsys.TargetBody)), float64(n), h.Marshal())
 		if err != nil {
 			return rows, fmt.Errorf("seed %s: %w", sp.table, err)
 		}

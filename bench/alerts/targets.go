@@ -1,29 +1,22 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/aio-platform/terraform-provider-aio/bench/internal/benchsys"
 	"github.com/aio-platform/terraform-provider-aio/internal/engine/notify/webhook"
 )
-
-// targetBody is what a healthy target answers: small, like a health check.
-var targetBody = []byte(`{"status":"ok"}` + "\n")
 
 // receipt is one webhook the receiver accepted.
 type receipt struct {
@@ -81,15 +74,11 @@ func (rs *receiverState) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // runTargets is the -targets role: o.ports target ports on 127.0.0.1
-// (path /health/<i> is monitor i's target), one port for the webhook
-// receiver and the control calls (POST /fail makes targets answer 500,
-// GET /received lists the webhooks received). It prints
-// "PORTS p1,p2,... RECEIVER p" on stdout and serves until its stdin closes
-// (the parent is gone) or o.maxLife has passed.
+// (path /health/<i> is monitor i's target), and a control port with the
+// webhook receiver and the control calls (POST /fail makes targets answer
+// 500, GET /received lists the webhooks received); see
+// benchsys.ServeTargets.
 func runTargets(o options) error {
-	if _, err := benchsys.RaiseNoFile(); err != nil {
-		fmt.Fprintln(os.Stderr, "targets: raising RLIMIT_NOFILE:", err)
-	}
 	key, err := signingKey()
 	if err != nil {
 		return err
@@ -101,32 +90,8 @@ func runTargets(o options) error {
 			w.WriteHeader(http.StatusInternalServerError)
 			return
 		}
-		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("Content-Length", strconv.Itoa(len(targetBody)))
-		w.WriteHeader(http.StatusOK)
-		_, _ = w.Write(targetBody)
+		benchsys.OK(w)
 	})
-	errc := make(chan error, o.ports+1)
-	serve := func(h http.Handler, keepAlive bool) (int, error) {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return 0, err
-		}
-		srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second}
-		srv.SetKeepAlivesEnabled(keepAlive)
-		go func() { errc <- srv.Serve(ln) }()
-		return ln.Addr().(*net.TCPAddr).Port, nil
-	}
-	ports := make([]string, 0, o.ports)
-	for range o.ports {
-		// Every probe on a new connection, on the server side too, as in
-		// bench-probe.
-		p, err := serve(handler, false)
-		if err != nil {
-			return err
-		}
-		ports = append(ports, strconv.Itoa(p))
-	}
 	rs := &receiverState{key: key}
 	mux := http.NewServeMux()
 	mux.Handle("POST /hook/", rs)
@@ -149,24 +114,7 @@ func runTargets(o options) error {
 		rs.mu.Unlock()
 		_ = json.NewEncoder(w).Encode(out)
 	})
-	rp, err := serve(mux, true)
-	if err != nil {
-		return err
-	}
-	fmt.Printf("PORTS %s RECEIVER %d\n", strings.Join(ports, ","), rp)
-	gone := make(chan struct{})
-	go func() {
-		_, _ = io.Copy(io.Discard, os.Stdin)
-		close(gone)
-	}()
-	select {
-	case <-gone:
-		return nil
-	case <-time.After(o.maxLife):
-		return errors.New("maximum lifetime reached")
-	case err := <-errc:
-		return err
-	}
+	return benchsys.ServeTargets(benchsys.TargetsConfig{Ports: o.ports, Handler: handler, Control: mux, MaxLife: o.maxLife})
 }
 
 // signingKey is the webhook channels' signing key, which the parent makes
@@ -181,71 +129,29 @@ func signingKey() ([]byte, error) {
 
 const keyEnv = "AIO_BENCH_SIGNING_KEY"
 
-// targets is the running -targets child.
+// targets is the running -targets child; its control port is the webhook
+// receiver.
 type targets struct {
-	cmd      *exec.Cmd
-	stdin    io.Closer
-	pid      int
-	ports    []int
-	receiver int
-	client   *http.Client
+	*benchsys.Targets
+	client *http.Client
 }
 
-// startTargets starts this binary in the -targets role and reads its ports.
+// startTargets starts this binary in the -targets role, with the signing
+// key in its environment, and reads its ports.
 func startTargets(ctx context.Context, o options, key string) (*targets, error) {
-	self, err := os.Executable()
+	t, err := benchsys.StartTargets(ctx, []string{"-targets", "-ports", strconv.Itoa(o.ports), "-monitors", strconv.Itoa(o.monitors),
+		"-targets-max", "1h"}, []string{keyEnv + "=" + key})
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.CommandContext(ctx, self, "-targets", "-ports", strconv.Itoa(o.ports), "-monitors", strconv.Itoa(o.monitors),
-		"-targets-max", "1h") //nolint:gosec // this binary itself
-	cmd.Env = append(os.Environ(), keyEnv+"="+key)
-	cmd.Stderr = os.Stderr
-	// The child dies with the parent even if the parent is killed.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		return nil, err
+	if t.Control == 0 {
+		t.Stop()
+		return nil, errors.New("the targets process reported no receiver port")
 	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	t := &targets{cmd: cmd, stdin: stdin, pid: cmd.Process.Pid, client: &http.Client{Timeout: 30 * time.Second}}
-	lines := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		if sc.Scan() {
-			lines <- sc.Text()
-		}
-		close(lines)
-		_, _ = io.Copy(io.Discard, stdout)
-	}()
-	var line string
-	select {
-	case line = <-lines:
-	case <-time.After(30 * time.Second):
-	}
-	var portList string
-	if _, err := fmt.Sscanf(line, "PORTS %s RECEIVER %d", &portList, &t.receiver); err != nil {
-		t.stop()
-		return nil, fmt.Errorf("the targets process did not report its ports (got %q)", line)
-	}
-	for _, p := range strings.Split(portList, ",") {
-		n, err := strconv.Atoi(p)
-		if err != nil {
-			t.stop()
-			return nil, fmt.Errorf("bad port %q", p)
-		}
-		t.ports = append(t.ports, n)
-	}
-	return t, nil
+	return &targets{Targets: t, client: &http.Client{Timeout: 30 * time.Second}}, nil
 }
 
-func (t *targets) base() string { return fmt.Sprintf("http://127.0.0.1:%d", t.receiver) }
+func (t *targets) base() string { return fmt.Sprintf("http://127.0.0.1:%d", t.Control) }
 
 // fail makes the targets of the monitors ids answer 500 from now on.
 func (t *targets) fail(ctx context.Context, ids []int) error {
@@ -289,21 +195,4 @@ func (t *targets) received(ctx context.Context) ([]receipt, int, error) {
 		return nil, 0, err
 	}
 	return out.Got, out.Rejected, nil
-}
-
-// stop ends the child: closing its stdin asks it to exit; it is killed if
-// it has not within five seconds.
-func (t *targets) stop() {
-	_ = t.stdin.Close()
-	done := make(chan struct{})
-	go func() {
-		_ = t.cmd.Wait()
-		close(done)
-	}()
-	select {
-	case <-done:
-	case <-time.After(5 * time.Second):
-		_ = t.cmd.Process.Kill()
-		<-done
-	}
 }

@@ -226,7 +226,7 @@ func runBaseline(o options) (*baselineResult, error) {
 
 // startBaseline runs this binary in the -baseline role and decodes its
 // figures.
-func startBaseline(ctx context.Context, o options, tg *targets) (*baselineResult, error) {
+func startBaseline(ctx context.Context, o options, tg *benchsys.Targets) (*baselineResult, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, err
@@ -237,7 +237,7 @@ func startBaseline(ctx context.Context, o options, tg *targets) (*baselineResult
 	cctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
 	cmd := exec.CommandContext(cctx, self, "-baseline", //nolint:gosec // this binary itself
-		"-target-ports", joinInts(tg.ports), "-targets-pid", strconv.Itoa(tg.pid),
+		"-target-ports", joinInts(tg.Ports), "-targets-pid", strconv.Itoa(tg.Pid),
 		"-rate", strconv.FormatFloat(rate, 'f', -1, 64), "-workers", strconv.Itoa(o.workers),
 		"-baseline-warmup", bw.String(), "-measure", o.measure.String(), "-ceiling", o.ceiling.String())
 	cmd.Stderr = os.Stderr

@@ -134,7 +134,7 @@ func (r *recorder) Missed(string) {
 
 // runEngine sets up the store, runs the engine through warm-up and the
 // measured window, stops it and counts what it stored.
-func runEngine(ctx context.Context, o options, tg *targets, logger *slog.Logger) (*engineResult, error) {
+func runEngine(ctx context.Context, o options, tg *benchsys.Targets, logger *slog.Logger) (*engineResult, error) {
 	dir, err := os.MkdirTemp("", "bench-probe-")
 	if err != nil {
 		return nil, err
@@ -154,7 +154,7 @@ func runEngine(ctx context.Context, o options, tg *targets, logger *slog.Logger)
 
 	res := &engineResult{}
 	setup := time.Now()
-	if err := insertMonitors(ctx, ts, o, tg.ports); err != nil {
+	if err := insertMonitors(ctx, ts, o, tg.Ports); err != nil {
 		return nil, fmt.Errorf("insert monitors: %w", err)
 	}
 	res.setupTook = time.Since(setup)
@@ -190,7 +190,7 @@ func runEngine(ctx context.Context, o options, tg *targets, logger *slog.Logger)
 	res.end = res.start.Add(o.measure)
 	rec.window(res.start, res.end)
 	res.due = int64(float64(o.monitors) * o.measure.Seconds() / o.interval.Seconds())
-	cpu0, tcpu0 := benchsys.CPUSelf(), benchsys.CPUOf(tg.pid)
+	cpu0, tcpu0 := benchsys.CPUSelf(), benchsys.CPUOf(tg.Pid)
 	var ms0 runtime.MemStats
 	runtime.ReadMemStats(&ms0)
 	stopProfile, err := startCPUProfile(o.cpuprof)
@@ -212,7 +212,7 @@ func runEngine(ctx context.Context, o options, tg *targets, logger *slog.Logger)
 	if err != nil {
 		return nil, err
 	}
-	res.cpu, res.targetsCPU = benchsys.CPUSelf()-cpu0, benchsys.CPUOf(tg.pid)-tcpu0
+	res.cpu, res.targetsCPU = benchsys.CPUSelf()-cpu0, benchsys.CPUOf(tg.Pid)-tcpu0
 	var ms1 runtime.MemStats
 	runtime.ReadMemStats(&ms1)
 	res.heapInuse, res.numGC = ms1.HeapInuse, ms1.NumGC-ms0.NumGC
@@ -271,7 +271,7 @@ func runEngine(ctx context.Context, o options, tg *targets, logger *slog.Logger)
 		}
 	}
 	res.peakRSSKB = benchsys.StatusKB("self", "VmHWM")
-	res.targetsRSSKB = tg.peakRSSKB()
+	res.targetsRSSKB = tg.PeakRSSKB()
 	return res, nil
 }
 

@@ -29,6 +29,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -87,7 +88,7 @@ func main() {
 
 	switch {
 	case o.targets:
-		if err := runTargets(o); err != nil {
+		if err := benchsys.ServeTargets(benchsys.TargetsConfig{Ports: o.ports, MaxLife: o.maxLife}); err != nil {
 			fmt.Fprintln(os.Stderr, "targets:", err)
 			os.Exit(1)
 		}
@@ -153,12 +154,13 @@ func run(ctx context.Context, o options, out io.Writer) (err error) {
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: logLevel}))
 
-	tg, err := startTargets(ctx, o)
+	life := o.warmup + 2*o.measure + o.ceiling + 30*time.Minute
+	tg, err := benchsys.StartTargets(ctx, []string{"-targets", "-ports", strconv.Itoa(o.ports), "-targets-max", life.String()}, nil)
 	if err != nil {
 		return fmt.Errorf("start targets: %w", err)
 	}
-	defer tg.stop()
-	fmt.Fprintf(os.Stderr, "targets: pid %d, ports %s\n", tg.pid, joinInts(tg.ports))
+	defer tg.Stop()
+	fmt.Fprintf(os.Stderr, "targets: pid %d, ports %s\n", tg.Pid, joinInts(tg.Ports))
 
 	eng, err := runEngine(ctx, o, tg, logger)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/aio-platform/terraform-provider-aio/bench/internal/benchsys"
 	"github.com/aio-platform/terraform-provider-aio/internal/api"
 )
 
@@ -22,7 +23,7 @@ const (
 	goalCommitsPerS = 10.0
 )
 
-func report(out io.Writer, o options, tg *targets, e *engineResult, b *baselineResult) {
+func report(out io.Writer, o options, tg *benchsys.Targets, e *engineResult, b *baselineResult) {
 	measure := o.measure.Seconds()
 	dueRate := float64(o.monitors) / o.interval.Seconds()
 	bMeasure := time.Duration(b.MeasureNS).Seconds()
@@ -36,7 +37,7 @@ func report(out io.Writer, o options, tg *targets, e *engineResult, b *baselineR
 	engDown := e.storedByOut[api.OutcomeDown]
 
 	fmt.Fprintf(out, "\nbench-probe: %d http monitors every %s = %.0f probes/s due; %d targets on 127.0.0.1 (separate process, pid %d);\n",
-		o.monitors, o.interval, dueRate, len(tg.ports), tg.pid)
+		o.monitors, o.interval, dueRate, len(tg.Ports), tg.Pid)
 	fmt.Fprintf(out, "%d workers; GOMAXPROCS %d shared by engine, targets and baseline; keep-alive off in engine, baseline and targets;\n",
 		o.workers, gomaxprocs())
 	fmt.Fprintf(out, "engine: warm-up %s, measured %s; baseline (raw net/http client, separate process, run after the engine): warm-up %s, measured %s\n\n",

@@ -45,6 +45,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -103,7 +104,7 @@ func main() {
 	flag.DurationVar(&o.hourAge, "hour-age", results.DefaultHourAge, "age of hour rollups for the steady-state arithmetic")
 	flag.Parse()
 	if o.targets {
-		if err := runTargets(o.ports, o.targetsMax); err != nil {
+		if err := benchsys.ServeTargets(benchsys.TargetsConfig{Ports: o.ports, MaxLife: o.targetsMax}); err != nil {
 			fmt.Fprintln(os.Stderr, "bench-retention targets:", err)
 			os.Exit(1)
 		}
@@ -140,15 +141,18 @@ func run(ctx context.Context, o options) error {
 		o.monitors, o.interval, rate, o.fill, o.live, o.pruneEvery, o.batch)
 	// The local targets of the probe-lag phases come first: the monitors
 	// point at them (the URL does not change what a result stores).
-	var tg *targets
+	var tg *benchsys.Targets
 	if o.probeLive > 0 {
 		if _, err := benchsys.RaiseNoFile(); err != nil {
 			fmt.Fprintln(os.Stderr, "raising RLIMIT_NOFILE:", err)
 		}
-		if tg, err = startTargets(ctx, o.ports, 2*time.Hour); err != nil {
+		// The probe-lag phases probe local targets in a second process, as
+		// bench-probe does: in the engine's process they would take CPU
+		// from the scheduler and blur its lag.
+		if tg, err = benchsys.StartTargets(ctx, []string{"-targets", "-ports", strconv.Itoa(o.ports), "-targets-max", (2 * time.Hour).String()}, nil); err != nil {
 			return err
 		}
-		defer tg.stop()
+		defer tg.Stop()
 	}
 	ids, err := insertMonitors(ctx, st, o, tg)
 	if err != nil {
@@ -336,7 +340,7 @@ type gen struct {
 	sim atomic.Int64
 }
 
-func insertMonitors(ctx context.Context, st store.Store, o options, tg *targets) ([]string, error) {
+func insertMonitors(ctx context.Context, st store.Store, o options, tg *benchsys.Targets) ([]string, error) {
 	n := o.monitors
 	ids := make([]string, n)
 	now := time.Now().UTC()
@@ -371,11 +375,11 @@ func insertMonitors(ctx context.Context, st store.Store, o options, tg *targets)
 
 // targetURL is monitor i's URL: a local target of the probe-lag phases,
 // round-robin over the ports, or a name the engine never probes.
-func targetURL(tg *targets, i int) string {
+func targetURL(tg *benchsys.Targets, i int) string {
 	if tg == nil {
 		return fmt.Sprintf("https://service-%d.example.com/health", i)
 	}
-	return fmt.Sprintf("http://127.0.0.1:%d/health/%d", tg.ports[i%len(tg.ports)], i)
+	return fmt.Sprintf("http://127.0.0.1:%d/health/%d", tg.Ports[i%len(tg.Ports)], i)
 }
 
 // result is what an HTTPS probe of a healthy service stores: timings with

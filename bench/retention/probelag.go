@@ -121,7 +121,7 @@ func (p lagPhase) print(name string) {
 // through: its horizon starts at the oldest and moves with the real clock,
 // so rows age out at the design rate while the engine adds its own, with
 // real times that the horizon never reaches.
-func probeLag(ctx context.Context, st store.Store, db *sql.DB, g *gen, o options, tg *targets) (a, b lagPhase, err error) {
+func probeLag(ctx context.Context, st store.Store, db *sql.DB, g *gen, o options, tg *benchsys.Targets) (a, b lagPhase, err error) {
 	var oldest int64
 	if err := db.QueryRowContext(ctx, `SELECT COALESCE(MIN(time), 0) FROM probe_results`).Scan(&oldest); err != nil {
 		return a, b, err
@@ -177,7 +177,7 @@ func probeLag(ctx context.Context, st store.Store, db *sql.DB, g *gen, o options
 	measure := func(p *lagPhase, ret *results.Retention) error {
 		pctx, pcancel := context.WithCancel(ctx)
 		defer pcancel()
-		start, cpu0, tcpu0 := time.Now(), benchsys.CPUSelf(), benchsys.CPUOf(tg.pid)
+		start, cpu0, tcpu0 := time.Now(), benchsys.CPUSelf(), benchsys.CPUOf(tg.Pid)
 		rec.begin()
 		pruneDone := make(chan error, 1)
 		go func() {
@@ -212,7 +212,7 @@ func probeLag(ctx context.Context, st store.Store, db *sql.DB, g *gen, o options
 		}()
 		err := sleep(o.probeLive)
 		rec.end(p)
-		p.wall, p.cpu, p.targetsCPU = time.Since(start), benchsys.CPUSelf()-cpu0, benchsys.CPUOf(tg.pid)-tcpu0
+		p.wall, p.cpu, p.targetsCPU = time.Since(start), benchsys.CPUSelf()-cpu0, benchsys.CPUOf(tg.Pid)-tcpu0
 		pcancel()
 		if perr := <-pruneDone; err == nil {
 			err = perr

@@ -1,6 +1,7 @@
 // Package benchsys holds what the benchmark programs share to measure a
 // process: CPU time, memory and descriptor limits from the kernel, and
-// percentiles of a sample of durations.
+// percentiles of a sample of durations; and the local HTTP targets they
+// probe, served by a second process of the benchmark binary.
 package benchsys
 
 import (
