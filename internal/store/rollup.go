@@ -285,3 +285,18 @@ func (r sqlReader) rolledTo(ctx context.Context) (time.Time, error) {
 	}
 	return time.Unix(m, 0).UTC(), nil
 }
+
+// WriteRollups writes, in one transaction, the rollups of every minute
+// before `before` still held in memory. The results writer does this by
+// itself as minutes close (rollChunk monitors per batch); this is for a
+// caller that needs every rollup row of the past in the tables now, such
+// as a test or a tool that reads them directly.
+func (s *SQLite) WriteRollups(ctx context.Context, before time.Time) error {
+	s.roll.mu.Lock()
+	defer s.roll.mu.Unlock()
+	err := writeTx(ctx, s.writer, s.d, func(tx Tx) error { return s.rollThrough(ctx, tx.(sqlTx), before) })
+	if err != nil {
+		s.roll.reset()
+	}
+	return err
+}
