@@ -116,7 +116,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 
 func TestFlushWritesBatchesOfMaxBatch(t *testing.T) {
 	st := openStore(t)
-	w := results.New(st, results.Config{Logger: quietLogger()})
+	w := results.New(st, results.Config{MaxBatch: 500, Logger: quietLogger()})
 	for i := range 1200 {
 		w.Record(result("mon_a", base.Add(time.Duration(i)*time.Second)))
 	}
@@ -140,7 +140,7 @@ func TestFlushWritesBatchesOfMaxBatch(t *testing.T) {
 
 func TestRunWritesFullBatchesAndDrainsOnClose(t *testing.T) {
 	st := openStore(t)
-	w := results.New(st, results.Config{FlushInterval: time.Hour, Logger: quietLogger()})
+	w := results.New(st, results.Config{MaxBatch: 500, FlushInterval: time.Hour, Logger: quietLogger()})
 	done := make(chan error, 1)
 	go func() { done <- w.Run(context.Background()) }()
 	for i := range 1200 {

@@ -97,9 +97,13 @@ const DefaultWorkers = 1024
 
 // entry is one monitor in the schedule.
 type entry struct {
-	mon   api.Monitor
-	next  time.Time
-	index int // heap position; -1 when not in the heap
+	// mon is never changed once set, only replaced: a job holds it while
+	// the entry moves on (a pointer, as a job queue of 65,536 monitors by
+	// value alone took 14 MB).
+	mon      *api.Monitor
+	interval time.Duration // mon's effective interval
+	next     time.Time
+	index    int // heap position; -1 when not in the heap
 }
 
 // schedule is a min-heap of entries by next run.
@@ -129,7 +133,7 @@ type snapshot struct {
 
 // job is one run handed to a worker.
 type job struct {
-	mon api.Monitor
+	mon *api.Monitor
 	due time.Time
 }
 
@@ -282,19 +286,21 @@ func (s *Scheduler) applyLocked(m api.Monitor, now time.Time) bool {
 	if !ok {
 		// The first run is spread over the interval, so that many
 		// monitors created at once do not probe in one burst.
-		e = &entry{mon: m, next: now.Add(time.Duration(s.cfg.Rand() * float64(m.EffectiveInterval())))}
+		iv := m.EffectiveInterval()
+		e = &entry{mon: &m, interval: iv, next: now.Add(time.Duration(s.cfg.Rand() * float64(iv)))}
 		s.entries[m.ID] = e
 		heap.Push(&s.heap, e)
 		return true
 	}
-	if old := e.mon.EffectiveInterval(); old != m.EffectiveInterval() {
+	if iv := m.EffectiveInterval(); iv != e.interval {
 		// A new interval takes effect from the last due time.
-		e.next = e.next.Add(m.EffectiveInterval() - old)
+		e.next = e.next.Add(iv - e.interval)
+		e.interval = iv
 		if e.index >= 0 {
 			heap.Fix(&s.heap, e.index)
 		}
 	}
-	e.mon = m
+	e.mon = &m
 	return true
 }
 
@@ -418,7 +424,7 @@ func (s *Scheduler) Tick(now time.Time) {
 	for s.heap.Len() > 0 && !s.heap[0].next.After(now) {
 		e := s.heap[0]
 		due := e.next
-		interval := e.mon.EffectiveInterval()
+		interval := e.interval
 		e.next = due.Add(interval)
 		if e.next.Before(now) {
 			// Far behind (a paused process): resume on the phase after now
@@ -454,7 +460,7 @@ func (s *Scheduler) Tick(now time.Time) {
 // caught up again (an hour set back, an hour without probes).
 func (s *Scheduler) rebase(now time.Time) {
 	for _, e := range s.heap {
-		interval := e.mon.EffectiveInterval()
+		interval := e.interval
 		if ahead := e.next.Sub(now); ahead > interval {
 			e.next = e.next.Add(-((ahead - 1) / interval) * interval)
 		}
@@ -545,7 +551,7 @@ func (s *Scheduler) runJob(ctx context.Context, j job) {
 
 // target resolves a monitor's endpoint and credential from the snapshot.
 // The secret stays sealed: Open decrypts it only when the probe needs it.
-func (s *Scheduler) target(m api.Monitor) (probe.Target, error) {
+func (s *Scheduler) target(m *api.Monitor) (probe.Target, error) {
 	// The maps are read under the lock: loadChanged updates them in place.
 	s.mu.Lock()
 	ep, ok := s.snap.endpoints[m.EndpointID]
@@ -553,7 +559,7 @@ func (s *Scheduler) target(m api.Monitor) (probe.Target, error) {
 	if !ok {
 		return probe.Target{}, errors.New("the monitor's endpoint no longer exists")
 	}
-	t := probe.Target{Monitor: m, Endpoint: ep}
+	t := probe.Target{Monitor: *m, Endpoint: ep}
 	credID := ep.CredentialID
 	if m.Request != nil && m.Request.CredentialID != nil {
 		credID = m.Request.CredentialID
