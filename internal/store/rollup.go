@@ -52,6 +52,8 @@ type roller struct {
 	// order is the keys of open[minute] still to write, ascending, while
 	// that minute is being written (nil before its first chunk).
 	order []int64
+	// newest is the latest minute anything was added to.
+	newest int64
 }
 
 // rollGrace is how long after a minute ends its rollups wait for the
@@ -83,6 +85,7 @@ func (r *roller) written(m, key int64) bool {
 
 // add counts a result or missed run of key in minute m, not yet written.
 func (r *roller) add(m, key int64) *stats.Rollup {
+	r.newest = max(r.newest, m)
 	keys := r.open[m]
 	if keys == nil {
 		keys = map[int64]*stats.Rollup{}
@@ -103,7 +106,7 @@ func (r *roller) add(m, key int64) *stats.Rollup {
 
 // reset forgets the memory; the next write rebuilds it.
 func (r *roller) reset() {
-	r.loaded, r.open, r.order = false, nil, nil
+	r.loaded, r.open, r.order, r.newest = false, nil, nil, 0
 }
 
 // dropKeys forgets the given keys' rollups not yet written (their monitor's
@@ -270,6 +273,10 @@ func (s *SQLite) rollThrough(ctx context.Context, t sqlTx, before time.Time) err
 	if !before.Equal(time.Unix(cutoff, 0)) {
 		cutoff += 60
 	}
+	// No further than the minute after the newest result held: an
+	// erasure deletes up to an hour ahead, and progress that far ahead
+	// would send every result of that hour down the merge path.
+	cutoff = min(cutoff, max(r.newest+60, r.minute))
 	if cutoff <= r.minute {
 		return nil
 	}
