@@ -187,6 +187,12 @@ func TestRollerWritesClosedMinutes(t *testing.T) {
 		}
 	}
 	window(s, "raw results deleted")
+	// ... but no further than the minute after the newest result: later
+	// results of the current minute still join the memory.
+	readProgress(s)
+	if want := m0.Add(2 * time.Minute).Unix(); progress[0] != want {
+		t.Fatalf("after deleting up to 2 h ahead: progress %v, want minute %d", progress, want)
+	}
 }
 
 // writerBatch is the results writer's batch (results.DefaultMaxBatch;
