@@ -253,5 +253,12 @@ func seedHistory(ctx context.Context, path string, o options, now time.Time) (in
 		k, _ := res.RowsAffected()
 		rows += k
 	}
+	// The rollups are written up to minute, as the results writer leaves
+	// them (migration 00018): windows read the seeded rows before it and
+	// the raw results after it.
+	if _, err := db.ExecContext(ctx, `UPDATE rollup_progress SET minute = ?, next_key = 0 WHERE minute < ?`,
+		minute.Unix(), minute.Unix()); err != nil {
+		return rows, fmt.Errorf("seed rollup progress: %w", err)
+	}
 	return rows, nil
 }

@@ -167,6 +167,12 @@ func run(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
+	// The results writer writes a minute's rollups once it closed; the
+	// sample's last minutes are written here, so that every tier holds
+	// the whole simulated span.
+	if err := st.WriteRollups(ctx, t0.Add(o.fill)); err != nil {
+		return err
+	}
 	el := time.Since(start)
 	fmt.Printf("size sample: %d monitors, %v simulated: %d results stored in %.1f s (%.0f results/s, %.2f cores)\n",
 		len(gs.ids), o.fill, n, el.Seconds(), float64(n)/el.Seconds(), (cpuSelf()-cpu0).Seconds()/el.Seconds())

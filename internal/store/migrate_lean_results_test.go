@@ -200,8 +200,23 @@ func TestResultKeyCacheAfterDeletes(t *testing.T) {
 	if n := listed(); n != 1 || dangling() != 0 {
 		t.Fatalf("after DeleteOrphanResults and a new write: %d listed (want 1), %d rows without a key", n, dangling())
 	}
-	if n, err := s.DeleteOrphanResults(ctx, 0); err != nil || n != 5 { // result, missed run, two rollups, state
+	// Result, missed run and state: the minute's rollups were not written
+	// yet, and the roller forgets them with the monitor's key.
+	if n, err := s.DeleteOrphanResults(ctx, 0); err != nil || n != 3 {
 		t.Fatalf("the new orphans should've been deleted: %d, %v", n, err)
+	}
+	// Another monitor's result two minutes later closes the minute: no
+	// rollup of mon_gone's is written under a key that no longer exists.
+	if err := s.WriteResults(ctx, []api.ProbeResult{{MonitorID: "mon_other", Time: at.Add(2 * time.Minute), Outcome: api.OutcomeUp,
+		LatencyMS: 1, Attempts: 1}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	var n, rolled int
+	if err := s.reader.QueryRowContext(ctx, `SELECT
+		(SELECT COUNT(*) FROM rollups_minute WHERE monitor_key NOT IN (SELECT key FROM result_monitors))
+		+ (SELECT COUNT(*) FROM rollups_hour WHERE monitor_key NOT IN (SELECT key FROM result_monitors)),
+		(SELECT minute FROM rollup_progress)`).Scan(&n, &rolled); err != nil || n != 0 || int64(rolled) <= at.Unix() {
+		t.Fatalf("%d rollups without a key (rolled to %d), %v", n, rolled, err)
 	}
 }
 
@@ -216,6 +231,12 @@ func TestMigrationLeanResultsDown(t *testing.T) {
 	r := api.ProbeResult{MonitorID: "mon_a", Time: at, Outcome: api.OutcomeDegraded, StatusCode: new(200), LatencyMS: 12.345678,
 		DNSMS: new(1.5), TLSCertExpiresAt: &cert, BytesReceived: 5, Attempts: 2, Error: new("slow")}
 	if err := s.WriteResults(ctx, []api.ProbeResult{r}, []MissedRun{{MonitorID: "mon_a", Time: at.Add(time.Second)}}); err != nil {
+		t.Fatal(err)
+	}
+	// Another monitor's result a minute later closes mon_a's minute: its
+	// rollups are written.
+	if err := s.WriteResults(ctx, []api.ProbeResult{{MonitorID: "mon_b", Time: at.Add(80 * time.Second), Outcome: api.OutcomeUp,
+		Attempts: 1}}, nil); err != nil {
 		t.Fatal(err)
 	}
 	sub, err := fs.Sub(sqliteMigrations, "migrations/sqlite")
@@ -236,7 +257,7 @@ func TestMigrationLeanResultsDown(t *testing.T) {
 		hourProbes                         int
 	)
 	if err := s.writer.QueryRowContext(ctx, `SELECT monitor_id, time, outcome, latency_ms, dns_ms, tls_cert_expires_at, error
-		FROM probe_results`).Scan(&id, &tm, &outcome, &lat, &dns, &certText, &errText); err != nil {
+		FROM probe_results WHERE monitor_id = 'mon_a'`).Scan(&id, &tm, &outcome, &lat, &dns, &certText, &errText); err != nil {
 		t.Fatal(err)
 	}
 	if id != "mon_a" || tm != "2026-01-05T10:00:00.123456Z" || outcome != "degraded" || lat != 12.345678 || dns != 1.5 ||

@@ -149,6 +149,9 @@ const rollupRowsPerRead = 256
 // WriteResults stores a batch in one immediate transaction on the writer.
 // The keys of the batch's monitors come from s.keys where it has them;
 // those looked up or created in the transaction join it once it commits.
+// The batch's results join the roller's memory unless their minute is
+// written already, and the transaction writes the rollups of up to
+// rollChunk monitors of the oldest minute that has closed (see roller).
 func (s *SQLite) WriteResults(ctx context.Context, results []api.ProbeResult, missed []MissedRun) error {
 	if len(results) == 0 && len(missed) == 0 {
 		return nil
@@ -157,15 +160,28 @@ func (s *SQLite) WriteResults(ctx context.Context, results []api.ProbeResult, mi
 		gen   uint64
 		fresh map[string]int64
 	)
+	s.roll.mu.Lock()
+	defer s.roll.mu.Unlock()
 	err := writeTx(ctx, s.writer, s.d, func(tx Tx) error {
+		t := tx.(sqlTx)
+		if !s.roll.loaded {
+			if err := t.loadRoller(ctx, &s.roll); err != nil {
+				return err
+			}
+		}
 		// Read inside the transaction: the writer connection is held, so
 		// no delete of keys runs between this and the commit.
 		var known map[string]int64
 		gen, known = s.keys.snapshot(results, missed)
 		var err error
-		fresh, err = tx.(sqlTx).writeResults(ctx, results, missed, known)
+		fresh, err = t.writeResults(ctx, &s.roll, results, missed, known)
 		return err
 	})
+	if err != nil {
+		// The memory may hold what the rolled-back transaction added or
+		// wrote: build it again from the database.
+		s.roll.reset()
+	}
 	s.sums.touched(results, missed)
 	if err == nil {
 		s.keys.add(gen, fresh)
@@ -375,16 +391,16 @@ func (t sqlTx) monitorKeys(ctx context.Context, ids []string, known map[string]i
 	return keys, nil
 }
 
-// rollupKey names one rollup row.
+// rollupKey names one rollup row: the monitor's key and the bucket's
+// start in Unix seconds.
 type rollupKey struct {
-	monitorID string
-	start     time.Time
+	key, start int64
 }
 
 type rollupSet map[rollupKey]*stats.Rollup
 
-func (rs rollupSet) get(monitorID string, start time.Time) *stats.Rollup {
-	k := rollupKey{monitorID, start}
+func (rs rollupSet) get(key, start int64) *stats.Rollup {
+	k := rollupKey{key, start}
 	r := rs[k]
 	if r == nil {
 		r = &stats.Rollup{}
@@ -397,7 +413,7 @@ func (rs rollupSet) get(monitorID string, start time.Time) *stats.Rollup {
 // in the same order.
 func (rs rollupSet) sortedKeys() []rollupKey {
 	return slices.SortedFunc(maps.Keys(rs), func(a, b rollupKey) int {
-		return cmp.Or(a.start.Compare(b.start), cmp.Compare(a.monitorID, b.monitorID))
+		return cmp.Or(cmp.Compare(a.start, b.start), cmp.Compare(a.key, b.key))
 	})
 }
 
@@ -409,8 +425,11 @@ type resultState struct {
 }
 
 // writeResults stores the batch; known holds keys of its monitors already
-// known. It returns the keys it looked up or created.
-func (t sqlTx) writeResults(ctx context.Context, results []api.ProbeResult, missed []MissedRun, known map[string]int64) (map[string]int64, error) {
+// known. It returns the keys it looked up or created. Results and missed
+// runs of minutes whose rollups are written are merged into them now; the
+// others join the roller's memory, and the oldest closed minute's rollups
+// are written, up to rollChunk monitors.
+func (t sqlTx) writeResults(ctx context.Context, rl *roller, results []api.ProbeResult, missed []MissedRun, known map[string]int64) (map[string]int64, error) {
 	idSet := make(map[string]struct{}, len(results))
 	for _, r := range results {
 		idSet[r.MonitorID] = struct{}{}
@@ -445,12 +464,21 @@ func (t sqlTx) writeResults(ctx context.Context, results []api.ProbeResult, miss
 		}
 	}
 
+	// Late ones: their minute's rollups are written already.
 	minutes, hours := rollupSet{}, rollupSet{}
 	states := map[string]*resultState{}
+	var latest int64 // the newest time of the batch, Unix microseconds
 	for _, r := range results {
 		tm := r.Time.UTC()
-		minutes.get(r.MonitorID, tm.Truncate(time.Minute)).Add(r)
-		hours.get(r.MonitorID, tm.Truncate(time.Hour)).Add(r)
+		k, m := keys[r.MonitorID], minuteOf(tm)
+		rr := rawResult(r.Outcome, r.Attempts, msToNS(r.LatencyMS), r.BytesReceived)
+		if rl.written(m, k) {
+			minutes.get(k, m).Add(rr)
+			hours.get(k, floorDiv(m, 3600)*3600).Add(rr)
+		} else {
+			rl.add(m, k).Add(rr)
+		}
+		latest = max(latest, tm.UnixMicro())
 		st := states[r.MonitorID]
 		if st == nil {
 			st = &resultState{}
@@ -464,18 +492,29 @@ func (t sqlTx) writeResults(ctx context.Context, results []api.ProbeResult, miss
 			st.certTime, st.cert = tm, r.TLSCertExpiresAt
 		}
 	}
-	for _, m := range missed {
-		tm := m.Time.UTC()
-		minutes.get(m.MonitorID, tm.Truncate(time.Minute)).Missed++
-		hours.get(m.MonitorID, tm.Truncate(time.Hour)).Missed++
+	for _, ms := range missed {
+		k, m := keys[ms.MonitorID], minuteOf(ms.Time)
+		if rl.written(m, k) {
+			minutes.get(k, m).Missed++
+			hours.get(k, floorDiv(m, 3600)*3600).Missed++
+		} else {
+			rl.add(m, k).Missed++
+		}
+		latest = max(latest, ms.Time.UnixMicro())
 	}
-	if err := t.mergeRollups(ctx, "rollups_minute", minutes, keys); err != nil {
+	if err := t.mergeRollups(ctx, "rollups_minute", minutes); err != nil {
 		return nil, err
 	}
-	if err := t.mergeRollups(ctx, "rollups_hour", hours, keys); err != nil {
+	if err := t.mergeRollups(ctx, "rollups_hour", hours); err != nil {
 		return nil, err
 	}
-	return fresh, t.putStates(ctx, states)
+	if err := t.putStates(ctx, states); err != nil {
+		return nil, err
+	}
+	// The minutes that ended rollGrace before the batch's newest result
+	// are closed.
+	cutoff := minuteOf(time.UnixMicro(latest).Add(-rollGrace))
+	return fresh, t.roll(ctx, rl, cutoff, rollChunk)
 }
 
 // rollupColumns are the stored columns of a rollup; rollupSelect reads
@@ -492,30 +531,31 @@ func rollupFrom(table string) string {
 
 const rollupColumnCount = 11
 
-// mergeRollups adds the batch's rollups to the stored ones: it reads the
-// rows the batch touches, merges them in Go (the histogram cannot be merged
+// mergeRollups adds the rollups of set to the stored ones: it reads the
+// rows the set touches, merges them in Go (the histogram cannot be merged
 // in SQL) and writes them back with an upsert. The writer is the only
 // writer of these tables, inside this transaction.
-func (t sqlTx) mergeRollups(ctx context.Context, table string, set rollupSet, mkeys map[string]int64) error {
+func (t sqlTx) mergeRollups(ctx context.Context, table string, set rollupSet) error {
+	if len(set) == 0 {
+		return nil
+	}
 	keys := set.sortedKeys()
 	// Read what is stored, one IN list per bucket.
 	for i := 0; i < len(keys); {
 		j := i
-		for j < len(keys) && keys[j].start.Equal(keys[i].start) && j-i < rollupRowsPerRead {
+		for j < len(keys) && keys[j].start == keys[i].start && j-i < rollupRowsPerRead {
 			j++
 		}
 		group := keys[i:j]
-		args := []any{group[0].start.Unix()}
+		args := make([]any, 0, len(group)+1)
+		args = append(args, group[0].start)
 		for _, k := range group {
-			args = append(args, mkeys[k.monitorID])
+			args = append(args, k.key)
 		}
-		stored, err := t.readRollups(ctx, rollupSelect+rollupFrom(table)+
-			` WHERE r.bucket_start = ? AND r.monitor_key IN (`+placeholders(len(group))+`)`, args...)
-		if err != nil {
+		if err := t.mergeStoredRollups(ctx, `SELECT monitor_key, bucket_start, probes, up, degraded, down, retried, missed, bytes,
+			latency_sum_ms, histogram FROM `+table+` WHERE bucket_start = ? AND monitor_key IN (`+placeholders(len(group))+`)`,
+			args, set); err != nil {
 			return fmt.Errorf("read %s: %w", table, err)
-		}
-		for k, r := range stored {
-			set[k].Merge(r)
 		}
 		i = j
 	}
@@ -523,7 +563,7 @@ func (t sqlTx) mergeRollups(ctx context.Context, table string, set rollupSet, mk
 		args := make([]any, 0, len(chunk)*rollupColumnCount)
 		for _, k := range chunk {
 			r := set[k]
-			args = append(args, mkeys[k.monitorID], k.start.Unix(), r.Probes, r.Up, r.Degraded, r.Down, r.Retried, r.Missed,
+			args = append(args, k.key, k.start, r.Probes, r.Up, r.Degraded, r.Down, r.Retried, r.Missed,
 				r.Bytes, r.LatencySumMS, r.Latency.Marshal())
 		}
 		if _, err := t.exec(ctx, `INSERT INTO `+table+` (`+rollupColumns+`) VALUES `+valuesList(len(chunk), rollupColumnCount)+`
@@ -536,14 +576,45 @@ func (t sqlTx) mergeRollups(ctx context.Context, table string, set rollupSet, mk
 	return nil
 }
 
-// readRollups runs a query selecting rollupColumns.
-func (r sqlReader) readRollups(ctx context.Context, q string, args ...any) (map[rollupKey]*stats.Rollup, error) {
+// mergeStoredRollups merges each stored rollup row selected (monitor_key,
+// bucket_start, then the counts and the histogram) into set's rollup of
+// the same row, decoding the histogram straight into it.
+func (r sqlReader) mergeStoredRollups(ctx context.Context, q string, args []any, set rollupSet) error {
+	rows, err := r.query(ctx, q, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			part stats.Rollup
+			k    rollupKey
+			hist sql.RawBytes
+		)
+		if err := rows.Scan(&k.key, &k.start, &part.Probes, &part.Up, &part.Degraded, &part.Down, &part.Retried, &part.Missed,
+			&part.Bytes, &part.LatencySumMS, &hist); err != nil {
+			return err
+		}
+		ru := set[k]
+		if ru == nil {
+			continue
+		}
+		if err := ru.Latency.MergeBinary(hist); err != nil {
+			return fmt.Errorf("rollup of key %d at %d: %w", k.key, k.start, err)
+		}
+		ru.Merge(&part)
+	}
+	return rows.Err()
+}
+
+// readRollups runs a query selecting rollupSelect's columns.
+func (r sqlReader) readRollups(ctx context.Context, q string, args ...any) ([]*stats.Rollup, error) {
 	rows, err := r.query(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	out := map[rollupKey]*stats.Rollup{}
+	var out []*stats.Rollup
 	for rows.Next() {
 		var (
 			ru     stats.Rollup
@@ -555,11 +626,10 @@ func (r sqlReader) readRollups(ctx context.Context, q string, args ...any) (map[
 			&ru.Bytes, &ru.LatencySumMS, &hist); err != nil {
 			return nil, err
 		}
-		start := time.Unix(bucket, 0).UTC()
 		if err := ru.Latency.UnmarshalBinary(hist); err != nil {
-			return nil, fmt.Errorf("rollup %s %v: %w", id, start, err)
+			return nil, fmt.Errorf("rollup %s %v: %w", id, time.Unix(bucket, 0).UTC(), err)
 		}
-		out[rollupKey{id, start}] = &ru
+		out = append(out, &ru)
 	}
 	return out, rows.Err()
 }
@@ -715,7 +785,11 @@ func (s *SQLite) windowRollups(ctx context.Context, monitorIDs []string, from, t
 	if err != nil {
 		return nil, err
 	}
-	segs := planWindow(from.UTC(), to.UTC(), horizons[TierRaw], horizons[TierMinute], horizons[TierHour])
+	rolled, err := r.rolledTo(ctx)
+	if err != nil {
+		return nil, err
+	}
+	segs := planWindow(from.UTC(), to.UTC(), horizons[TierRaw], horizons[TierMinute], horizons[TierHour], rolled)
 	for _, seg := range segs {
 		ids := monitorIDs
 		var rng sumRange
@@ -1002,7 +1076,11 @@ func (r sqlReader) monitorStatus(ctx context.Context, monitorID string, from, to
 	if err != nil {
 		return total, state, err
 	}
-	for _, seg := range planWindow(from.UTC(), to.UTC(), horizons[TierRaw], horizons[TierMinute], horizons[TierHour]) {
+	rolled, err := r.rolledTo(ctx)
+	if err != nil {
+		return total, state, err
+	}
+	for _, seg := range planWindow(from.UTC(), to.UTC(), horizons[TierRaw], horizons[TierMinute], horizons[TierHour], rolled) {
 		var part stats.Rollup
 		switch seg.tier {
 		case TierRaw:
@@ -1129,10 +1207,16 @@ type resultSegment struct {
 // edge then moves forward to the next bucket boundary (less than a minute,
 // or less than an hour past the minute horizon). Past the hour horizon
 // there is nothing left to count.
-func planWindow(from, to, rawHorizon, minuteHorizon, hourHorizon time.Time) []resultSegment {
+//
+// The rollups are written only before rolled (a whole minute: see
+// roller), so the part of the window at and after it is read from the raw
+// results, and an hour's rollup only once the hour ends before rolled.
+func planWindow(from, to, rawHorizon, minuteHorizon, hourHorizon, rolled time.Time) []resultSegment {
 	p := windowPlanner{rawFrom: ceilTo(rawHorizon, time.Minute), minuteFrom: ceilTo(minuteHorizon, time.Hour),
 		hourFrom: ceilTo(hourHorizon, time.Hour)}
-	p.hours(from, to)
+	split := clampTime(rolled, from, to)
+	p.hours(from, split)
+	p.raw(split, to)
 	return p.segs
 }
 
@@ -1240,11 +1324,19 @@ func (s *SQLite) DeleteResultsBefore(ctx context.Context, tier string, before ti
 		limit = DefaultDeleteBatch
 	}
 	var n int64
+	s.roll.mu.Lock()
+	defer s.roll.mu.Unlock()
 	err := writeTx(ctx, s.writer, s.d, func(tx Tx) error {
+		if err := s.rollThrough(ctx, tx.(sqlTx), before); err != nil {
+			return err
+		}
 		var err error
 		n, err = tx.(sqlTx).deleteResultsBefore(ctx, tier, before, limit)
 		return err
 	})
+	if err != nil {
+		s.roll.reset()
+	}
 	return n, err
 }
 
@@ -1294,8 +1386,13 @@ func (s *SQLite) DeleteMonitorResultsBefore(ctx context.Context, tier string, mo
 		return 0, nil
 	}
 	var total int64
+	s.roll.mu.Lock()
+	defer s.roll.mu.Unlock()
 	err := writeTx(ctx, s.writer, s.d, func(tx Tx) error {
 		t := tx.(sqlTx)
+		if err := s.rollThrough(ctx, t, before); err != nil {
+			return err
+		}
 		type table struct {
 			name, key, col string
 			bound          int64
@@ -1334,6 +1431,9 @@ func (s *SQLite) DeleteMonitorResultsBefore(ctx context.Context, tier string, mo
 		}
 		return nil
 	})
+	if err != nil {
+		s.roll.reset()
+	}
 	return total, err
 }
 
@@ -1341,8 +1441,15 @@ func (s *SQLite) DeleteMonitorResultsBefore(ctx context.Context, tier string, mo
 func (s *SQLite) DeleteMonitorData(ctx context.Context, monitorID string) error {
 	// The cached window sums may count what this deletes.
 	defer s.sums.clear()
-	return writeTx(ctx, s.writer, s.d, func(tx Tx) error {
+	s.roll.mu.Lock()
+	defer s.roll.mu.Unlock()
+	var keys []int64
+	err := writeTx(ctx, s.writer, s.d, func(tx Tx) error {
 		s.keys.forget(monitorID)
+		var err error
+		if keys, err = tx.(sqlTx).resultKeys(ctx, []string{monitorID}); err != nil {
+			return err
+		}
 		for _, table := range []string{"probe_results", "missed_runs", "rollups_minute", "rollups_hour"} {
 			if _, err := tx.(sqlTx).exec(ctx, `DELETE FROM `+table+` WHERE monitor_key = `+keyOf, monitorID); err != nil {
 				return fmt.Errorf("delete %s: %w", table, err)
@@ -1355,6 +1462,44 @@ func (s *SQLite) DeleteMonitorData(ctx context.Context, monitorID string) error 
 		}
 		return nil
 	})
+	s.forgetRollups(keys, err)
+	return err
+}
+
+// forgetRollups drops the rollups not yet written of monitors whose data
+// a committed transaction deleted (their key may even be given to another
+// monitor), or forgets the roller's memory when the transaction failed.
+// s.roll.mu is held.
+func (s *SQLite) forgetRollups(keys []int64, err error) {
+	if err != nil {
+		s.roll.reset()
+		return
+	}
+	if s.roll.loaded {
+		s.roll.dropKeys(keys)
+	}
+}
+
+// resultKeys returns the result_monitors keys of the given monitor IDs.
+func (t sqlTx) resultKeys(ctx context.Context, ids []string) ([]int64, error) {
+	var out []int64
+	for chunk := range slices.Chunk(ids, rollupRowsPerRead) {
+		args := make([]any, len(chunk))
+		for i, id := range chunk {
+			args[i] = id
+		}
+		rows, err := t.query(ctx, `SELECT key FROM result_monitors WHERE monitor_id IN (`+placeholders(len(chunk))+`)`, args...)
+		keys, err := collect(rows, err, func(sc scanner) (int64, error) {
+			var k int64
+			err := sc.Scan(&k)
+			return k, err
+		})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, keys...)
+	}
+	return out, nil
 }
 
 // orphanTables are the tables of a monitor's data that DeleteOrphanResults
@@ -1381,13 +1526,22 @@ func (s *SQLite) DeleteOrphanResults(ctx context.Context, limit int) (int64, err
 	if err != nil || len(ids) == 0 {
 		return 0, err
 	}
-	var n int64
+	var (
+		n    int64
+		keys []int64
+	)
+	s.roll.mu.Lock()
+	defer s.roll.mu.Unlock()
 	err = writeTx(ctx, s.writer, s.d, func(tx Tx) error {
 		s.keys.forget(ids...)
 		var err error
+		if keys, err = tx.(sqlTx).resultKeys(ctx, ids); err != nil {
+			return err
+		}
 		n, err = tx.(sqlTx).deleteOrphans(ctx, ids, limit)
 		return err
 	})
+	s.forgetRollups(keys, err)
 	return n, err
 }
 

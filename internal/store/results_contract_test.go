@@ -846,6 +846,7 @@ func testResultsBadCursor(t *testing.T, open func(t *testing.T) Store) {
 
 func TestResultWindowPlan(t *testing.T) {
 	var zero time.Time
+	never := time.Unix(1<<40, 0)
 	seg := func(tier string, from, to time.Time) resultSegment { return resultSegment{tier, from, to} }
 	for _, tc := range []struct {
 		name              string
@@ -894,13 +895,13 @@ func TestResultWindowPlan(t *testing.T) {
 		{"empty", resAt(1, 0, 0, 0), resAt(1, 0, 0, 0), zero, zero, nil},
 		{"reversed", resAt(2, 0, 0, 0), resAt(1, 0, 0, 0), zero, zero, nil},
 	} {
-		got := planWindow(tc.from, tc.to, tc.rawHorizon, tc.minHz, zero)
+		got := planWindow(tc.from, tc.to, tc.rawHorizon, tc.minHz, zero, never)
 		if !reflect.DeepEqual(got, tc.want) {
 			t.Errorf("%s:\n got %v\nwant %v", tc.name, got, tc.want)
 		}
 	}
 	// Hours before the hour horizon are read as minutes.
-	got := planWindow(resAt(0, 20, 10, 0), resAt(6, 20, 10, 0), zero, zero, resAt(2, 30, 0, 0))
+	got := planWindow(resAt(0, 20, 10, 0), resAt(6, 20, 10, 0), zero, zero, resAt(2, 30, 0, 0), never)
 	want := []resultSegment{
 		seg(TierRaw, resAt(0, 20, 10, 0), resAt(0, 21, 0, 0)),
 		seg(TierMinute, resAt(0, 21, 0, 0), resAt(3, 0, 0, 0)),
@@ -910,6 +911,25 @@ func TestResultWindowPlan(t *testing.T) {
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("hour horizon inside:\n got %v\nwant %v", got, want)
+	}
+	// What the rollups do not hold yet (from rolled on) is read raw, and
+	// the hour rolled is inside is read as minutes.
+	got = planWindow(resAt(0, 20, 10, 0), resAt(6, 20, 10, 0), zero, zero, zero, resAt(5, 30, 0, 0))
+	want = []resultSegment{
+		seg(TierRaw, resAt(0, 20, 10, 0), resAt(0, 21, 0, 0)),
+		seg(TierMinute, resAt(0, 21, 0, 0), resAt(1, 0, 0, 0)),
+		seg(TierHour, resAt(1, 0, 0, 0), resAt(5, 0, 0, 0)),
+		seg(TierMinute, resAt(5, 0, 0, 0), resAt(5, 30, 0, 0)),
+		seg(TierRaw, resAt(5, 30, 0, 0), resAt(6, 20, 10, 0)),
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("rolled inside:\n got %v\nwant %v", got, want)
+	}
+	// Nothing rolled in the window: all of it raw.
+	got = planWindow(resAt(0, 20, 10, 0), resAt(6, 20, 10, 0), zero, zero, zero, resAt(0, 0, 0, 0))
+	want = []resultSegment{seg(TierRaw, resAt(0, 20, 10, 0), resAt(6, 20, 10, 0))}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("rolled before the window:\n got %v\nwant %v", got, want)
 	}
 }
 

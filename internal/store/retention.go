@@ -424,8 +424,21 @@ func (s *SQLite) RetentionDelete(ctx context.Context, sel RetentionSelector, lim
 		limit = DefaultDeleteBatch
 	}
 	out := map[string]int64{}
+	// Results and rollups: what is about to be deleted is written to the
+	// rollups first (see roller), as it was when every batch was merged at
+	// once; what is not deleted stays in the roller's memory.
+	results := sel.DataKind == api.DataProbeResults || sel.DataKind == api.DataMinuteRollups || sel.DataKind == api.DataHourRollups
+	if results {
+		s.roll.mu.Lock()
+		defer s.roll.mu.Unlock()
+	}
 	err = s.Write(ctx, func(tx Tx) error {
 		t := tx.(sqlTx)
+		if results {
+			if err := s.rollThrough(ctx, t, sel.Before); err != nil {
+				return err
+			}
+		}
 		left := limit
 		for _, tb := range tbs {
 			if left <= 0 {
@@ -453,6 +466,9 @@ func (s *SQLite) RetentionDelete(ctx context.Context, sel RetentionSelector, lim
 		}
 		return nil
 	})
+	if results && err != nil {
+		s.roll.reset()
+	}
 	return out, err
 }
 

@@ -30,6 +30,8 @@ type SQLite struct {
 	keys keyCache
 	// sums caches WindowCounts' sums of closed rollup buckets.
 	sums sumCache
+	// roll holds the rollups of the minutes not yet written.
+	roll roller
 }
 
 var _ Store = (*SQLite)(nil)

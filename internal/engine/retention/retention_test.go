@@ -116,6 +116,11 @@ func (f *fixture) addResults() {
 	if err := f.st.WriteResults(f.t.Context(), rs, missed); err != nil {
 		f.t.Fatal(err)
 	}
+	// At t0 the results writer has written the rollups of every minute
+	// before it.
+	if err := f.st.WriteRollups(f.t.Context(), t0); err != nil {
+		f.t.Fatal(err)
+	}
 }
 
 func (f *fixture) count(q string, args ...any) int {

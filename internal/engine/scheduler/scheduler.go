@@ -14,6 +14,7 @@ import (
 	"errors"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"time"
 
@@ -96,9 +97,13 @@ const DefaultWorkers = 1024
 
 // entry is one monitor in the schedule.
 type entry struct {
-	mon   api.Monitor
-	next  time.Time
-	index int // heap position; -1 when not in the heap
+	// mon is never changed once set, only replaced: a job holds it while
+	// the entry moves on (a pointer, as a job queue of 65,536 monitors by
+	// value alone took 14 MB).
+	mon      *api.Monitor
+	interval time.Duration // mon's effective interval
+	next     time.Time
+	index    int // heap position; -1 when not in the heap
 }
 
 // schedule is a min-heap of entries by next run.
@@ -128,7 +133,7 @@ type snapshot struct {
 
 // job is one run handed to a worker.
 type job struct {
-	mon api.Monitor
+	mon *api.Monitor
 	due time.Time
 }
 
@@ -155,7 +160,24 @@ type Scheduler struct {
 	reload  chan struct{}
 	wg      sync.WaitGroup
 	started bool
+
+	// changed holds the objects notified since the last reload, read one
+	// by one instead of reloading everything; full asks for a full reload
+	// (too many changes, or a change of an unknown kind).
+	changedMu sync.Mutex
+	changed   map[change]struct{}
+	full      bool
 }
+
+// change is one notified object.
+type change struct{ kind, id string }
+
+// maxChanges is the most notified objects a reload reads one by one; more
+// than that are read with one full reload. At 50,000 monitors a full
+// reload reads them all (seconds on a busy machine), and a burst of API
+// writes (Terraform applying hundreds of monitors, 10 at a time) notifies
+// after every one: reading each changed object keeps every reload short.
+const maxChanges = 1000
 
 // New makes a scheduler; call Load (or Run) to read the configuration.
 func New(cfg Config) *Scheduler {
@@ -187,6 +209,20 @@ func New(cfg Config) *Scheduler {
 // The server calls it after every change of a monitor, endpoint or
 // credential.
 func (s *Scheduler) Notify(kind, id string) {
+	s.changedMu.Lock()
+	switch {
+	case id == "" || (kind != api.KindMonitor && kind != api.KindEndpoint && kind != api.KindCredential):
+		s.full = true
+	case !s.full:
+		if s.changed == nil {
+			s.changed = map[change]struct{}{}
+		}
+		s.changed[change{kind, id}] = struct{}{}
+		if len(s.changed) > maxChanges {
+			s.full, s.changed = true, nil
+		}
+	}
+	s.changedMu.Unlock()
 	select {
 	case s.reload <- struct{}{}:
 	default:
@@ -224,41 +260,154 @@ func (s *Scheduler) Load(ctx context.Context) error {
 	s.snap = snap
 	seen := make(map[string]bool, len(mons))
 	for _, m := range mons {
-		if !m.IsEnabled() {
-			continue
+		if s.applyLocked(m, now) {
+			seen[m.ID] = true
 		}
-		m.Normalize()
-		seen[m.ID] = true
-		e, ok := s.entries[m.ID]
-		if !ok {
-			// The first run is spread over the interval, so that many
-			// monitors created at once do not probe in one burst.
-			e = &entry{mon: m, next: now.Add(time.Duration(s.cfg.Rand() * float64(m.EffectiveInterval())))}
-			s.entries[m.ID] = e
-			heap.Push(&s.heap, e)
-			continue
-		}
-		if old := e.mon.EffectiveInterval(); old != m.EffectiveInterval() {
-			// A new interval takes effect from the last due time.
-			e.next = e.next.Add(m.EffectiveInterval() - old)
-			if e.index >= 0 {
-				heap.Fix(&s.heap, e.index)
-			}
-		}
-		e.mon = m
 	}
-	for id, e := range s.entries {
+	for id := range s.entries {
 		if !seen[id] {
-			if e.index >= 0 {
-				heap.Remove(&s.heap, e.index)
-			}
-			delete(s.entries, id)
-			if f, ok := s.cfg.Observer.(forgetter); ok {
-				f.Forget(id)
-			}
+			s.removeLocked(id)
 		}
 	}
 	return nil
+}
+
+// applyLocked puts a monitor read from the store into the schedule, and
+// tells whether it is scheduled (enabled); s.mu is held. A new monitor
+// gets a jittered first run; a changed one keeps its phase unless its
+// interval changed. A disabled one leaves the schedule.
+func (s *Scheduler) applyLocked(m api.Monitor, now time.Time) bool {
+	if !m.IsEnabled() {
+		s.removeLocked(m.ID)
+		return false
+	}
+	m.Normalize()
+	e, ok := s.entries[m.ID]
+	if !ok {
+		// The first run is spread over the interval, so that many
+		// monitors created at once do not probe in one burst.
+		iv := m.EffectiveInterval()
+		e = &entry{mon: &m, interval: iv, next: now.Add(time.Duration(s.cfg.Rand() * float64(iv)))}
+		s.entries[m.ID] = e
+		heap.Push(&s.heap, e)
+		return true
+	}
+	if iv := m.EffectiveInterval(); iv != e.interval {
+		// A new interval takes effect from the last due time.
+		e.next = e.next.Add(iv - e.interval)
+		e.interval = iv
+		if e.index >= 0 {
+			heap.Fix(&s.heap, e.index)
+		}
+	}
+	e.mon = &m
+	return true
+}
+
+// removeLocked takes a monitor out of the schedule; s.mu is held.
+func (s *Scheduler) removeLocked(id string) {
+	e, ok := s.entries[id]
+	if !ok {
+		return
+	}
+	if e.index >= 0 {
+		heap.Remove(&s.heap, e.index)
+	}
+	delete(s.entries, id)
+	if f, ok := s.cfg.Observer.(forgetter); ok {
+		f.Forget(id)
+	}
+}
+
+// loadChanged reads the notified objects one by one and applies them, as
+// Load would apply them within a full reload. It returns false, having
+// done nothing, when a full reload is due instead.
+func (s *Scheduler) loadChanged(ctx context.Context) (bool, error) {
+	s.changedMu.Lock()
+	changed, full := s.changed, s.full
+	s.changed, s.full = nil, false
+	s.changedMu.Unlock()
+	s.mu.Lock()
+	loaded := s.snap.endpoints != nil
+	s.mu.Unlock()
+	if full || !loaded {
+		return false, nil
+	}
+	st := s.cfg.Store
+	var (
+		mons  []api.Monitor
+		gone  []change
+		eps   []api.Endpoint
+		creds []store.CredentialRecord
+	)
+	for c := range changed {
+		var err error
+		switch c.kind {
+		case api.KindMonitor:
+			var m api.Monitor
+			if m, err = st.GetMonitor(ctx, c.id); err == nil {
+				mons = append(mons, m)
+			}
+		case api.KindEndpoint:
+			var e api.Endpoint
+			if e, err = st.GetEndpoint(ctx, c.id); err == nil {
+				eps = append(eps, e)
+			}
+		case api.KindCredential:
+			var r store.CredentialRecord
+			if r, err = st.GetCredential(ctx, c.id); err == nil {
+				creds = append(creds, r)
+			}
+		}
+		if errors.Is(err, store.ErrNotFound) {
+			gone, err = append(gone, c), nil
+		}
+		if err != nil {
+			// Read them again with everything.
+			s.changedMu.Lock()
+			s.full = true
+			s.changedMu.Unlock()
+			return true, err
+		}
+	}
+	// A monitor may come before the notification of its new endpoint
+	// (another client created the endpoint a moment before): read it too.
+	for _, m := range mons {
+		if slices.ContainsFunc(eps, func(e api.Endpoint) bool { return e.ID == m.EndpointID }) {
+			continue
+		}
+		s.mu.Lock()
+		_, ok := s.snap.endpoints[m.EndpointID]
+		s.mu.Unlock()
+		if !ok {
+			if e, err := st.GetEndpoint(ctx, m.EndpointID); err == nil {
+				eps = append(eps, e)
+			}
+		}
+	}
+	now := s.cfg.Clock.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, e := range eps {
+		s.snap.endpoints[e.ID] = e
+	}
+	for _, r := range creds {
+		s.snap.credentials[r.ID] = r
+	}
+	for _, c := range gone {
+		switch c.kind {
+		case api.KindMonitor:
+			s.removeLocked(c.id)
+		case api.KindEndpoint:
+			delete(s.snap.endpoints, c.id)
+		case api.KindCredential:
+			delete(s.snap.credentials, c.id)
+		}
+	}
+	for _, m := range mons {
+		s.applyLocked(m, now)
+	}
+	return true, nil
 }
 
 // Tick starts every run that is due at now. A run whose previous run is
@@ -275,7 +424,7 @@ func (s *Scheduler) Tick(now time.Time) {
 	for s.heap.Len() > 0 && !s.heap[0].next.After(now) {
 		e := s.heap[0]
 		due := e.next
-		interval := e.mon.EffectiveInterval()
+		interval := e.interval
 		e.next = due.Add(interval)
 		if e.next.Before(now) {
 			// Far behind (a paused process): resume on the phase after now
@@ -311,7 +460,7 @@ func (s *Scheduler) Tick(now time.Time) {
 // caught up again (an hour set back, an hour without probes).
 func (s *Scheduler) rebase(now time.Time) {
 	for _, e := range s.heap {
-		interval := e.mon.EffectiveInterval()
+		interval := e.interval
 		if ahead := e.next.Sub(now); ahead > interval {
 			e.next = e.next.Add(-((ahead - 1) / interval) * interval)
 		}
@@ -402,15 +551,15 @@ func (s *Scheduler) runJob(ctx context.Context, j job) {
 
 // target resolves a monitor's endpoint and credential from the snapshot.
 // The secret stays sealed: Open decrypts it only when the probe needs it.
-func (s *Scheduler) target(m api.Monitor) (probe.Target, error) {
+func (s *Scheduler) target(m *api.Monitor) (probe.Target, error) {
+	// The maps are read under the lock: loadChanged updates them in place.
 	s.mu.Lock()
-	snap := s.snap
+	ep, ok := s.snap.endpoints[m.EndpointID]
 	s.mu.Unlock()
-	ep, ok := snap.endpoints[m.EndpointID]
 	if !ok {
 		return probe.Target{}, errors.New("the monitor's endpoint no longer exists")
 	}
-	t := probe.Target{Monitor: m, Endpoint: ep}
+	t := probe.Target{Monitor: *m, Endpoint: ep}
 	credID := ep.CredentialID
 	if m.Request != nil && m.Request.CredentialID != nil {
 		credID = m.Request.CredentialID
@@ -418,7 +567,9 @@ func (s *Scheduler) target(m api.Monitor) (probe.Target, error) {
 	if credID == nil {
 		return t, nil
 	}
-	rec, ok := snap.credentials[*credID]
+	s.mu.Lock()
+	rec, ok := s.snap.credentials[*credID]
+	s.mu.Unlock()
 	if !ok {
 		return probe.Target{}, errors.New("the monitor's credential no longer exists")
 	}
@@ -484,7 +635,20 @@ func (s *Scheduler) reloader(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-s.reload:
+			done, err := s.loadChanged(ctx)
+			if err != nil && ctx.Err() == nil {
+				s.cfg.Logger.Error("reload changed monitors; will reload all", "error", err)
+				s.Notify("", "")
+			}
+			if done {
+				continue
+			}
 		case <-t.C:
+			// Everything, now and then, in case a change was never
+			// notified: what was notified is read with it.
+			s.changedMu.Lock()
+			s.changed, s.full = nil, false
+			s.changedMu.Unlock()
 		}
 		if err := s.Load(ctx); err != nil && ctx.Err() == nil {
 			s.cfg.Logger.Error("reload monitors", "error", err)

@@ -652,8 +652,28 @@ func TestShutdownCancelsRunningProbes(t *testing.T) {
 	f.expectRuns(done, secs(5))
 }
 
+// TestConfigurationChanges: changes take effect through a full reload,
+// and through the notification of each changed object, read one by one.
 func TestConfigurationChanges(t *testing.T) {
+	t.Run("full reload", func(t *testing.T) { testConfigurationChanges(t, false) })
+	t.Run("notified", func(t *testing.T) { testConfigurationChanges(t, true) })
+}
+
+func testConfigurationChanges(t *testing.T, notified bool) {
 	f := newFixture(t, fixtureOptions{})
+	// changed reads a change as the reloader does after a notification,
+	// or reloads everything.
+	changed := func(kind, id string) {
+		t.Helper()
+		if !notified {
+			f.load()
+			return
+		}
+		f.s.Notify(kind, id)
+		if done, err := f.s.loadChanged(f.ctx); !done || err != nil {
+			t.Fatalf("the change of %s %s was not read by itself: %v, %v", kind, id, done, err)
+		}
+	}
 	tg := newTarget(t, false)
 	other := newTarget(t, false)
 	ep := f.addEndpoint(tg.srv.URL, nil)
@@ -676,7 +696,7 @@ func TestConfigurationChanges(t *testing.T) {
 	// metrics.
 	a.Enabled = ptr(false)
 	a = f.updateMonitor(a)
-	f.load()
+	changed(api.KindMonitor, a.ID)
 	if _, ok := f.s.NextDue(); ok {
 		t.Fatal("a run is still scheduled after the only enabled monitor was disabled")
 	}
@@ -686,17 +706,17 @@ func TestConfigurationChanges(t *testing.T) {
 	// Enabling the other one schedules its jittered first run from now.
 	b.Enabled = ptr(true)
 	b = f.updateMonitor(b)
-	f.load()
+	changed(api.KindMonitor, b.ID)
 	f.tickEvery(21*time.Second, 40*time.Second, time.Second)
 	f.expectRuns(a, secs(5, 15))
 	f.expectRuns(b, secs(25, 35))
 
 	// Deleting it takes it out too.
 	f.write(func(tx store.Tx) error { return tx.DeleteMonitor(f.ctx, b.ID) })
-	f.load()
+	changed(api.KindMonitor, b.ID)
 	// A monitor created now runs from its own jittered start.
 	c := f.addMonitor(ep.ID, "10s", path("/c"))
-	f.load()
+	changed(api.KindMonitor, c.ID)
 	f.tickEvery(41*time.Second, 60*time.Second, time.Second)
 	f.expectRuns(b, secs(25, 35))
 	f.expectRuns(c, secs(45, 55))
@@ -708,13 +728,13 @@ func TestConfigurationChanges(t *testing.T) {
 	// that was due at 65s moves to 75s.
 	c.Interval = ptr("20s")
 	c = f.updateMonitor(c)
-	f.load()
+	changed(api.KindMonitor, c.ID)
 	f.tickEvery(61*time.Second, 79*time.Second, time.Second)
 	f.expectRuns(c, secs(45, 55, 75))
 	// A shorter one too: 75s + 5s.
 	c.Interval = ptr("5s")
 	c = f.updateMonitor(c)
-	f.load()
+	changed(api.KindMonitor, c.ID)
 	f.tickEvery(80*time.Second, 90*time.Second, time.Second)
 	f.expectRuns(c, secs(45, 55, 75, 80, 85, 90))
 
@@ -723,7 +743,7 @@ func TestConfigurationChanges(t *testing.T) {
 	before := len(tg.seen("/c"))
 	ep.URL = other.srv.URL
 	ep = f.updateEndpoint(ep)
-	f.load()
+	changed(api.KindEndpoint, ep.ID)
 	f.tickEvery(91*time.Second, 100*time.Second, time.Second)
 	f.expectRuns(c, secs(45, 55, 75, 80, 85, 90, 95, 100))
 	if got := len(tg.seen("/c")); got != before {
@@ -734,6 +754,26 @@ func TestConfigurationChanges(t *testing.T) {
 	}
 	if got := len(tg.seen("/a")); got != 2 {
 		t.Fatalf("disabled monitor's target hit %d times, want 2 (before it was disabled)", got)
+	}
+	if !notified {
+		return
+	}
+	// A monitor notified before its new endpoint (another client created
+	// the endpoint): the endpoint is read with it, and the probes run.
+	ep2 := f.addEndpoint(other.srv.URL, nil)
+	d := f.addMonitor(ep2.ID, "10s", path("/d"))
+	changed(api.KindMonitor, d.ID)
+	f.tickEvery(101*time.Second, 120*time.Second, time.Second)
+	f.expectRuns(d, secs(105, 115))
+	for _, r := range f.results(d.ID) {
+		if r.Outcome != api.OutcomeUp {
+			t.Fatalf("a probe of the monitor on the new endpoint was %s: %v", r.Outcome, r.Error)
+		}
+	}
+	// A change of any other kind asks for a full reload.
+	f.s.Notify("alert_threshold", "thr_1")
+	if done, err := f.s.loadChanged(f.ctx); done || err != nil {
+		t.Fatalf("a change of another kind was read by itself: %v, %v", done, err)
 	}
 }
 

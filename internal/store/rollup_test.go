@@ -1,0 +1,200 @@
+package store
+
+import (
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/aio-platform/terraform-provider-aio/internal/api"
+)
+
+// TestRollerWritesClosedMinutes: the rollups of a minute are written once
+// it closed, rollChunk monitors per batch; results that arrive for a part
+// already written are merged into the rows, the others join the memory; a
+// store reopened (memory lost) in the middle of a minute rebuilds it from
+// the raw results without counting anything twice or losing it; every
+// window reads the same figures before, during and after.
+func TestRollerWritesClosedMinutes(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "aio.db")
+	s, err := OpenSQLite(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m0 := time.Date(2026, 3, 2, 10, 7, 0, 0, time.UTC)
+	const n = 2*rollChunk + 7
+	id := func(i int) string { return fmt.Sprintf("mon_%05d", i) }
+	res := func(i int, at time.Time, lat float64) api.ProbeResult {
+		out := api.OutcomeUp
+		if i%5 == 0 {
+			out = api.OutcomeDown
+		}
+		return api.ProbeResult{MonitorID: id(i), Time: at, Outcome: out, LatencyMS: lat, Attempts: 1 + i%2, BytesReceived: 10}
+	}
+	write := func(s *SQLite, rs []api.ProbeResult, missed []MissedRun) {
+		t.Helper()
+		for len(rs) > 0 {
+			k := min(len(rs), writerBatch)
+			if err := s.WriteResults(ctx, rs[:k], missed); err != nil {
+				t.Fatal(err)
+			}
+			rs, missed = rs[k:], nil
+		}
+	}
+	// Two results a monitor in minute m0, a missed run for some.
+	var rs []api.ProbeResult
+	var missed []MissedRun
+	for i := range n {
+		rs = append(rs, res(i, m0.Add(5*time.Second), float64(i%90)+0.5), res(i, m0.Add(35*time.Second), 3.25))
+		if i%7 == 0 {
+			missed = append(missed, MissedRun{MonitorID: id(i), Time: m0.Add(45 * time.Second)})
+		}
+	}
+	write(s, rs, missed)
+	// late counts each monitor's results of m0 written after it closed,
+	// later those of the next minutes.
+	late, later := map[int]int{}, map[int]int{}
+	window := func(s *SQLite, label string) {
+		t.Helper()
+		// Every monitor's minute m0 and its hour, as MonitorStatus and
+		// WindowRollups and WindowCounts read them, against the raw
+		// results counted here.
+		ids := make([]string, n+1)
+		for i := range n + 1 {
+			ids[i] = id(i)
+		}
+		for _, w := range [][2]time.Time{{m0, m0.Add(time.Minute)}, {m0.Truncate(time.Hour), m0.Truncate(time.Hour).Add(2 * time.Hour)}} {
+			many, err := s.WindowRollups(ctx, ids, w[0], w[1])
+			if err != nil {
+				t.Fatal(err)
+			}
+			counts, err := s.WindowCounts(ctx, ids, w[0], w[1])
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range n + 1 {
+				want := int64(late[i])
+				if i < n {
+					want += 2
+				}
+				var wantMissed int64
+				if i%7 == 0 {
+					wantMissed = 1
+				}
+				if w[1].Sub(w[0]) > time.Minute {
+					want += int64(later[i])
+				}
+				got := many[id(i)]
+				if got.Probes != want || got.Missed != wantMissed || int64(got.Latency.Count()) != want || counts[id(i)].Probes != want ||
+					counts[id(i)].Missed != wantMissed {
+					t.Fatalf("%s: %s %v–%v: %d probes (counts %d), %d missed, histogram %d; want %d probes, %d missed", label, id(i),
+						w[0], w[1], got.Probes, counts[id(i)].Probes, got.Missed, got.Latency.Count(), want, wantMissed)
+				}
+			}
+			one, _, err := s.MonitorStatus(ctx, id(3), w[0], w[1])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if one.Probes != many[id(3)].Probes || one.LatencySumMS != many[id(3)].LatencySumMS {
+				t.Fatalf("%s: MonitorStatus %+v, WindowRollups %+v", label, one, many[id(3)])
+			}
+		}
+	}
+	window(s, "before the minute closed")
+	var progress [2]int64
+	readProgress := func(s *SQLite) {
+		t.Helper()
+		if err := s.reader.QueryRowContext(ctx, `SELECT minute, next_key FROM rollup_progress`).Scan(&progress[0], &progress[1]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	readProgress(s)
+	if progress[0] > m0.Unix() {
+		t.Fatalf("minute m0 written before it closed: progress %v", progress)
+	}
+
+	// A result past m0's end and the grace closes it: one batch writes
+	// rollChunk monitors' rows.
+	write(s, []api.ProbeResult{res(1, m0.Add(time.Minute+rollGrace+time.Second), 1)}, nil)
+	later[1]++
+	readProgress(s)
+	var rows int
+	if err := s.reader.QueryRowContext(ctx, `SELECT COUNT(*) FROM rollups_minute WHERE bucket_start = ?`, m0.Unix()).Scan(&rows); err != nil {
+		t.Fatal(err)
+	}
+	if progress[0] != m0.Unix() || progress[1] == 0 || rows != rollChunk {
+		t.Fatalf("after one closing batch: progress %v, %d minute rows; want minute %d, a next key, %d rows", progress, rows, m0.Unix(), rollChunk)
+	}
+	window(s, "one chunk written")
+
+	// Late results of m0: one of a monitor written already (merged into
+	// its rows), one of a monitor not yet written (into memory).
+	write(s, []api.ProbeResult{res(0, m0.Add(50*time.Second), 7), res(n-1, m0.Add(55*time.Second), 8)}, nil)
+	late[0]++
+	late[n-1]++
+	window(s, "late results")
+
+	// The process ends with the minute half written: the memory is lost.
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = openSQLite(t, path)
+	window(s, "reopened")
+	// Batches go on; the rest of m0 is written, in chunks. Between them,
+	// a late result of a monitor new to the minute, with the highest key:
+	// it joins the keys still to write.
+	for k := range 3 {
+		write(s, []api.ProbeResult{res(2, m0.Add(time.Minute+rollGrace+time.Duration(2+k)*time.Second), 1)}, nil)
+		later[2]++
+		if k == 0 {
+			write(s, []api.ProbeResult{res(n, m0.Add(58*time.Second), 9)}, nil)
+			late[n]++
+			window(s, "a new monitor's late result")
+		}
+	}
+	readProgress(s)
+	if progress[0] != m0.Add(time.Minute).Unix() {
+		t.Fatalf("m0 should be written by now: progress %v", progress)
+	}
+	window(s, "m0 written")
+	// Every row of m0: exactly what the raw results and missed runs add
+	// up to, and the hour row the same.
+	var wrong int
+	if err := s.reader.QueryRowContext(ctx, `SELECT COUNT(*) FROM (
+			SELECT monitor_key, COUNT(*) AS n FROM probe_results WHERE time >= ? AND time < ? GROUP BY monitor_key) r
+		LEFT JOIN rollups_minute m ON m.monitor_key = r.monitor_key AND m.bucket_start = ?
+		LEFT JOIN rollups_hour h ON h.monitor_key = r.monitor_key AND h.bucket_start = ?
+		WHERE m.probes IS NOT r.n OR h.probes IS NOT r.n`,
+		m0.UnixMicro(), m0.Add(time.Minute).UnixMicro(), m0.Unix(), m0.Truncate(time.Hour).Unix()).Scan(&wrong); err != nil {
+		t.Fatal(err)
+	}
+	if wrong != 0 {
+		t.Fatalf("%d monitors' rollups of m0 differ from their raw results", wrong)
+	}
+
+	// Deleting raw results by age writes the rollups they are in first.
+	if _, err := s.DeleteResultsBefore(ctx, TierRaw, m0.Add(2*time.Hour), 0); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		n, err := s.DeleteResultsBefore(ctx, TierRaw, m0.Add(2*time.Hour), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			break
+		}
+	}
+	window(s, "raw results deleted")
+	// ... but no further than the minute after the newest result: later
+	// results of the current minute still join the memory.
+	readProgress(s)
+	if want := m0.Add(2 * time.Minute).Unix(); progress[0] != want {
+		t.Fatalf("after deleting up to 2 h ahead: progress %v, want minute %d", progress, want)
+	}
+}
+
+// writerBatch is the results writer's batch (results.DefaultMaxBatch;
+// package results imports this one).
+const writerBatch = 500
