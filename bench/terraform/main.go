@@ -46,6 +46,7 @@ type options struct {
 	bin         string
 	keep        bool
 	profileDir  string
+	aiodProfile string
 	only        string
 }
 
@@ -73,6 +74,7 @@ func parseFlags(args []string) (options, error) {
 	fs.BoolVar(&o.keep, "keep", false, "keep the working directories and aiod's data and log")
 	fs.StringVar(&o.profileDir, "provider-cpuprofile", "",
 		"directory for CPU profiles of the aio provider's processes (sets AIO_PROVIDER_CPUPROFILE_DIR for terraform)")
+	fs.StringVar(&o.aiodProfile, "aiod-cpuprofile", "", "file for a CPU profile of aiod dev's whole run (aiod dev --cpuprofile)")
 	fs.StringVar(&o.only, "only", "", "run only this kind: terraform_data, noop_thing, aio_endpoint, or noop_wide "+
 		"(a no-op resource with aio_endpoint's 12 attributes, only run when asked)")
 	if err := fs.Parse(args); err != nil {
@@ -145,7 +147,13 @@ func run(ctx context.Context, o options, out io.Writer) error {
 		return err
 	}
 
-	d, err := startAiod(ctx, filepath.Join(bin, "aiod"), work)
+	aiodProfile := ""
+	if o.aiodProfile != "" {
+		if aiodProfile, err = filepath.Abs(o.aiodProfile); err != nil {
+			return err
+		}
+	}
+	d, err := startAiod(ctx, filepath.Join(bin, "aiod"), work, aiodProfile)
 	if err != nil {
 		return err
 	}
@@ -323,13 +331,17 @@ type aiod struct {
 	http *http.Client
 }
 
-func startAiod(ctx context.Context, path, work string) (*aiod, error) {
+func startAiod(ctx context.Context, path, work, cpuProfile string) (*aiod, error) {
 	dir := filepath.Join(work, "aiod")
 	logf, err := os.Create(filepath.Join(work, "aiod.log"))
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.CommandContext(ctx, path, "dev", "--listen", "127.0.0.1:0", "--data", dir, "--root-token", devRootToken)
+	args := []string{"dev", "--listen", "127.0.0.1:0", "--data", dir, "--root-token", devRootToken}
+	if cpuProfile != "" {
+		args = append(args, "--cpuprofile", cpuProfile)
+	}
+	cmd := exec.CommandContext(ctx, path, args...)
 	cmd.Stderr = logf
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
