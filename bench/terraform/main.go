@@ -40,8 +40,11 @@ import (
 )
 
 type options struct {
-	sizes       []int
+	sizes []int
+	// reps is the runs of each (N, kind); sizeReps overrides it for the N
+	// given as N:runs in -sizes (an N = 10,000 run takes long).
 	reps        int
+	sizeReps    map[int]int
 	listObjects int
 	bin         string
 	keep        bool
@@ -66,7 +69,7 @@ func main() {
 
 func parseFlags(args []string) (options, error) {
 	fs := flag.NewFlagSet("bench-terraform", flag.ContinueOnError)
-	sizes := fs.String("sizes", "100,1000,10000", "comma-separated numbers of resources N")
+	sizes := fs.String("sizes", "100,1000,10000", "comma-separated numbers of resources N; N:runs sets the runs of that N (e.g. 10000:1)")
 	var o options
 	fs.IntVar(&o.reps, "reps", 3, "runs of each (N, kind); the figures are their medians")
 	fs.IntVar(&o.listObjects, "list-objects", 10000, "endpoints in aiod for the list benchmark (0: skip it)")
@@ -80,10 +83,19 @@ func parseFlags(args []string) (options, error) {
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
+	o.sizeReps = map[int]int{}
 	for _, s := range strings.Split(*sizes, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(s))
+		size, runs, hasRuns := strings.Cut(strings.TrimSpace(s), ":")
+		n, err := strconv.Atoi(size)
 		if err != nil || n < 1 {
 			return o, fmt.Errorf("-sizes: %q is not a positive whole number", s)
+		}
+		if hasRuns {
+			r, err := strconv.Atoi(runs)
+			if err != nil || r < 1 {
+				return o, fmt.Errorf("-sizes: %q: the runs after ':' must be a positive whole number", s)
+			}
+			o.sizeReps[n] = r
 		}
 		o.sizes = append(o.sizes, n)
 	}
@@ -94,6 +106,14 @@ func parseFlags(args []string) (options, error) {
 		return o, fmt.Errorf("-only: want one of %s or noop_wide", strings.Join(kinds, ", "))
 	}
 	return o, nil
+}
+
+// repsOf is the runs of each kind at N.
+func (o options) repsOf(n int) int {
+	if r, ok := o.sizeReps[n]; ok {
+		return r
+	}
+	return o.reps
 }
 
 // kinds are the resource types compared, floor first.
@@ -185,7 +205,7 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	results := map[int]map[string][]measurement{}
 	for _, n := range o.sizes {
 		results[n] = map[string][]measurement{}
-		for rep := range o.reps {
+		for rep := range o.repsOf(n) {
 			// The kinds take turns within a repetition, so that a change
 			// in the machine's load falls on all of them alike.
 			for _, kind := range append(kinds, "noop_wide") {
