@@ -438,7 +438,7 @@ func parseDevFlags(args []string, stderr io.Writer) (devFlags, error) {
 	data := fs.String("data", "", "data directory (default: a new temporary directory)")
 	root := fs.String("root-token", daemon.DefaultRootToken, "root (admin) token; required off loopback")
 	level := fs.String("log-level", env("AIOD_LOG_LEVEL", "info"), "log level: debug, info, warn, error")
-	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file (for benchmarks; off by default)")
+	cpuProfile := fs.String("cpuprofile", env("AIOD_CPUPROFILE", ""), "write a CPU profile of the whole run to this file (for benchmarks; off by default)")
 	af, err := addAlertingFlags(fs)
 	if err != nil {
 		return devFlags{}, err
