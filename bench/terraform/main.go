@@ -51,6 +51,9 @@ type options struct {
 	profileDir  string
 	aiodProfile string
 	only        string
+	// seedFrom is the smallest N whose state is seeded instead of applied
+	// (seed.go); 0: never.
+	seedFrom int
 }
 
 func main() {
@@ -77,6 +80,8 @@ func parseFlags(args []string) (options, error) {
 	fs.BoolVar(&o.keep, "keep", false, "keep the working directories and aiod's data and log")
 	fs.StringVar(&o.profileDir, "provider-cpuprofile", "",
 		"directory for CPU profiles of the aio provider's processes (sets AIO_PROVIDER_CPUPROFILE_DIR for terraform)")
+	fs.IntVar(&o.seedFrom, "seed-from", 10000, "from this N on, seed the state (one template apply, the objects through the API) "+
+		"and time only the plan, not the apply; 0: always apply")
 	fs.StringVar(&o.aiodProfile, "aiod-cpuprofile", "", "file for a CPU profile of aiod dev's whole run (aiod dev --cpuprofile)")
 	fs.StringVar(&o.only, "only", "", "run only this kind: terraform_data, noop_thing, aio_endpoint, or noop_wide "+
 		"(a no-op resource with aio_endpoint's 12 attributes, only run when asked)")
@@ -126,6 +131,8 @@ type measurement struct {
 	// terraform command and of the provider processes it started and
 	// waited for: on a shared machine, a steadier figure than wall time.
 	applyCPU, planCPU time.Duration
+	// seeded tells that the state was seeded (seed.go): apply is zero.
+	seeded bool
 	// planRequests is the API requests aiod answered during the plan (for
 	// aio_endpoint), and throttled the 429s among all the run's.
 	planRequests, throttled float64
@@ -202,8 +209,14 @@ func run(ctx context.Context, o options, out io.Writer) error {
 		}
 		env = append(env, "AIO_PROVIDER_CPUPROFILE_DIR="+dir)
 	}
+	seed := ""
+	if o.seedFrom > 0 && slices.ContainsFunc(o.sizes, func(n int) bool { return n >= o.seedFrom }) {
+		if seed, err = seedToken(ctx, d); err != nil {
+			return err
+		}
+	}
 	results := map[int]map[string][]measurement{}
-	for _, n := range o.sizes {
+	for si, n := range o.sizes {
 		results[n] = map[string][]measurement{}
 		for rep := range o.repsOf(n) {
 			// The kinds take turns within a repetition, so that a change
@@ -212,18 +225,36 @@ func run(ctx context.Context, o options, out io.Writer) error {
 				if (o.only != "" && kind != o.only) || (o.only == "" && kind == "noop_wide") {
 					continue
 				}
-				m, err := runOne(ctx, d, env, filepath.Join(work, fmt.Sprintf("%s-%d-%d", kind, n, rep)), kind, n, rep)
+				var seedWith string
+				if o.seedFrom > 0 && n >= o.seedFrom {
+					seedWith = seed
+				}
+				m, err := runOne(ctx, d, env, filepath.Join(work, fmt.Sprintf("%s-%d-%d", kind, n, rep)), kind, n, rep, seedWith)
 				if err != nil {
 					return fmt.Errorf("%s × %d, run %d: %w", kind, n, rep+1, err)
 				}
-				fmt.Fprintf(out, "  %-14s N=%-6d run %d: apply %6.2fs (CPU %6.2fs)  plan %6.2fs (CPU %6.2fs)", kind, n, rep+1,
-					m.apply.Seconds(), m.applyCPU.Seconds(), m.plan.Seconds(), m.planCPU.Seconds())
+				if m.seeded {
+					fmt.Fprintf(out, "  %-14s N=%-6d run %d: state seeded (%.2fs)                plan %6.2fs (CPU %6.2fs)", kind, n, rep+1,
+						m.apply.Seconds(), m.plan.Seconds(), m.planCPU.Seconds())
+					m.apply = 0
+				} else {
+					fmt.Fprintf(out, "  %-14s N=%-6d run %d: apply %6.2fs (CPU %6.2fs)  plan %6.2fs (CPU %6.2fs)", kind, n, rep+1,
+						m.apply.Seconds(), m.applyCPU.Seconds(), m.plan.Seconds(), m.planCPU.Seconds())
+				}
 				if kind == "aio_endpoint" {
 					fmt.Fprintf(out, "  %.2f requests/resource in the plan, %.0f throttled (429)", m.planRequests/float64(n), m.throttled)
 				}
 				fmt.Fprintln(out)
 				results[n][kind] = append(results[n][kind], m)
 			}
+		}
+		if si < len(o.sizes)-1 {
+			// The figures so far, in case a larger N is cut short.
+			so := o
+			so.sizes = o.sizes[:si+1]
+			fmt.Fprintf(out, "\n--- figures so far (N = %s), %s:\n", joinInts(so.sizes), loadavg())
+			report(out, so, results, list)
+			fmt.Fprintln(out, "---")
 		}
 	}
 	report(out, o, results, list)
@@ -234,9 +265,20 @@ func run(ctx context.Context, o options, out io.Writer) error {
 // devRootToken is aiod dev's root token, which the benchmark starts it with.
 const devRootToken = "dev-root-token" //nolint:gosec // G101: the documented token of the throwaway dev mode.
 
+// joinInts is ns comma-separated.
+func joinInts(ns []int) string {
+	s := make([]string, len(ns))
+	for i, n := range ns {
+		s[i] = strconv.Itoa(n)
+	}
+	return strings.Join(s, ", ")
+}
+
 // runOne applies N resources of kind from empty in a fresh directory, then
-// plans (a refresh of all N) and checks that the plan is empty.
-func runOne(ctx context.Context, d *aiod, env []string, dir, kind string, n, rep int) (measurement, error) {
+// plans (a refresh of all N) and checks that the plan is empty. With
+// seed set (a token for the API), it seeds the state instead of applying
+// (seed.go); apply is then the seeding's time, not a figure to compare.
+func runOne(ctx context.Context, d *aiod, env []string, dir, kind string, n, rep int, seed string) (measurement, error) {
 	var m measurement
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return m, err
@@ -249,7 +291,12 @@ func runOne(ctx context.Context, d *aiod, env []string, dir, kind string, n, rep
 		return m, err
 	}
 	start := time.Now()
-	if m.applyCPU, err = terraform(ctx, dir, env, "apply", "-auto-approve", "-input=false", "-no-color"); err != nil {
+	if seed != "" {
+		m.seeded = true
+		if err := seedState(ctx, d, env, dir, kind, n, rep, seed); err != nil {
+			return m, fmt.Errorf("seeding the state: %w", err)
+		}
+	} else if m.applyCPU, err = terraform(ctx, dir, env, "apply", "-auto-approve", "-input=false", "-no-color"); err != nil {
 		return m, err
 	}
 	m.apply = time.Since(start)

@@ -62,6 +62,10 @@ func report(out io.Writer, o options, res map[int]map[string][]measurement, list
 			if len(r[kind]) == 0 {
 				return "-", 0
 			}
+			if v := median(r[kind], f); v == 0 && r[kind][0].seeded {
+				// A seeded state has no apply to show.
+				return "seeded", 0
+			}
 			v := median(r[kind], f)
 			return fmt.Sprintf("%.2fs", v), v
 		}
