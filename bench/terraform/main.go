@@ -13,6 +13,9 @@
 // (TF_CLI_CONFIG_FILE), so no registry is asked, and CHECKPOINT_DISABLE=1
 // keeps it from phoning home.
 //
+// From N = -seed-from on it seeds the state and times the plan only
+// (seed.go).
+//
 // The process exits 0 whether or not the goals are met, and non-zero when
 // the benchmark cannot be set up or a run fails.
 package main
