@@ -94,6 +94,11 @@ func seedState(ctx context.Context, d *aiod, env []string, dir, kind string, n, 
 				}
 				attrs[k] = t.UTC().Format(time.RFC3339Nano)
 			}
+		case "noop_wide":
+			// Its name and URL are aio_endpoint's; its computed values are
+			// constants.
+			attrs["name"] = fmt.Sprintf("bench-%d-%d-%d", n, rep, i)
+			attrs["url"] = fmt.Sprintf("https://svc-%d.example.com/", i)
 		default:
 			// terraform_data and noop_thing hold "value-<index>" (the
 			// template's is value-0); terraform_data's id is a UUID.
