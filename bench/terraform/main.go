@@ -13,6 +13,9 @@
 // (TF_CLI_CONFIG_FILE), so no registry is asked, and CHECKPOINT_DISABLE=1
 // keeps it from phoning home.
 //
+// From N = -seed-from on it seeds the state and times the plan only
+// (seed.go).
+//
 // The process exits 0 whether or not the goals are met, and non-zero when
 // the benchmark cannot be set up or a run fails.
 package main
@@ -40,13 +43,20 @@ import (
 )
 
 type options struct {
-	sizes       []int
+	sizes []int
+	// reps is the runs of each (N, kind); sizeReps overrides it for the N
+	// given as N:runs in -sizes (an N = 10,000 run takes long).
 	reps        int
+	sizeReps    map[int]int
 	listObjects int
 	bin         string
 	keep        bool
 	profileDir  string
+	aiodProfile string
 	only        string
+	// seedFrom is the smallest N whose state is seeded instead of applied
+	// (seed.go); 0: never.
+	seedFrom int
 }
 
 func main() {
@@ -65,7 +75,7 @@ func main() {
 
 func parseFlags(args []string) (options, error) {
 	fs := flag.NewFlagSet("bench-terraform", flag.ContinueOnError)
-	sizes := fs.String("sizes", "100,1000,10000", "comma-separated numbers of resources N")
+	sizes := fs.String("sizes", "100,1000,10000", "comma-separated numbers of resources N; N:runs sets the runs of that N (e.g. 10000:1)")
 	var o options
 	fs.IntVar(&o.reps, "reps", 3, "runs of each (N, kind); the figures are their medians")
 	fs.IntVar(&o.listObjects, "list-objects", 10000, "endpoints in aiod for the list benchmark (0: skip it)")
@@ -73,15 +83,27 @@ func parseFlags(args []string) (options, error) {
 	fs.BoolVar(&o.keep, "keep", false, "keep the working directories and aiod's data and log")
 	fs.StringVar(&o.profileDir, "provider-cpuprofile", "",
 		"directory for CPU profiles of the aio provider's processes (sets AIO_PROVIDER_CPUPROFILE_DIR for terraform)")
+	fs.IntVar(&o.seedFrom, "seed-from", 10000, "from this N on, seed the state (one template apply, the objects through the API) "+
+		"and time only the plan, not the apply; 0: always apply")
+	fs.StringVar(&o.aiodProfile, "aiod-cpuprofile", "", "file for a CPU profile of aiod dev's whole run (aiod dev --cpuprofile)")
 	fs.StringVar(&o.only, "only", "", "run only this kind: terraform_data, noop_thing, aio_endpoint, or noop_wide "+
 		"(a no-op resource with aio_endpoint's 12 attributes, only run when asked)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
+	o.sizeReps = map[int]int{}
 	for _, s := range strings.Split(*sizes, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(s))
+		size, runs, hasRuns := strings.Cut(strings.TrimSpace(s), ":")
+		n, err := strconv.Atoi(size)
 		if err != nil || n < 1 {
 			return o, fmt.Errorf("-sizes: %q is not a positive whole number", s)
+		}
+		if hasRuns {
+			r, err := strconv.Atoi(runs)
+			if err != nil || r < 1 {
+				return o, fmt.Errorf("-sizes: %q: the runs after ':' must be a positive whole number", s)
+			}
+			o.sizeReps[n] = r
 		}
 		o.sizes = append(o.sizes, n)
 	}
@@ -94,6 +116,14 @@ func parseFlags(args []string) (options, error) {
 	return o, nil
 }
 
+// repsOf is the runs of each kind at N.
+func (o options) repsOf(n int) int {
+	if r, ok := o.sizeReps[n]; ok {
+		return r
+	}
+	return o.reps
+}
+
 // kinds are the resource types compared, floor first.
 var kinds = []string{"terraform_data", "noop_thing", "aio_endpoint"}
 
@@ -104,6 +134,8 @@ type measurement struct {
 	// terraform command and of the provider processes it started and
 	// waited for: on a shared machine, a steadier figure than wall time.
 	applyCPU, planCPU time.Duration
+	// seeded tells that the state was seeded (seed.go): apply is zero.
+	seeded bool
 	// planRequests is the API requests aiod answered during the plan (for
 	// aio_endpoint), and throttled the 429s among all the run's.
 	planRequests, throttled float64
@@ -145,7 +177,13 @@ func run(ctx context.Context, o options, out io.Writer) error {
 		return err
 	}
 
-	d, err := startAiod(ctx, filepath.Join(bin, "aiod"), work)
+	aiodProfile := ""
+	if o.aiodProfile != "" {
+		if aiodProfile, err = filepath.Abs(o.aiodProfile); err != nil {
+			return err
+		}
+	}
+	d, err := startAiod(ctx, filepath.Join(bin, "aiod"), work, aiodProfile)
 	if err != nil {
 		return err
 	}
@@ -174,28 +212,52 @@ func run(ctx context.Context, o options, out io.Writer) error {
 		}
 		env = append(env, "AIO_PROVIDER_CPUPROFILE_DIR="+dir)
 	}
+	seed := ""
+	if o.seedFrom > 0 && slices.ContainsFunc(o.sizes, func(n int) bool { return n >= o.seedFrom }) {
+		if seed, err = seedToken(ctx, d); err != nil {
+			return err
+		}
+	}
 	results := map[int]map[string][]measurement{}
-	for _, n := range o.sizes {
+	for si, n := range o.sizes {
 		results[n] = map[string][]measurement{}
-		for rep := range o.reps {
+		for rep := range o.repsOf(n) {
 			// The kinds take turns within a repetition, so that a change
 			// in the machine's load falls on all of them alike.
 			for _, kind := range append(kinds, "noop_wide") {
 				if (o.only != "" && kind != o.only) || (o.only == "" && kind == "noop_wide") {
 					continue
 				}
-				m, err := runOne(ctx, d, env, filepath.Join(work, fmt.Sprintf("%s-%d-%d", kind, n, rep)), kind, n, rep)
+				var seedWith string
+				if o.seedFrom > 0 && n >= o.seedFrom {
+					seedWith = seed
+				}
+				m, err := runOne(ctx, d, env, filepath.Join(work, fmt.Sprintf("%s-%d-%d", kind, n, rep)), kind, n, rep, seedWith)
 				if err != nil {
 					return fmt.Errorf("%s × %d, run %d: %w", kind, n, rep+1, err)
 				}
-				fmt.Fprintf(out, "  %-14s N=%-6d run %d: apply %6.2fs (CPU %6.2fs)  plan %6.2fs (CPU %6.2fs)", kind, n, rep+1,
-					m.apply.Seconds(), m.applyCPU.Seconds(), m.plan.Seconds(), m.planCPU.Seconds())
+				if m.seeded {
+					fmt.Fprintf(out, "  %-14s N=%-6d run %d: state seeded (%.2fs)                plan %6.2fs (CPU %6.2fs)", kind, n, rep+1,
+						m.apply.Seconds(), m.plan.Seconds(), m.planCPU.Seconds())
+					m.apply = 0
+				} else {
+					fmt.Fprintf(out, "  %-14s N=%-6d run %d: apply %6.2fs (CPU %6.2fs)  plan %6.2fs (CPU %6.2fs)", kind, n, rep+1,
+						m.apply.Seconds(), m.applyCPU.Seconds(), m.plan.Seconds(), m.planCPU.Seconds())
+				}
 				if kind == "aio_endpoint" {
 					fmt.Fprintf(out, "  %.2f requests/resource in the plan, %.0f throttled (429)", m.planRequests/float64(n), m.throttled)
 				}
 				fmt.Fprintln(out)
 				results[n][kind] = append(results[n][kind], m)
 			}
+		}
+		if si < len(o.sizes)-1 {
+			// The figures so far, in case a larger N is cut short.
+			so := o
+			so.sizes = o.sizes[:si+1]
+			fmt.Fprintf(out, "\n--- figures so far (N = %s), %s:\n", joinInts(so.sizes), loadavg())
+			report(out, so, results, list)
+			fmt.Fprintln(out, "---")
 		}
 	}
 	report(out, o, results, list)
@@ -206,9 +268,20 @@ func run(ctx context.Context, o options, out io.Writer) error {
 // devRootToken is aiod dev's root token, which the benchmark starts it with.
 const devRootToken = "dev-root-token" //nolint:gosec // G101: the documented token of the throwaway dev mode.
 
+// joinInts is ns comma-separated.
+func joinInts(ns []int) string {
+	s := make([]string, len(ns))
+	for i, n := range ns {
+		s[i] = strconv.Itoa(n)
+	}
+	return strings.Join(s, ", ")
+}
+
 // runOne applies N resources of kind from empty in a fresh directory, then
-// plans (a refresh of all N) and checks that the plan is empty.
-func runOne(ctx context.Context, d *aiod, env []string, dir, kind string, n, rep int) (measurement, error) {
+// plans (a refresh of all N) and checks that the plan is empty. With
+// seed set (a token for the API), it seeds the state instead of applying
+// (seed.go); apply is then the seeding's time, not a figure to compare.
+func runOne(ctx context.Context, d *aiod, env []string, dir, kind string, n, rep int, seed string) (measurement, error) {
 	var m measurement
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return m, err
@@ -221,7 +294,12 @@ func runOne(ctx context.Context, d *aiod, env []string, dir, kind string, n, rep
 		return m, err
 	}
 	start := time.Now()
-	if m.applyCPU, err = terraform(ctx, dir, env, "apply", "-auto-approve", "-input=false", "-no-color"); err != nil {
+	if seed != "" {
+		m.seeded = true
+		if err := seedState(ctx, d, env, dir, kind, n, rep, seed); err != nil {
+			return m, fmt.Errorf("seeding the state: %w", err)
+		}
+	} else if m.applyCPU, err = terraform(ctx, dir, env, "apply", "-auto-approve", "-input=false", "-no-color"); err != nil {
 		return m, err
 	}
 	m.apply = time.Since(start)
@@ -323,13 +401,17 @@ type aiod struct {
 	http *http.Client
 }
 
-func startAiod(ctx context.Context, path, work string) (*aiod, error) {
+func startAiod(ctx context.Context, path, work, cpuProfile string) (*aiod, error) {
 	dir := filepath.Join(work, "aiod")
 	logf, err := os.Create(filepath.Join(work, "aiod.log"))
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.CommandContext(ctx, path, "dev", "--listen", "127.0.0.1:0", "--data", dir, "--root-token", devRootToken)
+	args := []string{"dev", "--listen", "127.0.0.1:0", "--data", dir, "--root-token", devRootToken}
+	if cpuProfile != "" {
+		args = append(args, "--cpuprofile", cpuProfile)
+	}
+	cmd := exec.CommandContext(ctx, path, args...)
 	cmd.Stderr = logf
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {

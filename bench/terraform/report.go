@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 	"text/tabwriter"
 	"time"
 )
@@ -37,7 +38,12 @@ func verdict(ok bool) string {
 }
 
 func report(out io.Writer, o options, res map[int]map[string][]measurement, list *listResult) {
-	fmt.Fprintf(out, "\nmedians of %d runs; plan = terraform plan right after the apply (a refresh of every resource, must be empty);\n", o.reps)
+	runs := []string{}
+	for _, n := range o.sizes {
+		runs = append(runs, fmt.Sprintf("%d at N=%d", o.repsOf(n), n))
+	}
+	fmt.Fprintf(out, "\nmedians of the runs (%s); plan = terraform plan right after the apply (a refresh of every resource, must be empty);\n",
+		strings.Join(runs, ", "))
 	fmt.Fprintln(out, "apply = terraform apply from an empty state; Terraform's default parallelism (10); one aiod dev for the whole run;")
 	fmt.Fprintln(out, "CPU = user+system time of terraform and its provider processes (not aiod's): steadier than wall time on a busy machine;")
 	fmt.Fprintln(out, "the goals are on wall time, as the issue sets them")
@@ -55,6 +61,10 @@ func report(out io.Writer, o options, res map[int]map[string][]measurement, list
 		cell := func(kind string, f func(measurement) float64) (string, float64) {
 			if len(r[kind]) == 0 {
 				return "-", 0
+			}
+			if v := median(r[kind], f); v == 0 && r[kind][0].seeded {
+				// A seeded state has no apply to show.
+				return "seeded", 0
 			}
 			v := median(r[kind], f)
 			return fmt.Sprintf("%.2fs", v), v

@@ -14,6 +14,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -422,6 +423,9 @@ func envFloat(name string, def float64) (float64, error) {
 // devFlags are the parsed flags of aiod dev.
 type devFlags struct {
 	listen, data, root, level string
+	// cpuProfile, when set, is the file that gets a CPU profile of aiod
+	// dev's whole run (make bench-terraform -aiod-cpuprofile).
+	cpuProfile string
 	// o holds the alerting options (SMTP, alert interval, delivery times).
 	o daemon.Options
 }
@@ -434,6 +438,7 @@ func parseDevFlags(args []string, stderr io.Writer) (devFlags, error) {
 	data := fs.String("data", "", "data directory (default: a new temporary directory)")
 	root := fs.String("root-token", daemon.DefaultRootToken, "root (admin) token; required off loopback")
 	level := fs.String("log-level", env("AIOD_LOG_LEVEL", "info"), "log level: debug, info, warn, error")
+	cpuProfile := fs.String("cpuprofile", env("AIOD_CPUPROFILE", ""), "write a CPU profile of the whole run to this file (for benchmarks; off by default)")
 	af, err := addAlertingFlags(fs)
 	if err != nil {
 		return devFlags{}, err
@@ -448,7 +453,7 @@ func parseDevFlags(args []string, stderr io.Writer) (devFlags, error) {
 	if err := rl.check(); err != nil {
 		return devFlags{}, err
 	}
-	f := devFlags{listen: *listen, data: *data, root: *root, level: *level}
+	f := devFlags{listen: *listen, data: *data, root: *root, level: *level, cpuProfile: *cpuProfile}
 	if err := af.apply(&f.o, smtpPasswordFromEnv()); err != nil {
 		return devFlags{}, err
 	}
@@ -467,6 +472,13 @@ func cmdDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	if err := daemon.CheckDevListen(f.listen, f.root, logger); err != nil {
 		return err
+	}
+	if f.cpuProfile != "" {
+		stop, err := startCPUProfile(f.cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer stop()
 	}
 	dir := f.data
 	if dir == "" {
@@ -688,4 +700,22 @@ func secretsCount(n int) string {
 		return "1 secret"
 	}
 	return fmt.Sprintf("%d secrets", n)
+}
+
+// startCPUProfile profiles the process into the file at path until the
+// returned function is called: aiod dev --cpuprofile, so that a benchmark
+// can see where aiod's time goes (pprof, not guesses).
+func startCPUProfile(path string) (func(), error) {
+	f, err := os.Create(path) //nolint:gosec // G304: the developer names the file; off unless set.
+	if err != nil {
+		return nil, fmt.Errorf("--cpuprofile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		_ = f.Close()
+		return nil, fmt.Errorf("--cpuprofile: %w", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		_ = f.Close()
+	}, nil
 }

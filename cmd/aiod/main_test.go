@@ -630,3 +630,33 @@ func TestServeTLSNeedsBothFiles(t *testing.T) {
 	}
 
 }
+
+// TestDevWritesACPUProfile: aiod dev --cpuprofile writes a CPU profile of
+// its run when it stops (what make bench-terraform -aiod-cpuprofile reads).
+func TestDevWritesACPUProfile(t *testing.T) {
+	dir := t.TempDir()
+	prof := filepath.Join(dir, "aiod.pprof")
+	ctx, cancel := context.WithCancel(context.Background())
+	var out testutil.SyncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"dev", "--listen", "127.0.0.1:0", "--data", filepath.Join(dir, "data"), "--log-level", "warn",
+			"--cpuprofile", prof}, &out, &bytes.Buffer{})
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(out.String(), "AIO_ADDR=") && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(prof)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A pprof profile is gzip-compressed protocol buffers.
+	if len(b) < 2 || b[0] != 0x1f || b[1] != 0x8b {
+		t.Fatalf("%s is not a gzip-compressed profile: %d bytes", prof, len(b))
+	}
+}

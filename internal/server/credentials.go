@@ -66,6 +66,9 @@ func (s *Server) credentials() *kindSpec[store.CredentialRecord, *store.Credenti
 		beforeWrite: s.sealSecret,
 		view:        func(c store.CredentialRecord) any { return credentialView(c) },
 		notify:      true,
+		// Endpoints and monitors name a credential by ID: a new one is
+		// used by none yet, and nothing of it is cached.
+		quietCreate: true,
 	}
 }
 

@@ -27,6 +27,9 @@ func (s *Server) endpoints() *kindSpec[api.Endpoint, *api.Endpoint] {
 		check:     checkEndpoint,
 		changes:   func(_ context.Context, a, b api.Endpoint) []string { return endpointChanges(a, b) },
 		notify:    true,
+		// Monitors and thresholds name an endpoint by ID: a new one has
+		// none yet.
+		quietCreate: true,
 	}
 }
 

@@ -22,7 +22,9 @@ import (
 // included) and delete of every kind tells the engine, with the kind's
 // name and the object's ID; a refused write tells it nothing. The engine
 // rereads the configuration on any notice, so a missed one would leave a
-// new monitor unprobed until the next change.
+// new monitor unprobed until the next change. The exception is the create
+// of an endpoint or a credential (quietCreate): nothing references a new
+// one, and the monitor that comes to reference it tells the engine.
 func TestEveryWriteTellsTheEngine(t *testing.T) {
 	ctx := context.Background()
 	st, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "aio.db"))
@@ -79,10 +81,10 @@ func TestEveryWriteTellsTheEngine(t *testing.T) {
 
 	credBody := `{"name":"c","type":"bearer","secret":"s","allowed_hosts":["*.example.com"]}`
 	cred := do(http.MethodPost, "/v1/credentials", credBody, http.StatusCreated)
-	wantTold("a credential create", "credential "+cred)
+	wantTold("a credential create")
 	epBody := `{"name":"e","url":"https://e.example.com/","credential_id":"` + cred + `"}`
 	ep := do(http.MethodPost, "/v1/endpoints", epBody, http.StatusCreated)
-	wantTold("an endpoint create", "endpoint "+ep)
+	wantTold("an endpoint create")
 	monBody := `{"name":"m","endpoint_id":"` + ep + `","type":"http","enabled":false}`
 	mon := do(http.MethodPost, "/v1/monitors", monBody, http.StatusCreated)
 	wantTold("a monitor create", "monitor "+mon)
