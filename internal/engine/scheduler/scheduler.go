@@ -385,6 +385,33 @@ func (s *Scheduler) loadChanged(ctx context.Context) (bool, error) {
 			}
 		}
 	}
+	// aiod does not notify the creation of a credential (nothing can
+	// reference it yet): a monitor or endpoint that now references one
+	// not in the snapshot brings it in.
+	var refs []string
+	for _, e := range eps {
+		if e.CredentialID != nil {
+			refs = append(refs, *e.CredentialID)
+		}
+	}
+	for _, m := range mons {
+		if m.Request != nil && m.Request.CredentialID != nil {
+			refs = append(refs, *m.Request.CredentialID)
+		}
+	}
+	for _, id := range refs {
+		if slices.ContainsFunc(creds, func(r store.CredentialRecord) bool { return r.ID == id }) {
+			continue
+		}
+		s.mu.Lock()
+		_, ok := s.snap.credentials[id]
+		s.mu.Unlock()
+		if !ok {
+			if r, err := st.GetCredential(ctx, id); err == nil {
+				creds = append(creds, r)
+			}
+		}
+	}
 	now := s.cfg.Clock.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()

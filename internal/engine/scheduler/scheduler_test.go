@@ -770,6 +770,34 @@ func testConfigurationChanges(t *testing.T, notified bool) {
 			t.Fatalf("a probe of the monitor on the new endpoint was %s: %v", r.Outcome, r.Error)
 		}
 	}
+	// aiod does not notify a credential's creation: the endpoint or the
+	// monitor that first references it brings it into the snapshot, and
+	// the probes carry its secret.
+	other.mu.Lock()
+	other.allow = map[string]bool{"Bearer token-new-endpoint": true, "Bearer token-new-monitor": true}
+	other.mu.Unlock()
+	epCred := f.addCredential(api.CredBearer, "token-new-endpoint")
+	monCred := f.addCredential(api.CredBearer, "token-new-monitor")
+	ep3 := f.addEndpoint(other.srv.URL, &epCred.ID)
+	e := f.addMonitor(ep3.ID, "10s", path("/e"))
+	g := f.addMonitor(ep2.ID, "10s", func(m *api.Monitor) {
+		m.Request = &api.MonitorRequest{Path: ptr("/g"), CredentialID: &monCred.ID}
+	})
+	changed(api.KindMonitor, e.ID)
+	changed(api.KindMonitor, g.ID)
+	f.tickEvery(121*time.Second, 140*time.Second, time.Second)
+	for path, want := range map[string]string{"/e": "Bearer token-new-endpoint", "/g": "Bearer token-new-monitor"} {
+		if got := other.seen(path); len(got) != 2 || got[0] != want || got[1] != want {
+			t.Fatalf("%s: the target saw %q, want %q twice", path, got, want)
+		}
+	}
+	for _, m := range []string{e.ID, g.ID} {
+		for _, r := range f.results(m) {
+			if r.Outcome != api.OutcomeUp {
+				t.Fatalf("a probe of monitor %s with a credential created unnotified was %s: %v", m, r.Outcome, r.Error)
+			}
+		}
+	}
 	// A change of any other kind asks for a full reload.
 	f.s.Notify("alert_threshold", "thr_1")
 	if done, err := f.s.loadChanged(f.ctx); done || err != nil {
