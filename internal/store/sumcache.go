@@ -90,9 +90,9 @@ func cacheable(r sumRange, to time.Time) bool {
 	return r.to <= to.Truncate(time.Minute).Unix()
 }
 
-// lookup adds the cached sums of the segment to out and returns the
+// lookup copies the cached sums of the segment to got and returns the
 // monitors it has none for.
-func (c *sumCache) lookup(r sumRange, ids []string, out map[string]*stats.Rollup) []string {
+func (c *sumCache) lookup(r sumRange, ids []string, got map[string]counts) []string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e := c.ranges[r]
@@ -108,10 +108,7 @@ func (c *sumCache) lookup(r sumRange, ids []string, out map[string]*stats.Rollup
 			missing = append(missing, id)
 			continue
 		}
-		if ru := out[id]; ru != nil {
-			part := s.rollup()
-			ru.Merge(&part)
-		}
+		got[id] = s
 	}
 	return missing
 }

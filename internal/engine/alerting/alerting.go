@@ -767,7 +767,7 @@ type reader struct {
 // consecutive_failures threshold watches, also together. Only the latency
 // metrics need a window's latencies; for the others (counts:
 // availability, error and retry rates, probes per minute, burn rates) the
-// store sums the rollups itself (WindowCounts), which costs a fraction of
+// store sums the rollups itself (a counts window of ReadWindows), which costs a fraction of
 // handing over every minute's rollup with its histogram.
 func (r *reader) prefetch(ctx context.Context, entries map[string]*entry) error {
 	type need struct{ latencies, counts []string }
@@ -823,22 +823,40 @@ func (r *reader) prefetch(ctx context.Context, entries map[string]*entry) error 
 			r.outcomes[outcomesKey{id, n}] = o
 		}
 	}
+	// Every window of the tick in one read: the windows share their
+	// trailing edges (the minutes just before now), which the store reads
+	// once for all of them.
+	type part struct {
+		window time.Duration
+		mons   []string
+	}
+	var (
+		parts []part
+		reads []store.WindowRead
+	)
 	for w, n := range byWindow {
-		for _, part := range []struct {
-			mons []string
-			read func(context.Context, []string, time.Time, time.Time) (map[string]*stats.Rollup, error)
-		}{{n.latencies, r.st.WindowRollups}, {n.counts, r.st.WindowCounts}} {
-			if len(part.mons) == 0 {
+		for _, p := range []struct {
+			mons      []string
+			latencies bool
+		}{{n.latencies, true}, {n.counts, false}} {
+			if len(p.mons) == 0 {
 				continue
 			}
-			slices.Sort(part.mons)
-			got, err := part.read(ctx, part.mons, r.now.Add(-w), r.now)
-			if err != nil {
-				return err
-			}
-			for _, id := range part.mons {
-				r.rollups[rollupKey{id, w}] = got[id]
-			}
+			slices.Sort(p.mons)
+			parts = append(parts, part{w, p.mons})
+			reads = append(reads, store.WindowRead{MonitorIDs: p.mons, From: r.now.Add(-w), Latencies: p.latencies})
+		}
+	}
+	if len(reads) == 0 {
+		return nil
+	}
+	got, err := r.st.ReadWindows(ctx, r.now, reads)
+	if err != nil {
+		return err
+	}
+	for i, p := range parts {
+		for _, id := range p.mons {
+			r.rollups[rollupKey{id, p.window}] = got[i][id]
 		}
 	}
 	return nil
