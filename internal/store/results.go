@@ -831,6 +831,12 @@ func (s *SQLite) segmentCounts(ctx context.Context, r sqlReader, seg resultSegme
 	cache := cacheable(rng, to)
 	if cache {
 		ids = s.sums.lookup(rng, ids, got)
+		if len(ids) > 0 {
+			var err error
+			if ids, err = s.deriveCounts(ctx, r, rng, ids, gen, got); err != nil {
+				return nil, err
+			}
+		}
 	}
 	if len(ids) == 0 {
 		return got, nil
@@ -844,6 +850,60 @@ func (s *SQLite) segmentCounts(ctx context.Context, r sqlReader, seg resultSegme
 	}
 	maps.Copy(got, read)
 	return got, nil
+}
+
+// deriveCounts computes the sums of the segment rng from those of a cached
+// segment near it (sumCache.near), reading only the buckets where the two
+// differ: what the cached one has and rng has not is taken off, what rng
+// has and the cached one has not is added. Counts are integers, so this
+// is exact. It adds them to got, caches them, and returns the monitors the
+// cached segment had no sums for (to be read in full).
+func (s *SQLite) deriveCounts(ctx context.Context, r sqlReader, rng sumRange, ids []string, gen [2]uint64,
+	got map[string]counts) ([]string, error) {
+	step := int64(time.Minute / time.Second)
+	if rng.tier == 1 {
+		step = int64(time.Hour / time.Second)
+	}
+	base, sums, ok := s.sums.near(rng, step, ids)
+	if !ok || len(sums) == 0 {
+		return ids, nil
+	}
+	var have, missing []string
+	for _, id := range ids {
+		if _, ok := sums[id]; ok {
+			have = append(have, id)
+		} else {
+			missing = append(missing, id)
+		}
+	}
+	list := jsonIDs(have)
+	// Each end: the buckets between the two segments' ends, added when
+	// they lie inside rng, taken off when they lie outside it.
+	type part struct{ from, to, sign int64 }
+	parts := [2]part{{rng.from, base.from, 1}, {rng.to, base.to, -1}}
+	if base.from < rng.from {
+		parts[0] = part{base.from, rng.from, -1}
+	}
+	if base.to < rng.to {
+		parts[1] = part{base.to, rng.to, 1}
+	}
+	for _, d := range parts {
+		if d.from == d.to {
+			continue
+		}
+		delta, err := r.sumRollupRows(ctx, rollupSumSQL[rng.tier], list, d.from, d.to)
+		if err != nil {
+			return nil, err
+		}
+		for id, c := range delta {
+			if b, ok := sums[id]; ok {
+				sums[id] = b.plus(c, d.sign)
+			}
+		}
+	}
+	s.sums.fill(rng, gen, have, sums)
+	maps.Copy(got, sums)
+	return missing, nil
 }
 
 // jsonIDs is the JSON array of the monitor IDs that the window queries read

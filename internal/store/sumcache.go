@@ -57,6 +57,12 @@ type sumEntry struct {
 // counts are the summed counts of a rollup segment of one monitor.
 type counts struct{ probes, up, degraded, down, retried, missed, bytes int64 }
 
+// plus returns c + o, or c - o for sign -1.
+func (c counts) plus(o counts, sign int64) counts {
+	return counts{c.probes + sign*o.probes, c.up + sign*o.up, c.degraded + sign*o.degraded, c.down + sign*o.down,
+		c.retried + sign*o.retried, c.missed + sign*o.missed, c.bytes + sign*o.bytes}
+}
+
 func (c counts) rollup() stats.Rollup {
 	return stats.Rollup{Probes: c.probes, Up: c.up, Degraded: c.degraded, Down: c.down, Retried: c.retried, Missed: c.missed,
 		Bytes: c.bytes}
@@ -111,6 +117,53 @@ func (c *sumCache) lookup(r sumRange, ids []string, got map[string]counts) []str
 		got[id] = s
 	}
 	return missing
+}
+
+// sumSeekCost is what one more statement over a segment costs, in buckets
+// read: each monitor's rows are found with an index seek, which costs about
+// as much as reading several rows once found. near weighs the buckets a
+// derivation reads against those a full read does with it.
+const sumSeekCost = 8
+
+// near finds the cached segment of r's tier from which r's sums are
+// cheapest to derive: the one whose ends differ from r's by the fewest
+// buckets (of size step), if reading those differences (one statement for
+// each end that differs) costs less than reading r. It returns the segment
+// and a copy of its sums of the monitors ids that it has. As windows move
+// forward a minute (or an hour) at a time, their segments move one bucket
+// at one end or at both, and the sums of the new segment are the old
+// sums with a bucket added or taken off at each end.
+func (c *sumCache) near(r sumRange, step int64, ids []string) (sumRange, map[string]counts, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	best, bestCost := sumRange{}, (r.to-r.from)/step+sumSeekCost
+	var found *sumEntry
+	for k, e := range c.ranges {
+		if k.tier != r.tier || k == r {
+			continue
+		}
+		cost := int64(0)
+		for _, d := range [2]int64{k.from - r.from, k.to - r.to} {
+			if d != 0 {
+				cost += max(d, -d)/step + sumSeekCost
+			}
+		}
+		if cost < bestCost {
+			best, bestCost, found = k, cost, e
+		}
+	}
+	if found == nil {
+		return best, nil, false
+	}
+	c.use++
+	found.used = c.use
+	sums := make(map[string]counts, len(ids))
+	for _, id := range ids {
+		if s, ok := found.sums[id]; ok {
+			sums[id] = s
+		}
+	}
+	return best, sums, true
 }
 
 // fill stores the sums read for the monitors ids (those without a row sum
