@@ -825,7 +825,27 @@ func (s *SQLite) segmentCounts(ctx context.Context, r sqlReader, seg resultSegme
 	gen [2]uint64) (map[string]counts, error) {
 	got := make(map[string]counts, len(ids))
 	if seg.tier == TierRaw {
-		return got, r.rawCounts(ctx, ids, ceilMicros(seg.from), ceilMicros(seg.to), got)
+		from, until := ceilMicros(seg.from), ceilMicros(seg.to)
+		minute := seg.from.Truncate(time.Minute)
+		end := minute.Add(time.Minute)
+		if seg.to.After(end) || end.After(to.Truncate(time.Minute)) {
+			// Not inside one closed minute: the partial minute before
+			// to, read once for every window (see ReadWindows).
+			return got, r.rawCounts(ctx, ids, from, until, got)
+		}
+		ids = s.sums.rawLookup(minute.Unix(), ids, from, until, got)
+		if len(ids) == 0 {
+			return got, nil
+		}
+		rows, err := r.rawRows(ctx, ids, minute.UnixMicro(), end.UnixMicro())
+		if err != nil {
+			return nil, err
+		}
+		s.sums.rawFill(minute.Unix(), gen, ids, rows)
+		for id, rs := range rows {
+			countRows(rs, from, until, id, got)
+		}
+		return got, nil
 	}
 	rng := sumRange{tierIndex(seg.tier), ceilSeconds(seg.from), ceilSeconds(seg.to)}
 	cache := cacheable(rng, to)
@@ -1049,6 +1069,9 @@ func (r sqlReader) rawCounts(ctx context.Context, ids []string, from, to int64, 
 // missedCounts calls add with the number of missed runs of each monitor of
 // the JSON array list that has some with from <= time < to.
 func (r sqlReader) missedCounts(ctx context.Context, list string, from, to int64, add func(id string, n int64)) error {
+	if some, err := r.anyMissed(ctx, from, to); err != nil || !some {
+		return err
+	}
 	rows, err := r.query(ctx, missedCountsSQL, list, from, to)
 	if err != nil {
 		return err
@@ -1065,6 +1088,82 @@ func (r sqlReader) missedCounts(ctx context.Context, list string, from, to int64
 		add(id, n)
 	}
 	return rows.Err()
+}
+
+// rawRows returns the raw results and missed runs of the monitors with
+// from <= time < to (Unix microseconds), by monitor.
+func (r sqlReader) rawRows(ctx context.Context, ids []string, from, to int64) (map[string][]rawRow, error) {
+	list := jsonIDs(ids)
+	rows, err := r.query(ctx, `SELECT k.monitor_id, p.time, p.outcome, p.attempts, p.bytes_received
+		FROM result_monitors k CROSS JOIN probe_results p ON p.monitor_key = k.key
+		WHERE `+monitorsIn+` AND p.time >= ? AND p.time < ?`, list, from, to)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := make(map[string][]rawRow, len(ids))
+	for rows.Next() {
+		var (
+			id                   string
+			tm, outc, att, bytes int64
+		)
+		if err := rows.Scan(&id, &tm, &outc, &att, &bytes); err != nil {
+			return nil, err
+		}
+		rw := rawRow{micros: tm, bytes: bytes, retried: att > 1}
+		if outc >= 1 && outc <= 3 {
+			rw.outcome = int8(outc)
+		}
+		out[id] = append(out[id], rw)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	missed, err := r.missedTimes(ctx, list, from, to)
+	if err != nil {
+		return nil, err
+	}
+	for id, ts := range missed {
+		for _, tm := range ts {
+			out[id] = append(out[id], rawRow{micros: tm, outcome: rawMissed})
+		}
+	}
+	return out, nil
+}
+
+// missedTimes returns the times of the missed runs of the monitors of the
+// JSON array list with from <= time < to, by monitor.
+func (r sqlReader) missedTimes(ctx context.Context, list string, from, to int64) (map[string][]int64, error) {
+	out := map[string][]int64{}
+	if some, err := r.anyMissed(ctx, from, to); err != nil || !some {
+		return out, err
+	}
+	rows, err := r.query(ctx, `SELECT k.monitor_id, m.time FROM result_monitors k CROSS JOIN missed_runs m ON m.monitor_key = k.key
+		WHERE `+monitorsIn+` AND m.time >= ? AND m.time < ?`, list, from, to)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			id string
+			tm int64
+		)
+		if err := rows.Scan(&id, &tm); err != nil {
+			return nil, err
+		}
+		out[id] = append(out[id], tm)
+	}
+	return out, rows.Err()
+}
+
+// anyMissed tells whether any monitor has a missed run with from <= time <
+// to: one probe of the index on time, which spares the per-monitor probes
+// of the usual case (no run missed).
+func (r sqlReader) anyMissed(ctx context.Context, from, to int64) (bool, error) {
+	var some bool
+	err := r.queryRow(ctx, `SELECT EXISTS (SELECT 1 FROM missed_runs WHERE time >= ? AND time < ?)`, from, to).Scan(&some)
+	return some, err
 }
 
 // rawRollups adds the raw results (latencies included) and missed runs of

@@ -1218,8 +1218,20 @@ func testResultsWindowCountsSliding(t *testing.T, open func(t *testing.T) Store)
 	// Minutes: every 10 s for a quarter of an hour, then a minute and a
 	// half at a time.
 	to := resAt(1, 40, 2, 500)
-	for range 90 {
+	for i := range 90 {
 		read(to)
+		switch i {
+		case 20, 50:
+			// Late rows inside the leading edges (the closed minutes the
+			// windows start in) that were just read.
+			edge := func(l time.Duration) time.Time {
+				from := to.Add(-l)
+				return from.Add(from.Truncate(time.Minute).Add(time.Minute).Sub(from) / 2)
+			}
+			resWrite(t, s, []api.ProbeResult{late(resA, edge(5*time.Minute), api.OutcomeDown),
+				late("mon_none", edge(15*time.Minute), api.OutcomeDegraded)},
+				[]MissedRun{{MonitorID: resB, Time: edge(time.Hour)}, {MonitorID: slow, Time: edge(30 * time.Minute)}})
+		}
 		to = to.Add(10 * time.Second)
 	}
 	for i := range 40 {

@@ -30,9 +30,129 @@ type sumCache struct {
 	// open and never cached).
 	gen   [2]uint64
 	bound [2]int64
-	// use orders the segments by their last use.
+	// use orders the segments (and the minutes) by their last use.
 	use    uint64
 	ranges map[sumRange]*sumEntry
+	// minutes holds the raw rows of closed minutes, by the minute's start
+	// in Unix seconds (see rawLookup).
+	minutes map[int64]*minuteEntry
+}
+
+// rawMinutesKept bounds the minutes of raw rows kept: a tick reads the
+// leading edges of as many minutes as there are window lengths (seven in
+// bench-alerts' mix); the least recently used go first.
+const rawMinutesKept = 16
+
+type minuteEntry struct {
+	used uint64
+	// rows has an entry (nil when it had no rows) for every monitor read.
+	rows map[string][]rawRow
+}
+
+// rawRow is a raw result or a missed run, with what counting it needs.
+type rawRow struct {
+	// micros is its time in Unix microseconds, bytes its bytes received.
+	micros, bytes int64
+	// outcome is the stored outcome code, or rawMissed for a missed run.
+	outcome int8
+	retried bool
+}
+
+const rawMissed = -1
+
+// add counts the row into c as rawCountsSQL and missedCountsSQL count it.
+func (rw rawRow) add(c *counts) {
+	if rw.outcome == rawMissed {
+		c.missed++
+		return
+	}
+	c.probes++
+	switch rw.outcome {
+	case 1:
+		c.up++
+	case 2:
+		c.degraded++
+	case 3:
+		c.down++
+	}
+	if rw.retried {
+		c.retried++
+	}
+	c.bytes += rw.bytes
+}
+
+// rawLookup adds to got the counts of the cached raw rows of the closed
+// minute (start in Unix seconds) with from <= time < to (Unix
+// microseconds), and returns the monitors it has no rows for. A window's
+// leading edge lies inside one closed minute and moves forward within it
+// at every tick (six times a minute at 10 s), so its minute is read once.
+func (c *sumCache) rawLookup(minute int64, ids []string, from, to int64, got map[string]counts) []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e := c.minutes[minute]
+	if e == nil {
+		return ids
+	}
+	c.use++
+	e.used = c.use
+	var missing []string
+	for _, id := range ids {
+		rows, ok := e.rows[id]
+		if !ok {
+			missing = append(missing, id)
+			continue
+		}
+		countRows(rows, from, to, id, got)
+	}
+	return missing
+}
+
+// countRows adds the rows with from <= time < to to got[id], if any.
+func countRows(rows []rawRow, from, to int64, id string, got map[string]counts) {
+	var n counts
+	hit := false
+	for _, rw := range rows {
+		if rw.micros >= from && rw.micros < to {
+			rw.add(&n)
+			hit = true
+		}
+	}
+	if hit {
+		got[id] = got[id].plus(n, 1)
+	}
+}
+
+// rawFill stores the raw rows of the closed minute read for the monitors
+// ids (none for those without a row), unless a write may have changed the
+// minute since begin returned gen.
+func (c *sumCache) rawFill(minute int64, gen [2]uint64, ids []string, rows map[string][]rawRow) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.gen[0] != gen[0] || minute+60 > c.bound[0] {
+		return
+	}
+	if c.minutes == nil {
+		c.minutes = map[int64]*minuteEntry{}
+	}
+	e := c.minutes[minute]
+	if e == nil {
+		if len(c.minutes) >= rawMinutesKept {
+			oldest, first := int64(0), true
+			for k, v := range c.minutes {
+				if first || v.used < c.minutes[oldest].used {
+					oldest, first = k, false
+				}
+			}
+			delete(c.minutes, oldest)
+		}
+		e = &minuteEntry{rows: make(map[string][]rawRow, len(ids))}
+		c.minutes[minute] = e
+	}
+	c.use++
+	e.used = c.use
+	for _, id := range ids {
+		e.rows[id] = rows[id]
+	}
 }
 
 // sumCacheRanges bounds the segments kept: a tick of bench-alerts' mix
@@ -220,6 +340,9 @@ func (c *sumCache) touched(results []api.ProbeResult, missed []MissedRun) {
 					delete(e.sums, id)
 				}
 			}
+			if e := c.minutes[b]; tier == 0 && e != nil {
+				delete(e.rows, id)
+			}
 		}
 	}
 	for _, r := range results {
@@ -236,6 +359,7 @@ func (c *sumCache) clear() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.ranges = nil
+	c.minutes = nil
 	c.gen[0]++
 	c.gen[1]++
 }
