@@ -801,8 +801,9 @@ func (s *SQLite) ReadWindows(ctx context.Context, to time.Time, windows []Window
 			}
 		}
 	}
+	memo := bucketSums{}
 	for _, sh := range shared {
-		got, err := s.segmentCounts(ctx, r, sh.seg, sh.ids, to, gen)
+		got, err := s.segmentCounts(ctx, r, sh.seg, sh.ids, to, gen, memo)
 		if err != nil {
 			return nil, err
 		}
@@ -822,7 +823,7 @@ func (s *SQLite) ReadWindows(ctx context.Context, to time.Time, windows []Window
 // for a monitor without rows). The sums of closed rollup buckets come from
 // the cache where it has them, and fill it otherwise.
 func (s *SQLite) segmentCounts(ctx context.Context, r sqlReader, seg resultSegment, ids []string, to time.Time,
-	gen [2]uint64) (map[string]counts, error) {
+	gen [2]uint64, memo bucketSums) (map[string]counts, error) {
 	got := make(map[string]counts, len(ids))
 	if seg.tier == TierRaw {
 		from, until := ceilMicros(seg.from), ceilMicros(seg.to)
@@ -853,7 +854,7 @@ func (s *SQLite) segmentCounts(ctx context.Context, r sqlReader, seg resultSegme
 		ids = s.sums.lookup(rng, ids, got)
 		if len(ids) > 0 {
 			var err error
-			if ids, err = s.deriveCounts(ctx, r, rng, ids, gen, got); err != nil {
+			if ids, err = s.deriveCounts(ctx, r, rng, ids, gen, memo, got); err != nil {
 				return nil, err
 			}
 		}
@@ -878,7 +879,7 @@ func (s *SQLite) segmentCounts(ctx context.Context, r sqlReader, seg resultSegme
 // has and the cached one has not is added. Counts are integers, so this
 // is exact. It adds them to got, caches them, and returns the monitors the
 // cached segment had no sums for (to be read in full).
-func (s *SQLite) deriveCounts(ctx context.Context, r sqlReader, rng sumRange, ids []string, gen [2]uint64,
+func (s *SQLite) deriveCounts(ctx context.Context, r sqlReader, rng sumRange, ids []string, gen [2]uint64, memo bucketSums,
 	got map[string]counts) ([]string, error) {
 	step := int64(time.Minute / time.Second)
 	if rng.tier == 1 {
@@ -896,7 +897,6 @@ func (s *SQLite) deriveCounts(ctx context.Context, r sqlReader, rng sumRange, id
 			missing = append(missing, id)
 		}
 	}
-	list := jsonIDs(have)
 	// Each end: the buckets between the two segments' ends, added when
 	// they lie inside rng, taken off when they lie outside it.
 	type part struct{ from, to, sign int64 }
@@ -911,20 +911,41 @@ func (s *SQLite) deriveCounts(ctx context.Context, r sqlReader, rng sumRange, id
 		if d.from == d.to {
 			continue
 		}
-		delta, err := r.sumRollupRows(ctx, rollupSumSQL[rng.tier], list, d.from, d.to)
-		if err != nil {
-			return nil, err
+		part := sumRange{rng.tier, d.from, d.to}
+		known := memo[part]
+		if known == nil {
+			known = map[string]counts{}
+			memo[part] = known
 		}
-		for id, c := range delta {
-			if b, ok := sums[id]; ok {
-				sums[id] = b.plus(c, d.sign)
+		var need []string
+		for _, id := range have {
+			if _, ok := known[id]; !ok {
+				need = append(need, id)
 			}
+		}
+		if len(need) > 0 {
+			delta, err := r.sumRollupRows(ctx, rollupSumSQL[rng.tier], jsonIDs(need), d.from, d.to)
+			if err != nil {
+				return nil, err
+			}
+			for _, id := range need {
+				known[id] = delta[id]
+			}
+		}
+		for _, id := range have {
+			sums[id] = sums[id].plus(known[id], d.sign)
 		}
 	}
 	s.sums.fill(rng, gen, have, sums)
 	maps.Copy(got, sums)
 	return missing, nil
 }
+
+// bucketSums holds, for one ReadWindows call, the sums deriveCounts read
+// of the buckets where segments differ from the cached ones, by range and
+// monitor (zero for a monitor without rows): when a minute ends, every
+// window's segment that ends there gains the same minute, read once.
+type bucketSums map[sumRange]map[string]counts
 
 // jsonIDs is the JSON array of the monitor IDs that the window queries read
 // with json_each.

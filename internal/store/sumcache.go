@@ -19,9 +19,16 @@ import (
 // does not fill the cache (see the generations). The figures are therefore
 // exactly those of the uncached query.
 //
+// A segment not cached is derived, where that reads less, from a cached
+// one whose ends are a few buckets away (see near): a window that moved
+// forward a minute reads the minute it gained and the one it lost, not
+// every minute again. The raw rows of the closed minute where a window
+// starts (its leading edge, which moves within that minute at every tick)
+// are kept too (see rawLookup), under the same eviction rules.
+//
 // The cache holds at most sumCacheRanges segments (a few windows' edges
-// change every minute, the hours every hour); the one used least recently
-// goes first.
+// change every minute, the hours every hour) and rawMinutesKept minutes;
+// the one used least recently goes first.
 type sumCache struct {
 	mu sync.Mutex
 	// gen counts, per tier, the writes that may have changed a segment
