@@ -11,8 +11,10 @@ package alerting
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math"
 	"reflect"
 	"slices"
@@ -814,49 +816,62 @@ func (r *reader) prefetch(ctx context.Context, entries map[string]*entry) error 
 			n.counts = append(n.counts, k.monitorID)
 		}
 	}
-	for n, mons := range latest {
-		got, err := r.st.LatestOutcomesOf(ctx, mons, n)
-		if err != nil {
-			return err
-		}
-		for id, o := range got {
-			r.outcomes[outcomesKey{id, n}] = o
-		}
-	}
-	// Every window of the tick in one read: the windows share their
-	// trailing edges (the minutes just before now), which the store reads
-	// once for all of them.
+	// Every window of the tick in two reads, one for the counts windows
+	// (which share their trailing edges, the minutes just before now: the
+	// store reads them once for all) and one for the latency windows, run
+	// at the same time as each other and as the latest outcomes' read, on
+	// connections of their own: a tick's wall time is then that of its
+	// longest read, not their sum, where a core is free.
 	type part struct {
 		window time.Duration
 		mons   []string
 	}
-	var (
-		parts []part
-		reads []store.WindowRead
-	)
+	var parts [2][]part
+	var reads [2][]store.WindowRead
 	for w, n := range byWindow {
-		for _, p := range []struct {
-			mons      []string
-			latencies bool
-		}{{n.latencies, true}, {n.counts, false}} {
-			if len(p.mons) == 0 {
+		for i, mons := range [2][]string{n.counts, n.latencies} {
+			if len(mons) == 0 {
 				continue
 			}
-			slices.Sort(p.mons)
-			parts = append(parts, part{w, p.mons})
-			reads = append(reads, store.WindowRead{MonitorIDs: p.mons, From: r.now.Add(-w), Latencies: p.latencies})
+			slices.Sort(mons)
+			parts[i] = append(parts[i], part{w, mons})
+			reads[i] = append(reads[i], store.WindowRead{MonitorIDs: mons, From: r.now.Add(-w), Latencies: i == 1})
 		}
 	}
-	if len(reads) == 0 {
-		return nil
+	var (
+		wg       sync.WaitGroup
+		errs     [3]error
+		windows  [2][]map[string]*stats.Rollup
+		outcomes = map[outcomesKey][]store.OutcomeAt{}
+	)
+	for i := range reads {
+		if len(reads[i]) == 0 {
+			continue
+		}
+		wg.Go(func() { windows[i], errs[i] = r.st.ReadWindows(ctx, r.now, reads[i]) })
 	}
-	got, err := r.st.ReadWindows(ctx, r.now, reads)
-	if err != nil {
+	wg.Go(func() {
+		for n, mons := range latest {
+			got, err := r.st.LatestOutcomesOf(ctx, mons, n)
+			if err != nil {
+				errs[2] = err
+				return
+			}
+			for id, o := range got {
+				outcomes[outcomesKey{id, n}] = o
+			}
+		}
+	})
+	wg.Wait()
+	if err := errors.Join(errs[:]...); err != nil {
 		return err
 	}
-	for i, p := range parts {
-		for _, id := range p.mons {
-			r.rollups[rollupKey{id, p.window}] = got[i][id]
+	maps.Copy(r.outcomes, outcomes)
+	for i := range parts {
+		for j, p := range parts[i] {
+			for _, id := range p.mons {
+				r.rollups[rollupKey{id, p.window}] = windows[i][j][id]
+			}
 		}
 	}
 	return nil
