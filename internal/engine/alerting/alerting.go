@@ -339,14 +339,25 @@ func sortedKeys[V any](m map[string]V) []string {
 // the result once the tick is stored.
 func (e *Evaluator) load(ctx context.Context, now time.Time, b *batch) (map[string]*entry, *snapshot, error) {
 	st := e.cfg.Store
-	thrs, err := store.ListAll(ctx, st.ListThresholds)
-	if err != nil {
-		return nil, nil, fmt.Errorf("load thresholds: %w", err)
+	// The thresholds and the rest of the configuration are read at the
+	// same time, on connections of their own: at 10,000 thresholds and
+	// monitors each is some hundred milliseconds of rows to decode.
+	var (
+		wg         sync.WaitGroup
+		thrs       []api.AlertThreshold
+		snap       *snapshot
+		terr, serr error
+	)
+	wg.Go(func() { thrs, terr = store.ListAll(ctx, st.ListThresholds) })
+	wg.Go(func() { snap, serr = loadSnapshot(ctx, st) })
+	wg.Wait()
+	if terr != nil {
+		return nil, nil, fmt.Errorf("load thresholds: %w", terr)
 	}
-	snap, err := loadSnapshot(ctx, st)
-	if err != nil {
-		return nil, nil, err
+	if serr != nil {
+		return nil, nil, serr
 	}
+	var err error
 	prev := e.entries
 	if !e.loaded {
 		if prev, err = e.restore(ctx, snap, thrs); err != nil {
