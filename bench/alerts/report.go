@@ -66,9 +66,9 @@ func report(out io.Writer, o options, r *result) {
 		thresholds = max(thresholds, t.thresholds)
 	}
 	ts := benchsys.Summarize(took)
-	fmt.Fprintf(out, "\nevaluation: %d ticks over %d thresholds (phase 2 and the failure phase; a full configuration reload every %s is among them): p50 %s, p99 %s, max %s; %d failed\n",
+	fmt.Fprintf(out, "\nevaluation: %d ticks over %d thresholds (phase 2 and the failure phase; every %s one adopts the configuration reloaded between ticks): p50 %s, p99 %s, max %s; %d failed\n",
 		ts.N, thresholds, alerting.DefaultReloadEvery, dur(ts.P50), dur(ts.P99), dur(ts.Max), r.tickErrors)
-	// Every tick in order, so that a slow one can be placed (a reload, a
+	// Every tick in order, so that a slow one can be placed (a reload's, a
 	// minute's first tick, the failure phase's transitions).
 	var each []string
 	for _, t := range r.ticks {
