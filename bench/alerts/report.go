@@ -66,8 +66,15 @@ func report(out io.Writer, o options, r *result) {
 		thresholds = max(thresholds, t.thresholds)
 	}
 	ts := benchsys.Summarize(took)
-	fmt.Fprintf(out, "\nevaluation: %d ticks over %d thresholds (phase 2 and the failure phase; a full configuration reload every %s is among them): p50 %s, p99 %s, max %s; %d failed\n",
+	fmt.Fprintf(out, "\nevaluation: %d ticks over %d thresholds (phase 2 and the failure phase; every %s one adopts the configuration reloaded between ticks): p50 %s, p99 %s, max %s; %d failed\n",
 		ts.N, thresholds, alerting.DefaultReloadEvery, dur(ts.P50), dur(ts.P99), dur(ts.Max), r.tickErrors)
+	// Every tick in order, so that a slow one can be placed (a reload's, a
+	// minute's first tick, the failure phase's transitions).
+	var each []string
+	for _, t := range r.ticks {
+		each = append(each, fmt.Sprintf("%s %s", t.at.UTC().Format("15:04:05"), dur(t.took)))
+	}
+	fmt.Fprintf(out, "  ticks (end, duration): %s\n", strings.Join(each, ", "))
 	fmt.Fprintf(out, "  first tick after the %d thresholds were stored (%s): %s; evaluation's CPU: %s − %s = %s cores\n",
 		o.monitors, r.thresholdsTook.Round(time.Millisecond), dur(r.loadTick.took), f3(p2.coresUsed()), f3(p1.coresUsed()), f3(evaluatorShare(r)))
 

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -53,13 +54,21 @@ type ResultStore interface {
 	// rates, probes per minute) need no more, and the database sums the
 	// rollup rows instead of handing each one over with its histogram.
 	WindowCounts(ctx context.Context, monitorIDs []string, from, to time.Time) (map[string]*stats.Rollup, error)
+	// ReadWindows reads several windows ending at the same time (to) in
+	// one read transaction: result i holds window i's rollups exactly as
+	// WindowRollups (windows[i].Latencies) or WindowCounts returns them
+	// for windows[i].MonitorIDs over [windows[i].From, to). What windows
+	// have in common (the minutes just before to, for a start) is read
+	// once for all of them: the alert evaluator reads every window of a
+	// tick with one call.
+	ReadWindows(ctx context.Context, to time.Time, windows []WindowRead) ([]map[string]*stats.Rollup, error)
 	// LatestOutcomes returns the outcomes of a monitor's latest n raw
 	// results (at most MaxLatestOutcomes), newest first, with their times:
 	// what consecutive_failures is counted from.
 	LatestOutcomes(ctx context.Context, monitorID string, n int) ([]OutcomeAt, error)
-	// LatestOutcomesOf is LatestOutcomes for several monitors, read in
-	// one read transaction with a few queries: each monitor's latest n
-	// outcomes, newest first (none for a monitor without results).
+	// LatestOutcomesOf is LatestOutcomes for several monitors, read
+	// together (one snapshot): each monitor's latest n outcomes, newest
+	// first (none for a monitor without results).
 	LatestOutcomesOf(ctx context.Context, monitorIDs []string, n int) (map[string][]OutcomeAt, error)
 	// DeleteResultsBefore deletes at most limit rows (DefaultDeleteBatch
 	// when limit <= 0) of one tier (TierRaw, TierMinute or TierHour) older
@@ -744,37 +753,82 @@ func (r sqlReader) ListResults(ctx context.Context, monitorID string, q ResultQu
 
 // ---- many monitors' windows ----
 
-// WindowRollups reads the window of many monitors in one read transaction:
-// the window's plan once, then each segment for up to rollupRowsPerRead
-// monitors per query.
+// WindowRead is one window of ReadWindows: the results of MonitorIDs with
+// From <= time < the end common to the windows read together.
+type WindowRead struct {
+	MonitorIDs []string
+	From       time.Time
+	// Latencies asks for the latencies too (as WindowRollups returns
+	// them); without it a window holds the counts only (as WindowCounts).
+	Latencies bool
+}
+
+// WindowRollups reads one window with ReadWindows.
 func (s *SQLite) WindowRollups(ctx context.Context, monitorIDs []string, from, to time.Time) (map[string]*stats.Rollup, error) {
-	return s.windowRollups(ctx, monitorIDs, from, to, true)
+	outs, err := s.ReadWindows(ctx, to, []WindowRead{{MonitorIDs: monitorIDs, From: from, Latencies: true}})
+	if err != nil {
+		return nil, err
+	}
+	return outs[0], nil
 }
 
-// WindowCounts reads as WindowRollups does, but has SQLite sum the rollup
-// tiers' counts per monitor (one row per monitor and segment instead of
-// one per bucket, and no histogram to decode).
+// WindowCounts reads one window with ReadWindows.
 func (s *SQLite) WindowCounts(ctx context.Context, monitorIDs []string, from, to time.Time) (map[string]*stats.Rollup, error) {
-	return s.windowRollups(ctx, monitorIDs, from, to, false)
+	outs, err := s.ReadWindows(ctx, to, []WindowRead{{MonitorIDs: monitorIDs, From: from}})
+	if err != nil {
+		return nil, err
+	}
+	return outs[0], nil
 }
 
-func (s *SQLite) windowRollups(ctx context.Context, monitorIDs []string, from, to time.Time, latencies bool) (map[string]*stats.Rollup, error) {
-	out := make(map[string]*stats.Rollup, len(monitorIDs))
-	ids := make([]string, 0, len(monitorIDs))
-	for _, id := range monitorIDs {
-		if out[id] == nil {
-			out[id] = &stats.Rollup{}
-			ids = append(ids, id)
+// segmentKey identifies a segment of a window plan, in Unix microseconds.
+type segmentKey struct {
+	tier     string
+	from, to int64
+}
+
+// sharedSegment is a segment that one or more counts windows read: its
+// monitors are the union of theirs.
+type sharedSegment struct {
+	seg     resultSegment
+	ids     []string
+	has     map[string]bool
+	windows []int
+}
+
+// ReadWindows plans every window once, in one read transaction. The counts
+// windows' segments are read per distinct segment for all the monitors of
+// the windows that have it: windows ending at the same time share the
+// partial minute before the end (raw results), and those of an hour or
+// more the minutes of the current hour, so each is read once per call, not
+// once per window. Counts are integers, so the order in which the parts of
+// a window are added does not matter. A latencies window is read on its
+// own, segment by segment in the window's order, so that its floating-point
+// latency sum is added up exactly as before.
+//
+// Each segment is one statement for all its monitors, which are passed as
+// one JSON array (json_each): the SQL text does not depend on how many
+// monitors there are.
+func (s *SQLite) ReadWindows(ctx context.Context, to time.Time, windows []WindowRead) ([]map[string]*stats.Rollup, error) {
+	to = to.UTC()
+	outs := make([]map[string]*stats.Rollup, len(windows))
+	ids := make([][]string, len(windows))
+	some := false
+	for i, w := range windows {
+		out := make(map[string]*stats.Rollup, len(w.MonitorIDs))
+		for _, id := range w.MonitorIDs {
+			if out[id] == nil {
+				out[id] = &stats.Rollup{}
+				ids[i] = append(ids[i], id)
+			}
 		}
+		outs[i] = out
+		some = some || len(ids[i]) > 0
 	}
-	monitorIDs = ids
-	if len(monitorIDs) == 0 {
-		return out, nil
+	if !some {
+		return outs, nil
 	}
-	var gen [2]uint64
-	if !latencies {
-		gen = s.sums.begin(to.UTC())
-	}
+	gen := s.sums.begin(to)
 	tx, err := s.reader.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return nil, err
@@ -785,56 +839,234 @@ func (s *SQLite) windowRollups(ctx context.Context, monitorIDs []string, from, t
 	if err != nil {
 		return nil, err
 	}
+	// The rollups are written only before rolled (see roller): every
+	// window reads the part after it from the raw results.
 	rolled, err := r.rolledTo(ctx)
 	if err != nil {
 		return nil, err
 	}
-	segs := planWindow(from.UTC(), to.UTC(), horizons[TierRaw], horizons[TierMinute], horizons[TierHour], rolled)
-	for _, seg := range segs {
-		ids := monitorIDs
-		var rng sumRange
-		cache := false
-		if !latencies && seg.tier != TierRaw {
-			rng = sumRange{tierIndex(seg.tier), ceilSeconds(seg.from), ceilSeconds(seg.to)}
-			if cache = cacheable(rng, to.UTC()); cache {
-				ids = s.sums.lookup(rng, ids, out)
-			}
+	var shared []*sharedSegment
+	byKey := map[segmentKey]*sharedSegment{}
+	for i, w := range windows {
+		if len(ids[i]) == 0 {
+			continue
 		}
-		for chunk := range slices.Chunk(ids, rollupRowsPerRead) {
-			in := placeholders(len(chunk))
-			args := make([]any, 0, len(chunk)+2)
-			for _, id := range chunk {
-				args = append(args, id)
-			}
-			if seg.tier == TierRaw {
-				args = append(args, ceilMicros(seg.from), ceilMicros(seg.to))
-				if err := r.rawRollups(ctx, in, args, out, latencies); err != nil {
+		segs := planWindow(w.From.UTC(), to, horizons[TierRaw], horizons[TierMinute], horizons[TierHour], rolled)
+		if w.Latencies {
+			for _, seg := range segs {
+				if err := r.readLatencySegment(ctx, seg, ids[i], outs[i]); err != nil {
 					return nil, err
 				}
-				continue
 			}
-			table := "rollups_minute"
-			if seg.tier == TierHour {
-				table = "rollups_hour"
+			continue
+		}
+		for _, seg := range segs {
+			k := segmentKey{seg.tier, seg.from.UnixMicro(), seg.to.UnixMicro()}
+			sh := byKey[k]
+			if sh == nil {
+				sh = &sharedSegment{seg: seg, has: map[string]bool{}}
+				byKey[k] = sh
+				shared = append(shared, sh)
 			}
-			args = append(args, ceilSeconds(seg.from), ceilSeconds(seg.to))
-			where := rollupFrom(table) + `WHERE k.monitor_id IN (` + in + `) AND r.bucket_start >= ? AND r.bucket_start < ?`
-			if latencies {
-				err = r.mergeRollupRows(ctx, rollupSelect+where, args, out)
-			} else {
-				var got map[string]counts
-				got, err = r.sumRollupRows(ctx, `SELECT k.monitor_id, SUM(r.probes), SUM(r.up), SUM(r.degraded), SUM(r.down),
-					SUM(r.retried), SUM(r.missed), SUM(r.bytes)`+where+` GROUP BY k.monitor_id`, args, out)
-				if err == nil && cache {
-					s.sums.fill(rng, gen, chunk, got)
+			sh.windows = append(sh.windows, i)
+			for _, id := range ids[i] {
+				if !sh.has[id] {
+					sh.has[id] = true
+					sh.ids = append(sh.ids, id)
 				}
 			}
-			if err != nil {
+		}
+	}
+	memo := bucketSums{}
+	for _, sh := range shared {
+		got, err := s.segmentCounts(ctx, r, sh.seg, sh.ids, to, gen, memo)
+		if err != nil {
+			return nil, err
+		}
+		for _, i := range sh.windows {
+			for _, id := range ids[i] {
+				if c, ok := got[id]; ok {
+					part := c.rollup()
+					outs[i][id].Merge(&part)
+				}
+			}
+		}
+	}
+	return outs, nil
+}
+
+// segmentCounts returns the summed counts of one segment per monitor (none
+// for a monitor without rows). The sums of closed rollup buckets come from
+// the cache where it has them, and fill it otherwise.
+func (s *SQLite) segmentCounts(ctx context.Context, r sqlReader, seg resultSegment, ids []string, to time.Time,
+	gen [2]uint64, memo bucketSums) (map[string]counts, error) {
+	got := make(map[string]counts, len(ids))
+	if seg.tier == TierRaw {
+		from, until := ceilMicros(seg.from), ceilMicros(seg.to)
+		minute := seg.from.Truncate(time.Minute)
+		end := minute.Add(time.Minute)
+		if seg.to.After(end) || end.After(to.Truncate(time.Minute)) {
+			// Not inside one closed minute: the partial minute before
+			// to, read once for every window (see ReadWindows).
+			return got, r.rawCounts(ctx, ids, from, until, got)
+		}
+		ids = s.sums.rawLookup(minute.Unix(), ids, from, until, got)
+		if len(ids) == 0 {
+			return got, nil
+		}
+		rows, err := r.rawRows(ctx, ids, minute.UnixMicro(), end.UnixMicro())
+		if err != nil {
+			return nil, err
+		}
+		s.sums.rawFill(minute.Unix(), gen, ids, rows)
+		for id, rs := range rows {
+			countRows(rs, from, until, id, got)
+		}
+		return got, nil
+	}
+	rng := sumRange{tierIndex(seg.tier), ceilSeconds(seg.from), ceilSeconds(seg.to)}
+	cache := cacheable(rng, to)
+	if cache {
+		ids = s.sums.lookup(rng, ids, got)
+		if len(ids) > 0 {
+			var err error
+			if ids, err = s.deriveCounts(ctx, r, rng, ids, gen, memo, got); err != nil {
 				return nil, err
 			}
 		}
 	}
-	return out, nil
+	if len(ids) == 0 {
+		return got, nil
+	}
+	read, err := r.sumRollupRows(ctx, rollupSumSQL[rng.tier], jsonIDs(ids), rng.from, rng.to)
+	if err != nil {
+		return nil, err
+	}
+	if cache {
+		s.sums.fill(rng, gen, ids, read)
+	}
+	maps.Copy(got, read)
+	return got, nil
+}
+
+// deriveCounts computes the sums of the segment rng from those of a cached
+// segment near it (sumCache.near), reading only the buckets where the two
+// differ: what the cached one has and rng has not is taken off, what rng
+// has and the cached one has not is added. Counts are integers, so this
+// is exact. It adds them to got, caches them, and returns the monitors the
+// cached segment had no sums for (to be read in full).
+func (s *SQLite) deriveCounts(ctx context.Context, r sqlReader, rng sumRange, ids []string, gen [2]uint64, memo bucketSums,
+	got map[string]counts) ([]string, error) {
+	step := int64(time.Minute / time.Second)
+	if rng.tier == 1 {
+		step = int64(time.Hour / time.Second)
+	}
+	base, sums, ok := s.sums.near(rng, step, ids)
+	if !ok || len(sums) == 0 {
+		return ids, nil
+	}
+	var have, missing []string
+	for _, id := range ids {
+		if _, ok := sums[id]; ok {
+			have = append(have, id)
+		} else {
+			missing = append(missing, id)
+		}
+	}
+	// Each end: the buckets between the two segments' ends, added when
+	// they lie inside rng, taken off when they lie outside it.
+	type part struct{ from, to, sign int64 }
+	parts := [2]part{{rng.from, base.from, 1}, {rng.to, base.to, -1}}
+	if base.from < rng.from {
+		parts[0] = part{base.from, rng.from, -1}
+	}
+	if base.to < rng.to {
+		parts[1] = part{base.to, rng.to, 1}
+	}
+	for _, d := range parts {
+		if d.from == d.to {
+			continue
+		}
+		part := sumRange{rng.tier, d.from, d.to}
+		known := memo[part]
+		if known == nil {
+			known = map[string]counts{}
+			memo[part] = known
+		}
+		var need []string
+		for _, id := range have {
+			if _, ok := known[id]; !ok {
+				need = append(need, id)
+			}
+		}
+		if len(need) > 0 {
+			delta, err := r.sumRollupRows(ctx, rollupSumSQL[rng.tier], jsonIDs(need), d.from, d.to)
+			if err != nil {
+				return nil, err
+			}
+			for _, id := range need {
+				known[id] = delta[id]
+			}
+		}
+		for _, id := range have {
+			sums[id] = sums[id].plus(known[id], d.sign)
+		}
+	}
+	s.sums.fill(rng, gen, have, sums)
+	maps.Copy(got, sums)
+	return missing, nil
+}
+
+// bucketSums holds, for one ReadWindows call, the sums deriveCounts read
+// of the buckets where segments differ from the cached ones, by range and
+// monitor (zero for a monitor without rows): when a minute ends, every
+// window's segment that ends there gains the same minute, read once.
+type bucketSums map[sumRange]map[string]counts
+
+// jsonIDs is the JSON array of the monitor IDs that the window queries read
+// with json_each.
+func jsonIDs(ids []string) string {
+	b, err := json.Marshal(ids)
+	if err != nil {
+		// A []string always marshals.
+		panic(err)
+	}
+	return string(b)
+}
+
+// monitorsIn selects the monitors of the JSON array given as its argument
+// (json_each), k being result_monitors. Written as IN (subquery) and with
+// result_monitors first in a CROSS JOIN (which keeps SQLite to that order),
+// the monitors are visited in the order of their ID through its index and
+// each one's rows through the index on (monitor_key, time) or the primary
+// key (monitor_key, bucket_start): the rows come grouped by monitor, so
+// GROUP BY k.monitor_id needs no sort (a join with json_each sorted every
+// row first).
+const monitorsIn = `k.monitor_id IN (SELECT value FROM json_each(?))`
+
+// rollupSumSQL sums the counts of the minute (0) and hour (1) rollups of the
+// monitors of a JSON array whose buckets start in [from, to).
+var rollupSumSQL = [2]string{rollupSum("rollups_minute"), rollupSum("rollups_hour")}
+
+func rollupSum(table string) string {
+	return `SELECT k.monitor_id, SUM(r.probes), SUM(r.up), SUM(r.degraded), SUM(r.down), SUM(r.retried), SUM(r.missed),
+		SUM(r.bytes) FROM result_monitors k CROSS JOIN ` + table + ` r ON r.monitor_key = k.key
+		WHERE ` + monitorsIn + ` AND r.bucket_start >= ? AND r.bucket_start < ? GROUP BY k.monitor_id`
+}
+
+// readLatencySegment adds one segment of the monitors' window, latencies
+// included, to out.
+func (r sqlReader) readLatencySegment(ctx context.Context, seg resultSegment, ids []string, out map[string]*stats.Rollup) error {
+	list := jsonIDs(ids)
+	if seg.tier == TierRaw {
+		return r.rawRollups(ctx, list, ceilMicros(seg.from), ceilMicros(seg.to), out)
+	}
+	table := "rollups_minute"
+	if seg.tier == TierHour {
+		table = "rollups_hour"
+	}
+	return r.mergeRollupRows(ctx, rollupSelect+` FROM result_monitors k CROSS JOIN `+table+` r ON r.monitor_key = k.key
+		WHERE `+monitorsIn+` AND r.bucket_start >= ? AND r.bucket_start < ?`, []any{list, ceilSeconds(seg.from), ceilSeconds(seg.to)}, out)
 }
 
 // mergeRollupRows merges each rollup row selected (rollupColumns) into
@@ -868,9 +1100,9 @@ func (r sqlReader) mergeRollupRows(ctx context.Context, q string, args []any, ou
 	return rows.Err()
 }
 
-// sumRollupRows adds the per-monitor sums selected (monitor_id and the
-// seven counts) to out and returns them.
-func (r sqlReader) sumRollupRows(ctx context.Context, q string, args []any, out map[string]*stats.Rollup) (map[string]counts, error) {
+// sumRollupRows returns the per-monitor sums selected (monitor_id and the
+// seven counts).
+func (r sqlReader) sumRollupRows(ctx context.Context, q string, args ...any) (map[string]counts, error) {
 	rows, err := r.query(ctx, q, args...)
 	if err != nil {
 		return nil, err
@@ -886,20 +1118,158 @@ func (r sqlReader) sumRollupRows(ctx context.Context, q string, args []any, out 
 			return nil, err
 		}
 		got[id] = c
-		if ru := out[id]; ru != nil {
-			part := c.rollup()
-			ru.Merge(&part)
-		}
 	}
 	return got, rows.Err()
 }
 
-// rawRollups adds the raw results and missed runs of the monitors of the IN
-// list in with from <= time < to (the last two args) to out.
-func (r sqlReader) rawRollups(ctx context.Context, in string, args []any, out map[string]*stats.Rollup, latencies bool) error {
+// rawCountsSQL counts the raw results of the monitors of a JSON array with
+// from <= time < to as stats.Rollup.AddCounts counts them: outcomes 1, 2
+// and 3 are up, degraded and down; more than one attempt is a retry.
+const rawCountsSQL = `SELECT k.monitor_id, COUNT(*), SUM(p.outcome = 1), SUM(p.outcome = 2), SUM(p.outcome = 3),
+	SUM(p.attempts > 1), SUM(p.bytes_received) FROM result_monitors k CROSS JOIN probe_results p ON p.monitor_key = k.key
+	WHERE ` + monitorsIn + ` AND p.time >= ? AND p.time < ? GROUP BY k.monitor_id`
+
+// missedCountsSQL counts the missed runs of the monitors of a JSON array
+// with from <= time < to.
+const missedCountsSQL = `SELECT k.monitor_id, COUNT(*) FROM result_monitors k CROSS JOIN missed_runs m ON m.monitor_key = k.key
+	WHERE ` + monitorsIn + ` AND m.time >= ? AND m.time < ? GROUP BY k.monitor_id`
+
+// rawCounts adds the counts of the raw results and missed runs of the
+// monitors with from <= time < to (Unix microseconds) to got.
+func (r sqlReader) rawCounts(ctx context.Context, ids []string, from, to int64, got map[string]counts) error {
+	list := jsonIDs(ids)
+	rows, err := r.query(ctx, rawCountsSQL, list, from, to)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			c  counts
+			id string
+		)
+		if err := rows.Scan(&id, &c.probes, &c.up, &c.degraded, &c.down, &c.retried, &c.bytes); err != nil {
+			return err
+		}
+		got[id] = c
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	return r.missedCounts(ctx, list, from, to, func(id string, n int64) {
+		c := got[id]
+		c.missed += n
+		got[id] = c
+	})
+}
+
+// missedCounts calls add with the number of missed runs of each monitor of
+// the JSON array list that has some with from <= time < to.
+func (r sqlReader) missedCounts(ctx context.Context, list string, from, to int64, add func(id string, n int64)) error {
+	if some, err := r.anyMissed(ctx, from, to); err != nil || !some {
+		return err
+	}
+	rows, err := r.query(ctx, missedCountsSQL, list, from, to)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			id string
+			n  int64
+		)
+		if err := rows.Scan(&id, &n); err != nil {
+			return err
+		}
+		add(id, n)
+	}
+	return rows.Err()
+}
+
+// rawRows returns the raw results and missed runs of the monitors with
+// from <= time < to (Unix microseconds), by monitor.
+func (r sqlReader) rawRows(ctx context.Context, ids []string, from, to int64) (map[string][]rawRow, error) {
+	list := jsonIDs(ids)
+	rows, err := r.query(ctx, `SELECT k.monitor_id, p.time, p.outcome, p.attempts, p.bytes_received
+		FROM result_monitors k CROSS JOIN probe_results p ON p.monitor_key = k.key
+		WHERE `+monitorsIn+` AND p.time >= ? AND p.time < ?`, list, from, to)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := make(map[string][]rawRow, len(ids))
+	for rows.Next() {
+		var (
+			id                   string
+			tm, outc, att, bytes int64
+		)
+		if err := rows.Scan(&id, &tm, &outc, &att, &bytes); err != nil {
+			return nil, err
+		}
+		rw := rawRow{micros: tm, bytes: bytes, retried: att > 1}
+		if outc >= 1 && outc <= 3 {
+			rw.outcome = int8(outc)
+		}
+		out[id] = append(out[id], rw)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	missed, err := r.missedTimes(ctx, list, from, to)
+	if err != nil {
+		return nil, err
+	}
+	for id, ts := range missed {
+		for _, tm := range ts {
+			out[id] = append(out[id], rawRow{micros: tm, outcome: rawMissed})
+		}
+	}
+	return out, nil
+}
+
+// missedTimes returns the times of the missed runs of the monitors of the
+// JSON array list with from <= time < to, by monitor.
+func (r sqlReader) missedTimes(ctx context.Context, list string, from, to int64) (map[string][]int64, error) {
+	out := map[string][]int64{}
+	if some, err := r.anyMissed(ctx, from, to); err != nil || !some {
+		return out, err
+	}
+	rows, err := r.query(ctx, `SELECT k.monitor_id, m.time FROM result_monitors k CROSS JOIN missed_runs m ON m.monitor_key = k.key
+		WHERE `+monitorsIn+` AND m.time >= ? AND m.time < ?`, list, from, to)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			id string
+			tm int64
+		)
+		if err := rows.Scan(&id, &tm); err != nil {
+			return nil, err
+		}
+		out[id] = append(out[id], tm)
+	}
+	return out, rows.Err()
+}
+
+// anyMissed tells whether any monitor has a missed run with from <= time <
+// to: one probe of the index on time, which spares the per-monitor probes
+// of the usual case (no run missed).
+func (r sqlReader) anyMissed(ctx context.Context, from, to int64) (bool, error) {
+	var some bool
+	err := r.queryRow(ctx, `SELECT EXISTS (SELECT 1 FROM missed_runs WHERE time >= ? AND time < ?)`, from, to).Scan(&some)
+	return some, err
+}
+
+// rawRollups adds the raw results (latencies included) and missed runs of
+// the monitors of the JSON array list with from <= time < to (Unix
+// microseconds) to out.
+func (r sqlReader) rawRollups(ctx context.Context, list string, from, to int64, out map[string]*stats.Rollup) error {
 	rows, err := r.query(ctx, `SELECT k.monitor_id, p.outcome, p.attempts, p.latency_ns, p.bytes_received
-		FROM probe_results p JOIN result_monitors k ON k.key = p.monitor_key
-		WHERE k.monitor_id IN (`+in+`) AND p.time >= ? AND p.time < ?`, args...)
+		FROM result_monitors k CROSS JOIN probe_results p ON p.monitor_key = k.key
+		WHERE `+monitorsIn+` AND p.time >= ? AND p.time < ?`, list, from, to)
 	if err != nil {
 		return err
 	}
@@ -914,35 +1284,17 @@ func (r sqlReader) rawRollups(ctx context.Context, in string, args []any, out ma
 		}
 		res.Outcome, res.LatencyMS = outcomeName(outc), nsToMS(lat)
 		if ru := out[res.MonitorID]; ru != nil {
-			if latencies {
-				ru.Add(res)
-			} else {
-				ru.AddCounts(res)
-			}
+			ru.Add(res)
 		}
 	}
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	missed, err := r.query(ctx, `SELECT k.monitor_id, COUNT(*) FROM missed_runs m JOIN result_monitors k ON k.key = m.monitor_key
-		WHERE k.monitor_id IN (`+in+`) AND m.time >= ? AND m.time < ? GROUP BY k.monitor_id`, args...)
-	if err != nil {
-		return err
-	}
-	defer missed.Close()
-	for missed.Next() {
-		var (
-			id string
-			n  int64
-		)
-		if err := missed.Scan(&id, &n); err != nil {
-			return err
-		}
+	return r.missedCounts(ctx, list, from, to, func(id string, n int64) {
 		if ru := out[id]; ru != nil {
 			ru.Missed += n
 		}
-	}
-	return missed.Err()
+	})
 }
 
 // ---- latest outcomes ----
@@ -974,13 +1326,15 @@ func (s *SQLite) LatestOutcomes(ctx context.Context, monitorID string, n int) ([
 	})
 }
 
-// latestPerQuery is how many monitors one LatestOutcomesOf query reads.
-const latestPerQuery = 64
+// latestOutcomesSQL reads the latest n (the first argument) outcomes of
+// each monitor of a JSON array (the second): per monitor, the correlated subquery reads
+// the index on (monitor_key, time) backwards and stops after n.
+const latestOutcomesSQL = `SELECT k.monitor_id, p.time, p.seq, p.outcome FROM result_monitors k
+	CROSS JOIN probe_results p ON p.seq IN (SELECT seq FROM probe_results WHERE monitor_key = k.key ORDER BY time DESC, seq DESC LIMIT ?)
+	WHERE ` + monitorsIn
 
-// LatestOutcomesOf reads, per query, latestPerQuery monitors' latest
-// outcomes as a UNION ALL of the single-monitor query (each one still
-// reads the index on (monitor_id, time) backwards and stops after n), so
-// that thousands of monitors cost a few dozen statements, not thousands.
+// LatestOutcomesOf reads every monitor's latest outcomes with one
+// statement, whatever their number (latestOutcomesSQL).
 func (s *SQLite) LatestOutcomesOf(ctx context.Context, monitorIDs []string, n int) (map[string][]OutcomeAt, error) {
 	n = min(max(n, 1), MaxLatestOutcomes)
 	out := make(map[string][]OutcomeAt, len(monitorIDs))
@@ -994,61 +1348,44 @@ func (s *SQLite) LatestOutcomesOf(ctx context.Context, monitorIDs []string, n in
 	if len(ids) == 0 {
 		return out, nil
 	}
-	tx, err := s.reader.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
-	if err != nil {
-		return nil, err
-	}
-	defer func() { _ = tx.Rollback() }()
-	r := sqlReader{q: tx, d: s.d}
 	type row struct {
 		o   OutcomeAt
 		seq int64
 	}
-	for chunk := range slices.Chunk(ids, latestPerQuery) {
-		parts := make([]string, len(chunk))
-		args := make([]any, 0, 2*len(chunk))
-		for i, id := range chunk {
-			parts[i] = `SELECT * FROM (SELECT ? AS monitor_id, time, seq, outcome FROM probe_results
-				WHERE monitor_key = ` + keyOf + ` ORDER BY time DESC, seq DESC LIMIT ?)`
-			args = append(args, id, id, n)
-		}
-		rows, err := r.query(ctx, strings.Join(parts, " UNION ALL "), args...)
-		if err != nil {
+	rows, err := sqlReader{q: s.reader, d: s.d}.query(ctx, latestOutcomesSQL, n, jsonIDs(ids))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	got := make(map[string][]row, len(ids))
+	for rows.Next() {
+		var (
+			id       string
+			tm, outc int64
+			rw       row
+		)
+		if err := rows.Scan(&id, &tm, &rw.seq, &outc); err != nil {
 			return nil, err
 		}
-		got := map[string][]row{}
-		for rows.Next() {
-			var (
-				id       string
-				tm, outc int64
-				rw       row
-			)
-			if err := rows.Scan(&id, &tm, &rw.seq, &outc); err != nil {
-				rows.Close()
-				return nil, err
+		rw.o.Time, rw.o.Outcome = fromMicros(tm), outcomeName(outc)
+		got[id] = append(got[id], rw)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	// The rows of a monitor come in the order of their seq: newest first.
+	for id, rs := range got {
+		slices.SortFunc(rs, func(a, b row) int {
+			if c := b.o.Time.Compare(a.o.Time); c != 0 {
+				return c
 			}
-			rw.o.Time, rw.o.Outcome = fromMicros(tm), outcomeName(outc)
-			got[id] = append(got[id], rw)
+			return cmp.Compare(b.seq, a.seq)
+		})
+		outs := make([]OutcomeAt, len(rs))
+		for i, rw := range rs {
+			outs[i] = rw.o
 		}
-		err = rows.Err()
-		rows.Close()
-		if err != nil {
-			return nil, err
-		}
-		// A compound query's order is not guaranteed: newest first again.
-		for id, rs := range got {
-			slices.SortFunc(rs, func(a, b row) int {
-				if c := b.o.Time.Compare(a.o.Time); c != 0 {
-					return c
-				}
-				return cmp.Compare(b.seq, a.seq)
-			})
-			outs := make([]OutcomeAt, len(rs))
-			for i, rw := range rs {
-				outs[i] = rw.o
-			}
-			out[id] = outs
-		}
+		out[id] = outs
 	}
 	return out, nil
 }

@@ -58,6 +58,8 @@ func runResultsContract(t *testing.T, open func(t *testing.T) Store) {
 		{"LatestOutcomes", testResultsLatestOutcomes},
 		{"WindowRollups", testResultsWindowRollups},
 		{"WindowCountsLateWrites", testResultsWindowCountsLateWrites},
+		{"ReadWindows", testResultsReadWindows},
+		{"WindowCountsSliding", testResultsWindowCountsSliding},
 	} {
 		t.Run(sc.name, func(t *testing.T) { sc.run(t, open) })
 	}
@@ -1127,4 +1129,154 @@ func testResultsWindowCountsLateWrites(t *testing.T, open func(t *testing.T) Sto
 		t.Fatal(err)
 	}
 	check("hours pruned")
+}
+
+// resCheckWindow compares one window of a read with what MonitorStatus
+// reads for each monitor: every count, and the latencies too (or none)
+// as latencies asks.
+func resCheckWindow(t *testing.T, s Store, when string, got map[string]*stats.Rollup, ids []string, from, to time.Time, latencies bool) {
+	t.Helper()
+	if len(got) != len(ids) {
+		t.Errorf("%s: %d rollups for %d monitors", when, len(got), len(ids))
+	}
+	for _, id := range ids {
+		want, _ := resStatus(t, s, id, from, to)
+		g := got[id]
+		if g == nil {
+			t.Errorf("%s: no rollup of %s over [%s, %s)", when, id, from, to)
+			continue
+		}
+		if !latencies {
+			want.LatencySumMS, want.Latency = 0, stats.Histogram{}
+		}
+		if g.Probes != want.Probes || g.Up != want.Up || g.Degraded != want.Degraded || g.Down != want.Down ||
+			g.Retried != want.Retried || g.Missed != want.Missed || g.Bytes != want.Bytes ||
+			math.Abs(g.LatencySumMS-want.LatencySumMS) > 1e-6 || !g.Latency.Equal(&want.Latency) {
+			t.Errorf("%s: %s over [%s, %s) (latencies %v): got %+v, want %+v", when, id, from, to, latencies, *g, want)
+		}
+	}
+}
+
+// testResultsReadWindows: windows of several lengths ending at the same
+// time, read together (counts and latencies, monitor sets that overlap,
+// windows that repeat), are each what MonitorStatus reads for one monitor
+// over that window; an empty window and an empty read give empty maps.
+func testResultsReadWindows(t *testing.T, open func(t *testing.T) Store) {
+	s := open(t)
+	resWriteFixture(t, s)
+	ab, a, bn := []string{resA, resB}, []string{resA}, []string{resB, "mon_none"}
+	for _, to := range []time.Time{resAt(0, 9, 33, 900), resAt(1, 0, 0, 0), resAt(2, 40, 7, 125), resAt(3, 0, 0, 1)} {
+		windows := []WindowRead{
+			{MonitorIDs: ab, From: to.Add(-time.Minute)},
+			{MonitorIDs: a, From: to.Add(-5 * time.Minute), Latencies: true},
+			{MonitorIDs: ab, From: to.Add(-5 * time.Minute)},
+			{MonitorIDs: bn, From: to.Add(-15 * time.Minute)},
+			{MonitorIDs: append(slices.Clone(ab), resA), From: to.Add(-time.Hour)},
+			{MonitorIDs: ab, From: to.Add(-time.Hour), Latencies: true},
+			{MonitorIDs: []string{resB, resA}, From: to.Add(-2*time.Hour - 30*time.Second)},
+			{MonitorIDs: ab, From: to.Add(-48 * time.Hour)},
+			{MonitorIDs: nil, From: to.Add(-time.Hour)},
+			{MonitorIDs: a, From: to.Add(-5 * time.Minute)},
+		}
+		got, err := s.ReadWindows(t.Context(), to, windows)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(windows) {
+			t.Fatalf("ReadWindows: %d results for %d windows", len(got), len(windows))
+		}
+		for i, w := range windows {
+			ids := slices.Compact(slices.Sorted(slices.Values(w.MonitorIDs)))
+			resCheckWindow(t, s, fmt.Sprintf("window %d at %s", i, to), got[i], ids, w.From, to, w.Latencies)
+		}
+	}
+	none, err := s.ReadWindows(t.Context(), resAt(1, 0, 0, 0), nil)
+	if err != nil || len(none) != 0 {
+		t.Errorf("no windows: %v, %v", none, err)
+	}
+}
+
+// testResultsWindowCountsSliding moves windows forward as the alert
+// evaluator does, tick after tick (the store may derive a window's sums
+// from those of the window a minute or an hour earlier, adding and taking
+// off the buckets at the ends), while late results and missed runs land in
+// closed minutes and hours and rows are deleted: every read must count
+// exactly what MonitorStatus counts at that moment.
+func testResultsWindowCountsSliding(t *testing.T, open func(t *testing.T) Store) {
+	s := open(t)
+	resWriteFixture(t, s)
+	// A monitor with a result every 10 minutes over two days, for windows
+	// whose hours move.
+	const slow = "mon_slow"
+	var results []api.ProbeResult
+	for i := range 2 * 24 * 6 {
+		results = append(results, api.ProbeResult{MonitorID: slow, Time: resAt(-46, 10*i, 3, 0), Outcome: []string{api.OutcomeUp,
+			api.OutcomeDegraded, api.OutcomeDown}[i%3], LatencyMS: 5, BytesReceived: int64(i), Attempts: 1 + i%2})
+	}
+	resWrite(t, s, results, []MissedRun{{MonitorID: slow, Time: resAt(-30, 0, 0, 0)}, {MonitorID: slow, Time: resAt(-2, 7, 0, 0)}})
+	ids := []string{resA, resB, slow, "mon_none"}
+	lengths := []time.Duration{5 * time.Minute, 15 * time.Minute, 30 * time.Minute, time.Hour, 2 * time.Hour, 24 * time.Hour}
+	late := func(id string, tm time.Time, outcome string) api.ProbeResult {
+		return api.ProbeResult{MonitorID: id, Time: tm, Outcome: outcome, LatencyMS: 7, BytesReceived: 3, Attempts: 2}
+	}
+	step := 0
+	read := func(to time.Time) {
+		t.Helper()
+		step++
+		windows := make([]WindowRead, len(lengths))
+		for i, l := range lengths {
+			windows[i] = WindowRead{MonitorIDs: ids, From: to.Add(-l)}
+		}
+		got, err := s.ReadWindows(t.Context(), to, windows)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, w := range windows {
+			resCheckWindow(t, s, fmt.Sprintf("step %d", step), got[i], ids, w.From, to, false)
+		}
+	}
+	// Minutes: every 10 s for a quarter of an hour, then a minute and a
+	// half at a time.
+	to := resAt(1, 40, 2, 500)
+	for i := range 90 {
+		read(to)
+		switch i {
+		case 20, 50:
+			// Late rows inside the leading edges (the closed minutes the
+			// windows start in) that were just read.
+			edge := func(l time.Duration) time.Time {
+				from := to.Add(-l)
+				return from.Add(from.Truncate(time.Minute).Add(time.Minute).Sub(from) / 2)
+			}
+			resWrite(t, s, []api.ProbeResult{late(resA, edge(5*time.Minute), api.OutcomeDown),
+				late("mon_none", edge(15*time.Minute), api.OutcomeDegraded)},
+				[]MissedRun{{MonitorID: resB, Time: edge(time.Hour)}, {MonitorID: slow, Time: edge(30 * time.Minute)}})
+		}
+		to = to.Add(10 * time.Second)
+	}
+	for i := range 40 {
+		read(to)
+		switch i {
+		case 5:
+			resWrite(t, s, []api.ProbeResult{late(resA, to.Add(-3*time.Minute), api.OutcomeDown),
+				late(slow, to.Add(-10*time.Minute), api.OutcomeUp)}, nil)
+		case 12:
+			resWrite(t, s, nil, []MissedRun{{MonitorID: resB, Time: to.Add(-20 * time.Minute)}, {MonitorID: resA, Time: to.Add(-2 * time.Minute)}})
+		case 20:
+			if _, err := s.DeleteMonitorResultsBefore(t.Context(), TierMinute, []string{resA}, to.Add(-25*time.Minute), 0); err != nil {
+				t.Fatal(err)
+			}
+		}
+		to = to.Add(90 * time.Second)
+	}
+	// Hours: the day-long windows' hour buckets move one at a time, with
+	// a late result in a closed hour on the way.
+	to = resAt(-20, 30, 0, 0)
+	for i := range 30 {
+		read(to)
+		if i == 10 {
+			resWrite(t, s, []api.ProbeResult{late(slow, to.Add(-5*time.Hour), api.OutcomeDown)}, nil)
+		}
+		to = to.Add(time.Hour)
+	}
 }

@@ -19,9 +19,16 @@ import (
 // does not fill the cache (see the generations). The figures are therefore
 // exactly those of the uncached query.
 //
+// A segment not cached is derived, where that reads less, from a cached
+// one whose ends are a few buckets away (see near): a window that moved
+// forward a minute reads the minute it gained and the one it lost, not
+// every minute again. The raw rows of the closed minute where a window
+// starts (its leading edge, which moves within that minute at every tick)
+// are kept too (see rawLookup), under the same eviction rules.
+//
 // The cache holds at most sumCacheRanges segments (a few windows' edges
-// change every minute, the hours every hour); the one used least recently
-// goes first.
+// change every minute, the hours every hour) and rawMinutesKept minutes;
+// the one used least recently goes first.
 type sumCache struct {
 	mu sync.Mutex
 	// gen counts, per tier, the writes that may have changed a segment
@@ -30,9 +37,129 @@ type sumCache struct {
 	// open and never cached).
 	gen   [2]uint64
 	bound [2]int64
-	// use orders the segments by their last use.
+	// use orders the segments (and the minutes) by their last use.
 	use    uint64
 	ranges map[sumRange]*sumEntry
+	// minutes holds the raw rows of closed minutes, by the minute's start
+	// in Unix seconds (see rawLookup).
+	minutes map[int64]*minuteEntry
+}
+
+// rawMinutesKept bounds the minutes of raw rows kept: a tick reads the
+// leading edges of as many minutes as there are window lengths (seven in
+// bench-alerts' mix); the least recently used go first.
+const rawMinutesKept = 16
+
+type minuteEntry struct {
+	used uint64
+	// rows has an entry (nil when it had no rows) for every monitor read.
+	rows map[string][]rawRow
+}
+
+// rawRow is a raw result or a missed run, with what counting it needs.
+type rawRow struct {
+	// micros is its time in Unix microseconds, bytes its bytes received.
+	micros, bytes int64
+	// outcome is the stored outcome code, or rawMissed for a missed run.
+	outcome int8
+	retried bool
+}
+
+const rawMissed = -1
+
+// add counts the row into c as rawCountsSQL and missedCountsSQL count it.
+func (rw rawRow) add(c *counts) {
+	if rw.outcome == rawMissed {
+		c.missed++
+		return
+	}
+	c.probes++
+	switch rw.outcome {
+	case 1:
+		c.up++
+	case 2:
+		c.degraded++
+	case 3:
+		c.down++
+	}
+	if rw.retried {
+		c.retried++
+	}
+	c.bytes += rw.bytes
+}
+
+// rawLookup adds to got the counts of the cached raw rows of the closed
+// minute (start in Unix seconds) with from <= time < to (Unix
+// microseconds), and returns the monitors it has no rows for. A window's
+// leading edge lies inside one closed minute and moves forward within it
+// at every tick (six times a minute at 10 s), so its minute is read once.
+func (c *sumCache) rawLookup(minute int64, ids []string, from, to int64, got map[string]counts) []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e := c.minutes[minute]
+	if e == nil {
+		return ids
+	}
+	c.use++
+	e.used = c.use
+	var missing []string
+	for _, id := range ids {
+		rows, ok := e.rows[id]
+		if !ok {
+			missing = append(missing, id)
+			continue
+		}
+		countRows(rows, from, to, id, got)
+	}
+	return missing
+}
+
+// countRows adds the rows with from <= time < to to got[id], if any.
+func countRows(rows []rawRow, from, to int64, id string, got map[string]counts) {
+	var n counts
+	hit := false
+	for _, rw := range rows {
+		if rw.micros >= from && rw.micros < to {
+			rw.add(&n)
+			hit = true
+		}
+	}
+	if hit {
+		got[id] = got[id].plus(n, 1)
+	}
+}
+
+// rawFill stores the raw rows of the closed minute read for the monitors
+// ids (none for those without a row), unless a write may have changed the
+// minute since begin returned gen.
+func (c *sumCache) rawFill(minute int64, gen [2]uint64, ids []string, rows map[string][]rawRow) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.gen[0] != gen[0] || minute+60 > c.bound[0] {
+		return
+	}
+	if c.minutes == nil {
+		c.minutes = map[int64]*minuteEntry{}
+	}
+	e := c.minutes[minute]
+	if e == nil {
+		if len(c.minutes) >= rawMinutesKept {
+			oldest, first := int64(0), true
+			for k, v := range c.minutes {
+				if first || v.used < c.minutes[oldest].used {
+					oldest, first = k, false
+				}
+			}
+			delete(c.minutes, oldest)
+		}
+		e = &minuteEntry{rows: make(map[string][]rawRow, len(ids))}
+		c.minutes[minute] = e
+	}
+	c.use++
+	e.used = c.use
+	for _, id := range ids {
+		e.rows[id] = rows[id]
+	}
 }
 
 // sumCacheRanges bounds the segments kept: a tick of bench-alerts' mix
@@ -56,6 +183,12 @@ type sumEntry struct {
 
 // counts are the summed counts of a rollup segment of one monitor.
 type counts struct{ probes, up, degraded, down, retried, missed, bytes int64 }
+
+// plus returns c + o, or c - o for sign -1.
+func (c counts) plus(o counts, sign int64) counts {
+	return counts{c.probes + sign*o.probes, c.up + sign*o.up, c.degraded + sign*o.degraded, c.down + sign*o.down,
+		c.retried + sign*o.retried, c.missed + sign*o.missed, c.bytes + sign*o.bytes}
+}
 
 func (c counts) rollup() stats.Rollup {
 	return stats.Rollup{Probes: c.probes, Up: c.up, Degraded: c.degraded, Down: c.down, Retried: c.retried, Missed: c.missed,
@@ -90,9 +223,9 @@ func cacheable(r sumRange, to time.Time) bool {
 	return r.to <= to.Truncate(time.Minute).Unix()
 }
 
-// lookup adds the cached sums of the segment to out and returns the
+// lookup copies the cached sums of the segment to got and returns the
 // monitors it has none for.
-func (c *sumCache) lookup(r sumRange, ids []string, out map[string]*stats.Rollup) []string {
+func (c *sumCache) lookup(r sumRange, ids []string, got map[string]counts) []string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e := c.ranges[r]
@@ -108,12 +241,56 @@ func (c *sumCache) lookup(r sumRange, ids []string, out map[string]*stats.Rollup
 			missing = append(missing, id)
 			continue
 		}
-		if ru := out[id]; ru != nil {
-			part := s.rollup()
-			ru.Merge(&part)
-		}
+		got[id] = s
 	}
 	return missing
+}
+
+// sumSeekCost is what one more statement over a segment costs, in buckets
+// read: each monitor's rows are found with an index seek, which costs about
+// as much as reading several rows once found. near weighs the buckets a
+// derivation reads against those a full read does with it.
+const sumSeekCost = 8
+
+// near finds the cached segment of r's tier from which r's sums are
+// cheapest to derive: the one whose ends differ from r's by the fewest
+// buckets (of size step), if reading those differences (one statement for
+// each end that differs) costs less than reading r. It returns the segment
+// and a copy of its sums of the monitors ids that it has. As windows move
+// forward a minute (or an hour) at a time, their segments move one bucket
+// at one end or at both, and the sums of the new segment are the old
+// sums with a bucket added or taken off at each end.
+func (c *sumCache) near(r sumRange, step int64, ids []string) (sumRange, map[string]counts, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	best, bestCost := sumRange{}, (r.to-r.from)/step+sumSeekCost
+	var found *sumEntry
+	for k, e := range c.ranges {
+		if k.tier != r.tier || k == r {
+			continue
+		}
+		cost := int64(0)
+		for _, d := range [2]int64{k.from - r.from, k.to - r.to} {
+			if d != 0 {
+				cost += max(d, -d)/step + sumSeekCost
+			}
+		}
+		if cost < bestCost {
+			best, bestCost, found = k, cost, e
+		}
+	}
+	if found == nil {
+		return best, nil, false
+	}
+	c.use++
+	found.used = c.use
+	sums := make(map[string]counts, len(ids))
+	for _, id := range ids {
+		if s, ok := found.sums[id]; ok {
+			sums[id] = s
+		}
+	}
+	return best, sums, true
 }
 
 // fill stores the sums read for the monitors ids (those without a row sum
@@ -170,6 +347,9 @@ func (c *sumCache) touched(results []api.ProbeResult, missed []MissedRun) {
 					delete(e.sums, id)
 				}
 			}
+			if e := c.minutes[b]; tier == 0 && e != nil {
+				delete(e.rows, id)
+			}
 		}
 	}
 	for _, r := range results {
@@ -186,6 +366,7 @@ func (c *sumCache) clear() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.ranges = nil
+	c.minutes = nil
 	c.gen[0]++
 	c.gen[1]++
 }

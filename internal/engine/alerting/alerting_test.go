@@ -2,9 +2,11 @@ package alerting_test
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"path/filepath"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -19,10 +21,32 @@ func ptr[T any](v T) *T { return &v }
 
 var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
-// countingStore counts the write transactions.
+// countingStore counts the write transactions and notes when the
+// thresholds are read.
 type countingStore struct {
 	store.Store
 	writes atomic.Int64
+	clk    *clock.Fake
+
+	mu sync.Mutex
+	// thresholdReads holds the fake clock's time, as an offset from t0,
+	// of every read of the thresholds (their first page).
+	thresholdReads []time.Duration
+}
+
+func (s *countingStore) ListThresholds(ctx context.Context, q store.ThresholdQuery) ([]api.AlertThreshold, string, error) {
+	if q.After == "" {
+		s.mu.Lock()
+		s.thresholdReads = append(s.thresholdReads, s.clk.Now().Sub(t0))
+		s.mu.Unlock()
+	}
+	return s.Store.ListThresholds(ctx, q)
+}
+
+func (s *countingStore) reads() []time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.thresholdReads)
 }
 
 func (s *countingStore) Write(ctx context.Context, fn func(tx store.Tx) error) error {
@@ -75,7 +99,8 @@ func newFixture(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &fixture{t: t, st: &countingStore{Store: sq}, clk: clock.NewFake(t0)}
+	clk := clock.NewFake(t0)
+	return &fixture{t: t, st: &countingStore{Store: sq, clk: clk}, clk: clk}
 }
 
 func (f *fixture) evaluator() *alerting.Evaluator {
@@ -638,6 +663,143 @@ func TestRunTicksOnTheClock(t *testing.T) {
 	// Behind by a whole interval or more: as of now.
 	f.clk.Advance(25 * time.Second)
 	waitFor("a late tick, at the poll's time", func() bool { at, _ := e.LastTick(); return at.Equal(t0.Add(45*time.Second + 200*time.Millisecond)) })
+}
+
+// waitFor polls cond (a goroutine of Run is expected to make it true)
+// for up to 5 s.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// The every-minute reload is read by Run between ticks, half an interval
+// before the tick that adopts it, and not by the tick: the thresholds are
+// read at the first tick (which also restores the states) and then at
+// 55 s, when no tick runs, never at a tick's time. The tick at 60 s
+// evaluates what was read at 55 s: a threshold changed in the store
+// without a notice (the reload is the safety net for those) is resolved
+// as changed there, and not before.
+func TestPeriodicReloadBetweenTicks(t *testing.T) {
+	f := newFixture(t)
+	thr := errorRateThreshold()
+	thr.PendingFor = ptr("0s")
+	f.insertThreshold(thr)
+	e := alerting.New(alerting.Config{Store: f.st, Clock: f.clk, Interval: 10 * time.Second, ReloadEvery: time.Minute,
+		Poll: 2 * time.Millisecond})
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	f.probe("mon_1", api.OutcomeDown)
+	go func() { done <- e.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
+	tickAt := func(d time.Duration) {
+		t.Helper()
+		waitFor(t, fmt.Sprintf("the tick at %s", d), func() bool { at, _ := e.LastTick(); return at.Equal(t0.Add(d)) })
+	}
+	tickAt(0)
+	if got := transitions(f.events()); !slices.Equal(got, []string{"critical:ok→firing"}) {
+		t.Fatalf("first tick: %v", got)
+	}
+	changed := false
+	for s := 5 * time.Second; s <= 70*time.Second; s += 5 * time.Second {
+		f.probe("mon_1", api.OutcomeDown)
+		f.clk.Advance(5 * time.Second)
+		switch {
+		case s == 50*time.Second:
+			// Changed out of band, before the reload is read.
+			thr, err := f.st.GetThreshold(t.Context(), thr.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			thr.Critical = ptr(30.0)
+			f.updateThreshold(thr)
+			changed = true
+		case s == 55*time.Second:
+			waitFor(t, "the reload between ticks", func() bool { return len(f.st.reads()) == 2 })
+		case s%(10*time.Second) == 0:
+			tickAt(s)
+			evs := transitions(f.events())
+			want := []string{"critical:ok→firing"}
+			if changed && s >= 60*time.Second {
+				want = append(want, "critical:firing→resolved (threshold changed)", "critical:ok→firing")
+			}
+			if !slices.Equal(evs, want) {
+				t.Fatalf("after the tick at %s: %v, want %v", s, evs, want)
+			}
+		}
+	}
+	if got, want := f.st.reads(), []time.Duration{0, 55 * time.Second}; !slices.Equal(got, want) {
+		t.Fatalf("thresholds read at %v, want %v (the first tick, then half an interval before the reload's tick)", got, want)
+	}
+}
+
+// A change notified after the configuration was read between ticks is not
+// missed: the tick drops what was read and reads again. A configuration
+// read without a notice since is adopted without reading.
+func TestNoticeAfterPrefetch(t *testing.T) {
+	f := newFixture(t)
+	thr := errorRateThreshold()
+	thr.PendingFor = ptr("0s")
+	f.insertThreshold(thr)
+	e := f.evaluator()
+	down := map[string]string{"mon_1": api.OutcomeDown}
+	f.step(e, down)
+	f.clk.Advance(5 * time.Second)
+	if err := e.Prefetch(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	thr, err := f.st.GetThreshold(t.Context(), thr.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	thr.Critical = ptr(30.0)
+	f.updateThreshold(thr)
+	e.Notify(api.KindThreshold, thr.ID)
+	f.clk.Advance(5 * time.Second)
+	f.probe("mon_1", api.OutcomeDown)
+	f.tick(e)
+	want := []string{"critical:ok→firing", "critical:firing→resolved (threshold changed)", "critical:ok→firing"}
+	if got := transitions(f.events()); !slices.Equal(got, want) {
+		t.Fatalf("after the notice: %v, want %v", got, want)
+	}
+	if got, want := f.st.reads(), []time.Duration{10 * time.Second, 15 * time.Second, 20 * time.Second}; !slices.Equal(got, want) {
+		t.Fatalf("thresholds read at %v, want %v", got, want)
+	}
+
+	// Read between ticks after the notice (no further one): the next tick
+	// takes it and reads nothing itself; it evaluates the change made
+	// before it was read.
+	thr, err = f.st.GetThreshold(t.Context(), thr.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	thr.Critical = ptr(20.0)
+	f.updateThreshold(thr)
+	e.Notify(api.KindThreshold, thr.ID)
+	f.clk.Advance(5 * time.Second)
+	if err := e.Prefetch(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	f.clk.Advance(5 * time.Second)
+	f.probe("mon_1", api.OutcomeDown)
+	f.tick(e)
+	want = append(want, "critical:firing→resolved (threshold changed)", "critical:ok→firing")
+	if got := transitions(f.events()); !slices.Equal(got, want) {
+		t.Fatalf("after the prefetch: %v, want %v", got, want)
+	}
+	if got, want := f.st.reads(), []time.Duration{10 * time.Second, 15 * time.Second, 20 * time.Second, 25 * time.Second}; !slices.Equal(got, want) {
+		t.Fatalf("thresholds read at %v, want %v", got, want)
+	}
 }
 
 type countingObserver struct{ ticks *atomic.Int64 }

@@ -169,7 +169,11 @@ func BenchmarkTickMixed(b *testing.B) {
 		b.Fatal(err)
 	}
 	clk := clock.NewFake(now)
-	e := alerting.New(alerting.Config{Store: sq, Clock: clk})
+	cfg := alerting.Config{Store: sq, Clock: clk}
+	if *benchReload {
+		cfg.ReloadEvery = time.Nanosecond
+	}
+	e := alerting.New(cfg)
 	if err := e.Tick(ctx, clk.Now()); err != nil {
 		b.Fatal(err)
 	}
@@ -178,7 +182,21 @@ func BenchmarkTickMixed(b *testing.B) {
 	// machine the wall time says as much about the neighbours.
 	cpu0 := processCPU()
 	for b.Loop() {
-		clk.Advance(10 * time.Second)
+		if *benchReload {
+			// Read between ticks, as Run does, outside the timer (and
+			// outside cpu-ms/op).
+			clk.Advance(5 * time.Second)
+			b.StopTimer()
+			c := processCPU()
+			if err := e.Prefetch(ctx); err != nil {
+				b.Fatal(err)
+			}
+			cpu0 += processCPU() - c
+			b.StartTimer()
+			clk.Advance(5 * time.Second)
+		} else {
+			clk.Advance(10 * time.Second)
+		}
 		if err := e.Tick(ctx, clk.Now()); err != nil {
 			b.Fatal(err)
 		}
@@ -196,6 +214,11 @@ func processCPU() time.Duration {
 }
 
 var benchMonitors = flag.Int("bench-monitors", 2000, "BenchmarkTickMixed: monitors, one threshold each")
+
+// benchReload makes every tick of BenchmarkTickMixed adopt a configuration
+// read between ticks (Prefetch, untimed), as the every-minute reload's tick
+// does under Run: the tick's share of a reload is then measured.
+var benchReload = flag.Bool("bench-reload", false, "BenchmarkTickMixed: every tick adopts a configuration read between ticks")
 
 // seedRollups writes healthy rollups (six probes a minute, all up, 1 ms)
 // of the monitors for the buckets of step in [from, to), bucket by bucket.
