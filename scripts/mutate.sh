@@ -39,7 +39,7 @@ if [[ ${MUTATE_SELECT:-1} != 0 ]]; then
 	chmod +x "$tmp/bin/go"
 fi
 for pkg in $MUTATE_PKGS; do
-	out="$tmp/$(echo "$pkg" | tr / _).json"
+	out="$tmp/$(echo "${pkg#./}" | tr / _).json"
 	log="$tmp/log"
 	if [[ -n ${MUTATE_OUT:-} ]]; then # keeps each package's JSON report and gremlins' log
 		mkdir -p "$MUTATE_OUT"
