@@ -3,6 +3,7 @@ package store
 import (
 	"bufio"
 	"database/sql"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -271,4 +272,79 @@ func crashHelper(t *testing.T) {
 	// Killed here; the deadline only ends a helper whose parent died.
 	time.Sleep(time.Minute)
 	t.Fatal("the helper should've been killed")
+}
+
+// TestSQLitePingChecksBothPools: Ping fails when either the writer or the
+// reader pool is unusable, not only the first it checks.
+func TestSQLitePingChecksBothPools(t *testing.T) {
+	ctx := t.Context()
+	s := openSQLite(t, filepath.Join(t.TempDir(), "ping.db"))
+	if err := s.Ping(ctx); err != nil {
+		t.Fatalf("Ping of an open store: %v", err)
+	}
+	if err := s.reader.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Ping(ctx); err == nil {
+		t.Error("Ping succeeded with the reader pool closed")
+	}
+
+	w := openSQLite(t, filepath.Join(t.TempDir(), "ping-writer.db"))
+	if err := w.writer.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Ping(ctx); err == nil {
+		t.Error("Ping succeeded with the writer pool closed")
+	}
+}
+
+// TestSQLiteFullIsStorageFull: a real SQLITE_FULL (the database capped
+// with max_page_count, so no filesystem needs filling) is ErrStorageFull,
+// and another SQLite error (a constraint) is not: only a full disk is
+// answered 503 as one.
+func TestSQLiteFullIsStorageFull(t *testing.T) {
+	ctx := t.Context()
+	db, err := sql.Open("sqlite", filepath.Join(t.TempDir(), "full.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	db.SetMaxOpenConns(1)
+	if _, err := db.ExecContext(ctx, `CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT UNIQUE)`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ExecContext(ctx, `INSERT INTO t (v) VALUES ('a')`); err != nil {
+		t.Fatal(err)
+	}
+	_, unique := db.ExecContext(ctx, `INSERT INTO t (v) VALUES ('a')`)
+	if unique == nil {
+		t.Fatal("a duplicate insert succeeded")
+	}
+	if sqliteDialect.isFull(unique) || errors.Is(sqliteDialect.classify(unique), ErrStorageFull) {
+		t.Errorf("a constraint error (%v) is classified as a full disk", unique)
+	}
+	if !sqliteDialect.isUnique(unique) {
+		t.Errorf("a UNIQUE violation (%v) is not classified as one", unique)
+	}
+
+	var pages int
+	if err := db.QueryRowContext(ctx, `PRAGMA page_count`).Scan(&pages); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ExecContext(ctx, fmt.Sprintf(`PRAGMA max_page_count = %d`, pages+1)); err != nil {
+		t.Fatal(err)
+	}
+	var full error
+	for i := 0; i < 100 && full == nil; i++ {
+		_, full = db.ExecContext(ctx, `INSERT INTO t (v) VALUES (?)`, strings.Repeat(strconv.Itoa(i), 4096))
+	}
+	if full == nil {
+		t.Fatal("inserts past max_page_count all succeeded")
+	}
+	if !sqliteDialect.isFull(full) || !errors.Is(sqliteDialect.classify(full), ErrStorageFull) {
+		t.Errorf("SQLITE_FULL (%v) is not classified as a full disk", full)
+	}
+	if got := sqliteDialect.classify(full); !strings.Contains(got.Error(), full.Error()) {
+		t.Errorf("classify lost the cause: %v", got)
+	}
 }
