@@ -348,3 +348,33 @@ func TestSQLiteFullIsStorageFull(t *testing.T) {
 		t.Errorf("classify lost the cause: %v", got)
 	}
 }
+
+// TestBackupSQLiteNamesWhyItCannotWrite: a backup to a directory that
+// does not exist fails with that reason (fs.ErrNotExist, the path in the
+// message); a backup to a fresh path works and
+// is owner-only.
+func TestBackupSQLiteNamesWhyItCannotWrite(t *testing.T) {
+	ctx := t.Context()
+	dir := t.TempDir()
+	db := filepath.Join(dir, "aiod.db")
+	s := openSQLite(t, db)
+	if err := s.Ping(ctx); err != nil {
+		t.Fatal(err)
+	}
+	bad := filepath.Join(dir, "no-such-dir", "backup.db")
+	err := BackupSQLite(ctx, db, bad)
+	if !errors.Is(err, fs.ErrNotExist) || !strings.Contains(fmt.Sprint(err), bad) {
+		t.Errorf("backup into a missing directory: %v, want a not-exist error naming %s", err, bad)
+	}
+	good := filepath.Join(dir, "backup.db")
+	if err := BackupSQLite(ctx, db, good); err != nil {
+		t.Fatalf("backup: %v", err)
+	}
+	fi, err := os.Stat(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o600 || fi.Size() == 0 {
+		t.Errorf("backup mode %v, size %d; want 0600 and a database", fi.Mode().Perm(), fi.Size())
+	}
+}
