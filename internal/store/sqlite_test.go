@@ -378,3 +378,48 @@ func TestBackupSQLiteNamesWhyItCannotWrite(t *testing.T) {
 		t.Errorf("backup mode %v, size %d; want 0600 and a database", fi.Mode().Perm(), fi.Size())
 	}
 }
+
+// TestSQLiteDeleteThresholdRemovesTagAndLinkRows: deleting an object of a
+// kind with both links and tags (alert thresholds) removes both its link
+// and its tag rows, and only its own.
+func TestSQLiteDeleteThresholdRemovesTagAndLinkRows(t *testing.T) {
+	s := openSQLite(t, filepath.Join(t.TempDir(), "aio.db"))
+	ctx := t.Context()
+	write(t, s, func(tx Tx) error {
+		if err := tx.InsertEndpoint(ctx, endpoint("ep_1", "one")); err != nil {
+			return err
+		}
+		if err := tx.InsertMonitor(ctx, monitor("mon_1", "m1")); err != nil {
+			return err
+		}
+		if err := tx.InsertChannel(ctx, channel("nch_1", "pager")); err != nil {
+			return err
+		}
+		for _, id := range []string{"thr_1", "thr_2"} {
+			a := threshold(id, id)
+			a.Tags, a.ChannelIDs = map[string]string{"env": "prod"}, []string{"nch_1"}
+			if err := tx.InsertThreshold(ctx, a); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	rows := func(table, id string) int {
+		t.Helper()
+		var n int
+		if err := s.reader.QueryRowContext(ctx, `SELECT COUNT(*) FROM `+table+` WHERE object_id = ?`, id).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if rows("object_tags", "thr_1") == 0 || rows("object_links", "thr_1") == 0 {
+		t.Fatalf("a tagged threshold of a monitor has %d tag and %d link rows", rows("object_tags", "thr_1"), rows("object_links", "thr_1"))
+	}
+	write(t, s, func(tx Tx) error { return tx.DeleteThreshold(ctx, "thr_1") })
+	if n, m := rows("object_tags", "thr_1"), rows("object_links", "thr_1"); n != 0 || m != 0 {
+		t.Errorf("a deleted threshold left %d tag and %d link rows", n, m)
+	}
+	if rows("object_tags", "thr_2") != 1 || rows("object_links", "thr_2") == 0 {
+		t.Errorf("the other threshold lost its rows: %d tag, %d link", rows("object_tags", "thr_2"), rows("object_links", "thr_2"))
+	}
+}
