@@ -185,6 +185,28 @@ func TestRunWritesAnExactlyFullBatchAtOnce(t *testing.T) {
 	}
 }
 
+// TestSpillLargerThanABatchIsStoredWhole: missed runs that found the
+// queue full (the spill) and are more than a batch are all stored, in full
+// batches and then the rest; the part of a batch left over after the
+// full ones is kept, not forgotten. (Mutation testing: writeLocked's
+// "nothing left" check negated dropped that rest unnoticed.)
+func TestSpillLargerThanABatchIsStoredWhole(t *testing.T) {
+	st := openStore(t)
+	w := results.New(st, results.Config{Buffer: 1, MaxBatch: 4, Logger: quietLogger()})
+	for i := range 10 {
+		w.Missed("mon_a", base.Add(time.Duration(i)*time.Minute))
+	}
+	if err := w.Flush(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if got := st.calls(); !slices.Equal(got, []int{4, 4, 2}) {
+		t.Errorf("10 missed runs with MaxBatch 4 should've been stored as 4, 4 and 2, got %v", got)
+	}
+	if w.Written() != 10 || w.Dropped() != 0 {
+		t.Errorf("written %d, dropped %d; want 10 and 0", w.Written(), w.Dropped())
+	}
+}
+
 func TestFlushOnInterval(t *testing.T) {
 	st := openStore(t)
 	w := results.New(st, results.Config{FlushInterval: 20 * time.Millisecond, Logger: quietLogger()})
