@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -605,6 +606,33 @@ func TestDefaultWorkersCoverHangingTargets(t *testing.T) {
 	}
 	if s.cfg.Workers != DefaultWorkers {
 		t.Fatalf("default workers %d, want DefaultWorkers (%d)", s.cfg.Workers, DefaultWorkers)
+	}
+}
+
+// TestNewFillsDefaults: New fills in every zero or negative setting with
+// its documented default and keeps every setting given. Mutation testing
+// found these unpinned (only Workers' default had a test).
+func TestNewFillsDefaults(t *testing.T) {
+	for _, cfg := range []Config{{}, {Workers: -1, ReloadEvery: -time.Second, Resolution: -time.Millisecond}} {
+		s := New(cfg)
+		if s.cfg.Workers != DefaultWorkers || s.cfg.ReloadEvery != 30*time.Second || s.cfg.Resolution != DefaultResolution {
+			t.Errorf("New(%+v): workers %d, reload every %v, resolution %v; want %d, 30s, %v",
+				cfg, s.cfg.Workers, s.cfg.ReloadEvery, s.cfg.Resolution, DefaultWorkers, DefaultResolution)
+		}
+		if s.cfg.Clock == nil || s.cfg.Logger == nil || s.cfg.Rand == nil {
+			t.Errorf("New(%+v) left the clock, logger or random source nil", cfg)
+		}
+	}
+	clk := clock.NewFake(t0)
+	var logs bytes.Buffer
+	logger := slog.New(slog.NewTextHandler(&logs, nil))
+	s := New(Config{Workers: 3, ReloadEvery: 7 * time.Second, Resolution: 2 * time.Millisecond,
+		Clock: clk, Logger: logger, Rand: func() float64 { return 0.25 }})
+	if s.cfg.Workers != 3 || s.cfg.ReloadEvery != 7*time.Second || s.cfg.Resolution != 2*time.Millisecond {
+		t.Errorf("given settings changed: workers %d, reload every %v, resolution %v", s.cfg.Workers, s.cfg.ReloadEvery, s.cfg.Resolution)
+	}
+	if s.cfg.Clock != clk || s.cfg.Logger != logger || s.cfg.Rand() != 0.25 {
+		t.Error("the given clock, logger or random source was replaced")
 	}
 }
 
