@@ -680,6 +680,33 @@ func TestShutdownCancelsRunningProbes(t *testing.T) {
 	f.expectRuns(done, secs(5))
 }
 
+// TestIntervalChangeOfTheNextRunKeepsOrder: when the monitor whose run is
+// next (the top of the schedule) gets a longer interval, the schedule is
+// reordered, so that another monitor due before the moved run still runs
+// on time. Mutation testing: skipping the reorder for the top entry
+// (e.index > 0) went unnoticed, as every other interval test has one
+// monitor.
+func TestIntervalChangeOfTheNextRunKeepsOrder(t *testing.T) {
+	f := newFixture(t, fixtureOptions{})
+	tg := newTarget(t, false)
+	ep := f.addEndpoint(tg.srv.URL, nil)
+	a := f.addMonitor(ep.ID, "10s")
+	f.load() // a runs at 5s, 15s, ...
+	f.tickEvery(0, 2*time.Second, time.Second)
+	b := f.addMonitor(ep.ID, "10s")
+	f.load() // b runs at 7s, 17s, ...
+	f.tickEvery(3*time.Second, 8*time.Second, time.Second)
+
+	// a is next (15s); at 20s from its last due time, it moves to 25s,
+	// after b's 17s.
+	a.Interval = ptr("20s")
+	a = f.updateMonitor(a)
+	f.load()
+	f.tickEvery(9*time.Second, 27*time.Second, time.Second)
+	f.expectRuns(a, secs(5, 25))
+	f.expectRuns(b, secs(7, 17, 27))
+}
+
 func TestConfigurationChanges(t *testing.T) {
 	f := newFixture(t, fixtureOptions{})
 	tg := newTarget(t, false)
