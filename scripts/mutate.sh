@@ -7,15 +7,24 @@
 # mutants are listed with their place; the README (Reliability suites) says which are
 # equivalent and why.
 #
-# MUTATE_PKGS picks the packages (default: those issue 14 names). It takes
-# minutes per small package and much longer for the server and the store:
-# it is a local gate, not part of CI.
+# MUTATE_PKGS picks the packages (default: those issue 14 names).
+# MUTATE_FILES, a regexp, mutates only the package files whose name matches
+# (e.g. 'kinds|monitors'); the tests run are still the package's.
+#
+# Each mutant runs only the package's tests that execute its line on the
+# unmutated code (scripts/mutate-covermap.py records them, one coverage
+# profile per top-level test; scripts/mutate-go.py applies them): a test that
+# never reaches a line cannot notice a change to it, so the verdict is the
+# whole suite's, minutes instead of hours. MUTATE_SELECT=0 runs the whole
+# package suite for every mutant instead. Still a local gate, not CI: the
+# server and the store take about an hour each on two shared cores.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 GREMLINS="${GREMLINS:-go run github.com/go-gremlins/gremlins/cmd/gremlins@v0.6.0}"
 MUTATE_PKGS="${MUTATE_PKGS:-./internal/secret ./internal/auth ./internal/store ./internal/server $(go list -f '{{.Dir}}' ./internal/engine/... | sed "s|^$PWD|.|" | tr '\n' ' ')}"
 export CHECKPOINT_DISABLE=1
+export GOFLAGS="${GOFLAGS:-} -count=1" # a cached coverage run would make gremlins' timeouts tiny
 unset TF_CLI_CONFIG_FILE
 if [[ -z ${TMPDIR:-} && -d /dev/shm && -w /dev/shm ]]; then
 	export TMPDIR=/dev/shm # SQLite's fsyncs cost nothing there
@@ -23,13 +32,40 @@ fi
 
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
+export MUTATE_REAL_GO="$(command -v go)" MUTATE_SRC="$PWD" MUTATE_MODULE="$(go list -m)"
+mkdir -p "$tmp/bin"
+if [[ ${MUTATE_SELECT:-1} != 0 ]]; then
+	printf '#!/bin/sh\nexec python3 %q "$@"\n' "$PWD/scripts/mutate-go.py" >"$tmp/bin/go"
+	chmod +x "$tmp/bin/go"
+fi
 for pkg in $MUTATE_PKGS; do
-	out="$tmp/$(echo "$pkg" | tr / _).json"
-	if ! $GREMLINS unleash --workers "${MUTATE_WORKERS:-1}" --timeout-coefficient 3 -o "$out" "$pkg" >"$tmp/log" 2>&1; then
+	out="$tmp/$(echo "${pkg#./}" | tr / _).json"
+	log="$tmp/log"
+	if [[ -n ${MUTATE_OUT:-} ]]; then # keeps each package's JSON report and gremlins' log
+		mkdir -p "$MUTATE_OUT"
+		log="$MUTATE_OUT/$(basename "$out" .json).log"
+	fi
+	excludes=()
+	if [[ -n ${MUTATE_FILES:-} ]]; then
+		for f in "$pkg"/*.go; do
+			f="$(basename "$f")"
+			if [[ $f != *_test.go ]] && ! [[ $f =~ ${MUTATE_FILES} ]]; then
+				excludes+=(-E "(^|/)${f//./\\.}\$")
+			fi
+		done
+	fi
+	export MUTATE_MAP=""
+	if [[ ${MUTATE_SELECT:-1} != 0 ]]; then
+		export MUTATE_MAP="$tmp/covermap.json"
+		go test -c -cover -o "$tmp/pkg.test" "$pkg"
+		python3 scripts/mutate-covermap.py "$pkg" "$tmp/pkg.test" "$MUTATE_MAP"
+	fi
+	if ! PATH="$tmp/bin:$PATH" $GREMLINS unleash --workers "${MUTATE_WORKERS:-1}" --timeout-coefficient "${MUTATE_TIMEOUT_COEFFICIENT:-5}" "${excludes[@]}" -o "$out" "$pkg" >"$log" 2>&1; then
 		echo "gremlins failed on $pkg:" >&2
-		tail -20 "$tmp/log" >&2
+		tail -20 "$log" >&2
 		continue
 	fi
+	if [[ -n ${MUTATE_OUT:-} ]]; then cp "$out" "$MUTATE_OUT/"; fi
 	python3 - "$pkg" "$out" <<'PY'
 import json, sys
 pkg, path = sys.argv[1], sys.argv[2]
@@ -40,7 +76,7 @@ eff = 100.0 * k / (k + l) if k + l else 0.0
 print(f"{pkg:34} killed {k:4}  lived {l:3}  not covered {nc:3}  timed out {to:3}  efficacy {eff:5.1f}%")
 for f in d.get("files", []):
     for m in f.get("mutations", []):
-        if m["status"] == "LIVED":
-            print(f"    lived: {m['type']} at {f['file_name']}:{m['line']}:{m['column']}")
+        if m["status"] in ("LIVED", "TIMED OUT"):
+            print(f"    {m['status'].lower()}: {m['type']} at {f['file_name']}:{m['line']}:{m['column']}")
 PY
 done

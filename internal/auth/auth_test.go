@@ -3,6 +3,7 @@ package auth_test
 import (
 	"context"
 	"errors"
+	"math"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -246,5 +247,36 @@ func TestEvent(t *testing.T) {
 	}
 	if ev.ChangedFields == nil || len(ev.ChangedFields) != 0 {
 		t.Errorf("nil fields become %#v, want an empty list", ev.ChangedFields)
+	}
+}
+
+// TestValidateRateLimit pins both ends of a token's rate_limit: more than
+// zero and at most MaxRateLimit, NaN refused. Mutation testing found these
+// boundaries tested only through the server, which gremlins does not run
+// for this package.
+func TestValidateRateLimit(t *testing.T) {
+	nan := math.NaN()
+	for _, tc := range []struct {
+		limit float64
+		ok    bool
+	}{
+		{0, false},
+		{-1, false},
+		{nan, false},
+		{0.001, true},
+		{auth.MaxRateLimit, true},
+		{auth.MaxRateLimit + 0.5, false},
+	} {
+		limit := tc.limit
+		errs := auth.CreateInput{Name: "ci", Role: api.RoleEditor, RateLimit: &limit}.Validate()
+		if tc.ok && len(errs) != 0 {
+			t.Errorf("rate_limit %v: refused with %v, want accepted", tc.limit, errs)
+		}
+		if !tc.ok && (len(errs) != 1 || errs[0].Field != "rate_limit") {
+			t.Errorf("rate_limit %v: errors %v, want one on rate_limit", tc.limit, errs)
+		}
+	}
+	if errs := (auth.CreateInput{Name: "ci", Role: api.RoleEditor}).Validate(); len(errs) != 0 {
+		t.Errorf("no rate_limit: refused with %v", errs)
 	}
 }

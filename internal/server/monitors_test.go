@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"bytes"
+	"log/slog"
 	"net/http"
 	"regexp"
 	"slices"
@@ -12,6 +13,7 @@ import (
 	"github.com/aio-platform/terraform-provider-aio/internal/acctest"
 	"github.com/aio-platform/terraform-provider-aio/internal/api"
 	"github.com/aio-platform/terraform-provider-aio/internal/clock"
+	"github.com/aio-platform/terraform-provider-aio/internal/store"
 )
 
 // monitorBody is a minimal valid http monitor of an endpoint.
@@ -374,4 +376,49 @@ func TestMonitorReferences(t *testing.T) {
 	wantStatus(t, call(t, srv, http.MethodDelete, "/v1/monitors/"+m.ID, editor, nil), http.StatusNoContent)
 	wantStatus(t, call(t, srv, http.MethodDelete, "/v1/endpoints/"+ep.ID, editor, nil), http.StatusNoContent)
 	wantStatus(t, call(t, srv, http.MethodDelete, "/v1/credentials/"+cred.ID, editor, nil), http.StatusNoContent)
+}
+
+// TestMonitorDeleteTakesItsResults: deleting a monitor deletes its stored
+// results, rollups and state with it (the kind's afterDelete), and a
+// delete that went well logs no error. Mutation testing found both
+// unpinned: skipping afterDelete, or logging on success, went unnoticed.
+func TestMonitorDeleteTakesItsResults(t *testing.T) {
+	var logs bytes.Buffer
+	srv := acctest.NewServer(t, acctest.Options{Logger: slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	m := createMonitor(t, srv, "goes")
+	keep := createMonitor(t, srv, "stays")
+	ctx := t.Context()
+	now := time.Now().UTC().Truncate(time.Second)
+	if err := srv.Store.WriteResults(ctx, []api.ProbeResult{
+		{MonitorID: m.ID, Time: now.Add(-time.Minute), Outcome: api.OutcomeUp, Attempts: 1},
+		{MonitorID: keep.ID, Time: now.Add(-time.Minute), Outcome: api.OutcomeDown, Attempts: 1},
+	}, nil); err != nil {
+		t.Fatal(err)
+	}
+	count := func(id string) (results, probes int, state bool) {
+		t.Helper()
+		rs, _, err := srv.Store.ListResults(ctx, id, store.ResultQuery{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		roll, st, err := srv.Store.MonitorStatus(ctx, id, now.Add(-time.Hour), now.Add(time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(rs), int(roll.Probes), st.LastCheckedAt != nil
+	}
+	if r, p, s := count(m.ID); r != 1 || p != 1 || !s {
+		t.Fatalf("before the delete: %d results, %d probes in the rollups, state %v", r, p, s)
+	}
+
+	wantStatus(t, call(t, srv, http.MethodDelete, "/v1/monitors/"+m.ID, srv.AdminToken, nil), http.StatusNoContent)
+	if r, p, s := count(m.ID); r != 0 || p != 0 || s {
+		t.Errorf("after the delete: %d results, %d probes in the rollups, state %v; want none", r, p, s)
+	}
+	if r, p, s := count(keep.ID); r != 1 || p != 1 || !s {
+		t.Errorf("the other monitor: %d results, %d probes in the rollups, state %v; want its own", r, p, s)
+	}
+	if strings.Contains(logs.String(), `"level":"ERROR"`) {
+		t.Errorf("a delete that went well logged an error:\n%s", logs.String())
+	}
 }

@@ -4,8 +4,11 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -324,5 +327,48 @@ func TestWhoami(t *testing.T) {
 		if strings.Contains(string(r.Body), secret) {
 			t.Errorf("whoami as %s returns the token's secret", role)
 		}
+	}
+}
+
+// TestTokenListPages: GET /v1/tokens pages by name like every listing:
+// pages of 2 walk every token once, in order, and a page exactly full is
+// the last (no next_cursor). Mutation testing found the token pager's
+// own boundary and cursor arithmetic unpinned.
+func TestTokenListPages(t *testing.T) {
+	srv := acctest.NewServer(t)
+	for _, name := range []string{"ci-a", "ci-b"} {
+		wantStatus(t, call(t, srv, http.MethodPost, "/v1/tokens", srv.AdminToken, map[string]any{"name": name, "role": "viewer"}), http.StatusCreated)
+	}
+	var all api.List[api.Token]
+	decode(t, call(t, srv, http.MethodGet, "/v1/tokens", srv.AdminToken, nil), &all)
+	var want []string
+	for _, tok := range all.Items {
+		want = append(want, tok.Name)
+	}
+	if len(want) < 5 || !slices.IsSorted(want) || all.NextCursor != "" {
+		t.Fatalf("all tokens: %v, next %q; want at least 5, by name, one page", want, all.NextCursor)
+	}
+
+	var got []string
+	q := url.Values{"limit": {"2"}}
+	for range len(want) {
+		var page api.List[api.Token]
+		decode(t, call(t, srv, http.MethodGet, "/v1/tokens?"+q.Encode(), srv.AdminToken, nil), &page)
+		for _, tok := range page.Items {
+			got = append(got, tok.Name)
+		}
+		if page.NextCursor == "" {
+			break
+		}
+		q.Set("after", page.NextCursor)
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("pages of 2 gave %v, want %v", got, want)
+	}
+
+	var full api.List[api.Token]
+	decode(t, call(t, srv, http.MethodGet, fmt.Sprintf("/v1/tokens?limit=%d", len(want)), srv.AdminToken, nil), &full)
+	if len(full.Items) != len(want) || full.NextCursor != "" {
+		t.Errorf("a page of exactly all %d tokens: %d items, next %q; want all and no next page", len(want), len(full.Items), full.NextCursor)
 	}
 }

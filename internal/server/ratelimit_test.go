@@ -122,3 +122,21 @@ func TestAPIRequestsMetric(t *testing.T) {
 		t.Error("/metrics labels a request by its path")
 	}
 }
+
+// TestDefaultRateLimitRefills: a server given no rate (0) refills tokens'
+// budgets at DefaultRateLimit, not at zero: after the burst is spent, one
+// request's worth of time later one more request goes through, and only
+// one. (Mutation testing: defaulting only a negative rate went unnoticed,
+// as no test spent a burst under the default rate.)
+func TestDefaultRateLimitRefills(t *testing.T) {
+	fake := clock.NewFake(t0)
+	srv := acctest.NewServer(t, acctest.Options{Clock: fake, RateBurst: 2})
+	viewer := srv.Tokens[api.RoleViewer]
+	for range 2 {
+		wantStatus(t, call(t, srv, http.MethodGet, "/v1/endpoints", viewer, nil), http.StatusOK)
+	}
+	wantProblem(t, call(t, srv, http.MethodGet, "/v1/endpoints", viewer, nil), http.StatusTooManyRequests)
+	fake.Advance(time.Duration(float64(time.Second)/server.DefaultRateLimit) + time.Microsecond)
+	wantStatus(t, call(t, srv, http.MethodGet, "/v1/endpoints", viewer, nil), http.StatusOK)
+	wantProblem(t, call(t, srv, http.MethodGet, "/v1/endpoints", viewer, nil), http.StatusTooManyRequests)
+}

@@ -3,6 +3,7 @@ package store
 import (
 	"bufio"
 	"database/sql"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -383,5 +384,155 @@ func TestSQLiteEraseResidue(t *testing.T) {
 	if err := s.writer.QueryRowContext(ctx, `SELECT COUNT(*), COUNT(*) FILTER (WHERE error = ?) FROM probe_results`,
 		api.AnonymizedText).Scan(&all, &anon); err != nil || all != rows/3+1+keptRows || anon != rows/3+1 {
 		t.Errorf("after EraseResidue: %d results, %d anonymized (%v); want %d, %d", all, anon, err, rows/3+1+keptRows, rows/3+1)
+	}
+}
+
+// TestSQLitePingChecksBothPools: Ping fails when either the writer or the
+// reader pool is unusable, not only the first it checks.
+func TestSQLitePingChecksBothPools(t *testing.T) {
+	ctx := t.Context()
+	s := openSQLite(t, filepath.Join(t.TempDir(), "ping.db"))
+	if err := s.Ping(ctx); err != nil {
+		t.Fatalf("Ping of an open store: %v", err)
+	}
+	if err := s.reader.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Ping(ctx); err == nil {
+		t.Error("Ping succeeded with the reader pool closed")
+	}
+
+	w := openSQLite(t, filepath.Join(t.TempDir(), "ping-writer.db"))
+	if err := w.writer.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Ping(ctx); err == nil {
+		t.Error("Ping succeeded with the writer pool closed")
+	}
+}
+
+// TestSQLiteFullIsStorageFull: a real SQLITE_FULL (the database capped
+// with max_page_count, so no filesystem needs filling) is ErrStorageFull,
+// and another SQLite error (a constraint) is not: only a full disk is
+// answered 503 as one.
+func TestSQLiteFullIsStorageFull(t *testing.T) {
+	ctx := t.Context()
+	db, err := sql.Open("sqlite", filepath.Join(t.TempDir(), "full.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	db.SetMaxOpenConns(1)
+	if _, err := db.ExecContext(ctx, `CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT UNIQUE)`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ExecContext(ctx, `INSERT INTO t (v) VALUES ('a')`); err != nil {
+		t.Fatal(err)
+	}
+	_, unique := db.ExecContext(ctx, `INSERT INTO t (v) VALUES ('a')`)
+	if unique == nil {
+		t.Fatal("a duplicate insert succeeded")
+	}
+	if sqliteDialect.isFull(unique) || errors.Is(sqliteDialect.classify(unique), ErrStorageFull) {
+		t.Errorf("a constraint error (%v) is classified as a full disk", unique)
+	}
+	if !sqliteDialect.isUnique(unique) {
+		t.Errorf("a UNIQUE violation (%v) is not classified as one", unique)
+	}
+
+	var pages int
+	if err := db.QueryRowContext(ctx, `PRAGMA page_count`).Scan(&pages); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ExecContext(ctx, fmt.Sprintf(`PRAGMA max_page_count = %d`, pages+1)); err != nil {
+		t.Fatal(err)
+	}
+	var full error
+	for i := 0; i < 100 && full == nil; i++ {
+		_, full = db.ExecContext(ctx, `INSERT INTO t (v) VALUES (?)`, strings.Repeat(strconv.Itoa(i), 4096))
+	}
+	if full == nil {
+		t.Fatal("inserts past max_page_count all succeeded")
+	}
+	if !sqliteDialect.isFull(full) || !errors.Is(sqliteDialect.classify(full), ErrStorageFull) {
+		t.Errorf("SQLITE_FULL (%v) is not classified as a full disk", full)
+	}
+	if got := sqliteDialect.classify(full); !strings.Contains(got.Error(), full.Error()) {
+		t.Errorf("classify lost the cause: %v", got)
+	}
+}
+
+// TestBackupSQLiteNamesWhyItCannotWrite: a backup to a directory that
+// does not exist fails with that reason (fs.ErrNotExist, the path in the
+// message); a backup to a fresh path works and
+// is owner-only.
+func TestBackupSQLiteNamesWhyItCannotWrite(t *testing.T) {
+	ctx := t.Context()
+	dir := t.TempDir()
+	db := filepath.Join(dir, "aiod.db")
+	s := openSQLite(t, db)
+	if err := s.Ping(ctx); err != nil {
+		t.Fatal(err)
+	}
+	bad := filepath.Join(dir, "no-such-dir", "backup.db")
+	err := BackupSQLite(ctx, db, bad)
+	if !errors.Is(err, fs.ErrNotExist) || !strings.Contains(fmt.Sprint(err), bad) {
+		t.Errorf("backup into a missing directory: %v, want a not-exist error naming %s", err, bad)
+	}
+	good := filepath.Join(dir, "backup.db")
+	if err := BackupSQLite(ctx, db, good); err != nil {
+		t.Fatalf("backup: %v", err)
+	}
+	fi, err := os.Stat(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o600 || fi.Size() == 0 {
+		t.Errorf("backup mode %v, size %d; want 0600 and a database", fi.Mode().Perm(), fi.Size())
+	}
+}
+
+// TestSQLiteDeleteThresholdRemovesTagAndLinkRows: deleting an object of a
+// kind with both links and tags (alert thresholds) removes both its link
+// and its tag rows, and only its own.
+func TestSQLiteDeleteThresholdRemovesTagAndLinkRows(t *testing.T) {
+	s := openSQLite(t, filepath.Join(t.TempDir(), "aio.db"))
+	ctx := t.Context()
+	write(t, s, func(tx Tx) error {
+		if err := tx.InsertEndpoint(ctx, endpoint("ep_1", "one")); err != nil {
+			return err
+		}
+		if err := tx.InsertMonitor(ctx, monitor("mon_1", "m1")); err != nil {
+			return err
+		}
+		if err := tx.InsertChannel(ctx, channel("nch_1", "pager")); err != nil {
+			return err
+		}
+		for _, id := range []string{"thr_1", "thr_2"} {
+			a := threshold(id, id)
+			a.Tags, a.ChannelIDs = map[string]string{"env": "prod"}, []string{"nch_1"}
+			if err := tx.InsertThreshold(ctx, a); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	rows := func(table, id string) int {
+		t.Helper()
+		var n int
+		if err := s.reader.QueryRowContext(ctx, `SELECT COUNT(*) FROM `+table+` WHERE object_id = ?`, id).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if rows("object_tags", "thr_1") == 0 || rows("object_links", "thr_1") == 0 {
+		t.Fatalf("a tagged threshold of a monitor has %d tag and %d link rows", rows("object_tags", "thr_1"), rows("object_links", "thr_1"))
+	}
+	write(t, s, func(tx Tx) error { return tx.DeleteThreshold(ctx, "thr_1") })
+	if n, m := rows("object_tags", "thr_1"), rows("object_links", "thr_1"); n != 0 || m != 0 {
+		t.Errorf("a deleted threshold left %d tag and %d link rows", n, m)
+	}
+	if rows("object_tags", "thr_2") != 1 || rows("object_links", "thr_2") == 0 {
+		t.Errorf("the other threshold lost its rows: %d tag, %d link", rows("object_tags", "thr_2"), rows("object_links", "thr_2"))
 	}
 }

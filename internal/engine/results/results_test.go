@@ -161,6 +161,52 @@ func TestRunWritesFullBatchesAndDrainsOnClose(t *testing.T) {
 	}
 }
 
+// TestRunWritesAnExactlyFullBatchAtOnce: Run stores a batch as soon as
+// exactly MaxBatch items are pending, not at the next tick (an hour away
+// here) nor when one more arrives. Mutation testing found the boundary
+// unpinned: the 1,200 results above cannot tell ">=" from ">".
+func TestRunWritesAnExactlyFullBatchAtOnce(t *testing.T) {
+	st := openStore(t)
+	w := results.New(st, results.Config{MaxBatch: 10, FlushInterval: time.Hour, Logger: quietLogger()})
+	done := make(chan error, 1)
+	go func() { done <- w.Run(context.Background()) }()
+	for i := range 10 {
+		w.Record(result("mon_a", base.Add(time.Duration(i)*time.Second)))
+	}
+	waitFor(t, "the full batch of 10", func() bool { return w.Written() == 10 })
+	if got := st.calls(); !slices.Equal(got, []int{10}) {
+		t.Errorf("10 results with MaxBatch 10 should've been one transaction of 10, got %v", got)
+	}
+	if err := w.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Errorf("Run: %v", err)
+	}
+}
+
+// TestSpillLargerThanABatchIsStoredWhole: missed runs that found the
+// queue full (the spill) and are more than a batch are all stored, in full
+// batches and then the rest; the part of a batch left over after the
+// full ones is kept, not forgotten. (Mutation testing: writeLocked's
+// "nothing left" check negated dropped that rest unnoticed.)
+func TestSpillLargerThanABatchIsStoredWhole(t *testing.T) {
+	st := openStore(t)
+	w := results.New(st, results.Config{Buffer: 1, MaxBatch: 4, Logger: quietLogger()})
+	for i := range 10 {
+		w.Missed("mon_a", base.Add(time.Duration(i)*time.Minute))
+	}
+	if err := w.Flush(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if got := st.calls(); !slices.Equal(got, []int{4, 4, 2}) {
+		t.Errorf("10 missed runs with MaxBatch 4 should've been stored as 4, 4 and 2, got %v", got)
+	}
+	if w.Written() != 10 || w.Dropped() != 0 {
+		t.Errorf("written %d, dropped %d; want 10 and 0", w.Written(), w.Dropped())
+	}
+}
+
 func TestFlushOnInterval(t *testing.T) {
 	st := openStore(t)
 	w := results.New(st, results.Config{FlushInterval: 20 * time.Millisecond, Logger: quietLogger()})

@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -608,6 +609,33 @@ func TestDefaultWorkersCoverHangingTargets(t *testing.T) {
 	}
 }
 
+// TestNewFillsDefaults: New fills in every zero or negative setting with
+// its documented default and keeps every setting given. Mutation testing
+// found these unpinned (only Workers' default had a test).
+func TestNewFillsDefaults(t *testing.T) {
+	for _, cfg := range []Config{{}, {Workers: -1, ReloadEvery: -time.Second, Resolution: -time.Millisecond}} {
+		s := New(cfg)
+		if s.cfg.Workers != DefaultWorkers || s.cfg.ReloadEvery != 30*time.Second || s.cfg.Resolution != DefaultResolution {
+			t.Errorf("New(%+v): workers %d, reload every %v, resolution %v; want %d, 30s, %v",
+				cfg, s.cfg.Workers, s.cfg.ReloadEvery, s.cfg.Resolution, DefaultWorkers, DefaultResolution)
+		}
+		if s.cfg.Clock == nil || s.cfg.Logger == nil || s.cfg.Rand == nil {
+			t.Errorf("New(%+v) left the clock, logger or random source nil", cfg)
+		}
+	}
+	clk := clock.NewFake(t0)
+	var logs bytes.Buffer
+	logger := slog.New(slog.NewTextHandler(&logs, nil))
+	s := New(Config{Workers: 3, ReloadEvery: 7 * time.Second, Resolution: 2 * time.Millisecond,
+		Clock: clk, Logger: logger, Rand: func() float64 { return 0.25 }})
+	if s.cfg.Workers != 3 || s.cfg.ReloadEvery != 7*time.Second || s.cfg.Resolution != 2*time.Millisecond {
+		t.Errorf("given settings changed: workers %d, reload every %v, resolution %v", s.cfg.Workers, s.cfg.ReloadEvery, s.cfg.Resolution)
+	}
+	if s.cfg.Clock != clk || s.cfg.Logger != logger || s.cfg.Rand() != 0.25 {
+		t.Error("the given clock, logger or random source was replaced")
+	}
+}
+
 // TestShutdownCancelsRunningProbes pins what Engine.Run documents: when
 // the context ends, probes still running are cancelled (not waited for)
 // and their cut-short results are discarded; results recorded before are
@@ -654,6 +682,33 @@ func TestShutdownCancelsRunningProbes(t *testing.T) {
 
 // TestConfigurationChanges: changes take effect through a full reload,
 // and through the notification of each changed object, read one by one.
+// TestIntervalChangeOfTheNextRunKeepsOrder: when the monitor whose run is
+// next (the top of the schedule) gets a longer interval, the schedule is
+// reordered, so that another monitor due before the moved run still runs
+// on time. Mutation testing: skipping the reorder for the top entry
+// (e.index > 0) went unnoticed, as every other interval test has one
+// monitor.
+func TestIntervalChangeOfTheNextRunKeepsOrder(t *testing.T) {
+	f := newFixture(t, fixtureOptions{})
+	tg := newTarget(t, false)
+	ep := f.addEndpoint(tg.srv.URL, nil)
+	a := f.addMonitor(ep.ID, "10s")
+	f.load() // a runs at 5s, 15s, ...
+	f.tickEvery(0, 2*time.Second, time.Second)
+	b := f.addMonitor(ep.ID, "10s")
+	f.load() // b runs at 7s, 17s, ...
+	f.tickEvery(3*time.Second, 8*time.Second, time.Second)
+
+	// a is next (15s); at 20s from its last due time, it moves to 25s,
+	// after b's 17s.
+	a.Interval = ptr("20s")
+	a = f.updateMonitor(a)
+	f.load()
+	f.tickEvery(9*time.Second, 27*time.Second, time.Second)
+	f.expectRuns(a, secs(5, 25))
+	f.expectRuns(b, secs(7, 17, 27))
+}
+
 func TestConfigurationChanges(t *testing.T) {
 	t.Run("full reload", func(t *testing.T) { testConfigurationChanges(t, false) })
 	t.Run("notified", func(t *testing.T) { testConfigurationChanges(t, true) })
