@@ -10,9 +10,10 @@ import (
 
 // TestNewKeepsTheGivenRetention: the server acts on the retention
 // enforcer it is given, the one the daemon runs, so that an erasure
-// request wakes the enforcer that carries it out; without one it makes its
-// own. (Mutation testing: replacing the given enforcer went unnoticed, as
-// the running one also finds requests on its own poll.)
+// request wakes the enforcer that carries it out. (Mutation testing:
+// replacing the given enforcer went unnoticed, as the running one also
+// finds requests on its own poll.) Without one the server has none:
+// TestRetentionWithoutEnforcer checks what the API answers then.
 func TestNewKeepsTheGivenRetention(t *testing.T) {
 	st, err := store.OpenSQLite(t.Context(), filepath.Join(t.TempDir(), "aio.db"))
 	if err != nil {
@@ -31,7 +32,7 @@ func TestNewKeepsTheGivenRetention(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.retention == nil {
-		t.Error("a server given no retention enforcer has none")
+	if s.retention != nil {
+		t.Errorf("a server given no retention enforcer has one: %T", s.retention)
 	}
 }
