@@ -170,8 +170,12 @@ func BenchmarkTickMixed(b *testing.B) {
 	}
 	clk := clock.NewFake(now)
 	cfg := alerting.Config{Store: sq, Clock: clk}
-	if *benchReload {
+	switch *benchReload {
+	case "":
+	case "tick", "between":
 		cfg.ReloadEvery = time.Nanosecond
+	default:
+		b.Fatalf("-bench-reload %q: want tick or between", *benchReload)
 	}
 	e := alerting.New(cfg)
 	if err := e.Tick(ctx, clk.Now()); err != nil {
@@ -182,7 +186,7 @@ func BenchmarkTickMixed(b *testing.B) {
 	// machine the wall time says as much about the neighbours.
 	cpu0 := processCPU()
 	for b.Loop() {
-		if *benchReload {
+		if *benchReload == "between" {
 			// Read between ticks, as Run does, outside the timer (and
 			// outside cpu-ms/op).
 			clk.Advance(5 * time.Second)
@@ -215,10 +219,13 @@ func processCPU() time.Duration {
 
 var benchMonitors = flag.Int("bench-monitors", 2000, "BenchmarkTickMixed: monitors, one threshold each")
 
-// benchReload makes every tick of BenchmarkTickMixed adopt a configuration
-// read between ticks (Prefetch, untimed), as the every-minute reload's tick
-// does under Run: the tick's share of a reload is then measured.
-var benchReload = flag.Bool("bench-reload", false, "BenchmarkTickMixed: every tick adopts a configuration read between ticks")
+// benchReload makes every tick of BenchmarkTickMixed a reload's: "between"
+// adopts a configuration read between ticks (Prefetch, untimed), as the
+// every-minute reload's tick does under Run; "tick" reads it inside the
+// tick, as every reload did before (and as a tick called without Run or
+// after a notice still does). The difference is what the reload's tick
+// saves.
+var benchReload = flag.String("bench-reload", "", `BenchmarkTickMixed: every tick reloads, reading the configuration "between" ticks or in the "tick"`)
 
 // seedRollups writes healthy rollups (six probes a minute, all up, 1 ms)
 // of the monitors for the buckets of step in [from, to), bucket by bucket.
