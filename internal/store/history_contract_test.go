@@ -225,9 +225,10 @@ func testRetentionDeleteRevisions(t *testing.T, s Store, _ func(*testing.T) Stor
 	if n := deleted(at(100*time.Hour), 2); n != 2 {
 		t.Errorf("RetentionDelete of revisions with limit 2 = %d records, want 2", n)
 	}
-	for {
-		if deleted(at(100*time.Hour), 2) == 0 {
-			break
+	// Bounded: a delete that never reports zero would loop forever.
+	for batches := 0; deleted(at(100*time.Hour), 2) != 0; batches++ {
+		if batches == 20 {
+			t.Fatal("RetentionDelete of revisions still deletes after 20 batches of 2")
 		}
 	}
 	if got, want := left(), map[string][]int64{"ep_1": {4}, "ep_2": {6}}; !reflect.DeepEqual(got, want) {
