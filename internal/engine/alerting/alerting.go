@@ -137,9 +137,9 @@ type subject struct {
 
 // snapshot is the configuration a tick reads figures with.
 type snapshot struct {
-	monitors    map[string]api.Monitor
+	monitors    map[string]monitorRef
 	byEndpoint  map[string][]string
-	endpoints   map[string]api.Endpoint
+	endpoints   map[string]endpointRef
 	channels    map[string]api.NotificationChannel
 	credentials map[string]store.CredentialRecord
 }
@@ -590,12 +590,46 @@ func (e *Evaluator) lastKnown(ctx context.Context, id string) (api.AlertThreshol
 	return thr, subject{monitorID: ev.MonitorID, monitorName: ev.MonitorName, endpointID: ev.EndpointID, endpointName: ev.EndpointName}, nil
 }
 
+// monitorRef is what the evaluator needs of a monitor: its name for the
+// alerts, its endpoint, and the credential of its own request.
+type monitorRef struct {
+	name, endpointID string
+	credentialID     *string
+}
+
+// endpointRef is what the evaluator needs of an endpoint.
+type endpointRef struct {
+	name         string
+	credentialID *string
+}
+
+// loadSnapshot reads the monitors and endpoints a page at a time and keeps
+// only what the evaluator uses of them: at 50,000 monitors whole copies of
+// both, read with ListAll every minute, were the largest part of aiod's
+// heap in a profile of make bench-probe (29.6 of 140 MB live), beside the
+// scheduler's own.
 func loadSnapshot(ctx context.Context, st store.Store) (*snapshot, error) {
-	mons, err := store.ListAll(ctx, st.ListMonitors)
+	s := &snapshot{monitors: map[string]monitorRef{}, byEndpoint: map[string][]string{}, endpoints: map[string]endpointRef{}}
+	err := store.EachPage(ctx, st.ListMonitors, func(page []api.Monitor) error {
+		for _, m := range page {
+			ref := monitorRef{name: m.Name, endpointID: m.EndpointID}
+			if m.Request != nil {
+				ref.credentialID = m.Request.CredentialID
+			}
+			s.monitors[m.ID] = ref
+			s.byEndpoint[m.EndpointID] = append(s.byEndpoint[m.EndpointID], m.ID)
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, fmt.Errorf("load monitors: %w", err)
 	}
-	eps, err := store.ListAll(ctx, st.ListEndpoints)
+	err = store.EachPage(ctx, st.ListEndpoints, func(page []api.Endpoint) error {
+		for _, ep := range page {
+			s.endpoints[ep.ID] = endpointRef{name: ep.Name, credentialID: ep.CredentialID}
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, fmt.Errorf("load endpoints: %w", err)
 	}
@@ -607,18 +641,8 @@ func loadSnapshot(ctx context.Context, st store.Store) (*snapshot, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load credentials: %w", err)
 	}
-	s := &snapshot{
-		monitors: make(map[string]api.Monitor, len(mons)), byEndpoint: map[string][]string{},
-		endpoints: make(map[string]api.Endpoint, len(eps)), channels: make(map[string]api.NotificationChannel, len(chans)),
-		credentials: make(map[string]store.CredentialRecord, len(creds)),
-	}
-	for _, m := range mons {
-		s.monitors[m.ID] = m
-		s.byEndpoint[m.EndpointID] = append(s.byEndpoint[m.EndpointID], m.ID)
-	}
-	for _, ep := range eps {
-		s.endpoints[ep.ID] = ep
-	}
+	s.channels = make(map[string]api.NotificationChannel, len(chans))
+	s.credentials = make(map[string]store.CredentialRecord, len(creds))
 	for _, c := range chans {
 		c.Secret = nil
 		s.channels[c.ID] = c.NotificationChannel
@@ -638,14 +662,14 @@ func (s *snapshot) subjectOf(thr *api.AlertThreshold) subject {
 	if thr.MonitorID != nil {
 		sj.monitorID = new(*thr.MonitorID)
 		if m, ok := s.monitors[*thr.MonitorID]; ok {
-			sj.monitorName = new(m.Name)
-			epID = &m.EndpointID
+			sj.monitorName = new(m.name)
+			epID = &m.endpointID
 		}
 	}
 	if epID != nil {
 		sj.endpointID = new(*epID)
 		if ep, ok := s.endpoints[*epID]; ok {
-			sj.endpointName = new(ep.Name)
+			sj.endpointName = new(ep.name)
 		}
 	}
 	return sj
@@ -1108,7 +1132,7 @@ func (r *reader) credentialExpiry(thr *api.AlertThreshold, mons []string) (float
 	}
 	if thr.EndpointID != nil {
 		if ep, ok := r.snap.endpoints[*thr.EndpointID]; ok {
-			add(ep.CredentialID)
+			add(ep.credentialID)
 		}
 	}
 	for _, id := range mons {
@@ -1116,10 +1140,10 @@ func (r *reader) credentialExpiry(thr *api.AlertThreshold, mons []string) (float
 		if !ok {
 			continue
 		}
-		if m.Request != nil && m.Request.CredentialID != nil {
-			add(m.Request.CredentialID)
-		} else if ep, ok := r.snap.endpoints[m.EndpointID]; ok {
-			add(ep.CredentialID)
+		if m.credentialID != nil {
+			add(m.credentialID)
+		} else if ep, ok := r.snap.endpoints[m.endpointID]; ok {
+			add(ep.credentialID)
 		}
 	}
 	var (

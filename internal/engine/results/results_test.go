@@ -24,16 +24,16 @@ import (
 type countingStore struct {
 	store.Store
 	mu        sync.Mutex
-	batches   []int // items per successful WriteResults call
+	batches   []int // items per successful write (one transaction each)
 	failNext  int
 	deletes   map[string][]int64
 	deleteMax int
-	// gate, when set, holds every WriteResults until it is closed: a
+	// gate, when set, holds every result write until it is closed: a
 	// store that has fallen behind.
 	gate chan struct{}
 }
 
-func (c *countingStore) WriteResults(ctx context.Context, rs []api.ProbeResult, missed []store.MissedRun) error {
+func (c *countingStore) WriteResultsYielding(ctx context.Context, rs []api.ProbeResult, missed []store.MissedRun, piece int) (int, int, error) {
 	c.mu.Lock()
 	gate := c.gate
 	c.mu.Unlock()
@@ -44,16 +44,17 @@ func (c *countingStore) WriteResults(ctx context.Context, rs []api.ProbeResult, 
 	if c.failNext > 0 {
 		c.failNext--
 		c.mu.Unlock()
-		return errors.New("disk on fire")
+		return 0, 0, errors.New("disk on fire")
 	}
 	c.mu.Unlock()
-	if err := c.Store.WriteResults(ctx, rs, missed); err != nil {
-		return err
+	nr, nm, err := c.Store.WriteResultsYielding(ctx, rs, missed, piece)
+	if err != nil {
+		return 0, 0, err
 	}
 	c.mu.Lock()
-	c.batches = append(c.batches, len(rs)+len(missed))
+	c.batches = append(c.batches, nr+nm)
 	c.mu.Unlock()
-	return nil
+	return nr, nm, nil
 }
 
 func (c *countingStore) DeleteResultsBefore(ctx context.Context, tier string, before time.Time, limit int) (int64, error) {
