@@ -55,6 +55,8 @@ type engineResult struct {
 	missedTotal  int64
 	spikes       []spike
 	writes       benchsys.Summary // result batch commits in the window
+	apiWait      benchsys.Summary // other write transactions in the window: wait for the writer
+	apiHold      benchsys.Summary // and hold of it
 	burst        *burstResult
 	writeN       int
 	reloads      []span // config reload reads in the window
@@ -253,6 +255,8 @@ func runEngine(ctx context.Context, o options, tg *benchsys.Targets, logger *slo
 	ts.mu.Lock()
 	w := within(ts.writes, res.start, res.end)
 	res.writes, res.writeN = benchsys.Summarize(spanDurations(w)), len(w)
+	res.apiWait = benchsys.Summarize(spanDurations(within(ts.apiWait, res.start, res.end)))
+	res.apiHold = benchsys.Summarize(spanDurations(within(ts.apiHold, res.start, res.end)))
 	allReloads := reloads(ts.listing)
 	res.reloads = within(allReloads, res.start, res.end)
 	if len(allReloads) > 0 {

@@ -85,7 +85,9 @@ func report(out io.Writer, o options, tg *benchsys.Targets, e *engineResult, b *
 		rl = []string{"none"}
 	}
 	fmt.Fprintf(out, "  result batch writes in window: %d, p50 %s, p99 %s, max %s;\n", e.writeN, dur(e.writes.P50), dur(e.writes.P99), dur(e.writes.Max))
-	fmt.Fprintf(out, "  config reloads in window (the scheduler re-reads %d monitors + endpoints beside its tick loop): %s; at start: %s\n",
+	fmt.Fprintf(out, "  other write transactions in window (API, alert states): %d, waited for the writer p50 %s, p99 %s, max %s; held it p50 %s, p99 %s, max %s;\n",
+		e.apiWait.N, dur(e.apiWait.P50), dur(e.apiWait.P99), dur(e.apiWait.Max), dur(e.apiHold.P50), dur(e.apiHold.P99), dur(e.apiHold.Max))
+	fmt.Fprintf(out, "  config reloads in window (the scheduler's and the alert evaluator's full reads of %d monitors + endpoints): %s; at start: %s\n",
 		o.monitors, strings.Join(rl, ", "), dur(e.reloadIdle))
 	fmt.Fprintf(out, "  lag spikes (runs dispatched ≥ %s late, grouped): %s\n", dur(spikeLag), e.describe)
 	if bu := e.burst; bu != nil {

@@ -20,8 +20,12 @@ type timedStore struct {
 	store.Store
 
 	mu      sync.Mutex
-	writes  []span // WriteResults calls
+	writes  []span // result write transactions (WriteResults, WriteResultsYielding)
 	listing []span // ListMonitors/ListEndpoints pages, merged per reload below
+	// apiWait and apiHold are, for every other write transaction (Write:
+	// the API's changes, the alert evaluator's states), how long it waited
+	// for the writer connection and how long it then held it.
+	apiWait, apiHold []span
 }
 
 // span is one timed call.
@@ -35,6 +39,27 @@ func (s *timedStore) WriteResults(ctx context.Context, results []api.ProbeResult
 	start := time.Now()
 	err := s.Store.WriteResults(ctx, results, missed)
 	s.add(&s.writes, span{start, time.Since(start), len(results) + len(missed)})
+	return err
+}
+
+func (s *timedStore) WriteResultsYielding(ctx context.Context, results []api.ProbeResult, missed []store.MissedRun, piece int) (int, int, error) {
+	start := time.Now()
+	nr, nm, err := s.Store.WriteResultsYielding(ctx, results, missed, piece)
+	s.add(&s.writes, span{start, time.Since(start), nr + nm})
+	return nr, nm, err
+}
+
+func (s *timedStore) Write(ctx context.Context, fn func(tx store.Tx) error) error {
+	start := time.Now()
+	var began time.Time
+	err := s.Store.Write(ctx, func(tx store.Tx) error {
+		began = time.Now()
+		return fn(tx)
+	})
+	if !began.IsZero() {
+		s.add(&s.apiWait, span{start, began.Sub(start), 1})
+		s.add(&s.apiHold, span{began, time.Since(began), 1})
+	}
 	return err
 }
 

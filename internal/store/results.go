@@ -32,6 +32,18 @@ type ResultStore interface {
 	// fall into (merged with what those rollups held), and the latest
 	// state of each monitor.
 	WriteResults(ctx context.Context, results []api.ProbeResult, missed []MissedRun) error
+	// WriteResultsYielding stores a prefix of the batch as WriteResults
+	// stores a batch, in one write transaction: the results first, then
+	// the missed runs, piece items at a time, committing after a piece
+	// when another write transaction (Write) waits for the store (see
+	// WritesWaiting). It returns how many results and missed runs it
+	// stored, at least one piece's worth, all of them when no write
+	// waited; on error none. The results writer stores its batches so that
+	// an API change waits for a piece, not for a batch of 1,000.
+	WriteResultsYielding(ctx context.Context, results []api.ProbeResult, missed []MissedRun, piece int) (storedResults, storedMissed int, err error)
+	// WritesWaiting counts the Write calls waiting for the store to begin
+	// their transaction now.
+	WritesWaiting() int
 	// ListResults returns one page of a monitor's raw results, oldest
 	// first (by time, then by the order they were stored), and the cursor
 	// of the next page ("" on the last page). A q.After that is not such
@@ -162,16 +174,30 @@ const rollupRowsPerRead = 256
 // written already, and the transaction writes the rollups of up to
 // rollChunk monitors of the oldest minute that has closed (see roller).
 func (s *SQLite) WriteResults(ctx context.Context, results []api.ProbeResult, missed []MissedRun) error {
+	_, _, err := s.writeResults(ctx, results, missed, len(results)+len(missed), false)
+	return err
+}
+
+// WriteResultsYielding stores the batch as WriteResults does, piece items
+// at a time within the transaction, and commits early, after a piece,
+// when a Write waits for the writer connection (WritesWaiting).
+func (s *SQLite) WriteResultsYielding(ctx context.Context, results []api.ProbeResult, missed []MissedRun, piece int) (int, int, error) {
+	return s.writeResults(ctx, results, missed, piece, true)
+}
+
+func (s *SQLite) writeResults(ctx context.Context, results []api.ProbeResult, missed []MissedRun, piece int, yield bool) (nr, nm int, err error) {
 	if len(results) == 0 && len(missed) == 0 {
-		return nil
+		return 0, 0, nil
 	}
+	piece = max(piece, 1)
 	var (
 		gen   uint64
 		fresh map[string]int64
 	)
 	s.roll.mu.Lock()
 	defer s.roll.mu.Unlock()
-	err := writeTx(ctx, s.writer, s.d, func(tx Tx) error {
+	err = writeTx(ctx, s.writer, s.d, func(tx Tx) error {
+		nr, nm = 0, 0
 		t := tx.(sqlTx)
 		if !s.roll.loaded {
 			if err := t.loadRoller(ctx, &s.roll); err != nil {
@@ -182,20 +208,34 @@ func (s *SQLite) WriteResults(ctx context.Context, results []api.ProbeResult, mi
 		// no delete of keys runs between this and the commit.
 		var known map[string]int64
 		gen, known = s.keys.snapshot(results, missed)
-		var err error
-		fresh, err = t.writeResults(ctx, &s.roll, results, missed, known)
-		return err
+		fresh = map[string]int64{}
+		for {
+			// Results first, then the missed runs.
+			r := results[nr:min(nr+piece, len(results))]
+			m := missed[nm:min(nm+piece-len(r), len(missed))]
+			f, err := t.writeResults(ctx, &s.roll, r, m, known)
+			if err != nil {
+				return err
+			}
+			maps.Copy(fresh, f)
+			maps.Copy(known, f)
+			nr, nm = nr+len(r), nm+len(m)
+			if nr == len(results) && nm == len(missed) || yield && s.waiting.Load() > 0 {
+				return nil
+			}
+		}
 	})
 	if err != nil {
 		// The memory may hold what the rolled-back transaction added or
 		// wrote: build it again from the database.
 		s.roll.reset()
+		nr, nm = 0, 0
+		s.sums.touched(results, missed)
+		return 0, 0, err
 	}
-	s.sums.touched(results, missed)
-	if err == nil {
-		s.keys.add(gen, fresh)
-	}
-	return err
+	s.sums.touched(results[:nr], missed[:nm])
+	s.keys.add(gen, fresh)
+	return nr, nm, nil
 }
 
 // keyCache maps monitor IDs to their result_monitors keys, so that a batch

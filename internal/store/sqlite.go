@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"net/url"
 	"os"
+	"sync/atomic"
 
 	"github.com/pressly/goose/v3"
 	"modernc.org/sqlite"
@@ -32,6 +33,9 @@ type SQLite struct {
 	sums sumCache
 	// roll holds the rollups of the minutes not yet written.
 	roll roller
+	// waiting counts the Write calls waiting for the writer connection:
+	// WriteResultsYielding commits early for them (see WritesWaiting).
+	waiting atomic.Int32
 }
 
 var _ Store = (*SQLite)(nil)
@@ -124,12 +128,28 @@ func migrate(ctx context.Context, db *sql.DB, d goose.Dialect, fsys embed.FS, di
 }
 
 // Write runs fn in one immediate transaction on the writer connection.
+// While it waits for the connection it counts in WritesWaiting, so that a
+// batch of probe results being written yields to it.
 func (s *SQLite) Write(ctx context.Context, fn func(tx Tx) error) error {
-	return writeTx(ctx, s.writer, s.d, fn)
+	s.waiting.Add(1)
+	return writeTxBegan(ctx, s.writer, s.d, fn, func() { s.waiting.Add(-1) })
 }
 
-func writeTx(ctx context.Context, db *sql.DB, d dialect, fn func(tx Tx) error) (err error) {
+// WritesWaiting counts the Write calls waiting for the writer connection
+// now.
+func (s *SQLite) WritesWaiting() int { return int(s.waiting.Load()) }
+
+func writeTx(ctx context.Context, db *sql.DB, d dialect, fn func(tx Tx) error) error {
+	return writeTxBegan(ctx, db, d, fn, nil)
+}
+
+// writeTxBegan is writeTx calling began, when set, once the transaction
+// began or failed to.
+func writeTxBegan(ctx context.Context, db *sql.DB, d dialect, fn func(tx Tx) error, began func()) (err error) {
 	tx, err := db.BeginTx(ctx, nil)
+	if began != nil {
+		began()
+	}
 	if err != nil {
 		return d.classify(err)
 	}

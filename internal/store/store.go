@@ -367,6 +367,28 @@ type pageQuery[Q any] interface {
 	page() *ListQuery
 }
 
+// EachPage calls fn with every page of a listing, MaxLimit objects at a
+// time, in the listing's order. Unlike ListAll it holds one page at a time:
+// the scheduler's periodic reload of 50,000 monitors read with ListAll
+// held all of them beside the schedule's own copies.
+func EachPage[T, Q any, PQ pageQuery[Q]](ctx context.Context, list func(ctx context.Context, q Q) ([]T, string, error), fn func(page []T) error) error {
+	var q Q
+	PQ(&q).page().Limit = MaxLimit
+	for {
+		page, next, err := list(ctx, q)
+		if err != nil {
+			return err
+		}
+		if err := fn(page); err != nil {
+			return err
+		}
+		if next == "" {
+			return nil
+		}
+		PQ(&q).page().After = next
+	}
+}
+
 // ListAll reads every page of a listing, as for loading the whole
 // configuration: list is a List method of a Reader, bound to ctx, and Q its
 // query type. Every page is read with Q's zero filters; a list function

@@ -806,3 +806,55 @@ type countingObserver struct{ ticks *atomic.Int64 }
 
 func (o *countingObserver) Evaluated(int, time.Duration, error) { o.ticks.Add(1) }
 func (o *countingObserver) AlertsFiring(map[string]int)         {}
+
+// Changes of monitors, endpoints and credentials make the next tick read
+// the configuration again only while there are thresholds: with none,
+// nothing reads what they changed (a burst of monitor creates read every
+// monitor twice a tick for nothing), and the notice of the first threshold
+// reads everything as it is then.
+func TestSubjectNoticesReloadOnlyWithThresholds(t *testing.T) {
+	f := newFixture(t)
+	e := f.evaluator()
+	f.tick(e)
+	if got := len(f.st.reads()); got != 1 {
+		t.Fatalf("the first tick read the thresholds %d times, want 1", got)
+	}
+	for _, kind := range []string{api.KindMonitor, api.KindEndpoint, api.KindCredential} {
+		e.Notify(kind, "x")
+		f.clk.Advance(10 * time.Second)
+		f.tick(e)
+	}
+	if got := f.st.reads(); len(got) != 1 {
+		t.Fatalf("with no threshold, monitor, endpoint and credential notices made ticks read at %v, want only the first", got)
+	}
+	// Renamed while nothing watched it: the threshold's reload reads the
+	// monitor's new name.
+	mon, err := f.st.GetMonitor(t.Context(), "mon_1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mon.Name, mon.Revision = "health renamed", mon.Revision+1
+	if err := f.st.Write(t.Context(), func(tx store.Tx) error { return tx.UpdateMonitor(t.Context(), mon) }); err != nil {
+		t.Fatal(err)
+	}
+	e.Notify(api.KindMonitor, mon.ID)
+	thr := errorRateThreshold()
+	thr.PendingFor = ptr("0s")
+	f.insertThreshold(thr)
+	e.Notify(api.KindThreshold, thr.ID)
+	f.step(e, map[string]string{"mon_1": api.OutcomeDown})
+	if got := len(f.st.reads()); got != 2 {
+		t.Fatalf("a threshold notice made %d reads in all, want 2", got)
+	}
+	evs := f.events()
+	if len(evs) == 0 || evs[len(evs)-1].MonitorName == nil || *evs[len(evs)-1].MonitorName != "health renamed" {
+		t.Fatalf("the alert does not name the monitor as renamed: %+v", evs)
+	}
+	// Watched now: a monitor notice makes the next tick read again.
+	e.Notify(api.KindMonitor, mon.ID)
+	f.clk.Advance(10 * time.Second)
+	f.tick(e)
+	if got := len(f.st.reads()); got != 3 {
+		t.Fatalf("with a threshold, a monitor notice made %d reads in all, want 3", got)
+	}
+}

@@ -24,16 +24,16 @@ import (
 type countingStore struct {
 	store.Store
 	mu        sync.Mutex
-	batches   []int // items per successful WriteResults call
+	batches   []int // items per successful write (one transaction each)
 	failNext  int
 	deletes   map[string][]int64
 	deleteMax int
-	// gate, when set, holds every WriteResults until it is closed: a
+	// gate, when set, holds every result write until it is closed: a
 	// store that has fallen behind.
 	gate chan struct{}
 }
 
-func (c *countingStore) WriteResults(ctx context.Context, rs []api.ProbeResult, missed []store.MissedRun) error {
+func (c *countingStore) WriteResultsYielding(ctx context.Context, rs []api.ProbeResult, missed []store.MissedRun, piece int) (int, int, error) {
 	c.mu.Lock()
 	gate := c.gate
 	c.mu.Unlock()
@@ -44,16 +44,17 @@ func (c *countingStore) WriteResults(ctx context.Context, rs []api.ProbeResult, 
 	if c.failNext > 0 {
 		c.failNext--
 		c.mu.Unlock()
-		return errors.New("disk on fire")
+		return 0, 0, errors.New("disk on fire")
 	}
 	c.mu.Unlock()
-	if err := c.Store.WriteResults(ctx, rs, missed); err != nil {
-		return err
+	nr, nm, err := c.Store.WriteResultsYielding(ctx, rs, missed, piece)
+	if err != nil {
+		return 0, 0, err
 	}
 	c.mu.Lock()
-	c.batches = append(c.batches, len(rs)+len(missed))
+	c.batches = append(c.batches, nr+nm)
 	c.mu.Unlock()
-	return nil
+	return nr, nm, nil
 }
 
 func (c *countingStore) DeleteResultsBefore(ctx context.Context, tier string, before time.Time, limit int) (int64, error) {
@@ -730,4 +731,83 @@ func TestDroppedResultsWarnAtMostEvery10s(t *testing.T) {
 		!strings.Contains(lines[1], "dropped_total=5 since_last_warning=4") {
 		t.Errorf("warnings:\n%s\nwant two: the first drop, then 10 s later the four since", logs.String())
 	}
+}
+
+// TestBatchGivesWayToWaitingWrite: a write transaction (an API change)
+// that asks for the store while the writer's batch of 2,000 is waiting for
+// it or being written never waits for the whole batch: the writer commits
+// after the piece of 250 it is writing and lets the waiting write go
+// first, then stores the rest, every result and missed run once. Which of
+// the two gets the store first after the one holding it lets go is up to
+// database/sql, so the race is run a few times.
+func TestBatchGivesWayToWaitingWrite(t *testing.T) {
+	const n, rounds = 2000, 4
+	st := openStore(t)
+	ctx := t.Context()
+	w := results.New(st, results.Config{MaxBatch: n, Buffer: n, Logger: quietLogger()})
+	yielded := 0
+	for round := range rounds {
+		from := base.Add(time.Duration(round*n) * time.Second)
+		for i := range n {
+			if i%10 == 9 {
+				w.Missed("mon_m", from.Add(time.Duration(i)*time.Second))
+				continue
+			}
+			w.Record(result("mon_r", from.Add(time.Duration(i)*time.Second)))
+		}
+		calls := len(st.calls())
+		// Something holds the store while the batch and the API write
+		// line up for it.
+		hold, held := make(chan struct{}), make(chan struct{})
+		holder := make(chan error, 1)
+		go func() { holder <- st.Write(ctx, func(store.Tx) error { close(held); <-hold; return nil }) }()
+		<-held
+		flushed := make(chan error, 1)
+		go func() { flushed <- w.Flush(ctx) }()
+		time.Sleep(20 * time.Millisecond)
+		var before int64
+		api := make(chan error, 1)
+		go func() {
+			api <- st.Write(ctx, func(store.Tx) error {
+				// What was committed when this transaction began: the
+				// writer connection is this transaction's meanwhile.
+				r, _, err := st.MonitorStatus(ctx, "mon_r", base.Add(-time.Hour), base.Add(24*time.Hour))
+				before = r.Probes
+				return err
+			})
+		}()
+		waitFor(t, "the API write to wait for the store", func() bool { return st.WritesWaiting() == 1 })
+		close(hold)
+		for _, ch := range []chan error{holder, api, flushed} {
+			if err := <-ch; err != nil {
+				t.Fatal(err)
+			}
+		}
+		stored := int64(round * n * 9 / 10)
+		got := st.calls()[calls:]
+		switch {
+		case before == stored:
+			// The API write went first; the batch then had the store
+			// to itself.
+			if len(got) != 1 {
+				t.Errorf("round %d: with nothing waiting the batch took %d transactions (%v), want 1", round, len(got), got)
+			}
+		case before > stored && before < stored+n*9/10:
+			yielded++
+			if len(got) < 2 || got[0] != 250 {
+				t.Errorf("round %d: the batch gave way after %d results, in transactions of %v; want a first piece of 250", round, before-stored, got)
+			}
+		default:
+			t.Errorf("round %d: the API write saw %d probes stored, %d before the batch: it waited for the whole batch of %d", round, before, stored, n)
+		}
+	}
+	r, m := probes(t, st, "mon_r")
+	_, mm := probes(t, st, "mon_m")
+	if r != rounds*n*9/10 || m != 0 || mm != rounds*n/10 {
+		t.Errorf("stored %d results and %d missed runs, want %d and %d", r, m+mm, rounds*n*9/10, rounds*n/10)
+	}
+	if w.Written() != rounds*n || w.Dropped() != 0 {
+		t.Errorf("written %d, dropped %d; want %d, 0", w.Written(), w.Dropped(), rounds*n)
+	}
+	t.Logf("the batch gave way in %d of %d rounds (the others, the API write got the store first)", yielded, rounds)
 }
