@@ -40,6 +40,9 @@ const (
 	HeaderSignature  = "AIO-Signature"
 	HeaderEventID    = "AIO-Event-Id"
 	HeaderDeliveryID = "AIO-Delivery-Id"
+	// HeaderIdempotencyKey carries the delivery ID as well, the header
+	// HTTP clients and proxies know as "safe to send again".
+	HeaderIdempotencyKey = "Idempotency-Key"
 )
 
 // DefaultTolerance is the signature age Verify callers should accept: long
@@ -165,6 +168,13 @@ func (s *Sender) Send(ctx context.Context, d notify.Delivery, ch notify.Channel)
 	h.Set(HeaderSignature, Sign(ch.Secret, body, s.clock.Now()))
 	h.Set(HeaderEventID, d.Event.EventID)
 	h.Set(HeaderDeliveryID, d.ID)
+	// The delivery ID as Idempotency-Key too: with it Go's transport may
+	// send the request again on a new connection when a reused keep-alive
+	// connection turns out closed by the receiver (an idle timeout shorter
+	// than ours, Node's default is 5 s) after the request went out. Without
+	// it that race costs a whole retry backoff; the receiver drops a
+	// duplicate by the same ID.
+	h.Set(HeaderIdempotencyKey, d.ID)
 	return notify.PostJSON(ctx, s.client, notify.Post{
 		URL:     st.URL,
 		Show:    notify.ShowURL(st.URL),

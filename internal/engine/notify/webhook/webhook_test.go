@@ -1,10 +1,12 @@
 package webhook_test
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -67,6 +69,7 @@ func TestSendSigned(t *testing.T) {
 		"Content-Type":    "application/json",
 		"Aio-Event-Id":    "evt_01JDZQ8X9N0000000000000001",
 		"Aio-Delivery-Id": "dlv_01JDZQ8X9N0000000000000001",
+		"Idempotency-Key": "dlv_01JDZQ8X9N0000000000000001",
 		"X-Team":          "payments",
 		"User-Agent":      notify.UserAgent,
 		"Aio-Signature":   webhook.Sign(secret, req.Body, now),
@@ -304,4 +307,73 @@ func ExampleVerify() {
 	// <nil>
 	// webhook: signature timestamp outside the tolerance
 	// webhook: signature does not match
+}
+
+// TestStaleKeepAliveConnection: a receiver that closes a kept-alive
+// connection just as the next delivery is sent on it (an idle timeout
+// shorter than the sender's) does not cost the delivery a retry backoff.
+// The request carries the delivery ID as Idempotency-Key, so the HTTP
+// transport sends it again at once on a new connection; without the
+// header the first attempt fails (checked below, so that the receiver
+// really closes the connection under the request).
+func TestStaleKeepAliveConnection(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ln.Close() })
+	var conns atomic.Int32
+	var got atomic.Int32
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			n := conns.Add(1)
+			go func(c net.Conn, n int32) {
+				defer c.Close()
+				br := bufio.NewReader(c)
+				for i := 0; ; i++ {
+					req, err := http.ReadRequest(br)
+					if err != nil {
+						return
+					}
+					_, _ = io.Copy(io.Discard, req.Body)
+					if n == 1 && i == 1 {
+						// The first connection's second request: closed
+						// without an answer, as an idle timeout does.
+						return
+					}
+					got.Add(1)
+					_, _ = io.WriteString(c, "HTTP/1.1 204 No Content\r\n\r\n")
+				}
+			}(c, n)
+		}
+	}()
+	url := "http://" + ln.Addr().String() + "/hook"
+	client := &http.Client{Transport: &http.Transport{}}
+	t.Cleanup(client.CloseIdleConnections)
+	for i := range 2 {
+		if res := send(t, context.Background(), client, channel(url, nil)); res.Outcome != notify.Delivered {
+			t.Fatalf("delivery %d: %+v", i+1, res)
+		}
+	}
+	if conns.Load() != 2 || got.Load() != 2 {
+		t.Fatalf("%d connections, %d answered requests; want the second delivery sent again on a second connection", conns.Load(), got.Load())
+	}
+
+	// The control: the same race without the header fails the attempt.
+	conns.Store(0)
+	plain := &http.Client{Transport: &http.Transport{}}
+	t.Cleanup(plain.CloseIdleConnections)
+	post := func() notify.Result {
+		return notify.PostJSON(context.Background(), plain, notify.Post{URL: url, Show: url, Body: []byte(`{}`)})
+	}
+	if res := post(); res.Outcome != notify.Delivered {
+		t.Fatalf("first plain post: %+v", res)
+	}
+	if res := post(); res.Outcome != notify.Retry {
+		t.Fatalf("a plain post on the closed connection: %+v, want a failed attempt to retry", res)
+	}
 }
