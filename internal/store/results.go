@@ -601,9 +601,9 @@ func (t sqlTx) mergeRollups(ctx context.Context, table string, set rollupSet) er
 		for _, k := range group {
 			args = append(args, k.key)
 		}
-		if err := t.mergeStoredRollups(ctx, `SELECT monitor_key, bucket_start, probes, up, degraded, down, retried, missed, bytes,
+		if err := mergeRollupRows(ctx, t.sqlReader, `SELECT monitor_key, bucket_start, probes, up, degraded, down, retried, missed, bytes,
 			latency_sum_ms, histogram FROM `+table+` WHERE bucket_start = ? AND monitor_key IN (`+placeholders(len(group))+`)`,
-			args, set); err != nil {
+			args, func(key, start int64) rollupKey { return rollupKey{key, start} }, set); err != nil {
 			return fmt.Errorf("read %s: %w", table, err)
 		}
 		i = j
@@ -625,10 +625,13 @@ func (t sqlTx) mergeRollups(ctx context.Context, table string, set rollupSet) er
 	return nil
 }
 
-// mergeStoredRollups merges each stored rollup row selected (monitor_key,
-// bucket_start, then the counts and the histogram) into set's rollup of
-// the same row, decoding the histogram straight into it.
-func (r sqlReader) mergeStoredRollups(ctx context.Context, q string, args []any, set rollupSet) error {
+// mergeRollupRows merges each rollup row selected (a key column, the
+// bucket's start in Unix seconds, then the counts and the histogram) into
+// the rollup of into that key names, decoding the histogram straight into
+// it; rows whose rollup into does not hold are skipped. The key is the
+// monitor's ID (windows) or its rollupKey (the writer's merge).
+func mergeRollupRows[C any, K comparable](ctx context.Context, r sqlReader, q string, args []any,
+	key func(col C, bucket int64) K, into map[K]*stats.Rollup) error {
 	rows, err := r.query(ctx, q, args...)
 	if err != nil {
 		return err
@@ -636,25 +639,30 @@ func (r sqlReader) mergeStoredRollups(ctx context.Context, q string, args []any,
 	defer rows.Close()
 	for rows.Next() {
 		var (
-			part stats.Rollup
-			k    rollupKey
-			hist sql.RawBytes
+			part   stats.Rollup
+			col    C
+			bucket int64
+			hist   sql.RawBytes
 		)
-		if err := rows.Scan(&k.key, &k.start, &part.Probes, &part.Up, &part.Degraded, &part.Down, &part.Retried, &part.Missed,
+		if err := rows.Scan(&col, &bucket, &part.Probes, &part.Up, &part.Degraded, &part.Down, &part.Retried, &part.Missed,
 			&part.Bytes, &part.LatencySumMS, &hist); err != nil {
 			return err
 		}
-		ru := set[k]
+		ru := into[key(col, bucket)]
 		if ru == nil {
 			continue
 		}
 		if err := ru.Latency.MergeBinary(hist); err != nil {
-			return fmt.Errorf("rollup of key %d at %d: %w", k.key, k.start, err)
+			return fmt.Errorf("rollup of %v at %v: %w", col, time.Unix(bucket, 0).UTC(), err)
 		}
 		ru.Merge(&part)
 	}
 	return rows.Err()
 }
+
+// monitorOf keys a window's rollups by monitor ID alone: every bucket of
+// the window merges into one rollup.
+func monitorOf(id string, _ int64) string { return id }
 
 // readRollups runs a query selecting rollupSelect's columns.
 func (r sqlReader) readRollups(ctx context.Context, q string, args ...any) ([]*stats.Rollup, error) {
@@ -1105,39 +1113,8 @@ func (r sqlReader) readLatencySegment(ctx context.Context, seg resultSegment, id
 	if seg.tier == TierHour {
 		table = "rollups_hour"
 	}
-	return r.mergeRollupRows(ctx, rollupSelect+` FROM result_monitors k CROSS JOIN `+table+` r ON r.monitor_key = k.key
-		WHERE `+monitorsIn+` AND r.bucket_start >= ? AND r.bucket_start < ?`, []any{list, ceilSeconds(seg.from), ceilSeconds(seg.to)}, out)
-}
-
-// mergeRollupRows merges each rollup row selected (rollupColumns) into
-// its monitor's rollup in out, decoding the histogram straight into it.
-func (r sqlReader) mergeRollupRows(ctx context.Context, q string, args []any, out map[string]*stats.Rollup) error {
-	rows, err := r.query(ctx, q, args...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var (
-			part   stats.Rollup
-			id     string
-			bucket int64
-			hist   sql.RawBytes
-		)
-		if err := rows.Scan(&id, &bucket, &part.Probes, &part.Up, &part.Degraded, &part.Down, &part.Retried, &part.Missed,
-			&part.Bytes, &part.LatencySumMS, &hist); err != nil {
-			return err
-		}
-		ru := out[id]
-		if ru == nil {
-			continue
-		}
-		if err := ru.Latency.MergeBinary(hist); err != nil {
-			return fmt.Errorf("rollup %s %v: %w", id, time.Unix(bucket, 0).UTC(), err)
-		}
-		ru.Merge(&part)
-	}
-	return rows.Err()
+	return mergeRollupRows(ctx, r, rollupSelect+` FROM result_monitors k CROSS JOIN `+table+` r ON r.monitor_key = k.key
+		WHERE `+monitorsIn+` AND r.bucket_start >= ? AND r.bucket_start < ?`, []any{list, ceilSeconds(seg.from), ceilSeconds(seg.to)}, monitorOf, out)
 }
 
 // sumRollupRows returns the per-monitor sums selected (monitor_id and the
