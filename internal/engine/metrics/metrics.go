@@ -23,9 +23,7 @@ type Metrics struct {
 	lagSeconds   prometheus.Histogram
 	probes       *prometheus.CounterVec
 	missed       prometheus.Counter
-	monUp        *prometheus.GaugeVec
-	monLatency   *prometheus.GaugeVec
-	monCertExp   *prometheus.GaugeVec
+	monitors     *monitorCollector
 	alerting     *alerting
 	deliveries   *prometheus.CounterVec
 }
@@ -67,15 +65,7 @@ func New(cfg Config) *Metrics {
 			Name: "aio_probes_missed_total",
 			Help: "Runs skipped because the previous run of the monitor was still going, or because the run could not be queued (every worker busy and the queue full).",
 		}),
-		monUp: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "aio_monitor_up", Help: "Outcome of a monitor's last run: 1 up, 0.5 degraded, 0 down.",
-		}, []string{"monitor_id"}),
-		monLatency: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "aio_monitor_latency_seconds", Help: "Latency of a monitor's last run.",
-		}, []string{"monitor_id"}),
-		monCertExp: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "aio_monitor_tls_cert_expiry_timestamp_seconds", Help: "Expiry of the certificate a monitor's last run saw, as a Unix time.",
-		}, []string{"monitor_id"}),
+		monitors: newMonitorCollector(),
 		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "aio_deliveries_total",
 			Help: "Delivery attempts by outcome (delivered, retry, failed: given up or refused for good), and deliveries cancelled with their channel (cancelled).",
@@ -84,7 +74,7 @@ func New(cfg Config) *Metrics {
 	for _, o := range []string{"delivered", "retry", "failed", "cancelled"} {
 		m.deliveries.WithLabelValues(o)
 	}
-	m.reg.MustRegister(m.probeSeconds, m.lagSeconds, m.probes, m.missed, m.monUp, m.monLatency, m.monCertExp, m.deliveries,
+	m.reg.MustRegister(m.probeSeconds, m.lagSeconds, m.probes, m.missed, m.monitors, m.deliveries,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.alerting = newAlerting(m.reg)
 	if f := cfg.ResultsDropped; f != nil {
@@ -154,11 +144,11 @@ func (m *Metrics) Completed(r api.ProbeResult, took time.Duration) {
 	case api.OutcomeDegraded:
 		up = 0.5
 	}
-	m.monUp.WithLabelValues(r.MonitorID).Set(up)
-	m.monLatency.WithLabelValues(r.MonitorID).Set(r.LatencyMS / 1000)
+	var cert float64
 	if r.TLSCertExpiresAt != nil {
-		m.monCertExp.WithLabelValues(r.MonitorID).Set(float64(r.TLSCertExpiresAt.Unix()))
+		cert = float64(r.TLSCertExpiresAt.Unix())
 	}
+	m.monitors.set(r.MonitorID, up, r.LatencyMS/1000, cert, r.TLSCertExpiresAt != nil)
 }
 
 // Missed records a skipped run.
@@ -166,7 +156,5 @@ func (m *Metrics) Missed(string) { m.missed.Inc() }
 
 // Forget drops the series of a deleted monitor.
 func (m *Metrics) Forget(monitorID string) {
-	m.monUp.DeleteLabelValues(monitorID)
-	m.monLatency.DeleteLabelValues(monitorID)
-	m.monCertExp.DeleteLabelValues(monitorID)
+	m.monitors.forget(monitorID)
 }

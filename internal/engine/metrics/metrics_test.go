@@ -121,3 +121,43 @@ func TestDeliveryMetrics(t *testing.T) {
 		}
 	}
 }
+
+// TestPerMonitorGauges pins the per-monitor series: one of each gauge per
+// monitor with its last run's figures, the certificate's expiry kept after
+// a run that saw none, and every series of a forgotten monitor gone.
+func TestPerMonitorGauges(t *testing.T) {
+	m := metrics.New(metrics.Config{})
+	exp := time.Unix(1_900_000_000, 0)
+	m.Completed(api.ProbeResult{MonitorID: "mon_a", Outcome: api.OutcomeUp, LatencyMS: 250, TLSCertExpiresAt: &exp}, time.Second)
+	m.Completed(api.ProbeResult{MonitorID: "mon_b", Outcome: api.OutcomeDegraded, LatencyMS: 1500}, time.Second)
+	m.Completed(api.ProbeResult{MonitorID: "mon_c", Outcome: api.OutcomeDown}, time.Second)
+	// mon_a's next run sees no certificate (a connection refused, say):
+	// its expiry stays, its other figures move on.
+	m.Completed(api.ProbeResult{MonitorID: "mon_a", Outcome: api.OutcomeDown, LatencyMS: 10}, time.Second)
+	text := scrape(t, m)
+	want := map[string][]string{
+		"aio_monitor_up":              {`aio_monitor_up{monitor_id="mon_a"} 0`, `aio_monitor_up{monitor_id="mon_b"} 0.5`, `aio_monitor_up{monitor_id="mon_c"} 0`},
+		"aio_monitor_latency_seconds": {`aio_monitor_latency_seconds{monitor_id="mon_a"} 0.01`, `aio_monitor_latency_seconds{monitor_id="mon_b"} 1.5`, `aio_monitor_latency_seconds{monitor_id="mon_c"} 0`},
+		"aio_monitor_tls_cert_expiry_timestamp_seconds": {`aio_monitor_tls_cert_expiry_timestamp_seconds{monitor_id="mon_a"} 1.9e+09`},
+	}
+	for name, w := range want {
+		if got := lines(text, name); strings.Join(got, "\n") != strings.Join(w, "\n") {
+			t.Errorf("%s:\n got %q\nwant %q", name, got, w)
+		}
+		if !strings.Contains(text, "# TYPE "+name+" gauge") {
+			t.Errorf("%s is not a gauge", name)
+		}
+	}
+	m.Completed(api.ProbeResult{MonitorID: "mon_b", Outcome: api.OutcomeUp, LatencyMS: 20}, time.Second)
+	m.Forget("mon_a")
+	text = scrape(t, m)
+	if strings.Contains(text, `monitor_id="mon_a"`) {
+		t.Errorf("series of a forgotten monitor left:\n%s", text)
+	}
+	if got := lines(text, "aio_monitor_up"); strings.Join(got, "\n") != `aio_monitor_up{monitor_id="mon_b"} 1`+"\n"+`aio_monitor_up{monitor_id="mon_c"} 0` {
+		t.Errorf("after forgetting mon_a: %q", got)
+	}
+	if got := lines(text, "aio_monitor_tls_cert_expiry_timestamp_seconds"); len(got) != 0 {
+		t.Errorf("certificate series left: %q", got)
+	}
+}

@@ -479,3 +479,35 @@ func TestDNSPhase(t *testing.T) {
 		t.Errorf("dns %v connect %v first byte %v: want all for a host name", res.DNSMS, res.ConnectMS, res.FirstByteMS)
 	}
 }
+
+// TestLargerThanTheConnectionBuffers shows that the probe transports' small
+// per-connection buffers (probeWriteBuffer, probeReadBuffer) limit nothing:
+// a request and a response header several times their size go through
+// whole, and the header's value is what the assertion sees.
+func TestLargerThanTheConnectionBuffers(t *testing.T) {
+	bigValue := strings.Repeat("v", 4*probeReadBuffer)
+	bigBody := strings.Repeat("b", 8*probeWriteBuffer)
+	got := make(chan string, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		got <- r.Header.Get("X-Big") + "|" + string(b)
+		w.Header().Set("X-Echo", bigValue)
+		fmt.Fprint(w, bigBody)
+	}))
+	defer srv.Close()
+	f := newFixture(t, Config{})
+	res := f.probe(t, httpTarget(srv.URL, func(m *api.Monitor) {
+		r := req(m)
+		r.Method = ptr("POST")
+		r.Headers = map[string]string{"x-big": bigValue}
+		r.Body = ptr(bigBody)
+		m.Assertions = []api.Assertion{{Source: api.SourceHeader, Property: ptr("x-echo"), Comparison: api.CmpEquals, Target: ptr(bigValue)}}
+	}))
+	mustUp(t, res)
+	if s := <-got; s != bigValue+"|"+bigBody {
+		t.Errorf("target saw %d bytes of header and body, want %d", len(s), len(bigValue)+1+len(bigBody))
+	}
+	if res.BytesReceived != int64(len(bigBody)) {
+		t.Errorf("bytes_received = %d, want %d", res.BytesReceived, len(bigBody))
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -615,9 +616,9 @@ func TestDefaultWorkersCoverHangingTargets(t *testing.T) {
 func TestNewFillsDefaults(t *testing.T) {
 	for _, cfg := range []Config{{}, {Workers: -1, ReloadEvery: -time.Second, Resolution: -time.Millisecond}} {
 		s := New(cfg)
-		if s.cfg.Workers != DefaultWorkers || s.cfg.ReloadEvery != 30*time.Second || s.cfg.Resolution != DefaultResolution {
-			t.Errorf("New(%+v): workers %d, reload every %v, resolution %v; want %d, 30s, %v",
-				cfg, s.cfg.Workers, s.cfg.ReloadEvery, s.cfg.Resolution, DefaultWorkers, DefaultResolution)
+		if s.cfg.Workers != DefaultWorkers || s.cfg.ReloadEvery != 5*time.Minute || s.cfg.CredentialsEvery != 30*time.Second || s.cfg.Resolution != DefaultResolution {
+			t.Errorf("New(%+v): workers %d, reload every %v, credentials every %v, resolution %v; want %d, 5m, 30s, %v",
+				cfg, s.cfg.Workers, s.cfg.ReloadEvery, s.cfg.CredentialsEvery, s.cfg.Resolution, DefaultWorkers, DefaultResolution)
 		}
 		if s.cfg.Clock == nil || s.cfg.Logger == nil || s.cfg.Rand == nil {
 			t.Errorf("New(%+v) left the clock, logger or random source nil", cfg)
@@ -964,6 +965,109 @@ func TestCredentialOpenedAtProbeTime(t *testing.T) {
 	}
 	if got := tg.seen("/"); len(got) != 1 || got[0] != "Bearer sesame" {
 		t.Fatalf("target saw %q", got)
+	}
+}
+
+// TestRewrappedCredentialIsReadAgain: `aiod keys rotate` re-wraps a
+// secret under a new key from another process, with no notice and no new
+// revision, and the operator then drops the old key. The snapshot's old
+// wrapping cannot be opened any more; LoadCredentials (the reloader's
+// DefaultCredentialsEvery, far more often than the full reload) reads the
+// new one, and the next run succeeds.
+func TestRewrappedCredentialIsReadAgain(t *testing.T) {
+	keyFile := filepath.Join(t.TempDir(), "keys")
+	f := newFixture(t, fixtureOptions{keyring: nil})
+	if err := secret.WriteKeyFile(keyFile, f.kr.Keys()); err != nil {
+		t.Fatal(err)
+	}
+	fileRing, err := secret.LoadKeyFile(keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.s.cfg.Keyring = fileRing
+	tg := newTarget(t, false)
+	tg.allow = map[string]bool{"Bearer sesame": true}
+	cred := f.addCredential(api.CredBearer, "sesame")
+	m := f.addMonitor(f.addEndpoint(tg.srv.URL, &cred.ID).ID, "10s")
+	f.load()
+	f.tick(5 * time.Second)
+	f.settle()
+
+	// The rotation: the same secret and binding, sealed under a new key;
+	// the key file then holds only the new key.
+	newKey := secret.NewKey()
+	newRing, err := secret.NewKeyring(newKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealed, err := newRing.Seal([]byte("sesame"), secret.Binding{ObjectID: cred.ID, Revision: cred.SecretRevision})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.write(func(tx store.Tx) error { return tx.UpdateSealed(f.ctx, cred.ID, sealed) })
+	if err := secret.WriteKeyFile(keyFile, []secret.Key{newKey}); err != nil {
+		t.Fatal(err)
+	}
+	// The file keeps its size; a later modification time makes sure the
+	// keyring sees the change even within the clock's granularity.
+	later := time.Now().Add(time.Minute)
+	if err := os.Chtimes(keyFile, later, later); err != nil {
+		t.Fatal(err)
+	}
+	// aiod seals some other secret: its keyring re-reads the file and
+	// forgets the old key.
+	if _, err := fileRing.Seal([]byte("other"), secret.Binding{ObjectID: "cred_other", Revision: 1}); err != nil {
+		t.Fatal(err)
+	}
+	f.tick(15 * time.Second)
+	f.settle()
+	if err := f.s.LoadCredentials(f.ctx); err != nil {
+		t.Fatal(err)
+	}
+	f.tick(25 * time.Second)
+	f.settle()
+	rs := f.results(m.ID)
+	if len(rs) != 3 {
+		t.Fatalf("results %+v, want 3", rs)
+	}
+	if rs[0].Outcome != api.OutcomeUp {
+		t.Errorf("before the rotation: %+v", rs[0])
+	}
+	// Control: without the new read the old wrapping cannot be opened.
+	if rs[1].Outcome != api.OutcomeDown || rs[1].Error == nil || !strings.Contains(*rs[1].Error, "cannot open the secret") {
+		t.Errorf("after the rotation, before LoadCredentials: %+v", rs[1])
+	}
+	if rs[2].Outcome != api.OutcomeUp {
+		t.Errorf("after LoadCredentials: %+v", rs[2])
+	}
+}
+
+// TestLoadCredentialsKeepsNotifiedChanges: a credential read through a
+// notice while LoadCredentials lists stays, and one deleted from the store
+// leaves the snapshot.
+func TestLoadCredentialsKeepsNotifiedChanges(t *testing.T) {
+	f := newFixture(t, fixtureOptions{})
+	gone := f.addCredential(api.CredBearer, "a")
+	f.load()
+	f.write(func(tx store.Tx) error { return tx.DeleteCredential(f.ctx, gone.ID) })
+	// A credential the snapshot holds at a later revision than the
+	// store's stays at that revision.
+	later := f.addCredential(api.CredBearer, "b")
+	f.s.mu.Lock()
+	ahead := later
+	ahead.Revision = 5
+	f.s.snap.credentials[later.ID] = ahead
+	f.s.mu.Unlock()
+	if err := f.s.LoadCredentials(f.ctx); err != nil {
+		t.Fatal(err)
+	}
+	f.s.mu.Lock()
+	defer f.s.mu.Unlock()
+	if _, ok := f.s.snap.credentials[gone.ID]; ok {
+		t.Errorf("a deleted credential stayed in the snapshot")
+	}
+	if got := f.s.snap.credentials[later.ID].Revision; got != 5 {
+		t.Errorf("revision %d, want the later 5 kept", got)
 	}
 }
 
