@@ -62,10 +62,11 @@ type roller struct {
 // Results later than that are merged into the written rows.
 const rollGrace = 15 * time.Second
 
-// rollChunk is the most monitors whose minute one write transaction
-// writes: at 50,000 monitors a minute takes 200 of the writer's batches of
-// 1,000, 40 s at 5,000 results a second, and a transaction stays short.
-const rollChunk = 250
+// rollChunk is the most monitors whose minute one piece of a results
+// write (see WriteResultsYielding) writes, so that a piece stays short
+// when another write waits: at 50,000 monitors a minute takes 500 pieces,
+// 10 s of the writer's batches at 5,000 results a second.
+const rollChunk = 100
 
 // minuteOf is the start of the minute of t, in Unix seconds.
 func minuteOf(t time.Time) int64 { return floorDiv(t.Unix(), 60) * 60 }

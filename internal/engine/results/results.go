@@ -342,9 +342,11 @@ func (w *Writer) writeLocked(ctx context.Context, all bool) error {
 }
 
 // yieldPiece is how many items the store writes between two looks at
-// whether another write waits (WriteResultsYielding): a quarter of a
-// full batch, one multi-row INSERT.
-const yieldPiece = 250
+// whether another write waits (WriteResultsYielding): a tenth of a full
+// batch. With pieces of 250, a POST during a burst of 10,000 creates
+// beside 20,000 probing monitors waited for the writer up to 98 ms (p99)
+// and answered in 138 ms (p99); with 100, 61 ms and 72 ms.
+const yieldPiece = 100
 
 // giveWay waits until no write waits for the store, at most held (how
 // long the writer's last transaction held it) and 100 ms: the waiting

@@ -736,7 +736,7 @@ func TestDroppedResultsWarnAtMostEvery10s(t *testing.T) {
 // TestBatchGivesWayToWaitingWrite: a write transaction (an API change)
 // that asks for the store while the writer's batch of 2,000 is waiting for
 // it or being written never waits for the whole batch: the writer commits
-// after the piece of 250 it is writing and lets the waiting write go
+// after the piece of YieldPiece items it is writing and lets the waiting write go
 // first, then stores the rest, every result and missed run once. Which of
 // the two gets the store first after the one holding it lets go is up to
 // database/sql, so the race is run a few times.
@@ -794,8 +794,8 @@ func TestBatchGivesWayToWaitingWrite(t *testing.T) {
 			}
 		case before > stored && before < stored+n*9/10:
 			yielded++
-			if len(got) < 2 || got[0] != 250 {
-				t.Errorf("round %d: the batch gave way after %d results, in transactions of %v; want a first piece of 250", round, before-stored, got)
+			if len(got) < 2 || got[0] != results.YieldPiece {
+				t.Errorf("round %d: the batch gave way after %d results, in transactions of %v; want a first piece of %d", round, before-stored, got, results.YieldPiece)
 			}
 		default:
 			t.Errorf("round %d: the API write saw %d probes stored, %d before the batch: it waited for the whole batch of %d", round, before, stored, n)
