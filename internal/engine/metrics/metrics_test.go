@@ -136,8 +136,8 @@ func TestPerMonitorGauges(t *testing.T) {
 	m.Completed(api.ProbeResult{MonitorID: "mon_a", Outcome: api.OutcomeDown, LatencyMS: 10}, time.Second)
 	text := scrape(t, m)
 	want := map[string][]string{
-		"aio_monitor_up":              {`aio_monitor_up{monitor_id="mon_a"} 0`, `aio_monitor_up{monitor_id="mon_b"} 0.5`, `aio_monitor_up{monitor_id="mon_c"} 0`},
-		"aio_monitor_latency_seconds": {`aio_monitor_latency_seconds{monitor_id="mon_a"} 0.01`, `aio_monitor_latency_seconds{monitor_id="mon_b"} 1.5`, `aio_monitor_latency_seconds{monitor_id="mon_c"} 0`},
+		"aio_monitor_up":                                {`aio_monitor_up{monitor_id="mon_a"} 0`, `aio_monitor_up{monitor_id="mon_b"} 0.5`, `aio_monitor_up{monitor_id="mon_c"} 0`},
+		"aio_monitor_latency_seconds":                   {`aio_monitor_latency_seconds{monitor_id="mon_a"} 0.01`, `aio_monitor_latency_seconds{monitor_id="mon_b"} 1.5`, `aio_monitor_latency_seconds{monitor_id="mon_c"} 0`},
 		"aio_monitor_tls_cert_expiry_timestamp_seconds": {`aio_monitor_tls_cert_expiry_timestamp_seconds{monitor_id="mon_a"} 1.9e+09`},
 	}
 	for name, w := range want {
