@@ -4,6 +4,7 @@ import (
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 )
 
 var (
@@ -76,11 +77,49 @@ func (c *monitorCollector) Collect(ch chan<- prometheus.Metric) {
 		rows = append(rows, row{id, f})
 	}
 	c.mu.Unlock()
+	// Every series of the scrape in one allocation; the capacity is never
+	// exceeded, so the pointers sent stay valid.
+	gs := make([]monitorGauge, 0, 3*len(rows))
+	send := func(desc *prometheus.Desc, id string, v float64) {
+		gs = append(gs, monitorGauge{desc: desc, id: id, value: v})
+		ch <- &gs[len(gs)-1]
+	}
 	for _, r := range rows {
-		ch <- prometheus.MustNewConstMetric(monUpDesc, prometheus.GaugeValue, r.up, r.id)
-		ch <- prometheus.MustNewConstMetric(monLatencyDesc, prometheus.GaugeValue, r.latency, r.id)
+		send(monUpDesc, r.id, r.up)
+		send(monLatencyDesc, r.id, r.latency)
 		if r.hasCert {
-			ch <- prometheus.MustNewConstMetric(monCertExpDesc, prometheus.GaugeValue, r.certExpiry, r.id)
+			send(monCertExpDesc, r.id, r.certExpiry)
 		}
 	}
+}
+
+// monitorIDLabel is the one label name of the per-monitor gauges.
+var monitorIDLabel = "monitor_id"
+
+// monitorGauge is one per-monitor series at scrape time. It carries the
+// protobuf parts it writes, so that a scrape allocates them with the
+// series, and writes its one label as it is: prometheus.MustNewConstMetric
+// checks and sorts the label pairs of every series on every scrape. The
+// label value is a monitor ID the server made, so it needs no check.
+// BenchmarkGather50k, per gathering of 50,000 monitors' three series:
+// this 61 MB in 0.30 M allocations, MustNewConstMetric 86 MB in 1.65 M,
+// the GaugeVecs this replaced 45 MB in 0.60 M (and those kept 39 MB live
+// between scrapes).
+type monitorGauge struct {
+	desc  *prometheus.Desc
+	id    string
+	value float64
+	label dto.LabelPair
+	pairs [1]*dto.LabelPair
+	gauge dto.Gauge
+}
+
+func (g *monitorGauge) Desc() *prometheus.Desc { return g.desc }
+
+func (g *monitorGauge) Write(m *dto.Metric) error {
+	g.label.Name, g.label.Value = &monitorIDLabel, &g.id
+	g.pairs[0] = &g.label
+	g.gauge.Value = &g.value
+	m.Label, m.Gauge = g.pairs[:], &g.gauge
+	return nil
 }

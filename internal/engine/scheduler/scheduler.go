@@ -267,7 +267,7 @@ func (s *Scheduler) Notify(kind, id string) {
 // revision did not change: at 50,000 monitors, reading all of them into a
 // second snapshot before swapping it in held two copies of everything at
 // once (with the slices' growth, 305 MB allocated per reload in
-// BenchmarkLoad50k) every 30 s, the engine's peak RSS. Between two pages
+// BenchmarkLoad50k), the engine's peak RSS. Between two pages
 // the snapshot mixes objects read at slightly different times, as it does
 // between a change and its notification; a monitor always finds an
 // endpoint read no earlier than the reload began, as endpoints are read
@@ -500,8 +500,17 @@ func (s *Scheduler) loadChanged(ctx context.Context) (bool, error) {
 		_, ok := s.snap.endpoints[m.EndpointID]
 		s.mu.Unlock()
 		if !ok {
-			if e, err := st.GetEndpoint(ctx, m.EndpointID); err == nil {
+			e, err := st.GetEndpoint(ctx, m.EndpointID)
+			switch {
+			case err == nil:
 				eps = append(eps, e)
+			case !errors.Is(err, store.ErrNotFound):
+				// Read it again with everything, rather than leave the
+				// monitor without its endpoint until the next full read.
+				s.changedMu.Lock()
+				s.full = true
+				s.changedMu.Unlock()
+				return true, err
 			}
 		}
 	}
@@ -734,8 +743,8 @@ func (s *Scheduler) target(m *api.Monitor) (probe.Target, error) {
 // done, re-reading the configuration on Notify and every ReloadEvery.
 func (s *Scheduler) Run(ctx context.Context) error {
 	// A configuration that cannot be read now (a database not ready yet)
-	// is read again on the next Notify or after ReloadEvery: giving up
-	// here would stop probing until aiod restarts.
+	// is read again on the next Notify or after CredentialsEvery (see
+	// reloader): giving up here would stop probing until aiod restarts.
 	if err := s.Load(ctx); err != nil {
 		if ctx.Err() != nil {
 			return nil
@@ -773,21 +782,34 @@ func (s *Scheduler) Run(ctx context.Context) error {
 }
 
 // reloader re-reads the configuration on Notify and every ReloadEvery.
+//
+// A full read that failed (at the start, or after a change could not be
+// read alone) is tried again on the next CredentialsEvery tick rather than
+// after ReloadEvery: until it succeeds, the schedule may miss monitors.
 func (s *Scheduler) reloader(ctx context.Context) {
 	defer s.wg.Done()
 	t := time.NewTicker(s.cfg.ReloadEvery)
 	defer t.Stop()
 	creds := time.NewTicker(s.cfg.CredentialsEvery)
 	defer creds.Stop()
+	s.mu.Lock()
+	retry := !s.loaded
+	s.mu.Unlock()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-creds.C:
-			if err := s.LoadCredentials(ctx); err != nil && ctx.Err() == nil {
-				s.cfg.Logger.Error("reload credentials", "error", err)
+			if !retry {
+				if err := s.LoadCredentials(ctx); err != nil && ctx.Err() == nil {
+					s.cfg.Logger.Error("reload credentials", "error", err)
+				}
+				continue
 			}
-			continue
+			// The full read reads what was notified too.
+			s.changedMu.Lock()
+			s.changed, s.full = nil, false
+			s.changedMu.Unlock()
 		case <-s.reload:
 			done, err := s.loadChanged(ctx)
 			if err != nil && ctx.Err() == nil {
@@ -804,8 +826,10 @@ func (s *Scheduler) reloader(ctx context.Context) {
 			s.changed, s.full = nil, false
 			s.changedMu.Unlock()
 		}
+		retry = false
 		if err := s.Load(ctx); err != nil && ctx.Err() == nil {
-			s.cfg.Logger.Error("reload monitors", "error", err)
+			s.cfg.Logger.Error("reload monitors; will retry", "error", err, "retry_in", s.cfg.CredentialsEvery)
+			retry = true
 		}
 	}
 }

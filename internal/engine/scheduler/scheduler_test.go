@@ -8,6 +8,7 @@ package scheduler
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -1068,6 +1069,113 @@ func TestLoadCredentialsKeepsNotifiedChanges(t *testing.T) {
 	}
 	if got := f.s.snap.credentials[later.ID].Revision; got != 5 {
 		t.Errorf("revision %d, want the later 5 kept", got)
+	}
+}
+
+// flakyReader fails the first failLists reads of the monitors and the
+// first failGets reads of an endpoint, as a database not ready yet would.
+type flakyReader struct {
+	store.Reader
+	failLists, failGets atomic.Int32
+}
+
+func (r *flakyReader) ListMonitors(ctx context.Context, q store.MonitorQuery) ([]api.Monitor, string, error) {
+	if r.failLists.Add(-1) >= 0 {
+		return nil, "", errors.New("database not ready")
+	}
+	return r.Reader.ListMonitors(ctx, q)
+}
+
+func (r *flakyReader) GetEndpoint(ctx context.Context, id string) (api.Endpoint, error) {
+	if r.failGets.Add(-1) >= 0 {
+		return api.Endpoint{}, errors.New("database not ready")
+	}
+	return r.Reader.GetEndpoint(ctx, id)
+}
+
+// runReloader runs the scheduler's Run with the given reload periods until
+// the test ends. Its ticks use the fixture's fake clock, which stands
+// still, so only the reloader works.
+func (f *fixture) runReloader(reloadEvery, credentialsEvery time.Duration) {
+	f.s.cfg.ReloadEvery, f.s.cfg.CredentialsEvery = reloadEvery, credentialsEvery
+	ctx, cancel := context.WithCancel(f.ctx)
+	f.t.Cleanup(cancel)
+	go func() { _ = f.s.Run(ctx) }()
+}
+
+// hasEntry tells whether the monitor is in the schedule.
+func (f *fixture) hasEntry(id string) bool {
+	f.s.mu.Lock()
+	defer f.s.mu.Unlock()
+	_, ok := f.s.entries[id]
+	return ok
+}
+
+// TestFailedLoadIsRetriedSoon: the full read that fails when the
+// scheduler starts is tried again after CredentialsEvery, not only after
+// ReloadEvery (5 min by default) or the next API write.
+func TestFailedLoadIsRetriedSoon(t *testing.T) {
+	f := newFixture(t, fixtureOptions{})
+	m := f.addMonitor(f.addEndpoint("http://127.0.0.1:1", nil).ID, "10s")
+	fr := &flakyReader{Reader: f.st}
+	fr.failLists.Store(2)
+	f.s.cfg.Store = fr
+	f.runReloader(time.Hour, 20*time.Millisecond)
+	waitFor(t, "the monitor scheduled after two failed reads", func() bool { return f.hasEntry(m.ID) })
+	if n := fr.failLists.Load(); n >= 0 {
+		t.Fatalf("the failures were not all met (%d left)", n+1)
+	}
+}
+
+// TestCredentialsReadOnTheirTicker: Run reads the credentials every
+// CredentialsEvery, so a secret re-wrapped without a notice (aiod keys
+// rotate) reaches the snapshot long before the full reload.
+func TestCredentialsReadOnTheirTicker(t *testing.T) {
+	f := newFixture(t, fixtureOptions{})
+	cred := f.addCredential(api.CredBearer, "sesame")
+	f.load()
+	f.runReloader(time.Hour, 20*time.Millisecond)
+	sealed, err := f.kr.Seal([]byte("sesame"), secret.Binding{ObjectID: cred.ID, Revision: cred.SecretRevision})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.write(func(tx store.Tx) error { return tx.UpdateSealed(f.ctx, cred.ID, sealed) })
+	waitFor(t, "the re-wrapped secret in the snapshot", func() bool {
+		f.s.mu.Lock()
+		defer f.s.mu.Unlock()
+		return bytes.Equal(f.s.snap.credentials[cred.ID].Sealed.WrappedKey, sealed.WrappedKey)
+	})
+}
+
+// TestEndpointReadFailureReadsEverything: when the endpoint of a notified
+// monitor cannot be read (an error, not a missing endpoint), the change is
+// read again with everything rather than leaving the monitor without its
+// endpoint until the next full reload.
+func TestEndpointReadFailureReadsEverything(t *testing.T) {
+	f := newFixture(t, fixtureOptions{})
+	f.load()
+	fr := &flakyReader{Reader: f.st}
+	fr.failGets.Store(1)
+	f.s.cfg.Store = fr
+	ep := f.addEndpoint("http://127.0.0.1:1", nil)
+	m := f.addMonitor(ep.ID, "10s")
+	f.s.Notify(api.KindMonitor, m.ID)
+	done, err := f.s.loadChanged(f.ctx)
+	if err == nil || !done {
+		t.Fatalf("loadChanged = %v, %v; want the read error", done, err)
+	}
+	f.s.changedMu.Lock()
+	full := f.s.full
+	f.s.changedMu.Unlock()
+	if !full {
+		t.Fatalf("the failed endpoint read did not ask for a full read")
+	}
+	f.load()
+	f.s.mu.Lock()
+	_, ok := f.s.snap.endpoints[ep.ID]
+	f.s.mu.Unlock()
+	if !ok || !f.hasEntry(m.ID) {
+		t.Fatalf("after the full read: endpoint in snapshot %v, monitor scheduled %v", ok, f.hasEntry(m.ID))
 	}
 }
 
