@@ -380,7 +380,10 @@ func (p *Prober) transport(o *api.MonitorTLS) (*http.Transport, error) {
 		// 5,000 probes a second, so they paced the garbage collector. A
 		// probe's request and a response's header are far smaller; larger
 		// ones still work (bufio flushes, textproto joins the pieces), and
-		// bodies are read past the buffer.
+		// bodies are read past the buffer. One limit moves: net/http reads a
+		// chunked body's size line, extensions included, within the read
+		// buffer, so such a line over 2 KiB now fails the probe (over 4 KiB
+		// did before); size lines are a few bytes in practice.
 		WriteBufferSize: probeWriteBuffer,
 		ReadBufferSize:  probeReadBuffer,
 	}
