@@ -32,6 +32,15 @@ type countingStore struct {
 	// thresholdReads holds the fake clock's time, as an offset from t0,
 	// of every read of the thresholds (their first page).
 	thresholdReads []time.Duration
+	// monitorReads counts the reads of the monitors (their first page).
+	monitorReads atomic.Int64
+}
+
+func (s *countingStore) ListMonitors(ctx context.Context, q store.MonitorQuery) ([]api.Monitor, string, error) {
+	if q.After == "" {
+		s.monitorReads.Add(1)
+	}
+	return s.Store.ListMonitors(ctx, q)
 }
 
 func (s *countingStore) ListThresholds(ctx context.Context, q store.ThresholdQuery) ([]api.AlertThreshold, string, error) {
@@ -827,6 +836,17 @@ func TestSubjectNoticesReloadOnlyWithThresholds(t *testing.T) {
 	if got := f.st.reads(); len(got) != 1 {
 		t.Fatalf("with no threshold, monitor, endpoint and credential notices made ticks read at %v, want only the first", got)
 	}
+	// A reload with no threshold, as the periodic one: the thresholds are
+	// read, the monitors (nothing would look at them) are not.
+	e.Notify(api.KindThreshold, "thr_gone")
+	f.clk.Advance(10 * time.Second)
+	f.tick(e)
+	if got := len(f.st.reads()); got != 2 {
+		t.Fatalf("a threshold notice made %d reads in all, want 2", got)
+	}
+	if n := f.st.monitorReads.Load(); n != 0 {
+		t.Fatalf("with no threshold the monitors were read %d times, want 0", n)
+	}
 	// Renamed while nothing watched it: the threshold's reload reads the
 	// monitor's new name.
 	mon, err := f.st.GetMonitor(t.Context(), "mon_1")
@@ -843,8 +863,11 @@ func TestSubjectNoticesReloadOnlyWithThresholds(t *testing.T) {
 	f.insertThreshold(thr)
 	e.Notify(api.KindThreshold, thr.ID)
 	f.step(e, map[string]string{"mon_1": api.OutcomeDown})
-	if got := len(f.st.reads()); got != 2 {
-		t.Fatalf("a threshold notice made %d reads in all, want 2", got)
+	if got := len(f.st.reads()); got != 3 {
+		t.Fatalf("a threshold notice made %d reads in all, want 3", got)
+	}
+	if n := f.st.monitorReads.Load(); n == 0 {
+		t.Fatalf("the first threshold's read did not read the monitors")
 	}
 	evs := f.events()
 	if len(evs) == 0 || evs[len(evs)-1].MonitorName == nil || *evs[len(evs)-1].MonitorName != "health renamed" {
@@ -854,7 +877,7 @@ func TestSubjectNoticesReloadOnlyWithThresholds(t *testing.T) {
 	e.Notify(api.KindMonitor, mon.ID)
 	f.clk.Advance(10 * time.Second)
 	f.tick(e)
-	if got := len(f.st.reads()); got != 3 {
-		t.Fatalf("with a threshold, a monitor notice made %d reads in all, want 3", got)
+	if got := len(f.st.reads()); got != 4 {
+		t.Fatalf("with a threshold, a monitor notice made %d reads in all, want 4", got)
 	}
 }
