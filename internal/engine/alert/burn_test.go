@@ -206,3 +206,56 @@ func TestBurnRateNoData(t *testing.T) {
 		})
 	}
 }
+
+// TestBurnRateBoundaryAndTies pins the two choices EvaluateBurnRates makes
+// among a severity's pairs: a pair breaches only when the smaller of its
+// rates is strictly past its factor, and when pairs are equally far past
+// their factors the first pair in order gives the value and the Pair. A
+// severity whose rates are all zero still names one of its own pairs.
+func TestBurnRateBoundaryAndTies(t *testing.T) {
+	both := func(long, short float64) PairRates {
+		return PairRates{Long: long, Short: short, HasLong: true, HasShort: true}
+	}
+	t.Run("exactly at the factor does not breach", func(t *testing.T) {
+		r := burnRule()
+		r.BurnRateWindows = []BurnRateWindow{{Long: time.Hour, Short: 5 * time.Minute, Factor: 2, Severity: Critical}}
+		th := NewThreshold(r)
+		if got := shows(th.EvaluateBurnRates(t0, []PairRates{both(2.5, 2)})); len(got) != 0 {
+			t.Errorf("rates 2.5/2 against factor 2: transitions %q, want none", got)
+		}
+		if got, want := shows(th.EvaluateBurnRates(t0.Add(time.Minute), []PairRates{both(2.5, 2.0001)})), []string{"1 c ok>firing! 2.0001"}; !slices.Equal(got, want) {
+			t.Errorf("rates 2.5/2.0001 against factor 2: transitions %q, want %q", got, want)
+		}
+	})
+	t.Run("a tie goes to the first pair", func(t *testing.T) {
+		r := burnRule()
+		r.BurnRateWindows = []BurnRateWindow{
+			{Long: time.Hour, Short: 5 * time.Minute, Factor: 2, Severity: Critical},
+			{Long: 6 * time.Hour, Short: 30 * time.Minute, Factor: 3, Severity: Critical},
+		}
+		th := NewThreshold(r)
+		// Both pairs are at twice their factor.
+		trs := th.EvaluateBurnRates(t0, []PairRates{both(4, 4), both(6, 6)})
+		if got, want := shows(trs), []string{"0 c ok>firing! 4"}; !slices.Equal(got, want) {
+			t.Fatalf("transitions %q, want %q", got, want)
+		}
+		if trs[0].Pair != &th.Rule.BurnRateWindows[0] {
+			t.Errorf("Pair = %+v, want the first pair", trs[0].Pair)
+		}
+	})
+	t.Run("zero rates name a pair of the severity", func(t *testing.T) {
+		th := NewThreshold(burnRule())
+		// The warning pair (the third default) fires, then every rate drops
+		// to zero: the resolution's value is 0 and its pair the warning's.
+		if got, want := shows(th.EvaluateBurnRates(t0, []PairRates{both(0, 0), both(0, 0), both(2, 2)})), []string{"0 w ok>firing! 2"}; !slices.Equal(got, want) {
+			t.Fatalf("transitions %q, want %q", got, want)
+		}
+		trs := th.EvaluateBurnRates(t0.Add(time.Minute), []PairRates{both(0, 0), both(0, 0), both(0, 0)})
+		if got, want := shows(trs), []string{"1 w firing>resolved! 0"}; !slices.Equal(got, want) {
+			t.Fatalf("transitions %q, want %q", got, want)
+		}
+		if p := trs[0].Pair; p == nil || p.Severity != Warning || *p != DefaultBurnRateWindows()[2] {
+			t.Errorf("resolution's Pair = %+v, want the default warning pair", p)
+		}
+	})
+}

@@ -52,6 +52,10 @@ func TestRuleValidate(t *testing.T) {
 		}, fields: []string{"warning"}},
 		{name: "recovery past its value", edit: func(r *Rule) { r.RecoveryWarning, r.RecoveryCritical = f(6), f(11) },
 			fields: []string{"recovery_warning", "recovery_critical"}},
+		{name: "recovery past its value below", edit: func(r *Rule) {
+			r.Metric, r.Comparison = AvailabilityPercent, Below
+			r.Warning, r.Critical, r.RecoveryWarning, r.RecoveryCritical = f(99), f(95), f(98), f(96)
+		}, fields: []string{"recovery_warning"}},
 		{name: "recovery without its value", edit: func(r *Rule) { r.Warning = nil }, fields: []string{"recovery_warning"}},
 		{name: "not finite", edit: func(r *Rule) { r.Critical = f(math.NaN()) }, fields: []string{"critical"}},
 		{name: "windowed metric without window", edit: func(r *Rule) { r.Window = 0 }, fields: []string{"window"}},
@@ -69,13 +73,33 @@ func TestRuleValidate(t *testing.T) {
 			r.BurnRateWindows = []BurnRateWindow{{Long: time.Hour, Short: 5 * time.Minute, Factor: 10, Severity: Warning}}
 		}},
 		{name: "burn below", burn: true, edit: func(r *Rule) { r.Comparison = Below }, fields: []string{"comparison"}},
+		{name: "burn bad comparison", burn: true, edit: func(r *Rule) { r.Comparison = "equals" }, fields: []string{"comparison"}},
 		{name: "burn with values", burn: true, edit: func(r *Rule) { r.Critical, r.RecoveryWarning = f(14), f(1) },
 			fields: []string{"critical", "recovery_warning"}},
 		{name: "burn without slo", burn: true, edit: func(r *Rule) { r.SLO = nil }, fields: []string{"slo"}},
 		{name: "burn bad slo", burn: true, edit: func(r *Rule) { r.SLO = &SLO{ObjectivePercent: 100} },
 			fields: []string{"slo.objective_percent", "slo.period"}},
+		// The objective's bounds are exclusive at both ends: 0 % is no
+		// objective and 100 % leaves no budget to burn.
+		{name: "burn zero objective", burn: true, edit: func(r *Rule) { r.SLO.ObjectivePercent = 0 },
+			fields: []string{"slo.objective_percent"}},
+		// A missing period is reported once, on slo.period, not again as
+		// every pair being longer than it.
+		{name: "burn own pairs without period", burn: true, edit: func(r *Rule) {
+			r.SLO.Period = 0
+			r.BurnRateWindows = []BurnRateWindow{{Long: time.Hour, Short: 5 * time.Minute, Factor: 14.4, Severity: Critical}}
+		}, fields: []string{"slo.period"}},
+		// A long window as long as the period fits in it.
+		{name: "burn long window equal to the period", burn: true, edit: func(r *Rule) {
+			r.SLO.Period = 24 * time.Hour
+			r.BurnRateWindows = []BurnRateWindow{{Long: 24 * time.Hour, Short: time.Hour, Factor: 1, Severity: Warning}}
+		}},
 		{name: "burn short period with default pairs", burn: true, edit: func(r *Rule) { r.SLO.Period = 24 * time.Hour },
 			fields: []string{"slo.period"}},
+		{name: "burn period as long as the longest default window", burn: true, edit: func(r *Rule) { r.SLO.Period = 72 * time.Hour }},
+		{name: "burn pair with equal windows", burn: true, edit: func(r *Rule) {
+			r.BurnRateWindows = []BurnRateWindow{{Long: time.Hour, Short: time.Hour, Factor: 14.4, Severity: Critical}}
+		}, fields: []string{"burn_rate_windows.0.long"}},
 		{name: "burn short period with own pairs", burn: true, edit: func(r *Rule) {
 			r.SLO.Period = 24 * time.Hour
 			r.BurnRateWindows = []BurnRateWindow{{Long: time.Hour, Short: 5 * time.Minute, Factor: 14.4, Severity: Critical}}

@@ -6,8 +6,10 @@ import (
 	"net"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -302,6 +304,99 @@ func TestInterleave(t *testing.T) {
 	want := []netip.Addr{a("::1"), a("10.0.0.1"), a("::2"), a("10.0.0.2"), a("::3")}
 	if !slices.Equal(got, want) {
 		t.Errorf("interleave = %v, want %v", got, want)
+	}
+	// Three addresses are the fewest that can be reordered; the first
+	// family may also be the smaller one.
+	for _, tc := range []struct{ in, want []netip.Addr }{
+		{[]netip.Addr{a("::1"), a("::2"), a("10.0.0.1")}, []netip.Addr{a("::1"), a("10.0.0.1"), a("::2")}},
+		{[]netip.Addr{a("10.0.0.1"), a("::1"), a("::2")}, []netip.Addr{a("10.0.0.1"), a("::1"), a("::2")}},
+		{[]netip.Addr{a("::1"), a("10.0.0.1")}, []netip.Addr{a("::1"), a("10.0.0.1")}},
+	} {
+		if got := interleave(slices.Clone(tc.in)); !slices.Equal(got, tc.want) {
+			t.Errorf("interleave(%v) = %v, want %v", tc.in, got, tc.want)
+		}
+	}
+}
+
+// TestDialerReturnsTheFirstError: when no address answers, the dial fails
+// with the error of the first address tried.
+func TestDialerReturnsTheFirstError(t *testing.T) {
+	// A port taken on 127.0.0.1 only: nothing listens on it at 127.0.0.3
+	// or 127.0.0.4, so both refuse at once.
+	ln, _ := listen(t, "127.0.0.1:0")
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	r := &rebinder{answers: [][]netip.Addr{{netip.MustParseAddr("127.0.0.3"), netip.MustParseAddr("127.0.0.4")}}}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	conn, err := (&Dialer{Policy: AllowLoopback(), Resolver: r}).DialContext(ctx, "tcp", net.JoinHostPort("none.test", port))
+	if conn != nil {
+		conn.Close()
+	}
+	if err == nil || !strings.Contains(err.Error(), "127.0.0.3:"+port) {
+		t.Fatalf("got %v, %v; want the refusal of 127.0.0.3:%s", conn, err, port)
+	}
+}
+
+// blackhole listens on addr ("ip:0") with an accept queue of one and fills
+// it, so that the kernel drops every further SYN to it: a connect there
+// hangs until its deadline, like one to a host that swallows packets.
+func blackhole(t *testing.T, ip netip.Addr) int {
+	t.Helper()
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM, 0)
+	if err != nil {
+		t.Skipf("socket: %v", err)
+	}
+	t.Cleanup(func() { syscall.Close(fd) })
+	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: ip.As4()}); err != nil {
+		t.Skipf("bind %s: %v", ip, err)
+	}
+	if err := syscall.Listen(fd, 0); err != nil {
+		t.Skipf("listen: %v", err)
+	}
+	sa, err := syscall.Getsockname(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := sa.(*syscall.SockaddrInet4).Port
+	addr := net.JoinHostPort(ip.String(), strconv.Itoa(port))
+	// The first connection fills the queue (nothing accepts it); the next
+	// must then time out, or this kernel does not drop SYNs that way.
+	c, err := net.DialTimeout("tcp", addr, time.Second)
+	if err != nil {
+		t.Skipf("filling the accept queue of %s: %v", addr, err)
+	}
+	t.Cleanup(func() { c.Close() })
+	if c2, err := net.DialTimeout("tcp", addr, 200*time.Millisecond); err == nil {
+		c2.Close()
+		t.Skipf("%s still accepts with a full queue", addr)
+	}
+	return port
+}
+
+// TestDialerSharesTheDeadline: an address that swallows packets takes only
+// its share of the dial's deadline (at least minDialShare), so the address
+// after it still gets time to connect.
+func TestDialerSharesTheDeadline(t *testing.T) {
+	bh := netip.MustParseAddr("127.0.0.5")
+	port := strconv.Itoa(blackhole(t, bh))
+	_, accepted := listen(t, "127.0.0.1:"+port)
+	r := &rebinder{answers: [][]netip.Addr{{bh, netip.MustParseAddr("127.0.0.1")}}}
+	// 3 s: the black hole gets max(3 s / 2, minDialShare) = 2 s, the
+	// listener the last second. Without the share the black hole would
+	// take all 3 s.
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	conn, err := (&Dialer{Policy: AllowLoopback(), Resolver: r}).DialContext(ctx, "tcp", net.JoinHostPort("slow.test", port))
+	if err != nil {
+		t.Fatalf("dial: %v; want the connection to 127.0.0.1 after the black hole's share", err)
+	}
+	conn.Close()
+	deadline := time.Now().Add(2 * time.Second)
+	for accepted.Load() == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if accepted.Load() != 1 {
+		t.Errorf("accepted %d connections, want 1", accepted.Load())
 	}
 }
 

@@ -31,6 +31,9 @@ type countingStore struct {
 	// gate, when set, holds every result write until it is closed: a
 	// store that has fallen behind.
 	gate chan struct{}
+	// yieldNext makes the next writes store only their first piece, the
+	// results first, as the store does when another write waits for it.
+	yieldNext int
 }
 
 func (c *countingStore) WriteResultsYielding(ctx context.Context, rs []api.ProbeResult, missed []store.MissedRun, piece int) (int, int, error) {
@@ -45,6 +48,11 @@ func (c *countingStore) WriteResultsYielding(ctx context.Context, rs []api.Probe
 		c.failNext--
 		c.mu.Unlock()
 		return 0, 0, errors.New("disk on fire")
+	}
+	if c.yieldNext > 0 {
+		c.yieldNext--
+		nr := min(piece, len(rs))
+		rs, missed = rs[:nr], missed[:min(piece-nr, len(missed))]
 	}
 	c.mu.Unlock()
 	nr, nm, err := c.Store.WriteResultsYielding(ctx, rs, missed, piece)
@@ -205,6 +213,53 @@ func TestSpillLargerThanABatchIsStoredWhole(t *testing.T) {
 	}
 	if w.Written() != 10 || w.Dropped() != 0 {
 		t.Errorf("written %d, dropped %d; want 10 and 0", w.Written(), w.Dropped())
+	}
+}
+
+// TestPartlyStoredBatchKeepsTheRest: when the store commits only a first
+// piece of a batch (another write waited for it), the writer keeps the
+// rest, results and missed runs alike, and stores it next. Each case
+// leaves a different part over: results only, missed runs only, and the
+// missed runs after a piece that took all the results and some of them.
+func TestPartlyStoredBatchKeepsTheRest(t *testing.T) {
+	const piece = results.YieldPiece
+	for _, tc := range []struct {
+		name              string
+		nResults, nMissed int
+	}{
+		{"results only", 2*piece + piece/2, 0},
+		{"missed runs only", 0, 2*piece + piece/2},
+		{"results then missed runs", piece / 2, piece + piece/2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st := openStore(t)
+			st.yieldNext = 1
+			w := results.New(st, results.Config{MaxBatch: 1000, Logger: quietLogger()})
+			// Interleaved, as the probes record them.
+			for i := range max(tc.nResults, tc.nMissed) {
+				at := base.Add(time.Duration(i) * time.Second)
+				if i < tc.nResults {
+					w.Record(result("mon_a", at))
+				}
+				if i < tc.nMissed {
+					w.Missed("mon_a", at)
+				}
+			}
+			if err := w.Flush(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			total := tc.nResults + tc.nMissed
+			if got, want := st.calls(), []int{piece, total - piece}; !slices.Equal(got, want) {
+				t.Errorf("transactions of %v, want %v", got, want)
+			}
+			r, m := probes(t, st, "mon_a")
+			if r != int64(tc.nResults) || m != int64(tc.nMissed) {
+				t.Errorf("stored %d results and %d missed runs, want %d and %d", r, m, tc.nResults, tc.nMissed)
+			}
+			if w.Written() != int64(total) || w.Dropped() != 0 {
+				t.Errorf("written %d, dropped %d; want %d, 0", w.Written(), w.Dropped(), total)
+			}
+		})
 	}
 }
 

@@ -862,6 +862,76 @@ func testConfigurationChanges(t *testing.T, notified bool) {
 	}
 }
 
+// TestUpToMaxChangesAreReadOneByOne: a reload after maxChanges notified
+// objects reads each of them alone; one more notification makes it a
+// full reload. (The IDs are of monitors that do not exist: each read
+// finds it gone, which a reload one by one handles like any change.)
+func TestUpToMaxChangesAreReadOneByOne(t *testing.T) {
+	f := newFixture(t, fixtureOptions{})
+	f.load()
+	for _, n := range []int{maxChanges, maxChanges + 1} {
+		for i := range n {
+			f.s.Notify(api.KindMonitor, fmt.Sprintf("mon_%d", i))
+		}
+		done, err := f.s.loadChanged(f.ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := n <= maxChanges; done != want {
+			t.Errorf("%d notified monitors read one by one: %v, want %v", n, done, want)
+		}
+	}
+}
+
+// TestNotifiedChangesBesideOthers: a reload of notified changes reads
+// what a changed monitor references even when other objects of the same
+// kinds changed with it: the monitor's new endpoint and new credential
+// (their creation not notified yet) beside a notified change of another
+// endpoint and of another credential, whose new secret is read too.
+func TestNotifiedChangesBesideOthers(t *testing.T) {
+	f := newFixture(t, fixtureOptions{})
+	tg := newTarget(t, false)
+	tg.allow = map[string]bool{"Bearer token-rotated": true, "Bearer token-new": true}
+	oldCred := f.addCredential(api.CredBearer, "token-old")
+	oldEp := f.addEndpoint(tg.srv.URL, &oldCred.ID)
+	a := f.addMonitor(oldEp.ID, "10s", func(m *api.Monitor) { m.Request = &api.MonitorRequest{Path: ptr("/a")} })
+	f.load()
+
+	sealed, err := f.kr.Seal([]byte("token-rotated"), secret.Binding{ObjectID: oldCred.ID, Revision: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	oldCred.Sealed, oldCred.SecretRevision, oldCred.Revision = sealed, 2, 2
+	f.write(func(tx store.Tx) error { return tx.UpdateCredential(f.ctx, oldCred) })
+	oldEp.Name = "renamed"
+	oldEp = f.updateEndpoint(oldEp)
+	newCred := f.addCredential(api.CredBearer, "token-new")
+	newEp := f.addEndpoint(tg.srv.URL, nil)
+	b := f.addMonitor(newEp.ID, "10s", func(m *api.Monitor) {
+		m.Request = &api.MonitorRequest{Path: ptr("/b"), CredentialID: &newCred.ID}
+	})
+	f.s.Notify(api.KindCredential, oldCred.ID)
+	f.s.Notify(api.KindEndpoint, oldEp.ID)
+	f.s.Notify(api.KindMonitor, b.ID)
+	if done, err := f.s.loadChanged(f.ctx); !done || err != nil {
+		t.Fatalf("the notified changes were not read by themselves: %v, %v", done, err)
+	}
+
+	f.tickEvery(5*time.Second, 15*time.Second, 10*time.Second)
+	for path, want := range map[string]string{"/a": "Bearer token-rotated", "/b": "Bearer token-new"} {
+		if got := tg.seen(path); len(got) != 2 || got[0] != want || got[1] != want {
+			t.Errorf("%s: the target saw %q, want %q twice", path, got, want)
+		}
+	}
+	for _, m := range []api.Monitor{a, b} {
+		for _, r := range f.results(m.ID) {
+			if r.Outcome != api.OutcomeUp {
+				t.Errorf("monitor %s: a probe was %s: %v", m.ID, r.Outcome, r.Error)
+			}
+		}
+	}
+}
+
 func TestCredentialResolution(t *testing.T) {
 	f := newFixture(t, fixtureOptions{})
 	tg := newTarget(t, false)
