@@ -21,7 +21,6 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-GREMLINS="${GREMLINS:-go run github.com/go-gremlins/gremlins/cmd/gremlins@v0.6.0}"
 MUTATE_PKGS="${MUTATE_PKGS:-./internal/secret ./internal/auth ./internal/store ./internal/server $(go list -f '{{.Dir}}' ./internal/engine/... | sed "s|^$PWD|.|" | tr '\n' ' ')}"
 export CHECKPOINT_DISABLE=1
 export GOFLAGS="${GOFLAGS:-} -count=1" # a cached coverage run would make gremlins' timeouts tiny
@@ -34,6 +33,15 @@ tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 export MUTATE_REAL_GO="$(command -v go)" MUTATE_SRC="$PWD" MUTATE_MODULE="$(go list -m)"
 mkdir -p "$tmp/bin"
+# gremlins is built, not started with `go run`: `go run` puts GOROOT/bin
+# first on the PATH of what it runs, so gremlins' `go test` would find the
+# real go before the selecting wrapper below and run every mutant against
+# the whole package suite.
+if [[ -z ${GREMLINS:-} ]]; then
+	GOBIN="$tmp/gremlins" go install github.com/go-gremlins/gremlins/cmd/gremlins@v0.6.0
+	GREMLINS="$tmp/gremlins/gremlins"
+fi
+MUTATE_ALSO_TESTS="${MUTATE_ALSO_TESTS-./internal/store=./internal/engine/retention}"
 if [[ ${MUTATE_SELECT:-1} != 0 ]]; then
 	printf '#!/bin/sh\nexec python3 %q "$@"\n' "$PWD/scripts/mutate-go.py" >"$tmp/bin/go"
 	chmod +x "$tmp/bin/go"
@@ -54,11 +62,23 @@ for pkg in $MUTATE_PKGS; do
 			fi
 		done
 	fi
+	# MUTATE_ALSO: the other packages whose tests run for this one's mutants.
+	export MUTATE_ALSO=""
+	for pair in $MUTATE_ALSO_TESTS; do
+		if [[ ${pair%%=*} == "$pkg" ]]; then MUTATE_ALSO="${pair#*=}"; MUTATE_ALSO="${MUTATE_ALSO//,/ }"; fi
+	done
 	export MUTATE_MAP=""
 	if [[ ${MUTATE_SELECT:-1} != 0 ]]; then
 		export MUTATE_MAP="$tmp/covermap.json"
 		go test -c -cover -o "$tmp/pkg.test" "$pkg"
-		python3 scripts/mutate-covermap.py "$pkg" "$tmp/pkg.test" "$MUTATE_MAP"
+		binaries=("$pkg" "$tmp/pkg.test")
+		i=0
+		for also in $MUTATE_ALSO; do
+			i=$((i + 1))
+			go test -c -cover -coverpkg="$pkg" -o "$tmp/also$i.test" "$also"
+			binaries+=("$also" "$tmp/also$i.test")
+		done
+		python3 scripts/mutate-covermap.py "$MUTATE_MAP" "${binaries[@]}"
 	fi
 	if ! PATH="$tmp/bin:$PATH" $GREMLINS unleash --workers "${MUTATE_WORKERS:-1}" --timeout-coefficient "${MUTATE_TIMEOUT_COEFFICIENT:-5}" "${excludes[@]}" -o "$out" "$pkg" >"$log" 2>&1; then
 		echo "gremlins failed on $pkg:" >&2

@@ -14,6 +14,7 @@ import (
 	"github.com/aio-platform/terraform-provider-aio/internal/acctest"
 	"github.com/aio-platform/terraform-provider-aio/internal/api"
 	"github.com/aio-platform/terraform-provider-aio/internal/ids"
+	"github.com/aio-platform/terraform-provider-aio/internal/server"
 	"github.com/aio-platform/terraform-provider-aio/internal/store"
 )
 
@@ -276,6 +277,23 @@ func TestAlertingListingsRefuseBadFilters(t *testing.T) {
 	p := wantProblem(t, r, http.StatusBadRequest)
 	if want := fmt.Sprintf("must be the ID of an alert threshold (%s…), not of a monitor", api.PrefixThreshold); len(p.Errors) != 1 || p.Errors[0].Message != want {
 		t.Errorf("errors %+v, want the message %q", p.Errors, want)
+	}
+}
+
+// TestAlertsTakeMaxThresholdIDFilters: the bound on threshold_id filters
+// is inclusive. Exactly MaxThresholdIDFilters of them are a page of the
+// alerts they name, not a 400.
+func TestAlertsTakeMaxThresholdIDFilters(t *testing.T) {
+	srv := acctest.NewServer(t)
+	f := seedAlerting(t, srv)
+	q := url.Values{"threshold_id": {f.thrA}}
+	for i := range server.MaxThresholdIDFilters - 1 {
+		q.Add("threshold_id", ids.New(api.PrefixThreshold, t0.Add(time.Duration(i+1)*time.Millisecond)))
+	}
+	got := listAll[api.Alert](t, srv, "/v1/alerts", q)
+	if len(got) != 2 || got[0].ThresholdID != f.thrA || got[1].ThresholdID != f.thrA {
+		t.Errorf("GET /v1/alerts with %d threshold_id filters, one of them thrA: got %+v, want thrA's two alerts",
+			server.MaxThresholdIDFilters, got)
 	}
 }
 
