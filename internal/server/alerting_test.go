@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -376,6 +377,8 @@ func TestAlertsByEndpointAndTag(t *testing.T) {
 		{"tag=env:prod", []string{thrEp, thrOther}},
 		{"tag=env:prod&endpoint_id=" + ep1, []string{thrEp}},
 		{"tag=env:staging", nil},
+		// The bound on tag filters is inclusive.
+		{"tag=env:prod" + strings.Repeat("&tag=env:prod", server.MaxTagFilters-1), []string{thrEp, thrOther}},
 		{"endpoint_id=" + ep1 + "&threshold_id=" + thrMon, []string{thrMon}},
 		{"endpoint_id=" + ep2 + "&threshold_id=" + thrMon, nil},
 	} {
