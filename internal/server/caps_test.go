@@ -132,5 +132,10 @@ func TestMaxProbeRateOverALoweredCap(t *testing.T) {
 	}
 	wantStatus(t, put(monIDs[0], "renamed", "5s"), http.StatusOK)
 	wantStatus(t, put(monIDs[1], "m1", "10s"), http.StatusOK)
-	wantFields(t, wantProblem(t, put(monIDs[1], "m1", "2s"), http.StatusBadRequest), "interval")
+	// 0.2 + 0.2 + 1/6: the message rounds the rate to two decimals.
+	p := wantProblem(t, put(monIDs[1], "m1", "6s"), http.StatusBadRequest)
+	wantFields(t, p, "interval")
+	if msg := p.Errors[0].Message; !strings.Contains(msg, "probe rate to 0.57 probes/s, over its cap of 0.4 ") {
+		t.Errorf("message = %q", msg)
+	}
 }
