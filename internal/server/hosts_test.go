@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -193,6 +194,27 @@ func TestMonitorAuditNamesSubFields(t *testing.T) {
 	want := []string{"tags.env", "request.credential_id", "request.path", "assertions.1.target", "retry_strategy.max_retries"}
 	if got := evs[len(evs)-1].ChangedFields; !slices.Equal(got, want) {
 		t.Errorf("changed fields %q, want %q", got, want)
+	}
+	// A list that grows or shrinks: each index only one side has is a
+	// change of that index.
+	longer := with(next, "assertions", []map[string]any{{"source": "status_code", "comparison": "equals", "target": "200"},
+		{"source": "text_body", "comparison": "contains", "target": "fine"},
+		{"source": "text_body", "comparison": "contains", "target": "ok"},
+		{"source": "text_body", "comparison": "contains", "target": "good"}})
+	shorter := with(next, "assertions", []map[string]any{{"source": "status_code", "comparison": "equals", "target": "200"}})
+	for i, c := range []struct {
+		body map[string]any
+		want []string
+	}{
+		{longer, []string{"assertions.2", "assertions.3"}},
+		{shorter, []string{"assertions.1", "assertions.2", "assertions.3"}},
+	} {
+		r := call(t, srv, http.MethodPut, "/v1/monitors/"+m.ID, editor, c.body, "If-Match", fmt.Sprintf(`"%d"`, i+2))
+		wantStatus(t, r, http.StatusOK)
+		evs := auditFor(t, srv, m.ID)
+		if got := evs[len(evs)-1].ChangedFields; !slices.Equal(got, c.want) {
+			t.Errorf("changed fields %q, want %q", got, c.want)
+		}
 	}
 }
 
