@@ -216,6 +216,10 @@ func TestChannelSecretNeverShown(t *testing.T) {
 	wantStatus(t, r, http.StatusCreated)
 	replay := keep(call(t, srv, http.MethodPost, "/v1/notification-channels", editor, chanBody("shown-slack", api.ChannelSlack, secrets[1]), "Idempotency-Key", "k1"))
 	wantHeader(t, replay, api.HeaderReplayed, "true")
+	// The key with another secret is another request: the fingerprint
+	// holds the secret's MAC, not a marker that it was given.
+	other := keep(call(t, srv, http.MethodPost, "/v1/notification-channels", editor, chanBody("shown-slack", api.ChannelSlack, secrets[2]), "Idempotency-Key", "k1"))
+	wantProblem(t, other, http.StatusUnprocessableEntity)
 	keep(call(t, srv, http.MethodPost, "/v1/notification-channels", editor, chanBody("shown-pd", api.ChannelPagerDuty, secrets[2])))
 	keep(call(t, srv, http.MethodPut, "/v1/notification-channels/"+c.ID, editor, with(hook, "secret", secrets[3])))
 	// Refused requests: a bad field next to the secret, and a name taken.
