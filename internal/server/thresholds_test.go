@@ -8,6 +8,7 @@ import (
 
 	"github.com/aio-platform/terraform-provider-aio/internal/acctest"
 	"github.com/aio-platform/terraform-provider-aio/internal/api"
+	"github.com/aio-platform/terraform-provider-aio/internal/ids"
 )
 
 // thrBody returns a valid threshold body on a monitor: availability below
@@ -174,4 +175,20 @@ func TestThresholdReferrers(t *testing.T) {
 	wantStatus(t, call(t, srv, http.MethodDelete, "/v1/alert-thresholds/"+onMon.ID, editor, nil), http.StatusNoContent)
 	wantStatus(t, call(t, srv, http.MethodDelete, "/v1/monitors/"+m.ID, editor, nil), http.StatusNoContent)
 	wantStatus(t, call(t, srv, http.MethodDelete, "/v1/endpoints/"+ep.ID, editor, nil), http.StatusNoContent)
+}
+
+// TestThresholdChannelRefsAfterAKnownOne: every channel ID is checked, not
+// only up to the first that exists, and the 400 names the missing ones.
+func TestThresholdChannelRefsAfterAKnownOne(t *testing.T) {
+	srv := acctest.NewServer(t)
+	editor := srv.Tokens[api.RoleEditor]
+	m := createMonitor(t, srv, "thr-refs-mon")
+	ch := createChannel(t, srv, editor, chanBody("thr-refs-hook", api.ChannelWebhook, "hook-secret"))
+	missing := ids.New(api.PrefixChannel, t0)
+	r := call(t, srv, http.MethodPost, "/v1/alert-thresholds", editor, with(thrBody("refs", m.ID), "channel_ids", []string{ch.ID, missing}))
+	p := wantProblem(t, r, http.StatusBadRequest)
+	wantFields(t, p, "channel_ids")
+	if len(p.Errors) != 1 || !strings.Contains(p.Errors[0].Message, missing) {
+		t.Errorf("errors %+v, want one naming %s", p.Errors, missing)
+	}
 }
