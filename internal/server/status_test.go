@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"net/http"
 	"net/url"
+	"slices"
 	"testing"
 	"time"
 
@@ -129,4 +130,42 @@ func TestMonitorStatusWindow(t *testing.T) {
 	}
 	r := call(t, srv, http.MethodGet, "/v1/monitors/"+ids.New(api.PrefixMonitor, t0)+"/status", srv.Tokens[api.RoleViewer], nil)
 	wantProblem(t, r, http.StatusNotFound)
+}
+
+// TestMonitorResultsSinceUntil: since and until bound a monitor's results
+// in time; a value that is not an RFC 3339 time is a 400 on its name.
+func TestMonitorResultsSinceUntil(t *testing.T) {
+	srv := acctest.NewServer(t)
+	m := createMonitor(t, srv, "since-mon")
+	base := t0.Truncate(time.Microsecond)
+	var rs []api.ProbeResult
+	for i := range 3 {
+		rs = append(rs, api.ProbeResult{MonitorID: m.ID, Time: base.Add(time.Duration(i) * time.Second), Outcome: api.OutcomeUp,
+			LatencyMS: 1, Attempts: 1})
+	}
+	if err := srv.Store.WriteResults(t.Context(), rs, nil); err != nil {
+		t.Fatal(err)
+	}
+	at := func(d time.Duration) string { return base.Add(d).Format(time.RFC3339Nano) }
+	for _, c := range []struct {
+		query url.Values
+		want  []time.Time
+	}{
+		{url.Values{"since": {at(500 * time.Millisecond)}}, []time.Time{rs[2].Time, rs[1].Time}},
+		{url.Values{"until": {at(1500 * time.Millisecond)}}, []time.Time{rs[1].Time, rs[0].Time}},
+		{url.Values{"since": {at(500 * time.Millisecond)}, "until": {at(1500 * time.Millisecond)}}, []time.Time{rs[1].Time}},
+	} {
+		var got []time.Time
+		for _, r := range listAll[api.ProbeResult](t, srv, "/v1/monitors/"+m.ID+"/results", c.query) {
+			got = append(got, r.Time)
+		}
+		slices.SortFunc(got, func(a, b time.Time) int { return b.Compare(a) })
+		if !slices.EqualFunc(got, c.want, time.Time.Equal) {
+			t.Errorf("results?%s: %v, want %v", c.query.Encode(), got, c.want)
+		}
+	}
+	for _, name := range []string{"since", "until"} {
+		r := call(t, srv, http.MethodGet, "/v1/monitors/"+m.ID+"/results?"+name+"=yesterday", srv.Tokens[api.RoleViewer], nil)
+		wantFields(t, wantProblem(t, r, http.StatusBadRequest), name)
+	}
 }
