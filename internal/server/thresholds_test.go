@@ -177,18 +177,26 @@ func TestThresholdReferrers(t *testing.T) {
 	wantStatus(t, call(t, srv, http.MethodDelete, "/v1/endpoints/"+ep.ID, editor, nil), http.StatusNoContent)
 }
 
-// TestThresholdChannelRefsAfterAKnownOne: every channel ID is checked, not
-// only up to the first that exists, and the 400 names the missing ones.
+// TestThresholdChannelRefsAfterAKnownOne: every reference is checked, not
+// only up to the first that exists: the channels after a known monitor or
+// endpoint, and every channel after a known one. The 400 names the
+// missing channel.
 func TestThresholdChannelRefsAfterAKnownOne(t *testing.T) {
 	srv := acctest.NewServer(t)
 	editor := srv.Tokens[api.RoleEditor]
 	m := createMonitor(t, srv, "thr-refs-mon")
+	ep := createEndpoint(t, srv, editor, minimal("thr-refs-ep"))
 	ch := createChannel(t, srv, editor, chanBody("thr-refs-hook", api.ChannelWebhook, "hook-secret"))
 	missing := ids.New(api.PrefixChannel, t0)
-	r := call(t, srv, http.MethodPost, "/v1/alert-thresholds", editor, with(thrBody("refs", m.ID), "channel_ids", []string{ch.ID, missing}))
-	p := wantProblem(t, r, http.StatusBadRequest)
-	wantFields(t, p, "channel_ids")
-	if len(p.Errors) != 1 || !strings.Contains(p.Errors[0].Message, missing) {
-		t.Errorf("errors %+v, want one naming %s", p.Errors, missing)
+	for _, body := range []map[string]any{
+		with(thrBody("refs", m.ID), "channel_ids", []string{ch.ID, missing}),
+		with(burnBody("refs", ep.ID), "channel_ids", []string{missing}),
+	} {
+		r := call(t, srv, http.MethodPost, "/v1/alert-thresholds", editor, body)
+		p := wantProblem(t, r, http.StatusBadRequest)
+		wantFields(t, p, "channel_ids")
+		if len(p.Errors) != 1 || !strings.Contains(p.Errors[0].Message, missing) {
+			t.Errorf("errors %+v, want one naming %s", p.Errors, missing)
+		}
 	}
 }
