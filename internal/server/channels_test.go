@@ -183,6 +183,13 @@ func TestChannelUpdateSecret(t *testing.T) {
 	if err != nil || rec.Sealed.KeyID != "" || len(rec.Sealed.Ciphertext) != 0 || rec.SecretRevision != 3 {
 		t.Errorf("email channel keeps a secret: %+v %v", rec.Sealed, err)
 	}
+	// The secret is gone once: the same email body again is a no-op (it
+	// used to bump the revision and audit "secret" each time, as the
+	// secret revision kept above still counted as a secret), and a rename
+	// changes only the name.
+	email := chanBody("rotating", api.ChannelEmail, "")
+	wantHeader(t, call(t, srv, http.MethodPut, path, editor, email), "ETag", `"4"`)
+	wantHeader(t, call(t, srv, http.MethodPut, path, editor, with(email, "name", "renamed")), "ETag", `"5"`)
 	evs := auditFor(t, srv, c.ID)
 	var fields [][]string
 	for _, ev := range evs {
@@ -193,6 +200,7 @@ func TestChannelUpdateSecret(t *testing.T) {
 		{"secret"},
 		{"type", "url", "secret"},
 		{"type", "to", "secret"},
+		{"name"},
 	}
 	if !slices.EqualFunc(fields, want, slices.Equal) {
 		t.Errorf("audit changed fields %q, want %q", fields, want)
