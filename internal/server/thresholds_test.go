@@ -68,6 +68,23 @@ func TestThresholdCRUD(t *testing.T) {
 	if b.BurnRateWindows != nil || b.Window != nil || b.Comparison != nil {
 		t.Errorf("burn-rate threshold filled in: %+v", b)
 	}
+	// The SLO period and the windows' durations compare by value too, and
+	// a changed window factor is a change of that path.
+	bPath := "/v1/alert-thresholds/" + b.ID
+	win := func(long, short string, factor float64) []map[string]any {
+		return []map[string]any{{"long_window": long, "short_window": short, "factor": factor, "severity": "critical"}}
+	}
+	withWin := with(burnBody("burn", ep.ID), "burn_rate_windows", win("1h", "5m", 14.4))
+	wantHeader(t, call(t, srv, http.MethodPut, bPath, editor, withWin), "ETag", `"2"`)
+	sameBurn := with(burnBody("burn", ep.ID), "slo", map[string]any{"objective_percent": 99.9, "period": "43200m"},
+		"burn_rate_windows", win("60m", "300s", 14.4))
+	wantHeader(t, call(t, srv, http.MethodPut, bPath, editor, sameBurn), "ETag", `"2"`)
+	r = call(t, srv, http.MethodPut, bPath, editor, with(withWin, "burn_rate_windows", win("1h", "5m", 6)))
+	wantHeader(t, r, "ETag", `"3"`)
+	evs = auditFor(t, srv, b.ID)
+	if got := evs[len(evs)-1].ChangedFields; !slices.Equal(got, []string{"burn_rate_windows.0.factor"}) {
+		t.Errorf("changed fields %q, want [burn_rate_windows.0.factor]", got)
+	}
 	l := call(t, srv, http.MethodGet, "/v1/alert-thresholds?metric="+api.MetricBurnRate, srv.Tokens[api.RoleViewer], nil)
 	wantStatus(t, l, http.StatusOK)
 	if !strings.Contains(string(l.Body), b.ID) || strings.Contains(string(l.Body), a.ID) {
