@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"net/http"
+	"slices"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -293,4 +294,19 @@ func TestRetentionWithoutEnforcer(t *testing.T) {
 	if err != nil || got.State != api.ErasurePending {
 		t.Errorf("erasure request %+v (%v), want stored and pending", got, err)
 	}
+}
+
+// TestRetentionPolicyAuditNamesMaxAge: a created policy's audit event
+// names max_age with the other fields it sets (compared with a policy that
+// has none, whose empty age is no duration), and max_age compares by
+// value on update: "1440m" is the same age as "24h".
+func TestRetentionPolicyAuditNamesMaxAge(t *testing.T) {
+	srv := acctest.NewServer(t)
+	p := createRetention(t, srv, retBody("audited"))
+	evs := auditFor(t, srv, p.ID)
+	if got := evs[len(evs)-1].ChangedFields; !slices.Contains(got, "max_age") {
+		t.Errorf("create's changed fields %q, want max_age among them", got)
+	}
+	path := "/v1/retention-policies/" + p.ID
+	wantHeader(t, call(t, srv, http.MethodPut, path, srv.AdminToken, with(retBody("audited"), "max_age", "1440m")), "ETag", `"1"`)
 }
