@@ -3,8 +3,8 @@ package server_test
 import (
 	"context"
 	"net/http"
-	"slices"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
