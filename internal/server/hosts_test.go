@@ -336,3 +336,19 @@ func TestWideningNeedsTheSecret(t *testing.T) {
 		}
 	})
 }
+
+// TestEndpointURLRefusedOnce: an endpoint URL its credential does not allow
+// is one error on url, reported by the endpoint's own check, even when the
+// endpoint has monitors that use the same credential (each would send it
+// there too, but that is the same refusal).
+func TestEndpointURLRefusedOnce(t *testing.T) {
+	rig := newHostRig(t)
+	srv, editor := rig.srv, rig.editor
+	wantStatus(t, call(t, srv, http.MethodPost, "/v1/monitors", editor, monitorBody("uses-the-endpoint", rig.ep.ID)), http.StatusCreated)
+	r := call(t, srv, http.MethodPut, "/v1/endpoints/"+rig.ep.ID, editor,
+		map[string]any{"name": "payments", "url": "https://evil.example/v1", "credential_id": rig.cred.ID}, "If-Match", `"1"`)
+	p := wantRefused(t, r, "url", "evil.example:443")
+	if len(p.Errors) == 1 && strings.Contains(p.Errors[0].Message, "as monitor") {
+		t.Errorf("message %q names a monitor: the endpoint's own check should report it", p.Errors[0].Message)
+	}
+}
