@@ -352,3 +352,64 @@ func TestEndpointURLRefusedOnce(t *testing.T) {
 		t.Errorf("message %q names a monitor: the endpoint's own check should report it", p.Errors[0].Message)
 	}
 }
+
+// TestNarrowingSeesTheEndpointsMonitors: narrowing a credential's
+// allowed_hosts also checks where the monitors of its endpoints send it
+// (a monitor without a credential of its own sends the endpoint's), and
+// still the endpoint's own URL when it has monitors.
+func TestNarrowingSeesTheEndpointsMonitors(t *testing.T) {
+	srv := acctest.NewServer(t)
+	editor := srv.Tokens[api.RoleEditor]
+	credBody := map[string]any{"name": "status", "type": "api_key", "secret": "status-secret",
+		"allowed_hosts": []string{"api.payments.example.com", "status.example.com"}}
+	cred := createCredential(t, srv, editor, credBody)
+	ep := createEndpoint(t, srv, editor, map[string]any{"name": "payments", "url": "https://api.payments.example.com/v1",
+		"credential_id": cred.ID})
+	r := call(t, srv, http.MethodPost, "/v1/monitors", editor,
+		with(monitorBody("vhost", ep.ID), "request", map[string]any{"headers": map[string]string{"host": "status.example.com"}}))
+	wantStatus(t, r, http.StatusCreated)
+	var m api.Monitor
+	decode(t, r, &m)
+	for _, c := range []struct {
+		hosts       []string
+		host, names string
+	}{
+		{[]string{"api.payments.example.com"}, "status.example.com", m.ID},
+		{[]string{"status.example.com"}, "api.payments.example.com", ep.ID},
+	} {
+		r := call(t, srv, http.MethodPut, "/v1/credentials/"+cred.ID, editor, with(without(credBody, "secret"), "allowed_hosts", c.hosts),
+			"If-Match", `"1"`)
+		p := wantRefused(t, r, "allowed_hosts", c.host)
+		if len(p.Errors) == 1 && !strings.Contains(p.Errors[0].Message, c.names) {
+			t.Errorf("allowed_hosts %q: message %q does not name %s", c.hosts, p.Errors[0].Message, c.names)
+		}
+	}
+}
+
+// TestMonitorMovedToAnotherEndpoint: a monitor moved to another endpoint
+// with the same request is checked again, against the new endpoint's
+// credential (its host header must be allowed) or, with a credential of
+// its own, against the new endpoint's URL, refused on endpoint_id.
+func TestMonitorMovedToAnotherEndpoint(t *testing.T) {
+	rig := newHostRig(t)
+	srv, editor := rig.srv, rig.editor
+	create := func(body map[string]any) api.Monitor {
+		t.Helper()
+		r := call(t, srv, http.MethodPost, "/v1/monitors", editor, body)
+		wantStatus(t, r, http.StatusCreated)
+		var m api.Monitor
+		decode(t, r, &m)
+		return m
+	}
+	plain := createEndpoint(t, srv, editor, map[string]any{"name": "plain", "url": "https://api.payments.example.com/plain"})
+	vhost := with(monitorBody("vhost", plain.ID), "request", map[string]any{"headers": map[string]string{"host": "evil.example"}})
+	m := create(vhost)
+	r := call(t, srv, http.MethodPut, "/v1/monitors/"+m.ID, editor, with(vhost, "endpoint_id", rig.ep.ID), "If-Match", `"1"`)
+	wantRefused(t, r, "request.headers.host", "evil.example:443")
+
+	foreign := createEndpoint(t, srv, editor, map[string]any{"name": "foreign", "url": "https://evil.example/"})
+	own := with(monitorBody("own", rig.ep.ID), "request", map[string]any{"credential_id": rig.cred.ID})
+	o := create(own)
+	r = call(t, srv, http.MethodPut, "/v1/monitors/"+o.ID, editor, with(own, "endpoint_id", foreign.ID), "If-Match", `"1"`)
+	wantRefused(t, r, "endpoint_id", "evil.example:443")
+}
