@@ -108,7 +108,10 @@ func TestEveryWriteTellsTheEngine(t *testing.T) {
 
 	do(http.MethodDelete, "/v1/endpoints/"+ep, "", http.StatusConflict)
 	do(http.MethodDelete, "/v1/monitors/"+mon, "", http.StatusNoContent)
+	// A deleted object brought back is a write like a create.
+	do(http.MethodPost, "/v1/deleted/monitors/"+mon+"/restore", "", http.StatusCreated)
+	do(http.MethodDelete, "/v1/monitors/"+mon, "", http.StatusNoContent)
 	do(http.MethodDelete, "/v1/endpoints/"+ep, "", http.StatusNoContent)
 	do(http.MethodDelete, "/v1/credentials/"+cred, "", http.StatusNoContent)
-	wantTold("deletes", "monitor "+mon, "endpoint "+ep, "credential "+cred)
+	wantTold("deletes and a restore", "monitor "+mon, "monitor "+mon, "monitor "+mon, "endpoint "+ep, "credential "+cred)
 }
