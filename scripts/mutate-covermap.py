@@ -1,9 +1,12 @@
 #!/usr/bin/env python3
-"""mutate-covermap.py PKG_DIR TEST_BINARY OUT.json
+"""mutate-covermap.py OUT.json PKG_DIR TEST_BINARY [PKG_DIR TEST_BINARY]...
 
 Runs each top-level test (and fuzz target's seed corpus, and example) of a
 coverage-instrumented test binary on its own, in the package's directory as
-`go test` would, and writes which tests execute which line of the package:
+`go test` would, and writes which tests execute which line of the package
+mutated: the first binary is that package's own; any further one is another
+package's, built with -coverpkg=the mutated package (MUTATE_ALSO_TESTS in
+scripts/mutate.sh), so that its profile counts only the mutated package:
 {"file.go:LINE": ["TestA", "TestB"], ...}. scripts/mutate-go.py uses it to
 run each mutant against the tests that reach it (see there). A test that
 fails on the unmutated code stops the run: a mutation score over a red
@@ -19,11 +22,22 @@ import tempfile
 
 
 def main():
-    pkg_dir, binary, out = sys.argv[1:4]
+    out, pairs = sys.argv[1], sys.argv[2:]
+    lines = collections.defaultdict(set)
+    total = 0
+    for pkg_dir, binary in zip(pairs[0::2], pairs[1::2]):
+        total += cover_tests(pkg_dir, binary, lines)
+    with open(out, "w") as f:
+        json.dump({k: sorted(v) for k, v in lines.items()}, f)
+    print(f"coverage map: {total} tests, {len(lines)} covered lines", file=sys.stderr)
+
+
+def cover_tests(pkg_dir, binary, lines):
+    """Adds the lines each test of binary executes to lines; returns the
+    number of tests."""
     listed = subprocess.run([binary, "-test.list", ".*"], cwd=pkg_dir, check=True,
                             capture_output=True, text=True).stdout.split()
     tests = [t for t in listed if t.startswith(("Test", "Fuzz", "Example"))]
-    lines = collections.defaultdict(set)
     with tempfile.TemporaryDirectory() as tmp:
         for t in tests:
             prof = os.path.join(tmp, "c.out")
@@ -43,9 +57,7 @@ def main():
                     name = os.path.basename(path)
                     for line in range(int(start.split(".")[0]), int(end.split(".")[0]) + 1):
                         lines[f"{name}:{line}"].add(t)
-    with open(out, "w") as f:
-        json.dump({k: sorted(v) for k, v in lines.items()}, f)
-    print(f"coverage map: {len(tests)} tests, {len(lines)} covered lines", file=sys.stderr)
+    return len(tests)
 
 
 if __name__ == "__main__":

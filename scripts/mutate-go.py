@@ -16,8 +16,14 @@ It also turns off `go vet` and the debug information of the test binary for
 mutant runs only: the per-mutant build is the other half of the cost, and
 neither changes what a test does.
 
-Every other `go` command (gremlins' own coverage run, `go list`) goes to
-the real go unchanged.
+When scripts/mutate.sh names other packages whose tests exercise this
+one (MUTATE_ALSO, from MUTATE_ALSO_TESTS), gremlins' coverage run also runs
+their tests with -coverpkg=this package, so that the lines only they reach
+are not "not covered", and each mutant's `go test` runs them too (narrowed
+by the same -run: the coverage map holds their tests as well).
+
+Every other `go` command (`go list`, `go mod download`) goes to the real go
+unchanged.
 """
 
 import json
@@ -56,14 +62,21 @@ def mutated_place(pkg_dir, src_dir):
     return None, None
 
 
+def also_packages():
+    return os.environ.get("MUTATE_ALSO", "").split()
+
+
 def main():
     args = sys.argv[1:]
+    module = os.environ["MUTATE_MODULE"]
     # gremlins runs a mutant as `go test [-tags t] -timeout d -failfast <pkg>`;
-    # its coverage run has -cover and no -failfast.
+    # its coverage run, from the module's root, as
+    # `go test [-tags t] -cover -coverprofile FILE ./<pkg>/...`.
+    if len(args) >= 2 and args[0] == "test" and "-coverprofile" in args and also_packages():
+        real_go(args[:1] + [f"-coverpkg={args[-1]}"] + args[1:] + also_packages())
     if len(args) < 2 or args[0] != "test" or "-failfast" not in args or "-cover" in args:
         real_go(args)
     pkg = args[-1]
-    module = os.environ["MUTATE_MODULE"]
     rel = os.path.relpath(pkg, module) if pkg.startswith(module + "/") else "."
     # gremlins runs it in the package's directory of its copy of the module.
     pkg_dir = os.getcwd()
@@ -83,7 +96,8 @@ def main():
     if log:
         with open(log, "a") as f:
             f.write(f"{name}:{line} {len(tests) or 'all'} tests\n")
-    real_go(args[:1] + extra + args[1:])
+    also = [module + "/" + os.path.normpath(p) for p in also_packages()]
+    real_go(args[:1] + extra + args[1:] + also)
 
 
 if __name__ == "__main__":

@@ -99,6 +99,10 @@ type Options struct {
 	// DBDir, when set, is the directory the database file is made in (a
 	// small file system, say); by default a new temporary directory.
 	DBDir string
+	// RetentionPoll is how often the retention enforcer looks for work
+	// without being woken (zero: the enforcer's default, at most 250 ms).
+	// A test sets it long to see that a request wakes the enforcer.
+	RetentionPoll time.Duration
 }
 
 // NewServer starts an aiod on a temporary SQLite file and stops it when
@@ -176,7 +180,7 @@ func NewServer(t testing.TB, opts ...Options) *Server {
 	} else {
 		// Retention runs without the probe engine, so that policies show
 		// their runs and erasure requests are carried out.
-		enf := retention.New(retention.Config{Store: served, Clock: o.Clock, Logger: o.Logger, Keyring: o.Keyring})
+		enf := retention.New(retention.Config{Store: served, Clock: o.Clock, Logger: o.Logger, Keyring: o.Keyring, Poll: o.RetentionPoll})
 		scfg.Retention = enf
 		// The first pass after a start erases the residue of deleted data
 		// and truncates the WAL: done here, before the test's first

@@ -8,12 +8,14 @@ import (
 	"net/url"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/aio-platform/terraform-provider-aio/internal/acctest"
 	"github.com/aio-platform/terraform-provider-aio/internal/api"
 	"github.com/aio-platform/terraform-provider-aio/internal/ids"
+	"github.com/aio-platform/terraform-provider-aio/internal/server"
 	"github.com/aio-platform/terraform-provider-aio/internal/store"
 )
 
@@ -279,6 +281,23 @@ func TestAlertingListingsRefuseBadFilters(t *testing.T) {
 	}
 }
 
+// TestAlertsTakeMaxThresholdIDFilters: the bound on threshold_id filters
+// is inclusive. Exactly MaxThresholdIDFilters of them are a page of the
+// alerts they name, not a 400.
+func TestAlertsTakeMaxThresholdIDFilters(t *testing.T) {
+	srv := acctest.NewServer(t)
+	f := seedAlerting(t, srv)
+	q := url.Values{"threshold_id": {f.thrA}}
+	for i := range server.MaxThresholdIDFilters - 1 {
+		q.Add("threshold_id", ids.New(api.PrefixThreshold, t0.Add(time.Duration(i+1)*time.Millisecond)))
+	}
+	got := listAll[api.Alert](t, srv, "/v1/alerts", q)
+	if len(got) != 2 || got[0].ThresholdID != f.thrA || got[1].ThresholdID != f.thrA {
+		t.Errorf("GET /v1/alerts with %d threshold_id filters, one of them thrA: got %+v, want thrA's two alerts",
+			server.MaxThresholdIDFilters, got)
+	}
+}
+
 // decodeLoose decodes a JSON body without refusing unknown members, to
 // look at the wire shape.
 func decodeLoose(t *testing.T, body []byte, v any) {
@@ -358,6 +377,8 @@ func TestAlertsByEndpointAndTag(t *testing.T) {
 		{"tag=env:prod", []string{thrEp, thrOther}},
 		{"tag=env:prod&endpoint_id=" + ep1, []string{thrEp}},
 		{"tag=env:staging", nil},
+		// The bound on tag filters is inclusive.
+		{"tag=env:prod" + strings.Repeat("&tag=env:prod", server.MaxTagFilters-1), []string{thrEp, thrOther}},
 		{"endpoint_id=" + ep1 + "&threshold_id=" + thrMon, []string{thrMon}},
 		{"endpoint_id=" + ep2 + "&threshold_id=" + thrMon, nil},
 	} {

@@ -30,15 +30,17 @@ func TestClientAddr(t *testing.T) {
 }
 
 // TestAuthFailuresForgetsIdleAddresses checks that the table of addresses
-// does not grow without bound: past maxTrackedAddrs, addresses whose
-// budget is whole again are dropped, and blocked ones are kept.
+// does not grow without bound: once it holds maxTrackedAddrs, a new
+// address drops those whose budget is whole again, and blocked ones are
+// kept.
 func TestAuthFailuresForgetsIdleAddresses(t *testing.T) {
 	f := newAuthFailures(2, time.Minute)
 	t0 := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
 	blocked := netip.MustParseAddr("192.0.2.1")
 	f.fail(blocked, t0)
 	f.fail(blocked, t0)
-	for i := range maxTrackedAddrs {
+	// Exactly full: the blocked address and maxTrackedAddrs-1 others.
+	for i := range maxTrackedAddrs - 1 {
 		f.fail(netip.AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)}), t0)
 	}
 	if _, ok := f.blocked(blocked, t0); !ok {

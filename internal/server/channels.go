@@ -101,7 +101,9 @@ func checkChannel(_ context.Context, _ store.Reader, cur *store.ChannelRecord, n
 
 // channelChanges names the fields that differ, the secret included: on
 // create it is new when given; on update, sending the secret the channel
-// already has is no change, and a change to email drops the secret.
+// already has is no change, and a change to email drops the secret, once:
+// an email channel keeps its secret revision, so it is the sealed secret,
+// not the revision, that says there is still one to drop.
 func (s *Server) channelChanges(ctx context.Context, cur, next store.ChannelRecord) []string {
 	a, b := cur.NotificationChannel, next.NotificationChannel
 	var out changeList
@@ -118,7 +120,7 @@ func (s *Server) channelChanges(ctx context.Context, cur, next store.ChannelReco
 	switch {
 	case next.Secret != nil && (cur.ID == "" || !s.sameSealedSecret(ctx, "channel_id", cur.ID, cur.Sealed, cur.SecretRevision, *next.Secret)):
 		out = append(out, "secret")
-	case cur.ID != "" && cur.SecretRevision > 0 && !api.HasSecret(next.Type):
+	case cur.ID != "" && cur.Sealed.KeyID != "" && !api.HasSecret(next.Type):
 		out = append(out, "secret")
 	}
 	return out

@@ -183,6 +183,13 @@ func TestChannelUpdateSecret(t *testing.T) {
 	if err != nil || rec.Sealed.KeyID != "" || len(rec.Sealed.Ciphertext) != 0 || rec.SecretRevision != 3 {
 		t.Errorf("email channel keeps a secret: %+v %v", rec.Sealed, err)
 	}
+	// The secret is gone once: the same email body again is a no-op (it
+	// used to bump the revision and audit "secret" each time, as the
+	// secret revision kept above still counted as a secret), and a rename
+	// changes only the name.
+	email := chanBody("rotating", api.ChannelEmail, "")
+	wantHeader(t, call(t, srv, http.MethodPut, path, editor, email), "ETag", `"4"`)
+	wantHeader(t, call(t, srv, http.MethodPut, path, editor, with(email, "name", "renamed")), "ETag", `"5"`)
 	evs := auditFor(t, srv, c.ID)
 	var fields [][]string
 	for _, ev := range evs {
@@ -193,6 +200,7 @@ func TestChannelUpdateSecret(t *testing.T) {
 		{"secret"},
 		{"type", "url", "secret"},
 		{"type", "to", "secret"},
+		{"name"},
 	}
 	if !slices.EqualFunc(fields, want, slices.Equal) {
 		t.Errorf("audit changed fields %q, want %q", fields, want)
@@ -216,6 +224,10 @@ func TestChannelSecretNeverShown(t *testing.T) {
 	wantStatus(t, r, http.StatusCreated)
 	replay := keep(call(t, srv, http.MethodPost, "/v1/notification-channels", editor, chanBody("shown-slack", api.ChannelSlack, secrets[1]), "Idempotency-Key", "k1"))
 	wantHeader(t, replay, api.HeaderReplayed, "true")
+	// The key with another secret is another request: the fingerprint
+	// holds the secret's MAC, not a marker that it was given.
+	other := keep(call(t, srv, http.MethodPost, "/v1/notification-channels", editor, chanBody("shown-slack", api.ChannelSlack, secrets[2]), "Idempotency-Key", "k1"))
+	wantProblem(t, other, http.StatusUnprocessableEntity)
 	keep(call(t, srv, http.MethodPost, "/v1/notification-channels", editor, chanBody("shown-pd", api.ChannelPagerDuty, secrets[2])))
 	keep(call(t, srv, http.MethodPut, "/v1/notification-channels/"+c.ID, editor, with(hook, "secret", secrets[3])))
 	// Refused requests: a bad field next to the secret, and a name taken.

@@ -15,7 +15,9 @@ import (
 	"github.com/aio-platform/terraform-provider-aio/internal/acctest"
 	"github.com/aio-platform/terraform-provider-aio/internal/api"
 	"github.com/aio-platform/terraform-provider-aio/internal/clock"
+	"github.com/aio-platform/terraform-provider-aio/internal/ids"
 	"github.com/aio-platform/terraform-provider-aio/internal/server"
+	"github.com/aio-platform/terraform-provider-aio/internal/store"
 )
 
 // historyKind is one kind in the history tests: a create body and
@@ -551,4 +553,31 @@ func TestHistoryDeletedWithinRetention(t *testing.T) {
 	}
 	wantProblem(t, call(t, srv, http.MethodPost, "/v1/deleted/endpoints/"+old.ID+"/restore", editor, nil), http.StatusNotFound)
 	wantStatus(t, call(t, srv, http.MethodPost, "/v1/deleted/endpoints/"+recent.ID+"/restore", editor, nil), http.StatusCreated)
+}
+
+// TestHistoryOfAnObjectFromBeforeHistory: an object stored before history
+// was kept has no revisions, and its history is an empty list, live and
+// once deleted (while its tombstone is kept); an ID never seen is a 404.
+func TestHistoryOfAnObjectFromBeforeHistory(t *testing.T) {
+	srv := acctest.NewServer(t)
+	viewer := srv.Tokens[api.RoleViewer]
+	base := time.Now().UTC().Truncate(time.Microsecond)
+	id := ids.New(api.PrefixEndpoint, base)
+	if err := srv.Store.Write(t.Context(), func(tx store.Tx) error {
+		return tx.InsertEndpoint(t.Context(), api.Endpoint{Meta: api.Meta{ID: id, Revision: 1, CreatedAt: base, UpdatedAt: base},
+			Name: "from-before-history", URL: "https://old.example.com", DataClassification: api.ClassInternal})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	empty := func() {
+		t.Helper()
+		r := call(t, srv, http.MethodGet, "/v1/endpoints/"+id+"/revisions", viewer, nil)
+		wantStatus(t, r, http.StatusOK)
+		wantRaw(t, rawObject(t, r.Body), "items", `[]`)
+	}
+	empty()
+	wantStatus(t, call(t, srv, http.MethodDelete, "/v1/endpoints/"+id, srv.Tokens[api.RoleEditor], nil), http.StatusNoContent)
+	empty()
+	never := ids.New(api.PrefixEndpoint, base.Add(time.Second))
+	wantProblem(t, call(t, srv, http.MethodGet, "/v1/endpoints/"+never+"/revisions", viewer, nil), http.StatusNotFound)
 }

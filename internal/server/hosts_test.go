@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -194,6 +195,27 @@ func TestMonitorAuditNamesSubFields(t *testing.T) {
 	if got := evs[len(evs)-1].ChangedFields; !slices.Equal(got, want) {
 		t.Errorf("changed fields %q, want %q", got, want)
 	}
+	// A list that grows or shrinks: each index only one side has is a
+	// change of that index.
+	longer := with(next, "assertions", []map[string]any{{"source": "status_code", "comparison": "equals", "target": "200"},
+		{"source": "text_body", "comparison": "contains", "target": "fine"},
+		{"source": "text_body", "comparison": "contains", "target": "ok"},
+		{"source": "text_body", "comparison": "contains", "target": "good"}})
+	shorter := with(next, "assertions", []map[string]any{{"source": "status_code", "comparison": "equals", "target": "200"}})
+	for i, c := range []struct {
+		body map[string]any
+		want []string
+	}{
+		{longer, []string{"assertions.2", "assertions.3"}},
+		{shorter, []string{"assertions.1", "assertions.2", "assertions.3"}},
+	} {
+		r := call(t, srv, http.MethodPut, "/v1/monitors/"+m.ID, editor, c.body, "If-Match", fmt.Sprintf(`"%d"`, i+2))
+		wantStatus(t, r, http.StatusOK)
+		evs := auditFor(t, srv, m.ID)
+		if got := evs[len(evs)-1].ChangedFields; !slices.Equal(got, c.want) {
+			t.Errorf("changed fields %q, want %q", got, c.want)
+		}
+	}
 }
 
 // wantSecretRequired checks a 400 on secret alone whose message names the
@@ -313,4 +335,81 @@ func TestWideningNeedsTheSecret(t *testing.T) {
 			t.Errorf("after the type change: %+v", c)
 		}
 	})
+}
+
+// TestEndpointURLRefusedOnce: an endpoint URL its credential does not allow
+// is one error on url, reported by the endpoint's own check, even when the
+// endpoint has monitors that use the same credential (each would send it
+// there too, but that is the same refusal).
+func TestEndpointURLRefusedOnce(t *testing.T) {
+	rig := newHostRig(t)
+	srv, editor := rig.srv, rig.editor
+	wantStatus(t, call(t, srv, http.MethodPost, "/v1/monitors", editor, monitorBody("uses-the-endpoint", rig.ep.ID)), http.StatusCreated)
+	r := call(t, srv, http.MethodPut, "/v1/endpoints/"+rig.ep.ID, editor,
+		map[string]any{"name": "payments", "url": "https://evil.example/v1", "credential_id": rig.cred.ID}, "If-Match", `"1"`)
+	p := wantRefused(t, r, "url", "evil.example:443")
+	if len(p.Errors) == 1 && strings.Contains(p.Errors[0].Message, "as monitor") {
+		t.Errorf("message %q names a monitor: the endpoint's own check should report it", p.Errors[0].Message)
+	}
+}
+
+// TestNarrowingSeesTheEndpointsMonitors: narrowing a credential's
+// allowed_hosts also checks where the monitors of its endpoints send it
+// (a monitor without a credential of its own sends the endpoint's), and
+// still the endpoint's own URL when it has monitors.
+func TestNarrowingSeesTheEndpointsMonitors(t *testing.T) {
+	srv := acctest.NewServer(t)
+	editor := srv.Tokens[api.RoleEditor]
+	credBody := map[string]any{"name": "status", "type": "api_key", "secret": "status-secret",
+		"allowed_hosts": []string{"api.payments.example.com", "status.example.com"}}
+	cred := createCredential(t, srv, editor, credBody)
+	ep := createEndpoint(t, srv, editor, map[string]any{"name": "payments", "url": "https://api.payments.example.com/v1",
+		"credential_id": cred.ID})
+	r := call(t, srv, http.MethodPost, "/v1/monitors", editor,
+		with(monitorBody("vhost", ep.ID), "request", map[string]any{"headers": map[string]string{"host": "status.example.com"}}))
+	wantStatus(t, r, http.StatusCreated)
+	var m api.Monitor
+	decode(t, r, &m)
+	for _, c := range []struct {
+		hosts       []string
+		host, names string
+	}{
+		{[]string{"api.payments.example.com"}, "status.example.com", m.ID},
+		{[]string{"status.example.com"}, "api.payments.example.com", ep.ID},
+	} {
+		r := call(t, srv, http.MethodPut, "/v1/credentials/"+cred.ID, editor, with(without(credBody, "secret"), "allowed_hosts", c.hosts),
+			"If-Match", `"1"`)
+		p := wantRefused(t, r, "allowed_hosts", c.host)
+		if len(p.Errors) == 1 && !strings.Contains(p.Errors[0].Message, c.names) {
+			t.Errorf("allowed_hosts %q: message %q does not name %s", c.hosts, p.Errors[0].Message, c.names)
+		}
+	}
+}
+
+// TestMonitorMovedToAnotherEndpoint: a monitor moved to another endpoint
+// with the same request is checked again, against the new endpoint's
+// credential (its host header must be allowed) or, with a credential of
+// its own, against the new endpoint's URL, refused on endpoint_id.
+func TestMonitorMovedToAnotherEndpoint(t *testing.T) {
+	rig := newHostRig(t)
+	srv, editor := rig.srv, rig.editor
+	create := func(body map[string]any) api.Monitor {
+		t.Helper()
+		r := call(t, srv, http.MethodPost, "/v1/monitors", editor, body)
+		wantStatus(t, r, http.StatusCreated)
+		var m api.Monitor
+		decode(t, r, &m)
+		return m
+	}
+	plain := createEndpoint(t, srv, editor, map[string]any{"name": "plain", "url": "https://api.payments.example.com/plain"})
+	vhost := with(monitorBody("vhost", plain.ID), "request", map[string]any{"headers": map[string]string{"host": "evil.example"}})
+	m := create(vhost)
+	r := call(t, srv, http.MethodPut, "/v1/monitors/"+m.ID, editor, with(vhost, "endpoint_id", rig.ep.ID), "If-Match", `"1"`)
+	wantRefused(t, r, "request.headers.host", "evil.example:443")
+
+	foreign := createEndpoint(t, srv, editor, map[string]any{"name": "foreign", "url": "https://evil.example/"})
+	own := with(monitorBody("own", rig.ep.ID), "request", map[string]any{"credential_id": rig.cred.ID})
+	o := create(own)
+	r = call(t, srv, http.MethodPut, "/v1/monitors/"+o.ID, editor, with(own, "endpoint_id", foreign.ID), "If-Match", `"1"`)
+	wantRefused(t, r, "endpoint_id", "evil.example:443")
 }

@@ -95,10 +95,23 @@ func TestEveryWriteTellsTheEngine(t *testing.T) {
 	do(http.MethodPut, "/v1/credentials/"+cred, strings.Replace(credBody, `"s"`, `"t"`, 1), http.StatusOK)
 	do(http.MethodPut, "/v1/monitors/"+mon, strings.Replace(monBody, "false", "true", 1), http.StatusOK)
 	wantTold("updates", "credential "+cred, "monitor "+mon)
+	// A restore of an old revision is a write like an update.
+	req := httptest.NewRequest(http.MethodPost, "/v1/monitors/"+mon+"/revisions/1/restore", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("If-Match", `"2"`)
+	rec := httptest.NewRecorder()
+	srv.ServeHTTP(rec, req)
+	if rec.Code != http.StatusOK {
+		t.Fatalf("restore of revision 1: %d %s", rec.Code, rec.Body)
+	}
+	wantTold("a revision restore", "monitor "+mon)
 
 	do(http.MethodDelete, "/v1/endpoints/"+ep, "", http.StatusConflict)
 	do(http.MethodDelete, "/v1/monitors/"+mon, "", http.StatusNoContent)
+	// A deleted object brought back is a write like a create.
+	do(http.MethodPost, "/v1/deleted/monitors/"+mon+"/restore", "", http.StatusCreated)
+	do(http.MethodDelete, "/v1/monitors/"+mon, "", http.StatusNoContent)
 	do(http.MethodDelete, "/v1/endpoints/"+ep, "", http.StatusNoContent)
 	do(http.MethodDelete, "/v1/credentials/"+cred, "", http.StatusNoContent)
-	wantTold("deletes", "monitor "+mon, "endpoint "+ep, "credential "+cred)
+	wantTold("deletes and a restore", "monitor "+mon, "monitor "+mon, "monitor "+mon, "endpoint "+ep, "credential "+cred)
 }

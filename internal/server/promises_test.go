@@ -214,3 +214,22 @@ func TestFailedAuditInsertRollsBackTheChange(t *testing.T) {
 		t.Errorf("%d endpoints named lost, want exactly 1", len(l.Items))
 	}
 }
+
+// revisionFaultStore is the real store whose revision reads fail.
+type revisionFaultStore struct{ store.Store }
+
+var errRevisionRead = errors.New("revision read broken by the test")
+
+func (revisionFaultStore) GetRevision(context.Context, string, int64) (api.Revision, error) {
+	return api.Revision{}, errRevisionRead
+}
+
+// TestRevisionReadErrorIsNotA404: a store that fails to read a revision
+// is a 500, not "has no revision" (a 404 would tell the client the
+// revision is gone).
+func TestRevisionReadErrorIsNotA404(t *testing.T) {
+	srv := acctest.NewServer(t, acctest.Options{WrapStore: func(st store.Store) store.Store { return revisionFaultStore{Store: st} }})
+	ep := createEndpoint(t, srv, srv.Tokens[api.RoleEditor], minimal("rev-fault"))
+	r := call(t, srv, http.MethodGet, "/v1/endpoints/"+ep.ID+"/revisions/1", srv.Tokens[api.RoleViewer], nil)
+	wantProblem(t, r, http.StatusInternalServerError)
+}

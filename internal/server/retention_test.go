@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -292,5 +293,45 @@ func TestRetentionWithoutEnforcer(t *testing.T) {
 	got, err := st.GetErasureRequest(ctx, req.ID)
 	if err != nil || got.State != api.ErasurePending {
 		t.Errorf("erasure request %+v (%v), want stored and pending", got, err)
+	}
+}
+
+// TestRetentionPolicyAuditNamesMaxAge: a created policy's audit event
+// names max_age with the other fields it sets (compared with a policy that
+// has none, whose empty age is no duration), and max_age compares by
+// value on update: "1440m" is the same age as "24h".
+func TestRetentionPolicyAuditNamesMaxAge(t *testing.T) {
+	srv := acctest.NewServer(t)
+	p := createRetention(t, srv, retBody("audited"))
+	evs := auditFor(t, srv, p.ID)
+	if got := evs[len(evs)-1].ChangedFields; !slices.Contains(got, "max_age") {
+		t.Errorf("create's changed fields %q, want max_age among them", got)
+	}
+	path := "/v1/retention-policies/" + p.ID
+	wantHeader(t, call(t, srv, http.MethodPut, path, srv.AdminToken, with(retBody("audited"), "max_age", "1440m")), "ETag", `"1"`)
+}
+
+// TestErasureRequestWakesTheEnforcer: an accepted erasure request wakes
+// the retention enforcer, which carries it out at once, not at its next
+// look for work (an hour away here). Two requests one after the other:
+// the enforcer's first look, just after it starts, may find the first one
+// by itself; once that is done it is idle, and only a wake brings it to
+// the second.
+func TestErasureRequestWakesTheEnforcer(t *testing.T) {
+	srv := acctest.NewServer(t, acctest.Options{RetentionPoll: time.Hour})
+	ep := createEndpoint(t, srv, srv.Tokens[api.RoleEditor], minimal("wake-ep"))
+	for i := range 2 {
+		r := call(t, srv, http.MethodPost, "/v1/erasure-requests", srv.AdminToken, map[string]any{"endpoint_id": ep.ID})
+		wantStatus(t, r, http.StatusAccepted)
+		var req api.ErasureRequest
+		decode(t, r, &req)
+		deadline := time.Now().Add(10 * time.Second)
+		for req.State != api.ErasureCompleted && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+			decode(t, call(t, srv, http.MethodGet, "/v1/erasure-requests/"+req.ID, srv.AdminToken, nil), &req)
+		}
+		if req.State != api.ErasureCompleted {
+			t.Fatalf("erasure request %d still %s after 10 s: the enforcer was not woken", i+1, req.State)
+		}
 	}
 }

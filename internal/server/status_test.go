@@ -4,11 +4,14 @@ import (
 	"encoding/base64"
 	"net/http"
 	"net/url"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/aio-platform/terraform-provider-aio/internal/acctest"
 	"github.com/aio-platform/terraform-provider-aio/internal/api"
+	"github.com/aio-platform/terraform-provider-aio/internal/clock"
+	"github.com/aio-platform/terraform-provider-aio/internal/ids"
 )
 
 // TestMonitorResultsCursor pages a monitor's results, and refuses a cursor
@@ -83,5 +86,86 @@ func TestMonitorValidationAtTheAPI(t *testing.T) {
 		c.mod(b)
 		p := wantProblem(t, call(t, srv, http.MethodPost, "/v1/monitors", srv.AdminToken, b), http.StatusBadRequest)
 		wantFields(t, p, c.field)
+	}
+}
+
+// TestMonitorStatusWindow: the status of a monitor covers the window asked
+// for, from 1m to 2160h (both allowed), 1h when none is given; a window
+// outside those bounds, or not a duration, is a 400 on window, and a
+// monitor that does not exist a 404.
+func TestMonitorStatusWindow(t *testing.T) {
+	clk := clock.NewFake(t0)
+	srv := acctest.NewServer(t, acctest.Options{Clock: clk})
+	m := createMonitor(t, srv, "status-mon")
+	now := t0.Truncate(time.Microsecond)
+	var rs []api.ProbeResult
+	for _, ago := range []time.Duration{30 * time.Second, 2 * time.Hour, 2000 * time.Hour} {
+		rs = append(rs, api.ProbeResult{MonitorID: m.ID, Time: now.Add(-ago), Outcome: api.OutcomeUp, LatencyMS: 1, Attempts: 1})
+	}
+	if err := srv.Store.WriteResults(t.Context(), rs, nil); err != nil {
+		t.Fatal(err)
+	}
+	base := "/v1/monitors/" + m.ID + "/status"
+	for _, c := range []struct {
+		query, window string
+		probes        int64
+	}{
+		{"?window=1m", "1m", 1},
+		{"", "1h", 1},
+		{"?window=3h", "3h", 2},
+		{"?window=2160h", "2160h", 3},
+	} {
+		r := call(t, srv, http.MethodGet, base+c.query, srv.Tokens[api.RoleViewer], nil)
+		wantStatus(t, r, http.StatusOK)
+		var st api.MonitorStatus
+		decode(t, r, &st)
+		if st.MonitorID != m.ID || st.Window != c.window || st.Probes != c.probes {
+			t.Errorf("GET status%s: monitor %q, window %q, %d probes; want %q, %q, %d", c.query, st.MonitorID, st.Window, st.Probes,
+				m.ID, c.window, c.probes)
+		}
+	}
+	for _, w := range []string{"59s", "2161h", "an hour"} {
+		r := call(t, srv, http.MethodGet, base+"?window="+url.QueryEscape(w), srv.Tokens[api.RoleViewer], nil)
+		wantFields(t, wantProblem(t, r, http.StatusBadRequest), "window")
+	}
+	r := call(t, srv, http.MethodGet, "/v1/monitors/"+ids.New(api.PrefixMonitor, t0)+"/status", srv.Tokens[api.RoleViewer], nil)
+	wantProblem(t, r, http.StatusNotFound)
+}
+
+// TestMonitorResultsSinceUntil: since and until bound a monitor's results
+// in time; a value that is not an RFC 3339 time is a 400 on its name.
+func TestMonitorResultsSinceUntil(t *testing.T) {
+	srv := acctest.NewServer(t)
+	m := createMonitor(t, srv, "since-mon")
+	base := t0.Truncate(time.Microsecond)
+	var rs []api.ProbeResult
+	for i := range 3 {
+		rs = append(rs, api.ProbeResult{MonitorID: m.ID, Time: base.Add(time.Duration(i) * time.Second), Outcome: api.OutcomeUp,
+			LatencyMS: 1, Attempts: 1})
+	}
+	if err := srv.Store.WriteResults(t.Context(), rs, nil); err != nil {
+		t.Fatal(err)
+	}
+	at := func(d time.Duration) string { return base.Add(d).Format(time.RFC3339Nano) }
+	for _, c := range []struct {
+		query url.Values
+		want  []time.Time
+	}{
+		{url.Values{"since": {at(500 * time.Millisecond)}}, []time.Time{rs[2].Time, rs[1].Time}},
+		{url.Values{"until": {at(1500 * time.Millisecond)}}, []time.Time{rs[1].Time, rs[0].Time}},
+		{url.Values{"since": {at(500 * time.Millisecond)}, "until": {at(1500 * time.Millisecond)}}, []time.Time{rs[1].Time}},
+	} {
+		var got []time.Time
+		for _, r := range listAll[api.ProbeResult](t, srv, "/v1/monitors/"+m.ID+"/results", c.query) {
+			got = append(got, r.Time)
+		}
+		slices.SortFunc(got, func(a, b time.Time) int { return b.Compare(a) })
+		if !slices.EqualFunc(got, c.want, time.Time.Equal) {
+			t.Errorf("results?%s: %v, want %v", c.query.Encode(), got, c.want)
+		}
+	}
+	for _, name := range []string{"since", "until"} {
+		r := call(t, srv, http.MethodGet, "/v1/monitors/"+m.ID+"/results?"+name+"=yesterday", srv.Tokens[api.RoleViewer], nil)
+		wantFields(t, wantProblem(t, r, http.StatusBadRequest), name)
 	}
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/aio-platform/terraform-provider-aio/internal/acctest"
 	"github.com/aio-platform/terraform-provider-aio/internal/api"
+	"github.com/aio-platform/terraform-provider-aio/internal/ids"
 )
 
 // thrBody returns a valid threshold body on a monitor: availability below
@@ -66,6 +67,23 @@ func TestThresholdCRUD(t *testing.T) {
 	b := createThreshold(t, srv, editor, burnBody("burn", ep.ID))
 	if b.BurnRateWindows != nil || b.Window != nil || b.Comparison != nil {
 		t.Errorf("burn-rate threshold filled in: %+v", b)
+	}
+	// The SLO period and the windows' durations compare by value too, and
+	// a changed window factor is a change of that path.
+	bPath := "/v1/alert-thresholds/" + b.ID
+	win := func(long, short string, factor float64) []map[string]any {
+		return []map[string]any{{"long_window": long, "short_window": short, "factor": factor, "severity": "critical"}}
+	}
+	withWin := with(burnBody("burn", ep.ID), "burn_rate_windows", win("1h", "5m", 14.4))
+	wantHeader(t, call(t, srv, http.MethodPut, bPath, editor, withWin), "ETag", `"2"`)
+	sameBurn := with(burnBody("burn", ep.ID), "slo", map[string]any{"objective_percent": 99.9, "period": "43200m"},
+		"burn_rate_windows", win("60m", "300s", 14.4))
+	wantHeader(t, call(t, srv, http.MethodPut, bPath, editor, sameBurn), "ETag", `"2"`)
+	r = call(t, srv, http.MethodPut, bPath, editor, with(withWin, "burn_rate_windows", win("1h", "5m", 6)))
+	wantHeader(t, r, "ETag", `"3"`)
+	evs = auditFor(t, srv, b.ID)
+	if got := evs[len(evs)-1].ChangedFields; !slices.Equal(got, []string{"burn_rate_windows.0.factor"}) {
+		t.Errorf("changed fields %q, want [burn_rate_windows.0.factor]", got)
 	}
 	l := call(t, srv, http.MethodGet, "/v1/alert-thresholds?metric="+api.MetricBurnRate, srv.Tokens[api.RoleViewer], nil)
 	wantStatus(t, l, http.StatusOK)
@@ -174,4 +192,28 @@ func TestThresholdReferrers(t *testing.T) {
 	wantStatus(t, call(t, srv, http.MethodDelete, "/v1/alert-thresholds/"+onMon.ID, editor, nil), http.StatusNoContent)
 	wantStatus(t, call(t, srv, http.MethodDelete, "/v1/monitors/"+m.ID, editor, nil), http.StatusNoContent)
 	wantStatus(t, call(t, srv, http.MethodDelete, "/v1/endpoints/"+ep.ID, editor, nil), http.StatusNoContent)
+}
+
+// TestThresholdChannelRefsAfterAKnownOne: every reference is checked, not
+// only up to the first that exists: the channels after a known monitor or
+// endpoint, and every channel after a known one. The 400 names the
+// missing channel.
+func TestThresholdChannelRefsAfterAKnownOne(t *testing.T) {
+	srv := acctest.NewServer(t)
+	editor := srv.Tokens[api.RoleEditor]
+	m := createMonitor(t, srv, "thr-refs-mon")
+	ep := createEndpoint(t, srv, editor, minimal("thr-refs-ep"))
+	ch := createChannel(t, srv, editor, chanBody("thr-refs-hook", api.ChannelWebhook, "hook-secret"))
+	missing := ids.New(api.PrefixChannel, t0)
+	for _, body := range []map[string]any{
+		with(thrBody("refs", m.ID), "channel_ids", []string{ch.ID, missing}),
+		with(burnBody("refs", ep.ID), "channel_ids", []string{missing}),
+	} {
+		r := call(t, srv, http.MethodPost, "/v1/alert-thresholds", editor, body)
+		p := wantProblem(t, r, http.StatusBadRequest)
+		wantFields(t, p, "channel_ids")
+		if len(p.Errors) != 1 || !strings.Contains(p.Errors[0].Message, missing) {
+			t.Errorf("errors %+v, want one naming %s", p.Errors, missing)
+		}
+	}
 }
