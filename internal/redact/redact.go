@@ -320,6 +320,14 @@ func (s *Scrubber) Cut(text string, n int) string {
 	if !utf8.ValidString(text) {
 		// Redacted again: replacing invalid bytes could complete a form.
 		text = s.Redact(strings.ToValidUTF8(text, "\uFFFD"))
+		// A form that is not valid UTF-8 itself (a secret of raw bytes)
+		// can begin or end inside a replacement character, and its
+		// marker then leaves a piece of one. Each further round replaces
+		// what is invalid with an ASCII '?': Redact adds only ASCII, so
+		// every round removes non-ASCII bytes and the loop ends.
+		for !utf8.ValidString(text) {
+			text = s.Redact(strings.ToValidUTF8(text, "?"))
+		}
 	}
 	if len(text) <= n && !window {
 		return text
