@@ -271,8 +271,8 @@ func (s *Scheduler) Notify(kind, id string) {
 // the snapshot mixes objects read at slightly different times, as it does
 // between a change and its notification; a monitor always finds an
 // endpoint read no earlier than the reload began, as endpoints are read
-// first. Credentials are few and always taken anew (a key rotation
-// re-wraps a sealed secret without a new revision).
+// first. Credentials are few and always read anew (LoadCredentials: a key
+// rotation re-wraps a sealed secret without a new revision).
 func (s *Scheduler) Load(ctx context.Context) error {
 	st := s.cfg.Store
 	s.mu.Lock()
@@ -284,16 +284,11 @@ func (s *Scheduler) Load(ctx context.Context) error {
 	nEndpoints := len(s.snap.endpoints)
 	s.mu.Unlock()
 
-	creds, err := store.ListAll(ctx, st.ListCredentials)
-	if err != nil {
+	if err := s.LoadCredentials(ctx); err != nil {
 		return err
 	}
-	credMap := make(map[string]store.CredentialRecord, len(creds))
-	for _, c := range creds {
-		credMap[c.ID] = c
-	}
 	seenEp := make(map[string]struct{}, nEndpoints)
-	err = store.EachPage(ctx, st.ListEndpoints, func(page []api.Endpoint) error {
+	err := store.EachPage(ctx, st.ListEndpoints, func(page []api.Endpoint) error {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		for _, e := range page {
@@ -309,7 +304,6 @@ func (s *Scheduler) Load(ctx context.Context) error {
 		return err
 	}
 	s.mu.Lock()
-	s.snap.credentials = credMap
 	for id := range s.snap.endpoints {
 		if _, ok := seenEp[id]; !ok {
 			delete(s.snap.endpoints, id)
