@@ -194,11 +194,17 @@ func (s *SQLite) writeResults(ctx context.Context, results []api.ProbeResult, mi
 		gen   uint64
 		fresh map[string]int64
 	)
+	if full := min(piece, resultRowsPerInsert); len(results) >= full {
+		// Outside the transaction: see stmtCache. Full pieces of results
+		// of distinct monitors use both.
+		s.stmts.prepare(ctx, s.writer, s.d.rebind(insertResultsSQL(full)), s.d.rebind(upsertStatesSQL(full)))
+	}
 	s.roll.mu.Lock()
 	defer s.roll.mu.Unlock()
 	err = writeTx(ctx, s.writer, s.d, func(tx Tx) error {
 		nr, nm = 0, 0
 		t := tx.(sqlTx)
+		t.prep = &s.stmts
 		if !s.roll.loaded {
 			if err := t.loadRoller(ctx, &s.roll); err != nil {
 				return err
@@ -498,8 +504,8 @@ func (t sqlTx) writeResults(ctx context.Context, rl *roller, results []api.Probe
 		for _, r := range chunk {
 			args = appendResultArgs(args, keys[r.MonitorID], r)
 		}
-		if _, err := t.exec(ctx, `INSERT INTO probe_results (`+resultColumns+`) VALUES `+
-			valuesList(len(chunk), resultColumnCount), args...); err != nil {
+		// The same text as the statement prepared for full pieces.
+		if _, err := t.exec(ctx, insertResultsSQL(len(chunk)), args...); err != nil {
 			return nil, fmt.Errorf("insert probe results: %w", err)
 		}
 	}
@@ -701,12 +707,7 @@ func (t sqlTx) putStates(ctx context.Context, states map[string]*resultState) er
 			st := states[id]
 			args = append(args, id, fmtTime(st.time), st.outcome, fmtTimePtr(st.cert))
 		}
-		if _, err := t.exec(ctx, `INSERT INTO monitor_state (monitor_id, last_checked_at, last_outcome, tls_cert_expires_at)
-			VALUES `+valuesList(len(chunk), 4)+`
-			ON CONFLICT (monitor_id) DO UPDATE SET last_checked_at = excluded.last_checked_at,
-			last_outcome = excluded.last_outcome,
-			tls_cert_expires_at = COALESCE(excluded.tls_cert_expires_at, monitor_state.tls_cert_expires_at)
-			WHERE excluded.last_checked_at >= monitor_state.last_checked_at`, args...); err != nil {
+		if _, err := t.exec(ctx, upsertStatesSQL(len(chunk)), args...); err != nil {
 			return fmt.Errorf("write monitor state: %w", err)
 		}
 	}

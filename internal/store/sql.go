@@ -60,6 +60,9 @@ type querier interface {
 type sqlReader struct {
 	q querier
 	d dialect
+	// prep, when set on a transaction, holds statements prepared on its
+	// connection; exec runs a query found there through it.
+	prep *stmtCache
 }
 
 // sqlTx implements Tx inside one write transaction.
@@ -79,7 +82,18 @@ func (r sqlReader) queryRow(ctx context.Context, q string, args ...any) *sql.Row
 }
 
 func (r sqlReader) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	res, err := r.q.ExecContext(ctx, r.d.rebind(q), args...)
+	q = r.d.rebind(q)
+	var (
+		res sql.Result
+		err error
+	)
+	if st := r.prep.get(q); st != nil {
+		// prep is set only on a transaction.
+		r.prep.used.Add(1)
+		res, err = r.q.(*sql.Tx).StmtContext(ctx, st).ExecContext(ctx, args...)
+	} else {
+		res, err = r.q.ExecContext(ctx, q, args...)
+	}
 	if err != nil && r.d.isUnique(err) {
 		return nil, fmt.Errorf("%w: %w", ErrConflict, err)
 	}

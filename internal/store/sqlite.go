@@ -36,6 +36,8 @@ type SQLite struct {
 	// waiting counts the Write calls waiting for the writer connection:
 	// WriteResultsYielding commits early for them (see WritesWaiting).
 	waiting atomic.Int32
+	// stmts holds the results writer's prepared statements.
+	stmts stmtCache
 }
 
 var _ Store = (*SQLite)(nil)
@@ -176,7 +178,7 @@ func (s *SQLite) Ping(ctx context.Context) error {
 
 // Close closes both pools.
 func (s *SQLite) Close() error {
-	return errors.Join(s.reader.Close(), s.writer.Close())
+	return errors.Join(s.stmts.close(), s.reader.Close(), s.writer.Close())
 }
 
 // BackupSQLite copies the SQLite database at dbPath to out, consistently
