@@ -66,6 +66,13 @@ for pkg in $MUTATE_PKGS; do
 		log="$MUTATE_OUT/$(basename "$out" .json).log"
 	fi
 	excludes=()
+	# gremlins mutates the packages below the one it is given too: leave
+	# them to their own entry in MUTATE_PKGS, or ./internal/engine would
+	# mutate every engine package a second time.
+	while IFS= read -r sub; do
+		rel="${sub#"$pkg"/}"
+		excludes+=(-E "(^|/)${rel//./\\.}/")
+	done < <(find "$pkg" -mindepth 1 -type d -exec sh -c 'ls "$1"/*.go >/dev/null 2>&1' _ {} \; -print | sort)
 	if [[ -n ${MUTATE_FILES:-} ]]; then
 		for f in "$pkg"/*.go; do
 			f="$(basename "$f")"
