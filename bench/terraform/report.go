@@ -37,7 +37,7 @@ func verdict(ok bool) string {
 	return "FAIL"
 }
 
-func report(out io.Writer, o options, res map[int]map[string][]measurement, list *listResult) {
+func report(out io.Writer, o options, res map[int]map[string][]measurement, lists []*listResult) {
 	runs := []string{}
 	for _, n := range o.sizes {
 		runs = append(runs, fmt.Sprintf("%d at N=%d", o.repsOf(n), n))
@@ -108,19 +108,31 @@ func report(out io.Writer, o options, res map[int]map[string][]measurement, list
 	}
 	_ = tw.Flush()
 
-	if list != nil {
-		all, tagged := quantile(list.all, 0.99), quantile(list.tagged, 0.99)
-		fmt.Fprintf(out, "\nlist API at %d endpoints (measured before the Terraform runs add theirs), pages of 100:\n", list.objects)
-		fmt.Fprintf(out, "  no filter:      p50 %6.2f ms  p99 %6.2f ms  max %6.2f ms  (%d requests, %d pages a walk)\n",
-			ms(quantile(list.all, 0.5)), ms(all), ms(quantile(list.all, 1)), len(list.all), list.allPages)
-		fmt.Fprintf(out, "  tag=shard:3:    p50 %6.2f ms  p99 %6.2f ms  max %6.2f ms  (%d requests, %d pages a walk; the tag matches a tenth)\n",
-			ms(quantile(list.tagged, 0.5)), ms(tagged), ms(quantile(list.tagged, 1)), len(list.tagged), list.taggedPages)
-		suffix := ""
-		if list.objects < goalListAtLeast {
-			suffix = fmt.Sprintf(" (at %d objects, not the goal's 10,000)", list.objects)
+	if len(lists) > 0 {
+		fmt.Fprintf(out, "\nlist API, pages of 100 (endpoints measured before the Terraform runs add theirs, the other kinds after the runs):\n")
+		lw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(lw, "kind\tobjects\tfilter\tp50\tp99\tmax\trequests\tpages a walk\t")
+		for _, l := range lists {
+			for _, w := range []struct {
+				filter string
+				ds     []time.Duration
+				pages  int
+			}{{"none", l.all, l.allPages}, {l.filter, l.tagged, l.taggedPages}} {
+				fmt.Fprintf(lw, "%s\t%d\t%s\t%.2f ms\t%.2f ms\t%.2f ms\t%d\t%d\t\n", l.kind, l.objects, w.filter,
+					ms(quantile(w.ds, 0.5)), ms(quantile(w.ds, 0.99)), ms(quantile(w.ds, 1)), len(w.ds), w.pages)
+			}
 		}
-		goals = append(goals, goal{fmt.Sprintf("list p99 without filter %.2f ms < %d ms%s", ms(all), goalListP99.Milliseconds(), suffix), all < goalListP99},
-			goal{fmt.Sprintf("list p99 with a tag filter %.2f ms < %d ms%s", ms(tagged), goalListP99.Milliseconds(), suffix), tagged < goalListP99})
+		_ = lw.Flush()
+		for _, l := range lists {
+			suffix := ""
+			if l.objects < goalListAtLeast {
+				suffix = fmt.Sprintf(" (at %d objects, not the goal's 10,000)", l.objects)
+			}
+			all, filtered := quantile(l.all, 0.99), quantile(l.tagged, 0.99)
+			goals = append(goals,
+				goal{fmt.Sprintf("list p99 of %s without filter %.2f ms < %d ms%s", l.kind, ms(all), goalListP99.Milliseconds(), suffix), all < goalListP99},
+				goal{fmt.Sprintf("list p99 of %s with %s %.2f ms < %d ms%s", l.kind, l.filter, ms(filtered), goalListP99.Milliseconds(), suffix), filtered < goalListP99})
+		}
 	}
 
 	fmt.Fprintln(out, "\ngoals:")
