@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
+	"slices"
 
 	"github.com/aio-platform/terraform-provider-aio/internal/api"
 )
@@ -95,14 +97,40 @@ func (r sqlReader) ListMonitors(ctx context.Context, q MonitorQuery) ([]api.Moni
 	return listObjects(ctx, r, monitors, q.ListQuery, extra...)
 }
 
+// MonitorIntervals reads the load that triggers keep in monitor_load
+// (migration 00019) instead of counting the monitors: a handful of rows
+// whatever the number of monitors. The monitor left out is taken off its
+// own group.
 func (r sqlReader) MonitorIntervals(ctx context.Context, except string) ([]IntervalCount, error) {
-	rows, err := r.query(ctx, `SELECT interval, enabled, COUNT(*) FROM monitors WHERE id <> ?
-		GROUP BY interval, enabled ORDER BY interval, enabled`, except)
-	return collect(rows, err, func(s scanner) (IntervalCount, error) {
+	rows, err := r.query(ctx, `SELECT interval, enabled, monitors FROM monitor_load ORDER BY interval, enabled`)
+	counts, err := collect(rows, err, func(s scanner) (IntervalCount, error) {
 		var c IntervalCount
 		err := s.Scan(&c.Interval, &c.Enabled, &c.Count)
 		return c, err
 	})
+	if err != nil || except == "" {
+		return counts, err
+	}
+	var (
+		interval string
+		enabled  bool
+	)
+	switch err := r.queryRow(ctx, `SELECT interval, enabled FROM monitors WHERE id = ?`, except).Scan(&interval, &enabled); {
+	case errors.Is(err, sql.ErrNoRows):
+		return counts, nil
+	case err != nil:
+		return nil, err
+	}
+	for i, c := range counts {
+		if c.Interval == interval && c.Enabled == enabled {
+			if c.Count <= 1 {
+				return slices.Delete(counts, i, i+1), nil
+			}
+			counts[i].Count--
+			break
+		}
+	}
+	return counts, nil
 }
 
 func (t sqlTx) InsertMonitor(ctx context.Context, m api.Monitor) error {

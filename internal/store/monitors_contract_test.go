@@ -4,7 +4,11 @@ package store
 // TestContractMonitorLoad (backends_test.go) runs them on every backend.
 
 import (
+	"fmt"
+	"maps"
+	"math/rand/v2"
 	"reflect"
+	"slices"
 	"testing"
 
 	"github.com/aio-platform/terraform-provider-aio/internal/api"
@@ -12,6 +16,89 @@ import (
 
 func runMonitorLoadContract(t *testing.T, open func(t *testing.T) Store) {
 	t.Run("MonitorIntervals", func(t *testing.T) { testMonitorIntervals(t, open(t)) })
+	t.Run("MonitorIntervalsFollowWrites", func(t *testing.T) { testMonitorIntervalsFollowWrites(t, open(t)) })
+}
+
+// testMonitorIntervalsFollowWrites: the counts follow every kind of
+// monitor write — creates, updates of the interval, of the enabled state,
+// of both, of neither, and deletes — in 200 seeded random steps, each
+// checked against a count of the monitors the test holds, with every
+// monitor left out once by ID; a group that empties is gone, and leaving
+// out an ID that is no monitor's changes nothing.
+func testMonitorIntervalsFollowWrites(t *testing.T, s Store) {
+	ctx := t.Context()
+	rng := rand.New(rand.NewPCG(19, 19))
+	intervals := []string{"10s", "30s", "1m", "5m"}
+	held := map[string]api.Monitor{}
+	write(t, s, func(tx Tx) error { return tx.InsertEndpoint(ctx, endpoint("ep_1", "one")) })
+	expect := func(except string) []IntervalCount {
+		byGroup := map[[2]any]int{}
+		for id, m := range held {
+			if id != except {
+				byGroup[[2]any{*m.Interval, *m.Enabled}]++
+			}
+		}
+		out := []IntervalCount{}
+		for g, n := range byGroup {
+			out = append(out, IntervalCount{Interval: g[0].(string), Enabled: g[1].(bool), Count: n})
+		}
+		return out
+	}
+	next := 0
+	for step := range 200 {
+		ids := slices.Sorted(maps.Keys(held))
+		switch op := rng.IntN(4); {
+		case op == 0 || len(ids) == 0:
+			next++
+			m := api.Monitor{Meta: api.Meta{ID: fmt.Sprintf("mon_%03d", next), Revision: 1, CreatedAt: t0, UpdatedAt: t0},
+				Name: fmt.Sprintf("m%03d", next), EndpointID: "ep_1", Type: api.MonitorHTTP,
+				Enabled: new(rng.IntN(2) == 0), Interval: new(intervals[rng.IntN(len(intervals))])}
+			write(t, s, func(tx Tx) error { return tx.InsertMonitor(ctx, m) })
+			held[m.ID] = m
+		case op == 3:
+			id := ids[rng.IntN(len(ids))]
+			write(t, s, func(tx Tx) error { return tx.DeleteMonitor(ctx, id) })
+			delete(held, id)
+		default:
+			m := held[ids[rng.IntN(len(ids))]]
+			switch rng.IntN(4) {
+			case 0:
+				m.Interval = new(intervals[rng.IntN(len(intervals))])
+			case 1:
+				m.Enabled = new(!*m.Enabled)
+			case 2:
+				m.Interval, m.Enabled = new(intervals[rng.IntN(len(intervals))]), new(!*m.Enabled)
+			case 3:
+				m.Name += "x" // neither
+			}
+			m.Revision++
+			write(t, s, func(tx Tx) error { return tx.UpdateMonitor(ctx, m) })
+			held[m.ID] = m
+		}
+		got, err := s.MonitorIntervals(ctx, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := expect(""); !sameCounts(got, want) {
+			t.Fatalf("step %d: MonitorIntervals = %v, want %v", step, got, want)
+		}
+	}
+	for id := range held {
+		got, err := s.MonitorIntervals(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := expect(id); !sameCounts(got, want) {
+			t.Errorf("except %s: %v, want %v", id, got, want)
+		}
+	}
+	got, err := s.MonitorIntervals(ctx, "mon_none")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := expect(""); !sameCounts(got, want) {
+		t.Errorf("except an unknown ID: %v, want %v", got, want)
+	}
 }
 
 // testMonitorIntervals counts monitors by stored interval and enabled
