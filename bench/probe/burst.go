@@ -16,6 +16,7 @@ import (
 	"github.com/aio-platform/terraform-provider-aio/internal/api"
 	"github.com/aio-platform/terraform-provider-aio/internal/auth"
 	"github.com/aio-platform/terraform-provider-aio/internal/clock"
+	"github.com/aio-platform/terraform-provider-aio/internal/daemon"
 	"github.com/aio-platform/terraform-provider-aio/internal/engine"
 	"github.com/aio-platform/terraform-provider-aio/internal/server"
 	"github.com/aio-platform/terraform-provider-aio/internal/store"
@@ -40,15 +41,19 @@ type burstResult struct {
 // apiServer serves aiod's API over the engine's store on 127.0.0.1, wired
 // as internal/daemon wires it (changes notify the engine), with an editor
 // token. The rate limit is lifted: the burst measures the store and the
-// engine, not the limiter.
+// engine, not the limiter. The caps stay on, as aiod runs by default,
+// raised to fit the benchmark's monitors as an operator of that many would
+// raise them: every monitor create checks them inside its write
+// transaction, and before migration 00019 that check counted every monitor.
 type apiServer struct {
 	url, token string
 	close      func()
 }
 
-func startAPI(ctx context.Context, st store.Store, e *engine.Engine) (*apiServer, error) {
+func startAPI(ctx context.Context, st store.Store, e *engine.Engine, monitors int, rate float64) (*apiServer, error) {
 	srv, err := server.New(ctx, server.Config{Store: st, Clock: clock.Real{}, OnChange: e.Notify,
-		RateLimit: 1e6, RateBurst: 1e6})
+		RateLimit: 1e6, RateBurst: 1e6,
+		MaxMonitors: max(daemon.DefaultMaxMonitors, 2*monitors), MaxProbeRate: max(daemon.DefaultMaxProbeRate, 2*rate)})
 	if err != nil {
 		return nil, err
 	}

@@ -179,7 +179,8 @@ func runEngine(ctx context.Context, o options, tg *benchsys.Targets, logger *slo
 
 	var apiSrv *apiServer
 	if o.burst > 0 {
-		if apiSrv, err = startAPI(ctx, ts, e); err != nil {
+		total := o.monitors + o.burst
+		if apiSrv, err = startAPI(ctx, ts, e, total, float64(total)/o.interval.Seconds()); err != nil {
 			return nil, fmt.Errorf("start the API for the burst: %w", err)
 		}
 		defer apiSrv.close()
