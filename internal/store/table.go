@@ -194,7 +194,11 @@ func listObjects[T any](ctx context.Context, r sqlReader, t *table[T], q ListQue
 		// A kind without tags has no object that carries the tag.
 		return []T{}, "", nil
 	}
-	where, args := listWhere(q, extra)
+	common, err := r.commonTags(ctx, q.Tags)
+	if err != nil {
+		return nil, "", err
+	}
+	where, args := listWhere(t.name, q, common, extra)
 	limit := clampLimit(q.Limit)
 	rows, err := r.query(ctx, t.sql.list+where+` ORDER BY id LIMIT ?`, append(args, limit+1)...)
 	out, err := collect(rows, err, t.scanRow)
@@ -209,9 +213,39 @@ func listObjects[T any](ctx context.Context, r sqlReader, t *table[T], q ListQue
 	return out, next, nil
 }
 
-// listWhere builds the filter of a listing: the ones every kind takes and
-// the kind's own. The cursor is the last ID of the previous page.
-func listWhere(q ListQuery, extra []filter) (string, []any) {
+// tagCommon is how many tag rows make a tag filter common (see
+// commonTags).
+var tagCommon = 2000
+
+// commonTags tells for each tag of a filter whether at least tagCommon
+// objects of any kind carry it, counting no further than that in the
+// (key, value) index.
+//
+// The two ways of filtering by a tag select the same objects at very
+// different costs. "id IN (the tag's object IDs)" builds the set of every
+// object of every kind that carries the tag, for every page: with env:prod
+// on 10,000 endpoints and 30,000 monitors a page of 100 took 112 ms at the
+// p50. "EXISTS (this object's tag row)" checks the kind's objects in the
+// page's order and stops once the page is full: a few hundred primary-key
+// lookups for a common tag, but every object of the kind for a rare one.
+// So a rare tag takes the set and a common one the lookups.
+func (r sqlReader) commonTags(ctx context.Context, tags []Tag) ([]bool, error) {
+	common := make([]bool, len(tags))
+	for i, tg := range tags {
+		var n int
+		if err := r.queryRow(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM object_tags WHERE key = ? AND value = ? LIMIT ?) AS t`,
+			tg.Key, tg.Value, tagCommon).Scan(&n); err != nil {
+			return nil, err
+		}
+		common[i] = n >= tagCommon
+	}
+	return common, nil
+}
+
+// listWhere builds the filter of a listing of table: the ones every kind
+// takes and the kind's own; common says which tags commonTags found
+// common. The cursor is the last ID of the previous page.
+func listWhere(table string, q ListQuery, common []bool, extra []filter) (string, []any) {
 	var (
 		conds []string
 		args  []any
@@ -226,8 +260,12 @@ func listWhere(q ListQuery, extra []filter) (string, []any) {
 		conds = append(conds, "substr(name, 1, ?) = ?")
 		args = append(args, len([]rune(q.NamePrefix)), q.NamePrefix)
 	}
-	for _, t := range q.Tags {
-		conds = append(conds, "id IN (SELECT object_id FROM object_tags WHERE key = ? AND value = ?)")
+	for i, t := range q.Tags {
+		if common[i] {
+			conds = append(conds, "EXISTS (SELECT 1 FROM object_tags WHERE object_tags.object_id = "+table+".id AND key = ? AND value = ?)")
+		} else {
+			conds = append(conds, "id IN (SELECT object_id FROM object_tags WHERE key = ? AND value = ?)")
+		}
 		args = append(args, t.Key, t.Value)
 	}
 	if q.After != "" {
