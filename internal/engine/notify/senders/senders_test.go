@@ -12,10 +12,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aio-platform/terraform-provider-aio/internal/clock"
 	"github.com/aio-platform/terraform-provider-aio/internal/engine/egress"
 	"github.com/aio-platform/terraform-provider-aio/internal/engine/notify"
 	"github.com/aio-platform/terraform-provider-aio/internal/engine/notify/notifytest"
 	"github.com/aio-platform/terraform-provider-aio/internal/engine/notify/senders"
+	"github.com/aio-platform/terraform-provider-aio/internal/engine/notify/webhook"
 )
 
 func TestRegistryTypes(t *testing.T) {
@@ -85,5 +87,21 @@ func TestEgressPolicy(t *testing.T) {
 		Send(context.Background(), notify.Delivery{ID: "dlv_1", Event: notifytest.Event()}, channels[0])
 	if res.Outcome != notify.Delivered {
 		t.Errorf("loopback allowed: %+v", res)
+	}
+}
+
+// TestRegistryUsesTheGivenClock: the webhook sender signs with the
+// registry's clock (aiod's injected one), not the machine's.
+func TestRegistryUsesTheGivenClock(t *testing.T) {
+	then := time.Date(2020, 1, 2, 3, 4, 5, 0, time.UTC)
+	rcv := notifytest.NewReceiver(t, nil)
+	r := senders.Registry(senders.Options{HTTPClient: rcv.Client(), Clock: clock.NewFake(then)})
+	ch := notify.Channel{Type: "webhook", Settings: json.RawMessage(`{"url":"` + rcv.URL + `/hook"}`), Secret: []byte("whsec")}
+	if res := r.Send(context.Background(), notify.Delivery{ID: "dlv_1", Event: notifytest.Event()}, ch); res.Outcome != notify.Delivered {
+		t.Fatalf("result %+v", res)
+	}
+	req := rcv.Only(t)
+	if err := webhook.Verify([]byte("whsec"), req.Header.Get(webhook.HeaderSignature), req.Body, then, webhook.DefaultTolerance); err != nil {
+		t.Errorf("the signature is not of the registry's clock's time: %v", err)
 	}
 }
