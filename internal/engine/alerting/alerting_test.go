@@ -682,6 +682,13 @@ func TestRunTicksOnTheClock(t *testing.T) {
 	// Behind by a whole interval or more: as of now.
 	f.clk.Advance(25 * time.Second)
 	waitFor("a late tick, at the poll's time", func() bool { at, _ := e.LastTick(); return at.Equal(t0.Add(45*time.Second + 200*time.Millisecond)) })
+	// Exactly one interval late (the tick due at 55.2 s seen at 65.2 s):
+	// as of now too.
+	f.clk.Advance(20 * time.Second)
+	waitFor("a tick exactly an interval late, at the poll's time", func() bool {
+		at, _ := e.LastTick()
+		return at.Equal(t0.Add(65*time.Second + 200*time.Millisecond))
+	})
 }
 
 // waitFor polls cond (a goroutine of Run is expected to make it true)
@@ -947,8 +954,11 @@ func TestRunDefaultPollAndErrorLogs(t *testing.T) {
 		waitFor(t, fmt.Sprintf("the tick at %s", d), func() bool { at, _ := e.LastTick(); return at.Equal(t0.Add(d)) })
 	}
 	tickAt(0)
-	// A notice makes the next tick's configuration be read between ticks.
+	// A notice makes the next tick's configuration be read between ticks,
+	// half an interval before it: not during the polls (250 ms) that pass
+	// while the clock stays at the tick just made.
 	e.Notify(api.KindThreshold, "thr_x")
+	time.Sleep(600 * time.Millisecond)
 	f.clk.Advance(5 * time.Second)
 	waitFor(t, "the read between ticks", func() bool { return len(f.st.reads()) == 2 })
 	f.clk.Advance(5 * time.Second)
@@ -1046,5 +1056,88 @@ func TestEndpointConsecutiveFailuresMergedByTime(t *testing.T) {
 	f.step(e, map[string]string{"mon_1": api.OutcomeDown, "mon_2": api.OutcomeDown})
 	if got := transitions(f.events()); !slices.Equal(got, []string{"warning:ok→firing"}) {
 		t.Errorf("after a streak of 4 over the endpoint: %v, want the warning firing", got)
+	}
+}
+
+// A latency threshold is evaluated on the window's latencies: probes of
+// 12 ms are above 10 ms at p95.
+func TestLatencyThreshold(t *testing.T) {
+	f := newFixture(t)
+	f.insertThreshold(api.AlertThreshold{Meta: meta("thr_lat"), Name: "slow", MonitorID: ptr("mon_1"), Metric: api.MetricLatencyP95,
+		Comparison: ptr(api.CompareAbove), Critical: ptr(10.0), Window: ptr("1m"), PendingFor: ptr("0s")})
+	e := f.evaluator()
+	f.step(e, map[string]string{"mon_1": api.OutcomeUp})
+	evs := f.events()
+	if len(evs) != 1 || evs[0].ToState != api.AlertFiring || evs[0].Value == nil || *evs[0].Value < 10 || *evs[0].Value > 20 {
+		t.Fatalf("latency events: %+v", evs)
+	}
+}
+
+// outcomesFailingStore fails the read of the latest outcomes.
+type outcomesFailingStore struct{ *countingStore }
+
+func (outcomesFailingStore) LatestOutcomesOf(context.Context, []string, int) (map[string][]store.OutcomeAt, error) {
+	return nil, errors.New("injected outcomes failure")
+}
+
+// A tick whose read of the latest outcomes fails fails, rather than
+// evaluate consecutive failures on no outcomes.
+func TestOutcomesReadErrorFailsTheTick(t *testing.T) {
+	f := newFixture(t)
+	f.insertThreshold(api.AlertThreshold{Meta: meta("thr_cf"), Name: "streak", MonitorID: ptr("mon_2"),
+		Metric: api.MetricConsecutiveFailure, Comparison: ptr(api.CompareAbove), Warning: ptr(2.0)})
+	e := alerting.New(alerting.Config{Store: outcomesFailingStore{f.st}, Clock: f.clk})
+	f.clk.Advance(10 * time.Second)
+	f.probe("mon_2", api.OutcomeDown)
+	if err := e.Tick(t.Context(), f.clk.Now()); err == nil || !strings.Contains(err.Error(), "injected outcomes failure") {
+		t.Errorf("tick: %v, want the read's error", err)
+	}
+}
+
+// A threshold that the rule's own validation refuses (stored before a rule
+// existed: a burn-rate pair whose long window is shorter than its short
+// one) is left out, not evaluated.
+func TestInvalidRuleIsLeftOut(t *testing.T) {
+	f := newFixture(t)
+	f.insertThreshold(api.AlertThreshold{Meta: meta("thr_burn"), Name: "budget", MonitorID: ptr("mon_1"), Metric: api.MetricBurnRate,
+		SLO: &api.SLO{ObjectivePercent: 99, Period: "168h"}, ChannelIDs: []string{"chan_all"},
+		BurnRateWindows: []api.BurnRateWindow{{LongWindow: "2m", ShortWindow: "10m", Factor: 10, Severity: api.SeverityCritical}}})
+	obs := &evaluatedObserver{}
+	e := alerting.New(alerting.Config{Store: f.st, Clock: f.clk, Observer: obs})
+	f.step(e, map[string]string{"mon_1": api.OutcomeDown})
+	obs.mu.Lock()
+	defer obs.mu.Unlock()
+	if !slices.Equal(obs.counts, []int{0}) {
+		t.Errorf("thresholds evaluated %v, want [0]", obs.counts)
+	}
+}
+
+// A configuration read between ticks is adopted only while it is current:
+// not after a monitor changed since it was read (the thresholds watch
+// monitors), and not once it is a whole interval old.
+func TestPrefetchAdoption(t *testing.T) {
+	f := newFixture(t)
+	thr := errorRateThreshold()
+	thr.PendingFor = ptr("0s")
+	f.insertThreshold(thr)
+	e := f.evaluator()
+	f.step(e, map[string]string{"mon_1": api.OutcomeDown}) // reads at 10 s
+	e.Notify(api.KindThreshold, thr.ID)
+	f.clk.Advance(5 * time.Second)
+	if err := e.Prefetch(t.Context()); err != nil { // reads at 15 s
+		t.Fatal(err)
+	}
+	e.Notify(api.KindMonitor, "mon_1")
+	f.step(e, map[string]string{"mon_1": api.OutcomeDown}) // stale: reads at 25 s
+	if got, want := f.st.reads(), []time.Duration{10 * time.Second, 15 * time.Second, 25 * time.Second}; !slices.Equal(got, want) {
+		t.Fatalf("after a monitor notice: thresholds read at %v, want %v", got, want)
+	}
+	e.Notify(api.KindThreshold, thr.ID)
+	if err := e.Prefetch(t.Context()); err != nil { // reads at 25 s
+		t.Fatal(err)
+	}
+	f.step(e, map[string]string{"mon_1": api.OutcomeDown}) // an interval old: reads at 35 s
+	if got, want := f.st.reads(), []time.Duration{10 * time.Second, 15 * time.Second, 25 * time.Second, 25 * time.Second, 35 * time.Second}; !slices.Equal(got, want) {
+		t.Fatalf("after an interval: thresholds read at %v, want %v", got, want)
 	}
 }
