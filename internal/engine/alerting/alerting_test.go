@@ -1121,6 +1121,11 @@ func TestPrefetchAdoption(t *testing.T) {
 	thr.PendingFor = ptr("0s")
 	f.insertThreshold(thr)
 	e := f.evaluator()
+	halfStep := func() {
+		f.clk.Advance(5 * time.Second)
+		f.probe("mon_1", api.OutcomeDown)
+		f.tick(e)
+	}
 	f.step(e, map[string]string{"mon_1": api.OutcomeDown}) // reads at 10 s
 	e.Notify(api.KindThreshold, thr.ID)
 	f.clk.Advance(5 * time.Second)
@@ -1128,16 +1133,16 @@ func TestPrefetchAdoption(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.Notify(api.KindMonitor, "mon_1")
-	f.step(e, map[string]string{"mon_1": api.OutcomeDown}) // stale: reads at 25 s
-	if got, want := f.st.reads(), []time.Duration{10 * time.Second, 15 * time.Second, 25 * time.Second}; !slices.Equal(got, want) {
+	halfStep() // 5 s old, but a monitor changed since: reads at 20 s
+	if got, want := f.st.reads(), []time.Duration{10 * time.Second, 15 * time.Second, 20 * time.Second}; !slices.Equal(got, want) {
 		t.Fatalf("after a monitor notice: thresholds read at %v, want %v", got, want)
 	}
 	e.Notify(api.KindThreshold, thr.ID)
-	if err := e.Prefetch(t.Context()); err != nil { // reads at 25 s
+	if err := e.Prefetch(t.Context()); err != nil { // reads at 20 s
 		t.Fatal(err)
 	}
-	f.step(e, map[string]string{"mon_1": api.OutcomeDown}) // an interval old: reads at 35 s
-	if got, want := f.st.reads(), []time.Duration{10 * time.Second, 15 * time.Second, 25 * time.Second, 25 * time.Second, 35 * time.Second}; !slices.Equal(got, want) {
+	f.step(e, map[string]string{"mon_1": api.OutcomeDown}) // an interval old: reads at 30 s
+	if got, want := f.st.reads(), []time.Duration{10 * time.Second, 15 * time.Second, 20 * time.Second, 20 * time.Second, 30 * time.Second}; !slices.Equal(got, want) {
 		t.Fatalf("after an interval: thresholds read at %v, want %v", got, want)
 	}
 }
