@@ -2,10 +2,13 @@ package alerting_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -625,6 +628,13 @@ func TestBurnRate(t *testing.T) {
 	if d := f.deliveries(evs[0].ID); !slices.Equal(d, []string{"chan_all"}) {
 		t.Fatalf("delivered to %v", d)
 	}
+	// The current alert (GET /v1/alerts) carries the same figure, the
+	// pair's rate, and when it fired.
+	cur := f.current()
+	if len(cur) != 1 || cur[0].State != api.AlertFiring || cur[0].StartedAt == nil || cur[0].Value == nil ||
+		math.Abs(*cur[0].Value-*evs[0].Value) > 1e-9 {
+		t.Fatalf("current alerts: %+v", cur)
+	}
 }
 
 // Run ticks at once, then every Interval of the injected clock, each tick
@@ -672,6 +682,13 @@ func TestRunTicksOnTheClock(t *testing.T) {
 	// Behind by a whole interval or more: as of now.
 	f.clk.Advance(25 * time.Second)
 	waitFor("a late tick, at the poll's time", func() bool { at, _ := e.LastTick(); return at.Equal(t0.Add(45*time.Second + 200*time.Millisecond)) })
+	// Exactly one interval late (the tick due at 55.2 s seen at 65.2 s):
+	// as of now too.
+	f.clk.Advance(20 * time.Second)
+	waitFor("a tick exactly an interval late, at the poll's time", func() bool {
+		at, _ := e.LastTick()
+		return at.Equal(t0.Add(65*time.Second + 200*time.Millisecond))
+	})
 }
 
 // waitFor polls cond (a goroutine of Run is expected to make it true)
@@ -879,5 +896,253 @@ func TestSubjectNoticesReloadOnlyWithThresholds(t *testing.T) {
 	f.tick(e)
 	if got := len(f.st.reads()); got != 4 {
 		t.Fatalf("with a threshold, a monitor notice made %d reads in all, want 4", got)
+	}
+}
+
+// failingStore fails the reads of thresholds while fail is set.
+type failingStore struct {
+	*countingStore
+	fail atomic.Bool
+}
+
+func (s *failingStore) ListThresholds(ctx context.Context, q store.ThresholdQuery) ([]api.AlertThreshold, string, error) {
+	if s.fail.Load() {
+		return nil, "", errors.New("injected read failure")
+	}
+	return s.countingStore.ListThresholds(ctx, q)
+}
+
+// lockedBuffer is a log destination Run's goroutine writes while the test
+// reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// Run with the default poll (250 ms, no Poll given) ticks on the clock and
+// logs nothing while all goes well; a failing read between ticks and a
+// failing tick are logged, with their errors, through the given logger.
+func TestRunDefaultPollAndErrorLogs(t *testing.T) {
+	f := newFixture(t)
+	fs := &failingStore{countingStore: f.st}
+	var logs lockedBuffer
+	e := alerting.New(alerting.Config{Store: fs, Clock: f.clk, Interval: 10 * time.Second,
+		Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- e.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
+	tickAt := func(d time.Duration) {
+		t.Helper()
+		waitFor(t, fmt.Sprintf("the tick at %s", d), func() bool { at, _ := e.LastTick(); return at.Equal(t0.Add(d)) })
+	}
+	tickAt(0)
+	// A notice makes the next tick's configuration be read between ticks,
+	// half an interval before it: not during the polls (250 ms) that pass
+	// while the clock stays at the tick just made.
+	e.Notify(api.KindThreshold, "thr_x")
+	time.Sleep(600 * time.Millisecond)
+	f.clk.Advance(5 * time.Second)
+	waitFor(t, "the read between ticks", func() bool { return len(f.st.reads()) == 2 })
+	f.clk.Advance(5 * time.Second)
+	tickAt(10 * time.Second)
+	// Half an interval before the tick, not at once after the one before.
+	if got, want := f.st.reads(), []time.Duration{0, 5 * time.Second}; !slices.Equal(got, want) {
+		t.Fatalf("thresholds read at %v, want %v", got, want)
+	}
+	if s := logs.String(); strings.Contains(s, "level=ERROR") {
+		t.Fatalf("errors logged while all went well:\n%s", s)
+	}
+	fs.fail.Store(true)
+	e.Notify(api.KindThreshold, "thr_x")
+	f.clk.Advance(5 * time.Second)
+	waitFor(t, "the failed read between ticks in the log", func() bool {
+		return strings.Contains(logs.String(), `level=ERROR msg="read the alerting configuration"`)
+	})
+	f.clk.Advance(5 * time.Second)
+	waitFor(t, "the failed tick in the log", func() bool {
+		return strings.Contains(logs.String(), `level=ERROR msg="evaluate alert thresholds" error=`)
+	})
+	if s := logs.String(); !strings.Contains(s, "injected read failure") {
+		t.Errorf("the log does not carry the error:\n%s", s)
+	}
+}
+
+// evaluatedObserver records the count of every tick.
+type evaluatedObserver struct {
+	mu     sync.Mutex
+	counts []int
+}
+
+func (o *evaluatedObserver) Evaluated(n int, _ time.Duration, _ error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.counts = append(o.counts, n)
+}
+func (o *evaluatedObserver) AlertsFiring(map[string]int) {}
+
+// The observer is told how many thresholds a tick evaluated, and Delivered
+// is called after a tick that stored deliveries, not after one that
+// stored an event without any (its only channel is disabled).
+func TestObserverAndDeliveredHooks(t *testing.T) {
+	f := newFixture(t)
+	quiet := errorRateThreshold()
+	quiet.ID, quiet.Name, quiet.PendingFor, quiet.ChannelIDs = "thr_quiet", "quiet errors", ptr("0s"), []string{"chan_off"}
+	f.insertThreshold(quiet)
+	obs := &evaluatedObserver{}
+	var delivered atomic.Int64
+	e := alerting.New(alerting.Config{Store: f.st, Clock: f.clk, Observer: obs, Delivered: func() { delivered.Add(1) }})
+	f.step(e, map[string]string{"mon_1": api.OutcomeDown})
+	if evs := f.events(); len(evs) != 1 || delivered.Load() != 0 {
+		t.Fatalf("events %v, Delivered called %d times; want one event and no call", transitions(evs), delivered.Load())
+	}
+	loud := errorRateThreshold()
+	loud.PendingFor = ptr("0s")
+	f.insertThreshold(loud)
+	e.Notify(api.KindThreshold, loud.ID)
+	f.step(e, map[string]string{"mon_1": api.OutcomeDown})
+	if delivered.Load() != 1 {
+		t.Errorf("Delivered called %d times after a tick with deliveries, want 1", delivered.Load())
+	}
+	obs.mu.Lock()
+	defer obs.mu.Unlock()
+	if !slices.Equal(obs.counts, []int{1, 2}) {
+		t.Errorf("the observer saw %v thresholds evaluated, want [1 2]", obs.counts)
+	}
+}
+
+// A consecutive_failures threshold with only a warning level reads enough
+// outcomes for it: above 2 fires at the third failure.
+func TestConsecutiveFailuresWarningOnly(t *testing.T) {
+	f := newFixture(t)
+	f.insertThreshold(api.AlertThreshold{Meta: meta("thr_cf"), Name: "streak", MonitorID: ptr("mon_2"),
+		Metric: api.MetricConsecutiveFailure, Comparison: ptr(api.CompareAbove), Warning: ptr(2.0)})
+	e := f.evaluator()
+	for range 3 {
+		f.step(e, map[string]string{"mon_2": api.OutcomeDown})
+	}
+	if got := transitions(f.events()); !slices.Equal(got, []string{"warning:ok→firing"}) {
+		t.Errorf("after 3 failures: %v, want the warning firing", got)
+	}
+}
+
+// Over an endpoint, consecutive failures count the outcomes of all its
+// monitors merged by time, newest first: mon_1 up then down twice, mon_2
+// down three times is a streak of 4 (the up is the oldest), not mon_1's 2.
+func TestEndpointConsecutiveFailuresMergedByTime(t *testing.T) {
+	f := newFixture(t)
+	f.insertThreshold(api.AlertThreshold{Meta: meta("thr_cf"), Name: "endpoint streak", EndpointID: ptr("ep_1"),
+		Metric: api.MetricConsecutiveFailure, Comparison: ptr(api.CompareAbove), Warning: ptr(3.0)})
+	e := f.evaluator()
+	f.step(e, map[string]string{"mon_1": api.OutcomeUp, "mon_2": api.OutcomeDown})
+	f.step(e, map[string]string{"mon_1": api.OutcomeDown, "mon_2": api.OutcomeDown})
+	f.step(e, map[string]string{"mon_1": api.OutcomeDown, "mon_2": api.OutcomeDown})
+	if got := transitions(f.events()); !slices.Equal(got, []string{"warning:ok→firing"}) {
+		t.Errorf("after a streak of 4 over the endpoint: %v, want the warning firing", got)
+	}
+}
+
+// A latency threshold is evaluated on the window's latencies: probes of
+// 12 ms are above 10 ms at p95.
+func TestLatencyThreshold(t *testing.T) {
+	f := newFixture(t)
+	f.insertThreshold(api.AlertThreshold{Meta: meta("thr_lat"), Name: "slow", MonitorID: ptr("mon_1"), Metric: api.MetricLatencyP95,
+		Comparison: ptr(api.CompareAbove), Critical: ptr(10.0), Window: ptr("1m"), PendingFor: ptr("0s")})
+	e := f.evaluator()
+	f.step(e, map[string]string{"mon_1": api.OutcomeUp})
+	evs := f.events()
+	if len(evs) != 1 || evs[0].ToState != api.AlertFiring || evs[0].Value == nil || *evs[0].Value < 10 || *evs[0].Value > 20 {
+		t.Fatalf("latency events: %+v", evs)
+	}
+}
+
+// outcomesFailingStore fails the read of the latest outcomes.
+type outcomesFailingStore struct{ *countingStore }
+
+func (outcomesFailingStore) LatestOutcomesOf(context.Context, []string, int) (map[string][]store.OutcomeAt, error) {
+	return nil, errors.New("injected outcomes failure")
+}
+
+// A tick whose read of the latest outcomes fails fails, rather than
+// evaluate consecutive failures on no outcomes.
+func TestOutcomesReadErrorFailsTheTick(t *testing.T) {
+	f := newFixture(t)
+	f.insertThreshold(api.AlertThreshold{Meta: meta("thr_cf"), Name: "streak", MonitorID: ptr("mon_2"),
+		Metric: api.MetricConsecutiveFailure, Comparison: ptr(api.CompareAbove), Warning: ptr(2.0)})
+	e := alerting.New(alerting.Config{Store: outcomesFailingStore{f.st}, Clock: f.clk})
+	f.clk.Advance(10 * time.Second)
+	f.probe("mon_2", api.OutcomeDown)
+	if err := e.Tick(t.Context(), f.clk.Now()); err == nil || !strings.Contains(err.Error(), "injected outcomes failure") {
+		t.Errorf("tick: %v, want the read's error", err)
+	}
+}
+
+// A threshold that the rule's own validation refuses (stored before a rule
+// existed: a burn-rate pair whose long window is shorter than its short
+// one) is left out, not evaluated.
+func TestInvalidRuleIsLeftOut(t *testing.T) {
+	f := newFixture(t)
+	f.insertThreshold(api.AlertThreshold{Meta: meta("thr_burn"), Name: "budget", MonitorID: ptr("mon_1"), Metric: api.MetricBurnRate,
+		SLO: &api.SLO{ObjectivePercent: 99, Period: "168h"}, ChannelIDs: []string{"chan_all"},
+		BurnRateWindows: []api.BurnRateWindow{{LongWindow: "2m", ShortWindow: "10m", Factor: 10, Severity: api.SeverityCritical}}})
+	obs := &evaluatedObserver{}
+	e := alerting.New(alerting.Config{Store: f.st, Clock: f.clk, Observer: obs})
+	f.step(e, map[string]string{"mon_1": api.OutcomeDown})
+	obs.mu.Lock()
+	defer obs.mu.Unlock()
+	if !slices.Equal(obs.counts, []int{0}) {
+		t.Errorf("thresholds evaluated %v, want [0]", obs.counts)
+	}
+}
+
+// A configuration read between ticks is adopted only while it is current:
+// not after a monitor changed since it was read (the thresholds watch
+// monitors), and not once it is a whole interval old.
+func TestPrefetchAdoption(t *testing.T) {
+	f := newFixture(t)
+	thr := errorRateThreshold()
+	thr.PendingFor = ptr("0s")
+	f.insertThreshold(thr)
+	e := f.evaluator()
+	halfStep := func() {
+		f.clk.Advance(5 * time.Second)
+		f.probe("mon_1", api.OutcomeDown)
+		f.tick(e)
+	}
+	f.step(e, map[string]string{"mon_1": api.OutcomeDown}) // reads at 10 s
+	e.Notify(api.KindThreshold, thr.ID)
+	f.clk.Advance(5 * time.Second)
+	if err := e.Prefetch(t.Context()); err != nil { // reads at 15 s
+		t.Fatal(err)
+	}
+	e.Notify(api.KindMonitor, "mon_1")
+	halfStep() // 5 s old, but a monitor changed since: reads at 20 s
+	if got, want := f.st.reads(), []time.Duration{10 * time.Second, 15 * time.Second, 20 * time.Second}; !slices.Equal(got, want) {
+		t.Fatalf("after a monitor notice: thresholds read at %v, want %v", got, want)
+	}
+	e.Notify(api.KindThreshold, thr.ID)
+	if err := e.Prefetch(t.Context()); err != nil { // reads at 20 s
+		t.Fatal(err)
+	}
+	f.step(e, map[string]string{"mon_1": api.OutcomeDown}) // an interval old: reads at 30 s
+	if got, want := f.st.reads(), []time.Duration{10 * time.Second, 15 * time.Second, 20 * time.Second, 20 * time.Second, 30 * time.Second}; !slices.Equal(got, want) {
+		t.Fatalf("after an interval: thresholds read at %v, want %v", got, want)
 	}
 }

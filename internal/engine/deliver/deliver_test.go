@@ -3,8 +3,11 @@ package deliver_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"path/filepath"
@@ -370,10 +373,19 @@ func TestDisabledAndDeletedChannelsCancelled(t *testing.T) {
 	disabled := f.webhookChannel(t, "http://"+ln.Addr().String()+"/hook", false)
 	d1, _ := f.event(t, disabled)
 	d2, _ := f.event(t, "chan_deleted")
-	f.worker(t, f.st, nil)
+	var cancelled atomic.Int64
+	f.worker(t, f.st, func(c *deliver.Config) {
+		c.Observe = func(o string) {
+			if o == api.DeliveryCancelled {
+				cancelled.Add(1)
+			}
+		}
+	})
 	eventually(t, "cancellations", func() bool {
 		return f.delivery(t, f.st, d1).State == api.DeliveryCancelled && f.delivery(t, f.st, d2).State == api.DeliveryCancelled
 	})
+	// The observer (aiod's metrics) is told of each cancellation.
+	eventually(t, "two cancellations observed", func() bool { return cancelled.Load() == 2 })
 	if n := rv.requests.Load(); n != 0 {
 		t.Errorf("receiver got %d requests, want none", n)
 	}
@@ -554,5 +566,255 @@ func TestOneChannelManyDeliveriesNoLeaseWait(t *testing.T) {
 	}
 	if m := c.max.Load(); m > 4 || m == 0 {
 		t.Errorf("at most %d attempts of the channel were in flight at once, want 1 to 4 (PerChannel 4)", m)
+	}
+}
+
+// gate is a receiver on several paths (one per channel) that holds every
+// request until opened, and records the most requests it held at once, in
+// all and per path.
+type gate struct {
+	open   chan struct{}
+	once   sync.Once
+	mu     sync.Mutex
+	now    map[string]int
+	max    map[string]int
+	total  int
+	maxAll int
+	served atomic.Int64
+}
+
+func newGate() *gate {
+	return &gate{open: make(chan struct{}), now: map[string]int{}, max: map[string]int{}}
+}
+
+// release lets every held request, and every later one, through.
+func (g *gate) release() { g.once.Do(func() { close(g.open) }) }
+
+func (g *gate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	_, _ = io.Copy(io.Discard, r.Body)
+	g.mu.Lock()
+	g.now[r.URL.Path]++
+	g.total++
+	g.max[r.URL.Path] = max(g.max[r.URL.Path], g.now[r.URL.Path])
+	g.maxAll = max(g.maxAll, g.total)
+	g.mu.Unlock()
+	select {
+	case <-g.open:
+	case <-r.Context().Done():
+	}
+	g.mu.Lock()
+	g.now[r.URL.Path]--
+	g.total--
+	g.mu.Unlock()
+	g.served.Add(1)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// held returns the requests held now and the maxima so far.
+func (g *gate) held() (total, maxAll int, maxPer map[string]int) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.total, g.maxAll, maps.Clone(g.max)
+}
+
+// Three channels with four deliveries each, receivers that hold every
+// request until released: at most Concurrency (3) attempts are in flight
+// in all and PerChannel (2) per channel, and once released every delivery
+// arrives with one attempt on a frozen clock, none of them claimed and left
+// waiting for its lease.
+func TestConcurrencyAndPerChannelBounds(t *testing.T) {
+	f := newFixture(t)
+	g := newGate()
+	ln := listen(t, "127.0.0.1:0")
+	serve(t, ln, g)
+	var dids []string
+	for _, path := range []string{"/a", "/b", "/c"} {
+		ch := f.webhookChannel(t, "http://"+ln.Addr().String()+path, true)
+		for range 4 {
+			did, _ := f.event(t, ch)
+			dids = append(dids, did)
+		}
+	}
+	frozen := clock.NewFake(time.Now().Add(time.Second))
+	f.worker(t, f.st, func(cfg *deliver.Config) {
+		cfg.Clock = frozen
+		cfg.AttemptTimeout = 10 * time.Second
+		cfg.Concurrency, cfg.PerChannel = 3, 2
+	})
+	// Runs before the worker's stop: a failed test does not wait out the
+	// held attempts.
+	t.Cleanup(g.release)
+	eventually(t, "three held attempts", func() bool { n, _, _ := g.held(); return n >= 3 })
+	time.Sleep(300 * time.Millisecond) // room for a fourth to start
+	check := func(when string) {
+		_, maxAll, maxPer := g.held()
+		if maxAll != 3 {
+			t.Errorf("%s: at most %d attempts in flight at once, want 3 (Concurrency)", when, maxAll)
+		}
+		for path, m := range maxPer {
+			if m > 2 {
+				t.Errorf("%s: channel %s had %d attempts in flight at once, want at most 2 (PerChannel)", when, path, m)
+			}
+		}
+	}
+	check("held")
+	g.release()
+	eventually(t, "every delivery", func() bool { return g.served.Load() == int64(len(dids)) })
+	for _, did := range dids {
+		eventually(t, "delivery "+did, func() bool { return f.delivery(t, f.st, did).State == api.DeliveryDelivered })
+		if d := f.delivery(t, f.st, did); d.Attempts != 1 {
+			t.Errorf("delivery %s took %d attempts, want 1", did, d.Attempts)
+		}
+	}
+	check("released")
+}
+
+// countingStore counts the worker's claims and can fail its reads of due
+// deliveries.
+type countingStore struct {
+	store.Store
+	claims  atomic.Int64
+	failDue atomic.Bool
+}
+
+func (s *countingStore) ClaimDeliveries(ctx context.Context, now, leaseUntil time.Time, lim store.ClaimLimits) ([]store.DueDelivery, error) {
+	s.claims.Add(1)
+	return s.Store.ClaimDeliveries(ctx, now, leaseUntil, lim)
+}
+
+func (s *countingStore) DueDeliveries(ctx context.Context, now time.Time, limit int) ([]store.DueDelivery, error) {
+	if s.failDue.Load() {
+		return nil, errors.New("injected read failure")
+	}
+	return s.Store.DueDeliveries(ctx, now, limit)
+}
+
+// A channel at its PerChannel bound with more deliveries due, and free
+// slots elsewhere: the worker claims what it can and then waits for an
+// attempt to end or the next poll; it does not claim again and again.
+func TestFullChannelDoesNotSpin(t *testing.T) {
+	f := newFixture(t)
+	g := newGate()
+	ln := listen(t, "127.0.0.1:0")
+	serve(t, ln, g)
+	ch := f.webhookChannel(t, "http://"+ln.Addr().String()+"/a", true)
+	for range 3 {
+		f.event(t, ch)
+	}
+	cs := &countingStore{Store: f.st}
+	f.worker(t, cs, func(cfg *deliver.Config) {
+		cfg.AttemptTimeout = 10 * time.Second
+		cfg.PollInterval = time.Hour
+		cfg.Concurrency, cfg.PerChannel = 16, 1
+	})
+	t.Cleanup(g.release)
+	eventually(t, "one held attempt", func() bool { n, _, _ := g.held(); return n == 1 })
+	time.Sleep(300 * time.Millisecond)
+	if n := cs.claims.Load(); n > 3 {
+		t.Errorf("%d claims while the only channel was full, want at most 3", n)
+	}
+	g.release()
+	eventually(t, "every delivery", func() bool { return g.served.Load() == 3 })
+}
+
+// lockedBuffer is a log destination the worker's goroutines share.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// An idle worker logs no error; a failing read of the outbox is logged,
+// with its error.
+func TestReadErrorsAreLogged(t *testing.T) {
+	f := newFixture(t)
+	var logs lockedBuffer
+	cs := &countingStore{Store: f.st}
+	f.worker(t, cs, func(cfg *deliver.Config) {
+		cfg.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	})
+	time.Sleep(200 * time.Millisecond) // ten polls of an empty outbox
+	if s := logs.String(); strings.Contains(s, "level=ERROR") {
+		t.Errorf("an idle worker logged an error:\n%s", s)
+	}
+	cs.failDue.Store(true)
+	eventually(t, "the read error in the log", func() bool {
+		return strings.Contains(logs.String(), `level=ERROR msg="read due deliveries" error="injected read failure"`)
+	})
+}
+
+// A failing receiver's delivery waits longer after each attempt: Backoff
+// gets the attempt's number (1, 2, ...). With jitter 0 the wait is half
+// the base: 30 s after the first attempt, 60 s after the second.
+func TestRetryWaitGrowsWithAttempts(t *testing.T) {
+	f := newFixture(t)
+	rv := &receiver{mode: "500"}
+	ln := listen(t, "127.0.0.1:0")
+	serve(t, ln, rv)
+	ch := f.webhookChannel(t, "http://"+ln.Addr().String()+"/hook", true)
+	did, _ := f.event(t, ch)
+	fake := clock.NewFake(time.Now().Add(time.Second))
+	f.worker(t, f.st, func(cfg *deliver.Config) {
+		cfg.Clock = fake
+		cfg.Backoff = notify.Backoff{InitialDelay: time.Minute, MaxDelay: time.Hour, GiveUpAfter: 24 * time.Hour}
+		cfg.Jitter = func() float64 { return 0 }
+	})
+	next := func(attempts int) time.Time {
+		var d api.Delivery
+		eventually(t, fmt.Sprintf("attempt %d", attempts), func() bool {
+			d = f.delivery(t, f.st, did)
+			return d.Attempts == attempts && d.State == api.DeliveryPending && d.NextAttemptAt != nil
+		})
+		return *d.NextAttemptAt
+	}
+	first := fake.Now()
+	if got, want := next(1), first.Add(30*time.Second); got.Sub(want).Abs() > time.Millisecond {
+		t.Errorf("after attempt 1: next attempt at %v, want %v (30 s)", got, want)
+	}
+	fake.Advance(30 * time.Second)
+	second := fake.Now()
+	if got, want := next(2), second.Add(time.Minute); got.Sub(want).Abs() > time.Millisecond {
+		t.Errorf("after attempt 2: next attempt at %v, want %v (60 s)", got, want)
+	}
+}
+
+// slowSender is a sender that takes a while and, like a third-party
+// sender may, reports no duration of its own.
+type slowSender struct{}
+
+func (slowSender) Validate(json.RawMessage) error { return nil }
+
+func (slowSender) Send(context.Context, notify.Delivery, notify.Channel) notify.Result {
+	time.Sleep(60 * time.Millisecond)
+	return notify.Result{Outcome: notify.Delivered, Status: http.StatusNoContent}
+}
+
+// An attempt's duration is measured by the worker when the sender reports
+// none.
+func TestDurationWhenTheSenderReportsNone(t *testing.T) {
+	f := newFixture(t)
+	ch := f.webhookChannel(t, "http://127.0.0.1:1/unused", true)
+	did, _ := f.event(t, ch)
+	reg := notify.NewRegistry()
+	reg.Register(api.ChannelWebhook, slowSender{})
+	f.worker(t, f.st, func(cfg *deliver.Config) { cfg.Registry = reg })
+	eventually(t, "the delivery", func() bool { return f.delivery(t, f.st, did).State == api.DeliveryDelivered })
+	atts, err := f.st.ListDeliveryAttempts(t.Context(), did)
+	if err != nil || len(atts) != 1 {
+		t.Fatalf("attempts %v, %v; want 1", atts, err)
+	}
+	if ms := atts[0].DurationMS; ms < 60 || ms > 10_000 {
+		t.Errorf("duration_ms = %d for a 60 ms send, want at least 60", ms)
 	}
 }

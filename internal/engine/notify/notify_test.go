@@ -4,10 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/aio-platform/terraform-provider-aio/internal/engine/egress"
 	"github.com/aio-platform/terraform-provider-aio/internal/engine/notify"
 	"github.com/aio-platform/terraform-provider-aio/internal/engine/notify/notifytest"
 )
@@ -327,6 +330,96 @@ func TestReplyScrubbedBeforeCut(t *testing.T) {
 			if len(res.Reply) > 200 {
 				t.Fatalf("pad %d: reply of %d bytes", pad, len(res.Reply))
 			}
+		}
+	}
+}
+
+// TestBackoffDelayNearTheShiftLimit: attempt 40 still doubles
+// InitialDelay (1 ns << 39 is about 9 minutes, under a 1 h cap), and a
+// doubling that overflows to exactly 0 (2^25 ns << 39 = 2^64) takes the
+// cap, never a zero wait.
+func TestBackoffDelayNearTheShiftLimit(t *testing.T) {
+	tiny := notify.Backoff{InitialDelay: time.Nanosecond, MaxDelay: time.Hour}
+	if got, want := tiny.Delay(40, 0), time.Duration(1<<39)/2; got != want {
+		t.Errorf("Delay(40) from 1 ns = %v, want %v", got, want)
+	}
+	wraps := notify.Backoff{InitialDelay: 1 << 25, MaxDelay: time.Hour}
+	if got := wraps.Delay(40, 0); got != 30*time.Minute {
+		t.Errorf("Delay(40) from 2^25 ns = %v, want the cap's 30m", got)
+	}
+}
+
+// TestSecretFormsHoldTheSecret: the forms tests check outputs against are
+// there: the secret itself among them, none empty.
+func TestSecretFormsHoldTheSecret(t *testing.T) {
+	secret := []byte("s3cr3t/k+y")
+	forms := notify.SecretForms(secret)
+	if len(forms) < 3 || !slices.Contains(forms, string(secret)) || slices.Contains(forms, "") {
+		t.Errorf("SecretForms = %q, want the secret and its encodings, none empty", forms)
+	}
+}
+
+// TestPostJSONUsesTheGivenClient: the client (its dialer, so the egress
+// policy) is the one given; nil is Go's default client.
+func TestPostJSONUsesTheGivenClient(t *testing.T) {
+	rcv := notifytest.NewReceiver(t, nil)
+	denyAll := &http.Client{Transport: &http.Transport{DialContext: (&egress.Dialer{Policy: &egress.Policy{}}).DialContext}}
+	res := notify.PostJSON(context.Background(), denyAll, notify.Post{URL: rcv.URL, Show: "receiver", Body: []byte(`{}`)})
+	if res.Outcome != notify.Failed || !strings.Contains(res.Error, "egress") || len(rcv.Requests()) != 0 {
+		t.Errorf("through a client whose policy denies loopback: %+v, %d requests; want failed by egress, none", res, len(rcv.Requests()))
+	}
+	if res := notify.PostJSON(context.Background(), nil, notify.Post{URL: rcv.URL, Show: "receiver", Body: []byte(`{}`)}); res.Outcome != notify.Delivered {
+		t.Errorf("with a nil client: %+v, want delivered", res)
+	}
+}
+
+// TestPostJSONReplyAndError: a refusal's error text quotes the reply, a
+// refusal without a body adds nothing, and a whole reply that ends with
+// the beginning of a secret keeps it (only a reply cut at the read limit
+// loses such a tail).
+func TestPostJSONReplyAndError(t *testing.T) {
+	secret := []byte("R0utingKey-Zq7-0123456789abcdef")
+	var body atomic.Value
+	rcv := notifytest.NewReceiver(t, func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = w.Write([]byte(body.Load().(string)))
+	})
+	post := notify.Post{URL: rcv.URL, Show: "receiver", Body: []byte(`{}`), Secrets: [][]byte{secret}}
+	body.Store("unknown routing key R0ut")
+	res := notify.PostJSON(context.Background(), rcv.Client(), post)
+	if res.Reply != "unknown routing key R0ut" || res.Error != "POST receiver: receiver answered 400 Bad Request: unknown routing key R0ut" {
+		t.Errorf("reply %q, error %q", res.Reply, res.Error)
+	}
+	body.Store("")
+	res = notify.PostJSON(context.Background(), rcv.Client(), post)
+	if res.Reply != "" || res.Error != "POST receiver: receiver answered 400 Bad Request" {
+		t.Errorf("empty body: reply %q, error %q", res.Reply, res.Error)
+	}
+}
+
+// TestRetryAfterDateIsTheReceiversTime: an HTTP-date Retry-After is
+// measured from the receiver's Date header, not the local clock.
+func TestRetryAfterDateIsTheReceiversTime(t *testing.T) {
+	rcv := notifytest.NewReceiver(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Date", "Thu, 01 Jan 2026 12:00:00 GMT")
+		w.Header().Set("Retry-After", "Thu, 01 Jan 2026 12:00:30 GMT")
+		w.WriteHeader(http.StatusServiceUnavailable)
+	})
+	res := notify.PostJSON(context.Background(), rcv.Client(), notify.Post{URL: rcv.URL, Show: "receiver", Body: []byte(`{}`)})
+	if res.Outcome != notify.Retry || res.RetryAfter != 30*time.Second {
+		t.Errorf("outcome %s, retry after %v; want retry after 30s", res.Outcome, res.RetryAfter)
+	}
+}
+
+func TestShowURL(t *testing.T) {
+	for in, want := range map[string]string{
+		"https://user:pw@hooks.example.com/services/x?token=abc#frag": "https://hooks.example.com/services/x",
+		"http://127.0.0.1:8080/hook":                                  "http://127.0.0.1:8080/hook",
+		"/relative/path":                                              "(invalid URL)",
+		"http://[::1":                                                 "(invalid URL)",
+	} {
+		if got := notify.ShowURL(in); got != want {
+			t.Errorf("ShowURL(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

@@ -119,10 +119,12 @@ type tokenServer struct {
 	secret   string          // the client secret the endpoint accepts
 	valid    map[string]bool // tokens the target accepts
 	expireIn any             // expires_in as sent
+	tokType  any             // token_type as sent; nil leaves it out
+	failNext atomic.Int32    // answer this many token requests with 503 first
 }
 
 func newTokenServer(t *testing.T) *tokenServer {
-	ts := &tokenServer{t: t, secret: secret, valid: map[string]bool{}, expireIn: 3600}
+	ts := &tokenServer{t: t, secret: secret, valid: map[string]bool{}, expireIn: 3600, tokType: "Bearer"}
 	ts.token = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		n := ts.calls.Add(1)
 		w.Header().Set("Content-Type", "application/json")
@@ -131,6 +133,11 @@ func newTokenServer(t *testing.T) *tokenServer {
 			r.PostForm.Get("scope") != "read write" || r.URL.Query().Get("tenant") != "t1" {
 			w.WriteHeader(http.StatusBadRequest)
 			fmt.Fprint(w, `{"error":"invalid_request"}`)
+			return
+		}
+		if ts.failNext.Add(-1) >= 0 {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprint(w, `{"error":"temporarily_unavailable"}`)
 			return
 		}
 		ts.mu.Lock()
@@ -143,7 +150,11 @@ func newTokenServer(t *testing.T) *tokenServer {
 		}
 		tok := fmt.Sprintf("tok-%d", n)
 		ts.valid[tok] = true
-		_ = json.NewEncoder(w).Encode(map[string]any{"access_token": tok, "token_type": "Bearer", "expires_in": ts.expireIn})
+		answer := map[string]any{"access_token": tok, "expires_in": ts.expireIn}
+		if ts.tokType != nil {
+			answer["token_type"] = ts.tokType
+		}
+		_ = json.NewEncoder(w).Encode(answer)
 	}))
 	ts.target = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ts.mu.Lock()
@@ -289,6 +300,10 @@ func TestOAuth2ExpiresIn(t *testing.T) {
 		`null`:   tokenDefaultLifetime,
 		`"soon"`: tokenDefaultLifetime,
 		`-5`:     tokenDefaultLifetime,
+		`0`:      tokenDefaultLifetime,
+		// Long lifetimes are kept up to a year.
+		`8640000`: 100 * 24 * time.Hour,
+		`1e9`:     365 * 24 * time.Hour,
 	}
 	for in, want := range cases {
 		if got := expiresIn(json.RawMessage(in)); got != want {
@@ -440,5 +455,149 @@ func TestScrubber(t *testing.T) {
 	}
 	if got := redactURL("https://user:pw@h:8443/p/a?token=x#frag"); got != "https://h:8443/p/a?"+redacted {
 		t.Errorf("redactURL = %q", got)
+	}
+}
+
+// TestOAuth2TokenTypeMustBeBearer: only bearer tokens can be sent as
+// "Authorization: Bearer"; a token of another type (mac, DPoP) is refused
+// with the type named, whatever its case, and an omitted type is taken as
+// bearer, as many servers omit it.
+func TestOAuth2TokenTypeMustBeBearer(t *testing.T) {
+	ts := newTokenServer(t)
+	f := newFixture(t, Config{})
+	tg := httpTarget(ts.target.URL)
+	tg.Credential = ts.cred(secret, 1, nil)
+	setType := func(typ any) {
+		ts.mu.Lock()
+		defer ts.mu.Unlock()
+		ts.tokType = typ
+	}
+	for _, typ := range []string{"mac", "DPoP"} {
+		setType(typ)
+		f.p.ForgetCredential(tg.Credential.ID)
+		msg := mustDown(t, f.probe(t, tg))
+		want := fmt.Sprintf("returned token_type %q; only bearer is supported", typ)
+		if !strings.HasPrefix(msg, "oauth2 token: ") || !strings.Contains(msg, want) {
+			t.Errorf("token_type %s: error %q, want it to contain %q", typ, msg, want)
+		}
+	}
+	for _, typ := range []any{"bearer", "BEARER", nil} {
+		setType(typ)
+		f.p.ForgetCredential(tg.Credential.ID)
+		mustUp(t, f.probe(t, tg))
+	}
+}
+
+// TestOAuth2TokensOfOtherCredentialsStay: fetching a token for one
+// credential drops the older revisions of that credential only, never the
+// cached tokens of another.
+func TestOAuth2TokensOfOtherCredentialsStay(t *testing.T) {
+	ts := newTokenServer(t)
+	f := newFixture(t, Config{})
+	a, b := httpTarget(ts.target.URL), httpTarget(ts.target.URL)
+	a.Credential = ts.cred(secret, 1, nil)
+	b.Credential = ts.cred(secret, 1, nil)
+	b.Credential.ID = "cred_other"
+	mustUp(t, f.probe(t, a))
+	mustUp(t, f.probe(t, b))
+	mustUp(t, f.probe(t, a))
+	mustUp(t, f.probe(t, b))
+	if ts.calls.Load() != 2 {
+		t.Errorf("token endpoint called %d times for two credentials, want 2 (one each, then cached)", ts.calls.Load())
+	}
+}
+
+// TestOAuth2TokenFailureIsRetried: a token endpoint that fails once (503)
+// is an ordinary failure, retried like a target's, not a fatal one.
+func TestOAuth2TokenFailureIsRetried(t *testing.T) {
+	ts := newTokenServer(t)
+	f := newFixture(t, Config{})
+	tg := httpTarget(ts.target.URL, func(m *api.Monitor) {
+		m.Retry = &api.RetryStrategy{Type: api.RetryFixed, MaxRetries: ptr[int64](2), BaseBackoff: ptr("1ms")}
+	})
+	tg.Credential = ts.cred(secret, 1, nil)
+	ts.failNext.Store(1)
+	res := f.probe(t, tg)
+	if res.Outcome != api.OutcomeDegraded || res.Attempts != 2 || ts.calls.Load() != 2 {
+		t.Errorf("outcome %s after %d attempts and %d token calls, want degraded, 2, 2 (error %q)",
+			res.Outcome, res.Attempts, ts.calls.Load(), deref0(res.Error))
+	}
+}
+
+// TestOAuth2ShortLivedTokenMargin: a token is renewed a tenth of its
+// lifetime before expiry when that is less than tokenMargin (30 s): a
+// 100 s token is used for 90 s, not 70 s.
+func TestOAuth2ShortLivedTokenMargin(t *testing.T) {
+	ts := newTokenServer(t)
+	ts.expireIn = 100
+	f := newFixture(t, Config{})
+	tg := httpTarget(ts.target.URL)
+	tg.Credential = ts.cred(secret, 1, nil)
+	mustUp(t, f.probe(t, tg))
+	f.clock.Advance(80 * time.Second)
+	mustUp(t, f.probe(t, tg))
+	if ts.calls.Load() != 1 {
+		t.Fatalf("token calls at 80 s of a 100 s token = %d, want 1 (still cached)", ts.calls.Load())
+	}
+	f.clock.Advance(10 * time.Second)
+	mustUp(t, f.probe(t, tg))
+	if ts.calls.Load() != 2 {
+		t.Errorf("token calls at 90 s of a 100 s token = %d, want 2 (renewed)", ts.calls.Load())
+	}
+}
+
+// TestOAuth2NoScopeSendsNone: a credential without scopes sends no scope
+// parameter at all (an empty one is invalid_scope to some servers).
+func TestOAuth2NoScopeSendsNone(t *testing.T) {
+	var withScope atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/token" {
+			_ = r.ParseForm()
+			if _, ok := r.PostForm["scope"]; ok {
+				withScope.Add(1)
+			}
+			fmt.Fprint(w, `{"access_token":"t1","token_type":"bearer"}`)
+			return
+		}
+		if r.Header.Get("Authorization") != "Bearer t1" {
+			w.WriteHeader(http.StatusUnauthorized)
+		}
+	}))
+	defer srv.Close()
+	tg := httpTarget(srv.URL + "/target")
+	tg.Credential = newCred(api.CredOAuth2Client, secret, nil, func(c *api.Credential) {
+		c.TokenURL = ptr(srv.URL + "/token")
+		c.ClientID = ptr("cid")
+	})
+	mustUp(t, newFixture(t, Config{}).probe(t, tg))
+	if withScope.Load() != 0 {
+		t.Errorf("%d token requests carried a scope parameter, want none", withScope.Load())
+	}
+}
+
+// TestOAuth2ErrorCodeLength: the token endpoint's error code is quoted up
+// to 64 bytes (the standard codes are far shorter); a longer one is the
+// server's free text and is left out.
+func TestOAuth2ErrorCodeLength(t *testing.T) {
+	var code atomic.Value
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusBadRequest)
+		_ = json.NewEncoder(w).Encode(map[string]string{"error": code.Load().(string)})
+	}))
+	defer srv.Close()
+	f := newFixture(t, Config{})
+	tg := httpTarget(srv.URL + "/target")
+	tg.Credential = newCred(api.CredOAuth2Client, secret, nil, func(c *api.Credential) {
+		c.TokenURL = ptr(srv.URL + "/token")
+		c.ClientID = ptr("cid")
+	})
+	at64, at65 := strings.Repeat("e", 64), strings.Repeat("f", 65)
+	code.Store(at64)
+	if msg := mustDown(t, f.probe(t, tg)); !strings.HasSuffix(msg, "returned 400 ("+at64+")") {
+		t.Errorf("a 64-byte code: error %q, want the code quoted", msg)
+	}
+	code.Store(at65)
+	if msg := mustDown(t, f.probe(t, tg)); !strings.HasSuffix(msg, "returned 400") || strings.Contains(msg, "fff") {
+		t.Errorf("a 65-byte code: error %q, want no code", msg)
 	}
 }

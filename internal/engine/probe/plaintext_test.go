@@ -241,3 +241,36 @@ func TestOAuth2TokenURLOverPlainHTTP(t *testing.T) {
 		t.Errorf("token endpoint called %d times with the opt-in, want 1", ts.calls.Load())
 	}
 }
+
+// TestRedirectToAnotherHostDropsTheGuard: a plain http target on a host
+// the credential may reach over http redirects to another plain http host.
+// The credential is removed from that hop, so the plaintext guard no
+// longer applies: the hop is made (to 127.0.0.2, which this PlaintextOK
+// treats as a host across the network) and gets no secret.
+func TestRedirectToAnotherHostDropsTheGuard(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.2:0")
+	if err != nil {
+		t.Skip("no 127.0.0.2 here:", err)
+	}
+	var foreignSecret, foreignSeen atomic.Int32
+	foreign := &http.Server{ErrorLog: log.New(io.Discard, "", 0)}
+	foreign.Handler = http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+		foreignSeen.Add(1)
+		if carriesSecret(r) {
+			foreignSecret.Add(1)
+		}
+	})
+	go func() { _ = foreign.Serve(ln) }()
+	t.Cleanup(func() { foreign.Close() })
+	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "http://"+ln.Addr().String()+"/elsewhere", http.StatusFound)
+	}))
+	defer origin.Close()
+	onlyFirst := func(a netip.Addr) bool { return a == netip.MustParseAddr("127.0.0.1") }
+	tg := httpTarget(origin.URL)
+	tg.Credential = newCred(api.CredBearer, secret, nil, nil)
+	mustUp(t, newFixture(t, Config{PlaintextOK: onlyFirst}).probe(t, tg))
+	if foreignSeen.Load() != 1 || foreignSecret.Load() != 0 {
+		t.Errorf("the other host got %d requests, %d with the secret; want 1 and 0", foreignSeen.Load(), foreignSecret.Load())
+	}
+}

@@ -511,3 +511,109 @@ func TestLargerThanTheConnectionBuffers(t *testing.T) {
 		t.Errorf("bytes_received = %d, want %d", res.BytesReceived, len(bigBody))
 	}
 }
+
+// TestLatencyIsInMilliseconds: latency_ms and the phases are milliseconds.
+// A target that thinks for 150 ms before answering reports a latency and a
+// first byte of at least 150 and well under the 5 s timeout; a TCP connect
+// to 127.0.0.1 is well under it too.
+func TestLatencyIsInMilliseconds(t *testing.T) {
+	const think = 150 * time.Millisecond
+	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { time.Sleep(think) }))
+	defer srv.Close()
+	f := newFixture(t, Config{})
+	res := f.probe(t, httpTarget(srv.URL, func(m *api.Monitor) { m.Timeout = ptr("5s") }))
+	mustUp(t, res)
+	if res.LatencyMS < 150 || res.LatencyMS >= 5000 {
+		t.Errorf("latency_ms = %v for a 150 ms answer, want 150 <= latency < 5000", res.LatencyMS)
+	}
+	if fb := deref0(res.FirstByteMS); fb < 150 || fb > res.LatencyMS {
+		t.Errorf("first_byte_ms = %v, want 150 <= first byte <= latency %v", fb, res.LatencyMS)
+	}
+	if c := deref0(res.ConnectMS); c <= 0 || c > res.LatencyMS {
+		t.Errorf("connect_ms = %v, want 0 < connect <= latency %v", c, res.LatencyMS)
+	}
+
+	tcp := httpTarget("tcp://"+strings.TrimPrefix(srv.URL, "http://"), func(m *api.Monitor) { m.Type = api.MonitorTCP; m.Timeout = ptr("5s") })
+	res = f.probe(t, tcp)
+	mustUp(t, res)
+	if res.LatencyMS <= 0 || res.LatencyMS >= 5000 {
+		t.Errorf("tcp latency_ms = %v, want 0 < latency < 5000", res.LatencyMS)
+	}
+}
+
+// TestJitterUsesConfigRand: the backoff jitter draws from Config.Rand when
+// given (tests and simulations need a known schedule), and from
+// math/rand otherwise.
+func TestJitterUsesConfigRand(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusBadGateway) }))
+	defer srv.Close()
+	tg := httpTarget(srv.URL, func(m *api.Monitor) {
+		m.Retry = &api.RetryStrategy{Type: api.RetryExponential, MaxRetries: ptr[int64](2), BaseBackoff: ptr("100ms"), Jitter: ptr(true)}
+	})
+	f := newFixture(t, Config{Rand: func() float64 { return 0.25 }})
+	mustDown(t, f.probe(t, tg))
+	if got, want := f.sleep.recorded(), []time.Duration{25 * time.Millisecond, 50 * time.Millisecond}; !slices.Equal(got, want) {
+		t.Errorf("waits %v with Rand 0.25, want %v", got, want)
+	}
+	f = newFixture(t, Config{})
+	mustDown(t, f.probe(t, tg))
+	got := f.sleep.recorded()
+	if len(got) != 2 || got[0] < 0 || got[0] >= 100*time.Millisecond || got[1] < 0 || got[1] >= 200*time.Millisecond {
+		t.Errorf("waits %v without Rand, want two within [0, 100ms) and [0, 200ms)", got)
+	}
+}
+
+// TestEndpointQueryIsSentAsIs: the endpoint URL's query reaches the target
+// byte for byte when the monitor adds no query of its own (a signed URL
+// breaks if it is re-encoded or reordered), also when the monitor sets a
+// path.
+func TestEndpointQueryIsSentAsIs(t *testing.T) {
+	var got atomic.Value
+	srv := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) { got.Store(r.URL.RawQuery) }))
+	defer srv.Close()
+	const raw = "b=2&a=1&flag&sig=x%2Fy"
+	mustUp(t, newFixture(t, Config{}).probe(t, httpTarget(srv.URL+"/api?"+raw, func(m *api.Monitor) { req(m).Path = ptr("health") })))
+	if got.Load() != raw {
+		t.Errorf("target got query %q, want %q", got.Load(), raw)
+	}
+}
+
+// TestMonitorQueryIsScrubbed: the query a monitor adds (it may carry a
+// token) is scrubbed from the excerpt and error text like the endpoint's,
+// here from a target that echoes it.
+func TestMonitorQueryIsScrubbed(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Echo", r.URL.RawQuery)
+		w.WriteHeader(http.StatusBadRequest)
+		fmt.Fprintf(w, "bad query %s", r.URL.RawQuery)
+	}))
+	defer srv.Close()
+	res := newFixture(t, Config{}).probe(t, httpTarget(srv.URL, func(m *api.Monitor) {
+		req(m).Query = map[string]string{"sig": "q-s3cret-4711"}
+		m.Assertions = []api.Assertion{{Source: api.SourceHeader, Property: ptr("X-Echo"), Comparison: api.CmpEquals, Target: ptr("x")}}
+	}))
+	msg := mustDown(t, res)
+	ex := deref0(res.BodyExcerpt)
+	if strings.Contains(msg, "q-s3cret") || strings.Contains(ex, "q-s3cret") || !strings.Contains(ex, redacted) {
+		t.Errorf("error %q, excerpt %q: want the monitor's query scrubbed", msg, ex)
+	}
+}
+
+// TestWholeBodyKeepsItsTail: a complete response that happens to end with
+// the beginning of the secret keeps it: only a body cut at the read limit
+// loses such a tail (where it may be a secret cut in two).
+func TestWholeBodyKeepsItsTail(t *testing.T) {
+	const body = "denied for s3cr"
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusForbidden)
+		fmt.Fprint(w, body)
+	}))
+	defer srv.Close()
+	tg := httpTarget(srv.URL)
+	tg.Credential = newCred(api.CredBearer, secret, nil, nil)
+	res := newFixture(t, Config{}).probe(t, tg)
+	mustDown(t, res)
+	if ex := deref0(res.BodyExcerpt); ex != body {
+		t.Errorf("excerpt %q, want %q", ex, body)
+	}
+}

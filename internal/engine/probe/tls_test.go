@@ -4,6 +4,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
@@ -139,5 +140,79 @@ func TestEveryProbeUsesAFreshConnection(t *testing.T) {
 	}
 	if conns.Load() != 3 {
 		t.Errorf("%d connections for 3 probes, want 3 (keep-alive off)", conns.Load())
+	}
+}
+
+// TestCertExpiryWithoutAResponse: the certificate's expiry is reported
+// from the handshake, so a target whose TLS works but whose HTTP does not
+// (it closes the connection after the handshake) still tells when its
+// certificate expires.
+func TestCertExpiryWithoutAResponse(t *testing.T) {
+	donor := httptest.NewUnstartedServer(http.NotFoundHandler())
+	donor.StartTLS()
+	cfg := donor.TLS.Clone()
+	notAfter := donor.Certificate().NotAfter
+	donor.Close()
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			_ = c.(*tls.Conn).Handshake()
+			_ = c.Close()
+		}
+	}()
+	res := newFixture(t, Config{}).probe(t, httpTarget("https://"+ln.Addr().String(), func(m *api.Monitor) {
+		req(m).TLS = &api.MonitorTLS{InsecureSkipVerify: ptr(true)}
+	}))
+	mustDown(t, res)
+	if res.TLSCertExpiresAt == nil || !res.TLSCertExpiresAt.Equal(notAfter) {
+		t.Errorf("tls_cert_expires_at = %v, want %v", res.TLSCertExpiresAt, notAfter)
+	}
+}
+
+// TestOAuth2TokenOverHTTPS: an https token endpoint is reached, and its
+// connection is kept for the next token request (the token client, unlike
+// the probes, keeps idle connections).
+func TestOAuth2TokenOverHTTPS(t *testing.T) {
+	var conns atomic.Int32
+	var n atomic.Int32
+	tokens := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, `{"access_token":"tok-%d","token_type":"bearer"}`, n.Add(1))
+	}))
+	tokens.Config.ErrorLog = log.New(io.Discard, "", 0)
+	tokens.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	tokens.StartTLS()
+	defer tokens.Close()
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasPrefix(r.Header.Get("Authorization"), "Bearer tok-") {
+			w.WriteHeader(http.StatusUnauthorized)
+		}
+	}))
+	defer target.Close()
+	f := newFixture(t, Config{})
+	// The token client trusts the system roots; here, httptest's CA too.
+	f.p.tokenClient.Transport.(*http.Transport).TLSClientConfig = tokens.Client().Transport.(*http.Transport).TLSClientConfig.Clone()
+	defer f.p.CloseIdleConnections()
+	tg := httpTarget(target.URL)
+	tg.Credential = newCred(api.CredOAuth2Client, secret, nil, func(c *api.Credential) {
+		c.TokenURL = ptr(tokens.URL + "/token")
+		c.ClientID = ptr("cid")
+	})
+	mustUp(t, f.probe(t, tg))
+	f.p.ForgetCredential(tg.Credential.ID)
+	mustUp(t, f.probe(t, tg))
+	if n.Load() != 2 || conns.Load() != 1 {
+		t.Errorf("%d token requests over %d connections, want 2 over 1", n.Load(), conns.Load())
 	}
 }

@@ -4,7 +4,9 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"fmt"
 	"net"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -202,5 +204,76 @@ func TestValidate(t *testing.T) {
 		if (want == "") != (err == nil) || (err != nil && err.Error() != want) {
 			t.Errorf("%s: %v, want %q", in, err, want)
 		}
+	}
+}
+
+// TestHeloName: EHLO gives the configured name, "localhost" when none is.
+func TestHeloName(t *testing.T) {
+	for name, want := range map[string]string{"aio.example.com": "aio.example.com", "": "localhost"} {
+		srv := newSMTPD(t, nil)
+		cfg := config(srv)
+		cfg.HeloName = name
+		if res := send(t, context.Background(), cfg, channel("oncall@example.com")); res.Outcome != notify.Delivered {
+			t.Fatalf("result %+v", res)
+		}
+		srv.mu.Lock()
+		got := slices.Clone(srv.helos)
+		srv.mu.Unlock()
+		if len(got) == 0 || got[0] != want {
+			t.Errorf("HeloName %q: the server was greeted with %q, want %q", name, got, want)
+		}
+	}
+}
+
+// TestIDHeadersKeepOnlyIDCharacters: the event and delivery IDs in the
+// headers keep letters (A and z included), digits, '_', '-' and '.', and
+// drop everything else.
+func TestIDHeadersKeepOnlyIDCharacters(t *testing.T) {
+	srv := newSMTPD(t, nil)
+	e := notifytest.Event()
+	e.EventID = "evt_Az-09.x <y>;\x01"
+	res := email.New(config(srv)).Send(context.Background(), delivery(e), channel("oncall@example.com"))
+	if res.Outcome != notify.Delivered {
+		t.Fatalf("result %+v", res)
+	}
+	data := strings.ReplaceAll(srv.received()[0].Data, "\r\n", "\n")
+	head, _, _ := strings.Cut(data, "\n\n")
+	if !slices.Contains(strings.Split(head, "\n"), "X-AIO-Event-Id: evt_Az-09.xy") {
+		t.Errorf("no X-AIO-Event-Id: evt_Az-09.xy in\n%q", head)
+	}
+}
+
+// TestReplyCodeBounds: 400 is the first temporary SMTP reply code and 500
+// the first permanent one.
+func TestReplyCodeBounds(t *testing.T) {
+	for reply, want := range map[string]notify.Outcome{
+		"400 4.0.0 try again":    notify.Retry,
+		"499 4.0.0 try again":    notify.Retry,
+		"500 5.5.2 syntax error": notify.Failed,
+		"599 5.0.0 permanent":    notify.Failed,
+	} {
+		srv := newSMTPD(t, func(s *smtpd) { s.replies["RCPT"] = reply })
+		if res := send(t, context.Background(), config(srv), channel("oncall@example.com")); res.Outcome != want {
+			t.Errorf("RCPT answered %q: outcome %s, want %s", reply, res.Outcome, want)
+		}
+	}
+}
+
+// TestValidateRecipientCount: up to 50 recipients.
+func TestValidateRecipientCount(t *testing.T) {
+	s := email.New(email.Config{})
+	addrs := func(n int) json.RawMessage {
+		to := make([]string, n)
+		for i := range to {
+			to[i] = fmt.Sprintf("a%d@example.com", i)
+		}
+		b, _ := json.Marshal(email.Settings{To: to})
+		return b
+	}
+	if err := s.Validate(addrs(50)); err != nil {
+		t.Errorf("50 recipients: %v", err)
+	}
+	if err := s.Validate(addrs(51)); err == nil || err.Error() != "to: at most 50 addresses" {
+		t.Errorf("51 recipients: %v", err)
 	}
 }

@@ -35,6 +35,7 @@ type smtpd struct {
 	mu    sync.Mutex
 	mails []mailRecord
 	auths []string // user names that authenticated
+	helos []string // the names clients gave in EHLO or HELO
 }
 
 // mailRecord is one message the server accepted.
@@ -114,6 +115,9 @@ func (s *smtpd) serve(conn net.Conn) {
 		verb, arg, _ := strings.Cut(line, " ")
 		switch strings.ToUpper(verb) {
 		case "EHLO", "HELO":
+			s.mu.Lock()
+			s.helos = append(s.helos, arg)
+			s.mu.Unlock()
 			lines := []string{"aio-test", "8BITMIME"}
 			if s.tls != nil && !isTLS {
 				lines = append(lines, "STARTTLS")

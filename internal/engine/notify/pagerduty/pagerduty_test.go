@@ -171,3 +171,31 @@ func TestClassification(t *testing.T) {
 		t.Errorf("no routing key: %+v", res)
 	}
 }
+
+// TestRunbookLinks: http and https runbooks become links; other schemes
+// do not.
+func TestRunbookLinks(t *testing.T) {
+	for url, want := range map[string]bool{"http://runbooks.example.com/x": true, "https://runbooks.example.com/x": true, "javascript:alert(1)": false} {
+		e := notifytest.Event()
+		e.RunbookURL = &url
+		ev := pagerduty.Build(e, string(routingKey), "")
+		if got := len(ev.Links) == 1 && ev.Links[0].Href == url; got != want {
+			t.Errorf("runbook %q: links %+v, want a link %v", url, ev.Links, want)
+		}
+	}
+}
+
+// TestSummaryCut: a summary of exactly 1024 bytes is kept whole.
+func TestSummaryCut(t *testing.T) {
+	e := notifytest.Event()
+	e.Threshold.Name = "x"
+	pad := 1024 - len(notify.Describe(e))
+	e.Threshold.Name = "x" + strings.Repeat("y", pad)
+	whole := notify.Describe(e)
+	if len(whole) != 1024 {
+		t.Fatalf("the test's summary is %d bytes, want 1024", len(whole))
+	}
+	if got := pagerduty.Build(e, string(routingKey), "").Payload.Summary; got != whole {
+		t.Errorf("a 1024-byte summary became %d bytes: ...%q", len(got), got[len(got)-10:])
+	}
+}

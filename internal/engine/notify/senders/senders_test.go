@@ -6,16 +6,20 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/textproto"
 	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/aio-platform/terraform-provider-aio/internal/clock"
 	"github.com/aio-platform/terraform-provider-aio/internal/engine/egress"
 	"github.com/aio-platform/terraform-provider-aio/internal/engine/notify"
+	"github.com/aio-platform/terraform-provider-aio/internal/engine/notify/email"
 	"github.com/aio-platform/terraform-provider-aio/internal/engine/notify/notifytest"
 	"github.com/aio-platform/terraform-provider-aio/internal/engine/notify/senders"
+	"github.com/aio-platform/terraform-provider-aio/internal/engine/notify/webhook"
 )
 
 func TestRegistryTypes(t *testing.T) {
@@ -85,5 +89,76 @@ func TestEgressPolicy(t *testing.T) {
 		Send(context.Background(), notify.Delivery{ID: "dlv_1", Event: notifytest.Event()}, channels[0])
 	if res.Outcome != notify.Delivered {
 		t.Errorf("loopback allowed: %+v", res)
+	}
+}
+
+// TestRegistryUsesTheGivenClock: the webhook sender signs with the
+// registry's clock (aiod's injected one), not the machine's.
+func TestRegistryUsesTheGivenClock(t *testing.T) {
+	then := time.Date(2020, 1, 2, 3, 4, 5, 0, time.UTC)
+	rcv := notifytest.NewReceiver(t, nil)
+	r := senders.Registry(senders.Options{HTTPClient: rcv.Client(), Clock: clock.NewFake(then)})
+	ch := notify.Channel{Type: "webhook", Settings: json.RawMessage(`{"url":"` + rcv.URL + `/hook"}`), Secret: []byte("whsec")}
+	if res := r.Send(context.Background(), notify.Delivery{ID: "dlv_1", Event: notifytest.Event()}, ch); res.Outcome != notify.Delivered {
+		t.Fatalf("result %+v", res)
+	}
+	req := rcv.Only(t)
+	if err := webhook.Verify([]byte("whsec"), req.Header.Get(webhook.HeaderSignature), req.Body, then, webhook.DefaultTolerance); err != nil {
+		t.Errorf("the signature is not of the registry's clock's time: %v", err)
+	}
+}
+
+// smtpSink is a minimal SMTP server on 127.0.0.1 that accepts one message
+// and hands its data over.
+func smtpSink(t *testing.T) (addr string, data <-chan string) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	out := make(chan string, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		tp := textproto.NewConn(c)
+		_ = tp.PrintfLine("220 sink")
+		for {
+			line, err := tp.ReadLine()
+			if err != nil {
+				return
+			}
+			switch verb, _, _ := strings.Cut(strings.ToUpper(line), " "); verb {
+			case "DATA":
+				_ = tp.PrintfLine("354 go on")
+				b, _ := tp.ReadDotBytes()
+				out <- string(b)
+				_ = tp.PrintfLine("250 queued")
+			case "QUIT":
+				_ = tp.PrintfLine("221 bye")
+				return
+			default:
+				_ = tp.PrintfLine("250 ok")
+			}
+		}
+	}()
+	return ln.Addr().String(), out
+}
+
+// TestEmailUsesTheRegistryClock: with no clock of its own, the email
+// sender dates its messages by the registry's clock.
+func TestEmailUsesTheRegistryClock(t *testing.T) {
+	then := time.Date(2020, 1, 2, 3, 4, 5, 0, time.UTC)
+	addr, data := smtpSink(t)
+	r := senders.Registry(senders.Options{Clock: clock.NewFake(then), SMTP: email.Config{Addr: addr, From: "aio@example.com"}})
+	ch := notify.Channel{Type: "email", Settings: json.RawMessage(`{"to":["oncall@example.com"]}`)}
+	if res := r.Send(context.Background(), notify.Delivery{ID: "dlv_1", Event: notifytest.Event()}, ch); res.Outcome != notify.Delivered {
+		t.Fatalf("result %+v", res)
+	}
+	if d := <-data; !strings.Contains(d, "Date: Thu, 02 Jan 2020 03:04:05") {
+		t.Errorf("the message is not dated by the registry's clock:\n%s", d)
 	}
 }

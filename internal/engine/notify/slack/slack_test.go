@@ -5,9 +5,12 @@ import (
 	"encoding/json"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/aio-platform/terraform-provider-aio/internal/engine/notify"
 	"github.com/aio-platform/terraform-provider-aio/internal/engine/notify/notifytest"
@@ -158,4 +161,66 @@ func TestClassification(t *testing.T) {
 			t.Errorf("result %+v", res)
 		}
 	})
+}
+
+// TestSendOverHTTPS: a Slack webhook URL is https (Slack's are); the
+// sender posts to it, and refuses a URL of another scheme.
+func TestSendOverHTTPS(t *testing.T) {
+	var got atomic.Int32
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == hookPath {
+			got.Add(1)
+		}
+		_, _ = w.Write([]byte("ok"))
+	}))
+	defer srv.Close()
+	if res := send(t, context.Background(), srv.Client(), channel(srv.URL), notifytest.Event()); res.Outcome != notify.Delivered || got.Load() != 1 {
+		t.Fatalf("https: result %+v, %d requests", res, got.Load())
+	}
+	res := send(t, context.Background(), srv.Client(), channel("ftp://127.0.0.1"), notifytest.Event())
+	if res.Outcome != notify.Failed || res.Error != "the channel's secret is not a webhook URL" {
+		t.Errorf("ftp: result %+v", res)
+	}
+}
+
+// TestShortTokenPathIsScrubbed: a URL path of 8 characters is long enough
+// to be scrubbed on its own from a receiver's echo.
+func TestShortTokenPathIsScrubbed(t *testing.T) {
+	rcv := notifytest.NewReceiver(t, func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "unknown hook "+strings.Trim(r.URL.Path, "/"), http.StatusNotFound)
+	})
+	ch := notify.Channel{ID: "chan_slack", Type: slack.Type, Secret: []byte(rcv.URL + "/abcdefgh")}
+	res := slack.New(rcv.Client()).Send(context.Background(), notify.Delivery{ID: "dlv_1", Event: notifytest.Event()}, ch)
+	if res.Outcome != notify.Failed || strings.Contains(res.Reply+res.Error, "abcdefgh") || !strings.Contains(res.Reply, notify.Redacted) {
+		t.Errorf("result %+v: want the 8-character path scrubbed", res)
+	}
+}
+
+// TestRunbookLinkOverHTTP: an http runbook is a link like an https one.
+func TestRunbookLinkOverHTTP(t *testing.T) {
+	e := notifytest.Event()
+	e.RunbookURL = new("http://runbooks.example.com/checkout")
+	m := slack.Message(e)
+	blocks := m.Attachments[0].Blocks
+	foot := blocks[len(blocks)-1].Elements[0].Text
+	if !strings.HasPrefix(foot, "<http://runbooks.example.com/checkout|Runbook> · ") {
+		t.Errorf("footer %q, want the runbook link", foot)
+	}
+}
+
+// TestHeaderCut: a header of exactly maxHeader (150) characters is kept
+// whole; one more is cut with an ellipsis.
+func TestHeaderCut(t *testing.T) {
+	for _, extra := range []int{0, 1} {
+		e := notifytest.Event()
+		prefix := "FIRING · critical · "
+		e.Threshold.Name = strings.Repeat("é", 150-utf8.RuneCountInString(prefix)+extra)
+		header := slack.Message(e).Attachments[0].Blocks[0].Text.Text
+		switch want := prefix + e.Threshold.Name; {
+		case extra == 0 && header != want:
+			t.Errorf("a 150-character header became %q", header)
+		case extra == 1 && (utf8.RuneCountInString(header) != 150 || !strings.HasSuffix(header, "…")):
+			t.Errorf("a 151-character header became %d characters: %q", utf8.RuneCountInString(header), header)
+		}
+	}
 }

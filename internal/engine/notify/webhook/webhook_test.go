@@ -114,6 +114,7 @@ func TestVerify(t *testing.T) {
 		{"valid at the edge of the tolerance", secret, hdr, body, now.Add(tol), nil},
 		{"replayed after the tolerance", secret, hdr, body, now.Add(tol + time.Second), webhook.ErrTooOld},
 		{"signed too far in the future", secret, hdr, body, now.Add(-tol - time.Second), webhook.ErrTooOld},
+		{"valid at the future edge of the tolerance", secret, hdr, body, now.Add(-tol), nil},
 		{"tampered body", secret, hdr, []byte(`{"event_id":"evt_2"}`), now, webhook.ErrMismatch},
 		{"wrong secret", []byte("other"), hdr, body, now, webhook.ErrMismatch},
 		{"timestamp changed", secret, strings.Replace(hdr, "t=1795946430", "t=1795946431", 1), body, now, webhook.ErrMismatch},
@@ -133,8 +134,9 @@ func TestVerify(t *testing.T) {
 func TestValidate(t *testing.T) {
 	s := webhook.New(nil, nil)
 	cases := map[string]string{
-		`{"url":"https://hooks.example.com/aio"}`:                    "",
-		`{"url":"http://127.0.0.1:9000/x","headers":{"X-Team":"a"}}`: "",
+		`{"url":"https://hooks.example.com/aio"}`:                     "",
+		`{"url":"http://127.0.0.1:9000/x","headers":{"X-Team":"a"}}`:  "",
+		`{"url":"https://example.com/","headers":{"X-Trace~Id":"a"}}`: "",
 		`{}`:                                     "url: required",
 		`{"url":"ftp://example.com/x"}`:          "url: must be an absolute http or https URL",
 		`{"url":"/relative"}`:                    "url: must be an absolute http or https URL",
