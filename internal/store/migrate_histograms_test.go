@@ -2,15 +2,10 @@ package store
 
 import (
 	"bytes"
-	"database/sql"
-	"io/fs"
 	"math"
 	"math/rand/v2"
-	"path/filepath"
 	"testing"
 	"time"
-
-	"github.com/pressly/goose/v3"
 
 	"github.com/aio-platform/terraform-provider-aio/internal/stats"
 )
@@ -24,25 +19,7 @@ import (
 // bytes of before back.
 func TestMigrationLeanHistograms(t *testing.T) {
 	ctx := t.Context()
-	path := filepath.Join(t.TempDir(), "aio.db")
-	if err := createPrivate(path); err != nil {
-		t.Fatal(err)
-	}
-	db, err := sql.Open("sqlite", sqliteDSN(path, false))
-	if err != nil {
-		t.Fatal(err)
-	}
-	sub, err := fs.Sub(sqliteMigrations, "migrations/sqlite")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := goose.NewProvider(goose.DialectSQLite3, db, sub, goose.WithGoMigrations(goMigrations()...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := p.UpTo(ctx, 14); err != nil {
-		t.Fatal(err)
-	}
+	path, db := sqliteAtVersion(t, 14)
 
 	// Two monitors; mon_a has 1,300 hours (more than one batch), mon_b
 	// one hour and one minute.
@@ -150,11 +127,7 @@ func TestMigrationLeanHistograms(t *testing.T) {
 	}
 
 	// Down to 00014: the sparse bytes of before, which older versions read.
-	p, err = goose.NewProvider(goose.DialectSQLite3, s.writer, sub, goose.WithGoMigrations(goMigrations()...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := p.DownTo(ctx, 14); err != nil {
+	if _, err := migrationProvider(t, s.writer).DownTo(ctx, 14); err != nil {
 		t.Fatal(err)
 	}
 	for _, w := range rows {

@@ -1,13 +1,8 @@
 package store
 
 import (
-	"database/sql"
-	"io/fs"
-	"path/filepath"
 	"slices"
 	"testing"
-
-	"github.com/pressly/goose/v3"
 
 	"github.com/aio-platform/terraform-provider-aio/internal/api"
 )
@@ -19,25 +14,7 @@ import (
 // audit event by the migration that names allowed_hosts.
 func TestMigrationAllowedHosts(t *testing.T) {
 	ctx := t.Context()
-	path := filepath.Join(t.TempDir(), "aio.db")
-	if err := createPrivate(path); err != nil {
-		t.Fatal(err)
-	}
-	db, err := sql.Open("sqlite", sqliteDSN(path, false))
-	if err != nil {
-		t.Fatal(err)
-	}
-	sub, err := fs.Sub(sqliteMigrations, "migrations/sqlite")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := goose.NewProvider(goose.DialectSQLite3, db, sub)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := p.UpTo(ctx, 4); err != nil {
-		t.Fatal(err)
-	}
+	path, db := sqliteAtVersion(t, 4)
 	const ts = "2026-01-01T00:00:00.000000Z"
 	exec := func(q string, args ...any) {
 		t.Helper()

@@ -1,14 +1,10 @@
 package store
 
 import (
-	"database/sql"
-	"io/fs"
 	"path/filepath"
 	"reflect"
 	"testing"
 	"time"
-
-	"github.com/pressly/goose/v3"
 
 	"github.com/aio-platform/terraform-provider-aio/internal/api"
 	"github.com/aio-platform/terraform-provider-aio/internal/stats"
@@ -23,25 +19,7 @@ import (
 // writing and pruning.
 func TestMigrationLeanResults(t *testing.T) {
 	ctx := t.Context()
-	path := filepath.Join(t.TempDir(), "aio.db")
-	if err := createPrivate(path); err != nil {
-		t.Fatal(err)
-	}
-	db, err := sql.Open("sqlite", sqliteDSN(path, false))
-	if err != nil {
-		t.Fatal(err)
-	}
-	sub, err := fs.Sub(sqliteMigrations, "migrations/sqlite")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := goose.NewProvider(goose.DialectSQLite3, db, sub, goose.WithGoMigrations(goMigrations()...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := p.UpTo(ctx, 13); err != nil {
-		t.Fatal(err)
-	}
+	path, db := sqliteAtVersion(t, 13)
 
 	at := time.Date(2026, 1, 5, 10, 0, 0, 123456000, time.UTC)
 	cert := time.Date(2026, 9, 1, 12, 0, 0, 500000000, time.UTC)
@@ -239,15 +217,7 @@ func TestMigrationLeanResultsDown(t *testing.T) {
 		Attempts: 1}}, nil); err != nil {
 		t.Fatal(err)
 	}
-	sub, err := fs.Sub(sqliteMigrations, "migrations/sqlite")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := goose.NewProvider(goose.DialectSQLite3, s.writer, sub, goose.WithGoMigrations(goMigrations()...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := p.DownTo(ctx, 13); err != nil {
+	if _, err := migrationProvider(t, s.writer).DownTo(ctx, 13); err != nil {
 		t.Fatal(err)
 	}
 	var (

@@ -1,12 +1,7 @@
 package store
 
 import (
-	"database/sql"
-	"io/fs"
-	"path/filepath"
 	"testing"
-
-	"github.com/pressly/goose/v3"
 )
 
 // TestMigrationMonitorLoad builds a database at version 18 holding
@@ -15,25 +10,7 @@ import (
 // then on.
 func TestMigrationMonitorLoad(t *testing.T) {
 	ctx := t.Context()
-	path := filepath.Join(t.TempDir(), "aio.db")
-	if err := createPrivate(path); err != nil {
-		t.Fatal(err)
-	}
-	db, err := sql.Open("sqlite", sqliteDSN(path, false))
-	if err != nil {
-		t.Fatal(err)
-	}
-	sub, err := fs.Sub(sqliteMigrations, "migrations/sqlite")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := goose.NewProvider(goose.DialectSQLite3, db, sub, goose.WithGoMigrations(goMigrations()...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := p.UpTo(ctx, 18); err != nil {
-		t.Fatal(err)
-	}
+	path, db := sqliteAtVersion(t, 18)
 	const ts = "2026-01-01T00:00:00.000000Z"
 	exec := func(q string, args ...any) {
 		t.Helper()
