@@ -20,8 +20,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
+
+	"github.com/aio-platform/terraform-provider-aio/internal/testutil"
 
 	_ "modernc.org/sqlite"
 
@@ -120,25 +121,6 @@ func keysOf[V any](m map[string]V) []string {
 	return out
 }
 
-// lockedBuffer is a log sink that the handlers of concurrent requests may
-// share.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) Bytes() []byte {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return bytes.Clone(b.buf.Bytes())
-}
-
 // credentialBodies returns one credential body of each type with the
 // given secrets and a description carrying marker.
 func credentialBodies(prefix, marker string, secrets []string) []map[string]any {
@@ -211,7 +193,7 @@ func TestPlaintextNeverAtRest(t *testing.T) {
 }
 
 func TestSecretNeverInResponsesOrLogs(t *testing.T) {
-	logs := &lockedBuffer{}
+	logs := &testutil.SyncBuffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	srv := acctest.NewServer(t, acctest.Options{Logger: logger})
 	editor := srv.Tokens[api.RoleEditor]

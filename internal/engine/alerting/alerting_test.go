@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aio-platform/terraform-provider-aio/internal/testutil"
+
 	"github.com/aio-platform/terraform-provider-aio/internal/api"
 	"github.com/aio-platform/terraform-provider-aio/internal/clock"
 	"github.com/aio-platform/terraform-provider-aio/internal/engine/alerting"
@@ -912,32 +914,13 @@ func (s *failingStore) ListThresholds(ctx context.Context, q store.ThresholdQuer
 	return s.countingStore.ListThresholds(ctx, q)
 }
 
-// lockedBuffer is a log destination Run's goroutine writes while the test
-// reads it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // Run with the default poll (250 ms, no Poll given) ticks on the clock and
 // logs nothing while all goes well; a failing read between ticks and a
 // failing tick are logged, with their errors, through the given logger.
 func TestRunDefaultPollAndErrorLogs(t *testing.T) {
 	f := newFixture(t)
 	fs := &failingStore{countingStore: f.st}
-	var logs lockedBuffer
+	var logs testutil.SyncBuffer
 	e := alerting.New(alerting.Config{Store: fs, Clock: f.clk, Interval: 10 * time.Second,
 		Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	ctx, cancel := context.WithCancel(t.Context())

@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aio-platform/terraform-provider-aio/internal/testutil"
+
 	"github.com/aio-platform/terraform-provider-aio/internal/acctest"
 	"github.com/aio-platform/terraform-provider-aio/internal/api"
 	"github.com/aio-platform/terraform-provider-aio/internal/clock"
@@ -717,29 +719,11 @@ func TestFullChannelDoesNotSpin(t *testing.T) {
 	eventually(t, "every delivery", func() bool { return g.served.Load() == 3 })
 }
 
-// lockedBuffer is a log destination the worker's goroutines share.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // An idle worker logs no error; a failing read of the outbox is logged,
 // with its error.
 func TestReadErrorsAreLogged(t *testing.T) {
 	f := newFixture(t)
-	var logs lockedBuffer
+	var logs testutil.SyncBuffer
 	cs := &countingStore{Store: f.st}
 	f.worker(t, cs, func(cfg *deliver.Config) {
 		cfg.Logger = slog.New(slog.NewTextHandler(&logs, nil))
