@@ -5,6 +5,8 @@ import (
 	"net"
 	"syscall"
 	"testing"
+
+	"github.com/aio-platform/terraform-provider-aio/internal/testutil"
 )
 
 // TestProbeConnectionsHaveNoKeepAlive: a probe's connection lives for one
@@ -22,17 +24,7 @@ func TestProbeConnectionsHaveNoKeepAlive(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	raw, err := c.(*net.TCPConn).SyscallConn()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var on int
-	var optErr error
-	if err := raw.Control(func(fd uintptr) {
-		on, optErr = syscall.GetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_KEEPALIVE)
-	}); err != nil || optErr != nil {
-		t.Fatal(err, optErr)
-	}
+	on := testutil.SockoptInt(t, c, syscall.SOL_SOCKET, syscall.SO_KEEPALIVE)
 	if on != 0 {
 		t.Errorf("SO_KEEPALIVE = %d on a probe connection, want 0", on)
 	}

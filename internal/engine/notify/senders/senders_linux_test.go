@@ -7,6 +7,8 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/aio-platform/terraform-provider-aio/internal/testutil"
+
 	"github.com/aio-platform/terraform-provider-aio/internal/engine/egress"
 	"github.com/aio-platform/terraform-provider-aio/internal/engine/notify/senders"
 )
@@ -26,18 +28,8 @@ func TestKeepAlivePeriod(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	raw, err := c.(*net.TCPConn).SyscallConn()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var on, idle int
-	var e1, e2 error
-	if err := raw.Control(func(fd uintptr) {
-		on, e1 = syscall.GetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_KEEPALIVE)
-		idle, e2 = syscall.GetsockoptInt(int(fd), syscall.IPPROTO_TCP, syscall.TCP_KEEPIDLE)
-	}); err != nil || e1 != nil || e2 != nil {
-		t.Fatal(err, e1, e2)
-	}
+	on := testutil.SockoptInt(t, c, syscall.SOL_SOCKET, syscall.SO_KEEPALIVE)
+	idle := testutil.SockoptInt(t, c, syscall.IPPROTO_TCP, syscall.TCP_KEEPIDLE)
 	if on != 1 || idle != 30 {
 		t.Errorf("SO_KEEPALIVE %d, TCP_KEEPIDLE %d s; want 1 and 30", on, idle)
 	}
