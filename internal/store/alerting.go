@@ -332,17 +332,12 @@ func (r sqlReader) CurrentAlerts(ctx context.Context, q AlertQuery) ([]api.Alert
 			OR monitor_id IN (SELECT id FROM monitors WHERE endpoint_id = ?))`)
 		args = append(args, q.EndpointID, q.EndpointID)
 	}
-	// As in listings (see commonTags): a common tag is checked per alert.
-	common, err := r.commonTags(ctx, q.Tags)
-	if err != nil {
-		return nil, "", err
-	}
-	for i, tag := range q.Tags {
-		if common[i] {
-			conds = append(conds, "EXISTS (SELECT 1 FROM object_tags WHERE object_tags.object_id = alert_states.threshold_id AND key = ? AND value = ?)")
-		} else {
-			conds = append(conds, "threshold_id IN (SELECT object_id FROM object_tags WHERE key = ? AND value = ?)")
-		}
+	// The current alerts are few (the partial index above): each is checked
+	// for the tag by the primary key of object_tags, rather than building
+	// the set of every object of every kind that carries it (see
+	// commonTags).
+	for _, tag := range q.Tags {
+		conds = append(conds, "EXISTS (SELECT 1 FROM object_tags WHERE object_tags.object_id = alert_states.threshold_id AND key = ? AND value = ?)")
 		args = append(args, tag.Key, tag.Value)
 	}
 	if q.After != "" {

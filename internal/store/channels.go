@@ -20,6 +20,7 @@ type ChannelRecord struct {
 var channels = newTable(table[ChannelRecord]{
 	tableSpec: tableSpec{
 		name: "notification_channels",
+		prefix: api.PrefixChannel,
 		columns: []string{"name", "type", "description", "enabled", "send_resolved", "url", "headers", "events_url",
 			"recipients", "secret_key_id", "secret_wrapped", "secret_ciphertext", "secret_revision"},
 	},

@@ -21,6 +21,7 @@ type CredentialRecord struct {
 var credentials = newTable(table[CredentialRecord]{
 	tableSpec: tableSpec{
 		name: "credentials",
+		prefix: api.PrefixCredential,
 		columns: []string{"name", "description", "type", "header", "query_param", "username", "token_url", "client_id",
 			"scopes", "allowed_hosts", "expires_at", "rotation_period", "secret_key_id", "secret_wrapped", "secret_ciphertext",
 			"secret_revision", "last_rotated_at"},

@@ -14,6 +14,7 @@ import (
 var monitors = newTable(table[api.Monitor]{
 	tableSpec: tableSpec{
 		name: "monitors",
+		prefix: api.PrefixMonitor,
 		columns: []string{"name", "endpoint_id", "type", "enabled", "interval", "timeout", "request",
 			"assertions", "retry_strategy", "degraded_response_time", "credential_id"},
 		refs: []reference{{column: "endpoint_id", kind: api.KindEndpoint}, {column: "credential_id", kind: api.KindCredential}},

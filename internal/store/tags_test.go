@@ -2,10 +2,13 @@ package store
 
 import (
 	"fmt"
+
 	"maps"
 	"path/filepath"
 	"slices"
 	"testing"
+
+	"github.com/aio-platform/terraform-provider-aio/internal/api"
 )
 
 // TestTagFiltersBothWays lists endpoints and monitors by tags, alone, two
@@ -16,7 +19,8 @@ import (
 func TestTagFiltersBothWays(t *testing.T) {
 	s := openSQLite(t, filepath.Join(t.TempDir(), "aio.db"))
 	ctx := t.Context()
-	t.Cleanup(func() { tagCommon = 2000 })
+	saved := tagCommon
+	t.Cleanup(func() { tagCommon = saved })
 	tagsOf := func(i int) map[string]string {
 		tags := map[string]string{"env": []string{"prod", "dev"}[i%2], "shard": fmt.Sprint(i % 5)}
 		if i%3 == 0 {
@@ -91,9 +95,56 @@ func TestTagFiltersBothWays(t *testing.T) {
 	}
 }
 
+// TestCommonTagsPerKind: whether a tag is common is counted among the
+// objects of the listed kind only. A tag on five endpoints and one monitor
+// is common among endpoints at a threshold of three, rare among monitors,
+// and a tag no object carries is rare everywhere.
+func TestCommonTagsPerKind(t *testing.T) {
+	s := openSQLite(t, filepath.Join(t.TempDir(), "aio.db"))
+	ctx := t.Context()
+	saved := tagCommon
+	t.Cleanup(func() { tagCommon = saved })
+	tagCommon = 3
+	write(t, s, func(tx Tx) error {
+		for i := range 5 {
+			if err := tx.InsertEndpoint(ctx, tagged(endpoint(fmt.Sprintf("ep_%d", i), fmt.Sprintf("e%d", i)), map[string]string{"team": "x"})); err != nil {
+				return err
+			}
+		}
+		m := monitor("mon_1", "m1")
+		m.EndpointID, m.Tags = "ep_0", map[string]string{"team": "x"}
+		return tx.InsertMonitor(ctx, m)
+	})
+	for _, c := range []struct {
+		prefix string
+		tag    Tag
+		want   bool
+	}{{api.PrefixEndpoint, Tag{"team", "x"}, true}, {api.PrefixMonitor, Tag{"team", "x"}, false}, {api.PrefixEndpoint, Tag{"team", "y"}, false}} {
+		got, err := s.commonTags(ctx, c.prefix, []Tag{c.tag})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got[0] != c.want {
+			t.Errorf("%v among %s…: common %v, want %v", c.tag, c.prefix, got[0], c.want)
+		}
+	}
+	if lo, hi := prefixRange("ep_"); lo != "ep_" || hi != "ep`" {
+		t.Errorf("prefixRange(ep_) = %q, %q", lo, hi)
+	}
+	// The listings agree: five endpoints, one monitor.
+	if ids := listIDs(t, s, ListQuery{Tags: []Tag{{"team", "x"}}}); len(ids) != 5 {
+		t.Errorf("endpoints with team:x: %v", ids)
+	}
+	mons, _, err := s.ListMonitors(ctx, MonitorQuery{ListQuery: ListQuery{Tags: []Tag{{"team", "x"}}}})
+	if err != nil || len(mons) != 1 || mons[0].ID != "mon_1" {
+		t.Errorf("monitors with team:x: %v, %v", mons, err)
+	}
+}
+
 // BenchmarkListByTag lists pages of 100 endpoints by a tag in a store of
 // 10,000 endpoints and 30,000 monitors, all tagged env:prod, a tenth of
-// each shard:3 and one endpoint rare:yes: "chosen" is the listing as it
+// each shard:3, one endpoint rare:yes, and team:x on 3,000 endpoints and
+// five monitors (listed among the monitors): "chosen" is the listing as it
 // runs (commonTags picks the way per tag), "set" forces the IN set for
 // every tag, as every listing did before commonTags. Each op walks every
 // page of the filter from the first.
@@ -110,6 +161,9 @@ func BenchmarkListByTag(b *testing.B) {
 			if i == 5000 {
 				tags["rare"] = "yes"
 			}
+			if i < 3000 {
+				tags["team"] = "x"
+			}
 			if err := tx.InsertEndpoint(ctx, tagged(endpoint(fmt.Sprintf("ep_%05d", i), fmt.Sprintf("e%05d", i)), tags)); err != nil {
 				return err
 			}
@@ -117,6 +171,9 @@ func BenchmarkListByTag(b *testing.B) {
 		for i := range 30000 {
 			m := monitor(fmt.Sprintf("mon_%05d", i), fmt.Sprintf("m%05d", i))
 			m.EndpointID, m.Tags = fmt.Sprintf("ep_%05d", i%10000), map[string]string{"env": "prod", "shard": fmt.Sprint(i % 10)}
+			if i < 5 {
+				m.Tags["team"] = "x"
+			}
 			if err := tx.InsertMonitor(ctx, m); err != nil {
 				return err
 			}
@@ -125,19 +182,29 @@ func BenchmarkListByTag(b *testing.B) {
 	}); err != nil {
 		b.Fatal(err)
 	}
-	defer func() { tagCommon = 2000 }()
+	saved := tagCommon
+	defer func() { tagCommon = saved }()
 	for _, way := range []struct {
 		name   string
 		common int
 	}{{"chosen", 2000}, {"set", 1 << 30}} {
-		for _, tg := range []Tag{{"env", "prod"}, {"shard", "3"}, {"rare", "yes"}} {
-			b.Run(way.name+"/"+tg.Key+":"+tg.Value, func(b *testing.B) {
+		for _, c := range []struct {
+			kind string
+			tag  Tag
+		}{{"endpoints", Tag{"env", "prod"}}, {"endpoints", Tag{"shard", "3"}}, {"endpoints", Tag{"rare", "yes"}}, {"monitors", Tag{"team", "x"}}} {
+			b.Run(way.name+"/"+c.kind+"/"+c.tag.Key+":"+c.tag.Value, func(b *testing.B) {
 				tagCommon = way.common
 				pages := 0
 				for b.Loop() {
-					q := ListQuery{Tags: []Tag{tg}, Limit: 100}
+					q := ListQuery{Tags: []Tag{c.tag}, Limit: 100}
 					for {
-						_, next, err := s.ListEndpoints(ctx, q)
+						var next string
+						var err error
+						if c.kind == "monitors" {
+							_, next, err = s.ListMonitors(ctx, MonitorQuery{ListQuery: q})
+						} else {
+							_, next, err = s.ListEndpoints(ctx, q)
+						}
 						if err != nil {
 							b.Fatal(err)
 						}

@@ -13,6 +13,7 @@ import (
 var thresholds = newTable(table[api.AlertThreshold]{
 	tableSpec: tableSpec{
 		name: "alert_thresholds",
+		prefix: api.PrefixThreshold,
 		columns: []string{"name", "monitor_id", "endpoint_id", "metric", "comparison", "warning", "critical", "figure_window",
 			"pending_for", "recovery_for", "recovery_warning", "recovery_critical", "no_data", "reminder_interval",
 			"channel_ids", "enabled", "runbook_url", "description", "slo", "burn_rate_windows"},
