@@ -194,9 +194,11 @@ func (s *SQLite) writeResults(ctx context.Context, results []api.ProbeResult, mi
 		gen   uint64
 		fresh map[string]int64
 	)
-	if full := min(piece, resultRowsPerInsert); len(results) >= full {
+	if full := min(piece, resultRowsPerInsert); yield && len(results) >= full {
 		// Outside the transaction: see stmtCache. Full pieces of results
-		// of distinct monitors use both.
+		// of distinct monitors use both. Only the engine's writer, which
+		// writes pieces of one size, prepares them: WriteResults' piece is
+		// the batch, a new size nearly every time.
 		s.stmts.prepare(ctx, s.writer, s.d.rebind(insertResultsSQL(full)), s.d.rebind(upsertStatesSQL(full)))
 	}
 	s.roll.mu.Lock()

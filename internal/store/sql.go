@@ -60,8 +60,9 @@ type querier interface {
 type sqlReader struct {
 	q querier
 	d dialect
-	// prep, when set on a transaction, holds statements prepared on its
-	// connection; exec runs a query found there through it.
+	// prep, when set on a transaction, holds statements prepared on the
+	// writer pool, which Tx.StmtContext binds to the transaction; exec
+	// runs a query found there through it.
 	prep *stmtCache
 }
 
@@ -87,10 +88,9 @@ func (r sqlReader) exec(ctx context.Context, q string, args ...any) (sql.Result,
 		res sql.Result
 		err error
 	)
-	if st := r.prep.get(q); st != nil {
-		// prep is set only on a transaction.
+	if tx, ok := r.q.(*sql.Tx); ok && r.prep.get(q) != nil {
 		r.prep.used.Add(1)
-		res, err = r.q.(*sql.Tx).StmtContext(ctx, st).ExecContext(ctx, args...)
+		res, err = tx.StmtContext(ctx, r.prep.get(q)).ExecContext(ctx, args...)
 	} else {
 		res, err = r.q.ExecContext(ctx, q, args...)
 	}

@@ -6,6 +6,13 @@
 -- table: 19 ms a create at 10,000 monitors against 1.8 ms without the
 -- caps, all of it holding the one writer connection. This table has one
 -- row per interval and state in use, a handful in practice.
+--
+-- The triggers see every write the store makes (plain INSERT, UPDATE and
+-- DELETE). Two things would get past them: an INSERT OR REPLACE into
+-- monitors (its implicit delete fires no delete trigger unless
+-- recursive_triggers is on) and a later migration that rebuilds the table
+-- (dropping it drops its triggers). TestContractMonitorLoad runs on the
+-- latest schema and would see either.
 CREATE TABLE monitor_load (
     interval TEXT NOT NULL,
     enabled  INTEGER NOT NULL,
