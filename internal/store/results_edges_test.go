@@ -268,3 +268,33 @@ func TestRollupsWaitOutTheGrace(t *testing.T) {
 		t.Errorf("a result at m0+1m+grace should've closed minute m0: progress is m0+%ds", p-m0.Unix())
 	}
 }
+
+// TestWriteResultsRollsOneChunkPerBatch: a batch of results and missed runs
+// that closes a minute writes the rollups of rollChunk monitors of it, not
+// more, however the batch divides between results and missed runs: the
+// rest of the minute waits for the next batches, so that no batch holds
+// the writer for the whole minute's rows.
+func TestWriteResultsRollsOneChunkPerBatch(t *testing.T) {
+	ctx := t.Context()
+	s := openSQLite(t, filepath.Join(t.TempDir(), "aio.db"))
+	m0 := time.Date(2026, 4, 1, 14, 0, 0, 0, time.UTC)
+	const n = 2*rollChunk + 50
+	var rs []api.ProbeResult
+	for i := range n {
+		rs = append(rs, api.ProbeResult{MonitorID: fmt.Sprintf("mon_%04d", i), Time: m0.Add(10 * time.Second), Outcome: api.OutcomeUp,
+			LatencyMS: 1, Attempts: 1})
+	}
+	resWrite(t, s, rs, nil)
+	closing := []api.ProbeResult{
+		{MonitorID: "mon_0000", Time: m0.Add(80 * time.Second), Outcome: api.OutcomeUp, LatencyMS: 1, Attempts: 1},
+		{MonitorID: "mon_0001", Time: m0.Add(81 * time.Second), Outcome: api.OutcomeUp, LatencyMS: 1, Attempts: 1},
+	}
+	resWrite(t, s, closing, []MissedRun{{MonitorID: "mon_0002", Time: m0.Add(82 * time.Second)}})
+	var rows int
+	if err := s.reader.QueryRowContext(ctx, `SELECT COUNT(*) FROM rollups_minute WHERE bucket_start = ?`, m0.Unix()).Scan(&rows); err != nil {
+		t.Fatal(err)
+	}
+	if rows != rollChunk {
+		t.Errorf("the batch that closed minute m0 should've written %d monitors' rollups of it, got %d", rollChunk, rows)
+	}
+}
