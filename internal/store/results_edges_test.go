@@ -10,6 +10,7 @@ package store
 import (
 	"fmt"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -296,5 +297,111 @@ func TestWriteResultsRollsOneChunkPerBatch(t *testing.T) {
 	}
 	if rows != rollChunk {
 		t.Errorf("the batch that closed minute m0 should've written %d monitors' rollups of it, got %d", rollChunk, rows)
+	}
+}
+
+// TestWindowCountsDeriveFromANearbySegment: a window that moved a minute
+// forward (or back) has its sums derived from the cached segment next to
+// it, reading only the minutes at its ends, not every minute again. To see
+// which minutes a read reads, the test changes a minute in the middle of
+// both segments behind the store's back (the store never does: every
+// write of its own evicts what it changes): a derived read does not see
+// the change, a full read would.
+func TestWindowCountsDeriveFromANearbySegment(t *testing.T) {
+	ctx := t.Context()
+	s := openSQLite(t, filepath.Join(t.TempDir(), "aio.db"))
+	h0 := time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)
+	const id = "mon_slide"
+	var rs []api.ProbeResult
+	for i := range 120 {
+		rs = append(rs, api.ProbeResult{MonitorID: id, Time: h0.Add(time.Duration(i)*time.Minute + 10*time.Second),
+			Outcome: []string{api.OutcomeUp, api.OutcomeDegraded, api.OutcomeDown}[i%3], LatencyMS: 1, BytesReceived: int64(i), Attempts: 1})
+	}
+	resWrite(t, s, rs, nil)
+	if err := s.WriteRollups(ctx, h0.Add(2*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	// want counts the results of [from, to), whole minutes.
+	want := func(from, to time.Time) (probes, bytes int64) {
+		for _, r := range rs {
+			if !r.Time.Before(from) && r.Time.Before(to) {
+				probes++
+				bytes += r.BytesReceived
+			}
+		}
+		return probes, bytes
+	}
+	read := func(from, to time.Time) {
+		t.Helper()
+		got, err := s.WindowCounts(ctx, []string{id}, from, to)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, b := want(from, to)
+		if c := got[id]; c == nil || c.Probes != p || c.Bytes != b {
+			t.Errorf("[%s, %s): got %+v, want %d probes and %d bytes: the minutes both segments share should've been "+
+				"taken from the cached sums, not read again", from.Format("15:04"), to.Format("15:04"), got[id], p, b)
+		}
+	}
+	// A one-hour window of minutes [0:02, 1:02), read in full and cached.
+	read(h0.Add(2*time.Minute), h0.Add(62*time.Minute))
+	if _, err := s.writer.ExecContext(ctx, `UPDATE rollups_minute SET probes = probes + 1000, bytes = bytes + 1000
+		WHERE bucket_start = ?`, h0.Add(30*time.Minute).Unix()); err != nil {
+		t.Fatal(err)
+	}
+	// A minute later: minute 0:02 taken off, minute 1:02 added.
+	read(h0.Add(3*time.Minute), h0.Add(63*time.Minute))
+	// A minute earlier than the first: minute 0:01 added, 1:01 taken off.
+	read(h0.Add(time.Minute), h0.Add(61*time.Minute))
+}
+
+// TestDeleteResultsBeforeCountsMissedRunsInTheBatch: a batch of the raw
+// tier deletes results first and fills what is left of the limit with
+// missed runs, never more than limit rows in all.
+func TestDeleteResultsBeforeCountsMissedRunsInTheBatch(t *testing.T) {
+	ctx := t.Context()
+	s := openSQLite(t, filepath.Join(t.TempDir(), "aio.db"))
+	at := time.Date(2026, 4, 1, 15, 0, 0, 0, time.UTC)
+	var missed []MissedRun
+	for i := range 5 {
+		missed = append(missed, MissedRun{MonitorID: resA, Time: at.Add(time.Duration(10+i) * time.Second)})
+	}
+	resWrite(t, s, []api.ProbeResult{
+		{MonitorID: resA, Time: at, Outcome: api.OutcomeUp, LatencyMS: 1, Attempts: 1},
+		{MonitorID: resA, Time: at.Add(time.Second), Outcome: api.OutcomeUp, LatencyMS: 1, Attempts: 1},
+	}, missed)
+	var calls []int64
+	for range 5 {
+		n, err := s.DeleteResultsBefore(ctx, TierRaw, at.Add(time.Minute), 4)
+		if err != nil {
+			t.Fatal(err)
+		}
+		calls = append(calls, n)
+		if n < 4 {
+			break
+		}
+	}
+	if !slices.Equal(calls, []int64{4, 3}) {
+		t.Errorf("2 results and 5 missed runs should've been deleted in batches of 4 and 3, got %v", calls)
+	}
+}
+
+// TestLatestOutcomesOfOrdersByTime: a monitor's latest outcomes are
+// newest first by the time of the probe, not by the order in which they
+// were stored (a result that waited in a batch is stored after newer ones).
+func TestLatestOutcomesOfOrdersByTime(t *testing.T) {
+	ctx := t.Context()
+	s := openSQLite(t, filepath.Join(t.TempDir(), "aio.db"))
+	at := time.Date(2026, 4, 1, 16, 0, 0, 0, time.UTC)
+	resWrite(t, s, []api.ProbeResult{{MonitorID: resA, Time: at.Add(20 * time.Second), Outcome: api.OutcomeDown, LatencyMS: 1, Attempts: 1}}, nil)
+	resWrite(t, s, []api.ProbeResult{{MonitorID: resA, Time: at.Add(10 * time.Second), Outcome: api.OutcomeUp, LatencyMS: 1, Attempts: 1}}, nil)
+	want := []OutcomeAt{{at.Add(20 * time.Second), api.OutcomeDown}, {at.Add(10 * time.Second), api.OutcomeUp}}
+	one, err := s.LatestOutcomes(ctx, resA, 5)
+	if err != nil || !slices.Equal(one, want) {
+		t.Errorf("LatestOutcomes: %v, %v; want %v", one, err, want)
+	}
+	many, err := s.LatestOutcomesOf(ctx, []string{resA}, 5)
+	if err != nil || !slices.Equal(many[resA], want) {
+		t.Errorf("LatestOutcomesOf: %v, %v; want %v", many[resA], err, want)
 	}
 }
