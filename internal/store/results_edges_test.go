@@ -10,6 +10,7 @@ package store
 import (
 	"fmt"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -27,6 +28,7 @@ func TestContractResultEdges(t *testing.T) {
 			{"SubMicrosecondBounds", testResultsSubMicrosecondBounds},
 			{"SubSecondRollupBounds", testResultsSubSecondRollupBounds},
 			{"LateResultsOfManyMonitors", testResultsLateResultsOfManyMonitors},
+			{"StateOfAnUnorderedBatch", testResultsStateOfAnUnorderedBatch},
 		} {
 			t.Run(sc.name, func(t *testing.T) { sc.run(t, b.newStore(t)) })
 		}
@@ -158,6 +160,24 @@ func testResultsLateResultsOfManyMonitors(t *testing.T, s Store) {
 					r.Probes, r.Latency.Count(), r.LatencySumMS)
 			}
 		}
+	}
+}
+
+// testResultsStateOfAnUnorderedBatch: within one batch the state is that
+// of the newest result, and the certificate that of the newest result that
+// saw one, whatever their order in the batch.
+func testResultsStateOfAnUnorderedBatch(t *testing.T, s Store) {
+	at := time.Date(2026, 4, 1, 17, 0, 0, 0, time.UTC)
+	older, newer := at.Add(30*24*time.Hour), at.Add(60*24*time.Hour)
+	resWrite(t, s, []api.ProbeResult{
+		{MonitorID: resA, Time: at.Add(20 * time.Second), Outcome: api.OutcomeDegraded, LatencyMS: 1, Attempts: 1, TLSCertExpiresAt: &newer},
+		{MonitorID: resA, Time: at.Add(30 * time.Second), Outcome: api.OutcomeDown, LatencyMS: 1, Attempts: 1},
+		{MonitorID: resA, Time: at.Add(10 * time.Second), Outcome: api.OutcomeUp, LatencyMS: 1, Attempts: 1, TLSCertExpiresAt: &older},
+	}, nil)
+	_, st := resStatus(t, s, resA, at, at.Add(time.Minute))
+	want := MonitorState{LastCheckedAt: new(at.Add(30 * time.Second)), LastOutcome: new(api.OutcomeDown), TLSCertExpiresAt: &newer}
+	if !reflect.DeepEqual(st, want) {
+		t.Errorf("state should've been %s, got %s", resDumpState(want), resDumpState(st))
 	}
 }
 
