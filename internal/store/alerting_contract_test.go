@@ -283,6 +283,11 @@ func testAlertEventsPaging(t *testing.T, open func(t *testing.T) Store) {
 	wantIDs(t, "thr_b", list(AlertEventQuery{ThresholdID: "thr_b", Limit: 2}), []string{"evt_5", "evt_3", "evt_1"})
 	wantIDs(t, "since minute 4", list(AlertEventQuery{Since: alAt(4 * time.Minute), Limit: 2}), []string{"evt_6", "evt_5", "evt_4"})
 	wantIDs(t, "no match", list(AlertEventQuery{ThresholdID: "thr_none"}), nil)
+	// The smallest cursor there is, before the first event ever stored:
+	// an empty last page, not a bad cursor.
+	if page, next, err := s.ListAlertEvents(ctx, AlertEventQuery{After: "1"}); err != nil || len(page) != 0 || next != "" {
+		t.Errorf("cursor \"1\": %d events, next %q, %v; want an empty last page", len(page), next, err)
+	}
 	for _, bad := range []string{"x", "-1", "0", "1.5"} {
 		if _, _, err := s.ListAlertEvents(ctx, AlertEventQuery{After: bad}); !errors.Is(err, ErrBadCursor) {
 			t.Errorf("cursor %q should've been ErrBadCursor, got %v", bad, err)
