@@ -691,6 +691,16 @@ func testAlertingRetention(t *testing.T, open func(t *testing.T) Store) {
 	}
 	wantIDs(t, "events left: the new one and the one still being delivered", kept, []string{"evt_5", "evt_4"})
 	wantIDs(t, "due after retention", dueIDs(t, s, alAt(time.Hour), 0), []string{"dlv_4"})
+	// A limit of 0 is DefaultDeleteBatch, not a batch of none: once
+	// delivered, the last old delivery goes, then its event.
+	attempt(t, s, DeliveryAttemptRecord{DeliveryAttempt: api.DeliveryAttempt{DeliveryID: "dlv_4", At: alAt(40 * time.Minute),
+		Status: new(200)}, State: api.DeliveryDelivered})
+	if n, err := s.DeleteDeliveriesBefore(ctx, before, 0); err != nil || n != 1 {
+		t.Errorf("DeleteDeliveriesBefore with limit 0 should've deleted dlv_4: %d, %v", n, err)
+	}
+	if n, err := s.DeleteAlertEventsBefore(ctx, before, 0); err != nil || n != 1 {
+		t.Errorf("DeleteAlertEventsBefore should've deleted evt_4 once its delivery went: %d, %v", n, err)
+	}
 }
 
 func testClaimDeliveries(t *testing.T, open func(t *testing.T) Store) {
