@@ -182,25 +182,32 @@ func TestSumCacheRefusesOvertakenFills(t *testing.T) {
 		t.Error("a fill overtaken by a late missed run was cached")
 	}
 	// Any other write clears the cache and moves the generation; a late
-	// result and a clear together never bring it back to where it was.
-	for _, order := range []string{"touched, clear", "clear, touched"} {
-		c = sumCache{}
-		gen = c.begin(to)
-		late := func() { c.touched([]api.ProbeResult{{MonitorID: "mon_b", Time: scTime(scBase + 60)}}, nil) }
-		if order == "touched, clear" {
-			late()
-			c.clear()
-		} else {
-			c.clear()
-			late()
-		}
-		c.fill(seg, gen, ids, sums)
-		if cached(&c) {
-			t.Errorf("%s: a fill begun before both was cached", order)
-		}
-		c.fill(seg, c.begin(to), ids, sums)
-		if !cached(&c) {
-			t.Errorf("%s: a fill begun after both was refused", order)
+	// result and a clear together never bring it back to where it was,
+	// in either tier.
+	for _, tc := range []struct {
+		seg  sumRange
+		late int64
+	}{{seg, scBase + 60}, {sumRange{1, scBase - 7200, scBase}, scBase - 60}} {
+		for _, order := range []string{"touched, clear", "clear, touched"} {
+			c = sumCache{}
+			gen = c.begin(to)
+			late := func() { c.touched([]api.ProbeResult{{MonitorID: "mon_b", Time: scTime(tc.late)}}, nil) }
+			if order == "touched, clear" {
+				late()
+				c.clear()
+			} else {
+				c.clear()
+				late()
+			}
+			in := func() bool { return len(c.lookup(tc.seg, ids, map[string]counts{})) == 0 }
+			c.fill(tc.seg, gen, ids, sums)
+			if in() {
+				t.Errorf("tier %d, %s: a fill begun before both was cached", tc.seg.tier, order)
+			}
+			c.fill(tc.seg, c.begin(to), ids, sums)
+			if !in() {
+				t.Errorf("tier %d, %s: a fill begun after both was refused", tc.seg.tier, order)
+			}
 		}
 	}
 	// The raw rows of a minute are kept only once it has closed.
