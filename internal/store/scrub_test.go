@@ -81,6 +81,10 @@ func TestUnusedSpans(t *testing.T) {
 			btreePage(size, 0, 0x0d, []int{400}, 400, [][2]int{{400, 4}, {404, 8}, {440, 8}}), 2, 448,
 			[]span{{10, 400}, {404, 404}, {408, 412}, {444, 448}},
 		},
+		{
+			"a free block of 4 bytes at the usable end",
+			btreePage(size, 0, 0x0d, []int{400}, 400, [][2]int{{444, 4}}), 2, 448, []span{{10, 400}, {448, 448}},
+		},
 		{"overlapping free blocks", btreePage(size, 0, 0x0d, []int{400}, 400, [][2]int{{410, 8}, {417, 8}}), 2, size, nil},
 		{"free block before the content", btreePage(size, 0, 0x0d, []int{400}, 400, [][2]int{{399, 8}}), 2, size, nil},
 		{"free block of 3 bytes", btreePage(size, 0, 0x0d, []int{400}, 400, [][2]int{{410, 3}}), 2, size, nil},
