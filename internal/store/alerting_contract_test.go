@@ -280,9 +280,18 @@ func testAlertEventsPaging(t *testing.T, open func(t *testing.T) Store) {
 	wantIDs(t, "every event, newest first", list(AlertEventQuery{}), all)
 	wantIDs(t, "pages of 3", list(AlertEventQuery{Limit: 3}), all)
 	wantIDs(t, "pages of 7", list(AlertEventQuery{Limit: 7}), all)
+	// A page that holds exactly what is left is the last one.
+	if page, next, err := s.ListAlertEvents(ctx, AlertEventQuery{Limit: 7}); err != nil || len(page) != 7 || next != "" {
+		t.Errorf("a page of exactly the 7 events: %d events, next %q, %v; want them all and no next page", len(page), next, err)
+	}
 	wantIDs(t, "thr_b", list(AlertEventQuery{ThresholdID: "thr_b", Limit: 2}), []string{"evt_5", "evt_3", "evt_1"})
 	wantIDs(t, "since minute 4", list(AlertEventQuery{Since: alAt(4 * time.Minute), Limit: 2}), []string{"evt_6", "evt_5", "evt_4"})
 	wantIDs(t, "no match", list(AlertEventQuery{ThresholdID: "thr_none"}), nil)
+	// The smallest cursor there is, before the first event ever stored:
+	// an empty last page, not a bad cursor.
+	if page, next, err := s.ListAlertEvents(ctx, AlertEventQuery{After: "1"}); err != nil || len(page) != 0 || next != "" {
+		t.Errorf("cursor \"1\": %d events, next %q, %v; want an empty last page", len(page), next, err)
+	}
 	for _, bad := range []string{"x", "-1", "0", "1.5"} {
 		if _, _, err := s.ListAlertEvents(ctx, AlertEventQuery{After: bad}); !errors.Is(err, ErrBadCursor) {
 			t.Errorf("cursor %q should've been ErrBadCursor, got %v", bad, err)
@@ -334,6 +343,20 @@ func testCurrentAlerts(t *testing.T, open func(t *testing.T) Store) {
 	wantIDs(t, "warning", keys(AlertQuery{Severity: api.SeverityWarning, Limit: 2}), []string{"thr_a/warning/firing", "thr_b/warning/pending", "thr_d/warning/firing"})
 	wantIDs(t, "thresholds b, c, d", keys(AlertQuery{ThresholdIDs: []string{"thr_b", "thr_c", "thr_d"}}), []string{"thr_b/warning/pending", "thr_d/warning/firing"})
 	wantIDs(t, "resolved is not current", keys(AlertQuery{State: api.AlertResolved}), nil)
+	// A page that holds exactly what is left is the last one.
+	if page, next, err := s.CurrentAlerts(ctx, AlertQuery{Limit: len(all)}); err != nil || len(page) != len(all) || next != "" {
+		t.Errorf("a page of exactly the %d alerts: %d alerts, next %q, %v; want them all and no next page", len(all), len(page), next, err)
+	}
+	// At most maxThresholdFilter threshold IDs: exactly that many is a
+	// query, one more is refused.
+	thrIDs := []string{"thr_d"}
+	for i := 1; i < maxThresholdFilter; i++ {
+		thrIDs = append(thrIDs, fmt.Sprintf("thr_x%04d", i))
+	}
+	wantIDs(t, "maxThresholdFilter threshold IDs", keys(AlertQuery{ThresholdIDs: thrIDs}), []string{"thr_d/warning/firing"})
+	if _, _, err := s.CurrentAlerts(ctx, AlertQuery{ThresholdIDs: append(thrIDs, "thr_a")}); err == nil {
+		t.Errorf("%d threshold IDs should've been refused", maxThresholdFilter+1)
+	}
 
 	page, _, err := s.CurrentAlerts(ctx, AlertQuery{Limit: 1})
 	if err != nil {
@@ -542,6 +565,10 @@ func testDeliveriesListing(t *testing.T, open func(t *testing.T) Store) {
 	if _, _, err := s.ListDeliveries(ctx, DeliveryQuery{After: "dlv_1"}); !errors.Is(err, ErrBadCursor) {
 		t.Errorf("a bad cursor should've been ErrBadCursor, got %v", err)
 	}
+	// A batch of deliveries alone, of an event stored before (a channel
+	// added to a firing alert's threshold), is stored too.
+	record(t, s, AlertBatch{Deliveries: []api.Delivery{alDelivery("dlv_5", ev1, "chan_c")}})
+	wantIDs(t, "chan_c, after a batch of deliveries only", list(DeliveryQuery{ChannelID: "chan_c"}), []string{"dlv_5"})
 }
 
 // A store that went away without closing (a crash) and a new one on the
@@ -664,6 +691,16 @@ func testAlertingRetention(t *testing.T, open func(t *testing.T) Store) {
 	}
 	wantIDs(t, "events left: the new one and the one still being delivered", kept, []string{"evt_5", "evt_4"})
 	wantIDs(t, "due after retention", dueIDs(t, s, alAt(time.Hour), 0), []string{"dlv_4"})
+	// A limit of 0 is DefaultDeleteBatch, not a batch of none: once
+	// delivered, the last old delivery goes, then its event.
+	attempt(t, s, DeliveryAttemptRecord{DeliveryAttempt: api.DeliveryAttempt{DeliveryID: "dlv_4", At: alAt(40 * time.Minute),
+		Status: new(200)}, State: api.DeliveryDelivered})
+	if n, err := s.DeleteDeliveriesBefore(ctx, before, 0); err != nil || n != 1 {
+		t.Errorf("DeleteDeliveriesBefore with limit 0 should've deleted dlv_4: %d, %v", n, err)
+	}
+	if n, err := s.DeleteAlertEventsBefore(ctx, before, 0); err != nil || n != 1 {
+		t.Errorf("DeleteAlertEventsBefore should've deleted evt_4 once its delivery went: %d, %v", n, err)
+	}
 }
 
 func testClaimDeliveries(t *testing.T, open func(t *testing.T) Store) {

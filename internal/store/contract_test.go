@@ -66,6 +66,7 @@ func runContract(t *testing.T, open func(t *testing.T) Store) {
 		{Name: "Tombstones", Run: testTombstones},
 		{Name: "RetentionDeleteRevisions", Run: testRetentionDeleteRevisions},
 		{Name: "AuditChanges", Run: testAuditChanges},
+		{Name: "Settings", Run: testSettings},
 	}
 	scenarios = append(scenarios, kindScenarios()...)
 	for _, scenario := range scenarios {
@@ -1141,4 +1142,42 @@ func testReopen(t *testing.T, s Store, open func(*testing.T) Store) {
 	if err := s3.Ping(ctx); err != nil {
 		t.Errorf("Ping after reopen: %v", err)
 	}
+}
+
+// ---- settings ----
+
+// testSettings: a setting not stored is ErrNotFound; PutSetting stores a
+// value and replaces it, without touching the other keys; a write that
+// fails after PutSetting leaves the value it replaced.
+func testSettings(t *testing.T, s Store, _ func(*testing.T) Store) {
+	ctx := t.Context()
+	_, err := s.GetSetting(ctx, "key_a")
+	wantErr(t, "GetSetting of a key never stored", err, ErrNotFound)
+	write(t, s, func(tx Tx) error {
+		if err := tx.PutSetting(ctx, "key_a", []byte("one")); err != nil {
+			return err
+		}
+		return tx.PutSetting(ctx, "key_b", []byte{0, 1, 2})
+	})
+	get := func(key, want string) {
+		t.Helper()
+		if v, err := s.GetSetting(ctx, key); err != nil || string(v) != want {
+			t.Errorf("GetSetting(%s) = %q, %v; want %q", key, v, err, want)
+		}
+	}
+	get("key_a", "one")
+	get("key_b", "\x00\x01\x02")
+	write(t, s, func(tx Tx) error { return tx.PutSetting(ctx, "key_a", []byte("two")) })
+	get("key_a", "two")
+	get("key_b", "\x00\x01\x02")
+	err = s.Write(ctx, func(tx Tx) error {
+		if err := tx.PutSetting(ctx, "key_a", []byte("three")); err != nil {
+			return err
+		}
+		return errors.New("rolled back")
+	})
+	if err == nil {
+		t.Fatal("a failing write should've failed")
+	}
+	get("key_a", "two")
 }

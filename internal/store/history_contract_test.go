@@ -2,6 +2,7 @@ package store
 
 import (
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"testing"
 	"time"
@@ -94,6 +95,19 @@ func testRevisionsPaging(t *testing.T, s Store, _ func(*testing.T) Store) {
 	if want := []int64{5, 4, 3, 2, 1}; !reflect.DeepEqual(seen, want) {
 		t.Errorf("paged revisions = %v, want %v", seen, want)
 	}
+	// A page that holds exactly what is left is the last one; the
+	// smallest cursor, "1", is an empty last page; a cursor that is no
+	// revision number is refused.
+	if got, next, err := s.ListRevisions(ctx, RevisionQuery{ObjectID: "ep_1", Limit: 5}); err != nil || len(got) != 5 || next != "" {
+		t.Errorf("a page of exactly the 5 revisions: %d, next %q, %v; want them all and no next page", len(got), next, err)
+	}
+	if got, next, err := s.ListRevisions(ctx, RevisionQuery{ObjectID: "ep_1", After: "1"}); err != nil || len(got) != 0 || next != "" {
+		t.Errorf("cursor \"1\": %d revisions, next %q, %v; want an empty last page", len(got), next, err)
+	}
+	for _, bad := range []string{"0", "-3", "x"} {
+		_, _, err := s.ListRevisions(ctx, RevisionQuery{ObjectID: "ep_1", After: bad})
+		wantErr(t, fmt.Sprintf("cursor %q", bad), err, ErrBadCursor)
+	}
 }
 
 func testTombstones(t *testing.T, s Store, _ func(*testing.T) Store) {
@@ -120,6 +134,10 @@ func testTombstones(t *testing.T, s Store, _ func(*testing.T) Store) {
 	got, next, err = s.ListTombstones(ctx, TombstoneQuery{Kind: api.KindEndpoint, After: next})
 	if err != nil || next != "" || !reflect.DeepEqual(got, []api.Tombstone{stored(b)}) {
 		t.Errorf("ListTombstones(endpoint, page 2) = %+v, %q, %v", got, next, err)
+	}
+	got, next, err = s.ListTombstones(ctx, TombstoneQuery{Kind: api.KindEndpoint, Limit: 2})
+	if err != nil || next != "" || len(got) != 2 {
+		t.Errorf("ListTombstones(endpoint, limit 2) = %d tombstones, %q, %v; want both and no next page", len(got), next, err)
 	}
 	// DeletedSince is inclusive.
 	got, _, err = s.ListTombstones(ctx, TombstoneQuery{Kind: api.KindEndpoint, DeletedSince: at(time.Hour)})

@@ -198,3 +198,72 @@ func TestRollerWritesClosedMinutes(t *testing.T) {
 // writerBatch is the results writer's batch (results.DefaultMaxBatch;
 // package results imports this one).
 const writerBatch = 500
+
+// TestRollerWaitsOutTheGrace: a minute's rollups are written only once a
+// result rollGrace past its end arrives, not at its end: a result that
+// started in the minute may reach the writer up to a second after it,
+// and one that arrives before the rows are written joins the memory
+// instead of a read-merge-write of stored rows.
+func TestRollerWaitsOutTheGrace(t *testing.T) {
+	ctx := t.Context()
+	s := openSQLite(t, filepath.Join(t.TempDir(), "aio.db"))
+	m0 := time.Date(2026, 3, 2, 10, 7, 0, 0, time.UTC)
+	res := func(at time.Time) api.ProbeResult {
+		return api.ProbeResult{MonitorID: "mon_a", Time: at, Outcome: api.OutcomeUp, LatencyMS: 2, Attempts: 1}
+	}
+	rows := func() int {
+		t.Helper()
+		var n int
+		if err := s.reader.QueryRowContext(ctx, `SELECT COUNT(*) FROM rollups_minute WHERE bucket_start = ?`, m0.Unix()).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	for _, step := range []struct {
+		at   time.Time
+		rows int
+	}{
+		{m0.Add(5 * time.Second), 0},
+		// The minute has ended, but not its grace.
+		{m0.Add(time.Minute + time.Second), 0},
+		{m0.Add(time.Minute + rollGrace - time.Microsecond), 0},
+		// Exactly the grace after its end: written.
+		{m0.Add(time.Minute + rollGrace), 1},
+	} {
+		if err := s.WriteResults(ctx, []api.ProbeResult{res(step.at)}, nil); err != nil {
+			t.Fatal(err)
+		}
+		if got := rows(); got != step.rows {
+			t.Fatalf("after a result at m0+%v: %d rollup rows of m0, want %d", step.at.Sub(m0), got, step.rows)
+		}
+	}
+}
+
+// TestFloorDivRoundsDown: the minute and hour of a time are the floor of
+// its Unix time, before 1970 (negative) too, where Go's division rounds
+// toward zero instead.
+func TestFloorDivRoundsDown(t *testing.T) {
+	for _, c := range []struct{ a, b, want int64 }{
+		{0, 60, 0}, {59, 60, 0}, {60, 60, 1}, {119, 60, 1},
+		{-1, 60, -1}, {-59, 60, -1}, {-60, 60, -1}, {-61, 60, -2}, {-120, 60, -2},
+		{-1, 3600, -1}, {-3600, 3600, -1},
+	} {
+		if got := floorDiv(c.a, c.b); got != c.want {
+			t.Errorf("floorDiv(%d, %d) = %d, want %d", c.a, c.b, got, c.want)
+		}
+	}
+	for _, c := range []struct {
+		t    time.Time
+		want int64
+	}{
+		{time.Unix(-1, 0), -60},
+		{time.Unix(-60, 0), -60},
+		{time.Unix(-61, 500), -120},
+		{time.Unix(0, 0), 0},
+		{time.Unix(61, 0), 60},
+	} {
+		if got := minuteOf(c.t); got != c.want {
+			t.Errorf("minuteOf(%v) = %d, want %d", c.t.UTC(), got, c.want)
+		}
+	}
+}
