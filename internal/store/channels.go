@@ -19,7 +19,7 @@ type ChannelRecord struct {
 // channels is how notification channels are stored.
 var channels = newTable(table[ChannelRecord]{
 	tableSpec: tableSpec{
-		name: "notification_channels",
+		name:   "notification_channels",
 		prefix: api.PrefixChannel,
 		columns: []string{"name", "type", "description", "enabled", "send_resolved", "url", "headers", "events_url",
 			"recipients", "secret_key_id", "secret_wrapped", "secret_ciphertext", "secret_revision"},

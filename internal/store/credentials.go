@@ -20,7 +20,7 @@ type CredentialRecord struct {
 // credentials is how credentials are stored. They carry no tags.
 var credentials = newTable(table[CredentialRecord]{
 	tableSpec: tableSpec{
-		name: "credentials",
+		name:   "credentials",
 		prefix: api.PrefixCredential,
 		columns: []string{"name", "description", "type", "header", "query_param", "username", "token_url", "client_id",
 			"scopes", "allowed_hosts", "expires_at", "rotation_period", "secret_key_id", "secret_wrapped", "secret_ciphertext",

@@ -11,7 +11,7 @@ import (
 var endpoints = newTable(table[api.Endpoint]{
 	tableSpec: tableSpec{
 		name:    "endpoints",
-		prefix: api.PrefixEndpoint,
+		prefix:  api.PrefixEndpoint,
 		columns: []string{"name", "url", "api_version", "description", "owner", "data_classification", "credential_id"},
 		refs:    []reference{{column: "credential_id", kind: api.KindCredential}},
 	},

@@ -13,7 +13,7 @@ import (
 // request has a column of its own, so that referrers find it.
 var monitors = newTable(table[api.Monitor]{
 	tableSpec: tableSpec{
-		name: "monitors",
+		name:   "monitors",
 		prefix: api.PrefixMonitor,
 		columns: []string{"name", "endpoint_id", "type", "enabled", "interval", "timeout", "request",
 			"assertions", "retry_strategy", "degraded_response_time", "credential_id"},

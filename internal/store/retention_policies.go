@@ -14,7 +14,7 @@ import (
 // which is how erasure of an endpoint often begins.
 var retentionPolicies = newTable(table[api.RetentionPolicy]{
 	tableSpec: tableSpec{
-		name: "retention_policies",
+		name:   "retention_policies",
 		prefix: api.PrefixRetention,
 		columns: []string{"name", "data_kind", "max_age", "action", "anonymize_fields", "endpoint_ids", "endpoint_tags",
 			"data_classifications", "enabled", "description", "last_run_at", "last_run_deleted", "last_run_anonymized", "next_run_at"},

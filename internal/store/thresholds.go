@@ -12,7 +12,7 @@ import (
 // deleting any of them finds it as a referrer.
 var thresholds = newTable(table[api.AlertThreshold]{
 	tableSpec: tableSpec{
-		name: "alert_thresholds",
+		name:   "alert_thresholds",
 		prefix: api.PrefixThreshold,
 		columns: []string{"name", "monitor_id", "endpoint_id", "metric", "comparison", "warning", "critical", "figure_window",
 			"pending_for", "recovery_for", "recovery_warning", "recovery_critical", "no_data", "reminder_interval",
