@@ -30,6 +30,10 @@ func runRetentionContract(t *testing.T, open func(t *testing.T) Store) {
 	}{
 		{"SelectResults", testRetentionSelectResults},
 		{"SelectAlertEvents", testRetentionSelectAlertEvents},
+		{"AuditEvents", testRetentionAuditEvents},
+		{"Refusals", func(t *testing.T, open func(t *testing.T) Store) { testRetentionRefusals(t, open(t)) }},
+		{"Oldest", func(t *testing.T, open func(t *testing.T) Store) { testRetentionOldest(t, open(t)) }},
+		{"Anonymize", func(t *testing.T, open func(t *testing.T) Store) { testRetentionAnonymize(t, open(t)) }},
 		{"RunRecords", func(t *testing.T, open func(t *testing.T) Store) { testRetentionRunRecords(t, open(t)) }},
 		{"ErasureQueue", func(t *testing.T, open func(t *testing.T) Store) { testRetentionErasureQueue(t, open(t)) }},
 	} {
@@ -502,5 +506,240 @@ func testRetentionSelectAlertEvents(t *testing.T, open func(t *testing.T) Store)
 				t.Errorf("delivery attempts left = %d, want %d", n, attempts-gone)
 			}
 		})
+	}
+}
+
+// retPseudonym is the pseudonym function of the anonymization scenarios.
+func retPseudonym(a string) string { return api.PseudonymPrefix + "of-" + a }
+
+// testRetentionRefusals: what no selection can mean is an error, for
+// every call that selects: an unknown data kind, a scope on records that
+// belong to no endpoint, an actor on records that have none, a field the
+// data kind does not have, an anonymization of no field, actors without a
+// pseudonym function. Nothing is changed.
+func testRetentionRefusals(t *testing.T, s Store) {
+	ctx := t.Context()
+	retFixture(t, s)
+	scoped := RetentionScope{EndpointIDs: []string{"ep_a"}}
+	for _, c := range []struct {
+		name string
+		sel  RetentionSelector
+		// anonymize is false for a selection refused before its fields
+		// are looked at.
+		anonymize bool
+	}{
+		{"unknown data kind", RetentionSelector{DataKind: "nope", Fields: []string{"actor"}}, true},
+		{"scoped audit events", RetentionSelector{DataKind: api.DataAuditEvents, Scope: scoped, Fields: []string{"actor"}}, true},
+		{"scoped revisions", RetentionSelector{DataKind: api.DataRevisions, Scope: RetentionScope{Classifications: []string{api.ClassPII}}, Fields: []string{"actor"}}, true},
+		{"results by actor", RetentionSelector{DataKind: api.DataProbeResults, Actor: "alice", Fields: []string{"error"}}, true},
+		{"alert events by actor", RetentionSelector{DataKind: api.DataAlertEvents, Actor: "alice", Fields: []string{"reason"}}, true},
+	} {
+		sel := c.sel
+		sel.Before = t0
+		if _, err := s.RetentionDelete(ctx, sel, 0); err == nil {
+			t.Errorf("RetentionDelete(%s) succeeded", c.name)
+		}
+		if _, err := s.RetentionCount(ctx, sel, false); err == nil {
+			t.Errorf("RetentionCount(%s) succeeded", c.name)
+		}
+		if _, err := s.RetentionCount(ctx, sel, true); err == nil {
+			t.Errorf("RetentionCount(%s, anonymize) succeeded", c.name)
+		}
+		if _, err := s.RetentionAnonymize(ctx, sel, 0, retPseudonym); err == nil {
+			t.Errorf("RetentionAnonymize(%s) succeeded", c.name)
+		}
+		if _, err := s.RetentionOldest(ctx, sel); err == nil {
+			t.Errorf("RetentionOldest(%s) succeeded", c.name)
+		}
+	}
+	for _, c := range []struct {
+		name      string
+		sel       RetentionSelector
+		pseudonym func(string) string
+	}{
+		{"unknown field", RetentionSelector{DataKind: api.DataProbeResults, Fields: []string{"error", "latency_ms"}}, retPseudonym},
+		{"a field of another data kind", RetentionSelector{DataKind: api.DataAlertEvents, Fields: []string{"actor"}}, retPseudonym},
+		{"no field", RetentionSelector{DataKind: api.DataProbeResults}, retPseudonym},
+		{"no pseudonym", RetentionSelector{DataKind: api.DataAuditEvents, Fields: []string{"actor"}}, nil},
+	} {
+		sel := c.sel
+		sel.Before = t0
+		if _, err := s.RetentionAnonymize(ctx, sel, 0, c.pseudonym); err == nil {
+			t.Errorf("RetentionAnonymize(%s) succeeded", c.name)
+		}
+		if c.pseudonym != nil {
+			if _, err := s.RetentionCount(ctx, sel, true); err == nil {
+				t.Errorf("RetentionCount(%s, anonymize) succeeded", c.name)
+			}
+		}
+	}
+	if n := retCount(t, s, `SELECT COUNT(*) FROM probe_results WHERE error LIKE 'error of %'`); n != 16 {
+		t.Errorf("results with their error after the refusals = %d, want 16", n)
+	}
+	if n := retCount(t, s, `SELECT COUNT(*) FROM audit_events WHERE actor IN ('alice', 'bob')`); n != 8 {
+		t.Errorf("audit events with their actor after the refusals = %d, want 8", n)
+	}
+}
+
+// testRetentionAuditEvents: audit events belong to no endpoint: an
+// excluded scope of some endpoints leaves them to the selection, one of
+// every endpoint leaves nothing; an actor selects that actor's events; a
+// batch of 0 is the default batch. The oldest selected event's time is
+// read from its text (Before does not matter); none is nil.
+func testRetentionAuditEvents(t *testing.T, open func(t *testing.T) Store) {
+	sel := RetentionSelector{DataKind: api.DataAuditEvents, Before: retCut}
+	s := open(t)
+	retFixture(t, s)
+	ctx := t.Context()
+	for _, c := range []struct {
+		name string
+		sel  RetentionSelector
+		want time.Time
+	}{
+		{"all", sel, at(-72 * time.Hour)},
+		{"before ignored", RetentionSelector{DataKind: api.DataAuditEvents, Before: at(-1000 * time.Hour)}, at(-72 * time.Hour)},
+		{"bob", RetentionSelector{DataKind: api.DataAuditEvents, Actor: "bob"}, at(-72 * time.Hour)},
+	} {
+		if got, err := s.RetentionOldest(ctx, c.sel); err != nil || got == nil || !got.Equal(us(c.want)) {
+			t.Errorf("RetentionOldest(%s) = %v, %v; want %v", c.name, got, err, us(c.want))
+		}
+	}
+	if got, err := s.RetentionOldest(ctx, RetentionSelector{DataKind: api.DataAuditEvents, Actor: "carol"}); err != nil || got != nil {
+		t.Errorf("RetentionOldest of carol's events = %v, %v; want nil", got, err)
+	}
+	if got, err := s.RetentionOldest(ctx, RetentionSelector{DataKind: api.DataAuditEvents, Exclude: []RetentionScope{{}}}); err != nil || got != nil {
+		t.Errorf("RetentionOldest with every endpoint excluded = %v, %v; want nil", got, err)
+	}
+
+	excludedAll := sel
+	excludedAll.Exclude = []RetentionScope{{EndpointIDs: []string{"ep_a"}}, {}}
+	retDeleteAll(t, s, excludedAll, 0, nil)
+	alice := sel
+	alice.Actor, alice.Exclude = "alice", []RetentionScope{{EndpointIDs: []string{"ep_a"}}}
+	retDeleteAll(t, s, alice, 0, map[string]int64{"": 3})
+	if n, m := retCount(t, s, `SELECT COUNT(*) FROM audit_events WHERE actor = 'alice'`), retCount(t, s, `SELECT COUNT(*) FROM audit_events WHERE actor = 'bob'`); n != 1 || m != 4 {
+		t.Errorf("audit events left: alice %d, bob %d; want 1, 4", n, m)
+	}
+	retDeleteAll(t, s, sel, -1, map[string]int64{"": 3})
+	if got, err := s.RetentionOldest(ctx, sel); err != nil || got == nil || !got.Equal(us(at(-30*time.Minute))) {
+		t.Errorf("RetentionOldest after the deletes = %v, %v; want %v", got, err, us(at(-30*time.Minute)))
+	}
+}
+
+// testRetentionOldest: the oldest selected record of the first table of
+// a data kind, in each time encoding: raw results (microseconds), the
+// rollups (seconds), alert events (text), per scope; nil when the scope
+// has none.
+func testRetentionOldest(t *testing.T, s Store) {
+	ctx := t.Context()
+	retFixture(t, s)
+	a := RetentionScope{EndpointIDs: []string{"ep_a"}}
+	for _, c := range []struct {
+		sel  RetentionSelector
+		want *time.Time
+	}{
+		{RetentionSelector{DataKind: api.DataProbeResults, Scope: a}, new(us(at(-72 * time.Hour)))},
+		{RetentionSelector{DataKind: api.DataProbeResults, Scope: RetentionScope{EndpointIDs: []string{"ep_x"}}}, nil},
+		{RetentionSelector{DataKind: api.DataHourRollups, Scope: a}, new(at(-72 * time.Hour).Truncate(time.Hour))},
+		{RetentionSelector{DataKind: api.DataMinuteRollups, Scope: a}, new(at(-72 * time.Hour).Truncate(time.Minute))},
+		{RetentionSelector{DataKind: api.DataMinuteRollups, Scope: RetentionScope{EndpointIDs: []string{"ep_x"}}}, nil},
+		{RetentionSelector{DataKind: api.DataAlertEvents, Scope: a}, new(us(at(-30 * time.Hour)))},
+		{RetentionSelector{DataKind: api.DataDeliveries, Scope: a}, new(us(at(-30 * time.Hour)))},
+	} {
+		got, err := s.RetentionOldest(ctx, c.sel)
+		if err != nil || (got == nil) != (c.want == nil) || got != nil && (!got.Equal(*c.want) || got.Location() != time.UTC) {
+			t.Errorf("RetentionOldest(%s, %v) = %v, %v; want %v in UTC", c.sel.DataKind, c.sel.Scope.EndpointIDs, got, err, c.want)
+		}
+	}
+}
+
+// testRetentionAnonymize: results of a scope have their error and body
+// excerpt replaced, in batches, each record once (a NULL excerpt stays
+// NULL and a record whose fields are all anonymized or NULL is not
+// selected again); the missed runs, which have no such field, are
+// untouched; counts and changes agree. Actors get their pseudonym, in
+// audit events and in both tables of the change history, the newest
+// revision too; a pseudonym is never pseudonymized again.
+func testRetentionAnonymize(t *testing.T, s Store) {
+	ctx := t.Context()
+	retFixture(t, s)
+	anonAll := func(sel RetentionSelector, limit int, want map[string]int64, batches int) {
+		t.Helper()
+		counted, err := s.RetentionCount(ctx, sel, true)
+		retCheck(t, "RetentionCount(anonymize)", counted, err, want)
+		total := map[string]int64{}
+		calls := 0
+		for ; ; calls++ {
+			if calls == 50 {
+				t.Fatal("RetentionAnonymize still changes after 50 batches")
+			}
+			got, err := s.RetentionAnonymize(ctx, sel, limit, retPseudonym)
+			if err != nil {
+				t.Fatalf("RetentionAnonymize: %v", err)
+			}
+			if len(got) == 0 {
+				break
+			}
+			for ep, n := range got {
+				total[ep] += n
+			}
+		}
+		retCheck(t, "RetentionAnonymize, all batches", total, nil, want)
+		if calls != batches {
+			t.Errorf("RetentionAnonymize took %d batches of %d, want %d", calls, limit, batches)
+		}
+		counted, err = s.RetentionCount(ctx, sel, true)
+		retCheck(t, "RetentionCount(anonymize) after", counted, err, nil)
+	}
+	// Only excerpts first: the 3-hour result has none to anonymize.
+	sel := RetentionSelector{DataKind: api.DataProbeResults, Before: retCut, Scope: RetentionScope{EndpointIDs: []string{"ep_a"}}, Fields: []string{"body_excerpt"}}
+	anonAll(sel, 0, map[string]int64{"ep_a": 2}, 1)
+	sel.Fields = []string{"error", "body_excerpt"}
+	anonAll(sel, 2, map[string]int64{"ep_a": 3}, 2)
+	for _, c := range []struct {
+		q    string
+		want int
+	}{
+		{`SELECT COUNT(*) FROM probe_results WHERE error = '` + api.AnonymizedText + `'`, 3},
+		{`SELECT COUNT(*) FROM probe_results WHERE body_excerpt = '` + api.AnonymizedText + `'`, 2},
+		{`SELECT COUNT(*) FROM probe_results WHERE body_excerpt IS NULL`, 4},
+		{`SELECT COUNT(*) FROM probe_results WHERE error LIKE 'error of %'`, 13},
+		{`SELECT COUNT(*) FROM missed_runs`, 4},
+	} {
+		if n := retCount(t, s, c.q); n != c.want {
+			t.Errorf("%s = %d, want %d", c.q, n, c.want)
+		}
+	}
+
+	// Audit events: alice's and bob's three old events each, in batches
+	// of 4; one pseudonym per actor.
+	audit := RetentionSelector{DataKind: api.DataAuditEvents, Before: retCut, Fields: []string{"actor"}}
+	write(t, s, func(tx Tx) error {
+		return tx.InsertAuditEvent(ctx, auditEvent("aud_anon", at(-5*time.Hour), retPseudonym("dave"), api.KindEndpoint, "ep_a"))
+	})
+	anonAll(audit, 4, map[string]int64{"": 6}, 2)
+	for actor, want := range map[string]int{"alice": 1, "bob": 1, retPseudonym("alice"): 3, retPseudonym("bob"): 3, retPseudonym("dave"): 1} {
+		if n := retCount(t, s, `SELECT COUNT(*) FROM audit_events WHERE actor = ?`, actor); n != want {
+			t.Errorf("audit events of %q = %d, want %d", actor, n, want)
+		}
+	}
+
+	// The change history: every revision (the newest too) and the
+	// tombstone.
+	write(t, s, func(tx Tx) error {
+		for n := int64(1); n <= 3; n++ {
+			v := revision("ep_a", n, `{}`)
+			v.Time = at(time.Duration(n-10) * time.Hour)
+			if err := tx.InsertRevision(ctx, v); err != nil {
+				return err
+			}
+		}
+		return tx.InsertTombstone(ctx, api.Tombstone{ObjectKind: api.KindEndpoint, ObjectID: "ep_z", Name: "z", Revision: 1,
+			DeletedAt: at(-8 * time.Hour), Actor: "alice", ActorRole: api.RoleEditor, Object: []byte(`{}`)})
+	})
+	anonAll(RetentionSelector{DataKind: api.DataRevisions, Before: retCut, Fields: []string{"actor"}}, 0, map[string]int64{"": 4}, 1)
+	if n := retCount(t, s, `SELECT COUNT(*) FROM object_revisions WHERE actor = ?`, retPseudonym("alice")) +
+		retCount(t, s, `SELECT COUNT(*) FROM object_tombstones WHERE actor = ?`, retPseudonym("alice")); n != 4 {
+		t.Errorf("history rows with alice's pseudonym = %d, want 4 (3 revisions, 1 tombstone)", n)
 	}
 }
