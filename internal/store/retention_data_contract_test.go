@@ -31,6 +31,8 @@ func runRetentionContract(t *testing.T, open func(t *testing.T) Store) {
 		{"SelectResults", testRetentionSelectResults},
 		{"SelectAlertEvents", testRetentionSelectAlertEvents},
 		{"AuditEvents", testRetentionAuditEvents},
+		{"Deliveries", testRetentionDeliveries},
+		{"RollsBeforeDeleting", testRetentionRollsBeforeDeleting},
 		{"Refusals", func(t *testing.T, open func(t *testing.T) Store) { testRetentionRefusals(t, open(t)) }},
 		{"Oldest", func(t *testing.T, open func(t *testing.T) Store) { testRetentionOldest(t, open(t)) }},
 		{"Anonymize", func(t *testing.T, open func(t *testing.T) Store) { testRetentionAnonymize(t, open(t)) }},
@@ -387,6 +389,7 @@ func retDeleteAll(t *testing.T, s Store, sel RetentionSelector, limit int, want 
 	counted, err := s.RetentionCount(ctx, sel, false)
 	retCheck(t, "RetentionCount", counted, err, want)
 	total := map[string]int64{}
+	var sizes []int64
 	for batches := 0; ; batches++ {
 		if batches == 50 {
 			t.Fatal("RetentionDelete still deletes after 50 batches")
@@ -398,11 +401,22 @@ func retDeleteAll(t *testing.T, s Store, sel RetentionSelector, limit int, want 
 		if len(got) == 0 {
 			break
 		}
+		var size int64
 		for ep, n := range got {
 			total[ep] += n
+			size += n
 		}
+		sizes = append(sizes, size)
 	}
 	retCheck(t, "RetentionDelete, all batches", total, nil, want)
+	// Every batch is full (it goes on from one table to the next) but
+	// the last, which may be short.
+	for i, n := range sizes {
+		if limit > 0 && (n > int64(limit) || n < int64(limit) && i < len(sizes)-1) {
+			t.Errorf("RetentionDelete batches of %d = %v, want every one full but the last", limit, sizes)
+			break
+		}
+	}
 	counted, err = s.RetentionCount(ctx, sel, false)
 	retCheck(t, "RetentionCount after the deletes", counted, err, nil)
 }
@@ -741,5 +755,89 @@ func testRetentionAnonymize(t *testing.T, s Store) {
 	if n := retCount(t, s, `SELECT COUNT(*) FROM object_revisions WHERE actor = ?`, retPseudonym("alice")) +
 		retCount(t, s, `SELECT COUNT(*) FROM object_tombstones WHERE actor = ?`, retPseudonym("alice")); n != 4 {
 		t.Errorf("history rows with alice's pseudonym = %d, want 4 (3 revisions, 1 tombstone)", n)
+	}
+}
+
+// testRetentionDeliveries: deliveries belong to their event's endpoint
+// (or its monitor's); a pending delivery is held unless the selection is
+// an erasure; a delivery's attempts go with it, its event stays.
+func testRetentionDeliveries(t *testing.T, open func(t *testing.T) Store) {
+	for _, c := range []struct {
+		name string
+		sel  RetentionSelector
+		want map[string]int64
+		// attempts is how many attempts are deleted.
+		attempts int
+	}{
+		{"all", RetentionSelector{}, map[string]int64{"ep_a": 2, "ep_b": 3, "ep_c": 2, "": 1}, 8},
+		{"default", RetentionSelector{Exclude: []RetentionScope{{EndpointIDs: []string{"ep_b"}}}}, map[string]int64{"ep_a": 2, "ep_c": 2, "": 1}, 5},
+		{"erasure", RetentionSelector{Scope: RetentionScope{Classifications: []string{api.ClassInternal}}, Erasure: true}, map[string]int64{"ep_c": 3}, 2},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s := open(t)
+			retFixture(t, s)
+			sel := c.sel
+			sel.DataKind, sel.Before = api.DataDeliveries, retCut
+			events, deliveries, attempts := retCount(t, s, `SELECT COUNT(*) FROM alert_events`),
+				retCount(t, s, `SELECT COUNT(*) FROM deliveries`), retCount(t, s, `SELECT COUNT(*) FROM delivery_attempts`)
+			retDeleteAll(t, s, sel, 3, c.want)
+			var gone int
+			for _, n := range c.want {
+				gone += int(n)
+			}
+			if n := retCount(t, s, `SELECT COUNT(*) FROM deliveries`); n != deliveries-gone {
+				t.Errorf("deliveries left = %d, want %d", n, deliveries-gone)
+			}
+			if n := retCount(t, s, `SELECT COUNT(*) FROM delivery_attempts`); n != attempts-c.attempts {
+				t.Errorf("delivery attempts left = %d, want %d", n, attempts-c.attempts)
+			}
+			if n := retCount(t, s, `SELECT COUNT(*) FROM alert_events`); n != events {
+				t.Errorf("events left = %d, want all %d", n, events)
+			}
+			pending := 1
+			if c.sel.Erasure {
+				pending = 0
+			}
+			if n := retCount(t, s, `SELECT COUNT(*) FROM deliveries WHERE id = 'dlv_pending'`); n != pending {
+				t.Errorf("pending deliveries left = %d, want %d", n, pending)
+			}
+		})
+	}
+}
+
+// testRetentionRollsBeforeDeleting: a delete by age of raw results or of
+// rollups first writes the rollups of the minutes it reaches that are
+// still held in memory: the raw results it deletes are counted in the
+// rollups, and rollups it deletes do not come back when the held minutes
+// are written later.
+func testRetentionRollsBeforeDeleting(t *testing.T, open func(t *testing.T) Store) {
+	for _, c := range []struct {
+		kind string
+		// minutes and hours are the rollup rows left, probes the results
+		// they count.
+		minutes, hours, probes int
+	}{
+		{api.DataProbeResults, 4, 4, 4},
+		{api.DataMinuteRollups, 1, 4, 1},
+		{api.DataHourRollups, 4, 1, 4},
+	} {
+		t.Run(c.kind, func(t *testing.T) {
+			s := open(t)
+			var rs []api.ProbeResult
+			for _, a := range retAges {
+				rs = append(rs, api.ProbeResult{MonitorID: "mon_x", Time: at(-a), Outcome: api.OutcomeUp, LatencyMS: 5, Attempts: 1})
+			}
+			resWrite(t, s, rs, nil)
+			got, err := s.RetentionDelete(t.Context(), RetentionSelector{DataKind: c.kind, Before: retCut}, 0)
+			retCheck(t, "RetentionDelete", got, err, map[string]int64{"": 3})
+			if err := s.(*SQLite).WriteRollups(t.Context(), t0); err != nil {
+				t.Fatal(err)
+			}
+			minutes, hours := retCount(t, s, `SELECT COUNT(*) FROM rollups_minute`), retCount(t, s, `SELECT COUNT(*) FROM rollups_hour`)
+			probes := retCount(t, s, `SELECT COALESCE(SUM(probes), 0) FROM rollups_minute`)
+			if minutes != c.minutes || hours != c.hours || probes != c.probes {
+				t.Errorf("rollups after the delete: %d minutes (%d probes), %d hours; want %d (%d), %d", minutes, probes, hours, c.minutes, c.probes, c.hours)
+			}
+		})
 	}
 }
