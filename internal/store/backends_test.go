@@ -79,5 +79,5 @@ func TestContractAlerting(t *testing.T) {
 }
 
 func TestContractRetention(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, b backend) { runRetentionContract(t, b.newStore) })
+	forEachBackend(t, func(t *testing.T, b backend) { runRetentionContract(t, b.reopening()) })
 }
