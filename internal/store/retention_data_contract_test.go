@@ -11,8 +11,10 @@ package store
 // excluded scopes, refusals), so that a change to the SQL shows here.
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"reflect"
 	"testing"
 	"time"
@@ -854,5 +856,18 @@ func testRetentionRollsBeforeDeleting(t *testing.T, open func(t *testing.T) Stor
 				t.Errorf("rollups after the delete: %d minutes (%d probes), %d hours; want %d (%d), %d", minutes, probes, hours, c.minutes, c.probes, c.hours)
 			}
 		})
+	}
+}
+
+// TestSQLiteCheckpointTruncateError: a TRUNCATE checkpoint that cannot
+// run (here its context is cancelled before it starts) is an error, never
+// a checkpoint reported done: EraseResidue would otherwise say the WAL's
+// old page images are gone while they are still in the file.
+func TestSQLiteCheckpointTruncateError(t *testing.T) {
+	s := openSQLite(t, filepath.Join(t.TempDir(), "aio.db"))
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if err := s.checkpointTruncate(ctx); !errors.Is(err, context.Canceled) {
+		t.Errorf("checkpointTruncate with a cancelled context = %v, want context.Canceled", err)
 	}
 }
