@@ -77,3 +77,7 @@ func TestContractResults(t *testing.T) {
 func TestContractAlerting(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b backend) { runAlertingContract(t, b.reopening()) })
 }
+
+func TestContractRetention(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) { runRetentionContract(t, b.reopening()) })
+}
