@@ -84,21 +84,6 @@ type listResult struct {
 	allPages, taggedPages int
 }
 
-// listToken makes the list benchmark's token (with root, the root token),
-// so that its burst of creates does not count against the root token
-// Terraform uses; its own rate limit (a token's rate_limit, issue 13) lets
-// the creates through at full speed.
-func listToken(ctx context.Context, d *aiod, root string) (string, error) {
-	var tok struct {
-		Secret string `json:"secret"`
-	}
-	if err := d.api(ctx, http.MethodPost, "/v1/tokens", root,
-		map[string]any{"name": "bench-list", "role": "editor", "rate_limit": 1e6}, &tok); err != nil {
-		return "", err
-	}
-	return tok.Secret, nil
-}
-
 // benchList creates objects objects of kind k with a shard tag through the
 // API, 10 at a time, then times pages of 100: walks of every page without a
 // filter and with tag=shard:3, at least 300 pages of each. It returns the

@@ -19,7 +19,7 @@ func TestListEveryKind(t *testing.T) {
 	t.Cleanup(func() { listMinRequests = 300 })
 	srv := acctest.NewServer(t)
 	d := &aiod{addr: srv.URL, http: &http.Client{}}
-	tok, err := listToken(t.Context(), d, srv.AdminToken)
+	tok, err := editorToken(t.Context(), d, srv.AdminToken, "bench-list")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -202,7 +202,7 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	)
 	if o.listObjects > 0 {
 		fmt.Fprintf(out, "list benchmark: creating %d endpoints through the API ...\n", o.listObjects)
-		if listTok, err = listToken(ctx, d, devRootToken); err != nil {
+		if listTok, err = editorToken(ctx, d, devRootToken, "bench-list"); err != nil {
 			return fmt.Errorf("list benchmark: %w", err)
 		}
 		r, ids, err := benchList(ctx, d, listTok, listKinds[0], o.listObjects, nil)
@@ -228,7 +228,7 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	}
 	seed := ""
 	if o.seedFrom > 0 && slices.ContainsFunc(o.sizes, func(n int) bool { return n >= o.seedFrom }) {
-		if seed, err = seedToken(ctx, d); err != nil {
+		if seed, err = editorToken(ctx, d, devRootToken, "bench-seed"); err != nil {
 			return err
 		}
 	}

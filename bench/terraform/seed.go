@@ -160,15 +160,17 @@ func replaceString(v any, old, new string) any {
 	return v
 }
 
-// seedToken creates an editor token whose own rate limit lets the seeding
-// creates through at full speed (the root token, which Terraform uses,
-// keeps the default).
-func seedToken(ctx context.Context, d *aiod) (string, error) {
+// editorToken creates an editor token named name (with root, a token that
+// may create tokens) whose own rate limit lets a benchmark's burst of
+// creates through at full speed, so that they count against neither the
+// limiter nor the root token, which Terraform uses and which keeps the
+// default.
+func editorToken(ctx context.Context, d *aiod, root, name string) (string, error) {
 	var tok struct {
 		Secret string `json:"secret"`
 	}
-	err := d.api(ctx, http.MethodPost, "/v1/tokens", devRootToken,
-		map[string]any{"name": "bench-seed", "role": "editor", "rate_limit": 1e6}, &tok)
+	err := d.api(ctx, http.MethodPost, "/v1/tokens", root,
+		map[string]any{"name": name, "role": "editor", "rate_limit": 1e6}, &tok)
 	if err == nil && strings.TrimSpace(tok.Secret) == "" {
 		err = errors.New("POST /v1/tokens: no secret in the answer")
 	}

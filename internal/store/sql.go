@@ -88,9 +88,10 @@ func (r sqlReader) exec(ctx context.Context, q string, args ...any) (sql.Result,
 		res sql.Result
 		err error
 	)
-	if tx, ok := r.q.(*sql.Tx); ok && r.prep.get(q) != nil {
+	tx, inTx := r.q.(*sql.Tx)
+	if st := r.prep.get(q); inTx && st != nil {
 		r.prep.used.Add(1)
-		res, err = tx.StmtContext(ctx, r.prep.get(q)).ExecContext(ctx, args...)
+		res, err = tx.StmtContext(ctx, st).ExecContext(ctx, args...)
 	} else {
 		res, err = r.q.ExecContext(ctx, q, args...)
 	}

@@ -92,6 +92,10 @@ type statements struct {
 
 // newTable builds the statements of t.
 func newTable[T any](t table[T]) *table[T] {
+	if t.prefix == "" {
+		// Tag filters select the kind's tag rows by this prefix.
+		panic("store: table " + t.name + " has no ID prefix")
+	}
 	all := slices.Concat([]string{"id"}, t.columns, t.tagColumn(), []string{"revision", "created_at", "updated_at"})
 	cols := strings.Join(all, ", ")
 	t.sql = statements{
@@ -249,12 +253,10 @@ func (r sqlReader) commonTags(ctx context.Context, prefix string, tags []Tag) ([
 	return common, nil
 }
 
-// prefixRange is the range of the strings that begin with prefix: from
-// prefix to prefix with its last byte raised by one. IDs are ASCII.
+// prefixRange is the range of the strings that begin with prefix (never
+// empty: see newTable): from prefix to prefix with its last byte raised by
+// one. IDs are ASCII.
 func prefixRange(prefix string) (lo, hi string) {
-	if prefix == "" {
-		return "", "\x7f"
-	}
 	return prefix, prefix[:len(prefix)-1] + string(prefix[len(prefix)-1]+1)
 }
 
