@@ -24,6 +24,7 @@ import (
 	"github.com/aio-platform/terraform-provider-aio/internal/clock"
 	"github.com/aio-platform/terraform-provider-aio/internal/engine"
 	"github.com/aio-platform/terraform-provider-aio/internal/engine/egress"
+	"github.com/aio-platform/terraform-provider-aio/internal/engine/retention"
 	"github.com/aio-platform/terraform-provider-aio/internal/secret"
 	"github.com/aio-platform/terraform-provider-aio/internal/store"
 )
@@ -499,4 +500,89 @@ func deref(s *string) string {
 		return ""
 	}
 	return *s
+}
+
+// The change history's age (--history-retention) becomes the retention
+// default of revisions, over whatever default the caller gave, without
+// touching the caller's map; an age of zero leaves the defaults alone.
+func TestHistoryAgeSetsTheRevisionsDefault(t *testing.T) {
+	ctx := context.Background()
+	sq, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "aio.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sq.Close() })
+	given := retention.Defaults{api.DataRevisions: 5 * time.Hour}
+	for _, tc := range []struct {
+		name     string
+		age      time.Duration
+		defaults retention.Defaults
+		want     time.Duration
+	}{
+		{"no age keeps the given default", 0, given, 5 * time.Hour},
+		{"no age, no defaults: the built-in one", 0, nil, retention.BuiltinDefaults()[api.DataRevisions]},
+		{"an age with no defaults", 7 * time.Hour, nil, 7 * time.Hour},
+		{"an age over a given default", 7 * time.Hour, given, 7 * time.Hour},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := engine.New(engine.Config{Store: sq, HistoryAge: tc.age, RetentionDefaults: tc.defaults})
+			if got := e.Retention.Default(api.DataRevisions); got != tc.want {
+				t.Fatalf("revisions default %v, want %v", got, tc.want)
+			}
+		})
+	}
+	if given[api.DataRevisions] != 5*time.Hour || len(given) != 1 {
+		t.Fatalf("the caller's defaults were changed: %v", given)
+	}
+}
+
+// failingResults refuses every batch of results, as a store that lost its
+// disk would.
+type failingResults struct {
+	store.Store
+	calls atomic.Int64
+}
+
+var errResultsRefused = errors.New("results refused by the test store")
+
+func (s *failingResults) WriteResultsYielding(context.Context, []api.ProbeResult, []store.MissedRun, int) (int, int, error) {
+	s.calls.Add(1)
+	return 0, 0, errResultsRefused
+}
+
+// Results still pending when the engine stops are stored by Run before it
+// returns; if that last write fails, Run says so (the scheduler itself
+// stopped cleanly), so aiod's exit reports the loss instead of hiding it.
+// The writer tries a batch three times, on a 1 s ticker, before it drops
+// it: the engine is stopped right after the result is recorded, which
+// leaves the final flush at least one try in hand.
+func TestRunReturnsTheLastFlushError(t *testing.T) {
+	ctx := context.Background()
+	sq, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "aio.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sq.Close() })
+	st := &failingResults{Store: sq}
+	clk := clock.NewFake(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
+	e := engine.New(engine.Config{Store: st, Clock: clk})
+	rctx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- e.Run(rctx) }()
+	e.Writer.Record(api.ProbeResult{MonitorID: "mon_1", Outcome: api.OutcomeUp, Time: clk.Now()})
+	stop()
+	select {
+	case err := <-done:
+		if !errors.Is(err, errResultsRefused) {
+			t.Fatalf("Run returned %v, want the refused write", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("engine did not stop")
+	}
+	if st.calls.Load() == 0 {
+		t.Fatal("the result was never offered to the store")
+	}
+	if e.Writer.Written() != 0 {
+		t.Fatalf("written %d", e.Writer.Written())
+	}
 }
