@@ -38,6 +38,8 @@ type SQLite struct {
 	waiting atomic.Int32
 	// stmts holds the results writer's prepared statements.
 	stmts stmtCache
+	// group queues the Writes for group commit (group.go).
+	group groupCommitter
 }
 
 var _ Store = (*SQLite)(nil)
@@ -129,29 +131,14 @@ func migrate(ctx context.Context, db *sql.DB, d goose.Dialect, fsys embed.FS, di
 	return err
 }
 
-// Write runs fn in one immediate transaction on the writer connection.
-// While it waits for the connection it counts in WritesWaiting, so that a
-// batch of probe results being written yields to it.
-func (s *SQLite) Write(ctx context.Context, fn func(tx Tx) error) error {
-	s.waiting.Add(1)
-	return writeTxBegan(ctx, s.writer, s.d, fn, func() { s.waiting.Add(-1) })
-}
-
 // WritesWaiting counts the Write calls waiting for the writer connection
 // now.
 func (s *SQLite) WritesWaiting() int { return int(s.waiting.Load()) }
 
-func writeTx(ctx context.Context, db *sql.DB, d dialect, fn func(tx Tx) error) error {
-	return writeTxBegan(ctx, db, d, fn, nil)
-}
-
-// writeTxBegan is writeTx calling began, when set, once the transaction
-// began or failed to.
-func writeTxBegan(ctx context.Context, db *sql.DB, d dialect, fn func(tx Tx) error, began func()) (err error) {
+// writeTx runs fn in a transaction of its own on db: the store's own
+// writes (results, retention, rollups) that do not go through Write.
+func writeTx(ctx context.Context, db *sql.DB, d dialect, fn func(tx Tx) error) (err error) {
 	tx, err := db.BeginTx(ctx, nil)
-	if began != nil {
-		began()
-	}
 	if err != nil {
 		return d.classify(err)
 	}
