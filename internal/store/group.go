@@ -11,9 +11,10 @@ import (
 // Group commit. SQLite has one writer connection and synchronous=FULL: every
 // commit waits for an fsync of the WAL (about 1.5 ms on this project's
 // reference disk), and while one Write commits the others queue for the
-// connection. Ten clients writing at once (a burst of applies) saw a p99 of
-// 44 ms for that queue, 64 ms beside the engine's results (16 and 18 ms with
-// group commit; BenchmarkWriteBesideResults in internal/engine/results). So
+// connection. On a loaded machine, where each write holds the connection
+// longer, ten clients writing at once (a burst of applies) saw a p99 of 44 ms
+// for that queue, 64 ms beside the engine's results (16 and 18 ms with group
+// commit; BenchmarkWriteBesideResults in internal/engine/results). So
 // the Writes that are waiting when the connection frees up share one
 // transaction and one commit: each runs in a savepoint of its own, so a
 // Write whose fn fails (or panics) is rolled back alone, and each still
