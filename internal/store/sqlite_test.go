@@ -536,3 +536,37 @@ func TestSQLiteDeleteThresholdRemovesTagAndLinkRows(t *testing.T) {
 		t.Errorf("the other threshold lost its rows: %d tag, %d link", rows("object_tags", "thr_2"), rows("object_links", "thr_2"))
 	}
 }
+
+// A retention policy whose stored scope cannot be read is an error, not a
+// policy without that scope: a delete policy scoped to some endpoints that
+// lost its scope would apply to every endpoint.
+func TestSQLiteDamagedRetentionScopeIsAnError(t *testing.T) {
+	ctx := t.Context()
+	s := openSQLite(t, filepath.Join(t.TempDir(), "aio.db"))
+	for i, col := range []string{"anonymize_fields", "endpoint_ids", "endpoint_tags", "data_classifications"} {
+		t.Run(col, func(t *testing.T) {
+			id := fmt.Sprintf("ret_%d", i)
+			p := retentionPolicy(id, "policy-"+col)
+			p.EndpointTags = map[string]string{"team": "payments"}
+			if err := s.Write(ctx, func(tx Tx) error { return tx.InsertRetentionPolicy(ctx, p) }); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.GetRetentionPolicy(ctx, id); err != nil {
+				t.Fatalf("before the damage: %v", err)
+			}
+			// col is one of the four names above, never input.
+			if _, err := s.writer.ExecContext(ctx, `UPDATE retention_policies SET `+col+` = '{"team": ' WHERE id = ?`, id); err != nil { //nolint:gosec // G202: see above.
+				t.Fatal(err)
+			}
+			if got, err := s.GetRetentionPolicy(ctx, id); err == nil {
+				t.Errorf("Get of a damaged %s: no error, %+v", col, got)
+			}
+			if got, _, err := s.ListRetentionPolicies(ctx, RetentionPolicyQuery{}); err == nil {
+				t.Errorf("List with a damaged %s: no error, %d policies", col, len(got))
+			}
+			if _, err := s.writer.ExecContext(ctx, `DELETE FROM retention_policies WHERE id = ?`, id); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
