@@ -91,13 +91,15 @@ func TestAlertingMetrics(t *testing.T) {
 			t.Errorf("before any evaluation, /metrics lacks %q", want)
 		}
 	}
+	// Two good ticks and one failed: the outcomes cannot be swapped unseen.
 	m.Evaluated(3, 20*time.Millisecond, nil)
+	m.Evaluated(2, 25*time.Millisecond, nil)
 	m.Evaluated(3, 30*time.Millisecond, errors.New("database is locked"))
 	m.AlertsFiring(map[string]int{api.SeverityCritical: 2})
 	text = scrape(t, m)
 	for _, want := range []string{`aio_alerts_firing{severity="critical"} 2`, `aio_alerts_firing{severity="warning"} 0`,
-		`aio_alert_evaluations_total{outcome="ok"} 1`, `aio_alert_evaluations_total{outcome="error"} 1`,
-		`aio_alert_thresholds_evaluated_total 6`, `aio_alert_evaluation_duration_seconds_count 2`} {
+		`aio_alert_evaluations_total{outcome="ok"} 2`, `aio_alert_evaluations_total{outcome="error"} 1`,
+		`aio_alert_thresholds_evaluated_total 8`, `aio_alert_evaluation_duration_seconds_count 3`} {
 		if !strings.Contains(text, want) {
 			t.Errorf("/metrics lacks %q", want)
 		}
@@ -120,6 +122,28 @@ func TestDeliveryMetrics(t *testing.T) {
 		if !strings.Contains(text, want+"\n") {
 			t.Errorf("missing %q in\n%s", want, strings.Join(append(lines(text, "aio_deliveries_total"), lines(text, "aio_outbox_depth")...), "\n"))
 		}
+	}
+}
+
+// A scrape gives the outbox read two seconds: a slow database makes the
+// outbox gauges invalid for that scrape instead of hanging /metrics, and a
+// healthy one has the time it needs.
+func TestOutboxReadIsBoundedByTwoSeconds(t *testing.T) {
+	var left time.Duration
+	m := metrics.New(metrics.Config{Outbox: func(ctx context.Context) (int64, time.Duration, error) {
+		deadline, ok := ctx.Deadline()
+		if !ok {
+			return 0, 0, errors.New("the outbox read has no deadline")
+		}
+		left = time.Until(deadline)
+		return 1, time.Second, ctx.Err()
+	}})
+	text := scrape(t, m)
+	if !strings.Contains(text, "aio_outbox_depth 1\n") {
+		t.Errorf("no outbox depth in\n%s", strings.Join(lines(text, "aio_outbox"), "\n"))
+	}
+	if left <= time.Second || left > 2*time.Second {
+		t.Errorf("the outbox read had %v left, want up to 2s", left)
 	}
 }
 
