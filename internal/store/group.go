@@ -219,7 +219,7 @@ func (s *SQLite) writeOne(tx *sql.Tx, w *groupWrite) (a groupAnswer, ok bool, br
 	if _, err := tx.Exec(`SAVEPOINT write`); err != nil {
 		return groupAnswer{err: s.d.classify(err)}, false, err
 	}
-	p, panicked, err := runWrite(w.fn, sqlTx{sqlReader{q: tx, d: s.d}})
+	p, panicked, err := runWrite(w.fn, sqlTx{sqlReader{q: tx, d: s.d, detached: true}})
 	if err == nil && !panicked {
 		if _, err := tx.Exec(`RELEASE write`); err != nil {
 			return groupAnswer{err: s.d.classify(err)}, false, err

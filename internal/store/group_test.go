@@ -382,3 +382,53 @@ func TestGroupCommitAcknowledgedIsStored(t *testing.T) {
 	}
 	t.Logf("%d of %d acknowledged, %d groups for %d Writes", n, len(acked), s.group.groups.Load(), s.group.writes.Load())
 }
+
+// A caller that goes away while its fn's statement runs (a client that
+// disconnects: its request's context ends) does not take the group with
+// it. The driver interrupts a statement whose context ends, and SQLite
+// rolls back the whole transaction on an interrupted write, so the group's
+// statements run without their contexts' cancellation.
+func TestGroupCommitCallerGoneMidStatement(t *testing.T) {
+	s := openSQLite(t, filepath.Join(t.TempDir(), "aio.db"))
+	if _, err := s.writer.ExecContext(t.Context(), `CREATE TABLE scratch (v INTEGER)`); err != nil {
+		t.Fatal(err)
+	}
+	release := holdWriter(t, s)
+	bctx, cancelB := context.WithCancel(t.Context())
+	defer cancelB()
+	fns := []struct {
+		ctx context.Context
+		fn  func(Tx) error
+	}{
+		{t.Context(), insertEndpoint("ep_a")},
+		{bctx, func(tx Tx) error {
+			// A write long enough (about a second) for its caller to go
+			// away in the middle of it.
+			time.AfterFunc(30*time.Millisecond, cancelB)
+			_, err := tx.(sqlTx).exec(bctx, `INSERT INTO scratch WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c WHERE x < 1000000) SELECT x FROM c`)
+			return err
+		}},
+		{t.Context(), insertEndpoint("ep_c")},
+	}
+	outs := make([]chan error, len(fns))
+	for i, f := range fns {
+		outs[i] = make(chan error, 1)
+		go func() { outs[i] <- s.Write(f.ctx, f.fn) }()
+		queued(t, s, i)
+	}
+	release()
+	errA, errB, errC := <-outs[0], <-outs[1], <-outs[2]
+	if errA != nil || errC != nil {
+		t.Errorf("the Writes beside the one whose caller went away: %v, %v; want both stored", errA, errC)
+	}
+	if !endpointExists(t, s, "ep_a") || !endpointExists(t, s, "ep_c") {
+		t.Error("ep_a or ep_c is not stored")
+	}
+	var n int
+	if err := s.reader.QueryRowContext(t.Context(), `SELECT COUNT(*) FROM scratch`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if (errB == nil) != (n == 1000000) {
+		t.Errorf("the Write whose caller went away answered %v with %d rows stored", errB, n)
+	}
+}

@@ -64,6 +64,12 @@ type sqlReader struct {
 	// writer pool, which Tx.StmtContext binds to the transaction; exec
 	// runs a query found there through it.
 	prep *stmtCache
+	// detached, set on a group commit's transaction (group.go), runs each
+	// statement without its context's cancellation: the driver interrupts
+	// a statement whose context ends, and SQLite then rolls back the whole
+	// transaction, which is every Write of the group, not only the one
+	// whose caller went away.
+	detached bool
 }
 
 // sqlTx implements Tx inside one write transaction.
@@ -74,15 +80,23 @@ var (
 	_ Tx     = sqlTx{}
 )
 
+func (r sqlReader) ctx(ctx context.Context) context.Context {
+	if r.detached {
+		return context.WithoutCancel(ctx)
+	}
+	return ctx
+}
+
 func (r sqlReader) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	return r.q.QueryContext(ctx, r.d.rebind(q), args...)
+	return r.q.QueryContext(r.ctx(ctx), r.d.rebind(q), args...)
 }
 
 func (r sqlReader) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
-	return r.q.QueryRowContext(ctx, r.d.rebind(q), args...)
+	return r.q.QueryRowContext(r.ctx(ctx), r.d.rebind(q), args...)
 }
 
 func (r sqlReader) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	ctx = r.ctx(ctx)
 	q = r.d.rebind(q)
 	var (
 		res sql.Result
