@@ -856,9 +856,14 @@ func (s *faultStore) SetRetentionNextRun(ctx context.Context, next time.Time) er
 	return s.Store.SetRetentionNextRun(ctx, next)
 }
 
+// RetentionDelete fails a limit below one, for the reason given at
+// DeleteOrphanResults.
 func (s *faultStore) RetentionDelete(ctx context.Context, sel store.RetentionSelector, limit int) (map[string]int64, error) {
 	if s.fail["RetentionDelete"] {
 		return nil, errInjected
+	}
+	if limit < 1 {
+		return nil, fmt.Errorf("retention delete limit %d", limit)
 	}
 	return s.Store.RetentionDelete(ctx, sel, limit)
 }
@@ -871,9 +876,9 @@ func (s *faultStore) NextErasureRequest(ctx context.Context) (api.ErasureRequest
 }
 
 // DeleteOrphanResults records the limit it is asked for. A limit below one
-// fails: the store would take its own default, but the enforcer, which
-// deletes until a batch comes back shorter than its limit, would then go
-// round for ever, and the test should fail rather than hang.
+// fails: the store would take a default of its own, but the enforcer,
+// which deletes until a batch comes back shorter than its limit, would
+// then go round for ever, and a test should fail rather than hang.
 func (s *faultStore) DeleteOrphanResults(ctx context.Context, limit int) (int64, error) {
 	s.mu.Lock()
 	s.orphanLimits = append(s.orphanLimits, limit)
@@ -888,6 +893,9 @@ func (s *faultStore) EraseResidue(ctx context.Context) error {
 	s.mu.Lock()
 	s.residue++
 	s.mu.Unlock()
+	if s.fail["EraseResidue"] {
+		return errInjected
+	}
 	return s.Store.EraseResidue(ctx)
 }
 
@@ -1071,6 +1079,26 @@ func TestResidueIsErasedAfterChangesOnly(t *testing.T) {
 		t.Fatalf("run = %+v, %v; want one deleted", run, err)
 	}
 	step("a policy run that deleted", true)
+}
+
+// TestRunPolicyReportsAFailedErasure: a policy run whose changes could not
+// be erased from the file says so in its errors, and is recorded all the
+// same.
+func TestRunPolicyReportsAFailedErasure(t *testing.T) {
+	f := newFixture(t)
+	f.addResults()
+	fs := &faultStore{Store: f.st, fail: map[string]bool{"EraseResidue": true}}
+	f.enf = f.enforcer(fs, retention.Config{})
+	p := f.policy(api.RetentionPolicy{Name: "pii-1h", DataKind: api.DataProbeResults, MaxAge: "1h", Action: api.RetentionDelete,
+		EndpointIDs: []string{"ep_pii"}})
+	run, err := f.enf.RunPolicy(t.Context(), p, false, auth.CLIActor)
+	if err != nil || run.Deleted != 4 || len(run.Errors) != 1 || !strings.Contains(run.Errors[0], "erase the residue") ||
+		!strings.Contains(run.Errors[0], errInjected.Error()) {
+		t.Errorf("run = %+v, %v; want 4 deleted and the failed erasure in its errors", run, err)
+	}
+	if runs, _, err := f.st.ListRetentionRuns(t.Context(), p.ID, 0, ""); err != nil || len(runs) != 1 || len(runs[0].Errors) != 1 {
+		t.Errorf("recorded runs = %+v, %v; want the run with its error", runs, err)
+	}
 }
 
 // TestFloorAppliesBelowItOnly: an audit policy of exactly the floor's age
