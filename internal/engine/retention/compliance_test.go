@@ -1,11 +1,13 @@
 package retention_test
 
 import (
+	"encoding/json"
 	"testing"
 	"time"
 
 	"github.com/aio-platform/terraform-provider-aio/internal/api"
 	"github.com/aio-platform/terraform-provider-aio/internal/engine/retention"
+	"github.com/aio-platform/terraform-provider-aio/internal/store"
 )
 
 // TestComplianceGraceIsAnIntervalAndAMinute: a record counts as overdue
@@ -31,6 +33,43 @@ func TestComplianceGraceIsAnIntervalAndAMinute(t *testing.T) {
 	it := complianceItem(t, c, api.DataProbeResults, "endpoint_ids=ep_pii")
 	if it.Overdue != 1 || it.Compliant || c.Compliant {
 		t.Errorf("pii item = %+v, want the 12-minute one overdue only", it)
+	}
+}
+
+// TestComplianceCountsEveryTableOfAKind: records overdue in a data kind's
+// second table (missed runs of the raw data, tombstones of the change
+// history) make the view non-compliant although the first table holds
+// nothing old. RetentionOldest read the first table only, so that the
+// view skipped the count and called them compliant.
+func TestComplianceCountsEveryTableOfAKind(t *testing.T) {
+	f := newFixture(t)
+	missedAt := t0.Add(-72 * time.Hour)
+	if err := f.st.WriteResults(t.Context(), nil, []store.MissedRun{{MonitorID: "mon_pii", Time: missedAt}}); err != nil {
+		t.Fatal(err)
+	}
+	f.policy(api.RetentionPolicy{Name: "pii-2h", DataKind: api.DataProbeResults, MaxAge: "2h", Action: api.RetentionDelete,
+		EndpointIDs: []string{"ep_pii"}})
+	// A tombstone 30 days old, its revisions gone, past a 15-day policy.
+	deletedAt := t0.Add(-30 * 24 * time.Hour)
+	if err := f.st.Write(t.Context(), func(tx store.Tx) error {
+		return tx.InsertTombstone(t.Context(), api.Tombstone{ObjectKind: api.KindMonitor, ObjectID: "mon_old", Name: "old", Revision: 1,
+			DeletedAt: deletedAt, Actor: "ops-token", ActorRole: api.RoleEditor, Object: json.RawMessage(`{"name":"old"}`)})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	f.policy(api.RetentionPolicy{Name: "history-15d", DataKind: api.DataRevisions, MaxAge: "360h", Action: api.RetentionDelete})
+	c, err := f.enf.Compliance(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if it := complianceItem(t, c, api.DataProbeResults, "endpoint_ids=ep_pii"); it.Overdue != 1 || it.OldestAt == nil || !it.OldestAt.Equal(missedAt) {
+		t.Errorf("raw item = %+v, want the missed run overdue and oldest", it)
+	}
+	if it := complianceItem(t, c, api.DataRevisions, "all"); it.Overdue != 1 || it.OldestAt == nil || !it.OldestAt.Equal(deletedAt) {
+		t.Errorf("history item = %+v, want the tombstone overdue and oldest", it)
+	}
+	if c.Compliant {
+		t.Error("the view is compliant with a missed run and a tombstone overdue")
 	}
 }
 
