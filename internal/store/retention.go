@@ -675,13 +675,32 @@ func (s *SQLite) RetentionCount(ctx context.Context, sel RetentionSelector, anon
 	return out, nil
 }
 
-// RetentionOldest reads the oldest time among the records selected.
+// RetentionOldest reads the oldest time among the records selected, in
+// every table of the data kind: the missed runs of the raw data and the
+// tombstones of the change history may be older than any result or
+// revision left, and the compliance view counts overdue records only
+// below the oldest.
 func (s *SQLite) RetentionOldest(ctx context.Context, sel RetentionSelector) (*time.Time, error) {
 	tbs, err := retentionTablesOf(sel.DataKind)
 	if err != nil {
 		return nil, err
 	}
-	tb := tbs[0]
+	var out *time.Time
+	for _, tb := range tbs {
+		oldest, err := s.retentionOldestIn(ctx, sel, tb)
+		if err != nil {
+			return nil, err
+		}
+		if oldest != nil && (out == nil || oldest.Before(*out)) {
+			out = oldest
+		}
+	}
+	return out, nil
+}
+
+// retentionOldestIn reads the oldest time among the records of one table
+// selected, nil when there is none.
+func (s *SQLite) retentionOldestIn(ctx context.Context, sel RetentionSelector, tb retentionTable) (*time.Time, error) {
 	where, args, err := sel.where(tb, false)
 	if err != nil {
 		return nil, err

@@ -669,6 +669,13 @@ func testRetentionOldest(t *testing.T, s Store) {
 			t.Errorf("RetentionOldest(%s, %v) = %v, %v; want %v in UTC", c.sel.DataKind, c.sel.Scope.EndpointIDs, got, err, c.want)
 		}
 	}
+	// A missed run older than every result of its endpoint is the oldest
+	// raw record: every table of a data kind is read, not the first only.
+	resWrite(t, s, nil, []MissedRun{{MonitorID: "mon_b", Time: at(-100 * time.Hour)}})
+	sel := RetentionSelector{DataKind: api.DataProbeResults, Scope: RetentionScope{EndpointIDs: []string{"ep_b"}}}
+	if got, err := s.RetentionOldest(ctx, sel); err != nil || got == nil || !got.Equal(us(at(-100*time.Hour))) {
+		t.Errorf("RetentionOldest(probe_results, ep_b) = %v, %v; want the missed run's %v", got, err, us(at(-100*time.Hour)))
+	}
 }
 
 // testRetentionAnonymize: results of a scope have their error and body

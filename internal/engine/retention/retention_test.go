@@ -7,10 +7,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -58,20 +60,7 @@ func newFixture(t *testing.T, cfg ...retention.Config) *fixture {
 	if len(cfg) > 0 {
 		c = cfg[0]
 	}
-	c.Store, c.Clock = st, f.clock
-	if c.Defaults == nil {
-		// The tests' record ages are placed around these ages (a result
-		// of 72 hours is past its default, one of 24 hours is not), so
-		// that precedence is tested apart from aiod's built-in ages,
-		// which are sized for disk use and may change.
-		c.Defaults = retention.Defaults{api.DataProbeResults: 48 * time.Hour, api.DataMinuteRollups: 14 * 24 * time.Hour,
-			api.DataHourRollups: 400 * 24 * time.Hour}
-	}
-	if c.Batch == 0 {
-		// Small batches, so that every run takes several transactions.
-		c.Batch = 2
-	}
-	f.enf = retention.New(c)
+	f.enf = f.enforcer(st, c)
 	enabled, interval := true, "1m"
 	err = st.Write(t.Context(), func(tx store.Tx) error {
 		for _, e := range []struct{ id, class, team string }{{"ep_pub", api.ClassPublic, "web"}, {"ep_pii", api.ClassPII, "pay"}} {
@@ -92,6 +81,26 @@ func newFixture(t *testing.T, cfg ...retention.Config) *fixture {
 		t.Fatal(err)
 	}
 	return f
+}
+
+// enforcer returns an enforcer on st (the fixture's store, or a wrapper of
+// it) and the fixture's clock, with the tests' defaults where c leaves a
+// setting unset.
+func (f *fixture) enforcer(st store.Store, c retention.Config) *retention.Enforcer {
+	c.Store, c.Clock = st, f.clock
+	if c.Defaults == nil {
+		// The tests' record ages are placed around these ages (a result
+		// of 72 hours is past its default, one of 24 hours is not), so
+		// that precedence is tested apart from aiod's built-in ages,
+		// which are sized for disk use and may change.
+		c.Defaults = retention.Defaults{api.DataProbeResults: 48 * time.Hour, api.DataMinuteRollups: 14 * 24 * time.Hour,
+			api.DataHourRollups: 400 * 24 * time.Hour}
+	}
+	if c.Batch == 0 {
+		// Small batches, so that every run takes several transactions.
+		c.Batch = 2
+	}
+	return retention.New(c)
 }
 
 // secretOf is the error text of a result, unique per monitor and age, so
@@ -805,5 +814,441 @@ func TestRevisionsAreADataKind(t *testing.T) {
 	}
 	if n := f2.count(`SELECT COUNT(*) FROM object_revisions WHERE actor = 'ops-token'`); n != 2 {
 		t.Errorf("ops-token's revisions = %d, want 2 untouched", n)
+	}
+}
+
+// errInjected is the failure faultStore returns.
+var errInjected = errors.New("injected store failure")
+
+// faultStore is the fixture's real store with a few of its methods watched
+// or made to fail. The errors the enforcer must report cannot be had from a
+// healthy SQLite file on demand, and some of its choices (the batch size,
+// whether to erase the residue) show only in the calls it makes.
+type faultStore struct {
+	store.Store
+	// fail names the methods that return errInjected; it is set before
+	// the enforcer starts and only read after.
+	fail map[string]bool
+
+	mu           sync.Mutex
+	orphanLimits []int
+	residue      int
+}
+
+func (s *faultStore) AdvanceResultHorizon(ctx context.Context, tier string, before time.Time) error {
+	if s.fail["AdvanceResultHorizon"] {
+		return errInjected
+	}
+	return s.Store.AdvanceResultHorizon(ctx, tier, before)
+}
+
+func (s *faultStore) RecordRetentionRun(ctx context.Context, run api.RetentionRun, next time.Time, ev api.AuditEvent) error {
+	if s.fail["RecordRetentionRun"] {
+		return errInjected
+	}
+	return s.Store.RecordRetentionRun(ctx, run, next, ev)
+}
+
+func (s *faultStore) SetRetentionNextRun(ctx context.Context, next time.Time) error {
+	if s.fail["SetRetentionNextRun"] {
+		return errInjected
+	}
+	return s.Store.SetRetentionNextRun(ctx, next)
+}
+
+// RetentionDelete fails a limit below one, for the reason given at
+// DeleteOrphanResults.
+func (s *faultStore) RetentionDelete(ctx context.Context, sel store.RetentionSelector, limit int) (map[string]int64, error) {
+	if s.fail["RetentionDelete"] {
+		return nil, errInjected
+	}
+	if limit < 1 {
+		return nil, fmt.Errorf("retention delete limit %d", limit)
+	}
+	return s.Store.RetentionDelete(ctx, sel, limit)
+}
+
+func (s *faultStore) NextErasureRequest(ctx context.Context) (api.ErasureRequest, error) {
+	if s.fail["NextErasureRequest"] {
+		return api.ErasureRequest{}, errInjected
+	}
+	return s.Store.NextErasureRequest(ctx)
+}
+
+// DeleteOrphanResults records the limit it is asked for. A limit below one
+// fails: the store would take a default of its own, but the enforcer,
+// which deletes until a batch comes back shorter than its limit, would
+// then go round for ever, and a test should fail rather than hang.
+func (s *faultStore) DeleteOrphanResults(ctx context.Context, limit int) (int64, error) {
+	s.mu.Lock()
+	s.orphanLimits = append(s.orphanLimits, limit)
+	s.mu.Unlock()
+	if limit < 1 {
+		return 0, fmt.Errorf("orphan batch limit %d", limit)
+	}
+	return s.Store.DeleteOrphanResults(ctx, limit)
+}
+
+func (s *faultStore) EraseResidue(ctx context.Context) error {
+	s.mu.Lock()
+	s.residue++
+	s.mu.Unlock()
+	if s.fail["EraseResidue"] {
+		return errInjected
+	}
+	return s.Store.EraseResidue(ctx)
+}
+
+// erasures is how many times the residue was erased.
+func (s *faultStore) erasures() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.residue
+}
+
+// logBuffer collects an enforcer's log lines; Run writes them from its own
+// goroutine while the test reads.
+type logBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func (l *logBuffer) logger() *slog.Logger { return slog.New(slog.NewTextHandler(l, nil)) }
+
+// TestNewAppliesTheDocumentedDefaults: a setting left at zero (or set
+// below zero) takes its documented default, and one that is set is kept.
+func TestNewAppliesTheDocumentedDefaults(t *testing.T) {
+	f := newFixture(t)
+	day := 24 * time.Hour
+	for _, c := range []retention.Config{{}, {Interval: -time.Second, AuditFloor: -time.Hour}} {
+		e := retention.New(retention.Config{Store: f.st, Interval: c.Interval, AuditFloor: c.AuditFloor})
+		// The figures of the documentation, not the constants, so that a
+		// changed constant is noticed.
+		if e.Interval() != 10*time.Minute || e.AuditFloor() != 400*day || e.Default(api.DataRevisions) != 400*day {
+			t.Errorf("config %+v: interval %v, audit floor %v, revisions kept %v; want 10m, 400 days, 400 days",
+				c, e.Interval(), e.AuditFloor(), e.Default(api.DataRevisions))
+		}
+	}
+	if e := retention.New(retention.Config{Store: f.st, Interval: time.Hour, AuditFloor: day}); e.Interval() != time.Hour || e.AuditFloor() != day {
+		t.Errorf("set interval and floor = %v, %v; want 1h, 24h", e.Interval(), e.AuditFloor())
+	}
+	// The batch size shows in the limit of the first delete of a pass.
+	for _, tc := range []struct{ batch, want int }{{0, retention.DefaultBatch}, {-1, retention.DefaultBatch}, {3, 3}} {
+		fs := &faultStore{Store: f.st}
+		e := retention.New(retention.Config{Store: fs, Clock: f.clock, Batch: tc.batch})
+		_, err := e.Pass(t.Context(), f.clock.Now())
+		if len(fs.orphanLimits) == 0 || fs.orphanLimits[0] != tc.want || err != nil {
+			t.Errorf("batch %d: orphan delete limits %v (%v), want %d", tc.batch, fs.orphanLimits, err, tc.want)
+		}
+	}
+}
+
+// TestPassReportsEveryStoreError: a pass whose store fails at one step
+// returns that failure and still does the rest of its work, so that an
+// operator sees it in the log and retention goes on.
+func TestPassReportsEveryStoreError(t *testing.T) {
+	for _, method := range []string{"AdvanceResultHorizon", "RecordRetentionRun", "RetentionDelete", "SetRetentionNextRun"} {
+		t.Run(method, func(t *testing.T) {
+			f := newFixture(t)
+			f.addResults()
+			// An anonymize policy and no delete policy: a failing
+			// RetentionDelete then fails the default (a policy's failures
+			// are kept in its run instead), and the anonymization is work
+			// that must go on all the same.
+			f.policy(api.RetentionPolicy{Name: "anon-1h", DataKind: api.DataProbeResults, MaxAge: "1h", Action: api.RetentionAnonymize,
+				AnonymizeFields: []string{"error"}})
+			fs := &faultStore{Store: f.st, fail: map[string]bool{method: true}}
+			rep, err := f.enforcer(fs, retention.Config{}).Pass(t.Context(), f.clock.Now())
+			if !errors.Is(err, errInjected) {
+				t.Errorf("pass error = %v, want the injected failure of %s", err, method)
+			}
+			if len(rep.Runs) != 1 || rep.Runs[0].Anonymized == 0 {
+				t.Errorf("runs = %+v, want the anonymize policy's run to have changed records", rep.Runs)
+			}
+		})
+	}
+}
+
+// TestOrphansAndDefaultsGoOnUntilABatchComesBackShort: with batches of
+// two, a full batch is followed by another, until everything is deleted.
+func TestOrphansAndDefaultsGoOnUntilABatchComesBackShort(t *testing.T) {
+	f := newFixture(t)
+	f.addResults()
+	var orphans []api.ProbeResult
+	for i := range 5 {
+		orphans = append(orphans, api.ProbeResult{MonitorID: "mon_gone", Time: t0.Add(-time.Duration(i) * time.Minute), Outcome: api.OutcomeUp})
+	}
+	if err := f.st.WriteResults(t.Context(), orphans, nil); err != nil {
+		t.Fatal(err)
+	}
+	goneKey := f.count(`SELECT key FROM result_monitors WHERE monitor_id = 'mon_gone'`)
+	rep := f.pass()
+	if n := f.count(`SELECT COUNT(*) FROM probe_results WHERE monitor_key = ?`, goneKey); n != 0 || rep.Orphans < 5 {
+		t.Errorf("orphan results left = %d, orphans reported %d; want 0 left, at least 5 reported", n, rep.Orphans)
+	}
+	// No policy: the default (48 h) deletes the two 72-hour results and
+	// the two missed runs, in two full batches and a short one.
+	pub, _ := f.results("mon_pub")
+	pii, _ := f.results("mon_pii")
+	if missed := f.count(`SELECT COUNT(*) FROM missed_runs`); pub != 3 || pii != 3 || missed != 0 || rep.Defaults[api.DataProbeResults] != 4 {
+		t.Errorf("after the default: %d public, %d pii results, %d missed runs, %d reported; want 3, 3, 0, 4",
+			pub, pii, missed, rep.Defaults[api.DataProbeResults])
+	}
+}
+
+// TestResidueIsErasedAfterChangesOnly: the first pass erases the residue
+// whatever it changed, later passes and policy runs only when they deleted
+// or anonymized something, whichever step did it.
+func TestResidueIsErasedAfterChangesOnly(t *testing.T) {
+	f := newFixture(t)
+	fs := &faultStore{Store: f.st}
+	f.enf = f.enforcer(fs, retention.Config{})
+	anon := f.policy(api.RetentionPolicy{Name: "anon-1h", DataKind: api.DataProbeResults, MaxAge: "1h", Action: api.RetentionAnonymize,
+		AnonymizeFields: []string{"error"}})
+	want := 0
+	step := func(what string, changed bool) {
+		t.Helper()
+		if changed {
+			want++
+		}
+		if got := fs.erasures(); got != want {
+			t.Fatalf("after %s: the residue was erased %d times, want %d", what, got, want)
+		}
+	}
+	result := func(mon, text string, age time.Duration) {
+		t.Helper()
+		r := api.ProbeResult{MonitorID: mon, Time: f.clock.Now().Add(-age), Outcome: api.OutcomeDown, Error: &text}
+		if err := f.st.WriteResults(t.Context(), []api.ProbeResult{r}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.pass()
+	step("the first pass, which changed nothing", true)
+	f.pass()
+	step("a pass with a policy run, the defaults and the orphans all changing nothing", false)
+
+	result("mon_pub", "anonymized-by-a-pass", 3*time.Hour)
+	if !bytes.Contains(f.fileBytes(), []byte("anonymized-by-a-pass")) {
+		t.Fatal("the error text is not in the file before the pass")
+	}
+	if rep := f.pass(); len(rep.Runs) != 1 || rep.Runs[0].Anonymized != 1 {
+		t.Fatalf("runs = %+v, want one anonymized", rep.Runs)
+	}
+	step("a pass where only an anonymization changed something", true)
+	if bytes.Contains(f.fileBytes(), []byte("anonymized-by-a-pass")) {
+		t.Error("the anonymized error text is still in the database file or its WAL")
+	}
+
+	// Two days on, the result is past the built-in 48 h.
+	f.clock.Advance(48 * time.Hour)
+	if rep := f.pass(); rep.Defaults[api.DataProbeResults] != 1 {
+		t.Fatalf("default deleted %d, want 1", rep.Defaults[api.DataProbeResults])
+	}
+	step("a pass where only the default deleted something", true)
+
+	result("mon_gone", "orphan", 0)
+	if rep := f.pass(); rep.Orphans == 0 {
+		t.Fatal("no orphan deleted")
+	}
+	step("a pass where only orphans were deleted", true)
+
+	if run, err := f.enf.RunPolicy(t.Context(), anon, false, auth.CLIActor); err != nil || run.Anonymized != 0 {
+		t.Fatalf("run = %+v, %v; want nothing anonymized", run, err)
+	}
+	step("a policy run that changed nothing", false)
+	result("mon_pii", "anonymized-by-a-run", 3*time.Hour)
+	if run, err := f.enf.RunPolicy(t.Context(), anon, false, auth.CLIActor); err != nil || run.Anonymized != 1 {
+		t.Fatalf("run = %+v, %v; want one anonymized", run, err)
+	}
+	step("a policy run that anonymized", true)
+	del := f.policy(api.RetentionPolicy{Name: "pii-1h", DataKind: api.DataProbeResults, MaxAge: "1h", Action: api.RetentionDelete,
+		EndpointIDs: []string{"ep_pii"}})
+	if run, err := f.enf.RunPolicy(t.Context(), del, false, auth.CLIActor); err != nil || run.Deleted != 1 {
+		t.Fatalf("run = %+v, %v; want one deleted", run, err)
+	}
+	step("a policy run that deleted", true)
+}
+
+// TestRunPolicyReportsAFailedErasure: a policy run whose changes could not
+// be erased from the file says so in its errors, and is recorded all the
+// same.
+func TestRunPolicyReportsAFailedErasure(t *testing.T) {
+	f := newFixture(t)
+	f.addResults()
+	fs := &faultStore{Store: f.st, fail: map[string]bool{"EraseResidue": true}}
+	f.enf = f.enforcer(fs, retention.Config{})
+	p := f.policy(api.RetentionPolicy{Name: "pii-1h", DataKind: api.DataProbeResults, MaxAge: "1h", Action: api.RetentionDelete,
+		EndpointIDs: []string{"ep_pii"}})
+	run, err := f.enf.RunPolicy(t.Context(), p, false, auth.CLIActor)
+	if err != nil || run.Deleted != 4 || len(run.Errors) != 1 || !strings.Contains(run.Errors[0], "erase the residue") ||
+		!strings.Contains(run.Errors[0], errInjected.Error()) {
+		t.Errorf("run = %+v, %v; want 4 deleted and the failed erasure in its errors", run, err)
+	}
+	if runs, _, err := f.st.ListRetentionRuns(t.Context(), p.ID, 0, ""); err != nil || len(runs) != 1 || len(runs[0].Errors) != 1 {
+		t.Errorf("recorded runs = %+v, %v; want the run with its error", runs, err)
+	}
+}
+
+// TestFloorAppliesBelowItOnly: an audit policy of exactly the floor's age
+// runs at its own age; the floor is applied (and reported) only to a
+// shorter one.
+func TestFloorAppliesBelowItOnly(t *testing.T) {
+	f := newFixture(t, retention.Config{AuditFloor: 24 * time.Hour})
+	for _, tc := range []struct {
+		age   string
+		floor bool
+	}{{"24h", false}, {"23h", true}} {
+		p := f.policy(api.RetentionPolicy{Name: "audit-" + tc.age, DataKind: api.DataAuditEvents, MaxAge: tc.age, Action: api.RetentionDelete})
+		run, err := f.enf.RunPolicy(t.Context(), p, true, auth.CLIActor)
+		if err != nil || run.FloorApplied != tc.floor || !run.Cutoff.Equal(t0.Add(-24*time.Hour)) {
+			t.Errorf("max_age %s: floor applied %v, cutoff %v (%v); want %v, %v", tc.age, run.FloorApplied, run.Cutoff, err, tc.floor, t0.Add(-24*time.Hour))
+		}
+	}
+}
+
+// TestHorizonIsTheShortestDeleteAge: the raw tier's horizon moves to the
+// shortest age of its delete policies and its default, and not at all when
+// nothing deletes raw results.
+func TestHorizonIsTheShortestDeleteAge(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		def      time.Duration
+		policies []string
+		want     time.Duration // 0: the horizon does not move
+	}{
+		{"default only", 48 * time.Hour, nil, 48 * time.Hour},
+		// The longer policy comes last, so that taking the last one, or
+		// the longest, is wrong.
+		{"a shorter and a longer policy", 48 * time.Hour, []string{"2h", "100h"}, 2 * time.Hour},
+		{"a policy and no default", 0, []string{"24h"}, 24 * time.Hour},
+		{"neither", 0, nil, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t, retention.Config{Defaults: retention.Defaults{api.DataProbeResults: tc.def}})
+			for i, age := range tc.policies {
+				f.policy(api.RetentionPolicy{Name: fmt.Sprintf("p%d-%s", i, age), DataKind: api.DataProbeResults, MaxAge: age, Action: api.RetentionDelete})
+			}
+			f.pass()
+			var got []string
+			rows, err := f.db.QueryContext(t.Context(), `SELECT horizon FROM result_horizons WHERE tier = ?`, store.TierRaw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for rows.Next() {
+				var h string
+				if err := rows.Scan(&h); err != nil {
+					t.Fatal(err)
+				}
+				got = append(got, h)
+			}
+			rows.Close()
+			var want []string
+			if tc.want > 0 {
+				want = []string{t0.Add(-tc.want).Format("2006-01-02T15:04:05.000000Z")}
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("raw horizon = %v, want %v", got, want)
+			}
+		})
+	}
+}
+
+// TestDefaultIsLoggedWhenItDeletes: the default's deletions are logged,
+// once per data kind that lost records, and a kind that lost none is not.
+func TestDefaultIsLoggedWhenItDeletes(t *testing.T) {
+	var logs logBuffer
+	f := newFixture(t, retention.Config{Logger: logs.logger()})
+	f.addResults()
+	f.pass()
+	var lines []string
+	for _, l := range strings.Split(logs.String(), "\n") {
+		if strings.Contains(l, `msg="retention default applied"`) {
+			lines = append(lines, l)
+		}
+	}
+	if len(lines) != 1 || !strings.Contains(lines[0], "data_kind="+api.DataProbeResults) || !strings.Contains(lines[0], "deleted=4") {
+		t.Errorf("default log lines = %q, want one for the 4 raw records", lines)
+	}
+}
+
+// TestRunLogsFailuresOnly: Run logs the errors of a pass and of the
+// erasure requests while it runs, and nothing at error level when they
+// succeed.
+func TestRunLogsFailuresOnly(t *testing.T) {
+	start := func(t *testing.T, e *retention.Enforcer) {
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error, 1)
+		go func() { done <- e.Run(ctx) }()
+		t.Cleanup(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("retention run: %v", err)
+			}
+		})
+	}
+	t.Run("healthy", func(t *testing.T) {
+		var logs logBuffer
+		f := newFixture(t, retention.Config{Interval: time.Hour, Logger: logs.logger()})
+		f.policy(api.RetentionPolicy{Name: "all-1h", DataKind: api.DataProbeResults, MaxAge: "1h", Action: api.RetentionDelete})
+		start(t, f.enf)
+		waitFor(t, "the first pass", func() bool { return f.count(`SELECT COUNT(*) FROM retention_runs`) == 1 })
+		// The second pass starts only after the first round's logging,
+		// erasure requests included, is done.
+		f.clock.Advance(time.Hour)
+		waitFor(t, "the second pass", func() bool { return f.count(`SELECT COUNT(*) FROM retention_runs`) == 2 })
+		if s := logs.String(); strings.Contains(s, "level=ERROR") {
+			t.Errorf("a healthy run logged errors:\n%s", s)
+		}
+	})
+	t.Run("failing", func(t *testing.T) {
+		var logs logBuffer
+		f := newFixture(t)
+		fs := &faultStore{Store: f.st, fail: map[string]bool{"SetRetentionNextRun": true, "NextErasureRequest": true}}
+		start(t, f.enforcer(fs, retention.Config{Interval: time.Hour, Logger: logs.logger()}))
+		waitFor(t, "both failures in the log", func() bool {
+			s := logs.String()
+			return strings.Contains(s, `level=ERROR msg="retention pass"`) && strings.Contains(s, `level=ERROR msg="erasure requests"`)
+		})
+	})
+}
+
+func TestSealedPseudonymKeyReadsTheStoredForm(t *testing.T) {
+	kr, err := secret.NewKeyring(secret.NewKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name   string
+		kr     *secret.Keyring
+		sealed bool
+	}{{"sealed", kr, true}, {"plain", nil, false}} {
+		f := newFixture(t, retention.Config{Keyring: tc.kr})
+		// The first pseudonym makes and stores the key.
+		if _, err := f.enf.Pseudonym(t.Context(), "alice-token"); err != nil {
+			t.Fatal(err)
+		}
+		raw, err := f.st.GetSetting(t.Context(), retention.PseudonymSetting)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := retention.SealedPseudonymKey(raw)
+		if err != nil || (s != nil) != tc.sealed {
+			t.Errorf("%s key: sealed %+v, %v", tc.name, s, err)
+		}
+	}
+	if s, err := retention.SealedPseudonymKey([]byte("not json")); err == nil {
+		t.Errorf("a key that is not JSON read as %+v, want an error", s)
 	}
 }
