@@ -823,7 +823,7 @@ func (s *SQLite) DeleteDeliveriesBefore(ctx context.Context, before time.Time, l
 		limit = DefaultDeleteBatch
 	}
 	var n int64
-	err := s.Write(ctx, func(tx Tx) error {
+	err := s.writeAlone(ctx, func(tx Tx) error {
 		t := tx.(sqlTx)
 		// The same selection twice in one transaction picks the same
 		// rows: the attempts first, which reference their delivery.
@@ -847,7 +847,7 @@ func (s *SQLite) DeleteAlertEventsBefore(ctx context.Context, before time.Time, 
 		limit = DefaultDeleteBatch
 	}
 	var n int64
-	err := s.Write(ctx, func(tx Tx) error {
+	err := s.writeAlone(ctx, func(tx Tx) error {
 		res, err := tx.(sqlTx).exec(ctx, `DELETE FROM alert_events WHERE seq IN (SELECT seq FROM alert_events e
 			WHERE at < ? AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id) ORDER BY at, seq LIMIT ?)`,
 			fmtTime(before), limit)

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -25,7 +26,16 @@ import (
 // There is no goroutine of its own: the first Write to find no group being
 // written leads, writes a group (itself and whoever queued meanwhile, up to
 // maxGroup), then hands the lead to the next queued Write, so that a caller
-// never works for others for longer than one group.
+// works for others for one group (and, if that group's transaction is
+// lost, for the rest of it in a new one).
+//
+// The price of sharing: a Write's answer waits for the group's other fns
+// and its commit; if one fn's failure loses the whole transaction (a full
+// disk), the Writes before it in the group fail with it, though alone they
+// might have been stored; and a fn sees the uncommitted rows of the Writes
+// before it in the group (a name taken, an If-Match already moved on), as
+// it would have seen them committed had it waited its turn. The store's
+// bulk deletes and erasures do not share (writeAlone).
 
 // maxGroup bounds a group: a group holds the writer connection for its
 // Writes' time together, and the results writer and the next group wait.
@@ -120,6 +130,12 @@ func (g *groupCommitter) handOff() {
 // commit above); fn's own changes are rolled back if it fails. While it
 // waits for the connection it counts in WritesWaiting, so that a batch of
 // probe results being written yields to it.
+//
+// fn may run on another Write's goroutine: it must not take a lock that
+// its caller may hold around Write, nor end its goroutine
+// (runtime.Goexit, t.Fatal), which would leave the group's transaction
+// open; a panic is recovered and raised again in its own caller. Its
+// statements run without its context's cancellation (see sqlReader).
 func (s *SQLite) Write(ctx context.Context, fn func(tx Tx) error) error {
 	s.waiting.Add(1)
 	w := &groupWrite{ctx: ctx, fn: fn, done: make(chan groupAnswer, 1)}
@@ -189,9 +205,10 @@ func (s *SQLite) writeGroup(tx *sql.Tx, err error, batch []*groupWrite) {
 		// error): what ran before is gone with it, and what did not run
 		// yet gets a transaction of its own.
 		_ = tx.Rollback()
+		lost := groupLost(s.d.classify(broken))
 		for j := range i {
 			if done[j] {
-				answers[j].err, done[j] = fmt.Errorf("store: rolled back with its group's transaction: %w", s.d.classify(broken)), false
+				answers[j].err, done[j] = lost, false
 			}
 		}
 		for j := range i + 1 {
@@ -211,6 +228,18 @@ func (s *SQLite) writeGroup(tx *sql.Tx, err error, batch []*groupWrite) {
 		}
 		w.done <- answers[i]
 	}
+}
+
+// groupLost is the answer of a Write whose changes were lost with its
+// group's transaction because of another Write. A full disk is named as
+// such (its caller answers 503 and the client retries); any other cause is
+// another request's error, which must not reach this caller as its own
+// (a 404 or 409 about someone else's object), so it is not wrapped.
+func groupLost(cause error) error {
+	if errors.Is(cause, ErrStorageFull) {
+		return fmt.Errorf("store: rolled back with its group's transaction: %w", ErrStorageFull)
+	}
+	return errors.New("store: rolled back with its group's transaction after another write failed")
 }
 
 // writeOne runs one Write's fn in a savepoint of tx. ok says fn succeeded

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -255,8 +257,10 @@ func TestGroupCommitTransactionLostMidGroup(t *testing.T) {
 	for i := range fns {
 		errs[i] = <-outs[i]
 	}
-	if errs[0] == nil || !strings.Contains(errs[0].Error(), "rolled back with its group's transaction") || !errors.Is(errs[0], errGone) {
-		t.Errorf("the Write before: %v, want the group's loss", errs[0])
+	// The Write before is told its changes were lost, but not given the
+	// other request's error as its own.
+	if errs[0] == nil || !strings.Contains(errs[0].Error(), "rolled back with its group's transaction") || errors.Is(errs[0], errGone) {
+		t.Errorf("the Write before: %v, want the group's loss, without the other Write's error", errs[0])
 	}
 	if !errors.Is(errs[1], errGone) {
 		t.Errorf("the failing Write: %v", errs[1])
@@ -380,6 +384,12 @@ func TestGroupCommitAcknowledgedIsStored(t *testing.T) {
 	if n == 0 || n == len(acked) {
 		t.Errorf("%d of %d Writes acknowledged: the mix did not happen", n, len(acked))
 	}
+	if w := s.WritesWaiting(); w != 0 {
+		t.Errorf("WritesWaiting %d after every Write returned", w)
+	}
+	if g, w := s.group.groups.Load(), s.group.writes.Load(); g >= w {
+		t.Errorf("%d groups for %d Writes: none shared a commit", g, w)
+	}
 	t.Logf("%d of %d acknowledged, %d groups for %d Writes", n, len(acked), s.group.groups.Load(), s.group.writes.Load())
 }
 
@@ -406,6 +416,9 @@ func TestGroupCommitCallerGoneMidStatement(t *testing.T) {
 			// away in the middle of it.
 			time.AfterFunc(30*time.Millisecond, cancelB)
 			_, err := tx.(sqlTx).exec(bctx, `INSERT INTO scratch WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c WHERE x < 1000000) SELECT x FROM c`)
+			if bctx.Err() == nil {
+				t.Error("the statement ended before its caller went away: the test tested nothing")
+			}
 			return err
 		}},
 		{t.Context(), insertEndpoint("ep_c")},
@@ -431,4 +444,63 @@ func TestGroupCommitCallerGoneMidStatement(t *testing.T) {
 	if (errB == nil) != (n == 1000000) {
 		t.Errorf("the Write whose caller went away answered %v with %d rows stored", errB, n)
 	}
+}
+
+// A group's savepoint journal (and a statement journal) keeps the pages a
+// write changes as they were before it: text that retention deletes or
+// anonymizes among them. The writer keeps it in memory, never in an
+// unlinked temporary file that secure_delete does not zero.
+func TestGroupCommitKeepsPreImagesInMemory(t *testing.T) {
+	s := openSQLite(t, filepath.Join(t.TempDir(), "aio.db"))
+	ctx := t.Context()
+	if _, err := s.writer.ExecContext(ctx, `CREATE TABLE pii (v BLOB)`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.writer.ExecContext(ctx, `INSERT INTO pii WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c WHERE x < 2000)
+		SELECT CAST(printf('%.1000c', 'S') AS BLOB) FROM c`); err != nil {
+		t.Fatal(err)
+	}
+	before := deletedFiles(t)
+	var during []string
+	err := s.Write(ctx, func(tx Tx) error {
+		// One row a statement, 2,000 of them: about 500 pages changed
+		// in the savepoint, far past what a journal keeps in memory
+		// before it spills (64 KiB) when temporary data goes to files.
+		for id := 1; id <= 2000; id++ {
+			if _, err := tx.(sqlTx).exec(ctx, `UPDATE pii SET v = zeroblob(1000) WHERE rowid = ?`, id); err != nil {
+				return err
+			}
+		}
+		during = deletedFiles(t)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var spilled []string
+	for _, f := range during {
+		if !slices.Contains(before, f) {
+			spilled = append(spilled, f)
+		}
+	}
+	if len(spilled) > 0 {
+		t.Errorf("the write spilled to unlinked files: %v", spilled)
+	}
+}
+
+// deletedFiles lists the files this process holds open that are unlinked
+// (SQLite's temporary files are).
+func deletedFiles(t *testing.T) []string {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skipf("no /proc/self/fd: %v", err)
+	}
+	var out []string
+	for _, e := range ents {
+		if l, err := os.Readlink(filepath.Join("/proc/self/fd", e.Name())); err == nil && strings.HasSuffix(l, "(deleted)") {
+			out = append(out, e.Name()+" "+l)
+		}
+	}
+	return out
 }

@@ -432,7 +432,7 @@ func (s *SQLite) RetentionDelete(ctx context.Context, sel RetentionSelector, lim
 		s.roll.mu.Lock()
 		defer s.roll.mu.Unlock()
 	}
-	err = s.Write(ctx, func(tx Tx) error {
+	err = s.writeAlone(ctx, func(tx Tx) error {
 		t := tx.(sqlTx)
 		if results {
 			if err := s.rollThrough(ctx, t, sel.Before); err != nil {
@@ -514,7 +514,7 @@ func (s *SQLite) RetentionAnonymize(ctx context.Context, sel RetentionSelector, 
 		limit = DefaultDeleteBatch
 	}
 	out := map[string]int64{}
-	err = s.Write(ctx, func(tx Tx) error {
+	err = s.writeAlone(ctx, func(tx Tx) error {
 		t := tx.(sqlTx)
 		left := limit
 		for _, tb := range tbs {

@@ -59,7 +59,7 @@ func (s *SQLite) EraseResidue(ctx context.Context) error {
 	for len(dirty) > 0 {
 		batch := dirty[:min(scrubBatch, len(dirty))]
 		dirty = dirty[len(batch):]
-		if err := s.Write(ctx, func(tx Tx) error { return tx.(sqlTx).scrubPages(ctx, batch, pageSize) }); err != nil {
+		if err := s.writeAlone(ctx, func(tx Tx) error { return tx.(sqlTx).scrubPages(ctx, batch, pageSize) }); err != nil {
 			return fmt.Errorf("scrub pages %d-%d: %w", batch[0], batch[len(batch)-1], err)
 		}
 	}

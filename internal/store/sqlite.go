@@ -93,17 +93,35 @@ func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
 	if err := createPrivate(path); err != nil {
 		return nil, err
 	}
-	writer, err := sql.Open("sqlite", sqliteDSN(path, false))
+	// Migrations run on a connection of their own, with temporary data in
+	// files: an index built over a large table sorts more than memory
+	// should hold.
+	mig, err := sql.Open("sqlite", sqliteDSN(path, false))
+	if err != nil {
+		return nil, err
+	}
+	mig.SetMaxOpenConns(1)
+	err = migrate(ctx, mig, goose.DialectSQLite3, sqliteMigrations, "migrations/sqlite")
+	if cerr := mig.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, fmt.Errorf("migrate %s: %w", path, err)
+	}
+	// The writer keeps its temporary data in memory (temp_store=MEMORY):
+	// the statement journal of a multi-row statement and a group commit's
+	// savepoint journal (group.go) hold the pages a write changes as they
+	// were before it, text that retention deletes or anonymizes among
+	// them, and in files they would go to an unlinked temporary file that
+	// secure_delete does not zero. What they hold is bounded by one
+	// transaction's changes (batches of at most a thousand rows).
+	writer, err := sql.Open("sqlite", sqliteDSN(path, false)+"&"+url.Values{"_pragma": {"temp_store(2)"}}.Encode())
 	if err != nil {
 		return nil, err
 	}
 	writer.SetMaxOpenConns(1)
 	writer.SetMaxIdleConns(1)
 	writer.SetConnMaxLifetime(0)
-	if err := migrate(ctx, writer, goose.DialectSQLite3, sqliteMigrations, "migrations/sqlite"); err != nil {
-		writer.Close()
-		return nil, fmt.Errorf("migrate %s: %w", path, err)
-	}
 	reader, err := sql.Open("sqlite", sqliteDSN(path, true))
 	if err != nil {
 		writer.Close()
@@ -135,10 +153,28 @@ func migrate(ctx context.Context, db *sql.DB, d goose.Dialect, fsys embed.FS, di
 // now.
 func (s *SQLite) WritesWaiting() int { return int(s.waiting.Load()) }
 
+// writeAlone runs fn in a transaction of its own on the writer connection,
+// outside group commit: the store's bulk deletes and erasures, whose
+// batches would hold a group's API writes until they are done. While it
+// waits for the connection it counts in WritesWaiting, as Write does.
+func (s *SQLite) writeAlone(ctx context.Context, fn func(tx Tx) error) error {
+	s.waiting.Add(1)
+	return writeTxBegan(ctx, s.writer, s.d, fn, func() { s.waiting.Add(-1) })
+}
+
 // writeTx runs fn in a transaction of its own on db: the store's own
-// writes (results, retention, rollups) that do not go through Write.
-func writeTx(ctx context.Context, db *sql.DB, d dialect, fn func(tx Tx) error) (err error) {
+// writes (results, rollups) that do not go through Write.
+func writeTx(ctx context.Context, db *sql.DB, d dialect, fn func(tx Tx) error) error {
+	return writeTxBegan(ctx, db, d, fn, nil)
+}
+
+// writeTxBegan is writeTx calling began, when set, once the transaction
+// began or failed to.
+func writeTxBegan(ctx context.Context, db *sql.DB, d dialect, fn func(tx Tx) error, began func()) (err error) {
 	tx, err := db.BeginTx(ctx, nil)
+	if began != nil {
+		began()
+	}
 	if err != nil {
 		return d.classify(err)
 	}
