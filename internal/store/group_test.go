@@ -99,6 +99,35 @@ func TestGroupCommitSharesOneCommit(t *testing.T) {
 	}
 }
 
+// A group carries at most maxGroup Writes; the ones queued past it wait for
+// the next group, and none is lost.
+func TestGroupCommitBoundsAGroup(t *testing.T) {
+	s := openSQLite(t, filepath.Join(t.TempDir(), "aio.db"))
+	release := holdWriter(t, s)
+	groups0, writes0 := s.group.groups.Load(), s.group.writes.Load()
+	const n = maxGroup + 1
+	errs := make(chan error, n)
+	for i := range n {
+		go func() { errs <- s.Write(t.Context(), insertEndpoint(fmt.Sprintf("ep_%02d", i))) }()
+	}
+	queued(t, s, n-1)
+	release()
+	timeout := time.After(30 * time.Second)
+	for range n {
+		select {
+		case err := <-errs:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-timeout:
+			t.Fatal("a queued Write was never answered")
+		}
+	}
+	if g, w := s.group.groups.Load()-groups0, s.group.writes.Load()-writes0; g != 2 || w != n {
+		t.Errorf("%d Writes in %d groups, want %d in 2 (%d, then 1)", w, g, n, maxGroup)
+	}
+}
+
 // In a group, a Write whose fn fails or panics is rolled back alone; a
 // Write whose context ends while it waits is not run; the others commit.
 func TestGroupCommitIsolatesFailures(t *testing.T) {
@@ -278,6 +307,26 @@ func TestGroupCommitTransactionLostMidGroup(t *testing.T) {
 	}
 	if err := s.Write(t.Context(), insertEndpoint("ep_later")); err != nil {
 		t.Fatalf("a later Write: %v", err)
+	}
+
+	// The failing Write last in its group: nothing is left to run again.
+	release = holdWriter(t, s)
+	last := []func(Tx) error{insertEndpoint("ep_before2"), fns[1]}
+	for i, fn := range last {
+		outs[i] = make(chan error, 1)
+		go func() { outs[i] <- s.Write(t.Context(), fn) }()
+		queued(t, s, i)
+	}
+	groups0 = s.group.groups.Load()
+	release()
+	if err := <-outs[0]; err == nil {
+		t.Error("the Write before the loss was acknowledged")
+	}
+	if err := <-outs[1]; !errors.Is(err, errGone) {
+		t.Errorf("the failing Write: %v", err)
+	}
+	if g := s.group.groups.Load() - groups0; g != 1 {
+		t.Errorf("%d groups, want 1: nothing was left to run", g)
 	}
 }
 

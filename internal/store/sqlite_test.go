@@ -490,6 +490,18 @@ func TestBackupSQLiteNamesWhyItCannotWrite(t *testing.T) {
 	if fi.Mode().Perm() != 0o600 || fi.Size() == 0 {
 		t.Errorf("backup mode %v, size %d; want 0600 and a database", fi.Mode().Perm(), fi.Size())
 	}
+	// A file already there is not overwritten (VACUUM INTO refuses it),
+	// and the backup says it failed.
+	taken := filepath.Join(dir, "taken.db")
+	if err := os.WriteFile(taken, []byte("someone else's file"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := BackupSQLite(ctx, db, taken); err == nil {
+		t.Error("backup onto an existing file reported success")
+	}
+	if b, err := os.ReadFile(taken); err != nil || string(b) != "someone else's file" {
+		t.Errorf("the existing file was changed: %q, %v", b, err)
+	}
 }
 
 // TestSQLiteDeleteThresholdRemovesTagAndLinkRows: deleting an object of a
