@@ -43,6 +43,17 @@ func eventually(t *testing.T, limit time.Duration, what string, cond func() bool
 	}
 }
 
+// openStore opens a real SQLite store in the test's directory.
+func openStore(t *testing.T) *store.SQLite {
+	t.Helper()
+	sq, err := store.OpenSQLite(t.Context(), filepath.Join(t.TempDir(), "aio.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sq.Close() })
+	return sq
+}
+
 // countingTarget answers 200 and counts the requests.
 func countingTarget(t *testing.T) (*httptest.Server, *atomic.Int64) {
 	t.Helper()
@@ -281,11 +292,7 @@ func (s *flakyStore) ListMonitors(ctx context.Context, q store.MonitorQuery) ([]
 // neither stops probing for good nor hangs.
 func TestEngineSurvivesAFailedFirstLoad(t *testing.T) {
 	ctx := context.Background()
-	sq, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "aio.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = sq.Close() })
+	sq := openStore(t)
 	st := &flakyStore{Store: sq}
 	st.failures.Store(1)
 	target, hits := countingTarget(t)
@@ -318,7 +325,7 @@ func TestEngineSurvivesAFailedFirstLoad(t *testing.T) {
 	default:
 	}
 
-	err = sq.Write(ctx, func(tx store.Tx) error {
+	err := sq.Write(ctx, func(tx store.Tx) error {
 		if err := tx.InsertEndpoint(ctx, api.Endpoint{Meta: api.Meta{ID: "ep_1", Revision: 1, CreatedAt: start, UpdatedAt: start}, Name: "target", URL: target.URL,
 			DataClassification: api.ClassInternal}); err != nil {
 			return err
@@ -343,11 +350,7 @@ func TestEngineSurvivesAFailedFirstLoad(t *testing.T) {
 // token: the next probe fetches a new one.
 func TestCredentialChangeDropsCachedToken(t *testing.T) {
 	ctx := context.Background()
-	sq, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "aio.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = sq.Close() })
+	sq := openStore(t)
 	kr, err := secret.NewKeyring(secret.NewKey())
 	if err != nil {
 		t.Fatal(err)
@@ -506,12 +509,7 @@ func deref(s *string) string {
 // default of revisions, over whatever default the caller gave, without
 // touching the caller's map; an age of zero leaves the defaults alone.
 func TestHistoryAgeSetsTheRevisionsDefault(t *testing.T) {
-	ctx := context.Background()
-	sq, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "aio.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = sq.Close() })
+	sq := openStore(t)
 	given := retention.Defaults{api.DataRevisions: 5 * time.Hour}
 	for _, tc := range []struct {
 		name     string
@@ -558,11 +556,7 @@ func (s *failingResults) WriteResultsYielding(context.Context, []api.ProbeResult
 // leaves the final flush at least one try in hand.
 func TestRunReturnsTheLastFlushError(t *testing.T) {
 	ctx := context.Background()
-	sq, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "aio.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = sq.Close() })
+	sq := openStore(t)
 	st := &failingResults{Store: sq}
 	clk := clock.NewFake(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
 	e := engine.New(engine.Config{Store: st, Clock: clk})

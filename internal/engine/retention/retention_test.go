@@ -22,6 +22,7 @@ import (
 	"github.com/aio-platform/terraform-provider-aio/internal/engine/retention"
 	"github.com/aio-platform/terraform-provider-aio/internal/secret"
 	"github.com/aio-platform/terraform-provider-aio/internal/store"
+	"github.com/aio-platform/terraform-provider-aio/internal/testutil"
 )
 
 var t0 = time.Date(2026, time.March, 2, 12, 0, 0, 0, time.UTC)
@@ -906,26 +907,9 @@ func (s *faultStore) erasures() int {
 	return s.residue
 }
 
-// logBuffer collects an enforcer's log lines; Run writes them from its own
+// logTo returns a logger writing to logs; Run writes from its own
 // goroutine while the test reads.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-func (l *logBuffer) logger() *slog.Logger { return slog.New(slog.NewTextHandler(l, nil)) }
+func logTo(logs *testutil.SyncBuffer) *slog.Logger { return slog.New(slog.NewTextHandler(logs, nil)) }
 
 // TestNewAppliesTheDocumentedDefaults: a setting left at zero (or set
 // below zero) takes its documented default, and one that is set is kept.
@@ -1168,8 +1152,8 @@ func TestHorizonIsTheShortestDeleteAge(t *testing.T) {
 // TestDefaultIsLoggedWhenItDeletes: the default's deletions are logged,
 // once per data kind that lost records, and a kind that lost none is not.
 func TestDefaultIsLoggedWhenItDeletes(t *testing.T) {
-	var logs logBuffer
-	f := newFixture(t, retention.Config{Logger: logs.logger()})
+	var logs testutil.SyncBuffer
+	f := newFixture(t, retention.Config{Logger: logTo(&logs)})
 	f.addResults()
 	f.pass()
 	var lines []string
@@ -1199,8 +1183,8 @@ func TestRunLogsFailuresOnly(t *testing.T) {
 		})
 	}
 	t.Run("healthy", func(t *testing.T) {
-		var logs logBuffer
-		f := newFixture(t, retention.Config{Interval: time.Hour, Logger: logs.logger()})
+		var logs testutil.SyncBuffer
+		f := newFixture(t, retention.Config{Interval: time.Hour, Logger: logTo(&logs)})
 		f.policy(api.RetentionPolicy{Name: "all-1h", DataKind: api.DataProbeResults, MaxAge: "1h", Action: api.RetentionDelete})
 		start(t, f.enf)
 		waitFor(t, "the first pass", func() bool { return f.count(`SELECT COUNT(*) FROM retention_runs`) == 1 })
@@ -1213,10 +1197,10 @@ func TestRunLogsFailuresOnly(t *testing.T) {
 		}
 	})
 	t.Run("failing", func(t *testing.T) {
-		var logs logBuffer
+		var logs testutil.SyncBuffer
 		f := newFixture(t)
 		fs := &faultStore{Store: f.st, fail: map[string]bool{"SetRetentionNextRun": true, "NextErasureRequest": true}}
-		start(t, f.enforcer(fs, retention.Config{Interval: time.Hour, Logger: logs.logger()}))
+		start(t, f.enforcer(fs, retention.Config{Interval: time.Hour, Logger: logTo(&logs)}))
 		waitFor(t, "both failures in the log", func() bool {
 			s := logs.String()
 			return strings.Contains(s, `level=ERROR msg="retention pass"`) && strings.Contains(s, `level=ERROR msg="erasure requests"`)
