@@ -3,6 +3,7 @@ package store
 import (
 	"fmt"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -265,5 +266,90 @@ func TestFloorDivRoundsDown(t *testing.T) {
 		if got := minuteOf(c.t); got != c.want {
 			t.Errorf("minuteOf(%v) = %d, want %d", c.t.UTC(), got, c.want)
 		}
+	}
+}
+
+// Deleting a monitor's data drops its rollups not yet written and nothing
+// else: another monitor's results in the same open minute are still
+// rolled up when the minute closes.
+func TestDeletingAMonitorKeepsOthersOpenMinute(t *testing.T) {
+	ctx := t.Context()
+	s := openSQLite(t, filepath.Join(t.TempDir(), "aio.db"))
+	m0 := time.Date(2026, 3, 2, 10, 7, 0, 0, time.UTC)
+	res := func(id string, at time.Time) api.ProbeResult {
+		return api.ProbeResult{MonitorID: id, Time: at, Outcome: api.OutcomeUp, LatencyMS: 2, Attempts: 1}
+	}
+	if err := s.WriteResults(ctx, []api.ProbeResult{res("mon_a", m0.Add(5*time.Second)), res("mon_b", m0.Add(6*time.Second))}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteMonitorData(ctx, "mon_a"); err != nil {
+		t.Fatal(err)
+	}
+	// mon_b's next result closes minute m0.
+	if err := s.WriteResults(ctx, []api.ProbeResult{res("mon_b", m0.Add(time.Minute+rollGrace))}, nil); err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	rows, err := s.reader.QueryContext(ctx, `SELECT m.monitor_id FROM rollups_minute r JOIN result_monitors m ON m.key = r.monitor_key WHERE r.bucket_start = ?`, m0.Unix())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(ids, []string{"mon_b"}) {
+		t.Errorf("minute m0 rolled up for %v, want [mon_b]", ids)
+	}
+}
+
+// A monitor deleted while its minute is half written (rollChunk monitors a
+// results write) leaves the rest of the minute's order: the minute goes on
+// with the other monitors and writes nothing for the deleted one.
+func TestDeletingAMonitorMidMinute(t *testing.T) {
+	ctx := t.Context()
+	s := openSQLite(t, filepath.Join(t.TempDir(), "aio.db"))
+	m0 := time.Date(2026, 3, 2, 10, 7, 0, 0, time.UTC)
+	const n = rollChunk + 20
+	id := func(i int) string { return fmt.Sprintf("mon_%05d", i) }
+	res := func(i int, at time.Time) api.ProbeResult {
+		return api.ProbeResult{MonitorID: id(i), Time: at, Outcome: api.OutcomeUp, LatencyMS: 2, Attempts: 1}
+	}
+	var rs []api.ProbeResult
+	for i := range n {
+		rs = append(rs, res(i, m0.Add(5*time.Second)))
+	}
+	if err := s.WriteResults(ctx, rs, nil); err != nil {
+		t.Fatal(err)
+	}
+	// The minute closes: this write rolls up its first rollChunk monitors
+	// (in key order, which is the order of first results here).
+	if err := s.WriteResults(ctx, []api.ProbeResult{res(0, m0.Add(time.Minute+rollGrace))}, nil); err != nil {
+		t.Fatal(err)
+	}
+	gone := id(n - 5) // among the monitors not yet written
+	if err := s.DeleteMonitorData(ctx, gone); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.WriteResults(ctx, []api.ProbeResult{res(1, m0.Add(time.Minute+rollGrace+time.Second))}, nil); err != nil {
+		t.Fatal(err)
+	}
+	var rolled, ofGone int
+	if err := s.reader.QueryRowContext(ctx, `SELECT COUNT(*) FROM rollups_minute WHERE bucket_start = ?`, m0.Unix()).Scan(&rolled); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.reader.QueryRowContext(ctx, `SELECT COUNT(*) FROM rollups_minute r JOIN result_monitors m ON m.key = r.monitor_key
+		WHERE r.bucket_start = ? AND m.monitor_id = ?`, m0.Unix(), gone).Scan(&ofGone); err != nil {
+		t.Fatal(err)
+	}
+	if rolled != n-1 || ofGone != 0 {
+		t.Errorf("minute m0 rolled up for %d monitors (%d of the deleted one), want %d and 0", rolled, ofGone, n-1)
 	}
 }
