@@ -440,3 +440,66 @@ func TestRollerRecordsAMinuteFinishedOnItsLastChunk(t *testing.T) {
 		t.Errorf("minute m0: %d rollup rows counting %d probes, want %d and %d", rows, probes, rollChunk, rollChunk)
 	}
 }
+
+// A retention delete of results that comes before any results write since
+// aiod started reads the roller's memory from the database first: it keeps
+// the rollup progress where it was (a delete that deletes nothing must not
+// send it back, or the minutes already written are written again), and it
+// writes the open minutes it deletes the raw results of before deleting
+// them (after another restart, nothing else would).
+func TestRetentionDeleteAfterARestartKeepsTheRollups(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "aio.db")
+	s, err := OpenSQLite(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reopen := func() {
+		t.Helper()
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if s, err = OpenSQLite(ctx, path); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	m0 := time.Date(2026, 3, 2, 10, 7, 0, 0, time.UTC)
+	write := func(at time.Time) {
+		t.Helper()
+		r := api.ProbeResult{MonitorID: "mon_a", Time: at, Outcome: api.OutcomeUp, LatencyMS: 2, Attempts: 1}
+		if err := s.WriteResults(ctx, []api.ProbeResult{r}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	minute := func(m time.Time) (rows, probes int) {
+		t.Helper()
+		if err := s.reader.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(probes), 0) FROM rollups_minute WHERE bucket_start = ?`, m.Unix()).Scan(&rows, &probes); err != nil {
+			t.Fatal(err)
+		}
+		return rows, probes
+	}
+	del := func(before time.Time) {
+		t.Helper()
+		if _, err := s.RetentionDelete(ctx, RetentionSelector{DataKind: api.DataProbeResults, Before: before}, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Minute m0 written (closed by the result of m0+1), m0+1 open.
+	write(m0.Add(5 * time.Second))
+	write(m0.Add(time.Minute + rollGrace))
+	reopen()
+	del(m0.Add(-time.Hour)) // deletes nothing
+	write(m0.Add(time.Minute + rollGrace + time.Second))
+	if rows, probes := minute(m0); rows != 1 || probes != 1 {
+		t.Errorf("after a delete of nothing: minute m0 has %d rollup rows counting %d probes, want 1 and 1", rows, probes)
+	}
+	reopen()
+	// Deletes the raw results of m0 and of the open m0+1.
+	del(m0.Add(2 * time.Minute))
+	reopen()
+	write(m0.Add(3*time.Minute + rollGrace))
+	if rows, probes := minute(m0.Add(time.Minute)); rows != 1 || probes != 2 {
+		t.Errorf("minute m0+1, its raw results deleted: %d rollup rows counting %d probes, want 1 and 2", rows, probes)
+	}
+}
