@@ -3,8 +3,10 @@ package store
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -155,5 +157,41 @@ func TestPagesWithResidueOnlyDirty(t *testing.T) {
 	dirty, err := s.pagesWithResidue(ctx, pageSize)
 	if err != nil || len(dirty) != 0 {
 		t.Errorf("after EraseResidue: pages with residue %v, %v; want none", dirty, err)
+	}
+}
+
+// The schema page (page 1, whose header is the file's and whose usable
+// size EraseResidue reads) is scrubbed like every other page: a dropped
+// table's name does not stay in its unused bytes.
+func TestEraseResidueScrubsTheSchemaPage(t *testing.T) {
+	ctx := t.Context()
+	s := openSQLite(t, filepath.Join(t.TempDir(), "aio.db"))
+	name := func(i int) string { return fmt.Sprintf("scratch_%02d_%s", i, strings.Repeat("SECRETNAME", 8)) }
+	for i := range 40 {
+		if _, err := s.writer.ExecContext(ctx, `CREATE TABLE `+name(i)+` (v TEXT)`); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 0; i < 40; i += 2 {
+		if _, err := s.writer.ExecContext(ctx, `DROP TABLE `+name(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	page1 := func() []span {
+		t.Helper()
+		var p []byte
+		if err := s.writer.QueryRowContext(ctx, `SELECT data FROM sqlite_dbpage WHERE pgno = 1`).Scan(&p); err != nil {
+			t.Fatal(err)
+		}
+		return unusedSpans(p, 1, len(p)-int(p[20]), true)
+	}
+	if len(page1()) == 0 {
+		t.Fatal("page 1 has no residue to erase: the test would prove nothing")
+	}
+	if err := s.EraseResidue(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if left := page1(); len(left) > 0 {
+		t.Errorf("page 1 still has residue in %v", left)
 	}
 }
