@@ -66,6 +66,13 @@ func TestUnusedSpans(t *testing.T) {
 		{"within the usable size", btreePage(size, 0, 0x0d, []int{400}, 400, [][2]int{{440, 8}}), 2, 448, []span{{10, 400}, {444, 448}}},
 		{"free block past the usable size", btreePage(size, 0, 0x0d, []int{400}, 400, [][2]int{{440, 12}}), 2, 448, nil},
 		{"free block head past the usable size", btreePage(size, 0, 0x0d, []int{400}, 400, [][2]int{{446, 4}}), 2, 448, nil},
+		// A free block pointer to the page's last two bytes: its size
+		// field would lie past the page.
+		{"free block head in the last two bytes", func() []byte {
+			p := btreePage(size, 0, 0x0d, []int{400}, 400, nil)
+			binary.BigEndian.PutUint16(p[1:], size-2)
+			return p
+		}(), 2, size, nil},
 		{"cell pointer at the usable size", btreePage(size, 0, 0x0d, []int{448}, 400, nil), 2, 448, nil},
 		{"cell pointer before the content", btreePage(size, 0, 0x0d, []int{399}, 400, nil), 2, size, nil},
 		{"cell pointer at the last usable byte", btreePage(size, 0, 0x0d, []int{447}, 400, nil), 2, 448, []span{{10, 400}}},
