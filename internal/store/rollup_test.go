@@ -276,17 +276,14 @@ func TestDeletingAMonitorKeepsOthersOpenMinute(t *testing.T) {
 	ctx := t.Context()
 	s := openSQLite(t, filepath.Join(t.TempDir(), "aio.db"))
 	m0 := time.Date(2026, 3, 2, 10, 7, 0, 0, time.UTC)
-	res := func(id string, at time.Time) api.ProbeResult {
-		return api.ProbeResult{MonitorID: id, Time: at, Outcome: api.OutcomeUp, LatencyMS: 2, Attempts: 1}
-	}
-	if err := s.WriteResults(ctx, []api.ProbeResult{res("mon_a", m0.Add(5*time.Second)), res("mon_b", m0.Add(6*time.Second))}, nil); err != nil {
+	if err := s.WriteResults(ctx, []api.ProbeResult{upAt("mon_a", m0.Add(5*time.Second)), upAt("mon_b", m0.Add(6*time.Second))}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.DeleteMonitorData(ctx, "mon_a"); err != nil {
 		t.Fatal(err)
 	}
 	// mon_b's next result closes minute m0.
-	if err := s.WriteResults(ctx, []api.ProbeResult{res("mon_b", m0.Add(time.Minute+rollGrace))}, nil); err != nil {
+	if err := s.WriteResults(ctx, []api.ProbeResult{upAt("mon_b", m0.Add(time.Minute+rollGrace))}, nil); err != nil {
 		t.Fatal(err)
 	}
 	var ids []string
@@ -318,27 +315,23 @@ func TestDeletingAMonitorMidMinute(t *testing.T) {
 	s := openSQLite(t, filepath.Join(t.TempDir(), "aio.db"))
 	m0 := time.Date(2026, 3, 2, 10, 7, 0, 0, time.UTC)
 	const n = rollChunk + 20
-	id := func(i int) string { return fmt.Sprintf("mon_%05d", i) }
-	res := func(i int, at time.Time) api.ProbeResult {
-		return api.ProbeResult{MonitorID: id(i), Time: at, Outcome: api.OutcomeUp, LatencyMS: 2, Attempts: 1}
-	}
 	var rs []api.ProbeResult
 	for i := range n {
-		rs = append(rs, res(i, m0.Add(5*time.Second)))
+		rs = append(rs, upAt(monID(i), m0.Add(5*time.Second)))
 	}
 	if err := s.WriteResults(ctx, rs, nil); err != nil {
 		t.Fatal(err)
 	}
 	// The minute closes: this write rolls up its first rollChunk monitors
 	// (in key order, which is the order of first results here).
-	if err := s.WriteResults(ctx, []api.ProbeResult{res(0, m0.Add(time.Minute+rollGrace))}, nil); err != nil {
+	if err := s.WriteResults(ctx, []api.ProbeResult{upAt(monID(0), m0.Add(time.Minute+rollGrace))}, nil); err != nil {
 		t.Fatal(err)
 	}
-	gone := id(n - 5) // among the monitors not yet written
+	gone := monID(n - 5) // among the monitors not yet written
 	if err := s.DeleteMonitorData(ctx, gone); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.WriteResults(ctx, []api.ProbeResult{res(1, m0.Add(time.Minute+rollGrace+time.Second))}, nil); err != nil {
+	if err := s.WriteResults(ctx, []api.ProbeResult{upAt(monID(1), m0.Add(time.Minute+rollGrace+time.Second))}, nil); err != nil {
 		t.Fatal(err)
 	}
 	var rolled, ofGone int
@@ -354,90 +347,65 @@ func TestDeletingAMonitorMidMinute(t *testing.T) {
 	}
 }
 
-// A minute half written when aiod stops is finished after a restart, each
-// monitor's rollup written once: the progress saved names the minute being
-// written and the next key, so the monitors already written are not
-// written again from the raw results.
-func TestRollerResumesAHalfWrittenMinute(t *testing.T) {
-	ctx := t.Context()
-	path := filepath.Join(t.TempDir(), "aio.db")
-	s, err := OpenSQLite(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m0 := time.Date(2026, 3, 2, 10, 7, 0, 0, time.UTC)
-	const n = rollChunk + 20
-	id := func(i int) string { return fmt.Sprintf("mon_%05d", i) }
-	res := func(i int, at time.Time) api.ProbeResult {
-		return api.ProbeResult{MonitorID: id(i), Time: at, Outcome: api.OutcomeUp, LatencyMS: 2, Attempts: 1}
-	}
-	var rs []api.ProbeResult
-	for i := range n {
-		rs = append(rs, res(i, m0.Add(5*time.Second)))
-	}
-	if err := s.WriteResults(ctx, rs, nil); err != nil {
-		t.Fatal(err)
-	}
-	// Closes m0 and writes its first rollChunk monitors.
-	if err := s.WriteResults(ctx, []api.ProbeResult{res(0, m0.Add(time.Minute+rollGrace))}, nil); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	s = openSQLite(t, path)
-	if err := s.WriteResults(ctx, []api.ProbeResult{res(1, m0.Add(time.Minute+rollGrace+time.Second))}, nil); err != nil {
-		t.Fatal(err)
-	}
-	// The stored rows themselves: a window read may count raw results.
-	var rows, probes int
-	if err := s.reader.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(probes), 0) FROM rollups_minute WHERE bucket_start = ?`, m0.Unix()).Scan(&rows, &probes); err != nil {
-		t.Fatal(err)
-	}
-	if rows != n || probes != n {
-		t.Errorf("minute m0: %d rollup rows counting %d probes, want %d and %d", rows, probes, n, n)
-	}
+// monID names the i-th monitor of a rollup test.
+func monID(i int) string { return fmt.Sprintf("mon_%05d", i) }
+
+// upAt is an up result of monitor id at at.
+func upAt(id string, at time.Time) api.ProbeResult {
+	return api.ProbeResult{MonitorID: id, Time: at, Outcome: api.OutcomeUp, LatencyMS: 2, Attempts: 1}
 }
 
-// A minute finished exactly as a write's budget ran out (rollChunk
-// monitors) is recorded as done: after a restart its monitors are not
-// rolled up a second time.
-func TestRollerRecordsAMinuteFinishedOnItsLastChunk(t *testing.T) {
-	ctx := t.Context()
-	path := filepath.Join(t.TempDir(), "aio.db")
-	s, err := OpenSQLite(ctx, path)
-	if err != nil {
+// minuteRows reads the rollup rows of minute m themselves (a window read
+// counts raw results for recent windows) and the probes they count.
+func minuteRows(t *testing.T, s *SQLite, m time.Time) (rows, probes int) {
+	t.Helper()
+	if err := s.reader.QueryRowContext(t.Context(), `SELECT COUNT(*), COALESCE(SUM(probes), 0) FROM rollups_minute WHERE bucket_start = ?`, m.Unix()).Scan(&rows, &probes); err != nil {
 		t.Fatal(err)
 	}
-	m0 := time.Date(2026, 3, 2, 10, 7, 0, 0, time.UTC)
-	id := func(i int) string { return fmt.Sprintf("mon_%05d", i) }
-	res := func(i int, at time.Time) api.ProbeResult {
-		return api.ProbeResult{MonitorID: id(i), Time: at, Outcome: api.OutcomeUp, LatencyMS: 2, Attempts: 1}
-	}
-	var rs []api.ProbeResult
-	for i := range rollChunk {
-		rs = append(rs, res(i, m0.Add(5*time.Second)))
-	}
-	if err := s.WriteResults(ctx, rs, nil); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.WriteResults(ctx, []api.ProbeResult{res(0, m0.Add(time.Minute+rollGrace))}, nil); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	s = openSQLite(t, path)
-	if err := s.WriteResults(ctx, []api.ProbeResult{res(1, m0.Add(2*time.Minute+rollGrace))}, nil); err != nil {
-		t.Fatal(err)
-	}
-	// The stored rows themselves: a window read may count raw results.
-	var rows, probes int
-	if err := s.reader.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(probes), 0) FROM rollups_minute WHERE bucket_start = ?`, m0.Unix()).Scan(&rows, &probes); err != nil {
-		t.Fatal(err)
-	}
-	if rows != rollChunk || probes != rollChunk {
-		t.Errorf("minute m0: %d rollup rows counting %d probes, want %d and %d", rows, probes, rollChunk, rollChunk)
+	return rows, probes
+}
+
+// A minute being rolled up when aiod stops is finished after a restart,
+// each monitor's rollup written once: the progress saved names the minute
+// being written and the next key (half written, more monitors than one
+// write's rollChunk), or the next minute (finished exactly on a write's
+// last chunk), so the monitors already written are not written again from
+// the raw results.
+func TestRollerResumesAfterARestart(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		n    int
+	}{{"half written", rollChunk + 20}, {"finished on the last chunk", rollChunk}} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := t.Context()
+			path := filepath.Join(t.TempDir(), "aio.db")
+			s, err := OpenSQLite(ctx, path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m0 := time.Date(2026, 3, 2, 10, 7, 0, 0, time.UTC)
+			var rs []api.ProbeResult
+			for i := range tc.n {
+				rs = append(rs, upAt(monID(i), m0.Add(5*time.Second)))
+			}
+			if err := s.WriteResults(ctx, rs, nil); err != nil {
+				t.Fatal(err)
+			}
+			// Closes m0 and writes its first rollChunk monitors.
+			if err := s.WriteResults(ctx, []api.ProbeResult{upAt(monID(0), m0.Add(time.Minute+rollGrace))}, nil); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			s = openSQLite(t, path)
+			if err := s.WriteResults(ctx, []api.ProbeResult{upAt(monID(1), m0.Add(2*time.Minute+rollGrace))}, nil); err != nil {
+				t.Fatal(err)
+			}
+			if rows, probes := minuteRows(t, s, m0); rows != tc.n || probes != tc.n {
+				t.Errorf("minute m0: %d rollup rows counting %d probes, want %d and %d", rows, probes, tc.n, tc.n)
+			}
+		})
 	}
 }
 
@@ -467,17 +435,9 @@ func TestRetentionDeleteAfterARestartKeepsTheRollups(t *testing.T) {
 	m0 := time.Date(2026, 3, 2, 10, 7, 0, 0, time.UTC)
 	write := func(at time.Time) {
 		t.Helper()
-		r := api.ProbeResult{MonitorID: "mon_a", Time: at, Outcome: api.OutcomeUp, LatencyMS: 2, Attempts: 1}
-		if err := s.WriteResults(ctx, []api.ProbeResult{r}, nil); err != nil {
+		if err := s.WriteResults(ctx, []api.ProbeResult{upAt("mon_a", at)}, nil); err != nil {
 			t.Fatal(err)
 		}
-	}
-	minute := func(m time.Time) (rows, probes int) {
-		t.Helper()
-		if err := s.reader.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(probes), 0) FROM rollups_minute WHERE bucket_start = ?`, m.Unix()).Scan(&rows, &probes); err != nil {
-			t.Fatal(err)
-		}
-		return rows, probes
 	}
 	del := func(before time.Time) {
 		t.Helper()
@@ -491,7 +451,7 @@ func TestRetentionDeleteAfterARestartKeepsTheRollups(t *testing.T) {
 	reopen()
 	del(m0.Add(-time.Hour)) // deletes nothing
 	write(m0.Add(time.Minute + rollGrace + time.Second))
-	if rows, probes := minute(m0); rows != 1 || probes != 1 {
+	if rows, probes := minuteRows(t, s, m0); rows != 1 || probes != 1 {
 		t.Errorf("after a delete of nothing: minute m0 has %d rollup rows counting %d probes, want 1 and 1", rows, probes)
 	}
 	reopen()
@@ -499,7 +459,7 @@ func TestRetentionDeleteAfterARestartKeepsTheRollups(t *testing.T) {
 	del(m0.Add(2 * time.Minute))
 	reopen()
 	write(m0.Add(3*time.Minute + rollGrace))
-	if rows, probes := minute(m0.Add(time.Minute)); rows != 1 || probes != 2 {
+	if rows, probes := minuteRows(t, s, m0.Add(time.Minute)); rows != 1 || probes != 2 {
 		t.Errorf("minute m0+1, its raw results deleted: %d rollup rows counting %d probes, want 1 and 2", rows, probes)
 	}
 }
