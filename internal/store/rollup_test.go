@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -461,5 +462,44 @@ func TestRetentionDeleteAfterARestartKeepsTheRollups(t *testing.T) {
 	write(m0.Add(3*time.Minute + rollGrace))
 	if rows, probes := minuteRows(t, s, m0.Add(time.Minute)); rows != 1 || probes != 2 {
 		t.Errorf("minute m0+1, its raw results deleted: %d rollup rows counting %d probes, want 1 and 2", rows, probes)
+	}
+}
+
+// A WriteRollups whose transaction fails after the roller took the
+// minute's rollups out of its memory (here the progress update is refused
+// by a trigger on the writer's connection) has written nothing, so the
+// roller must forget what it thought it wrote: the next WriteRollups
+// writes every monitor's rollup of the minute from the raw results.
+func TestWriteRollupsAfterAFailedWriteWritesThemAll(t *testing.T) {
+	ctx := t.Context()
+	s := openSQLite(t, filepath.Join(t.TempDir(), "aio.db"))
+	m0 := time.Date(2026, 3, 2, 10, 7, 0, 0, time.UTC)
+	const n = 50
+	var rs []api.ProbeResult
+	for i := range n {
+		rs = append(rs, upAt(monID(i), m0.Add(5*time.Second)))
+	}
+	if err := s.WriteResults(ctx, rs, nil); err != nil {
+		t.Fatal(err)
+	}
+	exec := func(q string) {
+		t.Helper()
+		if _, err := s.writer.ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	exec(`CREATE TEMP TRIGGER refuse_progress BEFORE UPDATE ON rollup_progress BEGIN SELECT RAISE(ABORT, 'refused by the test'); END`)
+	if err := s.WriteRollups(ctx, m0.Add(time.Minute)); err == nil || !strings.Contains(err.Error(), "refused by the test") {
+		t.Fatalf("WriteRollups with the progress update refused: %v", err)
+	}
+	if rows, _ := minuteRows(t, s, m0); rows != 0 {
+		t.Fatalf("a failed WriteRollups left %d rollup rows", rows)
+	}
+	exec(`DROP TRIGGER refuse_progress`)
+	if err := s.WriteRollups(ctx, m0.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if rows, probes := minuteRows(t, s, m0); rows != n || probes != n {
+		t.Errorf("minute m0 after the retry: %d rollup rows counting %d probes, want %d and %d", rows, probes, n, n)
 	}
 }
