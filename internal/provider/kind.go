@@ -74,6 +74,10 @@ type kind[T any, M objectModel[T]] struct {
 	// own filters (extra, by attribute name, such as a monitor's
 	// endpoint_id).
 	list func(ctx context.Context, c *client.Client, opts client.ListOptions, extra map[string]string) ([]T, error)
+
+	// models is the codec between the model and the Terraform value of a
+	// plan or state (model_codec.go), built on first use.
+	models kindCodec
 }
 
 // typeName is the Terraform type name of the kind's resource and data

@@ -63,7 +63,7 @@ func (r *objectResource[T, M]) Create(ctx context.Context, req resource.CreateRe
 
 func (r *objectResource[T, M]) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
 	var state M
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	resp.Diagnostics.Append(r.kind.getModel(ctx, req.State.Raw, req.State.Get, &state)...)
 	id, prior, diags := objectIdentity(ctx, req.State)
 	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() {
@@ -119,7 +119,7 @@ func (r *objectResource[T, M]) ImportState(ctx context.Context, req resource.Imp
 func (r *objectResource[T, M]) planned(ctx context.Context, plan tfsdk.Plan, diags *diag.Diagnostics) (M, T, bool) {
 	var m M
 	var in T
-	diags.Append(plan.Get(ctx, &m)...)
+	diags.Append(r.kind.getModel(ctx, plan.Raw, plan.Get, &m)...)
 	if diags.HasError() {
 		return m, in, false
 	}
@@ -173,7 +173,7 @@ func (r *objectResource[T, M]) setState(ctx context.Context, out T, prior M, sta
 	if diags.HasError() {
 		return false
 	}
-	diags.Append(state.Set(ctx, m)...)
+	diags.Append(r.kind.setStateModel(ctx, state, m)...)
 	return !diags.HasError()
 }
 
