@@ -19,15 +19,7 @@ func TestWriteResultsPreparedStatements(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	batch := func(n, first int, tm time.Time) []api.ProbeResult {
-		rs := make([]api.ProbeResult, n)
-		for i := range rs {
-			rs[i] = resProbe(i)
-			rs[i].MonitorID = fmt.Sprintf("mon_%03d", first+i)
-			rs[i].Time = tm.Add(time.Duration(i) * time.Millisecond)
-		}
-		return rs
-	}
+	batch := resultsOfMonitors
 	// 40 results: no full piece of 100, nothing prepared.
 	if _, _, err := s.WriteResultsYielding(t.Context(), batch(40, 0, resBase), nil, 100); err != nil {
 		t.Fatal(err)
@@ -74,6 +66,31 @@ func TestWriteResultsPreparedStatements(t *testing.T) {
 	}
 	if err := s.Close(); err != nil {
 		t.Errorf("close: %v", err)
+	}
+}
+
+// resultsOfMonitors is n results of monitors mon_<first> to
+// mon_<first+n-1>, a millisecond apart from tm.
+func resultsOfMonitors(n, first int, tm time.Time) []api.ProbeResult {
+	rs := make([]api.ProbeResult, n)
+	for i := range rs {
+		rs[i] = resProbe(i)
+		rs[i].MonitorID = fmt.Sprintf("mon_%03d", first+i)
+		rs[i].Time = tm.Add(time.Duration(i) * time.Millisecond)
+	}
+	return rs
+}
+
+// A batch of exactly one full piece, the first a store writes, is written
+// with the prepared statements: the piece is full at its size, not only
+// past it.
+func TestWriteResultsPreparesForExactlyOneFullPiece(t *testing.T) {
+	s := openSQLite(t, filepath.Join(t.TempDir(), "aio.db"))
+	if _, _, err := s.WriteResultsYielding(t.Context(), resultsOfMonitors(100, 0, resBase), nil, 100); err != nil {
+		t.Fatal(err)
+	}
+	if n := s.stmts.used.Load(); n != 2 {
+		t.Errorf("%d executions of prepared statements, want 2 (the piece's results and states)", n)
 	}
 }
 
