@@ -7,8 +7,10 @@ package store
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -854,4 +856,28 @@ func testCurrentAlertsByScope(t *testing.T, open func(t *testing.T) Store) {
 	wantIDs(t, "tag team:a on ep_2", ids(AlertQuery{EndpointID: "ep_2", Tags: []Tag{{Key: "team", Value: "a"}}}), nil)
 	wantIDs(t, "tag env:prod on ep_1", ids(AlertQuery{EndpointID: "ep_1", Tags: []Tag{{Key: "env", Value: "prod"}}}), []string{"thr_ep"})
 	wantIDs(t, "ep_1 and named", ids(AlertQuery{EndpointID: "ep_1", ThresholdIDs: []string{"thr_mon", "thr_zz"}}), []string{"thr_mon"})
+}
+
+// An attempt whose delivery cannot be updated (here a trigger on the
+// writer's connection refuses it) is an error, and its attempt row is not
+// kept: the engine must not believe a delivery moved on that did not.
+func TestSQLiteDeliveryAttemptWhoseUpdateFailsIsAnError(t *testing.T) {
+	s := openSQLite(t, filepath.Join(t.TempDir(), "aio.db"))
+	ctx := t.Context()
+	ev := alEvent("evt_1", "thr_a", 0)
+	record(t, s, AlertBatch{Events: []api.AlertEvent{ev}, Deliveries: []api.Delivery{alDelivery("dlv_1", ev, "chan_a")}})
+	if _, err := s.writer.ExecContext(ctx, `CREATE TEMP TRIGGER refuse_delivery BEFORE UPDATE ON deliveries BEGIN SELECT RAISE(ABORT, 'refused by the test'); END`); err != nil {
+		t.Fatal(err)
+	}
+	_, err := s.RecordDeliveryAttempt(ctx, DeliveryAttemptRecord{DeliveryAttempt: api.DeliveryAttempt{DeliveryID: "dlv_1", At: alAt(time.Second),
+		Status: new(200), DurationMS: 42}, State: api.DeliveryDelivered})
+	if err == nil || !strings.Contains(err.Error(), "refused by the test") {
+		t.Fatalf("an attempt whose update was refused: %v, want the refusal", err)
+	}
+	if a, err := s.ListDeliveryAttempts(ctx, "dlv_1"); err != nil || len(a) != 0 {
+		t.Errorf("attempts after the refused one: %v, %v; want none", a, err)
+	}
+	if d := getDelivery(t, s, "dlv_1"); d.State != api.DeliveryPending || d.Attempts != 0 {
+		t.Errorf("delivery after the refused attempt: %+v, want pending with no attempt", d)
+	}
 }
