@@ -100,21 +100,38 @@ func (c *modelCodec) decode(ctx context.Context, raw tftypes.Value, target any) 
 	if err := raw.As(&values); err != nil {
 		return false, diags
 	}
-	out := reflect.ValueOf(target).Elem()
+	// Filled apart and copied at the end: on an error the target is left
+	// as it was, as the framework's Get leaves it.
+	dst := reflect.ValueOf(target).Elem()
+	out := reflect.New(dst.Type()).Elem()
 	for _, f := range c.fields {
 		tv := values[f.name]
 		v, err := f.typ.ValueFromTerraform(ctx, tv)
 		if err != nil {
-			diags.AddAttributeError(path.Root(f.name), "Value Conversion Error",
-				fmt.Sprintf("An unexpected error was encountered converting the %q attribute. This is always an error in the provider. Please report it to the provider developers.\n\nError: %s", f.name, err))
+			diags.Append(conversionError(f.name, err))
 			return true, diags
 		}
 		if diags.Append(validateValue(ctx, f, v, tv)...); diags.HasError() {
 			return true, diags
 		}
+		// The field's type was checked against a null value when the
+		// codec was built; a type could still make another Go type of a
+		// known value, and Set would then panic.
+		if v == nil || reflect.TypeOf(v) != out.Field(f.index).Type() {
+			diags.Append(conversionError(f.name, fmt.Errorf("the attribute's type made a %T, not the model's %s", v, out.Field(f.index).Type())))
+			return true, diags
+		}
 		out.Field(f.index).Set(reflect.ValueOf(v))
 	}
+	dst.Set(out)
 	return true, diags
+}
+
+// conversionError is the diagnostic of an attribute the codec cannot
+// convert: always an error in the provider, at the attribute's path.
+func conversionError(name string, err error) diag.Diagnostic {
+	return diag.NewAttributeErrorDiagnostic(path.Root(name), "Value Conversion Error",
+		fmt.Sprintf("An unexpected error was encountered converting the %q attribute. This is always an error in the provider. Please report it to the provider developers.\n\nError: %s", name, err))
 }
 
 // encode converts m, the model, to the Terraform value of the codec's
@@ -124,11 +141,18 @@ func (c *modelCodec) encode(ctx context.Context, m any) (tftypes.Value, diag.Dia
 	in := reflect.ValueOf(m)
 	values := make(map[string]tftypes.Value, len(c.fields))
 	for _, f := range c.fields {
-		av := in.Field(f.index).Interface().(attr.Value)
+		av, _ := in.Field(f.index).Interface().(attr.Value)
+		// A value of another type, such as the zero value of a list (no
+		// element type, whose conversion would panic) or an object of
+		// other attributes, is refused at its path, as the framework's Set
+		// refuses it.
+		if av == nil || !f.typ.TerraformType(ctx).Equal(av.Type(ctx).TerraformType(ctx)) {
+			diags.Append(conversionError(f.name, fmt.Errorf("the model holds a value of another type than the attribute's %s", f.typ)))
+			return tftypes.Value{}, diags
+		}
 		v, err := av.ToTerraformValue(ctx)
 		if err != nil {
-			diags.AddAttributeError(path.Root(f.name), "Value Conversion Error",
-				fmt.Sprintf("An unexpected error was encountered converting the %q attribute. This is always an error in the provider. Please report it to the provider developers.\n\nError: %s", f.name, err))
+			diags.Append(conversionError(f.name, err))
 			return tftypes.Value{}, diags
 		}
 		if diags.Append(validateValue(ctx, f, av, v)...); diags.HasError() {
