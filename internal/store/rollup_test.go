@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -465,6 +466,45 @@ func TestRetentionDeleteAfterARestartKeepsTheRollups(t *testing.T) {
 	}
 }
 
+// refuse makes the writer's connection refuse op (INSERT, UPDATE or
+// DELETE) on table, with the message "refused by the test", until the
+// returned function is called.
+func refuse(t *testing.T, s *SQLite, op, table string) (allow func()) {
+	t.Helper()
+	name := "refuse_" + strings.ToLower(op) + "_" + table
+	if _, err := s.writer.ExecContext(t.Context(), `CREATE TEMP TRIGGER `+name+` BEFORE `+op+` ON `+table+
+		` BEGIN SELECT RAISE(ABORT, 'refused by the test'); END`); err != nil {
+		t.Fatal(err)
+	}
+	return func() {
+		t.Helper()
+		if _, err := s.writer.ExecContext(t.Context(), `DROP TRIGGER `+name); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// openMinute stores one up result of each of n monitors in minute m, which
+// stays open (its rollups in the roller's memory only).
+func openMinute(t *testing.T, s *SQLite, m time.Time, n int) {
+	t.Helper()
+	var rs []api.ProbeResult
+	for i := range n {
+		rs = append(rs, upAt(monID(i), m.Add(5*time.Second)))
+	}
+	if err := s.WriteResults(t.Context(), rs, nil); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// refusedError fails the test unless err is the refusal of refuse.
+func refusedError(t *testing.T, what string, err error) {
+	t.Helper()
+	if err == nil || !strings.Contains(err.Error(), "refused by the test") {
+		t.Fatalf("%s with a statement refused: %v, want the refusal", what, err)
+	}
+}
+
 // A WriteRollups whose transaction fails after the roller took the
 // minute's rollups out of its memory (here the progress update is refused
 // by a trigger on the writer's connection) has written nothing, so the
@@ -475,31 +515,59 @@ func TestWriteRollupsAfterAFailedWriteWritesThemAll(t *testing.T) {
 	s := openSQLite(t, filepath.Join(t.TempDir(), "aio.db"))
 	m0 := time.Date(2026, 3, 2, 10, 7, 0, 0, time.UTC)
 	const n = 50
-	var rs []api.ProbeResult
-	for i := range n {
-		rs = append(rs, upAt(monID(i), m0.Add(5*time.Second)))
-	}
-	if err := s.WriteResults(ctx, rs, nil); err != nil {
-		t.Fatal(err)
-	}
-	exec := func(q string) {
-		t.Helper()
-		if _, err := s.writer.ExecContext(ctx, q); err != nil {
-			t.Fatal(err)
-		}
-	}
-	exec(`CREATE TEMP TRIGGER refuse_progress BEFORE UPDATE ON rollup_progress BEGIN SELECT RAISE(ABORT, 'refused by the test'); END`)
-	if err := s.WriteRollups(ctx, m0.Add(time.Minute)); err == nil || !strings.Contains(err.Error(), "refused by the test") {
-		t.Fatalf("WriteRollups with the progress update refused: %v", err)
-	}
+	openMinute(t, s, m0, n)
+	allow := refuse(t, s, "UPDATE", "rollup_progress")
+	refusedError(t, "WriteRollups", s.WriteRollups(ctx, m0.Add(time.Minute)))
 	if rows, _ := minuteRows(t, s, m0); rows != 0 {
 		t.Fatalf("a failed WriteRollups left %d rollup rows", rows)
 	}
-	exec(`DROP TRIGGER refuse_progress`)
+	allow()
 	if err := s.WriteRollups(ctx, m0.Add(time.Minute)); err != nil {
 		t.Fatal(err)
 	}
 	if rows, probes := minuteRows(t, s, m0); rows != n || probes != n {
 		t.Errorf("minute m0 after the retry: %d rollup rows counting %d probes, want %d and %d", rows, probes, n, n)
+	}
+}
+
+// Deletes that fail after the roller's memory moved on forget that memory
+// too, so that what the rolled-back transaction took from it is rolled up
+// later from the raw results: a delete by age (whose transaction first
+// rolls up the minutes it deletes), a delete of some monitors' data by
+// age, and a delete of one monitor's data (which drops that monitor's
+// open minute from memory).
+func TestFailedDeletesKeepTheOpenMinutes(t *testing.T) {
+	m0 := time.Date(2026, 3, 2, 10, 7, 0, 0, time.UTC)
+	const n = 20
+	for _, tc := range []struct {
+		name string
+		del  func(ctx context.Context, s *SQLite) error
+	}{
+		{"DeleteResultsBefore", func(ctx context.Context, s *SQLite) error {
+			_, err := s.DeleteResultsBefore(ctx, TierRaw, m0.Add(time.Minute), 1000)
+			return err
+		}},
+		{"DeleteMonitorResultsBefore", func(ctx context.Context, s *SQLite) error {
+			_, err := s.DeleteMonitorResultsBefore(ctx, TierRaw, []string{monID(0)}, m0.Add(time.Minute), 1000)
+			return err
+		}},
+		{"DeleteMonitorData", func(ctx context.Context, s *SQLite) error {
+			return s.DeleteMonitorData(ctx, monID(0))
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := t.Context()
+			s := openSQLite(t, filepath.Join(t.TempDir(), "aio.db"))
+			openMinute(t, s, m0, n)
+			allow := refuse(t, s, "DELETE", "probe_results")
+			refusedError(t, tc.name, tc.del(ctx, s))
+			allow()
+			if err := s.WriteRollups(ctx, m0.Add(time.Minute)); err != nil {
+				t.Fatal(err)
+			}
+			if rows, probes := minuteRows(t, s, m0); rows != n || probes != n {
+				t.Errorf("minute m0 after the failed delete: %d rollup rows counting %d probes, want %d and %d", rows, probes, n, n)
+			}
+		})
 	}
 }
