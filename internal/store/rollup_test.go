@@ -534,8 +534,8 @@ func TestWriteRollupsAfterAFailedWriteWritesThemAll(t *testing.T) {
 // too, so that what the rolled-back transaction took from it is rolled up
 // later from the raw results: a delete by age (whose transaction first
 // rolls up the minutes it deletes), a delete of some monitors' data by
-// age, and a delete of one monitor's data (which drops that monitor's
-// open minute from memory).
+// age, a delete of one monitor's data (which drops that monitor's open
+// minute from memory) and a retention policy's delete of raw results.
 func TestFailedDeletesKeepTheOpenMinutes(t *testing.T) {
 	m0 := time.Date(2026, 3, 2, 10, 7, 0, 0, time.UTC)
 	const n = 20
@@ -553,6 +553,10 @@ func TestFailedDeletesKeepTheOpenMinutes(t *testing.T) {
 		}},
 		{"DeleteMonitorData", func(ctx context.Context, s *SQLite) error {
 			return s.DeleteMonitorData(ctx, monID(0))
+		}},
+		{"RetentionDelete", func(ctx context.Context, s *SQLite) error {
+			_, err := s.RetentionDelete(ctx, RetentionSelector{DataKind: api.DataProbeResults, Before: m0.Add(time.Minute)}, 1000)
+			return err
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
