@@ -553,3 +553,36 @@ func deletedFiles(t *testing.T) []string {
 	}
 	return out
 }
+
+// A Write that loses its group's transaction to a full disk tells the
+// Writes before it so: their changes are gone and their error is
+// ErrStorageFull (answered 503, for the client to retry later), not the
+// opaque loss of another request's failure.
+func TestGroupCommitLostToAFullDiskSaysSo(t *testing.T) {
+	s := openSQLite(t, filepath.Join(t.TempDir(), "aio.db"))
+	release := holdWriter(t, s)
+	fns := []func(Tx) error{
+		insertEndpoint("ep_before"),
+		func(tx Tx) error {
+			if _, err := tx.(sqlTx).exec(context.Background(), `ROLLBACK`); err != nil {
+				return err
+			}
+			return fmt.Errorf("insert endpoint: %w", ErrStorageFull)
+		},
+	}
+	outs := make([]chan error, len(fns))
+	for i, fn := range fns {
+		outs[i] = make(chan error, 1)
+		go func() { outs[i] <- s.Write(t.Context(), fn) }()
+		queued(t, s, i)
+	}
+	release()
+	for i := range fns {
+		if err := <-outs[i]; !errors.Is(err, ErrStorageFull) {
+			t.Errorf("Write %d: %v, want ErrStorageFull", i, err)
+		}
+	}
+	if endpointExists(t, s, "ep_before") {
+		t.Error("the Write before the full disk was stored although its transaction was lost")
+	}
+}

@@ -582,3 +582,41 @@ func TestSQLiteDamagedRetentionScopeIsAnError(t *testing.T) {
 		})
 	}
 }
+
+// A migration that fails stops OpenSQLite with its error: aiod must not
+// start on a schema it did not finish building. Here the file already has
+// a table the first migration creates, with other columns.
+func TestOpenSQLiteReportsAFailedMigration(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "aio.db")
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ExecContext(t.Context(), `CREATE TABLE endpoints (something_else INTEGER)`); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err := OpenSQLite(t.Context(), path)
+	if err == nil {
+		_ = s.Close()
+		t.Fatal("OpenSQLite succeeded on a file whose migration fails")
+	}
+	if !strings.Contains(err.Error(), "migrate") || !strings.Contains(err.Error(), "endpoints") {
+		t.Errorf("OpenSQLite: %v, want the migration's error", err)
+	}
+}
+
+// The bulk writes outside group commit (writeAlone) count themselves out
+// of WritesWaiting when they have the connection: a count left behind
+// would make the results writer yield after every piece for ever.
+func TestWriteAloneLeavesNoWaiter(t *testing.T) {
+	s := openSQLite(t, filepath.Join(t.TempDir(), "aio.db"))
+	if _, err := s.RetentionDelete(t.Context(), RetentionSelector{DataKind: api.DataProbeResults, Before: time.Now()}, 10); err != nil {
+		t.Fatal(err)
+	}
+	if n := s.WritesWaiting(); n != 0 {
+		t.Errorf("WritesWaiting after a retention delete: %d, want 0", n)
+	}
+}
