@@ -2,6 +2,7 @@ package store
 
 import (
 	"bufio"
+	"context"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -618,5 +619,43 @@ func TestWriteAloneLeavesNoWaiter(t *testing.T) {
 	}
 	if n := s.WritesWaiting(); n != 0 {
 		t.Errorf("WritesWaiting after a retention delete: %d, want 0", n)
+	}
+}
+
+// EachPage hands every page of a listing to fn in the listing's order,
+// MaxLimit objects a page, and stops at the first error of the listing
+// or of fn, returning it.
+func TestEachPage(t *testing.T) {
+	s := openSQLite(t, filepath.Join(t.TempDir(), "aio.db"))
+	ctx := t.Context()
+	n := MaxLimit + MaxLimit/2
+	for i := range n {
+		if err := s.Write(ctx, insertEndpoint(fmt.Sprintf("ep_%04d", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var sizes []int
+	var ids []string
+	if err := EachPage(ctx, s.ListEndpoints, func(page []api.Endpoint) error {
+		sizes = append(sizes, len(page))
+		for _, e := range page {
+			ids = append(ids, e.ID)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(sizes, []int{MaxLimit, n - MaxLimit}) || len(ids) != n || !slices.IsSorted(ids) {
+		t.Errorf("pages of %v with %d IDs (sorted: %v), want pages of [%d %d] with %d sorted IDs", sizes, len(ids), slices.IsSorted(ids), MaxLimit, n-MaxLimit, n)
+	}
+	stop := errors.New("stop")
+	calls := 0
+	if err := EachPage(ctx, s.ListEndpoints, func([]api.Endpoint) error { calls++; return stop }); !errors.Is(err, stop) || calls != 1 {
+		t.Errorf("fn failing: %v after %d calls, want stop after 1", err, calls)
+	}
+	failing := func(context.Context, ListQuery) ([]api.Endpoint, string, error) { return nil, "", stop }
+	calls = 0
+	if err := EachPage(ctx, failing, func([]api.Endpoint) error { calls++; return nil }); !errors.Is(err, stop) || calls != 0 {
+		t.Errorf("the listing failing: %v after %d calls of fn, want stop and none", err, calls)
 	}
 }
