@@ -120,3 +120,28 @@ func TestValid(t *testing.T) {
 		}
 	}
 }
+
+// IDs made one after the other sort in that order, in the same millisecond
+// too (listings are in ID order, and users read them as creation order),
+// and keep the time they were made at.
+func TestMonotonicWithinAMillisecond(t *testing.T) {
+	now := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+	var made []string
+	for i := range 1000 {
+		// Ten IDs a millisecond, of several kinds.
+		at := now.Add(time.Duration(i/10) * time.Millisecond)
+		id := ids.New([]string{"ep_", "mon_", "cred_"}[i%3], at)
+		_, rest, _ := strings.Cut(id, "_")
+		if got := decodeMillis(t, rest); got != at.UnixMilli() {
+			t.Fatalf("%q holds time %d ms, want %d", id, got, at.UnixMilli())
+		}
+		made = append(made, rest)
+	}
+	if !slices.IsSorted(made) {
+		for i := 1; i < len(made); i++ {
+			if made[i] <= made[i-1] {
+				t.Fatalf("ID %d (%s) sorts before ID %d (%s), made before it", i, made[i], i-1, made[i-1])
+			}
+		}
+	}
+}
