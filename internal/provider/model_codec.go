@@ -179,8 +179,8 @@ func validateValue(ctx context.Context, f codecField, v attr.Value, tv tftypes.V
 		return resp.Diagnostics
 	}
 	//nolint:staticcheck // SA1019: deprecated, but the framework still runs it, so the codec does too.
-	if tv2, ok := f.typ.(xattr.TypeWithValidate); ok {
-		return tv2.Validate(ctx, tv, path.Root(f.name))
+	if tw, ok := f.typ.(xattr.TypeWithValidate); ok {
+		return tw.Validate(ctx, tv, path.Root(f.name))
 	}
 	return nil
 }
@@ -213,7 +213,7 @@ func (k *kind[T, M]) getModel(ctx context.Context, raw tftypes.Value, get func(c
 	return get(ctx, m)
 }
 
-// setState sets the state to m, as the state's Set would.
+// setStateModel sets the state to m, as the state's Set would.
 func (k *kind[T, M]) setStateModel(ctx context.Context, state *tfsdk.State, m M) diag.Diagnostics {
 	if c := k.codec(ctx); c != nil {
 		v, diags := c.encode(ctx, m)
