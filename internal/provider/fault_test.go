@@ -19,7 +19,7 @@ import (
 
 // faultKinds are the collections of every kind, with the name prefix of
 // the fault suite's objects.
-var faultKinds = []string{"endpoints", "credentials", "monitors", "notification-channels", "alert-thresholds"}
+var faultKinds = []string{"endpoints", "credentials", "monitors", "notification-channels", "alert-thresholds", "retention-policies"}
 
 // faultConfig is n objects of every kind, at revision rev (their
 // descriptions and tags carry it, so that a lost update shows), managed
@@ -89,6 +89,18 @@ resource "aio_alert_threshold" "t" {
   window      = "15m"
   channel_ids = [aio_notification_channel.h[count.index].id]
   tags        = { rev = local.rev }
+}
+
+resource "aio_retention_policy" "r" {
+  count        = local.n
+  name         = "fault-${count.index}"
+  description  = "retention policy ${local.rev}"
+  data_kind    = "deliveries"
+  max_age      = "720h"
+  action       = "delete"
+  enabled      = false
+  endpoint_ids = [aio_endpoint.e[count.index].id]
+  tags         = { rev = local.rev }
 }
 `, proxyURL, token, n, rev)
 }
