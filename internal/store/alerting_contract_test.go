@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -866,14 +865,10 @@ func TestSQLiteDeliveryAttemptWhoseUpdateFailsIsAnError(t *testing.T) {
 	ctx := t.Context()
 	ev := alEvent("evt_1", "thr_a", 0)
 	record(t, s, AlertBatch{Events: []api.AlertEvent{ev}, Deliveries: []api.Delivery{alDelivery("dlv_1", ev, "chan_a")}})
-	if _, err := s.writer.ExecContext(ctx, `CREATE TEMP TRIGGER refuse_delivery BEFORE UPDATE ON deliveries BEGIN SELECT RAISE(ABORT, 'refused by the test'); END`); err != nil {
-		t.Fatal(err)
-	}
+	refuse(t, s, "UPDATE", "deliveries")
 	_, err := s.RecordDeliveryAttempt(ctx, DeliveryAttemptRecord{DeliveryAttempt: api.DeliveryAttempt{DeliveryID: "dlv_1", At: alAt(time.Second),
 		Status: new(200), DurationMS: 42}, State: api.DeliveryDelivered})
-	if err == nil || !strings.Contains(err.Error(), "refused by the test") {
-		t.Fatalf("an attempt whose update was refused: %v, want the refusal", err)
-	}
+	refusedError(t, "an attempt whose delivery update", err)
 	if a, err := s.ListDeliveryAttempts(ctx, "dlv_1"); err != nil || len(a) != 0 {
 		t.Errorf("attempts after the refused one: %v, %v; want none", a, err)
 	}

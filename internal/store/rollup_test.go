@@ -27,7 +27,7 @@ func TestRollerWritesClosedMinutes(t *testing.T) {
 	}
 	m0 := time.Date(2026, 3, 2, 10, 7, 0, 0, time.UTC)
 	const n = 2*rollChunk + 7
-	id := func(i int) string { return fmt.Sprintf("mon_%05d", i) }
+	id := monID
 	res := func(i int, at time.Time, lat float64) api.ProbeResult {
 		out := api.OutcomeUp
 		if i%5 == 0 {
