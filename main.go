@@ -2,7 +2,6 @@
 package main
 
 import (
-	"context"
 	"flag"
 	"fmt"
 	"log"
@@ -11,7 +10,8 @@ import (
 	runtimedebug "runtime/debug"
 	"runtime/pprof"
 
-	"github.com/hashicorp/terraform-plugin-framework/providerserver"
+	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
+	"github.com/hashicorp/terraform-plugin-go/tfprotov6/tf6server"
 
 	"github.com/aio-platform/terraform-provider-aio/internal/provider"
 )
@@ -44,10 +44,21 @@ func main() {
 	}
 	stopProfile := startCPUProfile(os.Getenv(envCPUProfileDir))
 	defer stopProfile()
-	err := providerserver.Serve(context.Background(), provider.New(version), providerserver.ServeOpts{
-		Address: "registry.terraform.io/aio-platform/aio",
-		Debug:   debug,
-	})
+	// The framework's server, wrapped in the provider's fast path for
+	// unchanged resources (internal/provider/fast_path.go); served as
+	// providerserver.Serve would serve the framework's alone.
+	var opts []tf6server.ServeOpt
+	if debug {
+		opts = append(opts, tf6server.WithManagedDebug())
+	}
+	newServer := provider.NewProtocol6Server(provider.New(version)())
+	err := tf6server.Serve("registry.terraform.io/aio-platform/aio", func() tfprotov6.ProviderServer {
+		s, err := newServer()
+		if err != nil {
+			log.Fatal(err.Error())
+		}
+		return s
+	}, opts...)
 	if err != nil {
 		stopProfile()
 		log.Fatal(err.Error())

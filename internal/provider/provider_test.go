@@ -6,7 +6,6 @@ import (
 	"regexp"
 	"testing"
 
-	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 	"github.com/hashicorp/terraform-plugin-testing/compare"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
@@ -22,7 +21,7 @@ import (
 // testAccProtoV6ProviderFactories serve the provider in-process to the real
 // terraform binary that terraform-plugin-testing runs.
 var testAccProtoV6ProviderFactories = map[string]func() (tfprotov6.ProviderServer, error){
-	"aio": providerserver.NewProtocol6WithError(New("test")()),
+	"aio": NewProtocol6Server(New("test")()),
 }
 
 // testAccVersionChecks require the Terraform version the provider targets.

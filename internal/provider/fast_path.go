@@ -1,0 +1,423 @@
+package provider
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"reflect"
+	"sync/atomic"
+
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/provider"
+	"github.com/hashicorp/terraform-plugin-framework/providerserver"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/boolplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/defaults"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/int64planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
+	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
+	"github.com/hashicorp/terraform-plugin-go/tftypes"
+)
+
+// A refresh plan makes three calls per resource into the provider:
+// UpgradeResourceState, ReadResource and PlanResourceChange. A profile of
+// the provider during a plan of 1,000 unchanged aio_endpoint resources
+// (make bench-terraform -provider-cpuprofile, eighth session) put 30 % of
+// its CPU in PlanResourceChange and 12 % in UpgradeResourceState, nearly
+// all of it the framework walking the schema attribute by attribute
+// (defaults, write-only attributes, plan modifiers, a map of every
+// attribute built at every step of every path) to arrive, for an unchanged
+// resource, at the prior state it was given. For resources whose schema
+// makes that answer certain, fastServer gives it without the walk and
+// leaves every other call, and every other case, to the framework:
+//
+//   - UpgradeResourceState at the schema's own version: the framework only
+//     decodes the stored JSON and encodes it again. fastServer hands
+//     Terraform the JSON itself (the protocol lets a DynamicValue carry
+//     JSON, and Terraform decodes either) when every key in it is an
+//     attribute of the schema; a key the schema no longer has goes to the
+//     framework, which drops it.
+//   - PlanResourceChange when the proposed new state is the prior state,
+//     byte for byte: nothing is unknown, so no plan modifier of the kinds
+//     allowed below does anything, and what is left is the framework's
+//     defaults. fastServer checks those itself (an attribute with a default
+//     whose configuration is null must already hold the default, or the
+//     plan is a change: drift of a defaulted attribute) and answers with
+//     the prior state.
+//
+// TestFastPathAnswersAsTheFrameworkDoes holds both answers to the
+// framework's on the same requests, for every kind, so a framework upgrade
+// that changes what the framework would say fails there.
+type fastServer struct {
+	tfprotov6.ProviderServer
+
+	kinds map[string]*fastKind
+
+	// upgrades and plans count the calls answered here, so that tests can
+	// show that a real Terraform's refresh takes this path.
+	upgrades, plans atomic.Int64
+}
+
+var _ tfprotov6.ProviderServer = (*fastServer)(nil)
+
+// fastKind is what the fast path needs to know of one resource type.
+type fastKind struct {
+	version int64
+	typ     tftypes.Object
+	// upgrade and plan say whether UpgradeResourceState and
+	// PlanResourceChange may be answered here (fastKindOf, fastPlanOf).
+	upgrade, plan bool
+	// defaults holds, for each top-level attribute with a default, the
+	// default's value in Terraform's type system.
+	defaults map[string]tftypes.Value
+}
+
+// NewProtocol6Server returns the provider's protocol server for
+// providerserver-style factories: the framework's, wrapped in fastServer.
+func NewProtocol6Server(p provider.Provider) func() (tfprotov6.ProviderServer, error) {
+	framework := providerserver.NewProtocol6WithError(p)
+	return func() (tfprotov6.ProviderServer, error) {
+		s, err := framework()
+		if err != nil {
+			return nil, err
+		}
+		return newFastServer(context.Background(), p, s), nil
+	}
+}
+
+// newFastServer wraps s, the framework's server of p.
+func newFastServer(ctx context.Context, p provider.Provider, s tfprotov6.ProviderServer) *fastServer {
+	var meta provider.MetadataResponse
+	p.Metadata(ctx, provider.MetadataRequest{}, &meta)
+	kinds := map[string]*fastKind{}
+	for _, newResource := range p.Resources(ctx) {
+		r := newResource()
+		var md resource.MetadataResponse
+		r.Metadata(ctx, resource.MetadataRequest{ProviderTypeName: meta.TypeName}, &md)
+		var sch resource.SchemaResponse
+		r.Schema(ctx, resource.SchemaRequest{}, &sch)
+		if sch.Diagnostics.HasError() {
+			continue
+		}
+		if k, ok := fastKindOf(ctx, r, sch.Schema); ok {
+			kinds[md.TypeName] = k
+		}
+	}
+	return &fastServer{ProviderServer: s, kinds: kinds}
+}
+
+// allowedPlanModifiers are the plan modifiers that do nothing when the plan
+// is the prior state: UseStateForUnknown acts only on an unknown planned
+// value, and RequiresReplace (RequiresReplaceIf, the same type) returns
+// before its condition when the planned value equals the prior one. They
+// are told apart by their Go types, taken from the framework's own
+// constructors.
+var allowedPlanModifiers = map[reflect.Type]bool{
+	reflect.TypeOf(stringplanmodifier.UseStateForUnknown()): true,
+	reflect.TypeOf(stringplanmodifier.RequiresReplace()):    true,
+	reflect.TypeOf(boolplanmodifier.UseStateForUnknown()):   true,
+	reflect.TypeOf(boolplanmodifier.RequiresReplace()):      true,
+	reflect.TypeOf(int64planmodifier.UseStateForUnknown()):  true,
+	reflect.TypeOf(int64planmodifier.RequiresReplace()):     true,
+}
+
+func modifiersAllowed[M any](ms []M) bool {
+	for _, m := range ms {
+		if !allowedPlanModifiers[reflect.TypeOf(m)] {
+			return false
+		}
+	}
+	return true
+}
+
+// fastKindOf returns what the fast path knows of r. The stored JSON may
+// stand for the upgraded state unless the schema has a dynamic value
+// anywhere, whose JSON says its own type.
+func fastKindOf(ctx context.Context, r resource.Resource, s schema.Schema) (*fastKind, bool) {
+	typ, ok := s.Type().TerraformType(ctx).(tftypes.Object)
+	if !ok {
+		return nil, false
+	}
+	k := &fastKind{version: s.Version, typ: typ, upgrade: !hasDynamic(typ)}
+	k.defaults, k.plan = fastPlanOf(ctx, r, s)
+	return k, k.upgrade || k.plan
+}
+
+// fastPlanOf decides whether an unchanged plan of r may be answered here,
+// and returns its top-level defaults. It may not when r has its own
+// ModifyPlan (which may say something about any plan), blocks, a
+// write-only attribute, a plan modifier outside allowedPlanModifiers, or a
+// default below the top level or on a type whose defaults it does not read.
+func fastPlanOf(ctx context.Context, r resource.Resource, s schema.Schema) (map[string]tftypes.Value, bool) {
+	if _, ok := r.(resource.ResourceWithModifyPlan); ok || len(s.Blocks) > 0 {
+		return nil, false
+	}
+	defaults := map[string]tftypes.Value{}
+	for name, a := range s.Attributes {
+		def, ok := attributeFits(ctx, path.Root(name), a)
+		if !ok {
+			return nil, false
+		}
+		if def.Type() != nil {
+			defaults[name] = def
+		}
+	}
+	return defaults, true
+}
+
+// attributeFits reports whether the fast path can stand in for the
+// framework's plan of a at p, and returns a's default when it is a
+// top-level attribute that has one.
+func attributeFits(ctx context.Context, p path.Path, a schema.Attribute) (tftypes.Value, bool) {
+	if a.IsWriteOnly() {
+		return tftypes.Value{}, false
+	}
+	top := len(p.Steps()) == 1
+	switch a := a.(type) {
+	case schema.StringAttribute:
+		if !modifiersAllowed(a.PlanModifiers) || (a.Default != nil && !top) {
+			return tftypes.Value{}, false
+		}
+		if a.Default == nil {
+			return tftypes.Value{}, true
+		}
+		var resp defaults.StringResponse
+		a.Default.DefaultString(ctx, defaults.StringRequest{Path: p}, &resp)
+		return defaultValue(ctx, resp.PlanValue, resp.Diagnostics.HasError())
+	case schema.BoolAttribute:
+		if !modifiersAllowed(a.PlanModifiers) || (a.Default != nil && !top) {
+			return tftypes.Value{}, false
+		}
+		if a.Default == nil {
+			return tftypes.Value{}, true
+		}
+		var resp defaults.BoolResponse
+		a.Default.DefaultBool(ctx, defaults.BoolRequest{Path: p}, &resp)
+		return defaultValue(ctx, resp.PlanValue, resp.Diagnostics.HasError())
+	case schema.Int64Attribute:
+		if !modifiersAllowed(a.PlanModifiers) || (a.Default != nil && !top) {
+			return tftypes.Value{}, false
+		}
+		if a.Default == nil {
+			return tftypes.Value{}, true
+		}
+		var resp defaults.Int64Response
+		a.Default.DefaultInt64(ctx, defaults.Int64Request{Path: p}, &resp)
+		return defaultValue(ctx, resp.PlanValue, resp.Diagnostics.HasError())
+	case schema.Float64Attribute:
+		return tftypes.Value{}, a.Default == nil && len(a.PlanModifiers) == 0
+	case schema.MapAttribute:
+		return tftypes.Value{}, a.Default == nil && len(a.PlanModifiers) == 0
+	case schema.ListAttribute:
+		return tftypes.Value{}, a.Default == nil && len(a.PlanModifiers) == 0
+	case schema.SetAttribute:
+		return tftypes.Value{}, a.Default == nil && len(a.PlanModifiers) == 0
+	case schema.SingleNestedAttribute:
+		return tftypes.Value{}, a.Default == nil && len(a.PlanModifiers) == 0 && nestedFits(ctx, p, a.Attributes)
+	case schema.ListNestedAttribute:
+		return tftypes.Value{}, a.Default == nil && len(a.PlanModifiers) == 0 && len(a.NestedObject.PlanModifiers) == 0 &&
+			nestedFits(ctx, p, a.NestedObject.Attributes)
+	case schema.SetNestedAttribute:
+		return tftypes.Value{}, a.Default == nil && len(a.PlanModifiers) == 0 && len(a.NestedObject.PlanModifiers) == 0 &&
+			nestedFits(ctx, p, a.NestedObject.Attributes)
+	case schema.MapNestedAttribute:
+		return tftypes.Value{}, a.Default == nil && len(a.PlanModifiers) == 0 && len(a.NestedObject.PlanModifiers) == 0 &&
+			nestedFits(ctx, p, a.NestedObject.Attributes)
+	}
+	return tftypes.Value{}, false
+}
+
+// nestedFits applies attributeFits to the attributes of a nested object,
+// where no default may be.
+func nestedFits(ctx context.Context, p path.Path, attrs map[string]schema.Attribute) bool {
+	for name, a := range attrs {
+		if _, ok := attributeFits(ctx, p.AtName(name), a); !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// defaultValue converts a default to Terraform's type system.
+func defaultValue(ctx context.Context, v interface {
+	ToTerraformValue(context.Context) (tftypes.Value, error)
+}, failed bool) (tftypes.Value, bool) {
+	if failed {
+		return tftypes.Value{}, false
+	}
+	tv, err := v.ToTerraformValue(ctx)
+	return tv, err == nil && tv.IsKnown() && !tv.IsNull()
+}
+
+// hasDynamic reports whether t is or holds a dynamic value.
+func hasDynamic(t tftypes.Type) bool {
+	switch t := t.(type) {
+	case tftypes.Object:
+		for _, at := range t.AttributeTypes {
+			if hasDynamic(at) {
+				return true
+			}
+		}
+		return false
+	case tftypes.Tuple:
+		return true
+	case tftypes.List:
+		return hasDynamic(t.ElementType)
+	case tftypes.Set:
+		return hasDynamic(t.ElementType)
+	case tftypes.Map:
+		return hasDynamic(t.ElementType)
+	}
+	return t.Is(tftypes.DynamicPseudoType)
+}
+
+// hasObject reports whether t is or holds an object.
+func hasObject(t tftypes.Type) bool {
+	switch t := t.(type) {
+	case tftypes.Object:
+		return true
+	case tftypes.List:
+		return hasObject(t.ElementType)
+	case tftypes.Set:
+		return hasObject(t.ElementType)
+	case tftypes.Map:
+		return hasObject(t.ElementType)
+	}
+	return false
+}
+
+// jsonFits reports whether every object in raw, read as a value of type t,
+// has only keys that t's objects have. It reads no deeper than objects go.
+func jsonFits(raw json.RawMessage, t tftypes.Type) bool {
+	if !hasObject(t) || bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
+		return true
+	}
+	switch t := t.(type) {
+	case tftypes.Object:
+		var fields map[string]json.RawMessage
+		if json.Unmarshal(raw, &fields) != nil {
+			return false
+		}
+		for name, v := range fields {
+			at, ok := t.AttributeTypes[name]
+			if !ok || !jsonFits(v, at) {
+				return false
+			}
+		}
+		return true
+	case tftypes.List:
+		return jsonElementsFit(raw, t.ElementType)
+	case tftypes.Set:
+		return jsonElementsFit(raw, t.ElementType)
+	case tftypes.Map:
+		var elems map[string]json.RawMessage
+		if json.Unmarshal(raw, &elems) != nil {
+			return false
+		}
+		for _, v := range elems {
+			if !jsonFits(v, t.ElementType) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
+func jsonElementsFit(raw json.RawMessage, elem tftypes.Type) bool {
+	var elems []json.RawMessage
+	if json.Unmarshal(raw, &elems) != nil {
+		return false
+	}
+	for _, v := range elems {
+		if !jsonFits(v, elem) {
+			return false
+		}
+	}
+	return true
+}
+
+// UpgradeResourceState answers at the schema's own version with the stored
+// JSON when every key in it is one of the schema's attributes.
+func (s *fastServer) UpgradeResourceState(ctx context.Context, req *tfprotov6.UpgradeResourceStateRequest) (*tfprotov6.UpgradeResourceStateResponse, error) {
+	if resp, ok := s.sameVersionUpgrade(req); ok {
+		s.upgrades.Add(1)
+		return resp, nil
+	}
+	return s.ProviderServer.UpgradeResourceState(ctx, req)
+}
+
+func (s *fastServer) sameVersionUpgrade(req *tfprotov6.UpgradeResourceStateRequest) (*tfprotov6.UpgradeResourceStateResponse, bool) {
+	if req == nil || req.RawState == nil || len(req.RawState.JSON) == 0 || len(req.RawState.Flatmap) > 0 {
+		return nil, false
+	}
+	k := s.kinds[req.TypeName]
+	if k == nil || !k.upgrade || req.Version != k.version {
+		return nil, false
+	}
+	raw := bytes.TrimSpace(req.RawState.JSON)
+	if len(raw) == 0 || raw[0] != '{' || !jsonFits(raw, k.typ) {
+		return nil, false
+	}
+	return &tfprotov6.UpgradeResourceStateResponse{
+		UpgradedState: &tfprotov6.DynamicValue{JSON: req.RawState.JSON},
+	}, true
+}
+
+// PlanResourceChange answers an unchanged resource with its prior state.
+func (s *fastServer) PlanResourceChange(ctx context.Context, req *tfprotov6.PlanResourceChangeRequest) (*tfprotov6.PlanResourceChangeResponse, error) {
+	if resp, ok := s.unchangedPlan(req); ok {
+		s.plans.Add(1)
+		return resp, nil
+	}
+	return s.ProviderServer.PlanResourceChange(ctx, req)
+}
+
+// msgpackNil is how msgpack writes a null value: a null prior state is a
+// create, a null proposed state a destroy.
+const msgpackNil = 0xc0
+
+func (s *fastServer) unchangedPlan(req *tfprotov6.PlanResourceChangeRequest) (*tfprotov6.PlanResourceChangeResponse, bool) {
+	if req == nil || req.PriorState == nil || req.ProposedNewState == nil || req.Config == nil {
+		return nil, false
+	}
+	k := s.kinds[req.TypeName]
+	if k == nil || !k.plan || len(req.PriorPrivate) > 0 {
+		return nil, false
+	}
+	prior, proposed := req.PriorState.MsgPack, req.ProposedNewState.MsgPack
+	if len(prior) == 0 || prior[0] == msgpackNil || !bytes.Equal(prior, proposed) {
+		return nil, false
+	}
+	if len(k.defaults) > 0 && !k.holdsItsDefaults(req.Config, req.PriorState) {
+		return nil, false
+	}
+	return &tfprotov6.PlanResourceChangeResponse{
+		PlannedState: &tfprotov6.DynamicValue{MsgPack: prior},
+	}, true
+}
+
+// holdsItsDefaults reports whether every attribute with a default that the
+// configuration leaves null already holds its default in the prior state,
+// so that the framework would plan no change to it.
+func (k *fastKind) holdsItsDefaults(config, prior *tfprotov6.DynamicValue) bool {
+	cv, err := config.Unmarshal(k.typ)
+	if err != nil {
+		return false
+	}
+	pv, err := prior.Unmarshal(k.typ)
+	if err != nil {
+		return false
+	}
+	var c, p map[string]tftypes.Value
+	if cv.As(&c) != nil || pv.As(&p) != nil || c == nil || p == nil {
+		return false
+	}
+	for name, def := range k.defaults {
+		if cfg, ok := c[name]; !ok || (cfg.IsNull() && !p[name].Equal(def)) {
+			return false
+		}
+	}
+	return true
+}
