@@ -4,9 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"maps"
 	"reflect"
+	"slices"
 	"sync/atomic"
 
+	"github.com/hashicorp/terraform-plugin-framework/attr"
+	"github.com/hashicorp/terraform-plugin-framework/attr/xattr"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/provider"
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
@@ -68,9 +72,14 @@ type fastKind struct {
 	// upgrade and plan say whether UpgradeResourceState and
 	// PlanResourceChange may be answered here (fastKindOf, fastPlanOf).
 	upgrade, plan bool
-	// defaults holds, for each top-level attribute with a default, the
-	// default's value in Terraform's type system.
-	defaults map[string]tftypes.Value
+	// defaulted holds the top-level attributes that have a default, whose
+	// value is asked of the attribute at every plan, as the framework does.
+	defaulted map[string]schema.Attribute
+	// valueType is the schema's type, and validated says whether any of
+	// its values has a custom type that checks itself (RFC 3339 times,
+	// durations): the framework checks those whenever it reads a state.
+	valueType attr.Type
+	validated bool
 }
 
 // NewProtocol6Server returns the provider's protocol server for
@@ -139,91 +148,96 @@ func fastKindOf(ctx context.Context, r resource.Resource, s schema.Schema) (*fas
 	if !ok {
 		return nil, false
 	}
-	k := &fastKind{version: s.Version, typ: typ, upgrade: !hasDynamic(typ)}
-	k.defaults, k.plan = fastPlanOf(ctx, r, s)
+	k := &fastKind{version: s.Version, typ: typ, upgrade: !hasDynamic(typ), valueType: s.Type()}
+	k.validated = selfValidating(ctx, s.Type())
+	k.defaulted, k.plan = fastPlanOf(ctx, r, s)
 	return k, k.upgrade || k.plan
 }
 
 // fastPlanOf decides whether an unchanged plan of r may be answered here,
-// and returns its top-level defaults. It may not when r has its own
-// ModifyPlan (which may say something about any plan), blocks, a
-// write-only attribute, a plan modifier outside allowedPlanModifiers, or a
-// default below the top level or on a type whose defaults it does not read.
-func fastPlanOf(ctx context.Context, r resource.Resource, s schema.Schema) (map[string]tftypes.Value, bool) {
+// and returns its top-level attributes with defaults. It may not when r
+// has its own ModifyPlan (which may say something about any plan) or an
+// identity (which the framework plans too), blocks, a write-only
+// attribute, a plan modifier outside allowedPlanModifiers, or a default
+// below the top level or on a type whose defaults it does not read.
+func fastPlanOf(ctx context.Context, r resource.Resource, s schema.Schema) (map[string]schema.Attribute, bool) {
 	if _, ok := r.(resource.ResourceWithModifyPlan); ok || len(s.Blocks) > 0 {
 		return nil, false
 	}
-	defaults := map[string]tftypes.Value{}
+	if _, ok := r.(resource.ResourceWithIdentity); ok {
+		return nil, false
+	}
+	defaulted := map[string]schema.Attribute{}
 	for name, a := range s.Attributes {
-		def, ok := attributeFits(ctx, path.Root(name), a)
+		hasDefault, ok := attributeFits(ctx, path.Root(name), a)
 		if !ok {
 			return nil, false
 		}
-		if def.Type() != nil {
-			defaults[name] = def
+		if hasDefault {
+			if _, ok := attributeDefault(ctx, name, a); !ok {
+				return nil, false
+			}
+			defaulted[name] = a
 		}
 	}
-	return defaults, true
+	return defaulted, true
 }
 
 // attributeFits reports whether the fast path can stand in for the
-// framework's plan of a at p, and returns a's default when it is a
-// top-level attribute that has one.
-func attributeFits(ctx context.Context, p path.Path, a schema.Attribute) (tftypes.Value, bool) {
+// framework's plan of a at p, and whether a has a default (which only a
+// top-level String, Bool or Int64 attribute may).
+func attributeFits(ctx context.Context, p path.Path, a schema.Attribute) (hasDefault, ok bool) {
 	if a.IsWriteOnly() {
-		return tftypes.Value{}, false
+		return false, false
 	}
 	top := len(p.Steps()) == 1
 	switch a := a.(type) {
 	case schema.StringAttribute:
-		if !modifiersAllowed(a.PlanModifiers) || (a.Default != nil && !top) {
-			return tftypes.Value{}, false
-		}
-		if a.Default == nil {
-			return tftypes.Value{}, true
-		}
+		return a.Default != nil, modifiersAllowed(a.PlanModifiers) && (a.Default == nil || top)
+	case schema.BoolAttribute:
+		return a.Default != nil, modifiersAllowed(a.PlanModifiers) && (a.Default == nil || top)
+	case schema.Int64Attribute:
+		return a.Default != nil, modifiersAllowed(a.PlanModifiers) && (a.Default == nil || top)
+	case schema.Float64Attribute:
+		return false, a.Default == nil && len(a.PlanModifiers) == 0
+	case schema.MapAttribute:
+		return false, a.Default == nil && len(a.PlanModifiers) == 0
+	case schema.ListAttribute:
+		return false, a.Default == nil && len(a.PlanModifiers) == 0
+	case schema.SetAttribute:
+		return false, a.Default == nil && len(a.PlanModifiers) == 0
+	case schema.SingleNestedAttribute:
+		return false, a.Default == nil && len(a.PlanModifiers) == 0 && nestedFits(ctx, p, a.Attributes)
+	case schema.ListNestedAttribute:
+		return false, a.Default == nil && len(a.PlanModifiers) == 0 && len(a.NestedObject.PlanModifiers) == 0 &&
+			nestedFits(ctx, p, a.NestedObject.Attributes)
+	case schema.SetNestedAttribute:
+		return false, a.Default == nil && len(a.PlanModifiers) == 0 && len(a.NestedObject.PlanModifiers) == 0 &&
+			nestedFits(ctx, p, a.NestedObject.Attributes)
+	case schema.MapNestedAttribute:
+		return false, a.Default == nil && len(a.PlanModifiers) == 0 && len(a.NestedObject.PlanModifiers) == 0 &&
+			nestedFits(ctx, p, a.NestedObject.Attributes)
+	}
+	return false, false
+}
+
+// attributeDefault asks a top-level attribute for its default, as the
+// framework does at every plan, in Terraform's type system.
+func attributeDefault(ctx context.Context, name string, a schema.Attribute) (tftypes.Value, bool) {
+	p := path.Root(name)
+	switch a := a.(type) {
+	case schema.StringAttribute:
 		var resp defaults.StringResponse
 		a.Default.DefaultString(ctx, defaults.StringRequest{Path: p}, &resp)
 		return defaultValue(ctx, resp.PlanValue, resp.Diagnostics.HasError())
 	case schema.BoolAttribute:
-		if !modifiersAllowed(a.PlanModifiers) || (a.Default != nil && !top) {
-			return tftypes.Value{}, false
-		}
-		if a.Default == nil {
-			return tftypes.Value{}, true
-		}
 		var resp defaults.BoolResponse
 		a.Default.DefaultBool(ctx, defaults.BoolRequest{Path: p}, &resp)
 		return defaultValue(ctx, resp.PlanValue, resp.Diagnostics.HasError())
 	case schema.Int64Attribute:
-		if !modifiersAllowed(a.PlanModifiers) || (a.Default != nil && !top) {
-			return tftypes.Value{}, false
-		}
-		if a.Default == nil {
-			return tftypes.Value{}, true
-		}
 		var resp defaults.Int64Response
 		a.Default.DefaultInt64(ctx, defaults.Int64Request{Path: p}, &resp)
 		return defaultValue(ctx, resp.PlanValue, resp.Diagnostics.HasError())
-	case schema.Float64Attribute:
-		return tftypes.Value{}, a.Default == nil && len(a.PlanModifiers) == 0
-	case schema.MapAttribute:
-		return tftypes.Value{}, a.Default == nil && len(a.PlanModifiers) == 0
-	case schema.ListAttribute:
-		return tftypes.Value{}, a.Default == nil && len(a.PlanModifiers) == 0
-	case schema.SetAttribute:
-		return tftypes.Value{}, a.Default == nil && len(a.PlanModifiers) == 0
-	case schema.SingleNestedAttribute:
-		return tftypes.Value{}, a.Default == nil && len(a.PlanModifiers) == 0 && nestedFits(ctx, p, a.Attributes)
-	case schema.ListNestedAttribute:
-		return tftypes.Value{}, a.Default == nil && len(a.PlanModifiers) == 0 && len(a.NestedObject.PlanModifiers) == 0 &&
-			nestedFits(ctx, p, a.NestedObject.Attributes)
-	case schema.SetNestedAttribute:
-		return tftypes.Value{}, a.Default == nil && len(a.PlanModifiers) == 0 && len(a.NestedObject.PlanModifiers) == 0 &&
-			nestedFits(ctx, p, a.NestedObject.Attributes)
-	case schema.MapNestedAttribute:
-		return tftypes.Value{}, a.Default == nil && len(a.PlanModifiers) == 0 && len(a.NestedObject.PlanModifiers) == 0 &&
-			nestedFits(ctx, p, a.NestedObject.Attributes)
 	}
 	return tftypes.Value{}, false
 }
@@ -232,7 +246,7 @@ func attributeFits(ctx context.Context, p path.Path, a schema.Attribute) (tftype
 // where no default may be.
 func nestedFits(ctx context.Context, p path.Path, attrs map[string]schema.Attribute) bool {
 	for name, a := range attrs {
-		if _, ok := attributeFits(ctx, p.AtName(name), a); !ok {
+		if hasDefault, ok := attributeFits(ctx, p.AtName(name), a); !ok || hasDefault {
 			return false
 		}
 	}
@@ -272,26 +286,99 @@ func hasDynamic(t tftypes.Type) bool {
 	return t.Is(tftypes.DynamicPseudoType)
 }
 
-// hasObject reports whether t is or holds an object.
-func hasObject(t tftypes.Type) bool {
+// hasObjectOrBool reports whether t is or holds an object or a bool.
+func hasObjectOrBool(t tftypes.Type) bool {
 	switch t := t.(type) {
 	case tftypes.Object:
 		return true
 	case tftypes.List:
-		return hasObject(t.ElementType)
+		return hasObjectOrBool(t.ElementType)
 	case tftypes.Set:
-		return hasObject(t.ElementType)
+		return hasObjectOrBool(t.ElementType)
 	case tftypes.Map:
-		return hasObject(t.ElementType)
+		return hasObjectOrBool(t.ElementType)
 	}
-	return false
+	return t.Is(tftypes.Bool)
+}
+
+// selfValidating reports whether t is or holds a type whose values check
+// themselves (xattr.ValidateableAttribute).
+func selfValidating(ctx context.Context, t attr.Type) bool {
+	switch t := t.(type) {
+	case attr.TypeWithAttributeTypes:
+		for _, at := range t.AttributeTypes() {
+			if selfValidating(ctx, at) {
+				return true
+			}
+		}
+		return false
+	case attr.TypeWithElementType:
+		return selfValidating(ctx, t.ElementType())
+	}
+	_, ok := t.ValueType(ctx).(xattr.ValidateableAttribute)
+	return ok
+}
+
+// valuesValid reports whether every value in v, of type t, that checks
+// itself passes, as the framework requires of a state it reads.
+func valuesValid(ctx context.Context, t attr.Type, v tftypes.Value) bool {
+	if v.IsNull() || !v.IsKnown() {
+		return true
+	}
+	switch tt := t.(type) {
+	case attr.TypeWithAttributeTypes:
+		var fields map[string]tftypes.Value
+		if v.As(&fields) != nil {
+			return false
+		}
+		for name, at := range tt.AttributeTypes() {
+			if f, ok := fields[name]; ok && !valuesValid(ctx, at, f) {
+				return false
+			}
+		}
+		return true
+	case attr.TypeWithElementType:
+		var elems []tftypes.Value
+		if v.Type().Is(tftypes.Map{}) {
+			var m map[string]tftypes.Value
+			if v.As(&m) != nil {
+				return false
+			}
+			elems = slices.Collect(maps.Values(m))
+		} else if v.As(&elems) != nil {
+			return false
+		}
+		for _, e := range elems {
+			if !valuesValid(ctx, tt.ElementType(), e) {
+				return false
+			}
+		}
+		return true
+	}
+	if _, ok := t.ValueType(ctx).(xattr.ValidateableAttribute); !ok {
+		return true
+	}
+	av, err := t.ValueFromTerraform(ctx, v)
+	if err != nil {
+		return false
+	}
+	var resp xattr.ValidateAttributeResponse
+	av.(xattr.ValidateableAttribute).ValidateAttribute(ctx, xattr.ValidateAttributeRequest{}, &resp)
+	return !resp.Diagnostics.HasError()
 }
 
 // jsonFits reports whether every object in raw, read as a value of type t,
-// has only keys that t's objects have. It reads no deeper than objects go.
+// has only keys that t's objects have, and every bool is one. It reads no
+// deeper than objects and bools go: Terraform and the framework read every
+// other JSON value alike.
 func jsonFits(raw json.RawMessage, t tftypes.Type) bool {
-	if !hasObject(t) || bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
+	if !hasObjectOrBool(t) || bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
 		return true
+	}
+	if t.Is(tftypes.Bool) {
+		// The framework reads 1 and 0 as a bool; Terraform refuses them.
+		v := bytes.TrimSpace(raw)
+		return bytes.Equal(v, []byte("true")) || bytes.Equal(v, []byte("false"))
 	}
 	switch t := t.(type) {
 	case tftypes.Object:
@@ -367,7 +454,7 @@ func (s *fastServer) sameVersionUpgrade(req *tfprotov6.UpgradeResourceStateReque
 
 // PlanResourceChange answers an unchanged resource with its prior state.
 func (s *fastServer) PlanResourceChange(ctx context.Context, req *tfprotov6.PlanResourceChangeRequest) (*tfprotov6.PlanResourceChangeResponse, error) {
-	if resp, ok := s.unchangedPlan(req); ok {
+	if resp, ok := s.unchangedPlan(ctx, req); ok {
 		s.plans.Add(1)
 		return resp, nil
 	}
@@ -378,8 +465,14 @@ func (s *fastServer) PlanResourceChange(ctx context.Context, req *tfprotov6.Plan
 // create, a null proposed state a destroy.
 const msgpackNil = 0xc0
 
-func (s *fastServer) unchangedPlan(req *tfprotov6.PlanResourceChangeRequest) (*tfprotov6.PlanResourceChangeResponse, bool) {
+func (s *fastServer) unchangedPlan(ctx context.Context, req *tfprotov6.PlanResourceChangeRequest) (*tfprotov6.PlanResourceChangeResponse, bool) {
 	if req == nil || req.PriorState == nil || req.ProposedNewState == nil || req.Config == nil {
+		return nil, false
+	}
+	// A deferral (of the provider's configuration, or of a resource) is
+	// only possible where Terraform allows it: those plans go to the
+	// framework, which answers them.
+	if req.ClientCapabilities != nil && req.ClientCapabilities.DeferralAllowed {
 		return nil, false
 	}
 	k := s.kinds[req.TypeName]
@@ -390,8 +483,17 @@ func (s *fastServer) unchangedPlan(req *tfprotov6.PlanResourceChangeRequest) (*t
 	if len(prior) == 0 || prior[0] == msgpackNil || !bytes.Equal(prior, proposed) {
 		return nil, false
 	}
-	if len(k.defaults) > 0 && !k.holdsItsDefaults(req.Config, req.PriorState) {
-		return nil, false
+	if len(k.defaulted) > 0 || k.validated {
+		pv, err := req.PriorState.Unmarshal(k.typ)
+		if err != nil {
+			return nil, false
+		}
+		if k.validated && !valuesValid(ctx, k.valueType, pv) {
+			return nil, false
+		}
+		if len(k.defaulted) > 0 && !k.holdsItsDefaults(ctx, req.Config, pv) {
+			return nil, false
+		}
 	}
 	return &tfprotov6.PlanResourceChangeResponse{
 		PlannedState: &tfprotov6.DynamicValue{MsgPack: prior},
@@ -401,21 +503,25 @@ func (s *fastServer) unchangedPlan(req *tfprotov6.PlanResourceChangeRequest) (*t
 // holdsItsDefaults reports whether every attribute with a default that the
 // configuration leaves null already holds its default in the prior state,
 // so that the framework would plan no change to it.
-func (k *fastKind) holdsItsDefaults(config, prior *tfprotov6.DynamicValue) bool {
+func (k *fastKind) holdsItsDefaults(ctx context.Context, config *tfprotov6.DynamicValue, prior tftypes.Value) bool {
 	cv, err := config.Unmarshal(k.typ)
 	if err != nil {
 		return false
 	}
-	pv, err := prior.Unmarshal(k.typ)
-	if err != nil {
-		return false
-	}
 	var c, p map[string]tftypes.Value
-	if cv.As(&c) != nil || pv.As(&p) != nil || c == nil || p == nil {
+	if cv.As(&c) != nil || prior.As(&p) != nil || c == nil || p == nil {
 		return false
 	}
-	for name, def := range k.defaults {
-		if cfg, ok := c[name]; !ok || (cfg.IsNull() && !p[name].Equal(def)) {
+	for name, a := range k.defaulted {
+		cfg, ok := c[name]
+		if !ok {
+			return false
+		}
+		if !cfg.IsNull() {
+			continue
+		}
+		def, ok := attributeDefault(ctx, name, a)
+		if !ok || !p[name].Equal(def) {
 			return false
 		}
 	}
