@@ -11,6 +11,7 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/attr/xattr"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/provider"
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
@@ -97,23 +98,31 @@ func NewProtocol6Server(p provider.Provider) func() (tfprotov6.ProviderServer, e
 
 // newFastServer wraps s, the framework's server of p.
 func newFastServer(ctx context.Context, p provider.Provider, s tfprotov6.ProviderServer) *fastServer {
+	kinds := map[string]*fastKind{}
+	eachResourceSchema(ctx, p, func(typeName string, r resource.Resource, sch schema.Schema, diags diag.Diagnostics) {
+		if diags.HasError() {
+			return
+		}
+		if k, ok := fastKindOf(ctx, r, sch); ok {
+			kinds[typeName] = k
+		}
+	})
+	return &fastServer{ProviderServer: s, kinds: kinds}
+}
+
+// eachResourceSchema calls f with each of p's resources, its type name and
+// its schema.
+func eachResourceSchema(ctx context.Context, p provider.Provider, f func(typeName string, r resource.Resource, s schema.Schema, diags diag.Diagnostics)) {
 	var meta provider.MetadataResponse
 	p.Metadata(ctx, provider.MetadataRequest{}, &meta)
-	kinds := map[string]*fastKind{}
 	for _, newResource := range p.Resources(ctx) {
 		r := newResource()
 		var md resource.MetadataResponse
 		r.Metadata(ctx, resource.MetadataRequest{ProviderTypeName: meta.TypeName}, &md)
 		var sch resource.SchemaResponse
 		r.Schema(ctx, resource.SchemaRequest{}, &sch)
-		if sch.Diagnostics.HasError() {
-			continue
-		}
-		if k, ok := fastKindOf(ctx, r, sch.Schema); ok {
-			kinds[md.TypeName] = k
-		}
+		f(md.TypeName, r, sch.Schema, sch.Diagnostics)
 	}
-	return &fastServer{ProviderServer: s, kinds: kinds}
 }
 
 // allowedPlanModifiers are the plan modifiers that do nothing when the plan
@@ -264,41 +273,43 @@ func defaultValue(ctx context.Context, v interface {
 	return tv, err == nil && tv.IsKnown() && !tv.IsNull()
 }
 
-// hasDynamic reports whether t is or holds a dynamic value.
+// hasDynamic reports whether t is or holds a dynamic value (or a tuple,
+// which only a dynamic value can be).
 func hasDynamic(t tftypes.Type) bool {
-	switch t := t.(type) {
-	case tftypes.Object:
-		for _, at := range t.AttributeTypes {
-			if hasDynamic(at) {
-				return true
-			}
-		}
-		return false
-	case tftypes.Tuple:
-		return true
-	case tftypes.List:
-		return hasDynamic(t.ElementType)
-	case tftypes.Set:
-		return hasDynamic(t.ElementType)
-	case tftypes.Map:
-		return hasDynamic(t.ElementType)
-	}
-	return t.Is(tftypes.DynamicPseudoType)
+	return holds(t, func(t tftypes.Type) bool {
+		_, tuple := t.(tftypes.Tuple)
+		return tuple || t.Is(tftypes.DynamicPseudoType)
+	})
 }
 
 // hasObjectOrBool reports whether t is or holds an object or a bool.
 func hasObjectOrBool(t tftypes.Type) bool {
+	return holds(t, func(t tftypes.Type) bool {
+		_, object := t.(tftypes.Object)
+		return object || t.Is(tftypes.Bool)
+	})
+}
+
+// holds reports whether t, or any type t is made of, matches.
+func holds(t tftypes.Type, match func(tftypes.Type) bool) bool {
+	if match(t) {
+		return true
+	}
 	switch t := t.(type) {
 	case tftypes.Object:
-		return true
+		for _, at := range t.AttributeTypes {
+			if holds(at, match) {
+				return true
+			}
+		}
 	case tftypes.List:
-		return hasObjectOrBool(t.ElementType)
+		return holds(t.ElementType, match)
 	case tftypes.Set:
-		return hasObjectOrBool(t.ElementType)
+		return holds(t.ElementType, match)
 	case tftypes.Map:
-		return hasObjectOrBool(t.ElementType)
+		return holds(t.ElementType, match)
 	}
-	return t.Is(tftypes.Bool)
+	return false
 }
 
 // selfValidating reports whether t is or holds a type whose values check

@@ -12,6 +12,7 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework-timetypes/timetypes"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/provider"
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 	fwresource "github.com/hashicorp/terraform-plugin-framework/resource"
@@ -49,16 +50,7 @@ var fastPathKinds = map[string]struct{ upgrade, plan bool }{
 }
 
 func TestFastPathServesTheExpectedKinds(t *testing.T) {
-	p := New("test")()
-	fw, err := providerserver.NewProtocol6WithError(p)()
-	if err != nil {
-		t.Fatal(err)
-	}
-	fast := newFastServer(context.Background(), p, fw)
-	schemas, err := fw.GetProviderSchema(context.Background(), &tfprotov6.GetProviderSchemaRequest{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, _, fast, schemas := newTestFastServers(t)
 	for typeName := range schemas.ResourceSchemas {
 		want, ok := fastPathKinds[typeName]
 		if !ok {
@@ -88,16 +80,7 @@ func TestFastPathServesTheExpectedKinds(t *testing.T) {
 // or change them, and stored JSON with a key too many or too few.
 func TestFastPathAnswersAsTheFrameworkDoes(t *testing.T) {
 	ctx := context.Background()
-	p := New("test")()
-	fw, err := providerserver.NewProtocol6WithError(p)()
-	if err != nil {
-		t.Fatal(err)
-	}
-	fast := newFastServer(ctx, p, fw)
-	schemas, err := fw.GetProviderSchema(ctx, &tfprotov6.GetProviderSchemaRequest{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	p, fw, fast, schemas := newTestFastServers(t)
 	frameworkSchemas := resourceSchemas(t, p)
 	names := make([]string, 0, len(schemas.ResourceSchemas))
 	for n := range schemas.ResourceSchemas {
@@ -184,22 +167,31 @@ func TestFastPathAnswersAsTheFrameworkDoes(t *testing.T) {
 // resourceSchemas returns the framework schema of each of p's resources.
 func resourceSchemas(t *testing.T, p provider.Provider) map[string]schema.Schema {
 	t.Helper()
-	ctx := context.Background()
-	var meta provider.MetadataResponse
-	p.Metadata(ctx, provider.MetadataRequest{}, &meta)
 	out := map[string]schema.Schema{}
-	for _, newResource := range p.Resources(ctx) {
-		r := newResource()
-		var md fwresource.MetadataResponse
-		r.Metadata(ctx, fwresource.MetadataRequest{ProviderTypeName: meta.TypeName}, &md)
-		var sch fwresource.SchemaResponse
-		r.Schema(ctx, fwresource.SchemaRequest{}, &sch)
-		if sch.Diagnostics.HasError() {
-			t.Fatalf("%s: %v", md.TypeName, sch.Diagnostics)
+	eachResourceSchema(context.Background(), p, func(typeName string, _ fwresource.Resource, s schema.Schema, diags diag.Diagnostics) {
+		if diags.HasError() {
+			t.Fatalf("%s: %v", typeName, diags)
 		}
-		out[md.TypeName] = sch.Schema
-	}
+		out[typeName] = s
+	})
 	return out
+}
+
+// newTestFastServers returns the provider's framework server, the fast
+// path around it, and their resource schemas.
+func newTestFastServers(tb testing.TB) (provider.Provider, tfprotov6.ProviderServer, *fastServer, *tfprotov6.GetProviderSchemaResponse) {
+	tb.Helper()
+	ctx := context.Background()
+	p := New("test")()
+	fw, err := providerserver.NewProtocol6WithError(p)()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	schemas, err := fw.GetProviderSchema(ctx, &tfprotov6.GetProviderSchemaRequest{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return p, fw, newFastServer(ctx, p, fw), schemas
 }
 
 func samePlan(t *testing.T, c int, ty cty.Type, got, want *tfprotov6.PlanResourceChangeResponse) {
@@ -748,16 +740,7 @@ resource "aio_retention_policy" "test" {
 // through the framework's server and through the fast path.
 func BenchmarkRefreshCalls(b *testing.B) {
 	ctx := context.Background()
-	p := New("test")()
-	fw, err := providerserver.NewProtocol6WithError(p)()
-	if err != nil {
-		b.Fatal(err)
-	}
-	fast := newFastServer(ctx, p, fw)
-	schemas, err := fw.GetProviderSchema(ctx, &tfprotov6.GetProviderSchemaRequest{})
-	if err != nil {
-		b.Fatal(err)
-	}
+	_, fw, fast, schemas := newTestFastServers(b)
 	upgrade, plan := unchangedEndpointRequests(b, schemas)
 	for _, srv := range []struct {
 		name string
@@ -829,16 +812,7 @@ func unchangedEndpointRequests(tb testing.TB, schemas *tfprotov6.GetProviderSche
 // answer.
 func TestFastPathLeavesDeferrablePlansToTheFramework(t *testing.T) {
 	ctx := context.Background()
-	p := New("test")()
-	fw, err := providerserver.NewProtocol6WithError(p)()
-	if err != nil {
-		t.Fatal(err)
-	}
-	fast := newFastServer(ctx, p, fw)
-	schemas, err := fw.GetProviderSchema(ctx, &tfprotov6.GetProviderSchemaRequest{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, _, fast, schemas := newTestFastServers(t)
 	_, plan := unchangedEndpointRequests(t, schemas)
 	if _, ok := fast.unchangedPlan(ctx, plan); !ok {
 		t.Fatal("the fast path does not answer an unchanged endpoint")
