@@ -73,9 +73,10 @@ type fastKind struct {
 	// upgrade and plan say whether UpgradeResourceState and
 	// PlanResourceChange may be answered here (fastKindOf, fastPlanOf).
 	upgrade, plan bool
-	// defaulted holds the top-level attributes that have a default, whose
-	// value is asked of the attribute at every plan, as the framework does.
-	defaulted map[string]schema.Attribute
+	// defaulted holds the attributes that have a default (at the top level
+	// or in single nested objects), whose value is asked of the attribute
+	// at every plan, as the framework does.
+	defaulted []defaultedAttribute
 	// valueType is the schema's type, and validated says whether any of
 	// its values has a custom type that checks itself (RFC 3339 times,
 	// durations): the framework checks those whenever it reads a state.
@@ -163,103 +164,140 @@ func fastKindOf(ctx context.Context, r resource.Resource, s schema.Schema) (*fas
 	return k, k.upgrade || k.plan
 }
 
+// defaultedAttribute is an attribute with a default and its path, through
+// single nested objects only.
+type defaultedAttribute struct {
+	path path.Path
+	attr schema.Attribute
+}
+
+// unchangedPlanKeeper is implemented by resources whose ModifyPlan does
+// nothing when the plan is the prior state (and says so in a test), so
+// that the fast path may answer for them.
+type unchangedPlanKeeper interface {
+	resource.ResourceWithModifyPlan
+	modifyPlanKeepsUnchangedPlans()
+}
+
 // fastPlanOf decides whether an unchanged plan of r may be answered here,
-// and returns its top-level attributes with defaults. It may not when r
-// has its own ModifyPlan (which may say something about any plan) or an
-// identity (which the framework plans too), blocks, a write-only
-// attribute, a plan modifier outside allowedPlanModifiers, or a default
-// below the top level or on a type whose defaults it does not read.
-func fastPlanOf(ctx context.Context, r resource.Resource, s schema.Schema) (map[string]schema.Attribute, bool) {
-	if _, ok := r.(resource.ResourceWithModifyPlan); ok || len(s.Blocks) > 0 {
+// and returns its attributes with defaults. It may not when r has its own
+// ModifyPlan (which may say something about any plan) without being an
+// unchangedPlanKeeper, or an identity (which the framework plans too),
+// blocks, a write-only attribute, a plan modifier outside
+// allowedPlanModifiers, or a default inside a list, set or map, or on a
+// type whose defaults it does not read.
+func fastPlanOf(ctx context.Context, r resource.Resource, s schema.Schema) ([]defaultedAttribute, bool) {
+	if _, ok := r.(resource.ResourceWithModifyPlan); ok {
+		if _, keeps := r.(unchangedPlanKeeper); !keeps {
+			return nil, false
+		}
+	}
+	if _, ok := r.(resource.ResourceWithIdentity); ok || len(s.Blocks) > 0 {
 		return nil, false
 	}
-	if _, ok := r.(resource.ResourceWithIdentity); ok {
-		return nil, false
-	}
-	defaulted := map[string]schema.Attribute{}
-	for name, a := range s.Attributes {
-		hasDefault, ok := attributeFits(ctx, path.Root(name), a)
+	var defaulted []defaultedAttribute
+	for _, name := range slices.Sorted(maps.Keys(s.Attributes)) {
+		d, ok := attributeFits(ctx, path.Root(name), s.Attributes[name], true)
 		if !ok {
 			return nil, false
 		}
-		if hasDefault {
-			if _, ok := attributeDefault(ctx, name, a); !ok {
-				return nil, false
-			}
-			defaulted[name] = a
+		defaulted = append(defaulted, d...)
+	}
+	for _, d := range defaulted {
+		if _, ok := attributeDefault(ctx, d); !ok {
+			return nil, false
 		}
 	}
 	return defaulted, true
 }
 
 // attributeFits reports whether the fast path can stand in for the
-// framework's plan of a at p, and whether a has a default (which only a
-// top-level String, Bool or Int64 attribute may).
-func attributeFits(ctx context.Context, p path.Path, a schema.Attribute) (hasDefault, ok bool) {
+// framework's plan of a at p, and returns the attributes with defaults in
+// it. Defaults are only allowed where defaultsAllowed (at the top level
+// and in single nested objects), on String, Bool and Int64 attributes.
+func attributeFits(ctx context.Context, p path.Path, a schema.Attribute, defaultsAllowed bool) ([]defaultedAttribute, bool) {
 	if a.IsWriteOnly() {
-		return false, false
+		return nil, false
 	}
-	top := len(p.Steps()) == 1
+	leaf := func(hasDefault, modifiersOK bool) ([]defaultedAttribute, bool) {
+		if !modifiersOK || (hasDefault && !defaultsAllowed) {
+			return nil, false
+		}
+		if hasDefault {
+			return []defaultedAttribute{{path: p, attr: a}}, true
+		}
+		return nil, true
+	}
 	switch a := a.(type) {
 	case schema.StringAttribute:
-		return a.Default != nil, modifiersAllowed(a.PlanModifiers) && (a.Default == nil || top)
+		return leaf(a.Default != nil, modifiersAllowed(a.PlanModifiers))
 	case schema.BoolAttribute:
-		return a.Default != nil, modifiersAllowed(a.PlanModifiers) && (a.Default == nil || top)
+		return leaf(a.Default != nil, modifiersAllowed(a.PlanModifiers))
 	case schema.Int64Attribute:
-		return a.Default != nil, modifiersAllowed(a.PlanModifiers) && (a.Default == nil || top)
+		return leaf(a.Default != nil, modifiersAllowed(a.PlanModifiers))
 	case schema.Float64Attribute:
-		return false, a.Default == nil && len(a.PlanModifiers) == 0
+		return nil, a.Default == nil && len(a.PlanModifiers) == 0
 	case schema.MapAttribute:
-		return false, a.Default == nil && len(a.PlanModifiers) == 0
+		return nil, a.Default == nil && len(a.PlanModifiers) == 0
 	case schema.ListAttribute:
-		return false, a.Default == nil && len(a.PlanModifiers) == 0
+		return nil, a.Default == nil && len(a.PlanModifiers) == 0
 	case schema.SetAttribute:
-		return false, a.Default == nil && len(a.PlanModifiers) == 0
+		return nil, a.Default == nil && len(a.PlanModifiers) == 0
 	case schema.SingleNestedAttribute:
-		return false, a.Default == nil && len(a.PlanModifiers) == 0 && nestedFits(ctx, p, a.Attributes)
+		if a.Default != nil || len(a.PlanModifiers) > 0 {
+			return nil, false
+		}
+		return nestedFits(ctx, p, a.Attributes, defaultsAllowed)
 	case schema.ListNestedAttribute:
-		return false, a.Default == nil && len(a.PlanModifiers) == 0 && len(a.NestedObject.PlanModifiers) == 0 &&
-			nestedFits(ctx, p, a.NestedObject.Attributes)
+		if a.Default != nil || len(a.PlanModifiers) > 0 || len(a.NestedObject.PlanModifiers) > 0 {
+			return nil, false
+		}
+		return nestedFits(ctx, p, a.NestedObject.Attributes, false)
 	case schema.SetNestedAttribute:
-		return false, a.Default == nil && len(a.PlanModifiers) == 0 && len(a.NestedObject.PlanModifiers) == 0 &&
-			nestedFits(ctx, p, a.NestedObject.Attributes)
+		if a.Default != nil || len(a.PlanModifiers) > 0 || len(a.NestedObject.PlanModifiers) > 0 {
+			return nil, false
+		}
+		return nestedFits(ctx, p, a.NestedObject.Attributes, false)
 	case schema.MapNestedAttribute:
-		return false, a.Default == nil && len(a.PlanModifiers) == 0 && len(a.NestedObject.PlanModifiers) == 0 &&
-			nestedFits(ctx, p, a.NestedObject.Attributes)
+		if a.Default != nil || len(a.PlanModifiers) > 0 || len(a.NestedObject.PlanModifiers) > 0 {
+			return nil, false
+		}
+		return nestedFits(ctx, p, a.NestedObject.Attributes, false)
 	}
-	return false, false
+	return nil, false
 }
 
-// attributeDefault asks a top-level attribute for its default, as the
-// framework does at every plan, in Terraform's type system.
-func attributeDefault(ctx context.Context, name string, a schema.Attribute) (tftypes.Value, bool) {
-	p := path.Root(name)
-	switch a := a.(type) {
+// attributeDefault asks an attribute for its default, as the framework
+// does at every plan, in Terraform's type system.
+func attributeDefault(ctx context.Context, d defaultedAttribute) (tftypes.Value, bool) {
+	switch a := d.attr.(type) {
 	case schema.StringAttribute:
 		var resp defaults.StringResponse
-		a.Default.DefaultString(ctx, defaults.StringRequest{Path: p}, &resp)
+		a.Default.DefaultString(ctx, defaults.StringRequest{Path: d.path}, &resp)
 		return defaultValue(ctx, resp.PlanValue, resp.Diagnostics.HasError())
 	case schema.BoolAttribute:
 		var resp defaults.BoolResponse
-		a.Default.DefaultBool(ctx, defaults.BoolRequest{Path: p}, &resp)
+		a.Default.DefaultBool(ctx, defaults.BoolRequest{Path: d.path}, &resp)
 		return defaultValue(ctx, resp.PlanValue, resp.Diagnostics.HasError())
 	case schema.Int64Attribute:
 		var resp defaults.Int64Response
-		a.Default.DefaultInt64(ctx, defaults.Int64Request{Path: p}, &resp)
+		a.Default.DefaultInt64(ctx, defaults.Int64Request{Path: d.path}, &resp)
 		return defaultValue(ctx, resp.PlanValue, resp.Diagnostics.HasError())
 	}
 	return tftypes.Value{}, false
 }
 
-// nestedFits applies attributeFits to the attributes of a nested object,
-// where no default may be.
-func nestedFits(ctx context.Context, p path.Path, attrs map[string]schema.Attribute) bool {
-	for name, a := range attrs {
-		if hasDefault, ok := attributeFits(ctx, p.AtName(name), a); !ok || hasDefault {
-			return false
+// nestedFits applies attributeFits to the attributes of a nested object.
+func nestedFits(ctx context.Context, p path.Path, attrs map[string]schema.Attribute, defaultsAllowed bool) ([]defaultedAttribute, bool) {
+	var defaulted []defaultedAttribute
+	for _, name := range slices.Sorted(maps.Keys(attrs)) {
+		d, ok := attributeFits(ctx, p.AtName(name), attrs[name], defaultsAllowed)
+		if !ok {
+			return nil, false
 		}
+		defaulted = append(defaulted, d...)
 	}
-	return true
+	return defaulted, true
 }
 
 // defaultValue converts a default to Terraform's type system.
@@ -513,28 +551,58 @@ func (s *fastServer) unchangedPlan(ctx context.Context, req *tfprotov6.PlanResou
 
 // holdsItsDefaults reports whether every attribute with a default that the
 // configuration leaves null already holds its default in the prior state,
-// so that the framework would plan no change to it.
+// so that the framework would plan no change to it. The framework sets
+// defaults while it walks the planned value (here the prior state): an
+// attribute inside a null object is not reached, and one whose
+// configured object is null has a null configuration.
 func (k *fastKind) holdsItsDefaults(ctx context.Context, config *tfprotov6.DynamicValue, prior tftypes.Value) bool {
 	cv, err := config.Unmarshal(k.typ)
-	if err != nil {
+	if err != nil || cv.IsNull() {
 		return false
 	}
-	var c, p map[string]tftypes.Value
-	if cv.As(&c) != nil || prior.As(&p) != nil || c == nil || p == nil {
-		return false
-	}
-	for name, a := range k.defaulted {
-		cfg, ok := c[name]
+	for _, d := range k.defaulted {
+		p, c, reached, ok := valuesAt(prior, cv, d.path)
 		if !ok {
 			return false
 		}
-		if !cfg.IsNull() {
+		if !reached || !c.IsNull() {
 			continue
 		}
-		def, ok := attributeDefault(ctx, name, a)
-		if !ok || !p[name].Equal(def) {
+		def, ok := attributeDefault(ctx, d)
+		if !ok || !p.Equal(def) {
 			return false
 		}
 	}
 	return true
+}
+
+// valuesAt follows p, a path of attribute names, in the prior state and in
+// the configuration. reached is false when an object on the way is null in
+// the prior state; the configuration's value is null below a null object.
+func valuesAt(prior, config tftypes.Value, p path.Path) (pv, cv tftypes.Value, reached, ok bool) {
+	pv, cv = prior, config
+	for _, step := range p.Steps() {
+		name, isName := step.(path.PathStepAttributeName)
+		if !isName {
+			return pv, cv, false, false
+		}
+		if pv.IsNull() {
+			return pv, cv, false, true
+		}
+		var fields map[string]tftypes.Value
+		if pv.As(&fields) != nil {
+			return pv, cv, false, false
+		}
+		pv = fields[string(name)]
+		if !cv.IsNull() {
+			var cfields map[string]tftypes.Value
+			if cv.As(&cfields) != nil {
+				return pv, cv, false, false
+			}
+			cv = cfields[string(name)]
+		} else {
+			cv = tftypes.NewValue(pv.Type(), nil)
+		}
+	}
+	return pv, cv, true, true
 }

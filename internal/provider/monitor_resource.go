@@ -32,6 +32,7 @@ var (
 	_ resource.ResourceWithImportState    = (*monitorResource)(nil)
 	_ resource.ResourceWithValidateConfig = (*monitorResource)(nil)
 	_ resource.ResourceWithModifyPlan     = (*monitorResource)(nil)
+	_ unchangedPlanKeeper                 = (*monitorResource)(nil)
 	_ resource.ResourceWithUpgradeState   = (*monitorResource)(nil)
 )
 
@@ -307,6 +308,12 @@ var apiDurationMessage = func() string {
 	_, err := api.ParseDuration("")
 	return err.Error()
 }()
+
+// modifyPlanKeepsUnchangedPlans tells the refresh's fast path
+// (fast_path.go) that ModifyPlan does nothing to a plan that is the prior
+// state: it returns when neither the type nor the endpoint changes.
+// TestMonitorModifyPlanKeepsAnUnchangedPlan holds it to that.
+func (r *monitorResource) modifyPlanKeepsUnchangedPlans() {}
 
 // ModifyPlan warns when the monitor's type does not fit its endpoint's URL
 // scheme (an http monitor on a tcp:// endpoint, a tcp monitor on an
