@@ -21,6 +21,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/defaults"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/int64planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/types/basetypes"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
 )
@@ -77,9 +78,9 @@ type fastKind struct {
 	// or in single nested objects), whose value is asked of the attribute
 	// at every plan, as the framework does.
 	defaulted []defaultedAttribute
-	// valueType is the schema's type, and validated says whether any of
-	// its values has a custom type that checks itself (RFC 3339 times,
-	// durations): the framework checks those whenever it reads a state.
+	// valueType is the schema's type, and validated says whether the
+	// framework may refuse any of its values when it reads a state
+	// (checkedOnRead).
 	valueType attr.Type
 	validated bool
 }
@@ -159,7 +160,7 @@ func fastKindOf(ctx context.Context, r resource.Resource, s schema.Schema) (*fas
 		return nil, false
 	}
 	k := &fastKind{version: s.Version, typ: typ, upgrade: !hasDynamic(typ), valueType: s.Type()}
-	k.validated = selfValidating(ctx, s.Type())
+	k.validated = checkedOnRead(ctx, s.Type())
 	k.defaulted, k.plan = fastPlanOf(ctx, r, s)
 	return k, k.upgrade || k.plan
 }
@@ -350,26 +351,32 @@ func holds(t tftypes.Type, match func(tftypes.Type) bool) bool {
 	return false
 }
 
-// selfValidating reports whether t is or holds a type whose values check
-// themselves (xattr.ValidateableAttribute).
-func selfValidating(ctx context.Context, t attr.Type) bool {
+// checkedOnRead reports whether t is or holds a type whose values the
+// framework may refuse when it reads a state: one that checks its values
+// itself (xattr.ValidateableAttribute: RFC 3339 times, durations), or an
+// integer type (a number with a fraction, or out of range).
+func checkedOnRead(ctx context.Context, t attr.Type) bool {
 	switch t := t.(type) {
 	case attr.TypeWithAttributeTypes:
 		for _, at := range t.AttributeTypes() {
-			if selfValidating(ctx, at) {
+			if checkedOnRead(ctx, at) {
 				return true
 			}
 		}
 		return false
 	case attr.TypeWithElementType:
-		return selfValidating(ctx, t.ElementType())
+		return checkedOnRead(ctx, t.ElementType())
 	}
-	_, ok := t.ValueType(ctx).(xattr.ValidateableAttribute)
-	return ok
+	if _, ok := t.ValueType(ctx).(xattr.ValidateableAttribute); ok {
+		return true
+	}
+	_, i64 := t.(basetypes.Int64Typable)
+	_, i32 := t.(basetypes.Int32Typable)
+	return i64 || i32
 }
 
-// valuesValid reports whether every value in v, of type t, that checks
-// itself passes, as the framework requires of a state it reads.
+// valuesValid reports whether every value in v, of type t, that the
+// framework checks when it reads a state (checkedOnRead) passes.
 func valuesValid(ctx context.Context, t attr.Type, v tftypes.Value) bool {
 	if v.IsNull() || !v.IsKnown() {
 		return true
@@ -404,15 +411,19 @@ func valuesValid(ctx context.Context, t attr.Type, v tftypes.Value) bool {
 		}
 		return true
 	}
-	if _, ok := t.ValueType(ctx).(xattr.ValidateableAttribute); !ok {
+	if !checkedOnRead(ctx, t) {
 		return true
 	}
 	av, err := t.ValueFromTerraform(ctx, v)
 	if err != nil {
 		return false
 	}
+	validated, ok := av.(xattr.ValidateableAttribute)
+	if !ok {
+		return true
+	}
 	var resp xattr.ValidateAttributeResponse
-	av.(xattr.ValidateableAttribute).ValidateAttribute(ctx, xattr.ValidateAttributeRequest{}, &resp)
+	validated.ValidateAttribute(ctx, xattr.ValidateAttributeRequest{}, &resp)
 	return !resp.Diagnostics.HasError()
 }
 

@@ -323,18 +323,60 @@ func storedJSON(t *testing.T, g *valueGen, prior cty.Value, ty cty.Type, c int) 
 	return b
 }
 
-// proposedNew is Terraform's proposed new state at the top level
-// (objchange.ProposedNew): the configuration, but the prior value of a
-// computed attribute that the configuration leaves null.
+// proposedNew is Terraform's proposed new state (objchange.ProposedNew for
+// attributes): the configuration, but the prior value of a computed
+// attribute that the configuration leaves null, in single nested objects
+// too; lists, sets and maps of objects take the configuration (none of
+// their attributes is computed in AIO's schemas).
 func proposedNew(sch schema.Schema, prior, config cty.Value) cty.Value {
+	return proposedAttrs(sch.Attributes, prior, config)
+}
+
+func proposedAttrs(attrs map[string]schema.Attribute, prior, config cty.Value) cty.Value {
+	if config.IsNull() {
+		return config
+	}
 	out := map[string]cty.Value{}
-	for name, a := range sch.Attributes {
+	for name, a := range attrs {
 		cv := config.GetAttr(name)
-		if a.IsComputed() && cv.IsNull() {
-			out[name] = prior.GetAttr(name)
-			continue
+		pv := cty.NullVal(cv.Type())
+		if !prior.IsNull() {
+			pv = prior.GetAttr(name)
 		}
-		out[name] = cv
+		switch nested, isSingle := a.(schema.SingleNestedAttribute); {
+		case a.IsComputed() && cv.IsNull():
+			out[name] = pv
+		case isSingle:
+			out[name] = proposedAttrs(nested.Attributes, pv, cv)
+		default:
+			out[name] = cv
+		}
+	}
+	return cty.ObjectVal(out)
+}
+
+// nestedConfig is the configuration of a single nested object that leaves
+// its prior value unchanged: computed-only attributes null, optional and
+// computed ones null half the time (to be proposed from the prior value,
+// which holds the default or has drifted from it), the rest as before.
+func (g *valueGen) nestedConfig(attrs map[string]schema.Attribute, prior cty.Value) cty.Value {
+	if prior.IsNull() {
+		return prior
+	}
+	out := map[string]cty.Value{}
+	for _, name := range slices.Sorted(maps.Keys(attrs)) {
+		a, pv := attrs[name], prior.GetAttr(name)
+		nested, isSingle := a.(schema.SingleNestedAttribute)
+		switch {
+		case a.IsComputed() && !a.IsOptional():
+			out[name] = cty.NullVal(pv.Type())
+		case a.IsComputed() && g.rng.IntN(2) == 0:
+			out[name] = cty.NullVal(pv.Type())
+		case isSingle:
+			out[name] = g.nestedConfig(nested.Attributes, pv)
+		default:
+			out[name] = pv
+		}
 	}
 	return cty.ObjectVal(out)
 }
@@ -378,6 +420,9 @@ func (g *valueGen) priorAndConfig(ctx context.Context, sch schema.Schema, unchan
 		}
 		if a.IsWriteOnly() {
 			pv = cty.NullVal(ty)
+		}
+		if nested, ok := a.(schema.SingleNestedAttribute); ok && cv.RawEquals(pv) {
+			cv = g.nestedConfig(nested.Attributes, pv)
 		}
 		prior[name], config[name] = pv, cv
 	}
@@ -459,6 +504,10 @@ func (g *valueGen) value(ctx context.Context, t attr.Type, at string) cty.Value 
 		return cty.BoolVal(g.rng.IntN(2) == 0)
 	case tt.Is(tftypes.Number):
 		if _, ok := t.(basetypes.Int64Typable); ok {
+			if g.rng.IntN(25) == 0 {
+				// Not an integer: a hand-edited state.
+				return cty.MustParseNumberVal("1.5")
+			}
 			return cty.NumberIntVal(int64(g.rng.IntN(100)))
 		}
 		pool := []cty.Value{cty.NumberIntVal(1), cty.NumberIntVal(30), cty.NumberFloatVal(99.9), cty.MustParseNumberVal("99.9"), cty.NumberFloatVal(0.5)}
@@ -881,6 +930,27 @@ func TestMonitorModifyPlanKeepsAnUnchangedPlan(t *testing.T) {
 	if len(unchanged.Diagnostics) > 0 || !unchanged.Plan.Raw.Equal(monitor("http")) || unchanged.RequiresReplace != nil {
 		t.Errorf("ModifyPlan of an unchanged monitor: diagnostics %v, plan changed %v, requires replace %v",
 			unchanged.Diagnostics, !unchanged.Plan.Raw.Equal(monitor("http")), unchanged.RequiresReplace)
+	}
+	// And for generated monitors of every shape, half of them on the tcp://
+	// endpoint, as a refresh would plan them unchanged.
+	g := &valueGen{rng: rand.New(rand.NewPCG(8, 56)), defaults: map[string]cty.Value{}}
+	ty := ctyTypeOf(sch.Type().TerraformType(ctx))
+	for c := range 200 {
+		prior, _ := g.priorAndConfig(ctx, sch, true)
+		if c%2 == 0 {
+			fields := prior.AsValueMap()
+			fields["endpoint_id"] = cty.StringVal(ep.ID)
+			fields["type"] = cty.StringVal("http")
+			prior = cty.ObjectVal(fields)
+		}
+		raw, err := msgpackValue(t, prior, ty).Unmarshal(sch.Type().TerraformType(ctx))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp := modify(raw, raw)
+		if len(resp.Diagnostics) > 0 || !resp.Plan.Raw.Equal(raw) || resp.RequiresReplace != nil {
+			t.Fatalf("case %d: ModifyPlan of an unchanged monitor: diagnostics %v, requires replace %v", c, resp.Diagnostics, resp.RequiresReplace)
+		}
 	}
 	changed := modify(monitor("tcp"), monitor("http"))
 	if len(changed.Diagnostics) != 1 || changed.Diagnostics[0].Summary() != "Monitor type does not fit the endpoint" {
