@@ -47,10 +47,12 @@ import (
 //   - PlanResourceChange when the proposed new state is the prior state,
 //     byte for byte: nothing is unknown, so no plan modifier of the kinds
 //     allowed below does anything, and what is left is the framework's
-//     defaults. fastServer checks those itself (an attribute with a default
-//     whose configuration is null must already hold the default, or the
-//     plan is a change: drift of a defaulted attribute) and answers with
-//     the prior state.
+//     defaults and its checks of the values it reads. fastServer checks
+//     both itself (an attribute with a default whose configuration is null
+//     must already hold the default, or the plan is a change: drift of a
+//     defaulted attribute; an RFC 3339 time, a duration or an integer must
+//     pass, or the framework's refusal is the answer) and answers with the
+//     prior state.
 //
 // TestFastPathAnswersAsTheFrameworkDoes holds both answers to the
 // framework's on the same requests, for every kind, so a framework upgrade
