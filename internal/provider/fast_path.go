@@ -355,8 +355,8 @@ func holds(t tftypes.Type, match func(tftypes.Type) bool) bool {
 
 // checkedOnRead reports whether t is or holds a type whose values the
 // framework may refuse when it reads a state: one that checks its values
-// itself (xattr.ValidateableAttribute: RFC 3339 times, durations), or an
-// integer type (a number with a fraction, or out of range).
+// (validateValue: RFC 3339 times, durations), or an integer type (a number
+// with a fraction, or out of range).
 func checkedOnRead(ctx context.Context, t attr.Type) bool {
 	switch t := t.(type) {
 	case attr.TypeWithAttributeTypes:
@@ -370,6 +370,10 @@ func checkedOnRead(ctx context.Context, t attr.Type) bool {
 		return checkedOnRead(ctx, t.ElementType())
 	}
 	if _, ok := t.ValueType(ctx).(xattr.ValidateableAttribute); ok {
+		return true
+	}
+	//nolint:staticcheck // SA1019: deprecated, but the framework still runs it (validateValue).
+	if _, ok := t.(xattr.TypeWithValidate); ok {
 		return true
 	}
 	_, i64 := t.(basetypes.Int64Typable)
@@ -420,13 +424,7 @@ func valuesValid(ctx context.Context, t attr.Type, v tftypes.Value) bool {
 	if err != nil {
 		return false
 	}
-	validated, ok := av.(xattr.ValidateableAttribute)
-	if !ok {
-		return true
-	}
-	var resp xattr.ValidateAttributeResponse
-	validated.ValidateAttribute(ctx, xattr.ValidateAttributeRequest{}, &resp)
-	return !resp.Diagnostics.HasError()
+	return !validateValue(ctx, path.Empty(), t, av, v).HasError()
 }
 
 // jsonFits reports whether every object in raw, read as a value of type t,

@@ -111,7 +111,7 @@ func (c *modelCodec) decode(ctx context.Context, raw tftypes.Value, target any) 
 			diags.Append(conversionError(f.name, err))
 			return true, diags
 		}
-		if diags.Append(validateValue(ctx, f, v, tv)...); diags.HasError() {
+		if diags.Append(validateValue(ctx, path.Root(f.name), f.typ, v, tv)...); diags.HasError() {
 			return true, diags
 		}
 		// The field's type was checked against a null value when the
@@ -155,7 +155,7 @@ func (c *modelCodec) encode(ctx context.Context, m any) (tftypes.Value, diag.Dia
 			diags.Append(conversionError(f.name, err))
 			return tftypes.Value{}, diags
 		}
-		if diags.Append(validateValue(ctx, f, av, v)...); diags.HasError() {
+		if diags.Append(validateValue(ctx, path.Root(f.name), f.typ, av, v)...); diags.HasError() {
 			return tftypes.Value{}, diags
 		}
 		values[f.name] = v
@@ -168,19 +168,20 @@ func (c *modelCodec) encode(ctx context.Context, m any) (tftypes.Value, diag.Dia
 	return tftypes.NewValue(c.tfType, values), diags
 }
 
-// validateValue checks v, the value of field f (tv in Terraform's form),
-// as the framework's Get and Set do: a custom type's value validates itself
-// (a timetypes.RFC3339 that is not a time, a duration out of range), with
-// the attribute's path in its diagnostics.
-func validateValue(ctx context.Context, f codecField, v attr.Value, tv tftypes.Value) diag.Diagnostics {
+// validateValue checks v, a value of typ at p (tv in Terraform's form), as
+// the framework does whenever it reads one (Get and Set, and the states
+// of a plan): a custom type's value validates itself (a timetypes.RFC3339
+// that is not a time, a duration out of range), with p in its diagnostics.
+// The model codec and the refresh's fast path (valuesValid) both use it.
+func validateValue(ctx context.Context, p path.Path, typ attr.Type, v attr.Value, tv tftypes.Value) diag.Diagnostics {
 	if va, ok := v.(xattr.ValidateableAttribute); ok {
 		var resp xattr.ValidateAttributeResponse
-		va.ValidateAttribute(ctx, xattr.ValidateAttributeRequest{Path: path.Root(f.name)}, &resp)
+		va.ValidateAttribute(ctx, xattr.ValidateAttributeRequest{Path: p}, &resp)
 		return resp.Diagnostics
 	}
 	//nolint:staticcheck // SA1019: deprecated, but the framework still runs it, so the codec does too.
-	if tw, ok := f.typ.(xattr.TypeWithValidate); ok {
-		return tw.Validate(ctx, tv, path.Root(f.name))
+	if tw, ok := typ.(xattr.TypeWithValidate); ok {
+		return tw.Validate(ctx, tv, p)
 	}
 	return nil
 }
