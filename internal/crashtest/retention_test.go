@@ -20,14 +20,16 @@ import (
 
 // Ages of the seeded probe results and of the two policies over them. The
 // gaps between them are wide, so that the minutes a slow run takes never
-// move a record across a cutoff.
+// move a record across a cutoff: a middle record reaches the delete
+// policy's age after 18 minutes, a young one the anonymize policy's after
+// nearly 4.
 const (
-	retDeleteAge = 10 * time.Minute // the delete policy's max_age
-	retAnonAge   = time.Minute      // the anonymize policy's max_age
-	// Old records (1 to 2 hours old) are deleted; middle ones (3 to 8
+	retDeleteAge = 30 * time.Minute // the delete policy's max_age
+	retAnonAge   = 4 * time.Minute  // the anonymize policy's max_age
+	// Old records (1 to 2 hours old) are deleted; middle ones (5 to 12
 	// minutes) anonymized; young ones (1 to 10 seconds) left alone.
 	retOldFrom, retOldTo     = 2 * time.Hour, time.Hour
-	retMidFrom, retMidTo     = 8 * time.Minute, 3 * time.Minute
+	retMidFrom, retMidTo     = 12 * time.Minute, 5 * time.Minute
 	retYoungFrom, retYoungTo = 10 * time.Second, time.Second
 	// Per monitor; with 4 monitors a pass deletes 24,000 records and
 	// anonymizes 16,000 in batches of 500, which takes seconds.
@@ -382,40 +384,104 @@ func retentionRuns(t *testing.T, p *aiodproc.Proc, id string) []api.RetentionRun
 // checkRunRecords checks that every run record is complete (an ID, an end
 // not before its start, no errors) and has exactly one audit event, that
 // each policy's last-run report is its newest run, and returns the
-// records' deleted and anonymized counts per policy.
+// records' deleted and anonymized counts per policy. runs and policies
+// were read through the API while aiod still ran its pass every few
+// seconds, so a run may have ended after they were read and before aiod
+// stopped: the file (read after the stop) holds the whole set, every
+// listed run is in it, and a run the listing missed is checked and
+// counted from the file.
 func checkRunRecords(t *testing.T, path string, runs map[string][]api.RetentionRun, policies map[string]map[string]any) (map[string]int64, map[string]int64) {
 	t.Helper()
 	db := openDB(t, path, true)
 	defer db.Close()
 	deleted, anonymized := map[string]int64{}, map[string]int64{}
 	for id, rs := range runs {
+		type fileRun struct {
+			finished, errors    string
+			deleted, anonymized int64
+		}
+		inFile := map[string]fileRun{}
+		var order []string
+		rows, err := db.Query(`SELECT id, finished_at, deleted, anonymized, errors FROM retention_runs WHERE policy_id = ? ORDER BY seq`, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			var rid string
+			var fr fileRun
+			if err := rows.Scan(&rid, &fr.finished, &fr.deleted, &fr.anonymized, &fr.errors); err != nil {
+				t.Fatal(err)
+			}
+			inFile[rid] = fr
+			order = append(order, rid)
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		_ = rows.Close()
+
 		var newest *api.RetentionRun
+		listed := map[string]bool{}
 		for i, r := range rs {
 			if r.ID == "" || r.PolicyID != id || r.DryRun || r.FinishedAt.Before(r.StartedAt) || r.StartedAt.IsZero() || len(r.Errors) != 0 {
 				t.Errorf("an incomplete or failed run record of %s: %+v", id, r)
 			}
+			fr, ok := inFile[r.ID]
+			if !ok || fr.deleted != r.Deleted || fr.anonymized != r.Anonymized {
+				t.Errorf("the listed run %s of %s is not in the file as listed (file: %+v, held %t)", r.ID, id, fr, ok)
+			}
+			listed[r.ID] = true
 			deleted[id] += r.Deleted
 			anonymized[id] += r.Anonymized
 			if newest == nil || r.FinishedAt.After(newest.FinishedAt) {
 				newest = &rs[i]
 			}
 		}
+		finished := map[time.Time]bool{}
+		for _, rid := range order {
+			fr := inFile[rid]
+			at, err := time.Parse(time.RFC3339Nano, fr.finished)
+			if err != nil {
+				t.Fatalf("run %s of %s: finished_at %q: %v", rid, id, fr.finished, err)
+			}
+			finished[at] = true
+			if listed[rid] {
+				continue
+			}
+			// A run that ended after the listing: it must be after every
+			// listed run, and complete.
+			if (newest != nil && at.Before(newest.FinishedAt)) || (fr.errors != "[]" && fr.errors != "null") {
+				t.Errorf("run %s of %s is in the file but was not listed: %+v", rid, id, fr)
+			}
+			t.Logf("policy %s: run %s ended after the listing (deleted %d, anonymized %d)", id, rid, fr.deleted, fr.anonymized)
+			deleted[id] += fr.deleted
+			anonymized[id] += fr.anonymized
+		}
 		var events int
 		if err := db.QueryRow(`SELECT COUNT(*) FROM audit_events WHERE action = ? AND object_kind = ? AND object_id = ?`,
 			api.ActionRun, api.KindRetention, id).Scan(&events); err != nil {
 			t.Fatal(err)
 		}
-		if events != len(rs) {
-			t.Errorf("policy %s: %d run records, %d run audit events", id, len(rs), events)
+		if events != len(order) {
+			t.Errorf("policy %s: %d run records, %d run audit events", id, len(order), events)
 		}
 		if newest == nil {
 			t.Errorf("policy %s has no run record", id)
 			continue
 		}
+		// The policy was read after the listing: its last run is the
+		// newest listed one or one that ended later.
 		last, _ := policies[id]["last_run_at"].(string)
 		lastAt, err := time.Parse(time.RFC3339Nano, last)
-		if err != nil || !lastAt.Equal(newest.FinishedAt) {
-			t.Errorf("policy %s: last_run_at %q, newest run finished %v", id, last, newest.FinishedAt)
+		if err != nil || lastAt.Before(newest.FinishedAt) || !finished[lastAt] {
+			t.Errorf("policy %s: last_run_at %q, newest listed run finished %v", id, last, newest.FinishedAt)
+		}
+		var fileLast string
+		if err := db.QueryRow(`SELECT COALESCE(last_run_at, '') FROM retention_policies WHERE id = ?`, id).Scan(&fileLast); err != nil {
+			t.Fatal(err)
+		}
+		if fileLast != inFile[order[len(order)-1]].finished {
+			t.Errorf("policy %s: last_run_at %q in the file, newest run finished %q", id, fileLast, inFile[order[len(order)-1]].finished)
 		}
 	}
 	return deleted, anonymized
