@@ -184,13 +184,17 @@ func NewServer(t testing.TB, opts ...Options) *Server {
 		scfg.Retention = enf
 		// The first pass after a start erases the residue of deleted data
 		// and truncates the WAL: done here, before the test's first
-		// request, it cannot empty the WAL under a test that reads it.
-		if _, err := enf.Pass(ctx, o.Clock.Now()); err != nil {
+		// request, it cannot empty the WAL under a test that reads it. The
+		// schedule then starts an interval later: a second pass at once
+		// would run beside the test's first requests and delete the old
+		// results a test has just written (seen: 1 run in 400).
+		first := o.Clock.Now()
+		if _, err := enf.Pass(ctx, first); err != nil {
 			t.Fatalf("first retention pass: %v", err)
 		}
 		rctx, stop := context.WithCancel(context.Background())
 		done := make(chan error, 1)
-		go func() { done <- enf.Run(rctx) }()
+		go func() { done <- enf.RunFrom(rctx, first.Add(enf.Interval())) }()
 		t.Cleanup(func() {
 			stop()
 			if err := <-done; err != nil && !errors.Is(err, context.Canceled) {

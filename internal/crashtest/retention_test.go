@@ -21,15 +21,15 @@ import (
 // Ages of the seeded probe results and of the two policies over them. The
 // gaps between them are wide, so that the minutes a slow run takes never
 // move a record across a cutoff: a middle record reaches the delete
-// policy's age after 18 minutes, a young one the anonymize policy's after
-// nearly 4.
+// policy's age after an hour, a young one the anonymize policy's after
+// nearly 15 minutes (the test's waits add up to a few).
 const (
-	retDeleteAge = 30 * time.Minute // the delete policy's max_age
-	retAnonAge   = 4 * time.Minute  // the anonymize policy's max_age
-	// Old records (1 to 2 hours old) are deleted; middle ones (5 to 12
+	retDeleteAge = 90 * time.Minute // the delete policy's max_age
+	retAnonAge   = 15 * time.Minute // the anonymize policy's max_age
+	// Old records (2 to 3 hours old) are deleted; middle ones (20 to 30
 	// minutes) anonymized; young ones (1 to 10 seconds) left alone.
-	retOldFrom, retOldTo     = 2 * time.Hour, time.Hour
-	retMidFrom, retMidTo     = 12 * time.Minute, 5 * time.Minute
+	retOldFrom, retOldTo     = 3 * time.Hour, 2 * time.Hour
+	retMidFrom, retMidTo     = 30 * time.Minute, 20 * time.Minute
 	retYoungFrom, retYoungTo = 10 * time.Second, time.Second
 	// Per monitor; with 4 monitors a pass deletes 24,000 records and
 	// anonymizes 16,000 in batches of 500, which takes seconds.

@@ -579,7 +579,9 @@ func TestAlertingHysteresisEndToEnd(t *testing.T) {
 // the receiver answers again, its deliveries arrive, each exactly once,
 // and so do the resolution's on both channels.
 func TestAlertingHangingReceiverEndToEnd(t *testing.T) {
-	const attemptTimeout = time.Second
+	// Real seconds: the healthy delivery must be seen recorded before the
+	// hanging attempt times out, which on a loaded machine takes a while.
+	const attemptTimeout = 2 * time.Second
 	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	clk := clock.NewFake(t0)
 	srv := acctest.NewServer(t, acctest.Options{Clock: clk, Engine: true, AlertInterval: 24 * time.Hour,
@@ -627,7 +629,7 @@ func TestAlertingHangingReceiverEndToEnd(t *testing.T) {
 	}
 	// The healthy channel is not held up: its delivery is recorded
 	// delivered while the hanging channel's first attempt still waits
-	// (the attempt timeout is a real second).
+	// (the attempt timeout is two real seconds).
 	waitFor(t, 10*time.Second, "the healthy channel's delivery", func() bool {
 		return deliveryTo(fired.ID, chFast.ID).State == api.DeliveryDelivered
 	})

@@ -332,7 +332,10 @@ func TestGivesUpAfterRetryPeriod(t *testing.T) {
 	serve(t, ln, rv)
 	ch := f.webhookChannel(t, "http://"+ln.Addr().String()+"/hook", true)
 	did, _ := f.event(t, ch)
-	f.worker(t, f.st, func(c *deliver.Config) { c.Backoff.GiveUpAfter = 150 * time.Millisecond })
+	// The period counts from the event's creation, before its durable
+	// write and the worker's first claim: a second leaves room for both
+	// on a slow disk and for several retries 20 to 80 ms apart.
+	f.worker(t, f.st, func(c *deliver.Config) { c.Backoff.GiveUpAfter = time.Second })
 	eventually(t, "the delivery to fail", func() bool { return f.delivery(t, f.st, did).State == api.DeliveryFailed })
 	if d := f.delivery(t, f.st, did); d.Attempts < 2 {
 		t.Errorf("gave up after %d attempts, want retries first", d.Attempts)
@@ -495,8 +498,10 @@ func TestLeaseOfDeadWorkerEnds(t *testing.T) {
 	serve(t, ln, rv)
 	ch := f.webhookChannel(t, "http://"+ln.Addr().String()+"/hook", true)
 	did, eid := f.event(t, ch)
+	// The lease is long beside the 250 ms looked at below, so that a
+	// slow commit or open cannot let it end before the check.
 	now := time.Now().UTC()
-	claimed, err := f.st.ClaimDeliveries(t.Context(), now, now.Add(500*time.Millisecond), store.ClaimLimits{Total: 10})
+	claimed, err := f.st.ClaimDeliveries(t.Context(), now, now.Add(2*time.Second), store.ClaimLimits{Total: 10})
 	if err != nil || len(claimed) != 1 {
 		t.Fatalf("claim: %v, %v", claimed, err)
 	}

@@ -177,10 +177,16 @@ func (e *Enforcer) Default(kind string) time.Duration { return e.defaults[kind] 
 
 // Run runs a pass every Interval of the injected clock, the first at
 // once, and the erasure requests as they come, until ctx ends.
-func (e *Enforcer) Run(ctx context.Context) error {
+func (e *Enforcer) Run(ctx context.Context) error { return e.RunFrom(ctx, e.cfg.Clock.Now()) }
+
+// RunFrom is Run with the first scheduled pass at first (of the injected
+// clock). A caller that ran the first pass itself before serving starts
+// the schedule an Interval later, so that no second pass runs beside the
+// first requests and deletes what they have just written.
+func (e *Enforcer) RunFrom(ctx context.Context, first time.Time) error {
 	poll := time.NewTicker(e.cfg.Poll)
 	defer poll.Stop()
-	next := e.cfg.Clock.Now()
+	next := first
 	for {
 		if now := e.cfg.Clock.Now(); !now.Before(next) {
 			if _, err := e.Pass(ctx, now); err != nil && ctx.Err() == nil {

@@ -630,6 +630,34 @@ func TestOrphansAndScheduleOnTheInjectedClock(t *testing.T) {
 	waitFor(t, "the second pass", func() bool { return f.count(`SELECT COUNT(*) FROM retention_runs`) == 2 })
 }
 
+// RunFrom starts the schedule where it is told: a caller that ran the
+// first pass itself (the test servers do, before their first request) gets
+// no second pass until an interval of the injected clock has passed.
+func TestRunFromStartsTheScheduleLater(t *testing.T) {
+	f := newFixture(t)
+	f.policy(api.RetentionPolicy{Name: "all-1h", DataKind: api.DataProbeResults, MaxAge: "1h", Action: api.RetentionDelete})
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- f.enf.RunFrom(ctx, f.clock.Now().Add(f.enf.Interval())) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+			t.Errorf("retention run: %v", err)
+		}
+	}()
+	time.Sleep(600 * time.Millisecond)
+	if n := f.count(`SELECT COUNT(*) FROM retention_runs`); n != 0 {
+		t.Fatalf("%d runs at once, want none before the first scheduled time", n)
+	}
+	f.clock.Advance(f.enf.Interval() - time.Second)
+	time.Sleep(600 * time.Millisecond)
+	if n := f.count(`SELECT COUNT(*) FROM retention_runs`); n != 0 {
+		t.Fatalf("%d runs a second before the first scheduled time, want none", n)
+	}
+	f.clock.Advance(time.Second)
+	waitFor(t, "the first scheduled pass", func() bool { return f.count(`SELECT COUNT(*) FROM retention_runs`) == 1 })
+}
+
 func TestComplianceView(t *testing.T) {
 	f := newFixture(t)
 	f.addResults()
