@@ -2,7 +2,6 @@ package provider
 
 import (
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -16,6 +15,7 @@ import (
 	"github.com/aio-platform/terraform-provider-aio/internal/acctest"
 	"github.com/aio-platform/terraform-provider-aio/internal/api"
 	"github.com/aio-platform/terraform-provider-aio/internal/client"
+	"github.com/aio-platform/terraform-provider-aio/internal/testutil"
 )
 
 // render is a diagnostic as Terraform prints it, minus the box: summary,
@@ -72,13 +72,9 @@ func TestClientErrorDiagnostics_fullText(t *testing.T) {
 	}))
 	t.Cleanup(slow.Close)
 	t.Cleanup(func() { close(release) })
-	// closed is an address where nothing listens.
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	closed := "http://" + l.Addr().String()
-	l.Close()
+	// closed is an address where nothing listens, and which no other
+	// socket is handed while Terraform runs.
+	closed := "http://" + testutil.ReservedAddr(t)
 
 	cases := []struct {
 		name    string
@@ -149,12 +145,7 @@ func TestClientErrorDiagnostics_fullText(t *testing.T) {
 // once, the call once.
 func TestAccClientErrors_asTerraformShowsThem(t *testing.T) {
 	srv := newTestServer(t)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	closed := "http://" + l.Addr().String()
-	l.Close()
+	closed := "http://" + testutil.ReservedAddr(t)
 	// diagnostic matches Terraform's rendering of one error: the summary,
 	// the location lines (whose numbers depend on the test framework), and
 	// then exactly the detail, up to the end of the output. Terraform wraps

@@ -19,6 +19,7 @@ import (
 	"github.com/aio-platform/terraform-provider-aio/internal/api"
 	"github.com/aio-platform/terraform-provider-aio/internal/clock"
 	"github.com/aio-platform/terraform-provider-aio/internal/engine/notify/webhook"
+	"github.com/aio-platform/terraform-provider-aio/internal/testutil"
 )
 
 // hookCall is one request the e2e receiver got.
@@ -51,7 +52,8 @@ type e2eReceiver struct {
 }
 
 func newE2EReceiver(t *testing.T, secret string, clk clock.Clock) *e2eReceiver {
-	rv := &e2eReceiver{t: t, secret: []byte(secret), clk: clk, addr: "127.0.0.1:0"}
+	// The receiver is taken down and brought back on the same address.
+	rv := &e2eReceiver{t: t, secret: []byte(secret), clk: clk, addr: testutil.ReservedAddr(t)}
 	rv.status.Store(http.StatusOK)
 	rv.up()
 	t.Cleanup(rv.down)

@@ -266,11 +266,9 @@ func TestDeliversOnceSigned(t *testing.T) {
 
 func TestReceiverDownThenBack(t *testing.T) {
 	f := newFixture(t)
-	// Reserve an address, then free it: nothing listens, so connections
-	// are refused.
-	ln := listen(t, "127.0.0.1:0")
-	addr := ln.Addr().String()
-	ln.Close()
+	// A reserved address nothing listens on yet: connections are refused
+	// until the receiver starts on it.
+	addr := testutil.ReservedAddr(t)
 	ch := f.webhookChannel(t, "http://"+addr+"/hook", true)
 	did, eid := f.event(t, ch)
 	f.worker(t, f.st, nil)

@@ -2,7 +2,6 @@ package probe
 
 import (
 	"context"
-	"net"
 	"sync"
 	"testing"
 	"time"
@@ -10,6 +9,7 @@ import (
 	"github.com/aio-platform/terraform-provider-aio/internal/api"
 	"github.com/aio-platform/terraform-provider-aio/internal/clock"
 	"github.com/aio-platform/terraform-provider-aio/internal/engine/egress"
+	"github.com/aio-platform/terraform-provider-aio/internal/testutil"
 )
 
 // t0 is the fake clock's start; results must carry it as their time.
@@ -107,16 +107,11 @@ func deref0[T any](p *T) T {
 	return *p
 }
 
-// closedAddr returns a 127.0.0.1 address nothing listens on.
+// closedAddr returns a 127.0.0.1 address nothing listens on, which no
+// other socket is handed while the test runs.
 func closedAddr(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
+	return testutil.ReservedAddr(t)
 }
 
 func mustDown(t *testing.T, res api.ProbeResult) string {

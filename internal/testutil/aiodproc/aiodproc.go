@@ -17,7 +17,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -160,12 +159,9 @@ func New(t testing.TB, o Options) *Proc {
 		t.Fatalf("aiod token create: %v %s", err, exitStderr(err))
 	}
 	p.Token = strings.TrimSpace(string(out))
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.Listen = l.Addr().String()
-	_ = l.Close()
+	// aiod is killed and restarted on this address: a port of the
+	// ephemeral range could be taken by another socket between two runs.
+	p.Listen = testutil.ReservedAddr(t)
 	p.URL = "http://" + p.Listen
 	t.Cleanup(func() {
 		p.Kill()
