@@ -209,9 +209,21 @@ func ValidateChannelHeaders(field string, headers map[string]string) []FieldErro
 	return errs
 }
 
-// ReservedChannelHeaders are the headers aiod sets on every webhook
-// delivery itself, which a channel may not override.
-var ReservedChannelHeaders = []string{"authorization", "content-type", "content-length", "host", "aio-signature", "aio-delivery-id", "aio-event-id"}
+// ReservedChannelHeaders are the headers a webhook channel may not set:
+// aiod sets them on every delivery, or they change how the request is
+// framed, routed or authenticated. Every header that starts with "aio-" is
+// aiod's own too (IsReservedChannelHeader). The API refuses them when a
+// channel is written and the webhook sender when it sends, from this one
+// list: a channel the API accepts is one the sender sends.
+var ReservedChannelHeaders = []string{"authorization", "proxy-authorization", "cookie", "content-type", "content-length",
+	"content-encoding", "transfer-encoding", "connection", "host", "te", "trailer", "upgrade", "keep-alive", "user-agent",
+	"aio-signature", "aio-delivery-id", "aio-event-id"}
+
+// IsReservedChannelHeader tells whether a channel may not set the header of
+// that lower-case name.
+func IsReservedChannelHeader(lower string) bool {
+	return slices.Contains(ReservedChannelHeaders, lower) || strings.HasPrefix(lower, "aio-")
+}
 
 // ChannelHeaderProblem returns why a webhook header is refused, or "".
 func ChannelHeaderProblem(name, value string) string {
@@ -220,8 +232,10 @@ func ChannelHeaderProblem(name, value string) string {
 		return "header names must be lower-case HTTP header names, as in x-team"
 	case name == "authorization":
 		return "is refused: receivers authenticate deliveries by their AIO-Signature, made with the channel's secret"
-	case slices.Contains(ReservedChannelHeaders, name):
-		return "is set by aiod on every delivery and cannot be overridden"
+	case strings.HasPrefix(name, "aio-"):
+		return "is refused: AIO- headers are aiod's own"
+	case IsReservedChannelHeader(name):
+		return "is set by aiod on every delivery, or changes how the delivery is sent, and cannot be set by a channel"
 	case !HeaderValueRegexp.MatchString(value):
 		return HeaderValueMessage
 	case len(value) > MaxShortText*4:

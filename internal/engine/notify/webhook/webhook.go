@@ -28,6 +28,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aio-platform/terraform-provider-aio/internal/api"
 	"github.com/aio-platform/terraform-provider-aio/internal/clock"
 	"github.com/aio-platform/terraform-provider-aio/internal/engine/notify"
 )
@@ -78,25 +79,6 @@ func New(client *http.Client, clk clock.Clock) *Sender {
 	return &Sender{client: client, clock: clk}
 }
 
-// reservedHeaders may not be set by a channel: aiod sets them, or they
-// would change how the request is framed or authenticated.
-var reservedHeaders = map[string]bool{
-	"authorization":       true,
-	"proxy-authorization": true,
-	"cookie":              true,
-	"content-type":        true,
-	"content-length":      true,
-	"content-encoding":    true,
-	"transfer-encoding":   true,
-	"connection":          true,
-	"host":                true,
-	"te":                  true,
-	"trailer":             true,
-	"upgrade":             true,
-	"keep-alive":          true,
-	"user-agent":          true,
-}
-
 // Validate checks a webhook channel's settings.
 func (s *Sender) Validate(raw json.RawMessage) error {
 	_, err := parseSettings(raw)
@@ -123,10 +105,10 @@ func parseSettings(raw json.RawMessage) (Settings, error) {
 		switch {
 		case !validHeaderName(name):
 			return st, fmt.Errorf("headers: %q is not a valid header name", name)
-		case reservedHeaders[lower]:
-			return st, fmt.Errorf("headers: %q may not be set; the signature authenticates aiod to the receiver", name)
 		case strings.HasPrefix(lower, "aio-"):
 			return st, fmt.Errorf("headers: %q may not be set; AIO- headers are aiod's own", name)
+		case api.IsReservedChannelHeader(lower):
+			return st, fmt.Errorf("headers: %q may not be set; aiod sets it, or it changes how the delivery is sent", name)
 		case strings.ContainsAny(v, "\r\n\x00"):
 			return st, fmt.Errorf("headers: the value of %q contains a line break", name)
 		}

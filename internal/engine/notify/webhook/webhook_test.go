@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aio-platform/terraform-provider-aio/internal/api"
 	"github.com/aio-platform/terraform-provider-aio/internal/clock"
 	"github.com/aio-platform/terraform-provider-aio/internal/engine/egress"
 	"github.com/aio-platform/terraform-provider-aio/internal/engine/notify"
@@ -156,6 +157,30 @@ func TestValidate(t *testing.T) {
 			t.Errorf("%s: %v", in, err)
 		case want != "" && (err == nil || !strings.HasPrefix(err.Error(), want)):
 			t.Errorf("%s: error %v, want %q", in, err, want)
+		}
+	}
+}
+
+// TestAPIAndSenderAgreeOnHeaders: a header the API accepts on a channel is
+// one the sender sends, and one the sender refuses the API refuses when the
+// channel is written (before, the API took cookie, user-agent, connection,
+// upgrade and aio-team, and every delivery of such a channel failed).
+func TestAPIAndSenderAgreeOnHeaders(t *testing.T) {
+	s := webhook.New(nil, nil)
+	names := append([]string{"x-team", "x-trace-id", "accept", "accept-language", "if-match", "x-api-key", "aio-team",
+		"aio-x", "aio-", "cookie", "user-agent", "connection", "upgrade", "te", "proxy-authorization", "x-aio-team"},
+		api.ReservedChannelHeaders...)
+	for _, name := range names {
+		apiProblem := api.ChannelHeaderProblem(name, "v")
+		b, _ := json.Marshal(map[string]any{"url": "https://example.com/", "headers": map[string]string{name: "v"}})
+		err := s.Validate(b)
+		if (apiProblem == "") != (err == nil) {
+			t.Errorf("header %q: the API says %q, the sender %v", name, apiProblem, err)
+		}
+	}
+	for _, name := range []string{"cookie", "user-agent", "connection", "upgrade", "aio-team"} {
+		if api.ChannelHeaderProblem(name, "v") == "" {
+			t.Errorf("the API accepts the header %q", name)
 		}
 	}
 }
