@@ -154,7 +154,8 @@ Retention. Every --retention-interval (default 10m) aiod enforces the retention 
 for the data no delete policy covers, the built-in ages --retention-default-<data kind>
 (probe-results 4h, minute-rollups 49h, hour-rollups 2184h; alert-events, deliveries and
 audit-events 0: kept for ever). No policy deletes or anonymizes an audit event younger than
---audit-retention-floor (default 9600h, 400 days).
+--audit-retention-floor (default 9600h, 400 days), nor a revision or tombstone younger than that
+floor or than --history-retention if shorter.
 
 Caps. A monitor create past --max-monitors, or a create or update that would take the enabled
 monitors' probes per second (the sum of 1/interval) past --max-probe-rate, is refused with 400.

@@ -277,8 +277,10 @@ type RetentionRun struct {
 	// Cutoff is the time before which the run's data went: now less
 	// max_age, or the audit floor's cutoff when that is earlier.
 	Cutoff time.Time `json:"cutoff"`
-	// FloorApplied tells that the audit retention floor held back audit
-	// events the policy's age would have deleted.
+	// FloorApplied tells that a retention floor held back records the
+	// policy's age would have deleted or anonymized: audit events younger
+	// than the audit floor, revisions and tombstones younger than it or
+	// than the history retention if shorter.
 	FloorApplied bool `json:"floor_applied,omitempty"`
 	// Scopes breaks the counts down per endpoint (EndpointID empty for
 	// records of no endpoint).

@@ -72,11 +72,12 @@ func retentionResourceSchema() schema.Schema {
 		// Version 0 is the first shape of the state; see UpgradeState in
 		// object_resource.go before changing it.
 		Version: 0,
-		MarkdownDescription: "A retention policy: how long aiod keeps one kind of the data it stores (raw probe results, minute or hour rollups, alert events, deliveries, audit events), " +
+		MarkdownDescription: "A retention policy: how long aiod keeps one kind of the data it stores (raw probe results, minute or hour rollups, alert events, deliveries, audit events, the change history), " +
 			"for every endpoint or for some of them, and whether it then deletes the data or anonymizes fields of it. " +
 			"aiod enforces every enabled policy every 10 minutes (settable on aiod) in small batches. Where delete policies overlap the shortest `max_age` wins; " +
 			"an anonymize policy applies to what is older than its age and younger than any delete; data no delete policy covers keeps aiod's built-in default " +
-			"(raw results 48 hours, minute rollups 14 days, hour rollups 400 days, the rest for ever). Audit events younger than aiod's audit floor (400 days by default) are never deleted nor anonymized by a policy. " +
+			"(raw results 4 hours, minute rollups 49 hours, hour rollups 91 days, revisions and tombstones 400 days, the rest for ever). Audit events younger than aiod's audit floor (400 days by default) are never deleted nor anonymized by a policy, " +
+			"nor revisions and tombstones younger than that floor or than aiod's history retention if shorter. " +
 			"Anonymized text becomes `[anonymized]`, an anonymized actor a keyed pseudonym (`anon:...`, the same for every event of the same actor), and the values are gone from the database file. " +
 			"The `aio_retention_compliance` data source tells whether the data held is within policy.",
 		Attributes: map[string]schema.Attribute{

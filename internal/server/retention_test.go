@@ -12,6 +12,7 @@ import (
 	"github.com/aio-platform/terraform-provider-aio/internal/acctest"
 	"github.com/aio-platform/terraform-provider-aio/internal/api"
 	"github.com/aio-platform/terraform-provider-aio/internal/clock"
+	"github.com/aio-platform/terraform-provider-aio/internal/engine/retention"
 	"github.com/aio-platform/terraform-provider-aio/internal/store"
 )
 
@@ -261,6 +262,54 @@ func TestRevisionsPolicy(t *testing.T) {
 	} {
 		wantProblem(t, call(t, srv, http.MethodPost, "/v1/retention-policies", srv.AdminToken, body), http.StatusBadRequest)
 	}
+}
+
+// TestRevisionsPolicyCannotRewriteRecentHistory: an editor's policy over
+// the change history may not delete nor pseudonymize revisions and
+// tombstones younger than the floor (the audit floor, or the history
+// retention if shorter): before, a one-minute policy let an editor hide who
+// changed an object out of band and make a deleted object unrestorable.
+func TestRevisionsPolicyCannotRewriteRecentHistory(t *testing.T) {
+	fake := clock.NewFake(t0)
+	srv := acctest.NewServer(t, acctest.Options{Clock: fake})
+	editor := srv.Tokens[api.RoleEditor]
+	ep := createEndpoint(t, srv, editor, minimal("history-kept"))
+	wantStatus(t, call(t, srv, http.MethodPut, "/v1/endpoints/"+ep.ID, editor, with(minimal("history-kept"), "description", "changed out of band")), http.StatusOK)
+	gone := createEndpoint(t, srv, editor, minimal("history-gone"))
+	wantStatus(t, call(t, srv, http.MethodDelete, "/v1/endpoints/"+gone.ID, editor, nil), http.StatusNoContent)
+
+	var policies []string
+	for _, body := range []map[string]any{
+		{"name": "history-1m", "data_kind": "revisions", "max_age": "1m", "action": "delete"},
+		{"name": "history-actors-1m", "data_kind": "revisions", "max_age": "1m", "action": "anonymize", "anonymize_fields": []string{"actor"}},
+	} {
+		r := call(t, srv, http.MethodPost, "/v1/retention-policies", editor, body)
+		wantStatus(t, r, http.StatusCreated)
+		var p api.RetentionPolicy
+		decode(t, r, &p)
+		policies = append(policies, p.ID)
+	}
+	fake.Advance(10 * time.Minute)
+	for _, id := range policies {
+		var run api.RetentionRun
+		r := call(t, srv, http.MethodPost, "/v1/retention-policies/"+id+"/run", editor, nil)
+		wantStatus(t, r, http.StatusCreated)
+		decode(t, r, &run)
+		if run.Deleted != 0 || run.Anonymized != 0 || !run.FloorApplied || !run.Cutoff.Equal(fake.Now().Add(-retention.DefaultAuditFloor)) {
+			t.Errorf("run of %s = %+v, want nothing changed and the floor applied", id, run)
+		}
+	}
+	var revs api.List[api.Revision]
+	decode(t, call(t, srv, http.MethodGet, "/v1/endpoints/"+ep.ID+"/revisions", srv.Tokens[api.RoleViewer], nil), &revs)
+	if len(revs.Items) != 2 {
+		t.Fatalf("%d revisions left, want 2", len(revs.Items))
+	}
+	for _, rv := range revs.Items {
+		if rv.Actor != "test-editor" {
+			t.Errorf("revision %d's actor = %q, want test-editor", rv.Revision, rv.Actor)
+		}
+	}
+	wantStatus(t, call(t, srv, http.MethodPost, "/v1/deleted/endpoints/"+gone.ID+"/restore", srv.AdminToken, nil), http.StatusCreated)
 }
 
 // A server built without Config.Retention (the enforcer lives in the

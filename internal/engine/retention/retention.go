@@ -11,7 +11,9 @@
 // Records that no enabled delete policy covers are deleted past the
 // built-in default of their data kind (Defaults); an anonymize policy
 // does not make data live longer. Audit events younger than the audit
-// floor are never deleted nor anonymized by a policy, whatever it says.
+// floor, and revisions and tombstones younger than it or than the history
+// retention if shorter (Floor), are never deleted nor anonymized by a
+// policy, whatever it says.
 //
 // Every change is made in batches of at most Config.Batch rows, each in a
 // write transaction of its own, so that the single writer is never held
@@ -303,16 +305,35 @@ func (e *Enforcer) Pass(ctx context.Context, now time.Time) (PassReport, error) 
 }
 
 // cutoff is the time before which a policy's data goes at now, and
-// whether the audit floor held it back. The floor holds for anonymization
-// too: a policy an editor can write must not be able to take the names
-// out of the recent trail (pseudonymizing it within a minute would hide
-// who made the policy). Erasure, an admin's, is the way to pseudonymize
-// an actor sooner.
+// whether the floor of its data kind held it back.
 func (e *Enforcer) cutoff(dataKind, _ string, age time.Duration, now time.Time) (time.Time, bool) {
-	if dataKind == api.DataAuditEvents && age < e.cfg.AuditFloor {
-		return now.Add(-e.cfg.AuditFloor), true
+	if floor := e.Floor(dataKind); age < floor {
+		return now.Add(-floor), true
 	}
 	return now.Add(-age), false
+}
+
+// Floor is the age below which no policy deletes nor anonymizes data of
+// that kind (0: none). The floor holds for anonymization too: a policy an
+// editor can write must not be able to take the names out of the recent
+// trail (pseudonymizing it within a minute would hide who made the
+// policy). The audit trail has the audit floor. The change history has it
+// too, or the history retention the operator set if that is shorter: the
+// revisions say who changed what (a plan's drift warnings show it) and the
+// tombstones are what restores a deleted object, so an editor's policy may
+// not take them sooner than the operator keeps them. Erasure, an admin's,
+// is the way to pseudonymize an actor sooner.
+func (e *Enforcer) Floor(dataKind string) time.Duration {
+	switch dataKind {
+	case api.DataAuditEvents:
+		return e.cfg.AuditFloor
+	case api.DataRevisions:
+		if d := e.defaults[api.DataRevisions]; d > 0 && d < e.cfg.AuditFloor {
+			return d
+		}
+		return e.cfg.AuditFloor
+	}
+	return 0
 }
 
 // scopeOf turns a policy's scope into the store's.

@@ -794,7 +794,9 @@ func (f *fixture) addHistory() {
 // built-in age (400 days) keeps all of it; an actor's erasure
 // pseudonymizes the actor in revisions and tombstones too.
 func TestRevisionsAreADataKind(t *testing.T) {
-	f := newFixture(t)
+	// An operator's audit floor of a week lets a 15-day policy through
+	// (the history's floor is the audit floor; TestHistoryFloor).
+	f := newFixture(t, retention.Config{AuditFloor: 7 * 24 * time.Hour})
 	f.addHistory()
 	revs := func(id string) int { return f.count(`SELECT COUNT(*) FROM object_revisions WHERE object_id = ?`, id) }
 	f.pass()
@@ -1127,6 +1129,48 @@ func TestFloorAppliesBelowItOnly(t *testing.T) {
 		if err != nil || run.FloorApplied != tc.floor || !run.Cutoff.Equal(t0.Add(-24*time.Hour)) {
 			t.Errorf("max_age %s: floor applied %v, cutoff %v (%v); want %v, %v", tc.age, run.FloorApplied, run.Cutoff, err, tc.floor, t0.Add(-24*time.Hour))
 		}
+	}
+}
+
+// TestHistoryFloor: revisions and tombstones have a floor too, for both
+// actions: the audit floor, or the history retention the operator set if
+// that is shorter; a policy at or past it is not held back.
+func TestHistoryFloor(t *testing.T) {
+	for _, tc := range []struct {
+		name                 string
+		history, audit, want time.Duration
+	}{
+		{"the audit floor", retention.DefaultRevisionAge, 24 * time.Hour, 24 * time.Hour},
+		{"a shorter history retention", 48 * time.Hour, 72 * time.Hour, 48 * time.Hour},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t, retention.Config{AuditFloor: tc.audit, Defaults: retention.Defaults{api.DataRevisions: tc.history}})
+			if got := f.enf.Floor(api.DataRevisions); got != tc.want {
+				t.Fatalf("Floor(revisions) = %v, want %v", got, tc.want)
+			}
+			for _, c := range []struct {
+				age    time.Duration
+				action string
+				floor  bool
+			}{
+				{time.Minute, api.RetentionDelete, true}, {time.Minute, api.RetentionAnonymize, true},
+				{tc.want - time.Hour, api.RetentionDelete, true}, {tc.want, api.RetentionDelete, false},
+			} {
+				p := api.RetentionPolicy{Name: fmt.Sprintf("history-%s-%s", c.action, c.age), DataKind: api.DataRevisions,
+					MaxAge: c.age.String(), Action: c.action}
+				if c.action == api.RetentionAnonymize {
+					p.AnonymizeFields = []string{"actor"}
+				}
+				run, err := f.enf.RunPolicy(t.Context(), f.policy(p), true, auth.CLIActor)
+				want := t0.Add(-max(c.age, tc.want))
+				if err != nil || run.FloorApplied != c.floor || !run.Cutoff.Equal(want) {
+					t.Errorf("%s after %v: floor applied %v, cutoff %v (%v); want %v, %v", c.action, c.age, run.FloorApplied, run.Cutoff, err, c.floor, want)
+				}
+			}
+		})
+	}
+	if f := newFixture(t); f.enf.Floor(api.DataProbeResults) != 0 || f.enf.Floor(api.DataAuditEvents) != retention.DefaultAuditFloor {
+		t.Errorf("floors of results and audit events: %v, %v", f.enf.Floor(api.DataProbeResults), f.enf.Floor(api.DataAuditEvents))
 	}
 }
 
