@@ -93,6 +93,8 @@ const (
 	ActionUpdate = "update"
 	ActionDelete = "delete"
 	ActionRevoke = "revoke"
+	// ActionTest is a test message sent through a notification channel.
+	ActionTest = "test"
 )
 
 // Token describes an API token. The secret value is returned only once, by

@@ -8,8 +8,11 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
+	"time"
 
 	"github.com/aio-platform/terraform-provider-aio/internal/api"
+	"github.com/aio-platform/terraform-provider-aio/internal/auth"
 	"github.com/aio-platform/terraform-provider-aio/internal/secret"
 	"github.com/aio-platform/terraform-provider-aio/internal/store"
 )
@@ -168,8 +171,11 @@ func cancelDisabledDeliveries(ctx context.Context, tx store.Tx, cur *store.Chann
 
 // testChannel answers POST /v1/notification-channels/{id}/test: it sends
 // a test message (notify.TestEvent) through the channel now, enabled or
-// not, and answers the receiver's result. Nothing is stored.
-func (s *Server) testChannel(w http.ResponseWriter, r *http.Request, _ principal) error {
+// not, and answers the receiver's result. A test reaches people, so it is
+// audited (action "test", written before the message is sent: no test
+// goes out unrecorded) and one channel is tested at most once per
+// ChannelTestInterval (429 with Retry-After sooner).
+func (s *Server) testChannel(w http.ResponseWriter, r *http.Request, p principal) error {
 	if s.cfg.TestChannel == nil {
 		return problemf(http.StatusServiceUnavailable, "this aiod does not send notifications")
 	}
@@ -181,12 +187,59 @@ func (s *Server) testChannel(w http.ResponseWriter, r *http.Request, _ principal
 	if err != nil {
 		return err
 	}
+	now := s.now()
+	if wait := s.claimChannelTest(id, now); wait > 0 {
+		secs := int64((wait + time.Second - 1) / time.Second)
+		pe := problemf(http.StatusTooManyRequests, "notification channel %s was tested less than %v ago; test it again in %d s",
+			id, s.cfg.ChannelTestInterval, secs)
+		pe.header = map[string]string{"Retry-After": strconv.FormatInt(secs, 10)}
+		return pe
+	}
+	err = s.store.Write(r.Context(), func(tx store.Tx) error {
+		return tx.InsertAuditEvent(r.Context(), auth.Event(now, p.actor(), api.ActionTest, api.KindChannel, id, c.Revision, nil))
+	})
+	if err != nil {
+		s.releaseChannelTest(id, now)
+		return err
+	}
 	res, err := s.cfg.TestChannel(r.Context(), c)
 	if err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, res)
 	return nil
+}
+
+// claimChannelTest records a test of channel id at now and returns 0, or
+// returns how long until the channel may be tested again.
+func (s *Server) claimChannelTest(id string, now time.Time) time.Duration {
+	s.lastTestMu.Lock()
+	defer s.lastTestMu.Unlock()
+	if last, ok := s.lastTest[id]; ok {
+		if next := last.Add(s.cfg.ChannelTestInterval); now.Before(next) {
+			return next.Sub(now)
+		}
+	}
+	// The map holds one time per channel tested; past a thousand, the
+	// ones that no longer hold anything back are dropped.
+	if len(s.lastTest) >= 1000 {
+		for k, t := range s.lastTest {
+			if !now.Before(t.Add(s.cfg.ChannelTestInterval)) {
+				delete(s.lastTest, k)
+			}
+		}
+	}
+	s.lastTest[id] = now
+	return 0
+}
+
+// releaseChannelTest forgets a claimed test that was not sent.
+func (s *Server) releaseChannelTest(id string, at time.Time) {
+	s.lastTestMu.Lock()
+	defer s.lastTestMu.Unlock()
+	if s.lastTest[id].Equal(at) {
+		delete(s.lastTest, id)
+	}
 }
 
 // checkChannelRefs answers 400 on the field when a referenced channel

@@ -14,8 +14,10 @@ import (
 
 	"github.com/aio-platform/terraform-provider-aio/internal/acctest"
 	"github.com/aio-platform/terraform-provider-aio/internal/api"
+	"github.com/aio-platform/terraform-provider-aio/internal/clock"
 	"github.com/aio-platform/terraform-provider-aio/internal/engine/notify/webhook"
 	"github.com/aio-platform/terraform-provider-aio/internal/ids"
+	"github.com/aio-platform/terraform-provider-aio/internal/server"
 	"github.com/aio-platform/terraform-provider-aio/internal/store"
 )
 
@@ -137,7 +139,10 @@ func TestDisablingChannelCancelsItsDeliveries(t *testing.T) {
 // a trigger, then a resolve with the same dedup_key, keyed by the test's
 // event ID. A resolve that fails says the incident stays open.
 func TestChannelTestFiresAndPagerDutyResolves(t *testing.T) {
-	srv := acctest.NewServer(t)
+	// A fake clock, moved past the interval between two tests of one
+	// channel (TestChannelTestIsAuditedAndPaced).
+	fake := clock.NewFake(t0)
+	srv := acctest.NewServer(t, acctest.Options{Clock: fake})
 	var (
 		mu        sync.Mutex
 		got       []map[string]any
@@ -186,6 +191,7 @@ func TestChannelTestFiresAndPagerDutyResolves(t *testing.T) {
 
 	// The resolve refused: the answer says the test incident stays open.
 	refuseAll.Store(true)
+	fake.Advance(server.DefaultChannelTestInterval)
 	r = call(t, srv, http.MethodPost, "/v1/notification-channels/"+c.ID+"/test", srv.Tokens[api.RoleEditor], nil)
 	wantStatus(t, r, http.StatusOK)
 	res = api.ChannelTestResult{}
@@ -207,5 +213,60 @@ func TestChannelTestFiresAndPagerDutyResolves(t *testing.T) {
 	thr, _ := body["threshold"].(map[string]any)
 	if body["state"] != "firing" || body["resolved_at"] != nil || thr["id"] != "" || thr["name"] != "AIO test message" {
 		t.Errorf("webhook test body %v", body)
+	}
+}
+
+// TestChannelTestIsAuditedAndPaced: a channel test reaches people, so each
+// one is an audit event under the token that asked, and one channel is
+// tested at most once per interval: sooner gets 429 with Retry-After and
+// sends nothing, whoever asks; another channel is not held back, and the
+// interval passed, the channel may be tested again. Before, an editor
+// could send a channel 200 tests in a row, unaudited.
+func TestChannelTestIsAuditedAndPaced(t *testing.T) {
+	fake := clock.NewFake(t0)
+	srv := acctest.NewServer(t, acctest.Options{Clock: fake})
+	var got atomic.Int64
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		got.Add(1)
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(hook.Close)
+	c := createChannel(t, srv, srv.AdminToken, with(chanBody("paced", api.ChannelWebhook, "k"), "url", hook.URL, "enabled", false))
+	other := createChannel(t, srv, srv.AdminToken, with(chanBody("paced-other", api.ChannelWebhook, "k"), "url", hook.URL))
+	test := func(id, token string) response {
+		return call(t, srv, http.MethodPost, "/v1/notification-channels/"+id+"/test", token, nil)
+	}
+	editor := srv.Tokens[api.RoleEditor]
+	wantStatus(t, test(c.ID, editor), http.StatusOK)
+	fake.Advance(3 * time.Second)
+	for _, token := range []string{editor, srv.AdminToken} {
+		r := test(c.ID, token)
+		wantProblem(t, r, http.StatusTooManyRequests)
+		wantHeader(t, r, "Retry-After", "7")
+	}
+	wantStatus(t, test(other.ID, editor), http.StatusOK)
+	if n := got.Load(); n != 2 {
+		t.Fatalf("the receiver got %d tests, want 2", n)
+	}
+	fake.Advance(7 * time.Second)
+	wantStatus(t, test(c.ID, srv.AdminToken), http.StatusOK)
+	if n := got.Load(); n != 3 {
+		t.Fatalf("the receiver got %d tests, want 3", n)
+	}
+
+	var evs api.List[api.AuditEvent]
+	decode(t, call(t, srv, http.MethodGet, "/v1/audit-events?object_id="+c.ID, srv.AdminToken, nil), &evs)
+	var actors []string
+	for _, ev := range evs.Items {
+		if ev.Action == api.ActionTest {
+			if ev.ObjectKind != api.KindChannel || ev.Revision != c.Revision {
+				t.Errorf("test audited as %+v", ev)
+			}
+			actors = append(actors, ev.Actor)
+		}
+	}
+	slices.Sort(actors)
+	if !slices.Equal(actors, []string{"test-admin", "test-editor"}) {
+		t.Errorf("tests audited under %v, want one by test-admin and one by test-editor (the refused ones not at all)", actors)
 	}
 }

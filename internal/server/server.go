@@ -84,6 +84,10 @@ type Config struct {
 	// /v1/notification-channels/{id}/test; 503 without it). The engine's
 	// delivery worker provides it.
 	TestChannel func(ctx context.Context, c store.ChannelRecord) (api.ChannelTestResult, error)
+	// ChannelTestInterval is the least time between two tests of one
+	// channel (DefaultChannelTestInterval); a test sooner gets 429 with
+	// Retry-After.
+	ChannelTestInterval time.Duration
 	// Retention, when set, runs retention policies on request, reads the
 	// compliance view and is woken when an erasure request is stored: the
 	// engine's enforcer provides it, and its loop carries out the erasure
@@ -135,6 +139,11 @@ const (
 	DefaultBodyReadTimeout = 30 * time.Second
 	// DefaultHistoryAge matches the engine's default history retention.
 	DefaultHistoryAge = 400 * 24 * time.Hour
+	// A channel test reaches people (PagerDuty opens an incident, chat
+	// and mail show a message): one every 10 s per channel is plenty for
+	// someone checking a setup, and keeps an editor's token from paging
+	// on-call or flooding a chat through it.
+	DefaultChannelTestInterval = 10 * time.Second
 )
 
 // Server serves the aiod API.
@@ -154,6 +163,11 @@ type Server struct {
 
 	inflightMu sync.Mutex
 	inflight   map[store.IdempotencyKey]struct{}
+
+	// lastTest holds when each channel was last tested (in memory: a
+	// restart forgets it, which costs at most one more test).
+	lastTestMu sync.Mutex
+	lastTest   map[string]time.Time
 }
 
 const fingerprintSetting = "idempotency_fingerprint_key"
@@ -195,7 +209,11 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.HistoryAge <= 0 {
 		cfg.HistoryAge = DefaultHistoryAge
 	}
+	if cfg.ChannelTestInterval <= 0 {
+		cfg.ChannelTestInterval = DefaultChannelTestInterval
+	}
 	s := &Server{cfg: cfg, store: cfg.Store, clock: cfg.Clock, log: cfg.Logger, inflight: map[store.IdempotencyKey]struct{}{},
+		lastTest: map[string]time.Time{},
 		authFails: newAuthFailures(cfg.AuthFailureLimit, cfg.AuthFailureWindow), retention: cfg.Retention}
 	key, err := loadOrCreateKey(ctx, cfg.Store)
 	if err != nil {
