@@ -213,7 +213,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		cfg.ChannelTestInterval = DefaultChannelTestInterval
 	}
 	s := &Server{cfg: cfg, store: cfg.Store, clock: cfg.Clock, log: cfg.Logger, inflight: map[store.IdempotencyKey]struct{}{},
-		lastTest: map[string]time.Time{},
+		lastTest:  map[string]time.Time{},
 		authFails: newAuthFailures(cfg.AuthFailureLimit, cfg.AuthFailureWindow), retention: cfg.Retention}
 	key, err := loadOrCreateKey(ctx, cfg.Store)
 	if err != nil {
