@@ -19,6 +19,10 @@ type result struct {
 	// body is encoded as JSON; nil means no body (204).
 	body   any
 	header map[string]string
+	// stored, when set, is the body a replay answers instead of body: the
+	// idempotent answer is kept for a day, and an answer may hold what
+	// must not outlive its request (the name an erasure erases).
+	stored any
 }
 
 // maxIdempotencyKey bounds the length of a key.
@@ -81,8 +85,15 @@ func (s *Server) mutate(w http.ResponseWriter, r *http.Request, p principal, bod
 		if key == "" {
 			return nil
 		}
+		keep := enc
+		if res.stored != nil {
+			if keep, err = json.Marshal(res.stored); err != nil {
+				return err
+			}
+			keep = append(keep, '\n')
+		}
 		return tx.PutIdempotency(ctx, store.IdempotencyRecord{
-			IdempotencyKey: ik, Fingerprint: fp, Status: res.status, Header: res.header, Body: enc,
+			IdempotencyKey: ik, Fingerprint: fp, Status: res.status, Header: res.header, Body: keep,
 			CreatedAt: now, ExpiresAt: now.Add(s.cfg.IdempotencyTTL),
 		})
 	})

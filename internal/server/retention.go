@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/url"
@@ -159,7 +160,23 @@ func (s *Server) createErasureRequest(w http.ResponseWriter, r *http.Request, p 
 		return invalid(errs)
 	}
 	ctx := r.Context()
-	err = s.mutate(w, r, p, body, func(tx store.Tx) (result, error) {
+	// An actor's erasure must not leave the name in the idempotent answer
+	// (kept a day) nor in a plain keyed hash of the body that a guess
+	// could be checked against: the answer kept for replays carries the
+	// pseudonym the erasure gives the name, and the body's fingerprint is
+	// taken over the pseudonym too (its key is sealed, unlike the
+	// fingerprints'). Without an enforcer no pseudonym can be made; the
+	// request then waits, pending, with its name anyway.
+	fpBody, pseudonym := body, ""
+	if in.Actor != nil && s.retention != nil {
+		if pseudonym, err = s.retention.Pseudonym(ctx, *in.Actor); err != nil {
+			return err
+		}
+		if fpBody, err = json.Marshal(api.ErasureRequest{EndpointID: in.EndpointID, Actor: &pseudonym}); err != nil {
+			return err
+		}
+	}
+	err = s.mutate(w, r, p, fpBody, func(tx store.Tx) (result, error) {
 		now := s.now()
 		req := api.ErasureRequest{ID: ids.New(api.PrefixErasure, now), EndpointID: in.EndpointID, Actor: in.Actor,
 			State: api.ErasurePending, RequestedBy: p.token.Name, CreatedAt: now}
@@ -171,7 +188,13 @@ func (s *Server) createErasureRequest(w http.ResponseWriter, r *http.Request, p 
 		if err := tx.InsertAuditEvent(ctx, auth.Event(now, p.actor(), api.ActionCreate, api.KindErasure, req.ID, 0, nil)); err != nil {
 			return result{}, err
 		}
-		return result{status: http.StatusAccepted, body: req, header: map[string]string{"Location": "/v1/erasure-requests/" + req.ID}}, nil
+		res := result{status: http.StatusAccepted, body: req, header: map[string]string{"Location": "/v1/erasure-requests/" + req.ID}}
+		if pseudonym != "" {
+			kept := req
+			kept.Actor = &pseudonym
+			res.stored = kept
+		}
+		return res, nil
 	})
 	if err == nil && s.retention != nil {
 		s.retention.Wake()

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"database/sql"
 	"net/http"
 	"path/filepath"
 	"slices"
@@ -13,6 +14,7 @@ import (
 	"github.com/aio-platform/terraform-provider-aio/internal/api"
 	"github.com/aio-platform/terraform-provider-aio/internal/clock"
 	"github.com/aio-platform/terraform-provider-aio/internal/engine/retention"
+	"github.com/aio-platform/terraform-provider-aio/internal/server"
 	"github.com/aio-platform/terraform-provider-aio/internal/store"
 )
 
@@ -243,6 +245,59 @@ func TestErasureRequestsEndToEnd(t *testing.T) {
 		http.StatusBadRequest)
 	wantFields(t, p, "actor")
 	wantProblem(t, call(t, srv, http.MethodGet, "/v1/erasure-requests/era_nope", srv.AdminToken, nil), http.StatusNotFound)
+}
+
+// TestErasureLeavesNoNameInTheIdempotentAnswer: the answer kept for
+// replays of an actor's erasure carries the pseudonym, never the name, and
+// the database file holds the name nowhere once the erasure completed (not
+// in the idempotency records either: before, the replay answered the name
+// for a day). A replay still finds the request, and another body with the
+// same key is still refused.
+func TestErasureLeavesNoNameInTheIdempotentAnswer(t *testing.T) {
+	srv := acctest.NewServer(t)
+	const name = "erasable-person-7f3a"
+	r := call(t, srv, http.MethodPost, "/v1/tokens", srv.AdminToken, map[string]any{"name": name, "role": api.RoleEditor})
+	wantStatus(t, r, http.StatusCreated)
+	var created server.TokenCreated
+	decode(t, r, &created)
+	tok := created.Secret
+	createEndpoint(t, srv, tok, minimal("erasable-ep"))
+	body := map[string]any{"actor": name}
+	first := call(t, srv, http.MethodPost, "/v1/erasure-requests", srv.AdminToken, body, api.HeaderIdempotency, "erase-1")
+	wantStatus(t, first, http.StatusAccepted)
+	var req api.ErasureRequest
+	decode(t, first, &req)
+	var got api.ErasureRequest
+	waitFor(t, 10*time.Second, "the erasure to complete", func() bool {
+		decode(t, call(t, srv, http.MethodGet, "/v1/erasure-requests/"+req.ID, srv.AdminToken, nil), &got)
+		return got.State == api.ErasureCompleted
+	})
+	if got.Actor == nil || !strings.HasPrefix(*got.Actor, api.PseudonymPrefix) {
+		t.Fatalf("receipt %+v, want the pseudonym", got)
+	}
+	replay := call(t, srv, http.MethodPost, "/v1/erasure-requests", srv.AdminToken, body, api.HeaderIdempotency, "erase-1")
+	wantStatus(t, replay, http.StatusAccepted)
+	wantHeader(t, replay, api.HeaderReplayed, "true")
+	var again api.ErasureRequest
+	decode(t, replay, &again)
+	if again.ID != req.ID || again.Actor == nil || *again.Actor != *got.Actor || strings.Contains(string(replay.Body), name) {
+		t.Errorf("replay %s, want request %s under %s", replay.Body, req.ID, *got.Actor)
+	}
+	wantProblem(t, call(t, srv, http.MethodPost, "/v1/erasure-requests", srv.AdminToken, map[string]any{"actor": "someone-else"},
+		api.HeaderIdempotency, "erase-1"), http.StatusUnprocessableEntity)
+	// The file: no row of the idempotency records names the actor.
+	db, err := sql.Open("sqlite", "file:"+srv.DBPath+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var n int
+	if err := db.QueryRow(`SELECT COUNT(*) FROM idempotency_keys WHERE CAST(body AS TEXT) LIKE ?`, "%"+name+"%").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 0 {
+		t.Errorf("%d idempotency records hold the erased name", n)
+	}
 }
 
 // TestRevisionsPolicy: the change history is a data kind a policy can

@@ -109,6 +109,9 @@ type Retention interface {
 	Compliance(ctx context.Context) (api.RetentionCompliance, error)
 	// Wake asks for pending erasure requests to be carried out soon.
 	Wake()
+	// Pseudonym is the keyed pseudonym that an actor's erasure gives the
+	// actor's name.
+	Pseudonym(ctx context.Context, actor string) (string, error)
 }
 
 // Defaults of Config.
