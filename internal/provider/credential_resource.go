@@ -392,6 +392,22 @@ func credentialSecretFields(m credentialModel, fallback *api.Credential) api.Cre
 	return c
 }
 
+// secretTargetUnknown tells whether a value that decides where and how the
+// secret is sent is not known yet (a module's input computed during the
+// apply). The apply, not the plan, then finds out whether the secret is
+// sent, so what a send changes must be planned unknown: planned as it is,
+// the apply would contradict its own plan when the value turns out to
+// widen where the secret goes.
+func secretTargetUnknown(m credentialModel) bool {
+	for _, v := range []types.String{m.Type, m.Header, m.QueryParam, m.Username, m.TokenURL, m.ClientID} {
+		if v.IsUnknown() {
+			return true
+		}
+	}
+	_, known := knownStrings(m.AllowedHosts)
+	return !known
+}
+
 // knownStrings returns the elements of a set of strings, or false when the
 // set or one of its elements is not known yet.
 func knownStrings(s types.Set) ([]string, bool) {
@@ -482,7 +498,7 @@ func (r *credentialResource) ModifyPlan(ctx context.Context, req resource.Modify
 		resp.Diagnostics.AddAttributeWarning(path.Root("secret_wo"), "The apply needs the secret",
 			"Terraform has no record that aiod holds the configured secret (after an import, or after a change outside Terraform), so the apply sends it: supply secret_wo (or secret) to the apply.")
 	}
-	if dec.send {
+	if dec.send || secretTargetUnknown(plan) {
 		plan.SecretRevision = types.Int64Unknown()
 		plan.LastRotatedAt = timetypes.NewRFC3339Unknown()
 		plan.RotationDueAt = timetypes.NewRFC3339Unknown()

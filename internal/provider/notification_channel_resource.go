@@ -307,7 +307,9 @@ func (r *channelResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 			"Terraform has no record that aiod holds the configured secret (after an import, or after a change outside Terraform), so the apply sends it: supply secret_wo (or secret) to the apply.")
 	}
 	switch {
-	case dec.send || !typeKnown:
+	// An events_url not known yet may move the routing key: the apply
+	// decides, so what a send changes is planned unknown.
+	case dec.send || !typeKnown || plan.EventsURL.IsUnknown():
 		plan.SecretRevision = types.Int64Unknown()
 		plan.Revision = types.Int64Unknown()
 		plan.UpdatedAt = timetypes.NewRFC3339Unknown()

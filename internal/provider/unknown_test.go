@@ -351,3 +351,70 @@ func TestAccCredentialResource_rotationDueAtPlannedNull(t *testing.T) {
 		},
 	})
 }
+
+// unknownTargetConfig is a credential and a PagerDuty channel whose
+// secret's destination (allowed_hosts, events_url) may come from a
+// terraform_data output, unknown until the apply.
+func unknownTargetConfig(srv *acctest.Server, later bool) string {
+	hosts, events, data := `["a.example.com"]`, `"https://events.example.com/v2/enqueue"`, ""
+	if later {
+		// Created in the same apply, so its output is unknown at plan.
+		hosts, events = `["a.example.com", terraform_data.later.output.host]`, `terraform_data.later.output.events`
+		data = `
+resource "terraform_data" "later" {
+  input = { host = "b.example.com", events = "https://events2.example.com/v2/enqueue" }
+}
+`
+	}
+	return srv.ProviderConfig(api.RoleEditor) + data + fmt.Sprintf(`
+variable "secret" {
+  type      = string
+  sensitive = true
+  ephemeral = true
+  default   = "s3cr3t-value-1"
+}
+resource "aio_credential" "test" {
+  name              = "unknown-target"
+  type              = "bearer"
+  allowed_hosts     = %s
+  secret_wo         = var.secret
+  secret_wo_version = 1
+}
+resource "aio_notification_channel" "test" {
+  name              = "unknown-events-url"
+  type              = "pagerduty"
+  events_url        = %s
+  secret_wo         = var.secret
+  secret_wo_version = 1
+}
+`, hosts, events)
+}
+
+// A value that decides where a secret goes, unknown at plan (a module
+// input computed during the apply), leaves the apply to decide whether the
+// secret is sent: what a send changes is planned unknown. Before, it was
+// planned as it was, and the apply, which found the widening and sent the
+// secret, failed with "Provider produced inconsistent final plan".
+func TestAccSecretTargetUnknownAtPlan(t *testing.T) {
+	srv := newTestServer(t)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		TerraformVersionChecks:   testAccVersionChecks,
+		Steps: []resource.TestStep{
+			{Config: unknownTargetConfig(srv, false)},
+			{
+				Config: unknownTargetConfig(srv, true),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectUnknownValue("aio_credential.test", tfjsonpath.New("secret_revision")),
+					plancheck.ExpectUnknownValue("aio_credential.test", tfjsonpath.New("last_rotated_at")),
+					plancheck.ExpectUnknownValue("aio_notification_channel.test", tfjsonpath.New("secret_revision")),
+				}},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("aio_credential.test", tfjsonpath.New("secret_revision"), knownvalue.Int64Exact(2)),
+					statecheck.ExpectKnownValue("aio_notification_channel.test", tfjsonpath.New("events_url"), knownvalue.StringExact("https://events2.example.com/v2/enqueue")),
+				},
+			},
+			{Config: unknownTargetConfig(srv, true), PlanOnly: true},
+		},
+	})
+}
