@@ -149,16 +149,26 @@ func (c *NotificationChannel) validateSecret(creating bool) []FieldError {
 		return nil
 	case c.Type == ChannelEmail:
 		return fe("is not valid for type email, which has no secret")
-	case *c.Secret == "" || len(*c.Secret) > MaxSecret:
-		return fe(fmt.Sprintf("must be 1 to %d characters", MaxSecret))
-	case HasForbiddenRune(*c.Secret, false):
-		return fe(ControlMessage)
-	case c.Type == ChannelSlack:
-		if msg := SlackWebhookProblem(*c.Secret); msg != "" {
-			return fe(msg)
-		}
+	}
+	if msg := ChannelSecretProblem(c.Type, *c.Secret); msg != "" {
+		return fe(msg)
 	}
 	return nil
+}
+
+// ChannelSecretProblem returns why secret cannot be the secret of a
+// channel of type typ (one that has a secret), or "". The message never
+// quotes the secret. The provider asks it at plan time.
+func ChannelSecretProblem(typ, secret string) string {
+	switch {
+	case secret == "" || len(secret) > MaxSecret:
+		return fmt.Sprintf("must be 1 to %d characters", MaxSecret)
+	case HasForbiddenRune(secret, false):
+		return ControlMessage
+	case typ == ChannelSlack:
+		return SlackWebhookProblem(secret)
+	}
+	return ""
 }
 
 // SlackWebhookProblem returns why a slack channel's secret is not an

@@ -205,13 +205,8 @@ func (c *Credential) Validate(creating bool) []FieldError {
 		if creating {
 			add("secret", "is required")
 		}
-	} else if *c.Secret == "" || len(*c.Secret) > MaxSecret {
-		add("secret", fmt.Sprintf("must be 1 to %d characters", MaxSecret))
-	} else if sentInHeader := c.Type == CredBearer || (c.Type == CredAPIKey && c.QueryParam == nil); sentInHeader &&
-		!HeaderValueRegexp.MatchString(*c.Secret) {
-		// The secret itself is not echoed: the message only says what is
-		// wrong with it.
-		add("secret", HeaderValueMessage+": it is sent in an HTTP header")
+	} else if msg := CredentialSecretProblem(c.Type, c.QueryParam != nil, *c.Secret); msg != "" {
+		add("secret", msg)
 	}
 	if c.RotationPeriod != nil && !bad["rotation_period"] {
 		// The example fits a rotation period better than ParseDuration's.
@@ -220,6 +215,21 @@ func (c *Credential) Validate(creating bool) []FieldError {
 		}
 	}
 	return errs
+}
+
+// CredentialSecretProblem returns why secret cannot be the secret of a
+// credential of type typ (inQuery: an api_key sent as a query parameter),
+// or "". The message never quotes the secret. The provider asks it at plan
+// time, so that a secret read from a file with its trailing newline fails
+// the plan instead of the apply.
+func CredentialSecretProblem(typ string, inQuery bool, secret string) string {
+	switch {
+	case secret == "" || len(secret) > MaxSecret:
+		return fmt.Sprintf("must be 1 to %d characters", MaxSecret)
+	case (typ == CredBearer || (typ == CredAPIKey && !inQuery)) && !HeaderValueRegexp.MatchString(secret):
+		return HeaderValueMessage + ": it is sent in an HTTP header"
+	}
+	return ""
 }
 
 // ResendsSecret names the fields of next, an update of the credential c,

@@ -207,6 +207,24 @@ func (r *credentialResource) ValidateConfig(ctx context.Context, req resource.Va
 		}
 	}
 	validateTokenURLAllowed(ctx, m, &resp.Diagnostics)
+	// The write-only value is in the configuration while it is validated,
+	// so the secret is checked before any apply (such as the newline a
+	// file() leaves at the end of a token sent in a header). Whether an
+	// api_key goes in a header or the query must be known for that. The
+	// message does not quote the value: it is a secret.
+	if m.QueryParam.IsUnknown() {
+		return
+	}
+	for _, name := range []string{"secret", "secret_wo"} {
+		var v types.String
+		resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root(name), &v)...)
+		if !known(v) {
+			continue
+		}
+		if msg := api.CredentialSecretProblem(typ, !m.QueryParam.IsNull(), v.ValueString()); msg != "" {
+			resp.Diagnostics.AddAttributeError(path.Root(name), "Invalid secret", fmt.Sprintf("The secret %s.", msg))
+		}
+	}
 }
 
 // validateTokenURLAllowed reports on token_url when allowed_hosts, both

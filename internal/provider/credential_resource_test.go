@@ -368,6 +368,10 @@ func TestAccCredentialResource_badInput(t *testing.T) {
 		{`type = "token"` + "\n" + `secret = "a"`, `(?s)value must be one of`},
 		{`type = "bearer"` + "\n" + `secret = "a"` + "\n" + `rotation_period = "monthly"`, `(?s)Invalid duration.*must be a positive Go duration`},
 		{`type = "bearer"` + "\n" + `secret = "a"` + "\n" + `expires_at = "tomorrow"`, `(?s)Invalid RFC3339 String Value`},
+		// A token read with file() keeps its trailing newline: refused at
+		// plan time, on the attribute set, without quoting the value.
+		{`type = "bearer"` + "\n" + `secret_wo = "s3cr3t-value-1\n"` + "\n" + `secret_wo_version = 1`, `(?s)Invalid secret.*secret_wo\s+=.*must not contain control\s+characters`},
+		{`type = "api_key"` + "\n" + `header = "x-key"` + "\n" + `secret = "k\r\n"`, `(?s)Invalid secret.*sent in an HTTP header`},
 	}
 	var steps []resource.TestStep
 	for _, c := range cases {

@@ -196,17 +196,23 @@ func (r *channelResource) ValidateConfig(ctx context.Context, req resource.Valid
 		}
 		return
 	}
-	if typ == api.ChannelSlack {
-		// The write-only value is in the configuration while it is
-		// validated, so a Slack URL is checked before any apply.
-		for _, name := range []string{"secret", "secret_wo"} {
-			var v types.String
-			resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root(name), &v)...)
-			if known(v) && v.ValueString() != "" && api.SlackWebhookProblem(v.ValueString()) != "" {
-				// The message does not quote the value: it is a secret.
-				resp.Diagnostics.AddAttributeError(path.Root(name), "Invalid Slack webhook URL",
-					"For type slack the secret is the Slack incoming-webhook URL: an absolute https URL.")
-			}
+	// The write-only value is in the configuration while it is validated,
+	// so the secret is checked before any apply (a Slack URL, a control
+	// character such as the newline a file() leaves at the end). The
+	// messages do not quote the value: it is a secret.
+	for _, name := range []string{"secret", "secret_wo"} {
+		var v types.String
+		resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root(name), &v)...)
+		if !known(v) {
+			continue
+		}
+		switch msg := api.ChannelSecretProblem(typ, v.ValueString()); {
+		case msg == "":
+		case typ == api.ChannelSlack && api.SlackWebhookProblem(v.ValueString()) == msg:
+			resp.Diagnostics.AddAttributeError(path.Root(name), "Invalid Slack webhook URL",
+				"For type slack the secret is the Slack incoming-webhook URL: an absolute https URL.")
+		default:
+			resp.Diagnostics.AddAttributeError(path.Root(name), "Invalid secret", fmt.Sprintf("The secret %s.", msg))
 		}
 	}
 }

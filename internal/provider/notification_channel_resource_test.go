@@ -272,6 +272,7 @@ func TestAccChannelResource_badInput(t *testing.T) {
 		{`type = "email"` + "\n" + `to = ["a@example.com"]` + "\n" + `secret = "x"`, `(?s)has no secret: leave secret unset`},
 		{`type = "email"` + "\n" + `to = ["a@example.com"]` + "\n" + `url = "https://x.example.com"`, `(?s)url is only valid for type webhook`},
 		{`type = "slack"` + "\n" + `secret = "xoxb-not-a-url"`, `(?s)Invalid Slack webhook URL`},
+		{`type = "webhook"` + "\n" + `url = "https://x.example.com"` + "\n" + `secret_wo = "sign-1\n"` + "\n" + `secret_wo_version = 1`, `(?s)Invalid secret.*secret_wo\s+=.*must not contain control`},
 		{`type = "pagerduty"` + "\n" + `secret = "rk"` + "\n" + `events_url = "mailto:x@example.com"`, `(?s)Invalid URL`},
 	}
 	var ts []resource.TestStep
