@@ -67,7 +67,8 @@ func endpointResourceSchema() schema.Schema {
 			"credential_id": schema.StringAttribute{
 				MarkdownDescription: "The ID of the `aio_credential` used by default to reach the endpoint; a monitor may name another. Unset by default (no credential). A credential still referenced cannot be deleted.",
 				Optional:            true,
-				Validators:          optionalString(stringvalidator.RegexMatches(credentialIDRegexp, "must be a credential ID, as in cred_...")),
+				Validators: append(optionalString(stringvalidator.RegexMatches(credentialIDRegexp, "must be a credential ID, as in cred_...")),
+					tcpCredentialValidator{}),
 			},
 			"revision": schema.Int64Attribute{
 				MarkdownDescription: "The endpoint's revision in aiod: 1 on creation and one more on every change, made here or elsewhere.", Computed: true,

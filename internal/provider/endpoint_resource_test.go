@@ -14,6 +14,7 @@ import (
 
 	"github.com/aio-platform/terraform-provider-aio/internal/acctest"
 	"github.com/aio-platform/terraform-provider-aio/internal/api"
+	"github.com/aio-platform/terraform-provider-aio/internal/client"
 )
 
 const endpointAddr = "aio_endpoint.test"
@@ -242,6 +243,7 @@ func TestAccEndpointResource_badInput(t *testing.T) {
 		{`name = "ok"` + "\n" + `url = "https://x.example"` + "\n" + `data_classification = "secret"`, `(?s)Attribute data_classification value must be one of`},
 		{`name = "ok"` + "\n" + `url = "https://x.example"` + "\n" + `tags = { "a:b" = "c" }`, `(?s)tags.*must not contain ':'`},
 		{`name = "ok"` + "\n" + `url = "https://x.example"` + "\n" + `api_version = ""`, `(?s)api_version must not be empty; omit the attribute instead`},
+		{`name = "ok"` + "\n" + `url = "tcp://db.internal:5432"` + "\n" + `credential_id = "cred_01abc"`, `(?s)Credential not valid for a tcp endpoint.*credential_id.*a\s+tcp:// endpoint cannot use a credential`},
 	}
 	var ts []resource.TestStep
 	for _, s := range steps {
@@ -256,6 +258,38 @@ func TestAccEndpointResource_badInput(t *testing.T) {
 		TerraformVersionChecks:   testAccVersionChecks,
 		Steps:                    ts,
 	})
+}
+
+// A credential for a tcp:// endpoint is refused at plan time even when its
+// ID is not known yet (the credential is created in the same apply):
+// before, the plan passed and the apply failed after it had created the
+// credential.
+func TestAccEndpointResource_tcpCredentialRefusedAtPlan(t *testing.T) {
+	srv := newTestServer(t)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		TerraformVersionChecks:   testAccVersionChecks,
+		Steps: []resource.TestStep{{
+			Config: srv.ProviderConfig(api.RoleEditor) + `
+resource "aio_credential" "db" {
+  name          = "db-cred"
+  type          = "bearer"
+  allowed_hosts = ["db.internal"]
+  secret        = "s"
+}
+resource "aio_endpoint" "db" {
+  name          = "db"
+  url           = "tcp://db.internal:5432"
+  credential_id = aio_credential.db.id
+}
+`,
+			PlanOnly:    true,
+			ExpectError: regexp.MustCompile(`(?s)Credential not valid for a tcp endpoint.*aio_endpoint.db`),
+		}},
+	})
+	if l, err := apiClient(t, srv).ListCredentials(testContext(), client.ListOptions{}); err != nil || len(l.Items) != 0 {
+		t.Errorf("credentials after the refused plan: %v, %v", l.Items, err)
+	}
 }
 
 // A name taken by an endpoint made outside Terraform is an error on the

@@ -10,6 +10,7 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/mapvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
@@ -46,6 +47,33 @@ func (urlValidator) ValidateString(_ context.Context, req validator.StringReques
 	for _, fe := range api.ValidateURL("url", req.ConfigValue.ValueString()) {
 		resp.Diagnostics.AddAttributeError(req.Path, "Invalid URL",
 			fmt.Sprintf("The URL %q %s.", req.ConfigValue.ValueString(), fe.Message))
+	}
+}
+
+// tcpCredentialValidator refuses an endpoint's credential_id, set (even to
+// a value not known yet, such as a credential created in the same apply)
+// beside a tcp:// url: aiod refuses that pair, and the plan, not the
+// apply after the credential was made, should say so.
+type tcpCredentialValidator struct{}
+
+var _ validator.String = tcpCredentialValidator{}
+
+func (tcpCredentialValidator) Description(context.Context) string {
+	return "must be unset when url is a tcp:// URL"
+}
+
+func (v tcpCredentialValidator) MarkdownDescription(ctx context.Context) string {
+	return v.Description(ctx)
+}
+
+func (tcpCredentialValidator) ValidateString(ctx context.Context, req validator.StringRequest, resp *validator.StringResponse) {
+	if req.ConfigValue.IsNull() {
+		return
+	}
+	var u types.String
+	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("url"), &u)...)
+	if known(u) && strings.HasPrefix(u.ValueString(), "tcp://") {
+		resp.Diagnostics.AddAttributeError(req.Path, "Credential not valid for a tcp endpoint", "The "+api.TCPCredentialMessage+".")
 	}
 }
 
