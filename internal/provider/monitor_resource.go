@@ -74,10 +74,12 @@ func monitorResourceSchema() schema.Schema {
 				Validators:          []validator.String{stringvalidator.RegexMatches(endpointIDRegexp, "must be an endpoint ID, as in ep_...")},
 			},
 			"type": schema.StringAttribute{
-				MarkdownDescription: "The kind of probe: `http` (an HTTP(S) request) or `tcp` (a TCP connect to the endpoint's `tcp://host:port`). Changing it replaces the monitor.",
+				// Not RequiresReplace: a monitor that an alert threshold watches
+				// cannot be deleted (409), so a replacement could not be
+				// applied in either order; aiod changes the type in place.
+				MarkdownDescription: "The kind of probe: `http` (an HTTP(S) request) or `tcp` (a TCP connect to the endpoint's `tcp://host:port`). Changing it is an in-place update that keeps the monitor's ID, history and the alert thresholds that watch it.",
 				Required:            true,
 				Validators:          []validator.String{stringvalidator.OneOf(api.MonitorHTTP, api.MonitorTCP)},
-				PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplace()},
 			},
 			"enabled": schema.BoolAttribute{
 				MarkdownDescription: "Whether aiod probes the monitor. A disabled monitor keeps its history. Defaults to `true`.",

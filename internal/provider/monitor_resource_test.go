@@ -175,7 +175,7 @@ func TestAccMonitorResource_lifecycle(t *testing.T) {
 				},
 			},
 			{
-				// Changing the type replaces the monitor.
+				// Changing the type is an in-place update.
 				Config: monitorConfig(srv, `
   name        = "svc-a-health"
   endpoint_id = aio_endpoint.db.id
@@ -184,7 +184,7 @@ func TestAccMonitorResource_lifecycle(t *testing.T) {
   assertions  = [{ source = "response_time", comparison = "less_than", target = "100ms" }]
 `),
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
-					plancheck.ExpectResourceAction(monitorAddr, plancheck.ResourceActionDestroyBeforeCreate),
+					plancheck.ExpectResourceAction(monitorAddr, plancheck.ResourceActionUpdate),
 				}},
 			},
 			{
@@ -324,4 +324,59 @@ func TestMonitorSchemaCACertDescription(t *testing.T) {
 	if strings.Contains(desc, "in addition to") || !strings.Contains(desc, "replace the system's") {
 		t.Errorf("ca_cert description %q should say the authorities replace the system's", desc)
 	}
+}
+
+// A monitor that an alert threshold watches changes type in place: its ID
+// stays, and so does the threshold. Before, the type forced a replacement,
+// which could not be applied in either order (aiod refuses to delete a
+// watched monitor, 409; created first, the new one's name was taken).
+func TestAccMonitorResource_typeChangeUnderAThreshold(t *testing.T) {
+	srv := newTestServer(t)
+	cfg := func(typ, endpoint string) string {
+		return monitorBase(srv) + fmt.Sprintf(`
+resource "aio_monitor" "test" {
+  name        = "watched"
+  endpoint_id = aio_endpoint.%s.id
+  type        = %q
+}
+resource "aio_alert_threshold" "test" {
+  name       = "watched-down"
+  monitor_id = aio_monitor.test.id
+  metric     = "consecutive_failures"
+  comparison = "above"
+  critical   = 3
+}
+`, endpoint, typ)
+	}
+	var id string
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		TerraformVersionChecks:   testAccVersionChecks,
+		Steps: []resource.TestStep{
+			{
+				Config: cfg("http", "a"),
+				Check: resource.ComposeTestCheckFunc(func(s *terraform.State) error {
+					id = s.RootModule().Resources[monitorAddr].Primary.ID
+					return nil
+				}),
+			},
+			{
+				Config: cfg("tcp", "db"),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(monitorAddr, plancheck.ResourceActionUpdate),
+					plancheck.ExpectResourceAction("aio_alert_threshold.test", plancheck.ResourceActionNoop),
+				}},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(monitorAddr, tfjsonpath.New("type"), knownvalue.StringExact("tcp")),
+				},
+				Check: resource.ComposeTestCheckFunc(func(s *terraform.State) error {
+					if got := s.RootModule().Resources[monitorAddr].Primary.ID; got != id {
+						return fmt.Errorf("the monitor's ID changed from %s to %s", id, got)
+					}
+					return nil
+				}),
+			},
+			{Config: cfg("tcp", "db"), PlanOnly: true},
+		},
+	})
 }
