@@ -56,7 +56,7 @@ func thresholdValueDescription(first string) string {
 // sources derive theirs from it.
 func thresholdResourceSchema() schema.Schema {
 	windowDuration := func(desc string) schema.StringAttribute {
-		return schema.StringAttribute{MarkdownDescription: desc, Required: true, CustomType: durationType{}}
+		return schema.StringAttribute{MarkdownDescription: desc, Required: true, CustomType: durationType{}, PlanModifiers: durationPlanModifiers()}
 	}
 	return schema.Schema{
 		// Version 0 is the first shape of the state; see UpgradeState in
@@ -108,16 +108,16 @@ func thresholdResourceSchema() schema.Schema {
 			},
 			"window": schema.StringAttribute{
 				MarkdownDescription: "The span the figure is computed over, as a Go duration from `1m` to `2160h` (90 days); `60m` and `1h` are the same value. Required for the metrics computed over a window (the percentages, latencies and `probes_per_minute`), not used by the others. Unset by default.",
-				Optional:            true, CustomType: durationType{},
+				Optional:            true, CustomType: durationType{}, PlanModifiers: durationPlanModifiers(),
 			},
 			"pending_for": schema.StringAttribute{
 				MarkdownDescription: "How long the condition must hold before the alert fires, as a Go duration from `0s` to `168h` (7 days). Defaults to `0s`: the alert fires at the first evaluation that sees the condition.",
-				Optional:            true, Computed: true, CustomType: holdDurationType{},
+				Optional:            true, Computed: true, CustomType: holdDurationType{}, PlanModifiers: durationPlanModifiers(),
 				Default: stringdefault.StaticString(api.DefaultPendingFor),
 			},
 			"recovery_for": schema.StringAttribute{
 				MarkdownDescription: "How long the condition must be clear before the alert resolves, as a Go duration from `0s` to `168h` (7 days). Defaults to `0s`: the alert resolves at the first evaluation that sees it clear.",
-				Optional:            true, Computed: true, CustomType: holdDurationType{},
+				Optional:            true, Computed: true, CustomType: holdDurationType{}, PlanModifiers: durationPlanModifiers(),
 				Default: stringdefault.StaticString(api.DefaultRecoveryFor),
 			},
 			"recovery_warning": schema.Float64Attribute{
@@ -135,7 +135,7 @@ func thresholdResourceSchema() schema.Schema {
 			},
 			"reminder_interval": schema.StringAttribute{
 				MarkdownDescription: "How often a firing alert is sent again, as a Go duration from `1m` to `168h` (7 days). Unset by default: an alert is sent when it fires and when it resolves, never in between.",
-				Optional:            true, CustomType: durationType{},
+				Optional:            true, CustomType: durationType{}, PlanModifiers: durationPlanModifiers(),
 			},
 			"channel_ids": schema.SetAttribute{
 				MarkdownDescription: "The IDs of the `aio_notification_channel`s told of the threshold's alerts, a set of at most 20. A channel that thresholds use cannot be deleted. Unset by default (alerts are recorded, and sent nowhere).",
@@ -173,7 +173,7 @@ func thresholdResourceSchema() schema.Schema {
 					},
 					"period": schema.StringAttribute{
 						MarkdownDescription: "The period the objective holds over, as a Go duration from `24h` to `2160h` (90 days), such as `720h` (30 days); at least `72h` without `burn_rate_windows`, whose default longest window is 3 days. A burn rate of 1 spends the budget exactly over it.",
-						Required:            true, CustomType: durationType{},
+						Required:            true, CustomType: durationType{}, PlanModifiers: durationPlanModifiers(),
 					},
 				},
 			},

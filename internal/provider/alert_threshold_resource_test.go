@@ -92,13 +92,15 @@ func TestAccThresholdResource_lifecycle(t *testing.T) {
 				Check: func(s *terraform.State) error { id = thresholdID(s); return nil },
 			},
 			{
-				// The same duration written otherwise is the same value: as
-				// for a monitor's interval, Terraform plans the new spelling,
-				// and aiod stores no change (the revision stays 1).
+				// The same duration written otherwise is the same value: the
+				// plan keeps the state's spelling and plans no change.
 				Config: thresholdConfig(srv, strings.Replace(availabilityBody, `"1h"`, `"60m"`, 1)+"\n  pending_for = \"0m\""),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(thresholdAddr, plancheck.ResourceActionNoop),
+				}},
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue(thresholdAddr, tfjsonpath.New("revision"), knownvalue.Int64Exact(1)),
-					statecheck.ExpectKnownValue(thresholdAddr, tfjsonpath.New("pending_for"), knownvalue.StringExact("0m")),
+					statecheck.ExpectKnownValue(thresholdAddr, tfjsonpath.New("pending_for"), knownvalue.StringExact("0s")),
 				},
 			},
 			{

@@ -157,7 +157,7 @@ func credentialResourceSchema() schema.Schema {
 				MarkdownDescription: d["expires_at"], Optional: true, CustomType: timetypes.RFC3339Type{},
 				Validators: []validator.String{microsecondTimeValidator{}},
 			},
-			"rotation_period": schema.StringAttribute{MarkdownDescription: d["rotation_period"], Optional: true, CustomType: durationType{}},
+			"rotation_period": schema.StringAttribute{MarkdownDescription: d["rotation_period"], Optional: true, CustomType: durationType{}, PlanModifiers: durationPlanModifiers()},
 			"rotation_due_at": computedTime("rotation_due_at"),
 			"secret_revision": schema.Int64Attribute{MarkdownDescription: d["secret_revision"], Computed: true},
 			"last_rotated_at": computedTime("last_rotated_at"),
@@ -218,7 +218,8 @@ func (r *credentialResource) ValidateConfig(ctx context.Context, req resource.Va
 	for _, name := range []string{"secret", "secret_wo"} {
 		var v types.String
 		resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root(name), &v)...)
-		if !known(v) {
+		// "" has its own message (notEmptyValidator).
+		if !known(v) || v.ValueString() == "" {
 			continue
 		}
 		if msg := api.CredentialSecretProblem(typ, !m.QueryParam.IsNull(), v.ValueString()); msg != "" {
@@ -456,6 +457,11 @@ func knownStrings(s types.Set) ([]string, bool) {
 // a nightly drift check or a narrowing of allowed_hosts, runs without the
 // secret (an ephemeral variable left unset), since aiod keeps the one it
 // has.
+// modifyPlanKeepsUnchangedPlans is false: ModifyPlan plans a secret
+// resend on a plan equal to the prior state when the secret changed
+// outside Terraform, so the refresh's fast path leaves the plan to it.
+func (r *credentialResource) modifyPlanKeepsUnchangedPlans() bool { return false }
+
 func (r *credentialResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
 	if req.Plan.Raw.IsNull() {
 		return

@@ -8,6 +8,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/attr/xattr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/types/basetypes"
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
 
@@ -182,4 +183,40 @@ func (v holdDurationValue) ValidateAttribute(_ context.Context, req xattr.Valida
 // holdDurationOf keeps a nil duration null.
 func holdDurationOf(s *string) holdDurationValue {
 	return holdDurationValue{durationOf(s)}
+}
+
+// durationPlanModifiers are the plan modifiers of every duration attribute
+// of a resource.
+func durationPlanModifiers() []planmodifier.String {
+	return []planmodifier.String{keepEquivalentDuration{}}
+}
+
+// keepEquivalentDuration plans the prior state's spelling of a duration
+// when the planned one means the same, such as "1m" (configured, or a
+// default) over a state holding "60s" (an object imported after it was
+// written elsewhere). The framework's semantic equality keeps a spelling
+// only when a read or an apply answers; at plan time the two spellings
+// would show as an update that changes nothing, and the plan after an
+// import would not be empty.
+type keepEquivalentDuration struct{}
+
+var _ planmodifier.String = keepEquivalentDuration{}
+
+func (keepEquivalentDuration) Description(context.Context) string {
+	return "keeps the state's spelling of a duration of the same length"
+}
+
+func (m keepEquivalentDuration) MarkdownDescription(ctx context.Context) string {
+	return m.Description(ctx)
+}
+
+func (keepEquivalentDuration) PlanModifyString(_ context.Context, req planmodifier.StringRequest, resp *planmodifier.StringResponse) {
+	if !known(req.PlanValue) || !known(req.StateValue) || req.PlanValue.Equal(req.StateValue) {
+		return
+	}
+	a, errA := time.ParseDuration(req.PlanValue.ValueString())
+	b, errB := time.ParseDuration(req.StateValue.ValueString())
+	if errA == nil && errB == nil && a == b {
+		resp.PlanValue = req.StateValue
+	}
 }

@@ -142,6 +142,9 @@ var allowedPlanModifiers = map[reflect.Type]bool{
 	reflect.TypeOf(boolplanmodifier.RequiresReplace()):      true,
 	reflect.TypeOf(int64planmodifier.UseStateForUnknown()):  true,
 	reflect.TypeOf(int64planmodifier.RequiresReplace()):     true,
+	// It changes a planned duration only when it differs from the prior
+	// one in spelling, which a plan equal to the prior state does not.
+	reflect.TypeOf(keepEquivalentDuration{}): true,
 }
 
 func modifiersAllowed[M any](ms []M) bool {
@@ -176,10 +179,11 @@ type defaultedAttribute struct {
 
 // unchangedPlanKeeper is implemented by resources whose ModifyPlan does
 // nothing when the plan is the prior state (and says so in a test), so
-// that the fast path may answer for them.
+// that the fast path may answer for them. A kind that embeds the generic
+// resource (which keeps) but whose ModifyPlan does not keep answers false.
 type unchangedPlanKeeper interface {
 	resource.ResourceWithModifyPlan
-	modifyPlanKeepsUnchangedPlans()
+	modifyPlanKeepsUnchangedPlans() bool
 }
 
 // fastPlanOf decides whether an unchanged plan of r may be answered here,
@@ -191,7 +195,7 @@ type unchangedPlanKeeper interface {
 // type whose defaults it does not read.
 func fastPlanOf(ctx context.Context, r resource.Resource, s schema.Schema) ([]defaultedAttribute, bool) {
 	if _, ok := r.(resource.ResourceWithModifyPlan); ok {
-		if _, keeps := r.(unchangedPlanKeeper); !keeps {
+		if k, ok := r.(unchangedPlanKeeper); !ok || !k.modifyPlanKeepsUnchangedPlans() {
 			return nil, false
 		}
 	}

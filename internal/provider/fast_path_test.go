@@ -898,7 +898,7 @@ func TestMonitorModifyPlanKeepsAnUnchangedPlan(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &monitorResource{}
+	r := NewMonitorResource().(*monitorResource)
 	var cresp fwresource.ConfigureResponse
 	r.Configure(ctx, fwresource.ConfigureRequest{ProviderData: c}, &cresp)
 	if cresp.Diagnostics.HasError() {

@@ -52,7 +52,7 @@ type monitorResource struct {
 // their computed copy from it.
 func monitorResourceSchema() schema.Schema {
 	durationStr := func(desc string) schema.StringAttribute {
-		return schema.StringAttribute{MarkdownDescription: desc, Optional: true, CustomType: durationType{}}
+		return schema.StringAttribute{MarkdownDescription: desc, Optional: true, CustomType: durationType{}, PlanModifiers: durationPlanModifiers()}
 	}
 	return schema.Schema{
 		// Version 0 is the first shape of the state; see UpgradeState in
@@ -87,7 +87,7 @@ func monitorResourceSchema() schema.Schema {
 			},
 			"interval": schema.StringAttribute{
 				MarkdownDescription: "How often the monitor is probed, as a Go duration from `5s` to `24h`; `60s` and `1m` are the same value. Defaults to `60s`.",
-				Optional:            true, Computed: true, CustomType: durationType{},
+				Optional:            true, Computed: true, CustomType: durationType{}, PlanModifiers: durationPlanModifiers(),
 				Default: stringdefault.StaticString(api.DefaultInterval),
 			},
 			"timeout": durationStr("The time limit of one probe attempt, as a Go duration from `100ms` to the `interval`. When unset, the smaller of `10s` and the `interval` applies."),
@@ -313,9 +313,10 @@ var apiDurationMessage = func() string {
 
 // modifyPlanKeepsUnchangedPlans tells the refresh's fast path
 // (fast_path.go) that ModifyPlan does nothing to a plan that is the prior
-// state: it returns when neither the type nor the endpoint changes.
+// state: it returns when neither the type nor the endpoint changes, and
+// the generic resource's keeps an unchanged plan too.
 // TestMonitorModifyPlanKeepsAnUnchangedPlan holds it to that.
-func (r *monitorResource) modifyPlanKeepsUnchangedPlans() {}
+func (r *monitorResource) modifyPlanKeepsUnchangedPlans() bool { return true }
 
 // ModifyPlan warns when the monitor's type does not fit its endpoint's URL
 // scheme (an http monitor on a tcp:// endpoint, a tcp monitor on an
@@ -323,6 +324,13 @@ func (r *monitorResource) modifyPlanKeepsUnchangedPlans() {}
 // are known and one of them changes; a failed read leaves the check to aiod
 // at apply time rather than failing the plan.
 func (r *monitorResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	r.objectResource.ModifyPlan(ctx, req, resp)
+	r.warnOfSchemeMismatch(ctx, req, resp)
+}
+
+// warnOfSchemeMismatch warns when a created monitor, or one whose type or
+// endpoint changes, does not fit its endpoint's scheme.
+func (r *monitorResource) warnOfSchemeMismatch(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
 	if req.Plan.Raw.IsNull() || r.client == nil {
 		return
 	}

@@ -380,3 +380,61 @@ resource "aio_alert_threshold" "test" {
 		},
 	})
 }
+
+// Durations spelled otherwise than aiod holds them plan no change after an
+// import: a monitor written elsewhere with interval "1m" and timeout
+// "5000ms", imported into a configuration that says "60s" (the default,
+// left out) and "5s", and a retry delay of "1s" configured as "1000ms".
+// Before, the plan after the import showed an update of each.
+func TestAccMonitorResource_importKeepsEquivalentDurations(t *testing.T) {
+	srv := newTestServer(t)
+	c := apiClient(t, srv)
+	ep, err := c.CreateEndpoint(testContext(), api.Endpoint{Name: "svc-dur", URL: "http://127.0.0.1:9/api"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	interval, timeout, enabled := "1m", "5000ms", false
+	mon, err := c.CreateMonitor(testContext(), api.Monitor{Name: "svc-dur-health", EndpointID: ep.ID, Type: api.MonitorHTTP,
+		Enabled: &enabled, Interval: &interval, Timeout: &timeout})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := srv.ProviderConfig(api.RoleEditor) + fmt.Sprintf(`
+resource "aio_monitor" "test" {
+  name        = "svc-dur-health"
+  endpoint_id = %q
+  type        = "http"
+  enabled     = false
+  timeout     = "5s"
+}
+`, ep.ID)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		TerraformVersionChecks:   testAccVersionChecks,
+		Steps: []resource.TestStep{
+			{
+				ResourceName:       monitorAddr,
+				ImportState:        true,
+				ImportStatePersist: true,
+				ImportStateId:      mon.ID,
+				Config:             cfg,
+			},
+			{
+				Config: cfg,
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(monitorAddr, plancheck.ResourceActionNoop),
+				}},
+			},
+			{
+				// A real change of length still plans as one.
+				Config: strings.Replace(cfg, `timeout     = "5s"`, `timeout     = "6s"`, 1),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(monitorAddr, plancheck.ResourceActionUpdate),
+				}},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(monitorAddr, tfjsonpath.New("timeout"), knownvalue.StringExact("6s")),
+				},
+			},
+		},
+	})
+}

@@ -203,7 +203,8 @@ func (r *channelResource) ValidateConfig(ctx context.Context, req resource.Valid
 	for _, name := range []string{"secret", "secret_wo"} {
 		var v types.String
 		resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root(name), &v)...)
-		if !known(v) {
+		// "" has its own message (notEmptyValidator).
+		if !known(v) || v.ValueString() == "" {
 			continue
 		}
 		switch msg := api.ChannelSecretProblem(typ, v.ValueString()); {
@@ -264,6 +265,11 @@ func channelSecretDecision(ctx context.Context, priv interface {
 // ModifyPlan decides at plan time what the apply will do with the secret,
 // as the credential's does: a secret is required only when it is going to
 // be sent, so that a drift check runs without it.
+// modifyPlanKeepsUnchangedPlans is false: ModifyPlan plans a secret
+// resend on a plan equal to the prior state when the secret changed
+// outside Terraform, so the refresh's fast path leaves the plan to it.
+func (r *channelResource) modifyPlanKeepsUnchangedPlans() bool { return false }
+
 func (r *channelResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
 	if req.Plan.Raw.IsNull() {
 		return

@@ -7,8 +7,10 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-go/tftypes"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/aio-platform/terraform-provider-aio/internal/client"
@@ -28,7 +30,47 @@ var (
 	_ resource.ResourceWithConfigure    = (*objectResource[any, objectModel[any]])(nil)
 	_ resource.ResourceWithImportState  = (*objectResource[any, objectModel[any]])(nil)
 	_ resource.ResourceWithUpgradeState = (*objectResource[any, objectModel[any]])(nil)
+	_ resource.ResourceWithModifyPlan   = (*objectResource[any, objectModel[any]])(nil)
 )
+
+// ModifyPlan plans no change when the plan differs from the prior state
+// only in spelling (the attribute plan modifiers have put the state's
+// spelling back, as keepEquivalentDuration does) and in the read-only
+// attributes, such as revision and updated_at, that the framework marked
+// unknown because the proposed plan differed before those modifiers ran.
+// Without it, a duration aiod holds as "1m" under a configuration saying
+// "60s" (after an import) would plan an update that changes nothing.
+func (r *objectResource[T, M]) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	keepStateWhenUnchanged(ctx, r.kind.schema(), req.State, &resp.Plan)
+}
+
+// modifyPlanKeepsUnchangedPlans tells the refresh's fast path that
+// ModifyPlan leaves a plan equal to the prior state as it is.
+func (r *objectResource[T, M]) modifyPlanKeepsUnchangedPlans() bool { return true }
+
+// keepStateWhenUnchanged sets plan to the prior state when every attribute
+// equals the state's, except read-only ones that are unknown.
+func keepStateWhenUnchanged(ctx context.Context, s schema.Schema, state tfsdk.State, plan *tfsdk.Plan) {
+	if plan.Raw.IsNull() || state.Raw.IsNull() || plan.Raw.Equal(state.Raw) {
+		return
+	}
+	var planned, prior map[string]tftypes.Value
+	if plan.Raw.As(&planned) != nil || state.Raw.As(&prior) != nil {
+		return
+	}
+	for name, pv := range planned {
+		if pv.Equal(prior[name]) {
+			continue
+		}
+		a, ok := s.Attributes[name]
+		if ok && !pv.IsKnown() && a.IsComputed() && !a.IsOptional() && !a.IsRequired() {
+			continue
+		}
+		return
+	}
+	tflog.Debug(ctx, "the plan differs from the state in spelling only: no change")
+	plan.Raw = state.Raw.Copy()
+}
 
 func (r *objectResource[T, M]) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
 	resp.TypeName = r.kind.typeName(req.ProviderTypeName)

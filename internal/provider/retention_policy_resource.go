@@ -97,7 +97,7 @@ func retentionResourceSchema() schema.Schema {
 			},
 			"max_age": schema.StringAttribute{
 				MarkdownDescription: "How long the data is kept as it is, as a Go duration from `1m` to `87600h` (10 years), such as `720h` (30 days); `60m` and `1h` are the same value. Older data is deleted or anonymized, by `action`.",
-				Required:            true, CustomType: durationType{},
+				Required:            true, CustomType: durationType{}, PlanModifiers: durationPlanModifiers(),
 			},
 			"action": schema.StringAttribute{
 				MarkdownDescription: "What happens to data older than `max_age`: `delete`, or `anonymize` (the fields in `anonymize_fields` are replaced; the record stays).",
