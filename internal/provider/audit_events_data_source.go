@@ -85,7 +85,7 @@ func (d *auditEventsDataSource) Schema(_ context.Context, _ datasource.SchemaReq
 					"time":        schema.StringAttribute{MarkdownDescription: "When the change was made, in RFC 3339 format.", Computed: true, CustomType: timetypes.RFC3339Type{}},
 					"actor":       str("Who made the change: the token's name, or `cli` for the `aiod` command line."),
 					"actor_role":  str("The actor's role: `admin`, `editor`, `viewer`, or `cli`."),
-					"action":      str("What was done: `create`, `update`, `delete`, `restore` or `revoke`."),
+					"action":      str("What was done: `create`, `update`, `delete`, `restore` or `revoke`; `run` for a retention policy's run, `erase` for an erasure, `test` for a notification channel's test message."),
 					"object_kind": str("The kind of the object changed, such as `endpoint` or `credential`."),
 					"object_id":   str("The ID of the object changed."),
 					"revision":    schema.Int64Attribute{MarkdownDescription: "The object's revision after the change (before it, for a delete).", Computed: true},

@@ -218,8 +218,9 @@ func (r *credentialResource) ValidateConfig(ctx context.Context, req resource.Va
 	for _, name := range []string{"secret", "secret_wo"} {
 		var v types.String
 		resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root(name), &v)...)
-		// "" has its own message (notEmptyValidator).
-		if !known(v) || v.ValueString() == "" {
+		// A value that is "" or too long has its own message (the
+		// schema's validators).
+		if !known(v) || v.ValueString() == "" || len(v.ValueString()) > api.MaxSecret {
 			continue
 		}
 		if msg := api.CredentialSecretProblem(typ, !m.QueryParam.IsNull(), v.ValueString()); msg != "" {
@@ -541,6 +542,12 @@ func (r *credentialResource) ModifyPlan(ctx context.Context, req resource.Modify
 		plan.RotationDueAt = timetypes.NewRFC3339Null()
 	}
 	resp.Diagnostics.Append(resp.Plan.Set(ctx, plan)...)
+	if !dec.send && !secretTargetUnknown(plan) && !resp.Diagnostics.HasError() {
+		// Nothing is sent: as for every kind (objectResource.ModifyPlan),
+		// a plan that differs from the state only in spelling (such as
+		// rotation_period "43200m" over "720h") is no change.
+		keepStateWhenUnchanged(ctx, req.State, &resp.Plan)
+	}
 }
 
 // addMissingSecret reports a plan that would have to send a secret it

@@ -953,3 +953,46 @@ func noValueInResources(s *terraform.State, addrs []string, value string) error 
 	}
 	return nil
 }
+
+// A rotation_period written otherwise (43200m for 720h) is no change: the
+// plan keeps the state's spelling and plans nothing, without the secret.
+// With the duration modifier but without the credential's call of
+// keepStateWhenUnchanged, this planned an update of revision and
+// updated_at after every apply.
+func TestAccCredentialResource_rotationPeriodSpelling(t *testing.T) {
+	srv := newTestServer(t)
+	cfg := func(period string) string {
+		return srv.ProviderConfig(api.RoleEditor) + fmt.Sprintf(`
+resource "aio_credential" "test" {
+  name            = "spelled"
+  type            = "bearer"
+  allowed_hosts   = ["a.example.com"]
+  secret          = "s"
+  rotation_period = %q
+}
+`, period)
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		TerraformVersionChecks:   testAccVersionChecks,
+		Steps: []resource.TestStep{
+			{Config: cfg("720h")},
+			{
+				Config: cfg("43200m"),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(credentialAddr, plancheck.ResourceActionNoop),
+				}},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(credentialAddr, tfjsonpath.New("rotation_period"), knownvalue.StringExact("720h")),
+				},
+			},
+			{Config: cfg("43200m"), PlanOnly: true},
+			{
+				Config: cfg("721h"),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(credentialAddr, plancheck.ResourceActionUpdate),
+				}},
+			},
+		},
+	})
+}

@@ -393,9 +393,9 @@ func TestAccMonitorResource_importKeepsEquivalentDurations(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	interval, timeout, enabled := "1m", "5000ms", false
+	interval, timeout, base, enabled := "1m", "5000ms", "1000ms", false
 	mon, err := c.CreateMonitor(testContext(), api.Monitor{Name: "svc-dur-health", EndpointID: ep.ID, Type: api.MonitorHTTP,
-		Enabled: &enabled, Interval: &interval, Timeout: &timeout})
+		Enabled: &enabled, Interval: &interval, Timeout: &timeout, Retry: &api.RetryStrategy{Type: api.RetryFixed, BaseBackoff: &base}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -406,6 +406,7 @@ resource "aio_monitor" "test" {
   type        = "http"
   enabled     = false
   timeout     = "5s"
+  retry_strategy = { type = "fixed", base_backoff = "1s" }
 }
 `, ep.ID)
 	resource.Test(t, resource.TestCase{

@@ -203,8 +203,9 @@ func (r *channelResource) ValidateConfig(ctx context.Context, req resource.Valid
 	for _, name := range []string{"secret", "secret_wo"} {
 		var v types.String
 		resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root(name), &v)...)
-		// "" has its own message (notEmptyValidator).
-		if !known(v) || v.ValueString() == "" {
+		// A value that is "" or too long has its own message (the
+		// schema's validators).
+		if !known(v) || v.ValueString() == "" || len(v.ValueString()) > api.MaxSecret {
 			continue
 		}
 		switch msg := api.ChannelSecretProblem(typ, v.ValueString()); {

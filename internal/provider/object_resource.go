@@ -7,7 +7,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
-	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
@@ -41,7 +40,7 @@ var (
 // Without it, a duration aiod holds as "1m" under a configuration saying
 // "60s" (after an import) would plan an update that changes nothing.
 func (r *objectResource[T, M]) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
-	keepStateWhenUnchanged(ctx, r.kind.schema(), req.State, &resp.Plan)
+	keepStateWhenUnchanged(ctx, req.State, &resp.Plan)
 }
 
 // modifyPlanKeepsUnchangedPlans tells the refresh's fast path that
@@ -50,7 +49,7 @@ func (r *objectResource[T, M]) modifyPlanKeepsUnchangedPlans() bool { return tru
 
 // keepStateWhenUnchanged sets plan to the prior state when every attribute
 // equals the state's, except read-only ones that are unknown.
-func keepStateWhenUnchanged(ctx context.Context, s schema.Schema, state tfsdk.State, plan *tfsdk.Plan) {
+func keepStateWhenUnchanged(ctx context.Context, state tfsdk.State, plan *tfsdk.Plan) {
 	if plan.Raw.IsNull() || state.Raw.IsNull() || plan.Raw.Equal(state.Raw) {
 		return
 	}
@@ -62,7 +61,7 @@ func keepStateWhenUnchanged(ctx context.Context, s schema.Schema, state tfsdk.St
 		if pv.Equal(prior[name]) {
 			continue
 		}
-		a, ok := s.Attributes[name]
+		a, ok := plan.Schema.GetAttributes()[name]
 		if ok && !pv.IsKnown() && a.IsComputed() && !a.IsOptional() && !a.IsRequired() {
 			continue
 		}

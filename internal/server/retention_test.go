@@ -285,6 +285,13 @@ func TestErasureLeavesNoNameInTheIdempotentAnswer(t *testing.T) {
 	}
 	wantProblem(t, call(t, srv, http.MethodPost, "/v1/erasure-requests", srv.AdminToken, map[string]any{"actor": "someone-else"},
 		api.HeaderIdempotency, "erase-1"), http.StatusUnprocessableEntity)
+	// The fingerprint is taken over the pseudonym, not over the body as
+	// sent: the same request spelled with other whitespace is the same
+	// request (over the raw body, it was refused with 422).
+	spaced := call(t, srv, http.MethodPost, "/v1/erasure-requests", srv.AdminToken, `{ "actor" : "`+name+`" }`,
+		api.HeaderIdempotency, "erase-1")
+	wantStatus(t, spaced, http.StatusAccepted)
+	wantHeader(t, spaced, api.HeaderReplayed, "true")
 	// The file: no row of the idempotency records names the actor.
 	db, err := sql.Open("sqlite", "file:"+srv.DBPath+"?mode=ro")
 	if err != nil {
