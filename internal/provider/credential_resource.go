@@ -16,6 +16,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
@@ -215,16 +216,29 @@ func (r *credentialResource) ValidateConfig(ctx context.Context, req resource.Va
 	if m.QueryParam.IsUnknown() {
 		return
 	}
+	checkSecretsAtPlan(ctx, req.Config, &resp.Diagnostics, func(secret string) (string, string) {
+		if msg := api.CredentialSecretProblem(typ, !m.QueryParam.IsNull(), secret); msg != "" {
+			return "Invalid secret", "The secret " + msg + "."
+		}
+		return "", ""
+	})
+}
+
+// checkSecretsAtPlan checks secret and secret_wo, where the configuration
+// knows them, with problem, which returns the summary and detail of the
+// error (never quoting the secret) or "" for a good one. The write-only
+// value is in the configuration while it is validated, so a bad secret
+// fails the plan instead of the apply. A value that is "" or too long has
+// its own message from the schema's validators, and is left to them.
+func checkSecretsAtPlan(ctx context.Context, cfg tfsdk.Config, diags *diag.Diagnostics, problem func(secret string) (summary, detail string)) {
 	for _, name := range []string{"secret", "secret_wo"} {
 		var v types.String
-		resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root(name), &v)...)
-		// A value that is "" or too long has its own message (the
-		// schema's validators).
+		diags.Append(cfg.GetAttribute(ctx, path.Root(name), &v)...)
 		if !known(v) || v.ValueString() == "" || len(v.ValueString()) > api.MaxSecret {
 			continue
 		}
-		if msg := api.CredentialSecretProblem(typ, !m.QueryParam.IsNull(), v.ValueString()); msg != "" {
-			resp.Diagnostics.AddAttributeError(path.Root(name), "Invalid secret", fmt.Sprintf("The secret %s.", msg))
+		if summary, detail := problem(v.ValueString()); summary != "" {
+			diags.AddAttributeError(path.Root(name), summary, detail)
 		}
 	}
 }

@@ -200,23 +200,16 @@ func (r *channelResource) ValidateConfig(ctx context.Context, req resource.Valid
 	// so the secret is checked before any apply (a Slack URL, a control
 	// character such as the newline a file() leaves at the end). The
 	// messages do not quote the value: it is a secret.
-	for _, name := range []string{"secret", "secret_wo"} {
-		var v types.String
-		resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root(name), &v)...)
-		// A value that is "" or too long has its own message (the
-		// schema's validators).
-		if !known(v) || v.ValueString() == "" || len(v.ValueString()) > api.MaxSecret {
-			continue
-		}
-		switch msg := api.ChannelSecretProblem(typ, v.ValueString()); {
+	checkSecretsAtPlan(ctx, req.Config, &resp.Diagnostics, func(secret string) (string, string) {
+		switch msg := api.ChannelSecretProblem(typ, secret); {
 		case msg == "":
-		case typ == api.ChannelSlack && api.SlackWebhookProblem(v.ValueString()) == msg:
-			resp.Diagnostics.AddAttributeError(path.Root(name), "Invalid Slack webhook URL",
-				"For type slack the secret is the Slack incoming-webhook URL: an absolute https URL.")
+			return "", ""
+		case typ == api.ChannelSlack && api.SlackWebhookProblem(secret) == msg:
+			return "Invalid Slack webhook URL", "For type slack the secret is the Slack incoming-webhook URL: an absolute https URL."
 		default:
-			resp.Diagnostics.AddAttributeError(path.Root(name), "Invalid secret", fmt.Sprintf("The secret %s.", msg))
+			return "Invalid secret", "The secret " + msg + "."
 		}
-	}
+	})
 }
 
 func (r *channelResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
