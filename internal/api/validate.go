@@ -34,6 +34,10 @@ const (
 	MaxTags        = 50
 )
 
+// IsTCPURL tells whether an endpoint URL is a tcp:// address, which takes
+// no credential (TCPCredentialMessage).
+func IsTCPURL(u string) bool { return strings.HasPrefix(u, "tcp://") }
+
 // TCPCredentialMessage explains why a tcp endpoint takes no credential.
 const TCPCredentialMessage = "a tcp:// endpoint cannot use a credential: credentials are sent in HTTP requests, and a tcp probe only connects" //nolint:gosec // G101: a message, not a credential.
 
@@ -134,7 +138,7 @@ func (e *Endpoint) Validate() []FieldError {
 		errs = append(errs, FieldError{Field: "credential_id", Message: EmptyMessage})
 	} else if e.CredentialID != nil && !strings.HasPrefix(*e.CredentialID, PrefixCredential) {
 		errs = append(errs, FieldError{Field: "credential_id", Message: "must be a credential ID, as in cred_..."})
-	} else if e.CredentialID != nil && strings.HasPrefix(e.URL, "tcp://") {
+	} else if e.CredentialID != nil && IsTCPURL(e.URL) {
 		// Every credential type is sent in an HTTP request (a header, a
 		// query parameter or an OAuth2 token); a tcp probe only connects,
 		// so the credential would silently never be used.

@@ -599,16 +599,6 @@ func (r *credentialResource) Update(ctx context.Context, req resource.UpdateRequ
 	resp.Diagnostics.Append(setPrivateRevision(ctx, resp.Private, out.SecretRevision)...)
 }
 
-// sameDuration tells whether two durations are both null or the same
-// length, however written.
-func sameDuration(ctx context.Context, a, b durationValue) bool {
-	if a.IsNull() || b.IsNull() || a.IsUnknown() || b.IsUnknown() {
-		return a.Equal(b)
-	}
-	eq, _ := a.StringSemanticEquals(ctx, b)
-	return eq
-}
-
 // maskSecret keeps the secret out of every log line written with ctx, by
 // field name and by value, as a second line of defence: nothing logs it on
 // purpose.

@@ -210,13 +210,19 @@ func (m keepEquivalentDuration) MarkdownDescription(ctx context.Context) string 
 	return m.Description(ctx)
 }
 
-func (keepEquivalentDuration) PlanModifyString(_ context.Context, req planmodifier.StringRequest, resp *planmodifier.StringResponse) {
-	if !known(req.PlanValue) || !known(req.StateValue) || req.PlanValue.Equal(req.StateValue) {
-		return
-	}
-	a, errA := time.ParseDuration(req.PlanValue.ValueString())
-	b, errB := time.ParseDuration(req.StateValue.ValueString())
-	if errA == nil && errB == nil && a == b {
+func (keepEquivalentDuration) PlanModifyString(ctx context.Context, req planmodifier.StringRequest, resp *planmodifier.StringResponse) {
+	if known(req.PlanValue) && known(req.StateValue) &&
+		sameDuration(ctx, durationValue{StringValue: req.PlanValue}, durationValue{StringValue: req.StateValue}) {
 		resp.PlanValue = req.StateValue
 	}
+}
+
+// sameDuration tells whether two durations are both null or the same
+// length, however written.
+func sameDuration(ctx context.Context, a, b durationValue) bool {
+	if a.IsNull() || b.IsNull() || a.IsUnknown() || b.IsUnknown() {
+		return a.Equal(b)
+	}
+	eq, _ := a.StringSemanticEquals(ctx, b)
+	return eq
 }

@@ -72,7 +72,7 @@ func (tcpCredentialValidator) ValidateString(ctx context.Context, req validator.
 	}
 	var u types.String
 	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("url"), &u)...)
-	if known(u) && strings.HasPrefix(u.ValueString(), "tcp://") {
+	if known(u) && api.IsTCPURL(u.ValueString()) {
 		resp.Diagnostics.AddAttributeError(req.Path, "Credential not valid for a tcp endpoint", "The "+api.TCPCredentialMessage+".")
 	}
 }

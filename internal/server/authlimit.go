@@ -68,7 +68,13 @@ func (f *authFailures) blocked(addr netip.Addr, now time.Time) (string, bool) {
 	res := l.ReserveN(now, 1)
 	d := res.DelayFrom(now)
 	res.CancelAt(now)
-	return fmt.Sprint(max(1, int((d+time.Second-1)/time.Second))), true
+	return retryAfterSeconds(d), true
+}
+
+// retryAfterSeconds is a Retry-After value for a wait of d: whole seconds,
+// rounded up, at least 1.
+func retryAfterSeconds(d time.Duration) string {
+	return fmt.Sprint(max(1, int((d+time.Second-1)/time.Second)))
 }
 
 // fail records a failed authentication of addr at now.

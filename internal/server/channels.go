@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
-	"strconv"
 	"time"
 
 	"github.com/aio-platform/terraform-provider-aio/internal/api"
@@ -189,10 +188,10 @@ func (s *Server) testChannel(w http.ResponseWriter, r *http.Request, p principal
 	}
 	now := s.now()
 	if wait := s.claimChannelTest(id, now); wait > 0 {
-		secs := int64((wait + time.Second - 1) / time.Second)
-		pe := problemf(http.StatusTooManyRequests, "notification channel %s was tested less than %v ago; test it again in %d s",
+		secs := retryAfterSeconds(wait)
+		pe := problemf(http.StatusTooManyRequests, "notification channel %s was tested less than %v ago; test it again in %s s",
 			id, s.cfg.ChannelTestInterval, secs)
-		pe.header = map[string]string{"Retry-After": strconv.FormatInt(secs, 10)}
+		pe.header = map[string]string{"Retry-After": secs}
 		return pe
 	}
 	err = s.store.Write(r.Context(), func(tx store.Tx) error {

@@ -77,20 +77,18 @@ func (s *Server) mutate(w http.ResponseWriter, r *http.Request, p principal, bod
 			return err
 		}
 		if res.body != nil {
-			if enc, err = json.Marshal(res.body); err != nil {
+			if enc, err = encodeAnswer(res.body); err != nil {
 				return err
 			}
-			enc = append(enc, '\n')
 		}
 		if key == "" {
 			return nil
 		}
 		keep := enc
 		if res.stored != nil {
-			if keep, err = json.Marshal(res.stored); err != nil {
+			if keep, err = encodeAnswer(res.stored); err != nil {
 				return err
 			}
-			keep = append(keep, '\n')
 		}
 		return tx.PutIdempotency(ctx, store.IdempotencyRecord{
 			IdempotencyKey: ik, Fingerprint: fp, Status: res.status, Header: res.header, Body: keep,
@@ -107,6 +105,15 @@ func (s *Server) mutate(w http.ResponseWriter, r *http.Request, p principal, bod
 	}
 	writeRaw(w, res.status, res.header, enc)
 	return nil
+}
+
+// encodeAnswer is the JSON of an answer's body, as it is sent and kept.
+func encodeAnswer(v any) ([]byte, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	return append(b, '\n'), nil
 }
 
 func writeRaw(w http.ResponseWriter, status int, header map[string]string, body []byte) {

@@ -514,11 +514,7 @@ func (s *Server) retryAfter(tok api.Token) string {
 	res := l.ReserveN(now, 1)
 	d := res.DelayFrom(now)
 	res.CancelAt(now)
-	secs := int((d + time.Second - 1) / time.Second)
-	if secs < 1 {
-		secs = 1
-	}
-	return fmt.Sprint(secs)
+	return retryAfterSeconds(d)
 }
 
 // writeError maps an error to its HTTP answer. Unknown errors are 500s
